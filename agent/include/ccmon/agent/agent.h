@@ -1,0 +1,56 @@
+// The agent process: sources -> spool -> sender, on one Asio io_context plus the sender's
+// thread. Options come from a YAML file and flags (flags win).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+namespace ccmon::agent {
+
+struct ProbeTarget {
+  std::string name;
+  std::string host;
+  std::string port;
+};
+
+struct AgentOptions {
+  std::string site;
+  std::string collector = "127.0.0.1:7400";
+  std::string spool_dir;  // default: ./ccmon-spool-<site>
+  std::vector<std::string> queue_logs;
+  bool from_start = false;
+  bool simulate = false;
+  std::string scenario = "normal";
+  std::uint64_t seed = 1;
+  // With --once and --simulate: simulate this many seconds ending now, then exit.
+  double simulate_seconds = 3600;
+  std::vector<std::string> sim_queues;
+  int sim_agents = 12;
+  double sim_calls_per_minute = 0.8;
+  std::string truth_file;
+  std::vector<ProbeTarget> probes;
+  int probe_interval_ms = 1000;
+  int heartbeat_ms = 5000;
+  int poll_ms = 200;
+  bool once = false;
+  int once_timeout_s = 120;
+  std::size_t batch_max = 256;
+  std::uint64_t spool_max_bytes = 1ULL << 30;
+  std::string overflow = "block";  // block | drop_oldest
+  bool fsync = true;
+  std::string log_level = "info";
+};
+
+// Reads a YAML agent config; errors name the file, line and key.
+absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path);
+// Checks the options are complete and coherent (site set, a source chosen...).
+absl::Status ValidateAgentOptions(const AgentOptions& options);
+
+// Runs the agent until SIGTERM/SIGINT (or, with once, until everything is acked).
+// Returns the process exit code.
+int RunAgent(const AgentOptions& options);
+
+}  // namespace ccmon::agent

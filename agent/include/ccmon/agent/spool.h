@@ -1,0 +1,111 @@
+// Durable store-and-forward spool: every event is appended here before it is sent.
+//
+// Layout: <dir>/instance (the agent instance id) and segment files seg-<first seq>.log holding
+// CRC32-checked records. Events are appended in chunks; a chunk ends with a commit record that
+// carries the source's cursor (where in its input the chunk ends). Only committed events are
+// readable, and recovery cuts a torn or uncommitted tail, so after kill -9 a source resumes from
+// the last commit and no input is spooled twice under two sequence numbers.
+// Not thread-safe; one owner (the agent's io thread).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccmon::agent {
+
+enum class OverflowPolicy : std::uint8_t {
+  kBlock,       // stop taking input until the collector acks (lossless for file sources)
+  kDropOldest,  // discard the oldest unacked segment and count the events as dropped
+};
+
+struct SpoolOptions {
+  std::string dir;
+  std::uint64_t max_bytes = 1ULL << 30;
+  std::uint64_t segment_bytes = 16ULL << 20;
+  OverflowPolicy overflow = OverflowPolicy::kBlock;
+  bool fsync_on_commit = true;
+};
+
+struct SpoolStats {
+  std::uint64_t bytes = 0;
+  std::uint64_t committed_seq = 0;  // highest committed sequence number
+  std::uint64_t acked_seq = 0;
+  std::uint64_t dropped_events = 0;
+  std::uint64_t torn_bytes_cut = 0;  // bytes removed by recovery
+  std::uint64_t segments = 0;
+};
+
+struct SpoolRecord {
+  std::uint64_t seq = 0;
+  std::string payload;
+};
+
+class Spool {
+ public:
+  // Opens (creating when absent) and recovers the spool. On failure returns false with a
+  // message in *error naming the file at fault.
+  bool Open(const SpoolOptions& options, std::string* error);
+  ~Spool();
+
+  const std::string& instance_id() const { return instance_id_; }
+  std::uint64_t next_seq() const { return next_seq_; }
+
+  // True when the spool is at its byte bound under the block policy.
+  bool Full() const;
+  // Appends one event; its payload must already carry the sequence number next_seq().
+  bool Append(std::string_view payload, std::string* error);
+  // Ends the current chunk: records `cursor` for `source` and makes the chunk readable.
+  bool Commit(std::string_view source, std::string_view cursor, std::string* error);
+  // The cursor last committed for `source` (empty when none).
+  std::string Cursor(std::string_view source) const;
+
+  // Reads up to `max` committed records with seq > after_seq.
+  std::vector<SpoolRecord> Read(std::uint64_t after_seq, std::size_t max);
+  // The collector has applied up to seq although this spool never produced it (the spool
+  // was reset but kept its instance id): number new events after it so none is taken for a
+  // duplicate.
+  void SkipTo(std::uint64_t seq);
+  // Everything up to seq is acknowledged: fully acked segments are deleted.
+  void Ack(std::uint64_t seq);
+
+  SpoolStats stats() const;
+
+ private:
+  struct Segment {
+    std::string path;
+    std::uint64_t first_seq = 0;  // first event seq it may hold
+    std::uint64_t last_seq = 0;   // last committed event seq in it (0: none)
+    std::uint64_t bytes = 0;
+  };
+  bool Recover(std::string* error);
+  bool ScanSegment(Segment& seg, bool last, std::string* error);
+  bool WriteRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
+                   std::string* error);
+  bool Roll(std::string* error);
+  void DropOldest();
+
+  SpoolOptions opt_;
+  std::string instance_id_;
+  std::vector<Segment> segments_;
+  std::FILE* out_ = nullptr;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t committed_seq_ = 0;
+  std::uint64_t acked_seq_ = 0;
+  std::uint64_t pending_bytes_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t torn_cut_ = 0;
+  std::map<std::string, std::string, std::less<>> cursors_;
+  // Where the last Read stopped, so sequential reads do not rescan a segment.
+  std::string hint_path_;
+  long hint_offset_ = 0;
+  std::uint64_t hint_seq_ = 0;
+};
+
+// CRC-32 (IEEE) of data.
+std::uint32_t Crc32(std::string_view data);
+
+}  // namespace ccmon::agent

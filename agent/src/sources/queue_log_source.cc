@@ -1,0 +1,166 @@
+#include "sources/queue_log_source.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cinttypes>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+namespace ccmon::agent {
+
+namespace fs = std::filesystem;
+
+QueueLogSource::QueueLogSource(std::string path, QueueLogStateMachine::Sink sink)
+    : path_(std::move(path)), machine_(std::move(sink)) {}
+
+QueueLogSource::~QueueLogSource() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+bool QueueLogSource::OpenCurrent(std::uint64_t offset, std::string* error) {
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = std::fopen(path_.c_str(), "rb");
+  if (file_ == nullptr) {
+    if (error != nullptr) *error = path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  fstat(fileno(file_), &st);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  if (offset > static_cast<std::uint64_t>(st.st_size)) offset = 0;  // truncated meanwhile
+  offset_ = offset;
+  std::fseek(file_, static_cast<long>(offset_), SEEK_SET);
+  partial_.clear();
+  return true;
+}
+
+std::string QueueLogSource::FindRotated(dev_t dev, ino_t ino) const {
+  const fs::path dir = fs::path(path_).parent_path().empty() ? fs::path(".")
+                                                            : fs::path(path_).parent_path();
+  const std::string base = fs::path(path_).filename().string();
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == base || !name.starts_with(base)) continue;
+    struct stat st {};
+    if (stat(e.path().c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+      return e.path().string();
+    }
+  }
+  return {};
+}
+
+bool QueueLogSource::Start(const std::string& cursor, bool from_start, std::string* error) {
+  auto log = spdlog::get("agent");
+  if (!cursor.empty()) {
+    std::istringstream in(cursor.substr(0, cursor.find('\n')));
+    std::uint64_t dev = 0, ino = 0, offset = 0, line = 0;
+    if (in >> dev >> ino >> offset >> line) {
+      const auto nl = cursor.find('\n');
+      if (!machine_.RestoreState(nl == std::string::npos ? std::string_view{}
+                                                         : std::string_view(cursor).substr(nl + 1))) {
+        log->warn("{}: saved call state unreadable; open calls will be reconstructed", path_);
+      }
+      struct stat st {};
+      if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+        line_no_ = line;
+        return OpenCurrent(offset, error);
+      }
+      // Rotated while we were down: finish the old file first, then start the new one.
+      const std::string rotated = FindRotated(static_cast<dev_t>(dev), static_cast<ino_t>(ino));
+      if (!rotated.empty()) {
+        log->info("{}: rotated while stopped; finishing {} from byte {}", path_, rotated, offset);
+        const std::string current = path_;
+        path_ = rotated;
+        line_no_ = line;
+        if (OpenCurrent(offset, error)) Drain();
+        path_ = current;
+      } else {
+        log->warn("{}: the file saved in the cursor is gone; reading the current file from its start",
+                  path_);
+      }
+      line_no_ = 0;
+      return OpenCurrent(0, error);
+    }
+    log->warn("{}: unreadable cursor, starting afresh", path_);
+  }
+  if (!OpenCurrent(0, error)) return false;
+  if (!from_start) {
+    std::fseek(file_, 0, SEEK_END);
+    offset_ = static_cast<std::uint64_t>(std::ftell(file_));
+  }
+  return true;
+}
+
+std::size_t QueueLogSource::Drain() {
+  if (file_ == nullptr) return 0;
+  std::size_t lines = 0;
+  char buf[64 * 1024];
+  QueueLogLine parsed;
+  while (true) {
+    const std::size_t n = std::fread(buf, 1, sizeof buf, file_);
+    if (n == 0) break;
+    partial_.append(buf, n);
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t nl = partial_.find('\n', start);
+      if (nl == std::string::npos) break;
+      const std::string_view line(partial_.data() + start, nl - start);
+      ++line_no_;
+      ++lines;
+      auto& st = machine_.mutable_stats();
+      ++st.lines;
+      const ParseResult r = ParseQueueLogLine(line, &parsed);
+      if (r.status == ParseStatus::kOk) {
+        machine_.Process(parsed);
+      } else if (r.status == ParseStatus::kBlank) {
+        ++st.blank;
+      } else {
+        ++st.malformed;
+        // Logged with its line number, rate-limited so a corrupt file cannot flood the log.
+        if (logged_malformed_ < 20 || logged_malformed_ % 1000 == 0) {
+          spdlog::get("agent")->warn("{}:{}: malformed queue_log line skipped: {}", path_,
+                                     line_no_, r.error);
+        }
+        ++logged_malformed_;
+      }
+      offset_ += nl - start + 1;
+      start = nl + 1;
+    }
+    partial_.erase(0, start);
+  }
+  std::clearerr(file_);
+  return lines;
+}
+
+std::size_t QueueLogSource::Poll() {
+  std::size_t lines = Drain();
+  struct stat st {};
+  if (stat(path_.c_str(), &st) != 0) return lines;  // between rename and create
+  if (st.st_dev != dev_ || st.st_ino != ino_) {
+    // Rename-and-create: the old file is drained above; continue with the new one.
+    spdlog::get("agent")->info("{}: rotated, following the new file", path_);
+    line_no_ = 0;
+    if (OpenCurrent(0, nullptr)) lines += Drain();
+  } else if (static_cast<std::uint64_t>(st.st_size) < offset_) {
+    // Copytruncate: the file was copied away and cut; what was appended before the cut and
+    // not yet read is lost to any tailer, so it is logged.
+    spdlog::get("agent")->info("{}: truncated (copytruncate), reading from its start", path_);
+    line_no_ = 0;
+    if (OpenCurrent(0, nullptr)) lines += Drain();
+  }
+  return lines;
+}
+
+std::string QueueLogSource::Cursor() const {
+  char head[128];
+  std::snprintf(head, sizeof head, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                static_cast<std::uint64_t>(dev_), static_cast<std::uint64_t>(ino_), offset_,
+                line_no_);
+  return head + machine_.SaveState();
+}
+
+}  // namespace ccmon::agent

@@ -1,0 +1,191 @@
+#include "transport/sender.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
+#include "ccmon/v1/ingest.grpc.pb.h"
+
+namespace ccmon::agent {
+
+struct Sender::Channel {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Ingest::Stub> stub;
+};
+
+Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
+    : opt_(std::move(options)), spool_(spool), spool_mu_(spool_mu),
+      channel_(std::make_unique<Channel>()) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  channel_->channel =
+      grpc::CreateCustomChannel(opt_.collector, grpc::InsecureChannelCredentials(), args);
+  channel_->stub = v1::Ingest::NewStub(channel_->channel);
+}
+
+Sender::~Sender() = default;
+
+void Sender::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++wake_;
+  }
+  cv_.notify_all();
+}
+
+void Sender::Stop() {
+  stop_ = true;
+  Notify();
+}
+
+void Sender::Backoff(std::chrono::milliseconds* delay) {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  const auto wait = std::chrono::milliseconds(static_cast<long>(delay->count() * jitter(rng)));
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, wait, [&] { return stop_.load(); });
+  *delay = std::min(opt_.backoff_max, *delay * 2);
+}
+
+bool Sender::Session(const std::function<bool()>& done) {
+  auto log = spdlog::get("agent");
+  grpc::ClientContext ctx;
+  auto stream = channel_->stub->Stream(&ctx);
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_site(opt_.site);
+  {
+    std::lock_guard lock(spool_mu_);
+    hello.mutable_hello()->set_agent_instance(spool_.instance_id());
+  }
+  hello.mutable_hello()->set_agent_version(opt_.version);
+  v1::CollectorMessage in;
+  if (!stream->Write(hello) || !stream->Read(&in) || in.msg_case() != v1::CollectorMessage::kWelcome) {
+    const auto status = stream->Finish();
+    log->debug("collector {} unavailable: {}", opt_.collector, status.error_message());
+    return false;
+  }
+  std::uint64_t sent = in.welcome().last_applied_seq();
+  const std::size_t batch_max =
+      std::min<std::size_t>(opt_.batch_max, std::max<std::uint32_t>(1, in.welcome().max_batch_events()));
+  {
+    std::lock_guard lock(spool_mu_);
+    if (sent >= spool_.next_seq()) {
+      log->warn("collector has applied up to seq {} but this spool only reached {}; "
+                "numbering new events after it",
+                sent, spool_.next_seq() - 1);
+      spool_.SkipTo(sent);
+    }
+    spool_.Ack(sent);
+  }
+  acked_ = sent;
+  connected_ = true;
+  log->info("connected to collector {}, resuming after seq {}", opt_.collector, sent);
+
+  std::atomic<bool> alive{true};
+  std::thread reader([&] {
+    v1::CollectorMessage msg;
+    while (stream->Read(&msg)) {
+      if (msg.msg_case() != v1::CollectorMessage::kAck) continue;
+      const auto& ack = msg.ack();
+      if (ack.rejected_size() > 0) {
+        // One line per ack, not per event: a bad source must not flood the log.
+        const auto& r = ack.rejected(0);
+        log->warn("collector rejected {} event(s) up to seq {}; first: seq {} {} ({})",
+                  ack.rejected_size(), ack.acked_seq(), r.seq(), r.reason(), r.detail());
+      }
+      {
+        std::lock_guard lock(spool_mu_);
+        spool_.Ack(ack.acked_seq());
+      }
+      acked_ = ack.acked_seq();
+      Notify();
+    }
+    alive = false;
+    Notify();
+  });
+
+  v1::AgentMessage batch;
+  while (alive && !stop_ && !done()) {
+    std::vector<SpoolRecord> recs;
+    std::uint64_t seen_wake = 0;
+    {
+      std::lock_guard lock(mu_);
+      seen_wake = wake_;
+    }
+    const bool window_full = sent - acked_.load() >= batch_max * opt_.max_in_flight_batches;
+    if (!window_full) {
+      std::lock_guard lock(spool_mu_);
+      recs = spool_.Read(sent, batch_max);
+    }
+    if (recs.empty()) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200),
+                   [&] { return wake_ != seen_wake || stop_.load(); });
+      continue;
+    }
+    batch.Clear();
+    auto* events = batch.mutable_batch()->mutable_events();
+    events->Reserve(static_cast<int>(recs.size()));
+    bool ok = true;
+    for (const auto& r : recs) {
+      if (!events->Add()->ParseFromString(r.payload)) {
+        log->error("spool record seq {} does not decode; sending it empty", r.seq);
+        events->Mutable(events->size() - 1)->Clear();
+        events->Mutable(events->size() - 1)->set_seq(r.seq);
+      }
+    }
+    if (!stream->Write(batch)) {
+      ok = false;
+    }
+    if (!ok) break;
+    sent = recs.back().seq;
+  }
+  ctx.TryCancel();
+  reader.join();
+  const auto status = stream->Finish();
+  connected_ = false;
+  if (!stop_ && !done()) {
+    log->warn("stream to collector {} ended: {}", opt_.collector,
+              status.ok() ? "closed" : status.error_message());
+  }
+  return true;
+}
+
+void Sender::Run(const std::function<bool()>& paused) {
+  auto delay = opt_.backoff_initial;
+  while (!stop_) {
+    if (paused && paused()) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_.load(); });
+      continue;
+    }
+    const bool welcomed = Session([&] { return paused && paused(); });
+    if (stop_) break;
+    if (welcomed) delay = opt_.backoff_initial;
+    Backoff(&delay);
+  }
+}
+
+bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
+  std::uint64_t target = 0;
+  {
+    std::lock_guard lock(spool_mu_);
+    target = spool_.stats().committed_seq;
+  }
+  auto done = [&] { return acked_.load() >= target; };
+  auto delay = opt_.backoff_initial;
+  while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+    const bool welcomed = Session([&] { return done() || std::chrono::steady_clock::now() >= deadline; });
+    if (done()) return true;
+    if (welcomed) delay = opt_.backoff_initial;
+    Backoff(&delay);
+  }
+  return done();
+}
+
+}  // namespace ccmon::agent

@@ -1,0 +1,65 @@
+// Streams spooled events to the collector over gRPC: hello, resume from the collector's
+// last applied sequence number, batches with a bounded number in flight, cumulative acks;
+// reconnects with exponential backoff and jitter. Thread-safe: runs on its own thread and
+// touches the spool only under the shared mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ccmon/agent/spool.h"
+
+namespace ccmon::agent {
+
+struct SenderOptions {
+  std::string collector;  // HOST:PORT
+  std::string site;
+  std::string version;
+  std::size_t batch_max = 256;
+  std::size_t max_in_flight_batches = 8;
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{30000};
+};
+
+class Sender {
+ public:
+  Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu);
+  ~Sender();
+
+  // Runs sessions until Stop(). `paused` (may be empty) holds the sender back while true,
+  // e.g. during a simulated WAN outage.
+  void Run(const std::function<bool()>& paused);
+  // Runs sessions until everything committed so far is acked or the deadline passes.
+  bool DrainUntilAcked(std::chrono::steady_clock::time_point deadline);
+  void Stop();
+  // Wakes the sender after new events were committed.
+  void Notify();
+
+  bool connected() const { return connected_.load(); }
+  std::uint64_t acked() const { return acked_.load(); }
+
+ private:
+  struct Channel;
+  // One stream; returns true if it got a welcome (resets the backoff).
+  bool Session(const std::function<bool()>& done);
+  void Backoff(std::chrono::milliseconds* delay);
+
+  SenderOptions opt_;
+  Spool& spool_;
+  std::mutex& spool_mu_;
+  std::unique_ptr<Channel> channel_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> acked_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t wake_ = 0;
+};
+
+}  // namespace ccmon::agent

@@ -1,0 +1,33 @@
+// Injected time source: production uses SystemClock, tests a FakeClock they advance by hand.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace ccmon::collector {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall-clock time, Unix epoch milliseconds. Thread-safe.
+  virtual std::int64_t NowMs() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t NowMs() const override;
+};
+
+// Thread-safe manual clock for tests.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(std::int64_t now_ms = 0) : now_ms_(now_ms) {}
+  std::int64_t NowMs() const override { return now_ms_.load(); }
+  void Set(std::int64_t now_ms) { now_ms_.store(now_ms); }
+  void Advance(std::int64_t delta_ms) { now_ms_.fetch_add(delta_ms); }
+
+ private:
+  std::atomic<std::int64_t> now_ms_;
+};
+
+}  // namespace ccmon::collector

@@ -1,0 +1,64 @@
+// The collector's domain core: sequence dedupe, validation, per client/site/queue KPIs,
+// rolling windows, live state and the interval SLA ledger. No I/O.
+// Not thread-safe: callers serialise access (the ingest adapter holds one mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ccmon/collector/clock.h"
+#include "ccmon/collector/config.h"
+#include "ccmon/collector/snapshot.h"
+#include "ccmon/model/event.h"
+
+namespace ccmon::collector {
+
+struct ApplyResult {
+  enum class Kind : std::uint8_t { kAccepted, kDuplicate, kInvalid };
+  Kind kind = Kind::kAccepted;
+  // For kInvalid: a reason label (stable, low cardinality) and a human-readable detail.
+  std::string_view reason;
+  std::string detail;
+};
+
+class Engine {
+ public:
+  Engine(CoreConfig config, const Clock& clock);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // A stream from (site, instance) opened; returns the last sequence number applied for it.
+  std::uint64_t OpenStream(std::string_view site, std::string_view instance,
+                           std::string_view agent_version);
+  void CloseStream(std::string_view site, std::string_view instance);
+
+  // Applies one event of an open stream. Sequence numbers at or below the last applied one
+  // are duplicates; invalid events consume their sequence number (they are never resent).
+  ApplyResult Apply(std::string_view site, std::string_view instance, const Event& event);
+
+  // Consumes the sequence number of an event that could not even be decoded and counts it
+  // invalid under `reason`. Returns false when seq was a duplicate.
+  bool Reject(std::string_view site, std::string_view instance, std::uint64_t seq,
+              std::string_view reason);
+
+  // Advances time-driven state: closes ledger intervals, accrues agent state time.
+  void Tick();
+
+  Snapshot TakeSnapshot() const;
+  // Closed intervals of `client` whose local date (site time zone) is `date` (YYYY-MM-DD);
+  // an empty client means every client.
+  std::vector<LedgerEntry> Ledger(std::string_view client, std::string_view date) const;
+
+  std::uint64_t LastApplied(std::string_view site, std::string_view instance) const;
+  const CoreConfig& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ccmon::collector

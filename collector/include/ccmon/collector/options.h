@@ -1,0 +1,36 @@
+// Everything the collector process is configured with: the core's config plus process wiring.
+// Loaded from YAML (LoadCollectorOptions) and then overridden by flags.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+#include "ccmon/collector/config.h"
+
+namespace ccmon::collector {
+
+struct CollectorOptions {
+  std::string listen = "127.0.0.1:7400";
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::string data_dir;
+  std::vector<std::string> alertmanagers;
+  std::string continuity_rules;
+  std::string log_level = "info";
+  // Plaintext gRPC on a non-loopback address needs this set explicitly.
+  bool allow_insecure_remote = false;
+  int tick_ms = 1000;
+  CoreConfig core;
+};
+
+// Reads a YAML config. Every error names the file, line and field at fault; unknown keys are
+// errors (a typo must not silently fall back to a default).
+absl::StatusOr<CollectorOptions> LoadCollectorOptions(const std::string& path);
+// Same, from text (for tests and fuzzing); `name` is used in messages.
+absl::StatusOr<CollectorOptions> ParseCollectorOptions(const std::string& text,
+                                                       const std::string& name);
+// Checks cross-field rules (time zones exist, listen addresses, duplicate names).
+absl::Status ValidateCollectorOptions(const CollectorOptions& options);
+
+}  // namespace ccmon::collector

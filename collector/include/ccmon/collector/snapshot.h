@@ -1,0 +1,111 @@
+// Point-in-time copy of the engine's state, built under the engine's lock and then read
+// without it by the Prometheus exporter and the Monitor API. Plain values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ccmon/collector/config.h"
+#include "ccmon/collector/kpi.h"
+
+namespace ccmon::collector {
+
+inline constexpr std::array<const char*, 4> kWindowNames = {"15m", "30m", "1h", "today"};
+inline constexpr std::array<int, 3> kRollingWindowMinutes = {15, 30, 60};
+
+struct Histogram {
+  // Cumulative-free bucket counts: counts[i] is observations <= bounds[i] and > bounds[i-1];
+  // the last element counts observations above every bound.
+  std::vector<std::uint64_t> counts;
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+};
+
+struct QueueView {
+  std::string client;
+  std::string site;
+  std::string queue;
+  Contract contract;
+  Counts total;                     // since the collector's state began
+  std::array<Counts, 4> windows{};  // kWindowNames order
+  Counts interval;                  // the current (open) contract interval
+  Histogram answered_wait;
+  Histogram abandoned_wait;
+  Histogram handle_time;
+  std::uint32_t calls_waiting = 0;
+  double oldest_wait_s = 0;
+  std::array<std::uint32_t, 6> agents_by_state{};  // by AgentState
+  std::array<std::uint64_t, 6> agent_state_ms{};   // cumulative, by AgentState
+  std::uint64_t ledger_met = 0;                    // closed intervals whose SL target was met
+  std::uint64_t ledger_missed = 0;
+  std::uint32_t agents_required = 0;  // Erlang C at the last 30 min's load; 0 without load
+  std::optional<double> mos_5m;       // mean MOS of the last 5 minutes
+  std::uint64_t mos_samples_5m = 0;
+};
+
+struct LinkView {
+  std::string site;
+  std::string link;
+  bool up = true;
+  double rtt_ms = 0;
+  double jitter_ms = 0;
+  double loss_ratio = 0;
+  std::int64_t last_ms = 0;
+};
+
+struct SiteView {
+  std::string site;
+  bool connected = false;
+  std::uint32_t open_streams = 0;
+  std::int64_t last_seen_ms = 0;  // collector clock
+  std::int64_t clock_skew_ms = 0;
+  std::uint64_t spool_backlog_events = 0;
+  std::uint64_t spool_dropped_events = 0;
+  std::string agent_instance;
+  std::uint64_t last_applied_seq = 0;
+  std::string agent_version;
+};
+
+struct IngestStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t duplicate = 0;
+  std::uint64_t late = 0;
+  std::uint64_t reconstructed = 0;
+  std::uint64_t sequence_gaps = 0;
+  std::map<std::string, std::uint64_t> invalid_by_reason;
+  std::uint64_t intervals_closed = 0;
+};
+
+struct Snapshot {
+  std::int64_t now_ms = 0;
+  std::vector<double> wait_bounds_s;    // histogram bounds for the wait histograms
+  std::vector<double> handle_bounds_s;  // histogram bounds for handle time
+  std::vector<QueueView> queues;        // sorted by client, site, queue
+  std::vector<LinkView> links;
+  std::vector<SiteView> sites;
+  IngestStats ingest;
+};
+
+// One closed contract interval of one queue, judged against its targets.
+struct LedgerEntry {
+  std::string client;
+  std::string site;
+  std::string queue;
+  std::int64_t start_ms = 0;
+  int length_minutes = 30;
+  std::string local_date;   // YYYY-MM-DD in the site's time zone
+  std::string local_start;  // HH:MM
+  Contract contract;
+  Counts counts;
+  enum class Result : std::uint8_t { kNoCalls, kMet, kMissed };
+  Result sl_result = Result::kNoCalls;
+  Result abandon_result = Result::kNoCalls;
+  Result asa_result = Result::kNoCalls;
+};
+const char* ToString(LedgerEntry::Result r);
+
+}  // namespace ccmon::collector

@@ -1,0 +1,291 @@
+// YAML -> CollectorOptions. yaml-cpp exceptions stop here.
+#include <absl/strings/str_cat.h>
+#include <absl/time/time.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "ccmon/collector/options.h"
+
+namespace ccmon::collector {
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  absl::Status Error(const YAML::Node& n, const std::string& field, const std::string& msg) const {
+    const auto m = n.Mark();
+    return absl::InvalidArgumentError(absl::StrCat(file_, ":", m.line + 1, ":", m.column + 1,
+                                                   ": field '", field, "': ", msg));
+  }
+
+  // Fails on keys not in `allowed`.
+  absl::Status Keys(const YAML::Node& map, const std::string& path,
+                    std::initializer_list<const char*> allowed) const {
+    if (!map.IsMap()) return Error(map, path, "must be a mapping");
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || key == a;
+      if (!ok) return Error(kv.first, Join(path, key), "unknown key");
+    }
+    return absl::OkStatus();
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  template <typename T>
+  absl::Status Get(const YAML::Node& map, const char* key, const std::string& path, T* out) const {
+    const YAML::Node n = map[key];
+    if (!n) return absl::OkStatus();
+    const std::string field = Join(path, key);
+    if (!n.IsScalar()) return Error(n, field, "must be a scalar");
+    try {
+      *out = n.as<T>();
+    } catch (const YAML::Exception&) {
+      return Error(n, field, "has the wrong type");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Number(const YAML::Node& map, const char* key, const std::string& path, double lo,
+                      double hi, double* out) const {
+    if (auto s = Get(map, key, path, out); !s.ok()) return s;
+    if (map[key] && !(*out >= lo && *out <= hi)) {
+      return Error(map[key], Join(path, key), absl::StrCat("must be within [", lo, ", ", hi, "]"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c) const {
+    if (auto s = Keys(n, path,
+                      {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s",
+                       "abandon_target", "asa_target_s", "interval_minutes", "warning_band",
+                       "calls_waiting_limit"});
+        !s.ok()) {
+      return s;
+    }
+    absl::Status s;
+    if (s = Number(n, "sl_threshold_s", path, 1, 3600, &c->sl_threshold_s); !s.ok()) return s;
+    if (s = Number(n, "sl_target", path, 0.01, 1, &c->sl_target); !s.ok()) return s;
+    if (s = Number(n, "short_abandon_s", path, 0, 600, &c->short_abandon_s); !s.ok()) return s;
+    if (s = Number(n, "abandon_target", path, 0, 1, &c->abandon_target); !s.ok()) return s;
+    if (s = Number(n, "asa_target_s", path, 0, 3600, &c->asa_target_s); !s.ok()) return s;
+    if (s = Number(n, "warning_band", path, 0, 0.5, &c->warning_band); !s.ok()) return s;
+    double limit = c->calls_waiting_limit;
+    if (s = Number(n, "calls_waiting_limit", path, 0, 1e6, &limit); !s.ok()) return s;
+    c->calls_waiting_limit = static_cast<std::uint32_t>(limit);
+    if (n["interval_minutes"]) {
+      int m = 0;
+      if (s = Get(n, "interval_minutes", path, &m); !s.ok()) return s;
+      if (m != 15 && m != 30 && m != 60) {
+        return Error(n["interval_minutes"], Join(path, "interval_minutes"),
+                     "must be 15, 30 or 60");
+      }
+      c->interval_minutes = m;
+    }
+    if (n["sl_formula"]) {
+      std::string f;
+      if (s = Get(n, "sl_formula", path, &f); !s.ok()) return s;
+      auto parsed = ParseSlFormula(f);
+      if (!parsed) {
+        return Error(n["sl_formula"], Join(path, "sl_formula"),
+                     "must be one of standard, answered_only, removed_within, "
+                     "ignore_abandoned_within, over_offered");
+      }
+      c->sl_formula = *parsed;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string file_;
+};
+
+absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o) {
+  if (root.IsNull()) return absl::OkStatus();
+  if (auto s = r.Keys(root, "",
+                      {"listen", "metrics_listen", "data_dir", "alertmanagers",
+                       "continuity_rules", "log_level", "allow_insecure_remote", "tick_ms",
+                       "default_timezone", "allowed_lateness_s", "ledger_retention_days",
+                       "defaults", "clients", "sites", "limits"});
+      !s.ok()) {
+    return s;
+  }
+  absl::Status s;
+  if (s = r.Get(root, "listen", "", &o->listen); !s.ok()) return s;
+  if (s = r.Get(root, "metrics_listen", "", &o->metrics_listen); !s.ok()) return s;
+  if (s = r.Get(root, "data_dir", "", &o->data_dir); !s.ok()) return s;
+  if (s = r.Get(root, "continuity_rules", "", &o->continuity_rules); !s.ok()) return s;
+  if (s = r.Get(root, "log_level", "", &o->log_level); !s.ok()) return s;
+  if (s = r.Get(root, "allow_insecure_remote", "", &o->allow_insecure_remote); !s.ok()) return s;
+  if (s = r.Get(root, "tick_ms", "", &o->tick_ms); !s.ok()) return s;
+  if (s = r.Get(root, "default_timezone", "", &o->core.default_timezone); !s.ok()) return s;
+  double lateness = static_cast<double>(o->core.allowed_lateness_ms) / 1000.0;
+  if (s = r.Number(root, "allowed_lateness_s", "", 0, 86400, &lateness); !s.ok()) return s;
+  o->core.allowed_lateness_ms = static_cast<std::int64_t>(lateness * 1000);
+  double retention = o->core.ledger_retention_days;
+  if (s = r.Number(root, "ledger_retention_days", "", 35, 3660, &retention); !s.ok()) return s;
+  o->core.ledger_retention_days = static_cast<int>(retention);
+  if (const auto am = root["alertmanagers"]) {
+    if (!am.IsSequence()) return r.Error(am, "alertmanagers", "must be a list of URLs");
+    for (std::size_t i = 0; i < am.size(); ++i) {
+      if (!am[i].IsScalar()) return r.Error(am[i], absl::StrCat("alertmanagers[", i, "]"), "must be a URL");
+      o->alertmanagers.push_back(am[i].as<std::string>());
+    }
+  }
+  if (const auto d = root["defaults"]) {
+    if (s = r.ContractAt(d, "defaults", &o->core.default_contract); !s.ok()) return s;
+  }
+  if (const auto clients = root["clients"]) {
+    if (!clients.IsSequence()) return r.Error(clients, "clients", "must be a list");
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      const auto& cn = clients[i];
+      const std::string path = absl::StrCat("clients[", i, "]");
+      if (s = r.Keys(cn, path, {"name", "contract", "queues"}); !s.ok()) return s;
+      ClientConfig c;
+      c.contract = o->core.default_contract;
+      if (s = r.Get(cn, "name", path, &c.name); !s.ok()) return s;
+      if (c.name.empty()) return r.Error(cn, path + ".name", "is required");
+      if (cn["contract"]) {
+        if (s = r.ContractAt(cn["contract"], path + ".contract", &c.contract); !s.ok()) return s;
+      }
+      const auto queues = cn["queues"];
+      if (queues && !queues.IsSequence()) return r.Error(queues, path + ".queues", "must be a list");
+      for (std::size_t j = 0; queues && j < queues.size(); ++j) {
+        const auto& qn = queues[j];
+        const std::string qpath = absl::StrCat(path, ".queues[", j, "]");
+        QueueConfig q;
+        q.contract = c.contract;
+        if (qn.IsScalar()) {
+          q.name = qn.as<std::string>();
+        } else {
+          if (s = r.Keys(qn, qpath, {"name", "contract"}); !s.ok()) return s;
+          if (s = r.Get(qn, "name", qpath, &q.name); !s.ok()) return s;
+          if (qn["contract"]) {
+            if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract); !s.ok()) return s;
+          }
+        }
+        if (q.name.empty()) return r.Error(qn, qpath + ".name", "is required");
+        c.queues.push_back(std::move(q));
+      }
+      o->core.clients.push_back(std::move(c));
+    }
+  }
+  if (const auto sites = root["sites"]) {
+    if (!sites.IsSequence()) return r.Error(sites, "sites", "must be a list");
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+      const std::string path = absl::StrCat("sites[", i, "]");
+      if (s = r.Keys(sites[i], path, {"id", "timezone"}); !s.ok()) return s;
+      SiteConfig sc;
+      sc.timezone = o->core.default_timezone;
+      if (s = r.Get(sites[i], "id", path, &sc.id); !s.ok()) return s;
+      if (s = r.Get(sites[i], "timezone", path, &sc.timezone); !s.ok()) return s;
+      if (sc.id.empty()) return r.Error(sites[i], path + ".id", "is required");
+      absl::TimeZone tz;
+      if (!absl::LoadTimeZone(sc.timezone, &tz)) {
+        return r.Error(sites[i]["timezone"] ? sites[i]["timezone"] : sites[i], path + ".timezone",
+                       "unknown IANA time zone '" + sc.timezone + "'");
+      }
+      o->core.sites.push_back(std::move(sc));
+    }
+  }
+  if (const auto l = root["limits"]) {
+    if (s = r.Keys(l, "limits",
+                   {"max_batch_events", "max_field_bytes", "max_future_s", "max_age_s",
+                    "max_queues_per_site", "max_agents_per_site", "max_links_per_site",
+                    "max_waiting_calls_per_queue"});
+        !s.ok()) {
+      return s;
+    }
+    auto& lim = o->core.limits;
+    double v = 0;
+    struct U32 { const char* key; std::uint32_t* field; double lo, hi; };
+    for (const U32& u : {U32{"max_batch_events", &lim.max_batch_events, 1, 65536},
+                         U32{"max_field_bytes", &lim.max_field_bytes, 8, 4096},
+                         U32{"max_queues_per_site", &lim.max_queues_per_site, 1, 1e6},
+                         U32{"max_agents_per_site", &lim.max_agents_per_site, 1, 1e7},
+                         U32{"max_links_per_site", &lim.max_links_per_site, 1, 1e5},
+                         U32{"max_waiting_calls_per_queue", &lim.max_waiting_calls_per_queue, 1, 1e7}}) {
+      v = *u.field;
+      if (s = r.Number(l, u.key, "limits", u.lo, u.hi, &v); !s.ok()) return s;
+      *u.field = static_cast<std::uint32_t>(v);
+    }
+    v = static_cast<double>(lim.max_future_ms) / 1000.0;
+    if (s = r.Number(l, "max_future_s", "limits", 0, 1e9, &v); !s.ok()) return s;
+    lim.max_future_ms = static_cast<std::int64_t>(v * 1000);
+    v = static_cast<double>(lim.max_age_ms) / 1000.0;
+    if (s = r.Number(l, "max_age_s", "limits", 0, 1e10, &v); !s.ok()) return s;
+    lim.max_age_ms = static_cast<std::int64_t>(v * 1000);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CollectorOptions> ParseCollectorOptions(const std::string& text,
+                                                       const std::string& name) {
+  CollectorOptions o;
+  Reader r(name);
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (auto s = Parse(root, r, &o); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  if (auto s = ValidateCollectorOptions(o); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()));
+  }
+  return o;
+}
+
+absl::StatusOr<CollectorOptions> LoadCollectorOptions(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseCollectorOptions(ss.str(), path);
+}
+
+absl::Status ValidateCollectorOptions(const CollectorOptions& o) {
+  std::set<std::string> queues, clients, sites;
+  for (const auto& c : o.core.clients) {
+    if (!clients.insert(c.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("client '", c.name, "' defined twice"));
+    }
+    for (const auto& q : c.queues) {
+      if (!queues.insert(q.name).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("queue '", q.name, "' claimed by more than one client"));
+      }
+    }
+  }
+  for (const auto& s : o.core.sites) {
+    if (!sites.insert(s.id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("site '", s.id, "' defined twice"));
+    }
+  }
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(o.core.default_timezone, &tz)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'default_timezone': unknown IANA time zone '", o.core.default_timezone, "'"));
+  }
+  for (const auto* addr : {&o.listen, &o.metrics_listen}) {
+    if (addr->find(':') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("listen address '", *addr, "' is not HOST:PORT"));
+    }
+  }
+  if (o.tick_ms < 10 || o.tick_ms > 60000) {
+    return absl::InvalidArgumentError("field 'tick_ms': must be within [10, 60000]");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ccmon::collector

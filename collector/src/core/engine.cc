@@ -1,0 +1,774 @@
+#include "ccmon/collector/engine.h"
+
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include "ccmon/collector/staffing.h"
+
+namespace ccmon::collector {
+
+namespace {
+
+constexpr std::int64_t kMinuteMs = 60'000;
+constexpr std::int64_t kDayMs = 86'400'000;
+constexpr int kRingMinutes = 60;
+// A site silent this long no longer holds its ledger intervals open.
+constexpr std::int64_t kMaxIntervalHoldMs = 6 * 3'600'000;
+constexpr std::int64_t kMosWindowMinutes = 5;
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+template <typename V>
+V* Find(StringMap<V>& m, std::string_view key) {
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+bool ValidText(std::string_view s, std::size_t max_bytes) {
+  if (s.size() > max_bytes) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+}
+
+struct HistogramState {
+  std::vector<std::uint64_t> counts;
+  std::uint64_t sum_ms = 0;
+  std::uint64_t count = 0;
+
+  void Observe(const std::vector<std::int64_t>& bounds_ms, std::uint64_t value_ms) {
+    auto it = std::lower_bound(bounds_ms.begin(), bounds_ms.end(),
+                               static_cast<std::int64_t>(value_ms));
+    ++counts[static_cast<std::size_t>(it - bounds_ms.begin())];
+    sum_ms += value_ms;
+    ++count;
+  }
+  Histogram View() const {
+    return Histogram{counts, static_cast<double>(sum_ms) / 1000.0, count};
+  }
+};
+
+struct MinuteBucket {
+  std::int64_t minute = std::numeric_limits<std::int64_t>::min();
+  Counts counts;
+  std::uint64_t mos_milli_sum = 0;
+  std::uint64_t mos_samples = 0;
+};
+
+struct Site;
+
+struct Queue {
+  std::string name;
+  std::string client;
+  Contract contract;
+  Site* site = nullptr;
+  std::int64_t threshold_ms = 0;
+  std::int64_t short_abandon_ms = 0;
+  std::int64_t interval_ms = 0;
+  Counts total;
+  std::array<MinuteBucket, kRingMinutes> ring{};
+  std::int64_t today_day = std::numeric_limits<std::int64_t>::min();
+  Counts today;
+  std::map<std::int64_t, Counts> open_intervals;
+  HistogramState answered_wait, abandoned_wait, handle_time;
+  StringMap<std::int64_t> waiting;  // call id -> entered (event time)
+  std::uint64_t ledger_met = 0, ledger_missed = 0;
+  std::array<std::uint32_t, kAgentStateCount> agents_by_state{};
+  std::array<std::uint64_t, kAgentStateCount> agent_state_ms{};
+};
+
+struct Agent {
+  AgentState state = AgentState::kLoggedOut;
+  bool paused = false;
+  std::int64_t since_ms = 0;
+  std::vector<Queue*> queues;
+};
+
+struct Link {
+  LinkView view;
+};
+
+struct Site {
+  std::string id;
+  absl::TimeZone tz;
+  StringMap<std::unique_ptr<Queue>> queues;
+  StringMap<Agent> agents;
+  StringMap<Link> links;
+  StringMap<std::uint64_t> instances;  // agent instance -> last applied seq
+  std::uint32_t open_streams = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t next_close_ms = std::numeric_limits<std::int64_t>::max();
+  std::int64_t clock_skew_ms = 0;
+  std::uint64_t spool_backlog = 0;
+  std::uint64_t spool_dropped = 0;
+  std::string last_instance;
+  std::string version;
+};
+
+}  // namespace
+
+const char* ToString(LedgerEntry::Result r) {
+  switch (r) {
+    case LedgerEntry::Result::kMet: return "met";
+    case LedgerEntry::Result::kMissed: return "missed";
+    case LedgerEntry::Result::kNoCalls: break;
+  }
+  return "no_calls";
+}
+
+struct Engine::Impl {
+  CoreConfig cfg;
+  const Clock& clock;
+  std::vector<std::int64_t> wait_bounds_ms;
+  std::vector<std::int64_t> handle_bounds_ms;
+  struct QueueOwner {
+    std::string client;
+    Contract contract;
+  };
+  StringMap<QueueOwner> queue_owner;
+  StringMap<absl::TimeZone> site_tz;
+  absl::TimeZone default_tz;
+  StringMap<std::unique_ptr<Site>> sites;
+  IngestStats stats;
+  std::deque<LedgerEntry> ledger;
+
+  Impl(CoreConfig c, const Clock& clk) : cfg(std::move(c)), clock(clk) {
+    if (!absl::LoadTimeZone(cfg.default_timezone, &default_tz)) default_tz = absl::UTCTimeZone();
+    for (const auto& s : cfg.sites) {
+      absl::TimeZone tz;
+      if (!absl::LoadTimeZone(s.timezone, &tz)) tz = default_tz;
+      site_tz[s.id] = tz;
+    }
+    for (const auto& client : cfg.clients) {
+      for (const auto& q : client.queues) queue_owner[q.name] = {client.name, q.contract};
+    }
+    // Histogram bounds: a standard ladder plus every configured threshold, so SL can be read
+    // off the histogram exactly.
+    std::vector<std::int64_t> wait = {5000, 10000, 15000, 20000, 30000, 45000, 60000,
+                                      90000, 120000, 180000, 300000, 600000};
+    auto add_thresholds = [&](const Contract& ct) {
+      wait.push_back(static_cast<std::int64_t>(ct.sl_threshold_s * 1000));
+      wait.push_back(static_cast<std::int64_t>(ct.short_abandon_s * 1000));
+    };
+    add_thresholds(cfg.default_contract);
+    for (const auto& client : cfg.clients) {
+      add_thresholds(client.contract);
+      for (const auto& q : client.queues) add_thresholds(q.contract);
+    }
+    std::sort(wait.begin(), wait.end());
+    wait.erase(std::unique(wait.begin(), wait.end()), wait.end());
+    wait.erase(std::remove(wait.begin(), wait.end(), 0), wait.end());
+    wait_bounds_ms = std::move(wait);
+    handle_bounds_ms = {30000, 60000, 120000, 180000, 240000, 300000, 420000, 600000, 900000,
+                        1800000};
+  }
+
+  Site& GetSite(std::string_view id) {
+    if (auto* s = Find(sites, id)) return **s;
+    auto site = std::make_unique<Site>();
+    site->id = std::string(id);
+    auto* tz = Find(site_tz, id);
+    site->tz = tz != nullptr ? *tz : default_tz;
+    Site& ref = *site;
+    sites.emplace(site->id, std::move(site));
+    return ref;
+  }
+
+  Queue* GetQueue(Site& site, std::string_view name) {
+    if (auto* q = Find(site.queues, name)) return q->get();
+    if (site.queues.size() >= cfg.limits.max_queues_per_site) return nullptr;
+    auto q = std::make_unique<Queue>();
+    q->name = std::string(name);
+    q->site = &site;
+    if (auto* owner = Find(queue_owner, name)) {
+      q->client = owner->client;
+      q->contract = owner->contract;
+    } else {
+      q->client = "default";
+      q->contract = cfg.default_contract;
+    }
+    q->threshold_ms = static_cast<std::int64_t>(q->contract.sl_threshold_s * 1000);
+    q->short_abandon_ms = static_cast<std::int64_t>(q->contract.short_abandon_s * 1000);
+    q->interval_ms = static_cast<std::int64_t>(q->contract.interval_minutes) * kMinuteMs;
+    q->answered_wait.counts.assign(wait_bounds_ms.size() + 1, 0);
+    q->abandoned_wait.counts.assign(wait_bounds_ms.size() + 1, 0);
+    q->handle_time.counts.assign(handle_bounds_ms.size() + 1, 0);
+    Queue* ref = q.get();
+    site.queues.emplace(q->name, std::move(q));
+    return ref;
+  }
+
+  // Local day number and interval start of an instant in the site's zone.
+  static std::int64_t LocalDay(const Site& site, std::int64_t t_ms) {
+    const auto cs = absl::ToCivilDay(absl::FromUnixMillis(t_ms), site.tz);
+    return cs - absl::CivilDay(1970, 1, 1);
+  }
+
+  std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) const {
+    const absl::Time t = absl::FromUnixMillis(t_ms);
+    const absl::TimeZone::CivilInfo ci = q.site->tz.At(t);
+    const std::int64_t local_ms = t_ms + ci.offset * 1000LL;
+    const std::int64_t local_start = FloorDiv(local_ms, q.interval_ms) * q.interval_ms;
+    return local_start - ci.offset * 1000LL;
+  }
+
+  std::int64_t SiteNow(const Site& site) const { return clock.NowMs() + site.clock_skew_ms; }
+
+  void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d) {
+    q.total += d;
+    const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
+    MinuteBucket& b = q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
+                                                      kRingMinutes)];
+    if (b.minute == minute) {
+      b.counts += d;
+    } else if (b.minute < minute) {
+      b = MinuteBucket{};
+      b.minute = minute;
+      b.counts = d;
+    }
+    const std::int64_t day = LocalDay(*q.site, t_ms);
+    if (day == q.today_day) {
+      q.today += d;
+    } else if (day > q.today_day) {
+      q.today_day = day;
+      q.today = d;
+    }
+    const std::int64_t start = IntervalStart(q, t_ms);
+    const std::int64_t deadline = start + q.interval_ms + cfg.allowed_lateness_ms;
+    auto it = q.open_intervals.find(start);
+    if (it != q.open_intervals.end()) {
+      it->second += d;
+    } else if (deadline > q.site->watermark_ms) {
+      q.open_intervals.emplace(start, d);
+      q.site->next_close_ms = std::min(q.site->next_close_ms, deadline);
+    } else {
+      ++stats.late;
+    }
+  }
+
+  // Closes the intervals the site's event time has passed (plus lateness); `force` closes
+  // every open interval of a site silent for kMaxIntervalHoldMs.
+  void CloseIntervals(Site& site, bool force) {
+    site.next_close_ms = std::numeric_limits<std::int64_t>::max();
+    for (auto& [name, qp] : site.queues) {
+      Queue& q = *qp;
+      for (auto it = q.open_intervals.begin(); it != q.open_intervals.end();) {
+        const std::int64_t deadline = it->first + q.interval_ms + cfg.allowed_lateness_ms;
+        if (force || deadline <= site.watermark_ms) {
+          RecordLedger(q, it->first, it->second);
+          it = q.open_intervals.erase(it);
+        } else {
+          site.next_close_ms = std::min(site.next_close_ms, deadline);
+          ++it;
+        }
+      }
+    }
+  }
+
+  void RecordLedger(Queue& q, std::int64_t start, const Counts& c) {
+    LedgerEntry e;
+    e.client = q.client;
+    e.site = q.site->id;
+    e.queue = q.name;
+    e.start_ms = start;
+    e.length_minutes = q.contract.interval_minutes;
+    const absl::Time t = absl::FromUnixMillis(start);
+    e.local_date = absl::FormatTime("%Y-%m-%d", t, q.site->tz);
+    e.local_start = absl::FormatTime("%H:%M", t, q.site->tz);
+    e.contract = q.contract;
+    e.counts = c;
+    using R = LedgerEntry::Result;
+    if (auto sl = ServiceLevel(c, q.contract.sl_formula)) {
+      e.sl_result = *sl >= q.contract.sl_target ? R::kMet : R::kMissed;
+    }
+    if (auto ab = AbandonRate(c)) {
+      e.abandon_result = *ab <= q.contract.abandon_target ? R::kMet : R::kMissed;
+    }
+    if (auto asa = AsaSeconds(c)) {
+      e.asa_result = *asa <= q.contract.asa_target_s ? R::kMet : R::kMissed;
+    }
+    if (e.sl_result == R::kMet) ++q.ledger_met;
+    if (e.sl_result == R::kMissed) ++q.ledger_missed;
+    ++stats.intervals_closed;
+    ledger.push_back(std::move(e));
+  }
+
+  // Adds the time the agent spent in its current state up to t to each of its queues.
+  void Accrue(Agent& a, std::int64_t t_ms) {
+    if (t_ms <= a.since_ms) return;
+    const auto dt = static_cast<std::uint64_t>(t_ms - a.since_ms);
+    a.since_ms = t_ms;
+    Counts d;
+    switch (a.state) {
+      case AgentState::kOnCall: d.on_call_ms = dt; break;
+      case AgentState::kAfterCallWork: d.acw_ms = dt; break;
+      case AgentState::kReady: d.ready_ms = dt; break;
+      default: break;
+    }
+    for (Queue* q : a.queues) {
+      q->agent_state_ms[static_cast<std::size_t>(a.state)] += dt;
+      if (d.on_call_ms + d.acw_ms + d.ready_ms > 0) AddStateTime(*q, t_ms, d);
+    }
+  }
+
+  // State time goes to the totals and rolling windows only: the ledger is about calls.
+  static void AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
+    q.total += d;
+    const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
+    MinuteBucket& b = q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
+                                                      kRingMinutes)];
+    if (b.minute == minute) {
+      b.counts += d;
+    } else if (b.minute < minute) {
+      b = MinuteBucket{};
+      b.minute = minute;
+      b.counts = d;
+    }
+    if (LocalDay(*q.site, t_ms) == q.today_day) q.today += d;
+  }
+
+  void SetState(Agent& a, AgentState s, std::int64_t t_ms) {
+    Accrue(a, t_ms);
+    if (a.since_ms < t_ms) a.since_ms = t_ms;
+    if (s == a.state) return;
+    for (Queue* q : a.queues) {
+      --q->agents_by_state[static_cast<std::size_t>(a.state)];
+      ++q->agents_by_state[static_cast<std::size_t>(s)];
+    }
+    a.state = s;
+  }
+
+  void Join(Agent& a, Queue* q) {
+    if (std::find(a.queues.begin(), a.queues.end(), q) != a.queues.end()) return;
+    a.queues.push_back(q);
+    ++q->agents_by_state[static_cast<std::size_t>(a.state)];
+  }
+
+  void Leave(Agent& a, Queue* q) {
+    auto it = std::find(a.queues.begin(), a.queues.end(), q);
+    if (it == a.queues.end()) return;
+    --q->agents_by_state[static_cast<std::size_t>(a.state)];
+    a.queues.erase(it);
+  }
+
+  Agent* GetAgent(Site& site, std::string_view name, std::int64_t t_ms) {
+    if (auto* a = Find(site.agents, name)) return a;
+    if (site.agents.size() >= cfg.limits.max_agents_per_site) return nullptr;
+    Agent a;
+    a.since_ms = t_ms;
+    return &site.agents.emplace(std::string(name), std::move(a)).first->second;
+  }
+
+  ApplyResult Invalid(std::string_view reason, std::string detail) {
+    ++stats.invalid_by_reason[std::string(reason)];
+    return ApplyResult{ApplyResult::Kind::kInvalid, reason, std::move(detail)};
+  }
+
+  ApplyResult ApplyCall(Site& site, const CallEvent& c, std::int64_t t) {
+    if (c.queue.empty()) return Invalid("missing_field", "call event without queue");
+    for (auto f : {c.queue, c.call_id, c.agent, c.caller_id}) {
+      if (!ValidText(f, cfg.limits.max_field_bytes)) {
+        return Invalid("bad_field", "call event field too long or with control characters");
+      }
+    }
+    Queue* q = GetQueue(site, c.queue);
+    if (q == nullptr) return Invalid("queue_cap", "site has reached max_queues_per_site");
+    if (c.reconstructed) ++stats.reconstructed;
+    Counts d;
+    switch (c.kind) {
+      case CallKind::kOffered:
+        d.offered = 1;
+        if (!c.call_id.empty()) {
+          if (q->waiting.size() >= cfg.limits.max_waiting_calls_per_queue) {
+            auto oldest = std::min_element(q->waiting.begin(), q->waiting.end(),
+                                           [](auto& x, auto& y) { return x.second < y.second; });
+            q->waiting.erase(oldest);
+          }
+          q->waiting.emplace(std::string(c.call_id), t);
+        }
+        break;
+      case CallKind::kAnswered:
+        d.answered = 1;
+        d.answered_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
+        d.answered_wait_ms = c.wait_ms;
+        q->answered_wait.Observe(wait_bounds_ms, c.wait_ms);
+        Leave(*q, c.call_id);
+        if (!c.agent.empty()) {
+          if (Agent* a = GetAgent(site, c.agent, t)) {
+            Join(*a, q);
+            SetState(*a, AgentState::kOnCall, t);
+          }
+        }
+        break;
+      case CallKind::kAbandoned:
+        d.abandoned = 1;
+        d.abandoned_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
+        d.short_abandoned = c.wait_ms < q->short_abandon_ms ? 1 : 0;
+        d.abandoned_wait_ms = c.wait_ms;
+        q->abandoned_wait.Observe(wait_bounds_ms, c.wait_ms);
+        Leave(*q, c.call_id);
+        break;
+      case CallKind::kUnanswered:
+        if (c.reason == UnansweredReason::kNone) {
+          return Invalid("unknown_enum", "unanswered call without a reason");
+        }
+        d.unanswered[static_cast<std::size_t>(c.reason)] = 1;
+        Leave(*q, c.call_id);
+        break;
+      case CallKind::kCompleted:
+      case CallKind::kTransferred: {
+        (c.kind == CallKind::kCompleted ? d.completed : d.transferred) = 1;
+        d.handled = 1;
+        const std::uint64_t handle = std::uint64_t{c.talk_ms} + c.hold_ms + c.acw_ms;
+        d.handle_ms = handle;
+        q->handle_time.Observe(handle_bounds_ms, handle);
+        if (!c.agent.empty()) {
+          if (Agent* a = Find(site.agents, c.agent); a != nullptr && a->state == AgentState::kOnCall) {
+            SetState(*a, a->paused ? AgentState::kNotReady : AgentState::kReady, t);
+          }
+        }
+        break;
+      }
+      case CallKind::kRingNoAnswer:
+        return ApplyResult{};
+      default:
+        return Invalid("unknown_enum", "unknown call event kind");
+    }
+    AddCounts(*q, t, d);
+    return ApplyResult{};
+  }
+
+  static void Leave(Queue& q, std::string_view call_id) {
+    if (call_id.empty()) return;
+    if (auto it = q.waiting.find(call_id); it != q.waiting.end()) q.waiting.erase(it);
+  }
+
+  ApplyResult ApplyAgentState(Site& site, const AgentStateEvent& e, std::int64_t t) {
+    if (e.agent.empty()) return Invalid("missing_field", "agent state event without agent");
+    for (auto f : {e.agent, e.queue, e.reason}) {
+      if (!ValidText(f, cfg.limits.max_field_bytes)) {
+        return Invalid("bad_field", "agent state field too long or with control characters");
+      }
+    }
+    if (static_cast<int>(e.state) < 1 || static_cast<int>(e.state) >= kAgentStateCount) {
+      return Invalid("unknown_enum", "unknown agent state");
+    }
+    Queue* q = nullptr;
+    if (!e.queue.empty()) {
+      q = GetQueue(site, e.queue);
+      if (q == nullptr) return Invalid("queue_cap", "site has reached max_queues_per_site");
+    }
+    Agent* a = GetAgent(site, e.agent, t);
+    if (a == nullptr) return Invalid("agent_cap", "site has reached max_agents_per_site");
+    if (e.state == AgentState::kLoggedOut) {
+      if (q != nullptr) {
+        Accrue(*a, t);
+        Leave(*a, q);
+        if (!a->queues.empty()) return ApplyResult{};
+      }
+      SetState(*a, AgentState::kLoggedOut, t);
+      a->paused = false;
+      while (!a->queues.empty()) Leave(*a, a->queues.back());
+      return ApplyResult{};
+    }
+    if (e.state == AgentState::kNotReady) a->paused = true;
+    if (e.state == AgentState::kReady) a->paused = false;
+    Accrue(*a, t);
+    if (q != nullptr) Join(*a, q);
+    // A pause or unpause during a call changes what the agent returns to, not the call.
+    const bool on_call = a->state == AgentState::kOnCall;
+    const bool pause_toggle = e.state == AgentState::kReady || e.state == AgentState::kNotReady;
+    if (!(on_call && pause_toggle)) SetState(*a, e.state, t);
+    return ApplyResult{};
+  }
+
+  ApplyResult ApplyLink(Site& site, const LinkSample& l, std::int64_t t) {
+    if (l.link.empty() || !ValidText(l.link, cfg.limits.max_field_bytes)) {
+      return Invalid("bad_field", "link sample without a valid link name");
+    }
+    if (!(l.loss_ratio >= 0 && l.loss_ratio <= 1) || !(l.rtt_ms >= 0) || !(l.jitter_ms >= 0)) {
+      return Invalid("out_of_range", "link sample rtt/jitter negative or loss outside 0..1");
+    }
+    Link* link = Find(site.links, l.link);
+    if (link == nullptr) {
+      if (site.links.size() >= cfg.limits.max_links_per_site) {
+        return Invalid("link_cap", "site has reached max_links_per_site");
+      }
+      link = &site.links[std::string(l.link)];
+      link->view.site = site.id;
+      link->view.link = std::string(l.link);
+    }
+    if (t < link->view.last_ms) return ApplyResult{};  // an older sample never overrides
+    link->view.up = l.up;
+    link->view.rtt_ms = l.rtt_ms;
+    link->view.jitter_ms = l.jitter_ms;
+    link->view.loss_ratio = l.loss_ratio;
+    link->view.last_ms = t;
+    return ApplyResult{};
+  }
+
+  ApplyResult ApplyVoice(Site& site, const VoiceQuality& v, std::int64_t t) {
+    if (v.queue.empty() || !ValidText(v.queue, cfg.limits.max_field_bytes) ||
+        !ValidText(v.call_id, cfg.limits.max_field_bytes) ||
+        !ValidText(v.agent, cfg.limits.max_field_bytes)) {
+      return Invalid("bad_field", "voice quality without a valid queue");
+    }
+    if (!(v.mos >= 0 && v.mos <= 5) || !(v.loss_ratio >= 0 && v.loss_ratio <= 1) ||
+        !(v.rtt_ms >= 0) || !(v.jitter_ms >= 0)) {
+      return Invalid("out_of_range", "voice quality figures out of range");
+    }
+    Queue* q = GetQueue(site, v.queue);
+    if (q == nullptr) return Invalid("queue_cap", "site has reached max_queues_per_site");
+    const double mos = v.mos > 0 ? v.mos : MosFromNetwork(v.rtt_ms, v.jitter_ms, v.loss_ratio);
+    const std::int64_t minute = FloorDiv(t, kMinuteMs);
+    MinuteBucket& b = q->ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
+                                                       kRingMinutes)];
+    if (b.minute < minute) {
+      b = MinuteBucket{};
+      b.minute = minute;
+    }
+    if (b.minute == minute) {
+      b.mos_milli_sum += static_cast<std::uint64_t>(mos * 1000 + 0.5);
+      ++b.mos_samples;
+    }
+    return ApplyResult{};
+  }
+
+  void ApplyHeartbeat(Site& site, const Heartbeat& h) {
+    site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
+    site.spool_backlog = h.spool_backlog_events;
+    site.spool_dropped = h.events_dropped;
+    if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
+      site.version = std::string(h.agent_version);
+    }
+  }
+
+  Counts WindowCounts(const Queue& q, std::int64_t now_ms, int minutes, std::uint64_t* mos_milli,
+                      std::uint64_t* mos_n) const {
+    Counts c;
+    const std::int64_t now_min = FloorDiv(now_ms, kMinuteMs);
+    for (const MinuteBucket& b : q.ring) {
+      if (b.minute > now_min - minutes && b.minute <= now_min) {
+        c += b.counts;
+        if (mos_milli != nullptr) {
+          *mos_milli += b.mos_milli_sum;
+          *mos_n += b.mos_samples;
+        }
+      }
+    }
+    return c;
+  }
+
+  QueueView View(const Queue& q) const {
+    QueueView v;
+    v.client = q.client;
+    v.site = q.site->id;
+    v.queue = q.name;
+    v.contract = q.contract;
+    v.total = q.total;
+    const std::int64_t now = SiteNow(*q.site);
+    for (std::size_t i = 0; i < kRollingWindowMinutes.size(); ++i) {
+      v.windows[i] = WindowCounts(q, now, kRollingWindowMinutes[i], nullptr, nullptr);
+    }
+    if (LocalDay(*q.site, now) == q.today_day) v.windows[3] = q.today;
+    if (auto it = q.open_intervals.find(IntervalStart(q, now)); it != q.open_intervals.end()) {
+      v.interval = it->second;
+    }
+    v.answered_wait = q.answered_wait.View();
+    v.abandoned_wait = q.abandoned_wait.View();
+    v.handle_time = q.handle_time.View();
+    v.calls_waiting = static_cast<std::uint32_t>(q.waiting.size());
+    std::int64_t oldest = now;
+    for (const auto& [id, entered] : q.waiting) oldest = std::min(oldest, entered);
+    v.oldest_wait_s = static_cast<double>(now - oldest) / 1000.0;
+    for (std::size_t s = 0; s < q.agents_by_state.size(); ++s) {
+      v.agents_by_state[s] = q.agents_by_state[s];
+    }
+    v.agent_state_ms = q.agent_state_ms;
+    v.ledger_met = q.ledger_met;
+    v.ledger_missed = q.ledger_missed;
+    std::uint64_t mos_milli = 0, mos_n = 0;
+    WindowCounts(q, now, kMosWindowMinutes, &mos_milli, &mos_n);
+    if (mos_n > 0) v.mos_5m = static_cast<double>(mos_milli) / 1000.0 / static_cast<double>(mos_n);
+    v.mos_samples_5m = mos_n;
+    const Counts& w30 = v.windows[1];
+    const double aht = AhtSeconds(w30).value_or(180.0);
+    v.agents_required = ErlangCAgentsRequired(static_cast<double>(w30.offered) / 1800.0, aht,
+                                              q.contract.sl_threshold_s, q.contract.sl_target);
+    return v;
+  }
+};
+
+Engine::Engine(CoreConfig config, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
+Engine::~Engine() = default;
+
+const CoreConfig& Engine::config() const { return impl_->cfg; }
+
+std::uint64_t Engine::OpenStream(std::string_view site_id, std::string_view instance,
+                                 std::string_view agent_version) {
+  Site& site = impl_->GetSite(site_id);
+  ++site.open_streams;
+  site.last_seen_ms = impl_->clock.NowMs();
+  site.last_instance = std::string(instance);
+  if (!agent_version.empty()) site.version = std::string(agent_version);
+  auto* last = Find(site.instances, instance);
+  return last != nullptr ? *last : 0;
+}
+
+void Engine::CloseStream(std::string_view site_id, std::string_view /*instance*/) {
+  if (auto* s = Find(impl_->sites, site_id); s != nullptr && (*s)->open_streams > 0) {
+    --(*s)->open_streams;
+  }
+}
+
+std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view instance) const {
+  auto* s = Find(impl_->sites, site_id);
+  if (s == nullptr) return 0;
+  auto* last = Find((*s)->instances, instance);
+  return last != nullptr ? *last : 0;
+}
+
+ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance,
+                          const Event& event) {
+  Impl& m = *impl_;
+  Site& site = m.GetSite(site_id);
+  std::uint64_t* last = Find(site.instances, instance);
+  if (last == nullptr) last = &site.instances.emplace(std::string(instance), 0).first->second;
+  if (event.seq <= *last) {
+    ++m.stats.duplicate;
+    return ApplyResult{ApplyResult::Kind::kDuplicate, {}, {}};
+  }
+  if (event.seq != *last + 1) ++m.stats.sequence_gaps;
+  *last = event.seq;
+
+  const std::int64_t now = m.clock.NowMs();
+  site.last_seen_ms = now;
+  const std::int64_t t = event.time_ms;
+  if (m.cfg.limits.max_future_ms > 0 && t > now + m.cfg.limits.max_future_ms) {
+    return m.Invalid("future_timestamp", "event_time_ms is further ahead than limits.max_future");
+  }
+  if (t <= 0 || (m.cfg.limits.max_age_ms > 0 && t < now - m.cfg.limits.max_age_ms)) {
+    return m.Invalid("past_timestamp", "event_time_ms is older than limits.max_age");
+  }
+
+  ApplyResult r = std::visit(
+      [&](const auto& body) -> ApplyResult {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, CallEvent>) return m.ApplyCall(site, body, t);
+        if constexpr (std::is_same_v<T, AgentStateEvent>) return m.ApplyAgentState(site, body, t);
+        if constexpr (std::is_same_v<T, LinkSample>) return m.ApplyLink(site, body, t);
+        if constexpr (std::is_same_v<T, VoiceQuality>) return m.ApplyVoice(site, body, t);
+        if constexpr (std::is_same_v<T, Heartbeat>) {
+          m.ApplyHeartbeat(site, body);
+          return ApplyResult{};
+        }
+      },
+      event.body);
+  if (r.kind != ApplyResult::Kind::kAccepted) return r;
+  ++m.stats.accepted;
+  if (t > site.watermark_ms) {
+    site.watermark_ms = t;
+    if (t >= site.next_close_ms) m.CloseIntervals(site, false);
+  }
+  return r;
+}
+
+bool Engine::Reject(std::string_view site_id, std::string_view instance, std::uint64_t seq,
+                    std::string_view reason) {
+  Site& site = impl_->GetSite(site_id);
+  std::uint64_t* last = Find(site.instances, instance);
+  if (last == nullptr) last = &site.instances.emplace(std::string(instance), 0).first->second;
+  if (seq <= *last) {
+    ++impl_->stats.duplicate;
+    return false;
+  }
+  if (seq != *last + 1) ++impl_->stats.sequence_gaps;
+  *last = seq;
+  ++impl_->stats.invalid_by_reason[std::string(reason)];
+  return true;
+}
+
+void Engine::Tick() {
+  Impl& m = *impl_;
+  const std::int64_t now = m.clock.NowMs();
+  for (auto& [id, site] : m.sites) {
+    const std::int64_t site_now = m.SiteNow(*site);
+    for (auto& [name, agent] : site->agents) m.Accrue(agent, std::min(site_now, site->watermark_ms));
+    const bool silent = now - site->last_seen_ms >= kMaxIntervalHoldMs &&
+                        site->next_close_ms != std::numeric_limits<std::int64_t>::max();
+    if (site->watermark_ms >= site->next_close_ms || silent) m.CloseIntervals(*site, silent);
+  }
+  const std::int64_t horizon = now - static_cast<std::int64_t>(m.cfg.ledger_retention_days) * kDayMs;
+  while (!m.ledger.empty() && m.ledger.front().start_ms < horizon) m.ledger.pop_front();
+}
+
+Snapshot Engine::TakeSnapshot() const {
+  const Impl& m = *impl_;
+  Snapshot s;
+  s.now_ms = m.clock.NowMs();
+  for (auto b : m.wait_bounds_ms) s.wait_bounds_s.push_back(static_cast<double>(b) / 1000.0);
+  for (auto b : m.handle_bounds_ms) s.handle_bounds_s.push_back(static_cast<double>(b) / 1000.0);
+  for (const auto& [id, site] : m.sites) {
+    SiteView sv;
+    sv.site = site->id;
+    sv.open_streams = site->open_streams;
+    sv.connected = site->open_streams > 0;
+    sv.last_seen_ms = site->last_seen_ms;
+    sv.clock_skew_ms = site->clock_skew_ms;
+    sv.spool_backlog_events = site->spool_backlog;
+    sv.spool_dropped_events = site->spool_dropped;
+    sv.agent_instance = site->last_instance;
+    if (auto* last = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
+      sv.last_applied_seq = *last;
+    }
+    sv.agent_version = site->version;
+    s.sites.push_back(std::move(sv));
+    for (const auto& [name, q] : site->queues) s.queues.push_back(m.View(*q));
+    for (const auto& [name, link] : site->links) s.links.push_back(link.view);
+  }
+  auto key = [](const QueueView& v) { return std::tie(v.client, v.site, v.queue); };
+  std::sort(s.queues.begin(), s.queues.end(),
+            [&](const QueueView& a, const QueueView& b) { return key(a) < key(b); });
+  std::sort(s.sites.begin(), s.sites.end(),
+            [](const SiteView& a, const SiteView& b) { return a.site < b.site; });
+  std::sort(s.links.begin(), s.links.end(), [](const LinkView& a, const LinkView& b) {
+    return std::tie(a.site, a.link) < std::tie(b.site, b.link);
+  });
+  s.ingest = m.stats;
+  return s;
+}
+
+std::vector<LedgerEntry> Engine::Ledger(std::string_view client, std::string_view date) const {
+  std::vector<LedgerEntry> out;
+  for (const auto& e : impl_->ledger) {
+    if ((client.empty() || e.client == client) && (date.empty() || e.local_date == date)) {
+      out.push_back(e);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const LedgerEntry& a, const LedgerEntry& b) {
+    return std::tie(a.client, a.site, a.queue, a.start_ms) <
+           std::tie(b.client, b.site, b.queue, b.start_ms);
+  });
+  return out;
+}
+
+}  // namespace ccmon::collector

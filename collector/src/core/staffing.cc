@@ -1,0 +1,52 @@
+#include "ccmon/collector/staffing.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ccmon::collector {
+
+double ErlangC(std::uint32_t agents, double traffic_erlangs) {
+  if (traffic_erlangs <= 0) return 0;
+  if (agents == 0 || static_cast<double>(agents) <= traffic_erlangs) return 1;
+  // Erlang B by the numerically stable recursion, then C from B.
+  double b = 1;
+  for (std::uint32_t n = 1; n <= agents; ++n) {
+    b = traffic_erlangs * b / (static_cast<double>(n) + traffic_erlangs * b);
+  }
+  const double n = agents;
+  return n * b / (n - traffic_erlangs * (1 - b));
+}
+
+double ErlangCServiceLevel(std::uint32_t agents, double arrivals_per_s, double aht_s,
+                           double threshold_s) {
+  const double a = arrivals_per_s * aht_s;
+  if (a <= 0) return 1;
+  if (static_cast<double>(agents) <= a) return 0;
+  const double c = ErlangC(agents, a);
+  return 1 - c * std::exp(-(static_cast<double>(agents) - a) * threshold_s / aht_s);
+}
+
+std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double threshold_s,
+                                    double target, std::uint32_t max_agents) {
+  const double a = arrivals_per_s * aht_s;
+  if (a <= 0 || aht_s <= 0) return 0;
+  auto n = static_cast<std::uint32_t>(std::floor(a)) + 1;
+  for (; n < max_agents; ++n) {
+    if (ErlangCServiceLevel(n, arrivals_per_s, aht_s, threshold_s) >= target) return n;
+  }
+  return max_agents;
+}
+
+double MosFromNetwork(double rtt_ms, double jitter_ms, double loss_ratio) {
+  // Cole & Rosenbluth's reduction of G.107 for G.711 with packet loss concealment.
+  const double effective_latency = rtt_ms / 2 + 2 * jitter_ms + 10;
+  double r = 93.2;
+  r -= effective_latency < 160 ? effective_latency / 40 : (effective_latency - 120) / 10;
+  r -= 2.5 * std::clamp(loss_ratio, 0.0, 1.0) * 100;
+  if (r <= 0) return 1;
+  r = std::min(r, 100.0);
+  const double mos = 1 + 0.035 * r + 0.000007 * r * (r - 60) * (100 - r);
+  return std::clamp(mos, 1.0, 4.5);
+}
+
+}  // namespace ccmon::collector

@@ -1,0 +1,280 @@
+#include "export/metrics.h"
+
+#include <deque>
+#include <functional>
+#include <limits>
+
+namespace ccmon::collector {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+class Builder {
+ public:
+  MetricFamily& Family(const char* name, const char* help, MetricType type) {
+    families_.push_back(MetricFamily{name, help, type, {}});
+    return families_.back();
+  }
+  std::vector<MetricFamily> Take() {
+    std::vector<MetricFamily> out;
+    for (auto& f : families_) {
+      if (!f.metric.empty()) out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+ private:
+  std::deque<MetricFamily> families_;
+};
+
+Labels QueueLabels(const QueueView& q) {
+  return {{"client", q.client}, {"site", q.site}, {"queue", q.queue}};
+}
+
+Labels With(Labels l, const char* name, std::string value) {
+  l.push_back({name, std::move(value)});
+  return l;
+}
+
+void AddValue(MetricFamily& f, Labels labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = v;
+  } else {
+    m.gauge.value = v;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+void AddHistogram(MetricFamily& f, Labels labels, const Histogram& h,
+                  const std::vector<double>& bounds) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.histogram.sample_count = h.count;
+  m.histogram.sample_sum = h.sum_seconds;
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cum += i < h.counts.size() ? h.counts[i] : 0;
+    m.histogram.bucket.push_back({cum, bounds[i]});
+  }
+  m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
+  f.metric.push_back(std::move(m));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* host) {
+  Builder b;
+  using T = MetricType;
+  struct CounterDef {
+    const char* name;
+    const char* help;
+    std::function<std::uint64_t(const Counts&)> get;
+  };
+  const CounterDef counters[] = {
+      {"ccmon_calls_offered_total", "Calls that entered the queue.",
+       [](const Counts& c) { return c.offered; }},
+      {"ccmon_calls_answered_total", "Calls connected to an agent.",
+       [](const Counts& c) { return c.answered; }},
+      {"ccmon_calls_answered_in_threshold_total",
+       "Calls answered with a queue wait at or below the contract's SL threshold.",
+       [](const Counts& c) { return c.answered_in_threshold; }},
+      {"ccmon_calls_abandoned_total", "Calls whose caller hung up while queued.",
+       [](const Counts& c) { return c.abandoned; }},
+      {"ccmon_calls_abandoned_in_threshold_total",
+       "Abandoned calls with a wait at or below the SL threshold.",
+       [](const Counts& c) { return c.abandoned_in_threshold; }},
+      {"ccmon_calls_short_abandoned_total",
+       "Abandoned calls with a wait below the contract's short_abandon_s.",
+       [](const Counts& c) { return c.short_abandoned; }},
+      {"ccmon_calls_completed_total", "Answered calls that ended normally.",
+       [](const Counts& c) { return c.completed; }},
+      {"ccmon_calls_transferred_total", "Answered calls transferred away by the agent.",
+       [](const Counts& c) { return c.transferred; }},
+  };
+  std::vector<MetricFamily*> counter_families;
+  for (const auto& d : counters) counter_families.push_back(&b.Family(d.name, d.help, T::Counter));
+  auto& unanswered = b.Family("ccmon_calls_unanswered_total",
+                              "Calls that left the queue unanswered, not abandoned, by reason.",
+                              T::Counter);
+  auto& wait_h = b.Family("ccmon_call_wait_seconds", "Queue wait of answered calls.", T::Histogram);
+  auto& ab_wait_h =
+      b.Family("ccmon_call_abandon_wait_seconds", "Queue wait of abandoned calls.", T::Histogram);
+  auto& handle_h = b.Family("ccmon_call_handle_seconds",
+                            "Handle time (talk + hold + after-call work) of handled calls.",
+                            T::Histogram);
+  auto& state_secs = b.Family("ccmon_agent_state_seconds_total",
+                              "Agent time spent in each state, summed over the queue's members.",
+                              T::Counter);
+  auto& intervals = b.Family("ccmon_sla_intervals_total",
+                             "Closed contract intervals by service-level result.", T::Counter);
+  auto& waiting = b.Family("ccmon_calls_waiting", "Calls queued now.", T::Gauge);
+  auto& oldest = b.Family("ccmon_oldest_call_wait_seconds", "Wait of the oldest queued call.",
+                          T::Gauge);
+  auto& agents = b.Family("ccmon_agents", "Queue members by current state.", T::Gauge);
+  auto& sl = b.Family("ccmon_service_level_ratio",
+                      "Service level by the contract's formula over the window (absent when "
+                      "the window has no calls in its denominator).",
+                      T::Gauge);
+  auto& abandon = b.Family("ccmon_abandon_ratio",
+                           "(abandoned - short) / (offered - short) over the window.", T::Gauge);
+  auto& asa = b.Family("ccmon_asa_seconds", "Average speed of answer over the window.", T::Gauge);
+  auto& aht = b.Family("ccmon_aht_seconds", "Average handle time over the window.", T::Gauge);
+  auto& occ = b.Family("ccmon_occupancy_ratio",
+                       "(on call + after-call work) / (those + ready) agent time over the window.",
+                       T::Gauge);
+  auto& info = b.Family("ccmon_contract_info",
+                        "Contract terms of the queue; value 1, terms in labels.", T::Gauge);
+  auto& sl_target = b.Family("ccmon_sl_target_ratio", "Contract service-level target.", T::Gauge);
+  auto& sl_warn = b.Family("ccmon_sl_warning_ratio",
+                           "Service level below which wallboards turn amber.", T::Gauge);
+  auto& sl_thr = b.Family("ccmon_sl_threshold_seconds", "Contract service-level threshold.",
+                          T::Gauge);
+  auto& ab_target =
+      b.Family("ccmon_abandon_target_ratio", "Contract abandon-rate target.", T::Gauge);
+  auto& asa_target = b.Family("ccmon_asa_target_seconds", "Contract ASA target.", T::Gauge);
+  auto& required = b.Family("ccmon_agents_required",
+                            "Agents Erlang C needs to meet the SL target at the last 30 minutes' "
+                            "arrival rate and AHT.",
+                            T::Gauge);
+  auto& mos = b.Family("ccmon_voice_mos", "Mean voice MOS over the last 5 minutes.", T::Gauge);
+  auto& mos_n = b.Family("ccmon_voice_samples", "Voice-quality samples in the last 5 minutes.",
+                         T::Gauge);
+
+  for (const auto& q : s.queues) {
+    const Labels ql = QueueLabels(q);
+    for (std::size_t i = 0; i < std::size(counters); ++i) {
+      AddValue(*counter_families[i], ql, static_cast<double>(counters[i].get(q.total)));
+    }
+    for (int r = 1; r < kUnansweredReasonCount; ++r) {
+      AddValue(unanswered, With(ql, "reason", std::string(ToString(static_cast<UnansweredReason>(r)))),
+               static_cast<double>(q.total.unanswered[static_cast<std::size_t>(r)]));
+    }
+    AddHistogram(wait_h, ql, q.answered_wait, s.wait_bounds_s);
+    AddHistogram(ab_wait_h, ql, q.abandoned_wait, s.wait_bounds_s);
+    AddHistogram(handle_h, ql, q.handle_time, s.handle_bounds_s);
+    for (int st = 1; st < kAgentStateCount; ++st) {
+      const std::string name(ToString(static_cast<AgentState>(st)));
+      AddValue(state_secs, With(ql, "state", name),
+               static_cast<double>(q.agent_state_ms[static_cast<std::size_t>(st)]) / 1000.0);
+      AddValue(agents, With(ql, "state", name), q.agents_by_state[static_cast<std::size_t>(st)]);
+    }
+    AddValue(intervals, With(ql, "result", "met"), static_cast<double>(q.ledger_met));
+    AddValue(intervals, With(ql, "result", "missed"), static_cast<double>(q.ledger_missed));
+    AddValue(waiting, ql, q.calls_waiting);
+    AddValue(oldest, ql, q.oldest_wait_s);
+    auto windowed = [&](const char* window, const Counts& c) {
+      const Labels wl = With(ql, "window", window);
+      if (auto v = ServiceLevel(c, q.contract.sl_formula)) AddValue(sl, wl, *v);
+      if (auto v = AbandonRate(c)) AddValue(abandon, wl, *v);
+      if (auto v = AsaSeconds(c)) AddValue(asa, wl, *v);
+      if (auto v = AhtSeconds(c)) AddValue(aht, wl, *v);
+      if (auto v = Occupancy(c)) AddValue(occ, wl, *v);
+    };
+    for (std::size_t i = 0; i < q.windows.size(); ++i) windowed(kWindowNames[i], q.windows[i]);
+    windowed("interval", q.interval);
+    AddValue(info,
+             With(With(ql, "formula", std::string(ToString(q.contract.sl_formula))),
+                  "interval_minutes", std::to_string(q.contract.interval_minutes)),
+             1);
+    AddValue(sl_target, ql, q.contract.sl_target);
+    AddValue(sl_warn, ql, std::min(1.0, q.contract.sl_target + q.contract.warning_band));
+    AddValue(sl_thr, ql, q.contract.sl_threshold_s);
+    AddValue(ab_target, ql, q.contract.abandon_target);
+    AddValue(asa_target, ql, q.contract.asa_target_s);
+    AddValue(required, ql, q.agents_required);
+    if (q.mos_5m) AddValue(mos, ql, *q.mos_5m);
+    AddValue(mos_n, ql, static_cast<double>(q.mos_samples_5m));
+  }
+
+  auto& connected = b.Family("ccmon_site_connected", "1 while the site has an open stream.",
+                             T::Gauge);
+  auto& last_seen = b.Family("ccmon_site_last_seen_timestamp_seconds",
+                             "Collector time of the site's last message.", T::Gauge);
+  auto& skew = b.Family("ccmon_site_clock_skew_seconds",
+                        "Agent clock minus collector clock at the last heartbeat.", T::Gauge);
+  auto& backlog = b.Family("ccmon_agent_spool_backlog_events",
+                           "Events spooled by the site's agent and not yet acknowledged.",
+                           T::Gauge);
+  auto& dropped = b.Family("ccmon_agent_dropped_events_total",
+                           "Events the site's agent discarded under its spool overflow policy.",
+                           T::Counter);
+  for (const auto& site : s.sites) {
+    const Labels sl_labels = {{"site", site.site}};
+    AddValue(connected, sl_labels, site.connected ? 1 : 0);
+    AddValue(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
+    AddValue(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);
+    AddValue(backlog, sl_labels, static_cast<double>(site.spool_backlog_events));
+    AddValue(dropped, sl_labels, static_cast<double>(site.spool_dropped_events));
+  }
+
+  auto& link_up = b.Family("ccmon_link_up", "1 when the link's last probe succeeded.", T::Gauge);
+  auto& link_rtt = b.Family("ccmon_link_rtt_seconds", "Round-trip time of the last probe.",
+                            T::Gauge);
+  auto& link_jit = b.Family("ccmon_link_jitter_seconds", "Jitter of the link's probes.", T::Gauge);
+  auto& link_loss = b.Family("ccmon_link_loss_ratio", "Probe loss over the prober's window.",
+                             T::Gauge);
+  for (const auto& l : s.links) {
+    const Labels ll = {{"site", l.site}, {"link", l.link}};
+    AddValue(link_up, ll, l.up ? 1 : 0);
+    AddValue(link_rtt, ll, l.rtt_ms / 1000.0);
+    AddValue(link_jit, ll, l.jitter_ms / 1000.0);
+    AddValue(link_loss, ll, l.loss_ratio);
+  }
+
+  auto& events = b.Family("ccmon_ingest_events_total",
+                          "Events received by result (accepted, duplicate, invalid) and reason.",
+                          T::Counter);
+  AddValue(events, {{"result", "accepted"}, {"reason", ""}}, static_cast<double>(s.ingest.accepted));
+  AddValue(events, {{"result", "duplicate"}, {"reason", ""}},
+           static_cast<double>(s.ingest.duplicate));
+  for (const auto& [reason, n] : s.ingest.invalid_by_reason) {
+    AddValue(events, {{"result", "invalid"}, {"reason", reason}}, static_cast<double>(n));
+  }
+  AddValue(b.Family("ccmon_ingest_late_events_total",
+                    "Accepted call outcomes whose ledger interval had already closed.", T::Counter),
+           {}, static_cast<double>(s.ingest.late));
+  AddValue(b.Family("ccmon_ingest_reconstructed_events_total",
+                    "Accepted call steps the agent reconstructed (missing from the source).",
+                    T::Counter),
+           {}, static_cast<double>(s.ingest.reconstructed));
+  AddValue(b.Family("ccmon_ingest_sequence_gaps_total",
+                    "Times an instance's sequence numbers skipped ahead.", T::Counter),
+           {}, static_cast<double>(s.ingest.sequence_gaps));
+  AddValue(b.Family("ccmon_ledger_intervals_closed_total",
+                    "Contract intervals closed into the SLA ledger.", T::Counter),
+           {}, static_cast<double>(s.ingest.intervals_closed));
+  std::uint32_t streams = 0;
+  for (const auto& site : s.sites) streams += site.open_streams;
+  AddValue(b.Family("ccmon_ingest_streams_open", "Open agent streams.", T::Gauge), {}, streams);
+  if (host != nullptr) {
+    AddValue(b.Family("ccmon_ingest_batches_total", "Event batches applied.", T::Counter), {},
+             static_cast<double>(host->batches.load()));
+    AddValue(b.Family("ccmon_ingest_batches_refused_total",
+                      "Batches refused for exceeding max_batch_events.", T::Counter),
+             {}, static_cast<double>(host->batches_refused.load()));
+    AddValue(b.Family("ccmon_ingest_streams_refused_total",
+                      "Streams refused for a bad hello or protocol violation.", T::Counter),
+             {}, static_cast<double>(host->streams_refused.load()));
+    AddValue(b.Family("ccmon_ingest_apply_seconds_total",
+                      "Time spent applying batches to the engine (divide by batches for the "
+                      "mean apply latency).",
+                      T::Counter),
+             {}, static_cast<double>(host->apply_ns_total.load()) / 1e9);
+  }
+  AddValue(b.Family("ccmon_build_info", "Collector build; value 1.", T::Gauge),
+           {{"version", CCMON_VERSION}}, 1);
+  return b.Take();
+}
+
+std::vector<MetricFamily> MetricsCollectable::Collect() const {
+  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
+  return BuildFamilies(s, &host_);
+}
+
+}  // namespace ccmon::collector

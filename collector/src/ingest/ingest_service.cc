@@ -1,0 +1,115 @@
+#include "ingest/ingest_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "ccmon/wire/codec.h"
+
+namespace ccmon::collector {
+
+namespace {
+
+bool ValidId(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+grpc::Status IngestService::Stream(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::CollectorMessage, v1::AgentMessage>* stream) {
+  auto log = spdlog::get("ingest");
+  v1::AgentMessage msg;
+  if (!stream->Read(&msg)) return grpc::Status::OK;
+  if (msg.msg_case() != v1::AgentMessage::kHello) {
+    ++host_.streams_refused;
+    return {grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello"};
+  }
+  const std::string site = msg.hello().site();
+  const std::string instance = msg.hello().agent_instance();
+  if (!ValidId(site) || !ValidId(instance)) {
+    ++host_.streams_refused;
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "hello.site and hello.agent_instance must be 1-64 characters of [A-Za-z0-9._-]"};
+  }
+  const std::uint64_t max_batch = host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
+  const std::uint64_t last = host_.With([&](Engine& e) {
+    return e.OpenStream(site, instance, msg.hello().agent_version());
+  });
+  log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
+            ctx->peer(), last);
+  struct Closer {
+    EngineHost& host;
+    const std::string& site;
+    const std::string& instance;
+    ~Closer() { host.With([&](Engine& e) { e.CloseStream(site, instance); return 0; }); }
+  } closer{host_, site, instance};
+
+  v1::CollectorMessage out;
+  auto* welcome = out.mutable_welcome();
+  welcome->set_last_applied_seq(last);
+  welcome->set_collector_version(CCMON_VERSION);
+  welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));
+  if (!stream->Write(out)) return grpc::Status::OK;
+
+  Event event;
+  while (stream->Read(&msg)) {
+    if (msg.msg_case() != v1::AgentMessage::kBatch) {
+      ++host_.streams_refused;
+      return {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
+    }
+    const auto& events = msg.batch().events();
+    if (static_cast<std::uint64_t>(events.size()) > max_batch) {
+      ++host_.batches_refused;
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "batch of " + std::to_string(events.size()) + " events exceeds max_batch_events " +
+                  std::to_string(max_batch)};
+    }
+    out.Clear();
+    auto* ack = out.mutable_ack();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t acked = host_.With([&](Engine& e) {
+      for (const auto& pe : events) {
+        const std::string_view bad = wire::FromProto(pe, &event);
+        if (!bad.empty()) {
+          if (e.Reject(site, instance, pe.seq(), bad)) {
+            auto* r = ack->add_rejected();
+            r->set_seq(pe.seq());
+            r->set_reason(std::string(bad));
+            r->set_detail("event body missing or enum value unknown");
+          }
+          continue;
+        }
+        ApplyResult res = e.Apply(site, instance, event);
+        if (res.kind == ApplyResult::Kind::kInvalid) {
+          auto* r = ack->add_rejected();
+          r->set_seq(pe.seq());
+          r->set_reason(std::string(res.reason));
+          r->set_detail(std::move(res.detail));
+        }
+      }
+      return e.LastApplied(site, instance);
+    });
+    host_.apply_ns_total += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    ++host_.batches;
+    if (ack->rejected_size() > 0) {
+      log->debug("site {}: {} events rejected, first: seq {} {}", site, ack->rejected_size(),
+                 ack->rejected(0).seq(), ack->rejected(0).detail());
+    }
+    ack->set_acked_seq(acked);
+    if (!stream->Write(out)) break;
+  }
+  log->info("site {} instance {} disconnected", site, instance);
+  return grpc::Status::OK;
+}
+
+}  // namespace ccmon::collector

@@ -1,0 +1,21 @@
+// gRPC Ingest adapter: decodes batches, applies them to the engine, answers with acks.
+// Thread-safe: gRPC runs each stream on its own thread; the engine host serialises access.
+#pragma once
+
+#include "ccmon/v1/ingest.grpc.pb.h"
+#include "engine_host.h"
+
+namespace ccmon::collector {
+
+class IngestService final : public v1::Ingest::Service {
+ public:
+  explicit IngestService(EngineHost& host) : host_(host) {}
+  grpc::Status Stream(grpc::ServerContext* ctx,
+                      grpc::ServerReaderWriter<v1::CollectorMessage, v1::AgentMessage>* stream)
+      override;
+
+ private:
+  EngineHost& host_;
+};
+
+}  // namespace ccmon::collector

@@ -1,0 +1,134 @@
+#include "ingest/monitor_service.h"
+
+#include <regex>
+
+namespace ccmon::collector {
+
+namespace {
+
+void FillWindow(const char* name, const Counts& c, const Contract& ct, v1::WindowKpis* w) {
+  w->set_window(name);
+  w->set_offered(c.offered);
+  w->set_answered(c.answered);
+  w->set_answered_in_threshold(c.answered_in_threshold);
+  w->set_abandoned(c.abandoned);
+  w->set_abandoned_in_threshold(c.abandoned_in_threshold);
+  w->set_short_abandoned(c.short_abandoned);
+  w->set_unanswered(c.UnansweredTotal());
+  if (auto v = ServiceLevel(c, ct.sl_formula)) {
+    w->set_has_service_level(true);
+    w->set_service_level(*v);
+  }
+  if (auto v = AbandonRate(c)) {
+    w->set_has_abandon_rate(true);
+    w->set_abandon_rate(*v);
+  }
+  if (auto v = AsaSeconds(c)) {
+    w->set_has_asa(true);
+    w->set_asa_seconds(*v);
+  }
+  if (auto v = AhtSeconds(c)) {
+    w->set_has_aht(true);
+    w->set_aht_seconds(*v);
+  }
+}
+
+}  // namespace
+
+grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*,
+                                       v1::Status* out) {
+  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
+  out->set_version(CCMON_VERSION);
+  out->set_now_ms(s.now_ms);
+  out->set_started_ms(started_ms_);
+  for (const auto& site : s.sites) {
+    auto* o = out->add_sites();
+    o->set_site(site.site);
+    o->set_connected(site.connected);
+    o->set_last_seen_ms(site.last_seen_ms);
+    o->set_agent_instance(site.agent_instance);
+    o->set_last_applied_seq(site.last_applied_seq);
+    o->set_spool_backlog_events(site.spool_backlog_events);
+    o->set_clock_skew_ms(site.clock_skew_ms);
+  }
+  out->set_events_accepted(s.ingest.accepted);
+  out->set_events_duplicate(s.ingest.duplicate);
+  std::uint64_t invalid = 0;
+  for (const auto& [r, n] : s.ingest.invalid_by_reason) invalid += n;
+  out->set_events_invalid(invalid);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::SnapshotRequest* req,
+                                         v1::Snapshot* out) {
+  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
+  out->set_now_ms(s.now_ms);
+  for (const auto& q : s.queues) {
+    if (!req->client().empty() && q.client != req->client()) continue;
+    if (!req->site().empty() && q.site != req->site()) continue;
+    auto* o = out->add_queues();
+    o->set_client(q.client);
+    o->set_site(q.site);
+    o->set_queue(q.queue);
+    o->set_sl_formula(std::string(ToString(q.contract.sl_formula)));
+    o->set_sl_threshold_seconds(q.contract.sl_threshold_s);
+    o->set_sl_target(q.contract.sl_target);
+    o->set_calls_waiting(q.calls_waiting);
+    o->set_oldest_wait_seconds(q.oldest_wait_s);
+    for (int st = 1; st < kAgentStateCount; ++st) {
+      (*o->mutable_agents_by_state())[std::string(ToString(static_cast<AgentState>(st)))] =
+          q.agents_by_state[static_cast<std::size_t>(st)];
+    }
+    for (std::size_t i = 0; i < q.windows.size(); ++i) {
+      FillWindow(kWindowNames[i], q.windows[i], q.contract, o->add_windows());
+    }
+    FillWindow("interval", q.interval, q.contract, o->add_windows());
+    if (auto occ = Occupancy(q.windows[1])) {
+      o->set_has_occupancy(true);
+      o->set_occupancy(*occ);
+    }
+    o->set_agents_required(q.agents_required);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GetLedger(grpc::ServerContext*, const v1::LedgerRequest* req,
+                                       v1::Ledger* out) {
+  static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
+  if (!std::regex_match(req->date(), kDate)) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "date must be YYYY-MM-DD"};
+  }
+  const auto rows = host_.With([&](Engine& e) { return e.Ledger(req->client(), req->date()); });
+  for (const auto& r : rows) {
+    auto* o = out->add_rows();
+    o->set_client(r.client);
+    o->set_site(r.site);
+    o->set_queue(r.queue);
+    o->set_start_ms(r.start_ms);
+    o->set_local_start(r.local_start);
+    o->set_length_minutes(static_cast<std::uint32_t>(r.length_minutes));
+    o->set_offered(r.counts.offered);
+    o->set_answered(r.counts.answered);
+    o->set_answered_in_threshold(r.counts.answered_in_threshold);
+    o->set_abandoned(r.counts.abandoned);
+    o->set_short_abandoned(r.counts.short_abandoned);
+    if (auto v = ServiceLevel(r.counts, r.contract.sl_formula)) {
+      o->set_has_service_level(true);
+      o->set_service_level(*v);
+    }
+    if (auto v = AbandonRate(r.counts)) {
+      o->set_has_abandon_rate(true);
+      o->set_abandon_rate(*v);
+    }
+    if (auto v = AsaSeconds(r.counts)) {
+      o->set_has_asa(true);
+      o->set_asa_seconds(*v);
+    }
+    o->set_sl_result(ToString(r.sl_result));
+    o->set_abandon_result(ToString(r.abandon_result));
+    o->set_asa_result(ToString(r.asa_result));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace ccmon::collector

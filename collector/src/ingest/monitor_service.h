@@ -1,0 +1,25 @@
+// gRPC Monitor adapter: status, snapshot and ledger reads for operators (ccmon-ctl).
+// Thread-safe.
+#pragma once
+
+#include "ccmon/v1/monitor.grpc.pb.h"
+#include "engine_host.h"
+
+namespace ccmon::collector {
+
+class MonitorService final : public v1::Monitor::Service {
+ public:
+  MonitorService(EngineHost& host, std::int64_t started_ms) : host_(host), started_ms_(started_ms) {}
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::StatusRequest* req,
+                         v1::Status* out) override;
+  grpc::Status GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
+                           v1::Snapshot* out) override;
+  grpc::Status GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* req,
+                         v1::Ledger* out) override;
+
+ private:
+  EngineHost& host_;
+  std::int64_t started_ms_;
+};
+
+}  // namespace ccmon::collector

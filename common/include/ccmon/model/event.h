@@ -1,0 +1,123 @@
+// Plain domain form of the wire events (proto/ccmon/v1/events.proto), shared by agent and
+// collector cores. Strings are views: an Event is valid only while its producer's storage is,
+// which keeps the per-event path free of copies. Not thread-safe; a value type.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+namespace ccmon {
+
+enum class CallKind : std::uint8_t {
+  kOffered = 1,
+  kAnswered = 2,
+  kAbandoned = 3,
+  kUnanswered = 4,
+  kCompleted = 5,
+  kTransferred = 6,
+  kRingNoAnswer = 7,
+};
+
+enum class UnansweredReason : std::uint8_t {
+  kNone = 0,
+  kTimeout = 1,
+  kKey = 2,
+  kEmpty = 3,
+  kWithdraw = 4,
+};
+inline constexpr int kUnansweredReasonCount = 5;
+
+enum class Party : std::uint8_t { kUnknown = 0, kCaller = 1, kAgent = 2 };
+
+enum class AgentState : std::uint8_t {
+  kLoggedOut = 1,
+  kReady = 2,
+  kNotReady = 3,
+  kOnCall = 4,
+  kAfterCallWork = 5,
+};
+inline constexpr int kAgentStateCount = 6;  // index 0 unused
+
+struct CallEvent {
+  CallKind kind = CallKind::kOffered;
+  std::string_view queue;
+  std::string_view call_id;
+  std::string_view agent;
+  std::string_view caller_id;
+  std::uint32_t wait_ms = 0;
+  std::uint32_t talk_ms = 0;
+  std::uint32_t hold_ms = 0;
+  std::uint32_t acw_ms = 0;
+  std::uint32_t ring_ms = 0;
+  std::uint32_t position = 0;
+  UnansweredReason reason = UnansweredReason::kNone;
+  Party hung_up_by = Party::kUnknown;
+  bool reconstructed = false;
+};
+
+struct AgentStateEvent {
+  std::string_view agent;
+  std::string_view queue;  // empty: every queue the agent belongs to
+  AgentState state = AgentState::kReady;
+  std::string_view reason;
+};
+
+struct LinkSample {
+  std::string_view link;
+  double rtt_ms = 0;
+  double jitter_ms = 0;
+  double loss_ratio = 0;
+  bool up = true;
+};
+
+struct VoiceQuality {
+  std::string_view call_id;
+  std::string_view queue;
+  std::string_view agent;
+  double mos = 0;
+  double jitter_ms = 0;
+  double loss_ratio = 0;
+  double rtt_ms = 0;
+};
+
+struct Heartbeat {
+  std::int64_t agent_time_ms = 0;
+  std::uint64_t spool_backlog_events = 0;
+  std::uint64_t spool_backlog_bytes = 0;
+  std::uint64_t events_dropped = 0;
+  std::string_view agent_version;
+  std::uint32_t interval_ms = 0;
+};
+
+using EventBody = std::variant<CallEvent, AgentStateEvent, LinkSample, VoiceQuality, Heartbeat>;
+
+struct Event {
+  std::uint64_t seq = 0;
+  std::int64_t time_ms = 0;
+  EventBody body;
+};
+
+constexpr std::string_view ToString(UnansweredReason r) {
+  switch (r) {
+    case UnansweredReason::kTimeout: return "timeout";
+    case UnansweredReason::kKey: return "key";
+    case UnansweredReason::kEmpty: return "empty";
+    case UnansweredReason::kWithdraw: return "withdraw";
+    case UnansweredReason::kNone: break;
+  }
+  return "unknown";
+}
+
+constexpr std::string_view ToString(AgentState s) {
+  switch (s) {
+    case AgentState::kLoggedOut: return "logged_out";
+    case AgentState::kReady: return "ready";
+    case AgentState::kNotReady: return "not_ready";
+    case AgentState::kOnCall: return "on_call";
+    case AgentState::kAfterCallWork: return "after_call_work";
+  }
+  return "unknown";
+}
+
+}  // namespace ccmon

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages ccmon needs to build, run and test.
+# Idempotent: packages already present are not touched; apt runs only when something is missing.
+set -euo pipefail
+
+# build: compilers, CMake/Ninja, the libraries ccmon links.
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev
+)
+# tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the
+# integration tests drive.
+test_pkgs=(
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  prometheus prometheus-alertmanager curl jq openssl tmux procps
+)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" != "--runtime-only" ]]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+# --no-install-recommends keeps node-exporter and friends off build machines; policy-rc.d-less
+# containers may print service start warnings, which are harmless here.
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

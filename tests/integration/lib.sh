@@ -1,0 +1,60 @@
+# Shared helpers for the integration tests: start real ccmon processes on free loopback ports,
+# scrape them, and clean up whatever happens. Source it; set BIN to the build's bin directory.
+set -euo pipefail
+
+: "${BIN:?BIN must point at build/bin}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccmon-it.XXXXXX")
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [[ $rc -ne 0 ]]; then
+    echo "--- test failed (rc=$rc); logs in $WORK:" >&2
+    for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }; done
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# wait_for CMD... : retries CMD every 0.1 s for up to ${WAIT_S:-20} s.
+wait_for() {
+  local deadline=$((SECONDS + ${WAIT_S:-20}))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# start_collector NAME [flags...]: starts a collector on free ports; sets GRPC_PORT, METRICS_PORT
+# and COLLECTOR_PID.
+start_collector() {
+  local name=$1
+  shift
+  "$BIN/ccmon-collector" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@" \
+    >"$WORK/$name.log" 2>&1 &
+  COLLECTOR_PID=$!
+  PIDS+=("$COLLECTOR_PID")
+  wait_for grep -q 'serving gRPC on port' "$WORK/$name.log" || fail "collector $name did not start"
+  GRPC_PORT=$(sed -n 's/.*serving gRPC on port \([0-9]*\) .*/\1/p' "$WORK/$name.log" | head -1)
+  METRICS_PORT=$(sed -n 's/.*\/metrics on port \([0-9]*\).*/\1/p' "$WORK/$name.log" | head -1)
+}
+
+scrape() { curl -sf "http://127.0.0.1:$METRICS_PORT/metrics"; }
+
+# metric NAME LABELS: the sample value of NAME{LABELS} (exact label string), or "absent".
+metric() {
+  local v
+  v=$(scrape | awk -v key="$1{$2}" '$1 == key { print $2 }')
+  echo "${v:-absent}"
+}
+
+expect_metric() {
+  local got
+  got=$(metric "$1" "$2")
+  [[ "$got" == "$3" ]] || fail "$1{$2} = $got, expected $3"
+}

@@ -1,0 +1,408 @@
+#include "ccmon/collector/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ccmon::collector {
+namespace {
+
+// 2026-11-26 00:00:00 UTC.
+constexpr std::int64_t kDay = 1795651200000;
+constexpr std::int64_t kS = 1000;
+constexpr std::int64_t kMin = 60 * kS;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : clock_(kDay + 10 * 3600 * kS) {}
+
+  void Make(CoreConfig cfg = {}) { engine_ = std::make_unique<Engine>(std::move(cfg), clock_); }
+
+  ApplyResult Call(std::int64_t t, CallKind kind, std::string_view queue, std::string_view id,
+                   std::uint32_t wait_ms = 0, std::string_view site = "s1") {
+    CallEvent c;
+    c.kind = kind;
+    c.queue = queue;
+    c.call_id = id;
+    c.wait_ms = wait_ms;
+    return engine_->Apply(site, "i1", Event{++seq_, t, c});
+  }
+
+  ApplyResult Unanswered(std::int64_t t, std::string_view queue, UnansweredReason r,
+                         std::uint32_t wait_ms) {
+    CallEvent c;
+    c.kind = CallKind::kUnanswered;
+    c.queue = queue;
+    const std::string id = "u" + std::to_string(seq_);
+    c.call_id = id;
+    c.reason = r;
+    c.wait_ms = wait_ms;
+    return engine_->Apply("s1", "i1", Event{++seq_, t, c});
+  }
+
+  ApplyResult State(std::int64_t t, std::string_view agent, AgentState s,
+                    std::string_view queue = {}) {
+    AgentStateEvent e;
+    e.agent = agent;
+    e.queue = queue;
+    e.state = s;
+    return engine_->Apply("s1", "i1", Event{++seq_, t, e});
+  }
+
+  const QueueView& Queue(const Snapshot& s, std::string_view site, std::string_view queue) {
+    for (const auto& q : s.queues) {
+      if (q.site == site && q.queue == queue) return q;
+    }
+    ADD_FAILURE() << "queue " << queue << " not in snapshot";
+    static QueueView none;
+    return none;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<Engine> engine_;
+  std::uint64_t seq_ = 0;
+};
+
+TEST_F(EngineTest, CountsOutcomesWithThresholdAndShortAbandonBoundaries) {
+  Make();
+  const std::int64_t t = clock_.NowMs() - 5 * kMin;
+  for (int i = 0; i < 7; ++i) Call(t, CallKind::kOffered, "billing", "c" + std::to_string(i));
+  // An answer at exactly T (20 s) is within; 20.001 s is not.
+  Call(t + 20 * kS, CallKind::kAnswered, "billing", "c0", 20'000);
+  Call(t + 21 * kS, CallKind::kAnswered, "billing", "c1", 20'001);
+  Call(t + 3 * kS, CallKind::kAnswered, "billing", "c2", 3'000);
+  // Abandon at 4.999 s is short (below 5 s); at exactly 5 s it is not.
+  Call(t + 5 * kS, CallKind::kAbandoned, "billing", "c3", 4'999);
+  Call(t + 5 * kS, CallKind::kAbandoned, "billing", "c4", 5'000);
+  Call(t + 40 * kS, CallKind::kAbandoned, "billing", "c5", 40'000);
+  Unanswered(t + 60 * kS, "billing", UnansweredReason::kTimeout, 60'000);
+
+  const Snapshot s = engine_->TakeSnapshot();
+  const QueueView& q = Queue(s, "s1", "billing");
+  EXPECT_EQ(q.client, "default");
+  EXPECT_EQ(q.total.offered, 7u);
+  EXPECT_EQ(q.total.answered, 3u);
+  EXPECT_EQ(q.total.answered_in_threshold, 2u);
+  EXPECT_EQ(q.total.abandoned, 3u);
+  EXPECT_EQ(q.total.abandoned_in_threshold, 2u);
+  EXPECT_EQ(q.total.short_abandoned, 1u);
+  EXPECT_EQ(q.total.unanswered[static_cast<int>(UnansweredReason::kTimeout)], 1u);
+  // Only c6 left the queue through "unanswered"; nobody is still waiting.
+  EXPECT_EQ(q.calls_waiting, 1u);  // c6 was offered under id c6; the timeout had another id
+  // standard: 2 / (3 + 3 + 1 - 1) = 1/3
+  ASSERT_TRUE(ServiceLevel(q.windows[0], SlFormula::kStandard).has_value());
+  EXPECT_DOUBLE_EQ(*ServiceLevel(q.windows[0], SlFormula::kStandard), 2.0 / 6.0);
+  // abandon rate: (3 - 1) / (7 - 1)
+  EXPECT_DOUBLE_EQ(*AbandonRate(q.windows[0]), 2.0 / 6.0);
+  // ASA: (20 + 20.001 + 3) / 3
+  EXPECT_DOUBLE_EQ(*AsaSeconds(q.windows[0]), 43.001 / 3.0);
+  // Histogram: the 20 s bucket holds 20 s exactly, 20.001 s lands above it.
+  std::size_t i20 = 0;
+  while (s.wait_bounds_s[i20] != 20.0) ++i20;
+  std::uint64_t le20 = 0;
+  for (std::size_t i = 0; i <= i20; ++i) le20 += q.answered_wait.counts[i];
+  EXPECT_EQ(le20, 2u);
+  EXPECT_EQ(q.answered_wait.count, 3u);
+}
+
+TEST_F(EngineTest, CallsWaitingAndOldestWaitAreLive) {
+  Make();
+  const std::int64_t now = clock_.NowMs();
+  Call(now - 50 * kS, CallKind::kOffered, "billing", "a");
+  Call(now - 10 * kS, CallKind::kOffered, "billing", "b");
+  auto s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").calls_waiting, 2u);
+  EXPECT_DOUBLE_EQ(Queue(s, "s1", "billing").oldest_wait_s, 50.0);
+  Call(now, CallKind::kAnswered, "billing", "a", 50'000);
+  clock_.Advance(5 * kS);
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").calls_waiting, 1u);
+  EXPECT_DOUBLE_EQ(Queue(s, "s1", "billing").oldest_wait_s, 15.0);
+}
+
+TEST_F(EngineTest, DuplicateSequenceNumbersAreDroppedAndGapsCounted) {
+  Make();
+  CallEvent c;
+  c.kind = CallKind::kOffered;
+  c.queue = "q";
+  const std::int64_t t = clock_.NowMs();
+  EXPECT_EQ(engine_->OpenStream("s1", "i1", "v"), 0u);
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{1, t, c}).kind, ApplyResult::Kind::kAccepted);
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{2, t, c}).kind, ApplyResult::Kind::kAccepted);
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{2, t, c}).kind, ApplyResult::Kind::kDuplicate);
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{1, t, c}).kind, ApplyResult::Kind::kDuplicate);
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{5, t, c}).kind, ApplyResult::Kind::kAccepted);
+  // Another instance of the same site has its own sequence space.
+  EXPECT_EQ(engine_->Apply("s1", "i2", Event{1, t, c}).kind, ApplyResult::Kind::kAccepted);
+  EXPECT_EQ(engine_->LastApplied("s1", "i1"), 5u);
+  EXPECT_EQ(engine_->OpenStream("s1", "i1", "v"), 5u);
+  const Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "q").total.offered, 4u);
+  EXPECT_EQ(s.ingest.duplicate, 2u);
+  EXPECT_EQ(s.ingest.sequence_gaps, 1u);
+  EXPECT_EQ(s.ingest.accepted, 4u);
+}
+
+TEST_F(EngineTest, InvalidEventsConsumeTheirSequenceAndAreCountedByReason) {
+  Make();
+  const std::int64_t t = clock_.NowMs();
+  EXPECT_EQ(Call(t, CallKind::kOffered, "", "x").reason, "missing_field");
+  EXPECT_EQ(Call(t + 2 * 3600 * kS, CallKind::kOffered, "q", "x").reason, "future_timestamp");
+  EXPECT_EQ(Call(t, CallKind::kOffered, std::string(500, 'q'), "x").reason, "bad_field");
+  EXPECT_EQ(Call(t, CallKind::kOffered, "bad\nname", "x").reason, "bad_field");
+  EXPECT_EQ(Unanswered(t, "q", UnansweredReason::kNone, 0).reason, "unknown_enum");
+  EXPECT_TRUE(engine_->Reject("s1", "i1", ++seq_, "no_body"));
+  EXPECT_FALSE(engine_->Reject("s1", "i1", seq_, "no_body"));
+  const Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("missing_field"), 1u);
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("future_timestamp"), 1u);
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("bad_field"), 2u);
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("unknown_enum"), 1u);
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("no_body"), 1u);
+  EXPECT_EQ(s.ingest.accepted, 0u);
+  EXPECT_EQ(engine_->LastApplied("s1", "i1"), seq_);
+}
+
+TEST_F(EngineTest, QueueCapBoundsASite) {
+  CoreConfig cfg;
+  cfg.limits.max_queues_per_site = 3;
+  Make(cfg);
+  const std::int64_t t = clock_.NowMs();
+  for (int i = 0; i < 10; ++i) Call(t, CallKind::kOffered, "q" + std::to_string(i), "c");
+  Call(t, CallKind::kOffered, "other", "c", 0, "s2");
+  const Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(s.queues.size(), 4u);
+  EXPECT_EQ(s.ingest.invalid_by_reason.at("queue_cap"), 7u);
+}
+
+TEST_F(EngineTest, ClientsClaimQueuesAndContractsApply) {
+  CoreConfig cfg;
+  ClientConfig acme;
+  acme.name = "acme";
+  QueueConfig q;
+  q.name = "billing";
+  q.contract.sl_threshold_s = 30;
+  q.contract.sl_formula = SlFormula::kAnsweredOnly;
+  acme.queues.push_back(q);
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  const std::int64_t t = clock_.NowMs();
+  Call(t, CallKind::kOffered, "billing", "a");
+  Call(t, CallKind::kAnswered, "billing", "a", 25'000);
+  Call(t, CallKind::kOffered, "misc", "b");
+  Call(t, CallKind::kAnswered, "misc", "b", 25'000);
+  const Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").client, "acme");
+  EXPECT_EQ(Queue(s, "s1", "billing").total.answered_in_threshold, 1u);  // 25 s <= 30 s
+  EXPECT_EQ(Queue(s, "s1", "misc").client, "default");
+  EXPECT_EQ(Queue(s, "s1", "misc").total.answered_in_threshold, 0u);  // 25 s > 20 s
+  // Histogram bounds include every configured threshold.
+  EXPECT_NE(std::find(s.wait_bounds_s.begin(), s.wait_bounds_s.end(), 30.0),
+            s.wait_bounds_s.end());
+}
+
+TEST_F(EngineTest, RollingWindowsKeepOnlyTheirMinutes) {
+  Make();
+  const std::int64_t now = clock_.NowMs();  // 10:00:00 UTC, a minute boundary
+  Call(now - 50 * kMin, CallKind::kOffered, "q", "a");  // only in 1h
+  Call(now - 20 * kMin, CallKind::kOffered, "q", "b");  // 30m and 1h
+  Call(now - 1 * kMin, CallKind::kOffered, "q", "c");   // all
+  Call(now - 11 * 3600 * kS, CallKind::kOffered, "q", "d");  // yesterday? no: 23:00 UTC prev day
+  const Snapshot s = engine_->TakeSnapshot();
+  const QueueView& q = Queue(s, "s1", "q");
+  EXPECT_EQ(q.windows[0].offered, 1u);  // 15m
+  EXPECT_EQ(q.windows[1].offered, 2u);  // 30m
+  EXPECT_EQ(q.windows[2].offered, 3u);  // 1h
+  EXPECT_EQ(q.windows[3].offered, 3u);  // today (UTC): d was yesterday
+  EXPECT_EQ(q.total.offered, 4u);
+  clock_.Advance(16 * kMin);
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").windows[0].offered, 0u);
+}
+
+TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});  // UTC+05:30
+  cfg.allowed_lateness_ms = 2 * kMin;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}});
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  // 04:40 UTC = 10:10 IST: in the 10:00-10:30 IST interval, which is 04:30-05:00 UTC.
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;
+  clock_.Set(t);
+  auto call = [&](std::int64_t at, CallKind k, const char* id, std::uint32_t wait) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait;
+    return engine_->Apply("pune", "i1", Event{++seq_, at, c});
+  };
+  // 5 calls: 4 answered (3 within 20 s), 1 abandoned after 30 s.
+  for (const char* id : {"a", "b", "c", "d", "e"}) call(t, CallKind::kOffered, id, 0);
+  call(t + 5 * kS, CallKind::kAnswered, "a", 5'000);
+  call(t + 10 * kS, CallKind::kAnswered, "b", 10'000);
+  call(t + 15 * kS, CallKind::kAnswered, "c", 15'000);
+  call(t + 40 * kS, CallKind::kAnswered, "d", 40'000);
+  call(t + 30 * kS, CallKind::kAbandoned, "e", 30'000);
+  EXPECT_TRUE(engine_->Ledger("acme", "2026-11-26").empty());
+  // Event time reaches 05:01 UTC: past the interval end but within the 2 min lateness.
+  const std::int64_t end = kDay + 5 * 60 * kMin;
+  call(end + 1 * kMin, CallKind::kOffered, "f", 0);
+  EXPECT_TRUE(engine_->Ledger("acme", "2026-11-26").empty());
+  // A late answer for the open interval still counts in it.
+  call(end - 1 * kS, CallKind::kOffered, "g", 0);
+  call(end + 3 * kMin, CallKind::kOffered, "h", 0);  // watermark passes end + lateness
+  const auto rows = engine_->Ledger("acme", "2026-11-26");
+  ASSERT_EQ(rows.size(), 1u);
+  const LedgerEntry& r = rows[0];
+  EXPECT_EQ(r.site, "pune");
+  EXPECT_EQ(r.local_start, "10:00");
+  EXPECT_EQ(r.start_ms, kDay + (4 * 60 + 30) * kMin);
+  EXPECT_EQ(r.counts.offered, 6u);
+  EXPECT_EQ(r.counts.answered, 4u);
+  EXPECT_EQ(r.counts.answered_in_threshold, 3u);
+  // standard SL = 3 / (4 + 1) = 60% < 80%: missed. Abandon 1/6 > 5%: missed. ASA 17.5 s: met.
+  EXPECT_EQ(r.sl_result, LedgerEntry::Result::kMissed);
+  EXPECT_EQ(r.abandon_result, LedgerEntry::Result::kMissed);
+  EXPECT_EQ(r.asa_result, LedgerEntry::Result::kMet);
+  // An outcome for the closed interval now is late: counted, kept out of the ledger.
+  call(end - 2 * kMin, CallKind::kOffered, "late", 0);
+  EXPECT_EQ(engine_->TakeSnapshot().ingest.late, 1u);
+  EXPECT_EQ(engine_->Ledger("acme", "2026-11-26")[0].counts.offered, 6u);
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "pune", "billing").ledger_missed, 1u);
+  EXPECT_TRUE(engine_->Ledger("other", "2026-11-26").empty());
+}
+
+TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {
+  // The same events, applied once in order and once in one batch long after, close into the
+  // same ledger rows because closing follows event time, not arrival time.
+  auto run = [&](std::int64_t clock_at_apply) {
+    FakeClock clock(clock_at_apply);
+    Engine e(CoreConfig{}, clock);
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 120; ++i) {
+      CallEvent c;
+      c.kind = i % 3 == 2 ? CallKind::kAbandoned : CallKind::kAnswered;
+      c.queue = "q";
+      c.wait_ms = static_cast<std::uint32_t>((i * 7919) % 45'000);
+      e.Apply("s", "i", Event{++seq, kDay + i * 2 * kMin, c});
+    }
+    Heartbeat hb;
+    e.Apply("s", "i", Event{++seq, kDay + 4 * 3600 * kS + 30 * kMin, hb});
+    e.Tick();
+    return e.Ledger("", "2026-11-26");
+  };
+  const auto live = run(kDay + 4 * 3600 * kS);
+  const auto replay = run(kDay + 30 * 24 * 3600 * kS);
+  ASSERT_EQ(live.size(), 8u);  // 4 h of calls in 30-min intervals
+  ASSERT_EQ(replay.size(), live.size());
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    EXPECT_EQ(live[i].start_ms, replay[i].start_ms);
+    EXPECT_EQ(live[i].counts, replay[i].counts);
+    EXPECT_EQ(live[i].sl_result, replay[i].sl_result);
+  }
+}
+
+TEST_F(EngineTest, AgentsByStateFollowMemberAndCallEvents) {
+  Make();
+  const std::int64_t t = clock_.NowMs() - 10 * kMin;
+  State(t, "ann", AgentState::kReady, "billing");
+  State(t, "bob", AgentState::kReady, "billing");
+  State(t, "bob", AgentState::kReady, "sales");
+  State(t + kMin, "bob", AgentState::kNotReady);  // paused on every queue
+  auto s = engine_->TakeSnapshot();
+  const auto ready = static_cast<int>(AgentState::kReady);
+  const auto not_ready = static_cast<int>(AgentState::kNotReady);
+  const auto on_call = static_cast<int>(AgentState::kOnCall);
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[ready], 1u);
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[not_ready], 1u);
+  EXPECT_EQ(Queue(s, "s1", "sales").agents_by_state[not_ready], 1u);
+  // Ann answers: on call; completion returns her to ready.
+  CallEvent c;
+  c.kind = CallKind::kAnswered;
+  c.queue = "billing";
+  c.call_id = "x";
+  c.agent = "ann";
+  engine_->Apply("s1", "i1", Event{++seq_, t + 2 * kMin, c});
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[on_call], 1u);
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[ready], 0u);
+  c.kind = CallKind::kCompleted;
+  c.talk_ms = 120'000;
+  engine_->Apply("s1", "i1", Event{++seq_, t + 4 * kMin, c});
+  State(t + 5 * kMin, "bob", AgentState::kLoggedOut, "sales");
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[ready], 1u);
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[on_call], 0u);
+  EXPECT_EQ(Queue(s, "s1", "sales").agents_by_state[not_ready], 0u);
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[not_ready], 1u);
+  // Billing ready time: Ann 2 min before her call, Bob 1 min before his pause; on call: Ann
+  // 2 min. Occupancy 2 / (2 + 3). AHT = 120 s.
+  const QueueView& b = Queue(s, "s1", "billing");
+  EXPECT_EQ(b.agent_state_ms[on_call], 2 * 60'000u);
+  EXPECT_DOUBLE_EQ(*AhtSeconds(b.windows[0]), 120.0);
+  EXPECT_DOUBLE_EQ(*Occupancy(b.windows[0]), 120.0 / 300.0);
+}
+
+TEST_F(EngineTest, HeartbeatReportsSkewAndBacklogAndLinksKeepLatest) {
+  Make();
+  Heartbeat hb;
+  hb.agent_time_ms = clock_.NowMs() + 7 * kS;
+  hb.spool_backlog_events = 42;
+  hb.events_dropped = 3;
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  LinkSample l;
+  l.link = "wan";
+  l.rtt_ms = 40;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), l});
+  l.rtt_ms = 999;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - kS, l});  // older: ignored
+  l.loss_ratio = 2;
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), l}).reason, "out_of_range");
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.sites.size(), 1u);
+  EXPECT_EQ(s.sites[0].clock_skew_ms, 7 * kS);
+  EXPECT_EQ(s.sites[0].spool_backlog_events, 42u);
+  EXPECT_EQ(s.sites[0].spool_dropped_events, 3u);
+  ASSERT_EQ(s.links.size(), 1u);
+  EXPECT_DOUBLE_EQ(s.links[0].rtt_ms, 40);
+}
+
+TEST_F(EngineTest, VoiceQualityAveragesOverFiveMinutes) {
+  Make();
+  VoiceQuality v;
+  v.queue = "q";
+  v.mos = 4.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - kMin, v});
+  v.mos = 3.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), v});
+  v.mos = 1.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - 10 * kMin, v});  // outside 5 min
+  const QueueView& q = Queue(engine_->TakeSnapshot(), "s1", "q");
+  ASSERT_TRUE(q.mos_5m.has_value());
+  EXPECT_DOUBLE_EQ(*q.mos_5m, 3.5);
+  EXPECT_EQ(q.mos_samples_5m, 2u);
+}
+
+TEST_F(EngineTest, AgentsRequiredUsesLastHalfHourLoad) {
+  Make();
+  const std::int64_t now = clock_.NowMs();
+  // 100 calls in the last 30 min, each handled 180 s: 10 Erlangs -> 14 agents for 80/20.
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    CallEvent c;
+    c.queue = "q";
+    c.call_id = id;
+    c.kind = CallKind::kOffered;
+    engine_->Apply("s1", "i1", Event{++seq_, now - 29 * kMin + i * 10 * kS, c});
+    c.kind = CallKind::kCompleted;
+    c.talk_ms = 180'000;
+    engine_->Apply("s1", "i1", Event{++seq_, now - 29 * kMin + i * 10 * kS, c});
+  }
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").agents_required, 14u);
+}
+
+}  // namespace
+}  // namespace ccmon::collector

@@ -1,0 +1,118 @@
+#include "export/metrics.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace ccmon::collector {
+namespace {
+
+constexpr std::int64_t kNow = 1795687200000;  // 2026-11-26 10:00 UTC
+
+// An engine with every kind of state, so every family is exported.
+Snapshot FullSnapshot(FakeClock& clock) {
+  Engine e(CoreConfig{}, clock);
+  std::uint64_t seq = 0;
+  auto call = [&](CallKind k, const char* id, std::uint32_t wait, std::int64_t t) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.agent = "ann";
+    c.wait_ms = wait;
+    c.talk_ms = 60'000;
+    if (k == CallKind::kUnanswered) c.reason = UnansweredReason::kTimeout;
+    e.Apply("s1", "i1", Event{++seq, t, c});
+  };
+  AgentStateEvent st;
+  st.agent = "ann";
+  st.queue = "billing";
+  st.state = AgentState::kReady;
+  e.Apply("s1", "i1", Event{++seq, kNow - 600'000, st});
+  for (const char* id : {"a", "b", "c", "d"}) call(CallKind::kOffered, id, 0, kNow - 300'000);
+  call(CallKind::kAnswered, "a", 12'000, kNow - 288'000);
+  call(CallKind::kCompleted, "a", 12'000, kNow - 228'000);
+  call(CallKind::kAbandoned, "b", 3'000, kNow - 297'000);
+  call(CallKind::kUnanswered, "c", 60'000, kNow - 240'000);
+  LinkSample l;
+  l.link = "wan";
+  l.rtt_ms = 40;
+  e.Apply("s1", "i1", Event{++seq, kNow, l});
+  VoiceQuality v;
+  v.queue = "billing";
+  v.mos = 4.2;
+  e.Apply("s1", "i1", Event{++seq, kNow, v});
+  Heartbeat hb;
+  hb.agent_time_ms = kNow;
+  e.Apply("s1", "i1", Event{++seq, kNow, hb});
+  e.Apply("s1", "i1", Event{++seq, kNow + 7200'000, hb});  // future: invalid, counted
+  // Close an interval so the ledger counters have a value.
+  call(CallKind::kOffered, "e", 0, kNow + 600'000);
+  e.Tick();
+  return e.TakeSnapshot();
+}
+
+std::string Render(const Snapshot& s) {
+  return prometheus::TextSerializer().Serialize(BuildFamilies(s, nullptr));
+}
+
+TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
+  FakeClock clock(kNow);
+  const std::string text = Render(FullSnapshot(clock));
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line;
+  };
+  const std::string q = R"({client="default",site="s1",queue="billing"})";
+  has("ccmon_calls_offered_total" + q + " 5");
+  has("ccmon_calls_answered_total" + q + " 1");
+  has("ccmon_calls_answered_in_threshold_total" + q + " 1");
+  has("ccmon_calls_abandoned_total" + q + " 1");
+  has("ccmon_calls_short_abandoned_total" + q + " 1");
+  has(R"(ccmon_calls_unanswered_total{client="default",site="s1",queue="billing",reason="timeout"} 1)");
+  has("ccmon_calls_waiting" + q + " 2");  // d, and e an hour later
+  // 15 m window: offered a-d (4), answered 1 within, abandoned 1 short, unanswered 1.
+  // standard SL = 1 / (1 + 1 + 1 - 1) = 0.5; abandon = (1 - 1) / (4 - 1) = 0.
+  has(R"(ccmon_service_level_ratio{client="default",site="s1",queue="billing",window="15m"} 0.5)");
+  has(R"(ccmon_abandon_ratio{client="default",site="s1",queue="billing",window="15m"} 0)");
+  has(R"(ccmon_asa_seconds{client="default",site="s1",queue="billing",window="15m"} 12)");
+  has(R"(ccmon_call_wait_seconds_bucket{client="default",site="s1",queue="billing",le="20"} 1)");
+  has(R"(ccmon_call_wait_seconds_bucket{client="default",site="s1",queue="billing",le="10"} 0)");
+  has(R"(ccmon_link_rtt_seconds{site="s1",link="wan"} 0.04)");
+  has(R"(ccmon_ingest_events_total{result="invalid",reason="future_timestamp"} 1)");
+  has("ccmon_sl_target_ratio" + q + " 0.8");
+  has("ccmon_sl_threshold_seconds" + q + " 20");
+}
+
+// Every exported family is in docs/metrics.md and every catalogued one is exported.
+TEST(MetricsTest, CatalogueMatchesExport) {
+  FakeClock clock(kNow);
+  std::set<std::string> exported;
+  for (const auto& f : BuildFamilies(FullSnapshot(clock), nullptr)) exported.insert(f.name);
+  // Pipeline families need the host; they are listed explicitly.
+  for (const char* n : {"ccmon_ingest_batches_total", "ccmon_ingest_batches_refused_total",
+                        "ccmon_ingest_streams_refused_total", "ccmon_ingest_apply_seconds_total"}) {
+    exported.insert(n);
+  }
+  std::ifstream in(std::string(CCMON_SOURCE_DIR) + "/docs/metrics.md");
+  ASSERT_TRUE(in) << "docs/metrics.md missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  std::set<std::string> catalogued;
+  const std::regex row(R"(^\| `(ccmon_[a-z0-9_]+)` \|)", std::regex::multiline);
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator();
+       ++it) {
+    catalogued.insert((*it)[1]);
+  }
+  for (const auto& n : exported) EXPECT_TRUE(catalogued.count(n)) << n << " not in docs/metrics.md";
+  for (const auto& n : catalogued) {
+    EXPECT_TRUE(exported.count(n)) << n << " catalogued but not exported";
+  }
+}
+
+}  // namespace
+}  // namespace ccmon::collector
