@@ -7,9 +7,16 @@ cd "$(dirname "$0")/.."
 
 ./deploy/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-2}  # two cores: two jobs keep memory and time in check
+
+# libFuzzer needs clang: the fuzz targets get their own build tree.
+cmake -S . -B "$BUILD_DIR-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCCMON_FUZZ_ONLY=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR-fuzz" -j "$JOBS"
+
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCMON_BUILD_TESTS=ON \
-  -DCCMON_BUILD_FUZZ=ON >/dev/null
-# Two cores: two jobs keep memory and time in check.
-cmake --build "$BUILD_DIR" -j "${JOBS:-2}"
+  -DCCMON_FUZZ_BIN_DIR="$PWD/$BUILD_DIR-fuzz/bin" -DCCMON_FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+  >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "${JOBS:-2}" -LE benchmark "$@"
+ctest --output-on-failure -j "$JOBS" -LE benchmark "$@"

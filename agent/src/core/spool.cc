@@ -132,7 +132,10 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   std::string body;
   bool corrupt = false;
   long good_end = 0;  // end of the last commit record
-  std::uint64_t last_event = 0;
+  // Sequence numbers are written gap-free and increasing within a segment; a commit names the
+  // last event of its chunk. Anything else is corruption, even with a valid CRC.
+  std::uint64_t prev = seg.first_seq - 1;
+  std::uint64_t committed = prev;
   std::map<std::string, std::string, std::less<>> cursors;
   while (ReadRecord(f, &body, &corrupt)) {
     Parsed p;
@@ -141,14 +144,23 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
       break;
     }
     if (p.type == kEvent) {
-      last_event = p.seq;
+      if (p.seq != prev + 1) {
+        corrupt = true;
+        break;
+      }
+      prev = p.seq;
     } else {
+      if (p.seq != prev) {
+        corrupt = true;
+        break;
+      }
       cursors[std::string(p.a)] = std::string(p.b);
-      committed_seq_ = std::max(committed_seq_, p.seq);
-      if (last_event != 0) seg.last_seq = last_event;
+      committed = prev;
+      if (committed >= seg.first_seq) seg.last_seq = committed;
       good_end = std::ftell(f);
     }
   }
+  committed_seq_ = std::max(committed_seq_, committed);
   std::fseek(f, 0, SEEK_END);
   const long size = std::ftell(f);
   std::fclose(f);

@@ -119,6 +119,7 @@ struct Site {
   std::int64_t clock_skew_ms = 0;
   std::uint64_t spool_backlog = 0;
   std::uint64_t spool_dropped = 0;
+  std::uint32_t heartbeat_interval_ms = 0;
   std::string last_instance;
   std::string version;
 };
@@ -160,6 +161,9 @@ struct Engine::Impl {
     for (const auto& client : cfg.clients) {
       for (const auto& q : client.queues) queue_owner[q.name] = {client.name, q.contract};
     }
+    // Configured sites exist from the start (last seen: never), so one that never reports
+    // shows as disconnected rather than not at all.
+    for (const auto& s : cfg.sites) GetSite(s.id);
     // Histogram bounds: a standard ladder plus every configured threshold, so SL can be read
     // off the histogram exactly.
     std::vector<std::int64_t> wait = {5000, 10000, 15000, 20000, 30000, 45000, 60000,
@@ -556,6 +560,7 @@ struct Engine::Impl {
     site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
     site.spool_backlog = h.spool_backlog_events;
     site.spool_dropped = h.events_dropped;
+    site.heartbeat_interval_ms = h.interval_ms;
     if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
       site.version = std::string(h.agent_version);
     }
@@ -741,6 +746,13 @@ Snapshot Engine::TakeSnapshot() const {
       sv.last_applied_seq = *last;
     }
     sv.agent_version = site->version;
+    sv.heartbeat_interval_ms = site->heartbeat_interval_ms;
+    for (const auto& [name, agent] : site->agents) {
+      if (agent.state != AgentState::kLoggedOut) ++sv.agents_logged_in;
+    }
+    for (const auto& [name, q] : site->queues) sv.clients.push_back(q->client);
+    std::sort(sv.clients.begin(), sv.clients.end());
+    sv.clients.erase(std::unique(sv.clients.begin(), sv.clients.end()), sv.clients.end());
     s.sites.push_back(std::move(sv));
     for (const auto& [name, q] : site->queues) s.queues.push_back(m.View(*q));
     for (const auto& [name, link] : site->links) s.links.push_back(link.view);

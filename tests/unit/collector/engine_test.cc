@@ -275,6 +275,77 @@ TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
   EXPECT_TRUE(engine_->Ledger("other", "2026-11-26").empty());
 }
 
+// One offered call at `at_ms` at `site`, then a heartbeat an hour later closes its interval;
+// returns the interval's ledger row.
+struct AlignCase {
+  const char* site;
+  const char* tz;
+  int interval_minutes;
+  std::int64_t at_ms;
+  std::int64_t want_start_ms;
+  const char* want_local_start;
+  const char* want_local_date;
+};
+
+class IntervalAlignmentTest : public ::testing::TestWithParam<AlignCase> {};
+
+TEST_P(IntervalAlignmentTest, StartsOnTheSiteLocalClock) {
+  const AlignCase& c = GetParam();
+  CoreConfig cfg;
+  cfg.sites.push_back({c.site, c.tz});
+  cfg.default_contract.interval_minutes = c.interval_minutes;
+  FakeClock clock(c.at_ms);
+  Engine e(cfg, clock);
+  CallEvent call;
+  call.kind = CallKind::kOffered;
+  call.queue = "q";
+  e.Apply(c.site, "i", Event{1, c.at_ms, call});
+  Heartbeat hb;
+  clock.Set(c.at_ms + 3600 * kS);
+  e.Apply(c.site, "i", Event{2, c.at_ms + 3600 * kS, hb});
+  const auto rows = e.Ledger("", c.want_local_date);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].start_ms, c.want_start_ms);
+  EXPECT_EQ(rows[0].local_start, c.want_local_start);
+  EXPECT_EQ(rows[0].length_minutes, c.interval_minutes);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zones, IntervalAlignmentTest,
+    ::testing::Values(
+        // Manila, UTC+8 all year: 01:47 UTC is 09:47 local, interval 09:30 = 01:30 UTC.
+        AlignCase{"manila", "Asia/Manila", 30, 1795657620000, 1795656600000, "09:30",
+                  "2026-11-26"},
+        // Bogota, UTC-5: 15:10 UTC is 10:10 local, interval 10:00 = 15:00 UTC.
+        AlignCase{"bogota", "America/Bogota", 30, 1795705800000, 1795705200000, "10:00",
+                  "2026-11-26"},
+        // Pune, UTC+5:30, hourly intervals: 01:47 UTC is 07:17 IST, interval 07:00 = 01:30 UTC.
+        AlignCase{"pune", "Asia/Kolkata", 60, 1795657620000, 1795656600000, "07:00",
+                  "2026-11-26"},
+        // New York falls back on 2026-11-01 at 02:00 EDT: 01:00-01:30 happens twice.
+        // 05:20 UTC is 01:20 EDT (UTC-4): interval 01:00 EDT = 05:00 UTC.
+        AlignCase{"ny", "America/New_York", 30, 1793510400000, 1793509200000, "01:00",
+                  "2026-11-01"},
+        // 06:20 UTC is 01:20 EST (UTC-5): interval 01:00 EST = 06:00 UTC, same local label.
+        AlignCase{"ny", "America/New_York", 30, 1793514000000, 1793512800000, "01:00",
+                  "2026-11-01"},
+        // Springs forward on 2026-03-08 at 02:00 EST: 07:10 UTC is 03:10 EDT, interval 03:00
+        // EDT = 07:00 UTC; 06:50 UTC is 01:50 EST, interval 01:30 EST = 06:30 UTC.
+        AlignCase{"ny", "America/New_York", 30, 1772953800000, 1772953200000, "03:00",
+                  "2026-03-08"},
+        AlignCase{"ny", "America/New_York", 30, 1772952600000, 1772951400000, "01:30",
+                  "2026-03-08"}));
+
+TEST_F(EngineTest, EmptyWindowsHaveNoRatios) {
+  Make();
+  Call(clock_.NowMs() - 2 * 3600 * kS, CallKind::kOffered, "q", "old");  // outside every window
+  const QueueView& q = Queue(engine_->TakeSnapshot(), "s1", "q");
+  for (const Counts& w : q.windows) {
+    EXPECT_FALSE(ServiceLevel(w, SlFormula::kStandard).has_value());
+    EXPECT_FALSE(AsaSeconds(w).has_value());
+  }
+}
+
 TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {
   // The same events, applied once in order and once in one batch long after, close into the
   // same ledger rows because closing follows event time, not arrival time.

@@ -68,6 +68,12 @@ struct SiteView {
   std::string agent_instance;
   std::uint64_t last_applied_seq = 0;
   std::string agent_version;
+  // Heartbeat interval the agent announced (0 before its first heartbeat).
+  std::uint32_t heartbeat_interval_ms = 0;
+  // Distinct agents logged in (any state but logged_out) at the site now.
+  std::uint32_t agents_logged_in = 0;
+  // Clients whose queues this site serves, sorted (site-level alerts go to each of them).
+  std::vector<std::string> clients;
 };
 
 struct IngestStats {

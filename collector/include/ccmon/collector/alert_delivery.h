@@ -1,0 +1,121 @@
+// Delivers continuity alerts to Prometheus Alertmanager (v2 API) and to per-client JSON
+// webhooks, off the collector's tick thread. Wire formats: docs/webhooks.md and
+// https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ccmon/collector/clock.h"
+#include "ccmon/collector/continuity.h"
+
+namespace ccmon::collector {
+
+struct DeliveryOptions {
+  // Alertmanager base URLs, e.g. http://127.0.0.1:9093 ("/api/v2/alerts" is appended unless the
+  // URL already ends with it). Each URL is its own receiver: a clustered Alertmanager wants every
+  // member to get every alert, and it deduplicates.
+  std::vector<std::string> alertmanagers;
+  // client -> webhook URLs; a webhook only gets alerts whose `client` is its key.
+  std::map<std::string, std::vector<std::string>> client_webhooks;
+  // Pending notifications per receiver; past it the oldest is dropped and counted. For an
+  // Alertmanager receiver an entry is one alert key (states of the same alert collapse).
+  std::size_t queue_capacity = 1000;
+  // Firing alerts are re-sent to Alertmanager this often, and carry endsAt = send time + 4x this,
+  // so Alertmanager resolves them by itself if the collector stops sending.
+  std::int64_t resend_interval_ms = 30000;
+  // Whole-request timeout (connect included) of one HTTP attempt.
+  std::int64_t timeout_ms = 5000;
+  // Delay after a failed attempt: doubles from initial up to max, with jitter (half fixed, half
+  // random) so that receivers recovering from an outage are not hit by every collector at once.
+  std::int64_t backoff_initial_ms = 500, backoff_max_ms = 30000;
+  // Attempts per notification (first try included) before it is counted failed.
+  int max_attempts = 5;
+  // Sent as generatorURL to Alertmanager (a link back to this collector); omitted when empty.
+  std::string generator_url;
+};
+
+// Counters of one receiver, for /metrics.
+struct ReceiverStats {
+  // Metric label value: "alertmanager:<url>" or "webhook:<client>:<url>" (URL credentials, i.e.
+  // user:password@, are replaced by "***@").
+  std::string receiver;
+  // Alert notifications by result. An Alertmanager POST carries several alerts and counts each
+  // of them; a webhook POST is one notification.
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;   // still failing after max_attempts
+  std::uint64_t dropped = 0;  // pushed out of a full queue before being sent
+  std::size_t queue_length = 0;
+  bool up = true;  // false while the last attempt failed
+};
+
+// Pushes alert transitions to one worker thread per receiver (each Alertmanager URL and each
+// webhook URL), through bounded per-receiver queues, so a slow or dead receiver delays neither
+// ingest nor the other receivers.
+//
+// Thread-safe: every method may be called from any thread. Publish() never waits on the network:
+// it holds a receiver's lock only to update its queue, and workers never hold that lock during
+// I/O. Stats() reads atomics and takes no lock.
+//
+// Delivery is at-least-once as long as a receiver answers within max_attempts (a request that
+// timed out may still have been processed, so receivers can see duplicates), and in publish order
+// per receiver; see docs/webhooks.md.
+class AlertDispatcher {
+ public:
+  // `clock` schedules Alertmanager resends and stamps endsAt of firing alerts; it must outlive
+  // the dispatcher.
+  AlertDispatcher(DeliveryOptions options, const Clock& clock);
+  ~AlertDispatcher();  // Stop()s
+  AlertDispatcher(const AlertDispatcher&) = delete;
+  AlertDispatcher& operator=(const AlertDispatcher&) = delete;
+
+  // Starts the workers. Notifications published before Start() wait in the queues.
+  void Start();
+  // Stops the workers. A receiver that is up gets one last attempt (no retries) at what is still
+  // queued; a receiver that is down gets none and its queue is counted failed. Returns once every
+  // worker has exited: at most about timeout_ms later when a receiver hangs. Idempotent; after
+  // it, Publish() is ignored.
+  void Stop();
+
+  // Called on the collector's tick (and may be called more often). `transitions` are queued for
+  // delivery (webhooks: those of the webhook's client only); `active` is every alert firing now,
+  // which Alertmanager receivers re-send every resend_interval_ms. `now_ms` stands in for a
+  // resolved alert's missing ends_ms. Never blocks on I/O and never throws.
+  void Publish(const std::vector<AlertTransition>& transitions, const std::vector<Alert>& active,
+               std::int64_t now_ms) noexcept;
+
+  // One entry per receiver, in a stable order: Alertmanagers, then webhooks by client and URL.
+  std::vector<ReceiverStats> Stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+namespace detail {
+// Exposed for tests.
+
+// `s` as a JSON string literal, quotes included. Quotes, backslashes and control characters
+// (C0, DEL, C1, and U+2028/U+2029, which JavaScript treats as line breaks) are escaped;
+// invalid UTF-8 becomes U+FFFD, because receivers (Alertmanager's Go decoder among them) would
+// otherwise reject the whole payload or mangle it unpredictably.
+std::string JsonString(std::string_view s);
+
+// Unix epoch milliseconds as RFC 3339 UTC with milliseconds: "2026-11-26T10:00:00.000Z".
+std::string FormatRfc3339(std::int64_t unix_ms);
+
+// The body of a POST /api/v2/alerts: `transitions` in order, firing ones with
+// endsAt = now_ms + auto_resolve_ms.
+std::string AlertmanagerBody(const std::vector<AlertTransition>& transitions, std::int64_t now_ms,
+                             std::int64_t auto_resolve_ms, const std::string& generator_url);
+
+// The body of one webhook POST (docs/webhooks.md).
+std::string WebhookBody(const AlertTransition& transition);
+}  // namespace detail
+
+}  // namespace ccmon::collector

@@ -1,0 +1,532 @@
+// The continuity rules. Each of the nine alerts turns the snapshot into observations (does the
+// condition hold; is it clearly gone), and a single state machine (Step) applies `for`,
+// hysteresis and resolution to all of them, so every alert behaves the same way.
+#include "ccmon/collector/continuity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <utility>
+
+#include "ccmon/collector/kpi.h"
+
+namespace ccmon::collector {
+
+namespace {
+
+// A site that has not announced its heartbeat interval is assumed to use the agent's default.
+constexpr std::int64_t kDefaultHeartbeatMs = 5000;
+
+std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Format(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return {};
+  return std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+}
+
+// Durations as a person reads them on a phone: "47 s", "3 min 20 s", "1 h 05 min".
+std::string Duration(std::int64_t ms) {
+  const long long s = std::max<std::int64_t>(ms, 0) / 1000;
+  if (s < 120) return Format("%lld s", s);
+  if (s < 600) return Format("%lld min %lld s", s / 60, s % 60);
+  if (s < 7200) return Format("%lld min", s / 60);
+  return Format("%lld h %02lld min", s / 3600, (s / 60) % 60);
+}
+
+std::string Percent(double ratio) { return Format("%.1f%%", ratio * 100); }
+
+std::string Lower(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// What a rule saw for one alert at this evaluation. `fire` uses the threshold itself; `clear`
+// uses the threshold moved by the hysteresis margin, so fire implies !clear and a value between
+// the two neither starts nor ends an alert.
+struct Observation {
+  bool fire = false;
+  bool clear = false;
+  // A more severe alert on the same subject is firing (LinkDown over LinkDegraded).
+  bool suppressed = false;
+};
+
+Alert Base(const char* name, const char* severity, const std::string& client,
+           const std::string& site) {
+  Alert a;
+  a.name = name;
+  a.severity = severity;
+  a.client = client;
+  a.site = site;
+  return a;
+}
+
+const std::vector<std::string>& ClientsOf(const SiteView* site) {
+  // A site that serves no known queue yet still has someone to tell: the default client.
+  static const auto* const kDefault = new std::vector<std::string>{"default"};
+  return site == nullptr || site->clients.empty() ? *kDefault : site->clients;
+}
+
+}  // namespace
+
+std::string Alert::Key() const {
+  // '|' cannot appear in names the engine accepts as labels, so keys do not collide.
+  std::string k;
+  k.reserve(name.size() + client.size() + site.size() + queue.size() + link.size() + 4);
+  k.append(name).append("|").append(client).append("|").append(site);
+  k.append("|").append(queue).append("|").append(link);
+  return k;
+}
+
+struct ContinuityEngine::Impl {
+  struct State {
+    Alert alert;
+    std::int64_t pending_since = -1;  // condition true continuously since
+    std::int64_t clear_since = -1;    // (firing) condition clearly gone since
+    bool firing = false;
+    std::uint64_t generation = 0;  // last evaluation that observed the subject
+  };
+  struct StaffingPoint {
+    std::int64_t t_ms;
+    std::uint32_t agents;
+  };
+  struct SiteMemory {
+    std::int64_t first_seen_ms = 0;
+    // Change points of logged-in agents: the value at t_ms held until the next point, so a
+    // steady floor costs one entry however often Evaluate runs.
+    std::deque<StaffingPoint> staffing;
+    std::uint64_t dropped = 0;
+    std::int64_t dropped_grew_ms = -1;
+    std::uint64_t generation = 0;
+  };
+
+  explicit Impl(ContinuityRules r) : rules(std::move(r)) {}
+
+  const ContinuityThresholds& For(const std::string& site, const std::string& client) const {
+    if (auto it = rules.sites.find(site); it != rules.sites.end()) return it->second;
+    if (auto it = rules.clients.find(client); it != rules.clients.end()) return it->second;
+    return rules.defaults;
+  }
+
+  bool Firing(const std::string& key) const {
+    auto it = states.find(key);
+    return it != states.end() && it->second.firing;
+  }
+
+  void Resolve(State& s) {
+    s.firing = false;
+    s.pending_since = -1;
+    s.clear_since = -1;
+    s.alert.ends_ms = now;
+    out.push_back({s.alert, false});
+  }
+
+  // The one state machine: pending for `for_ms`, firing, then resolved after the condition has
+  // been clearly gone for resolve_after_ms. `a` carries labels and current text.
+  void Step(Alert a, const Observation& o, std::int64_t for_ms, const ContinuityThresholds& th) {
+    State& s = states[a.Key()];
+    s.generation = generation;
+    if (o.suppressed) {
+      if (s.firing) Resolve(s);
+      s.pending_since = -1;
+      return;
+    }
+    if (!s.firing) {
+      if (!o.fire) {
+        s.pending_since = -1;
+        return;
+      }
+      if (s.pending_since < 0) s.pending_since = now;
+      if (now - s.pending_since < for_ms) return;
+      a.runbook_url = rules.runbook_base_url + Lower(a.name) + ".md";
+      a.starts_ms = now;
+      a.ends_ms = 0;
+      s.alert = std::move(a);
+      s.firing = true;
+      s.clear_since = -1;
+      out.push_back({s.alert, true});
+      return;
+    }
+    // Keep the text current while the problem lasts ("dark for 3 min" rather than "for 15 s");
+    // once it eases, the last bad figures are the ones worth reading.
+    if (o.fire) {
+      s.alert.summary = std::move(a.summary);
+      s.alert.description = std::move(a.description);
+    }
+    if (!o.clear) {
+      s.clear_since = -1;
+      return;
+    }
+    if (s.clear_since < 0) s.clear_since = now;
+    if (now - s.clear_since >= th.resolve_after_ms) Resolve(s);
+  }
+
+  void SiteDark(const SiteView& sv, const SiteMemory& m);
+  void Links(const Snapshot& snap, const std::map<std::string, const SiteView*>& by_site);
+  void Staffing(const SiteView& sv, SiteMemory& m);
+  void Skew(const SiteView& sv);
+  void Spool(const SiteView& sv, SiteMemory& m);
+  void Voice(const QueueView& q);
+  void Surge(const QueueView& q);
+  void Sla(const QueueView& q);
+
+  ContinuityRules rules;
+  std::map<std::string, State> states;  // by Alert::Key(), so Active() comes out sorted
+  std::map<std::string, SiteMemory> sites;
+  std::uint64_t generation = 0;
+  std::int64_t now = 0;
+  std::vector<AlertTransition> out;
+};
+
+void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
+  // A site configured but never heard from is measured from when this engine first saw it, so a
+  // collector restart gives every site a fair first interval.
+  const bool never = sv.last_seen_ms <= 0;
+  const std::int64_t silent = std::max<std::int64_t>(
+      0, now - (never ? m.first_seen_ms : sv.last_seen_ms));
+  const std::int64_t hb = sv.heartbeat_interval_ms > 0 ? sv.heartbeat_interval_ms
+                                                       : kDefaultHeartbeatMs;
+  for (const std::string& client : ClientsOf(&sv)) {
+    const ContinuityThresholds& th = For(sv.site, client);
+    const auto limit = std::max<std::int64_t>(
+        th.site_dark_min_ms,
+        static_cast<std::int64_t>(std::llround(th.site_dark_heartbeats * static_cast<double>(hb))));
+    Observation o;
+    o.fire = silent > limit;
+    o.clear = static_cast<double>(silent) <= static_cast<double>(limit) * (1 - th.hysteresis);
+    Alert a = Base("SiteDark", "critical", client, sv.site);
+    if (never) {
+      a.summary = Format("Site %s has not reported since monitoring started %s ago",
+                         sv.site.c_str(), Duration(silent).c_str());
+    } else {
+      a.summary = Format("Site %s has sent nothing for %s", sv.site.c_str(),
+                         Duration(silent).c_str());
+    }
+    a.description = Format(
+        "No call event or heartbeat has reached the collector from site %s for %s (alert after "
+        "%s, %g missed heartbeats of %s). %s's queues at this site are not being monitored and "
+        "callers routed there may not be answered: the site may have lost its WAN link or power.",
+        sv.site.c_str(), Duration(silent).c_str(), Duration(limit).c_str(),
+        th.site_dark_heartbeats, Duration(hb).c_str(), client.c_str());
+    Step(std::move(a), o, 0, th);
+  }
+}
+
+void ContinuityEngine::Impl::Links(const Snapshot& snap,
+                                   const std::map<std::string, const SiteView*>& by_site) {
+  for (const LinkView& lv : snap.links) {
+    auto site_it = by_site.find(lv.site);
+    const SiteView* sv = site_it == by_site.end() ? nullptr : site_it->second;
+    for (const std::string& client : ClientsOf(sv)) {
+      const ContinuityThresholds& th = For(lv.site, client);
+      const double h = th.hysteresis;
+
+      Observation down;
+      down.fire = !lv.up || lv.loss_ratio >= 1;
+      down.clear = lv.up && lv.loss_ratio < 1 - h;
+      Alert a = Base("LinkDown", "critical", client, lv.site);
+      a.link = lv.link;
+      a.summary = Format("Link %s at site %s is down", lv.link.c_str(), lv.site.c_str());
+      a.description = Format(
+          "The probe on link %s at site %s gets no answer (%s loss%s). Calls and agent desktops "
+          "that use this link are cut off unless the site has failed over to its backup link.",
+          lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(),
+          lv.up ? "" : ", link reported down");
+      const std::string down_key = a.Key();
+      Step(std::move(a), down, th.link_down_for_ms, th);
+
+      Observation degraded;
+      degraded.fire = !lv.up || lv.loss_ratio > th.link_loss_ratio || lv.rtt_ms > th.link_rtt_ms ||
+                      lv.jitter_ms > th.link_jitter_ms;
+      degraded.clear = lv.up && lv.loss_ratio <= th.link_loss_ratio * (1 - h) &&
+                       lv.rtt_ms <= th.link_rtt_ms * (1 - h) &&
+                       lv.jitter_ms <= th.link_jitter_ms * (1 - h);
+      // A dead link is also "degraded"; telling people twice about one fault is noise.
+      degraded.suppressed = Firing(down_key);
+      Alert g = Base("LinkDegraded", "warning", client, lv.site);
+      g.link = lv.link;
+      g.summary = Format("Link %s at site %s is degraded: loss %s, round trip %.0f ms, jitter %.0f ms",
+                         lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(),
+                         lv.rtt_ms, lv.jitter_ms);
+      g.description = Format(
+          "Link %s at site %s is past its limits (loss over %s, round trip over %.0f ms or jitter "
+          "over %.0f ms). Callers may hear choppy or delayed audio and agents may talk over "
+          "them; expect longer handle times and repeat calls.",
+          lv.link.c_str(), lv.site.c_str(), Percent(th.link_loss_ratio).c_str(), th.link_rtt_ms,
+          th.link_jitter_ms);
+      Step(std::move(g), degraded, th.link_degraded_for_ms, th);
+    }
+  }
+}
+
+void ContinuityEngine::Impl::Staffing(const SiteView& sv, SiteMemory& m) {
+  const std::uint32_t current = sv.agents_logged_in;
+  if (m.staffing.empty() || m.staffing.back().agents != current) {
+    m.staffing.push_back({now, current});
+  }
+  std::int64_t keep_ms = 0;
+  for (const std::string& client : ClientsOf(&sv)) {
+    const ContinuityThresholds& th = For(sv.site, client);
+    keep_ms = std::max({keep_ms, th.staffing_high_window_ms, th.staffing_drop_within_ms});
+  }
+  // A point is needed while its successor starts inside the window: its value held then.
+  while (m.staffing.size() >= 2 && m.staffing[1].t_ms <= now - keep_ms) m.staffing.pop_front();
+  // Highest head count held at any time in [since, now].
+  auto max_since = [&m](std::int64_t since) {
+    std::uint32_t high = 0;
+    for (auto it = m.staffing.rbegin(); it != m.staffing.rend(); ++it) {
+      high = std::max(high, it->agents);
+      if (it->t_ms <= since) break;
+    }
+    return high;
+  };
+
+  for (const std::string& client : ClientsOf(&sv)) {
+    const ContinuityThresholds& th = For(sv.site, client);
+    // Fires on a fall of drop_ratio within drop_within_ms (a collapse, not a shift winding
+    // down); holds while the floor stays well below its high of the last high_window_ms, and
+    // ends when people come back or that high ages out and the smaller floor is the new normal.
+    const std::uint32_t recent_high = max_since(now - th.staffing_drop_within_ms);
+    const std::uint32_t high = max_since(now - th.staffing_high_window_ms);
+    const double r = th.staffing_drop_ratio;
+    Observation o;
+    o.fire = recent_high >= th.staffing_min_high && recent_high > 0 &&
+             current <= (1 - r) * recent_high;
+    o.clear = high < th.staffing_min_high ||
+              current > (1 - r * (1 - th.hysteresis)) * static_cast<double>(high);
+    const std::uint32_t from = recent_high;
+    const double lost = from > 0 ? 1.0 - static_cast<double>(current) / from : 0.0;
+    Alert a = Base("StaffingCollapse", "critical", client, sv.site);
+    a.summary = Format("Site %s lost %.0f%% of its logged-in agents (%u, down from %u)",
+                       sv.site.c_str(), lost * 100, current, from);
+    a.description = Format(
+        "Logged-in agents at site %s fell from %u to %u within %s (alert at a %.0f%% fall). "
+        "This is what a typhoon, flood, power cut or transport shutdown looks like from the "
+        "floor; %s's queues served by this site will wait longer unless calls are rerouted or "
+        "work-from-home agents log in.",
+        sv.site.c_str(), from, current, Duration(th.staffing_drop_within_ms).c_str(), r * 100,
+        client.c_str());
+    Step(std::move(a), o, 0, th);
+  }
+}
+
+void ContinuityEngine::Impl::Skew(const SiteView& sv) {
+  // Skew is measured at heartbeats; before the first one there is nothing to judge.
+  if (sv.heartbeat_interval_ms == 0) return;
+  const double skew = static_cast<double>(std::llabs(sv.clock_skew_ms));
+  for (const std::string& client : ClientsOf(&sv)) {
+    const ContinuityThresholds& th = For(sv.site, client);
+    const auto limit = static_cast<double>(th.clock_skew_ms);
+    Observation o;
+    o.fire = skew > limit;
+    o.clear = skew <= limit * (1 - th.hysteresis);
+    Alert a = Base("ClockSkew", "warning", client, sv.site);
+    a.summary = Format("Site %s's agent clock is %.1f s %s the collector's", sv.site.c_str(),
+                       skew / 1000, sv.clock_skew_ms > 0 ? "ahead of" : "behind");
+    a.description = Format(
+        "The ccmon agent at site %s reports a clock %.1f s %s the collector's (limit %.1f s). "
+        "Calls are counted by their event time, so answer and abandon times near an interval "
+        "boundary may land in the wrong SLA interval until the site's NTP is fixed.",
+        sv.site.c_str(), skew / 1000, sv.clock_skew_ms > 0 ? "ahead of" : "behind",
+        limit / 1000);
+    Step(std::move(a), o, th.clock_skew_for_ms, th);
+  }
+}
+
+void ContinuityEngine::Impl::Spool(const SiteView& sv, SiteMemory& m) {
+  // The dropped count is cumulative per agent instance: what matters is new losses. A smaller
+  // non-zero count means the agent restarted and has already dropped again.
+  const std::uint64_t dropped = sv.spool_dropped_events;
+  if (dropped != m.dropped) {
+    if (dropped > m.dropped || dropped > 0) m.dropped_grew_ms = now;
+    m.dropped = dropped;
+  }
+  const auto backlog = static_cast<double>(sv.spool_backlog_events);
+  for (const std::string& client : ClientsOf(&sv)) {
+    const ContinuityThresholds& th = For(sv.site, client);
+    const bool dropping =
+        m.dropped_grew_ms >= 0 && now - m.dropped_grew_ms <= th.spool_dropped_window_ms;
+    const auto limit = static_cast<double>(th.spool_backlog_events);
+    Observation o;
+    o.fire = backlog > limit || dropping;
+    o.clear = backlog <= limit * (1 - th.hysteresis) && !dropping;
+    Alert a = Base("SpoolBacklog", "warning", client, sv.site);
+    if (dropping) {
+      a.summary = Format("Site %s's agent is discarding events (%llu dropped so far)",
+                         sv.site.c_str(), static_cast<unsigned long long>(dropped));
+    } else {
+      a.summary = Format("Site %s's agent holds %llu undelivered events", sv.site.c_str(),
+                         static_cast<unsigned long long>(sv.spool_backlog_events));
+    }
+    a.description = Format(
+        "The ccmon agent at site %s has %llu events spooled and not yet delivered (limit %llu) "
+        "and has dropped %llu in total. Figures for %s at this site lag behind reality; dropped "
+        "events are lost for good and the SLA ledger for the affected intervals is incomplete.",
+        sv.site.c_str(), static_cast<unsigned long long>(sv.spool_backlog_events),
+        static_cast<unsigned long long>(th.spool_backlog_events),
+        static_cast<unsigned long long>(dropped), client.c_str());
+    Step(std::move(a), o, th.spool_for_ms, th);
+  }
+}
+
+void ContinuityEngine::Impl::Voice(const QueueView& q) {
+  const ContinuityThresholds& th = For(q.site, q.client);
+  Observation o;
+  // Firing needs enough calls to be a pattern; clearing is judged on whatever calls there are,
+  // so a queue whose traffic hovers at the sample minimum does not flap.
+  o.fire = q.mos_5m && q.mos_samples_5m >= th.mos_min_samples && *q.mos_5m < th.mos_min;
+  o.clear = !q.mos_5m || *q.mos_5m >= th.mos_min * (1 + th.hysteresis);
+  Alert a = Base("VoiceQualityLow", "warning", q.client, q.site);
+  a.queue = q.queue;
+  const double mos = q.mos_5m.value_or(0);
+  a.summary = Format("Voice quality on queue %s at site %s is poor (MOS %.2f)", q.queue.c_str(),
+                     q.site.c_str(), mos);
+  a.description = Format(
+      "The mean opinion score of the last 5 minutes on queue %s at site %s is %.2f over %llu "
+      "calls (alert below %.2f). Callers are likely hearing choppy, robotic or delayed audio; "
+      "expect repeat calls and complaints.",
+      q.queue.c_str(), q.site.c_str(), mos, static_cast<unsigned long long>(q.mos_samples_5m),
+      th.mos_min);
+  Step(std::move(a), o, th.voice_for_ms, th);
+}
+
+void ContinuityEngine::Impl::Surge(const QueueView& q) {
+  const ContinuityThresholds& th = For(q.site, q.client);
+  const double h = th.hysteresis;
+  const double wait_limit = th.surge_wait_factor * q.contract.sl_threshold_s;
+  const std::uint32_t count_limit = q.contract.calls_waiting_limit;
+  Observation o;
+  o.fire = q.oldest_wait_s > wait_limit || (count_limit > 0 && q.calls_waiting > count_limit);
+  o.clear = q.oldest_wait_s <= wait_limit * (1 - h) &&
+            (count_limit == 0 || q.calls_waiting <= count_limit * (1 - h));
+  Alert a = Base("QueueSurge", "warning", q.client, q.site);
+  a.queue = q.queue;
+  a.summary = Format("Queue %s at site %s is backing up: %u waiting, oldest for %.0f s",
+                     q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s);
+  const std::string count_part =
+      count_limit > 0 ? Format(" or more than %u calls waiting", count_limit) : std::string();
+  a.description = Format(
+      "Queue %s at site %s has %u calls waiting and the oldest has waited %.0f s (alert above "
+      "%.0f s, %g x the %.0f s service-level threshold%s). Callers arriving now will not be "
+      "answered within the threshold and abandons will follow.",
+      q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s, wait_limit,
+      th.surge_wait_factor, q.contract.sl_threshold_s, count_part.c_str());
+  Step(std::move(a), o, th.surge_for_ms, th);
+}
+
+void ContinuityEngine::Impl::Sla(const QueueView& q) {
+  const ContinuityThresholds& th = For(q.site, q.client);
+  const double h = th.hysteresis;
+  const Contract& c = q.contract;
+  const std::optional<double> sl = ServiceLevel(q.interval, c.sl_formula);
+  const std::optional<double> ar = AbandonRate(q.interval);
+  const bool judged = q.interval.offered >= th.sla_min_calls;
+  const bool sl_bad = sl && *sl < c.sl_target;
+  const bool ar_bad = ar && *ar > c.abandon_target;
+  // SL is bounded by 100%, so its margin narrows the gap to 100% rather than scaling the
+  // target (a 95% target cannot be cleared at 104.5%).
+  const bool sl_ok = !sl || *sl >= c.sl_target + h * (1 - c.sl_target);
+  const bool ar_ok = !ar || *ar <= c.abandon_target * (1 - h);
+  Observation o;
+  o.fire = judged && (sl_bad || ar_bad);
+  // Counts only grow within an interval, so too few calls means a new interval has begun: the
+  // one at risk has closed and the ledger has recorded it.
+  o.clear = !judged || (sl_ok && ar_ok);
+  Alert a = Base("SlaAtRisk", "warning", q.client, q.site);
+  a.queue = q.queue;
+  std::string figures;
+  if (sl) {
+    figures = Format("service level %s in %.0f s (target %s)", Percent(*sl).c_str(),
+                     c.sl_threshold_s, Percent(c.sl_target).c_str());
+  }
+  if (ar) {
+    figures += Format("%sabandon rate %s (target %s)", figures.empty() ? "" : ", ",
+                      Percent(*ar).c_str(), Percent(c.abandon_target).c_str());
+  }
+  a.summary = Format("Queue %s at site %s is missing its %s target this interval: %s",
+                     q.queue.c_str(), q.site.c_str(),
+                     sl_bad && ar_bad ? "service-level and abandon"
+                     : ar_bad         ? "abandon"
+                                      : "service-level",
+                     figures.c_str());
+  a.description = Format(
+      "In the current %d-minute contract interval, queue %s at site %s has %s over %llu offered "
+      "calls (%s formula). Unless staffing or routing changes now, the interval will be "
+      "recorded as missed in %s's SLA ledger.",
+      c.interval_minutes, q.queue.c_str(), q.site.c_str(), figures.c_str(),
+      static_cast<unsigned long long>(q.interval.offered),
+      std::string(ToString(c.sl_formula)).c_str(), q.client.c_str());
+  Step(std::move(a), o, th.sla_for_ms, th);
+}
+
+ContinuityEngine::ContinuityEngine(ContinuityRules rules)
+    : impl_(std::make_unique<Impl>(std::move(rules))) {}
+
+ContinuityEngine::~ContinuityEngine() = default;
+
+std::vector<AlertTransition> ContinuityEngine::Evaluate(const Snapshot& snapshot) {
+  Impl& m = *impl_;
+  // Time never runs backwards for the state machine, whatever the caller's clock does.
+  m.now = std::max(m.now, snapshot.now_ms);
+  ++m.generation;
+  m.out.clear();
+
+  std::map<std::string, const SiteView*> by_site;
+  for (const SiteView& sv : snapshot.sites) {
+    by_site[sv.site] = &sv;
+    auto [it, inserted] = m.sites.try_emplace(sv.site);
+    Impl::SiteMemory& mem = it->second;
+    if (inserted) mem.first_seen_ms = m.now;
+    mem.generation = m.generation;
+    m.SiteDark(sv, mem);
+    m.Staffing(sv, mem);
+    m.Skew(sv);
+    m.Spool(sv, mem);
+  }
+  m.Links(snapshot, by_site);
+  for (const QueueView& q : snapshot.queues) {
+    m.Voice(q);
+    m.Surge(q);
+    m.Sla(q);
+  }
+
+  // Subjects gone from the snapshot (a site removed, a queue or link no longer reported, a site
+  // now serving other clients) resolve: nothing is left to watch.
+  for (auto it = m.states.begin(); it != m.states.end();) {
+    Impl::State& s = it->second;
+    const bool seen = s.generation == m.generation;
+    if (!seen && s.firing) m.Resolve(s);
+    if (!s.firing && (!seen || s.pending_since < 0)) {
+      it = m.states.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(m.sites, [&m](const auto& kv) { return kv.second.generation != m.generation; });
+
+  std::vector<AlertTransition> out = std::move(m.out);
+  m.out.clear();
+  std::stable_sort(out.begin(), out.end(), [](const AlertTransition& a, const AlertTransition& b) {
+    return a.alert.Key() < b.alert.Key();
+  });
+  return out;
+}
+
+std::vector<Alert> ContinuityEngine::Active() const {
+  std::vector<Alert> active;
+  for (const auto& [key, s] : impl_->states) {
+    if (s.firing) active.push_back(s.alert);
+  }
+  return active;
+}
+
+}  // namespace ccmon::collector
