@@ -162,7 +162,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       for (const auto& x : q.windows()) {
         if (x.window() == "30m") w = &x;
       }
-      out << std::setw(12) << q.client() << std::setw(14) << q.site() << std::setw(14) << q.queue()
+      out << std::setw(12) << q.client() << std::setw(14) << (q.site().empty() ? "(all sites)" : q.site())
+          << std::setw(14) << q.queue()
           << std::setw(9) << (w ? Pct(w->has_service_level(), w->service_level()) : "-")
           << std::setw(9) << Pct(true, q.sl_target()) << std::setw(8) << q.calls_waiting()
           << std::setw(9) << Num(true, q.oldest_wait_seconds())

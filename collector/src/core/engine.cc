@@ -766,6 +766,44 @@ Snapshot Engine::TakeSnapshot() const {
     return std::tie(a.site, a.link) < std::tie(b.site, b.link);
   });
   s.ingest = m.stats;
+  for (const QueueView& q : s.queues) {
+    if (s.client_queues.empty() || s.client_queues.back().client != q.client ||
+        s.client_queues.back().queue != q.queue) {
+      // queues are sorted by client, site, queue: find this (client, queue) row if present.
+      auto it = std::find_if(s.client_queues.begin(), s.client_queues.end(), [&](auto& c) {
+        return c.client == q.client && c.queue == q.queue;
+      });
+      if (it == s.client_queues.end()) {
+        QueueView c;
+        c.client = q.client;
+        c.queue = q.queue;
+        c.contract = q.contract;
+        s.client_queues.push_back(std::move(c));
+      } else {
+        std::rotate(it, it + 1, s.client_queues.end());
+      }
+    }
+    QueueView& c = s.client_queues.back();
+    c.total += q.total;
+    for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];
+    c.interval += q.interval;
+    c.calls_waiting += q.calls_waiting;
+    c.oldest_wait_s = std::max(c.oldest_wait_s, q.oldest_wait_s);
+    for (std::size_t i = 0; i < c.agents_by_state.size(); ++i) {
+      c.agents_by_state[i] += q.agents_by_state[i];
+    }
+    c.ledger_met += q.ledger_met;
+    c.ledger_missed += q.ledger_missed;
+  }
+  for (QueueView& c : s.client_queues) {
+    const double aht = AhtSeconds(c.windows[1]).value_or(180.0);
+    c.agents_required = ErlangCAgentsRequired(static_cast<double>(c.windows[1].offered) / 1800.0,
+                                              aht, c.contract.sl_threshold_s, c.contract.sl_target);
+  }
+  std::sort(s.client_queues.begin(), s.client_queues.end(),
+            [](const QueueView& a, const QueueView& b) {
+              return std::tie(a.client, a.queue) < std::tie(b.client, b.queue);
+            });
   return s;
 }
 

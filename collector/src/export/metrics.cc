@@ -192,6 +192,35 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(mos_n, ql, static_cast<double>(q.mos_samples_5m));
   }
 
+  auto& c_sl = b.Family("ccmon_client_service_level_ratio",
+                        "Service level of a client's queue across every site serving it.",
+                        T::Gauge);
+  auto& c_ab = b.Family("ccmon_client_abandon_ratio",
+                        "Abandon rate of a client's queue across its sites.", T::Gauge);
+  auto& c_asa = b.Family("ccmon_client_asa_seconds", "ASA of a client's queue across its sites.",
+                         T::Gauge);
+  auto& c_wait = b.Family("ccmon_client_calls_waiting",
+                          "Calls queued now for a client's queue, all sites.", T::Gauge);
+  auto& c_oldest = b.Family("ccmon_client_oldest_call_wait_seconds",
+                            "Oldest queued call of a client's queue, any site.", T::Gauge);
+  auto& c_req = b.Family("ccmon_client_agents_required",
+                         "Erlang C agents needed across sites at the last 30 minutes' load.",
+                         T::Gauge);
+  for (const auto& q : s.client_queues) {
+    const Labels cl = {{"client", q.client}, {"queue", q.queue}};
+    auto windowed = [&](const char* window, const Counts& c) {
+      const Labels wl = With(cl, "window", window);
+      if (auto v = ServiceLevel(c, q.contract.sl_formula)) AddValue(c_sl, wl, *v);
+      if (auto v = AbandonRate(c)) AddValue(c_ab, wl, *v);
+      if (auto v = AsaSeconds(c)) AddValue(c_asa, wl, *v);
+    };
+    for (std::size_t i = 0; i < q.windows.size(); ++i) windowed(kWindowNames[i], q.windows[i]);
+    windowed("interval", q.interval);
+    AddValue(c_wait, cl, q.calls_waiting);
+    AddValue(c_oldest, cl, q.oldest_wait_s);
+    AddValue(c_req, cl, q.agents_required);
+  }
+
   auto& connected = b.Family("ccmon_site_connected", "1 while the site has an open stream.",
                              T::Gauge);
   auto& last_seen = b.Family("ccmon_site_last_seen_timestamp_seconds",

@@ -63,7 +63,14 @@ grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::Snapsho
                                          v1::Snapshot* out) {
   const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
   out->set_now_ms(s.now_ms);
-  for (const auto& q : s.queues) {
+  std::vector<const QueueView*> rows;
+  for (const auto& q : s.queues) rows.push_back(&q);
+  // Client-level rows (site empty) follow, unless a site filter asks for one site only.
+  if (req->site().empty()) {
+    for (const auto& q : s.client_queues) rows.push_back(&q);
+  }
+  for (const QueueView* qp : rows) {
+    const QueueView& q = *qp;
     if (!req->client().empty() && q.client != req->client()) continue;
     if (!req->site().empty() && q.site != req->site()) continue;
     auto* o = out->add_queues();

@@ -346,6 +346,31 @@ TEST_F(EngineTest, EmptyWindowsHaveNoRatios) {
   }
 }
 
+TEST_F(EngineTest, ClientLevelSumsCountsAcrossSitesBeforeTakingRatios) {
+  Make();
+  const std::int64_t t = clock_.NowMs() - kMin;
+  // manila: 4 answered, 3 within 20 s; pune: 1 answered (late) and 1 abandoned after 30 s.
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    Call(t, CallKind::kOffered, "billing", id, 0, "manila");
+    Call(t, CallKind::kAnswered, "billing", id, i < 3 ? 10'000 : 40'000, "manila");
+  }
+  Call(t, CallKind::kOffered, "billing", "p1", 0, "pune");
+  Call(t, CallKind::kAnswered, "billing", "p1", 50'000, "pune");
+  Call(t, CallKind::kOffered, "billing", "p2", 0, "pune");
+  Call(t, CallKind::kOffered, "billing", "p3", 0, "pune");
+  Call(t, CallKind::kAbandoned, "billing", "p2", 30'000, "pune");
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  const QueueView& c = s.client_queues[0];
+  EXPECT_EQ(c.site, "");
+  EXPECT_EQ(c.total.offered, 7u);
+  // standard SL across sites: 3 / (5 + 1) = 0.5 (the mean of the two sites' SL would be 0.375)
+  EXPECT_DOUBLE_EQ(*ServiceLevel(c.windows[0], SlFormula::kStandard), 0.5);
+  EXPECT_EQ(c.calls_waiting, 1u);  // p3
+  EXPECT_DOUBLE_EQ(c.oldest_wait_s, 60.0);
+}
+
 TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {
   // The same events, applied once in order and once in one batch long after, close into the
   // same ledger rows because closing follows event time, not arrival time.

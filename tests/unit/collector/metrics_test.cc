@@ -85,6 +85,7 @@ TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
   has(R"(ccmon_ingest_events_total{result="invalid",reason="future_timestamp"} 1)");
   has("ccmon_sl_target_ratio" + q + " 0.8");
   has("ccmon_sl_threshold_seconds" + q + " 20");
+  has(R"(ccmon_client_service_level_ratio{client="default",queue="billing",window="15m"} 0.5)");
 }
 
 // Every exported family is in docs/metrics.md and every catalogued one is exported.

@@ -91,6 +91,9 @@ struct Snapshot {
   std::vector<double> wait_bounds_s;    // histogram bounds for the wait histograms
   std::vector<double> handle_bounds_s;  // histogram bounds for handle time
   std::vector<QueueView> queues;        // sorted by client, site, queue
+  // The same queues summed across the sites that serve them (site empty), by client, queue:
+  // counts and windows add up, calls waiting add up, oldest wait is the oldest anywhere.
+  std::vector<QueueView> client_queues;
   std::vector<LinkView> links;
   std::vector<SiteView> sites;
   IngestStats ingest;
