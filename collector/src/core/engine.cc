@@ -4,6 +4,7 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <deque>
 #include <limits>
@@ -695,6 +696,314 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance,
     if (t >= site.next_close_ms) m.CloseIntervals(site, false);
   }
   return r;
+}
+
+namespace {
+
+// Little-endian, length-prefixed binary form of the engine state.
+class StateWriter {
+ public:
+  template <typename T>
+  void Pod(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void Str(std::string_view s) {
+    Pod(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view in) : in_(in) {}
+  template <typename T>
+  T Pod() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T v{};
+    if (in_.size() < sizeof v) {
+      ok_ = false;
+      return v;
+    }
+    std::memcpy(&v, in_.data(), sizeof v);
+    in_.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string Str() {
+    const auto n = Pod<std::uint32_t>();
+    if (!ok_ || in_.size() < n) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return s;
+  }
+  // A count that must be plausible for the bytes left (each element takes >= min_bytes).
+  std::uint32_t Count(std::size_t min_bytes) {
+    const auto n = Pod<std::uint32_t>();
+    if (n > in_.size() / std::max<std::size_t>(min_bytes, 1)) ok_ = false;
+    return ok_ ? n : 0;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+constexpr std::uint32_t kStateMagic = 0x43434d53;  // "SMCC"
+constexpr std::uint32_t kStateVersion = 1;
+
+void WriteHistogram(StateWriter& w, const HistogramState& h) {
+  w.Pod(static_cast<std::uint32_t>(h.counts.size()));
+  for (auto c : h.counts) w.Pod(c);
+  w.Pod(h.sum_ms);
+  w.Pod(h.count);
+}
+
+void ReadHistogram(StateReader& r, HistogramState& h) {
+  const std::uint32_t n = r.Count(8);
+  std::vector<std::uint64_t> counts(n);
+  for (auto& c : counts) c = r.Pod<std::uint64_t>();
+  const auto sum = r.Pod<std::uint64_t>();
+  const auto count = r.Pod<std::uint64_t>();
+  // Bounds follow the configured thresholds; if they changed, the old counts mean nothing.
+  if (counts.size() == h.counts.size()) {
+    h.counts = std::move(counts);
+    h.sum_ms = sum;
+    h.count = count;
+  }
+}
+
+}  // namespace
+
+std::string Engine::SaveState() const {
+  const Impl& m = *impl_;
+  StateWriter w;
+  w.Pod(kStateMagic);
+  w.Pod(kStateVersion);
+  w.Pod(static_cast<std::uint32_t>(sizeof(Counts)));
+  w.Pod(m.stats.accepted);
+  w.Pod(m.stats.duplicate);
+  w.Pod(m.stats.late);
+  w.Pod(m.stats.reconstructed);
+  w.Pod(m.stats.sequence_gaps);
+  w.Pod(m.stats.intervals_closed);
+  w.Pod(static_cast<std::uint32_t>(m.stats.invalid_by_reason.size()));
+  for (const auto& [reason, n] : m.stats.invalid_by_reason) {
+    w.Str(reason);
+    w.Pod(n);
+  }
+  w.Pod(static_cast<std::uint32_t>(m.ledger.size()));
+  for (const LedgerEntry& e : m.ledger) {
+    w.Str(e.client);
+    w.Str(e.site);
+    w.Str(e.queue);
+    w.Pod(e.start_ms);
+    w.Pod(e.length_minutes);
+    w.Str(e.local_date);
+    w.Str(e.local_start);
+    w.Pod(e.contract);
+    w.Pod(e.counts);
+    w.Pod(e.sl_result);
+    w.Pod(e.abandon_result);
+    w.Pod(e.asa_result);
+  }
+  w.Pod(static_cast<std::uint32_t>(m.sites.size()));
+  for (const auto& [id, sp] : m.sites) {
+    const Site& site = *sp;
+    w.Str(site.id);
+    w.Pod(site.last_seen_ms);
+    w.Pod(site.watermark_ms);
+    w.Pod(site.clock_skew_ms);
+    w.Pod(site.spool_backlog);
+    w.Pod(site.spool_dropped);
+    w.Pod(site.heartbeat_interval_ms);
+    w.Str(site.last_instance);
+    w.Str(site.version);
+    w.Pod(static_cast<std::uint32_t>(site.instances.size()));
+    for (const auto& [inst, seq] : site.instances) {
+      w.Str(inst);
+      w.Pod(seq);
+    }
+    w.Pod(static_cast<std::uint32_t>(site.queues.size()));
+    for (const auto& [name, qp] : site.queues) {
+      const Queue& q = *qp;
+      w.Str(q.name);
+      w.Pod(q.total);
+      for (const MinuteBucket& b : q.ring) w.Pod(b);
+      w.Pod(q.today_day);
+      w.Pod(q.today);
+      w.Pod(static_cast<std::uint32_t>(q.open_intervals.size()));
+      for (const auto& [start, c] : q.open_intervals) {
+        w.Pod(start);
+        w.Pod(c);
+      }
+      WriteHistogram(w, q.answered_wait);
+      WriteHistogram(w, q.abandoned_wait);
+      WriteHistogram(w, q.handle_time);
+      w.Pod(static_cast<std::uint32_t>(q.waiting.size()));
+      for (const auto& [call, t] : q.waiting) {
+        w.Str(call);
+        w.Pod(t);
+      }
+      w.Pod(q.ledger_met);
+      w.Pod(q.ledger_missed);
+      w.Pod(q.agent_state_ms);
+    }
+    w.Pod(static_cast<std::uint32_t>(site.agents.size()));
+    for (const auto& [name, a] : site.agents) {
+      w.Str(name);
+      w.Pod(a.state);
+      w.Pod(static_cast<std::uint8_t>(a.paused ? 1 : 0));
+      w.Pod(a.since_ms);
+      w.Pod(static_cast<std::uint32_t>(a.queues.size()));
+      for (const Queue* q : a.queues) w.Str(q->name);
+    }
+    w.Pod(static_cast<std::uint32_t>(site.links.size()));
+    for (const auto& [name, l] : site.links) {
+      w.Str(name);
+      w.Pod(static_cast<std::uint8_t>(l.view.up ? 1 : 0));
+      w.Pod(l.view.rtt_ms);
+      w.Pod(l.view.jitter_ms);
+      w.Pod(l.view.loss_ratio);
+      w.Pod(l.view.last_ms);
+    }
+  }
+  return w.Take();
+}
+
+bool Engine::LoadState(std::string_view blob, std::string* error) {
+  auto fresh = std::make_unique<Impl>(impl_->cfg, impl_->clock);
+  Impl& m = *fresh;
+  StateReader r(blob);
+  if (r.Pod<std::uint32_t>() != kStateMagic) {
+    *error = "not a ccmon engine checkpoint";
+    return false;
+  }
+  if (const auto v = r.Pod<std::uint32_t>(); v != kStateVersion) {
+    *error = "checkpoint format version " + std::to_string(v) + ", this build reads " +
+             std::to_string(kStateVersion);
+    return false;
+  }
+  if (r.Pod<std::uint32_t>() != sizeof(Counts)) {
+    *error = "checkpoint written by a build with a different counter layout";
+    return false;
+  }
+  m.stats.accepted = r.Pod<std::uint64_t>();
+  m.stats.duplicate = r.Pod<std::uint64_t>();
+  m.stats.late = r.Pod<std::uint64_t>();
+  m.stats.reconstructed = r.Pod<std::uint64_t>();
+  m.stats.sequence_gaps = r.Pod<std::uint64_t>();
+  m.stats.intervals_closed = r.Pod<std::uint64_t>();
+  for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
+    std::string reason = r.Str();
+    m.stats.invalid_by_reason[reason] = r.Pod<std::uint64_t>();
+  }
+  for (std::uint32_t n = r.Count(40); n > 0 && r.ok(); --n) {
+    LedgerEntry e;
+    e.client = r.Str();
+    e.site = r.Str();
+    e.queue = r.Str();
+    e.start_ms = r.Pod<std::int64_t>();
+    e.length_minutes = r.Pod<int>();
+    e.local_date = r.Str();
+    e.local_start = r.Str();
+    e.contract = r.Pod<Contract>();
+    e.counts = r.Pod<Counts>();
+    e.sl_result = r.Pod<LedgerEntry::Result>();
+    e.abandon_result = r.Pod<LedgerEntry::Result>();
+    e.asa_result = r.Pod<LedgerEntry::Result>();
+    m.ledger.push_back(std::move(e));
+  }
+  for (std::uint32_t ns = r.Count(40); ns > 0 && r.ok(); --ns) {
+    Site& site = m.GetSite(r.Str());
+    site.last_seen_ms = r.Pod<std::int64_t>();
+    site.watermark_ms = r.Pod<std::int64_t>();
+    site.clock_skew_ms = r.Pod<std::int64_t>();
+    site.spool_backlog = r.Pod<std::uint64_t>();
+    site.spool_dropped = r.Pod<std::uint64_t>();
+    site.heartbeat_interval_ms = r.Pod<std::uint32_t>();
+    site.last_instance = r.Str();
+    site.version = r.Str();
+    for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
+      std::string inst = r.Str();
+      site.instances[inst] = r.Pod<std::uint64_t>();
+    }
+    for (std::uint32_t nq = r.Count(sizeof(Counts)); nq > 0 && r.ok(); --nq) {
+      const std::string name = r.Str();
+      Queue* q = r.ok() ? m.GetQueue(site, name) : nullptr;
+      Queue scratch;  // read into scratch when the queue no longer fits the caps
+      scratch.answered_wait.counts.assign(m.wait_bounds_ms.size() + 1, 0);
+      scratch.abandoned_wait.counts = scratch.answered_wait.counts;
+      scratch.handle_time.counts.assign(m.handle_bounds_ms.size() + 1, 0);
+      Queue& t = q != nullptr ? *q : scratch;
+      t.total = r.Pod<Counts>();
+      for (MinuteBucket& b : t.ring) b = r.Pod<MinuteBucket>();
+      t.today_day = r.Pod<std::int64_t>();
+      t.today = r.Pod<Counts>();
+      for (std::uint32_t n = r.Count(8 + sizeof(Counts)); n > 0 && r.ok(); --n) {
+        const auto start = r.Pod<std::int64_t>();
+        t.open_intervals[start] = r.Pod<Counts>();
+        site.next_close_ms = std::min(site.next_close_ms,
+                                      start + t.interval_ms + m.cfg.allowed_lateness_ms);
+      }
+      ReadHistogram(r, t.answered_wait);
+      ReadHistogram(r, t.abandoned_wait);
+      ReadHistogram(r, t.handle_time);
+      for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
+        std::string call = r.Str();
+        t.waiting[call] = r.Pod<std::int64_t>();
+      }
+      t.ledger_met = r.Pod<std::uint64_t>();
+      t.ledger_missed = r.Pod<std::uint64_t>();
+      t.agent_state_ms = r.Pod<std::array<std::uint64_t, kAgentStateCount>>();
+    }
+    for (std::uint32_t na = r.Count(18); na > 0 && r.ok(); --na) {
+      const std::string name = r.Str();
+      Agent a;
+      a.state = r.Pod<AgentState>();
+      a.paused = r.Pod<std::uint8_t>() != 0;
+      a.since_ms = r.Pod<std::int64_t>();
+      if (static_cast<int>(a.state) < 1 || static_cast<int>(a.state) >= kAgentStateCount) {
+        r.Count(std::numeric_limits<std::size_t>::max());  // marks the reader failed
+        break;
+      }
+      std::vector<std::string> queues;
+      for (std::uint32_t n = r.Count(4); n > 0 && r.ok(); --n) queues.push_back(r.Str());
+      Agent* slot = m.GetAgent(site, name, a.since_ms);
+      if (slot == nullptr) continue;
+      slot->paused = a.paused;
+      slot->since_ms = a.since_ms;
+      slot->state = a.state;
+      for (const auto& qn : queues) {
+        if (auto* q = Find(site.queues, qn)) m.Join(*slot, q->get());
+      }
+    }
+    for (std::uint32_t nl = r.Count(36); nl > 0 && r.ok(); --nl) {
+      const std::string name = r.Str();
+      Link& l = site.links[name];
+      l.view.site = site.id;
+      l.view.link = name;
+      l.view.up = r.Pod<std::uint8_t>() != 0;
+      l.view.rtt_ms = r.Pod<double>();
+      l.view.jitter_ms = r.Pod<double>();
+      l.view.loss_ratio = r.Pod<double>();
+      l.view.last_ms = r.Pod<std::int64_t>();
+    }
+  }
+  if (!r.ok() || !r.done()) {
+    *error = "checkpoint is truncated or damaged";
+    return false;
+  }
+  impl_ = std::move(fresh);
+  return true;
 }
 
 bool Engine::Reject(std::string_view site_id, std::string_view instance, std::uint64_t seq,

@@ -53,6 +53,12 @@ class Engine {
   // an empty client means every client.
   std::vector<LedgerEntry> Ledger(std::string_view client, std::string_view date) const;
 
+  // Serialises the whole state (for checkpoints) and restores it into a fresh engine. The
+  // format carries a version; LoadState fails with a message on any mismatch or damage and
+  // then leaves the engine as it was.
+  std::string SaveState() const;
+  bool LoadState(std::string_view blob, std::string* error);
+
   std::uint64_t LastApplied(std::string_view site, std::string_view instance) const;
   const CoreConfig& config() const;
 
