@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "ccmon/collector/engine.h"
+#include "storage/wal.h"
 
 namespace ccmon::collector {
 
@@ -26,6 +27,11 @@ class EngineHost {
   std::atomic<std::uint64_t> batches_refused{0};
   std::atomic<std::uint64_t> streams_refused{0};
   std::atomic<std::uint64_t> apply_ns_total{0};
+  std::atomic<std::uint64_t> checkpoints_ok{0};
+  std::atomic<std::uint64_t> checkpoints_failed{0};
+  std::atomic<std::int64_t> checkpoint_last_ms{0};
+  // Set when the collector has a data directory; null means in-memory only.
+  Wal* wal = nullptr;
 
  private:
   const Clock& clock_;

@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "engine_host.h"
+#include "ingest/apply.h"
+#include "storage/checkpoint.h"
+#include "storage/wal.h"
 #include "export/metrics.h"
 #include "ingest/ingest_service.h"
 #include "ingest/monitor_service.h"
@@ -33,6 +36,7 @@ class ServerImpl final : public Server {
           "listen address " + options_.listen +
           " is not loopback: plaintext ingest off-host needs allow_insecure_remote: true");
     }
+    if (auto s = Recover(); !s.ok()) return s;
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -56,7 +60,89 @@ class ServerImpl final : public Server {
     const auto ports = exposer_->GetListeningPorts();
     metrics_port_ = ports.empty() ? 0 : ports.front();
     ticker_ = std::thread([this] { TickLoop(); });
+    if (host_.wal != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
+  }
+
+  // Loads the last checkpoint and replays the WAL after it, before any stream is accepted.
+  absl::Status Recover() {
+    auto log = spdlog::get("collector");
+    if (options_.data_dir.empty()) {
+      log->warn("no data_dir: state lives in memory only and is lost on restart");
+      return absl::OkStatus();
+    }
+    std::string err, report;
+    std::uint64_t ckpt_lsn = 0;
+    std::string blob;
+    if (!ReadCheckpoint(options_.data_dir, &ckpt_lsn, &blob, &err)) {
+      return absl::DataLossError(err + " (move it aside to start without it; state before it "
+                                       "is then lost)");
+    }
+    if (!blob.empty()) {
+      const bool ok = host_.With([&](Engine& e) { return e.LoadState(blob, &err); });
+      if (!ok) return absl::DataLossError(options_.data_dir + "/checkpoint: " + err);
+    }
+    WalOptions wo;
+    wo.dir = options_.data_dir + "/wal";
+    wo.fsync_interval = std::chrono::milliseconds(options_.wal_fsync_interval_ms);
+    if (!wal_.Open(wo, &err, &report)) return absl::UnavailableError(err);
+    if (!report.empty()) log->error("WAL recovery: {}", report);
+    std::uint64_t replayed = 0;
+    host_.With([&](Engine& e) {
+      std::string site, instance;
+      v1::EventBatch batch;
+      return wal_.Replay(ckpt_lsn, [&](std::uint64_t lsn, std::string_view rec) {
+        if (!DecodeWalRecord(rec, &site, &instance, &batch)) {
+          log->error("WAL record {} does not decode; skipped", lsn);
+          return;
+        }
+        ApplyBatch(e, site, instance, batch, nullptr);
+        ++replayed;
+      }, &err);
+    });
+    log->info("recovered state from {} (checkpoint through WAL record {}, {} records replayed)",
+              options_.data_dir, ckpt_lsn, replayed);
+    wal_.Start();
+    host_.wal = &wal_;
+    return absl::OkStatus();
+  }
+
+  bool Checkpoint() {
+    std::string blob;
+    std::uint64_t lsn = 0;
+    host_.With([&](Engine& e) {
+      blob = e.SaveState();
+      lsn = wal_.last_lsn();
+      return 0;
+    });
+    std::string err;
+    if (!WriteCheckpoint(options_.data_dir, lsn, blob, &err)) {
+      ++host_.checkpoints_failed;
+      spdlog::get("collector")->error("checkpoint failed: {}", err);
+      return false;
+    }
+    wal_.TruncateThrough(lsn);
+    ++host_.checkpoints_ok;
+    host_.checkpoint_last_ms = host_.clock().NowMs();
+    return true;
+  }
+
+  void CheckpointLoop() {
+    std::unique_lock lock(mu_);
+    auto last = std::chrono::steady_clock::now();
+    while (!stopping_) {
+      cv_.wait_for(lock, std::chrono::seconds(1));
+      if (stopping_) break;
+      const bool due = std::chrono::steady_clock::now() - last >=
+                       std::chrono::seconds(options_.checkpoint_interval_s);
+      // A big WAL makes recovery slow: checkpoint early.
+      if (due || wal_.stats().bytes > (256ULL << 20)) {
+        lock.unlock();
+        Checkpoint();
+        lock.lock();
+        last = std::chrono::steady_clock::now();
+      }
+    }
   }
 
   ~ServerImpl() override { Shutdown(); }
@@ -72,11 +158,18 @@ class ServerImpl final : public Server {
     }
     cv_.notify_all();
     if (ticker_.joinable()) ticker_.join();
+    if (checkpointer_.joinable()) checkpointer_.join();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     host_.With([](Engine& e) {
       e.Tick();
       return 0;
     });
+    if (host_.wal != nullptr) {
+      // Drain: everything accepted is in the final checkpoint.
+      wal_.WaitDurable(wal_.last_lsn(), std::chrono::seconds(5));
+      Checkpoint();
+      wal_.Stop();
+    }
     exposer_.reset();
   }
 
@@ -106,6 +199,8 @@ class ServerImpl final : public Server {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread ticker_;
+  std::thread checkpointer_;
+  Wal wal_;
 };
 
 }  // namespace

@@ -113,6 +113,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   if (auto s = r.Keys(root, "",
                       {"listen", "metrics_listen", "data_dir", "alertmanagers",
                        "continuity_rules", "log_level", "allow_insecure_remote", "tick_ms",
+                       "wal_fsync_interval_ms", "checkpoint_interval_s",
                        "default_timezone", "allowed_lateness_s", "ledger_retention_days",
                        "defaults", "clients", "sites", "limits"});
       !s.ok()) {
@@ -126,6 +127,11 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   if (s = r.Get(root, "log_level", "", &o->log_level); !s.ok()) return s;
   if (s = r.Get(root, "allow_insecure_remote", "", &o->allow_insecure_remote); !s.ok()) return s;
   if (s = r.Get(root, "tick_ms", "", &o->tick_ms); !s.ok()) return s;
+  double fsync_ms = o->wal_fsync_interval_ms, ckpt_s = o->checkpoint_interval_s;
+  if (s = r.Number(root, "wal_fsync_interval_ms", "", 0, 1000, &fsync_ms); !s.ok()) return s;
+  if (s = r.Number(root, "checkpoint_interval_s", "", 1, 86400, &ckpt_s); !s.ok()) return s;
+  o->wal_fsync_interval_ms = static_cast<int>(fsync_ms);
+  o->checkpoint_interval_s = static_cast<int>(ckpt_s);
   if (s = r.Get(root, "default_timezone", "", &o->core.default_timezone); !s.ok()) return s;
   double lateness = static_cast<double>(o->core.allowed_lateness_ms) / 1000.0;
   if (s = r.Number(root, "allowed_lateness_s", "", 0, 86400, &lateness); !s.ok()) return s;

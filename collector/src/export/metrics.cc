@@ -296,6 +296,32 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                       T::Counter),
              {}, static_cast<double>(host->apply_ns_total.load()) / 1e9);
   }
+  if (host != nullptr && host->wal != nullptr) {
+    const WalStats w = host->wal->stats();
+    AddValue(b.Family("ccmon_wal_bytes", "Bytes in the write-ahead log.", T::Gauge), {},
+             static_cast<double>(w.bytes));
+    AddValue(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge),
+             {}, static_cast<double>(w.segments));
+    AddValue(b.Family("ccmon_wal_healthy",
+                      "1 while WAL writes succeed; 0 while the disk fails and acks are held.",
+                      T::Gauge),
+             {}, w.healthy ? 1 : 0);
+    AddValue(b.Family("ccmon_wal_write_errors_total", "Failed WAL write or fsync attempts.",
+                      T::Counter),
+             {}, static_cast<double>(w.write_errors));
+    AddValue(b.Family("ccmon_wal_torn_bytes_cut_total",
+                      "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
+             {}, static_cast<double>(w.torn_bytes_cut));
+    AddValue(b.Family("ccmon_wal_unacked_records",
+                      "WAL records appended and not yet durable.", T::Gauge),
+             {}, static_cast<double>(w.last_lsn - w.durable_lsn));
+    auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
+    AddValue(ck, {{"result", "ok"}}, static_cast<double>(host->checkpoints_ok.load()));
+    AddValue(ck, {{"result", "failed"}}, static_cast<double>(host->checkpoints_failed.load()));
+    AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
+                      "When the last checkpoint was written (0: none since start).", T::Gauge),
+             {}, static_cast<double>(host->checkpoint_last_ms.load()) / 1000.0);
+  }
   AddValue(b.Family("ccmon_build_info", "Collector build; value 1.", T::Gauge),
            {{"version", CCMON_VERSION}}, 1);
   return b.Take();

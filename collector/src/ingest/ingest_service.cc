@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "ccmon/wire/codec.h"
+#include "ingest/apply.h"
 
 namespace ccmon::collector {
 
@@ -52,6 +52,13 @@ grpc::Status IngestService::Stream(
     ~Closer() { host.With([&](Engine& e) { e.CloseStream(site, instance); return 0; }); }
   } closer{host_, site, instance};
 
+  // The resume point must itself be durable: the agent drops what it is told is applied.
+  if (Wal* wal = host_.wal) {
+    const std::uint64_t lsn = wal->last_lsn();
+    while (!wal->WaitDurable(lsn, std::chrono::seconds(1))) {
+      if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
+    }
+  }
   v1::CollectorMessage out;
   auto* welcome = out.mutable_welcome();
   welcome->set_last_applied_seq(last);
@@ -59,7 +66,6 @@ grpc::Status IngestService::Stream(
   welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));
   if (!stream->Write(out)) return grpc::Status::OK;
 
-  Event event;
   while (stream->Read(&msg)) {
     if (msg.msg_case() != v1::AgentMessage::kBatch) {
       ++host_.streams_refused;
@@ -74,27 +80,18 @@ grpc::Status IngestService::Stream(
     }
     out.Clear();
     auto* ack = out.mutable_ack();
+    Wal* wal = host_.wal;
+    // Backpressure while the WAL cannot write (disk full): wait here, outside the engine
+    // lock, so reads and scrapes go on.
+    while (wal != nullptr && !wal->WaitForRoom(std::chrono::seconds(1))) {
+      if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
+    }
     const auto t0 = std::chrono::steady_clock::now();
+    std::uint64_t lsn = 0;
     const std::uint64_t acked = host_.With([&](Engine& e) {
-      for (const auto& pe : events) {
-        const std::string_view bad = wire::FromProto(pe, &event);
-        if (!bad.empty()) {
-          if (e.Reject(site, instance, pe.seq(), bad)) {
-            auto* r = ack->add_rejected();
-            r->set_seq(pe.seq());
-            r->set_reason(std::string(bad));
-            r->set_detail("event body missing or enum value unknown");
-          }
-          continue;
-        }
-        ApplyResult res = e.Apply(site, instance, event);
-        if (res.kind == ApplyResult::Kind::kInvalid) {
-          auto* r = ack->add_rejected();
-          r->set_seq(pe.seq());
-          r->set_reason(std::string(res.reason));
-          r->set_detail(std::move(res.detail));
-        }
-      }
+      ApplyBatch(e, site, instance, msg.batch(), ack);
+      // Appending under the engine lock keeps WAL order equal to apply order.
+      if (wal != nullptr) lsn = wal->Append(EncodeWalRecord(site, instance, msg.batch()));
       return e.LastApplied(site, instance);
     });
     host_.apply_ns_total += static_cast<std::uint64_t>(
@@ -104,6 +101,10 @@ grpc::Status IngestService::Stream(
     if (ack->rejected_size() > 0) {
       log->debug("site {}: {} events rejected, first: seq {} {}", site, ack->rejected_size(),
                  ack->rejected(0).seq(), ack->rejected(0).detail());
+    }
+    // Ack only what is durable: wait for the group commit that covers this batch.
+    while (wal != nullptr && !wal->WaitDurable(lsn, std::chrono::seconds(1))) {
+      if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
     }
     ack->set_acked_seq(acked);
     if (!stream->Write(out)) break;

@@ -93,9 +93,14 @@ TEST(MetricsTest, CatalogueMatchesExport) {
   FakeClock clock(kNow);
   std::set<std::string> exported;
   for (const auto& f : BuildFamilies(FullSnapshot(clock), nullptr)) exported.insert(f.name);
-  // Pipeline families need the host; they are listed explicitly.
+  // Pipeline and WAL families need the host and a data dir; they are listed explicitly (the
+  // durability integration test scrapes them from a real collector).
   for (const char* n : {"ccmon_ingest_batches_total", "ccmon_ingest_batches_refused_total",
-                        "ccmon_ingest_streams_refused_total", "ccmon_ingest_apply_seconds_total"}) {
+                        "ccmon_ingest_streams_refused_total", "ccmon_ingest_apply_seconds_total",
+                        "ccmon_wal_bytes", "ccmon_wal_segments", "ccmon_wal_healthy",
+                        "ccmon_wal_write_errors_total", "ccmon_wal_torn_bytes_cut_total",
+                        "ccmon_wal_unacked_records", "ccmon_checkpoints_total",
+                        "ccmon_checkpoint_last_success_timestamp_seconds"}) {
     exported.insert(n);
   }
   std::ifstream in(std::string(CCMON_SOURCE_DIR) + "/docs/metrics.md");

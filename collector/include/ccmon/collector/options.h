@@ -21,6 +21,9 @@ struct CollectorOptions {
   // Plaintext gRPC on a non-loopback address needs this set explicitly.
   bool allow_insecure_remote = false;
   int tick_ms = 1000;
+  // With a data_dir: group-commit window of the WAL and how often state is checkpointed.
+  int wal_fsync_interval_ms = 5;
+  int checkpoint_interval_s = 60;
   CoreConfig core;
 };
 

@@ -1,0 +1,23 @@
+// Applies one received batch to the engine: the single path shared by live ingest and WAL
+// replay, so recovery rebuilds exactly what ingest built. Not thread-safe (engine lock held).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ccmon/collector/engine.h"
+#include "ccmon/v1/ingest.pb.h"
+
+namespace ccmon::collector {
+
+// Applies every event; rejected ones are added to *ack when ack is not null.
+void ApplyBatch(Engine& engine, std::string_view site, std::string_view instance,
+                const v1::EventBatch& batch, v1::Ack* ack);
+
+// WAL record of a batch: site, instance and the batch as received.
+std::string EncodeWalRecord(std::string_view site, std::string_view instance,
+                            const v1::EventBatch& batch);
+bool DecodeWalRecord(std::string_view record, std::string* site, std::string* instance,
+                     v1::EventBatch* batch);
+
+}  // namespace ccmon::collector

@@ -1,0 +1,301 @@
+#include "storage/wal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+namespace ccmon::collector {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint32_t kMaxRecord = 256U << 20;
+constexpr std::size_t kHeader = 16;  // u32 length, u32 crc, u64 lsn
+
+std::uint32_t Crc(std::uint64_t lsn, std::string_view payload) {
+  uLong c = crc32(0L, reinterpret_cast<const Bytef*>(&lsn), sizeof lsn);
+  c = crc32(c, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
+  return static_cast<std::uint32_t>(c);
+}
+
+std::string SegmentName(std::uint64_t first_lsn) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "wal-%020llu.log", static_cast<unsigned long long>(first_lsn));
+  return buf;
+}
+
+std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// Scans a segment; returns the offset just past the last intact record and calls fn for each.
+std::uint64_t Scan(const std::string& path, std::uint64_t* last_lsn,
+                   const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return 0;
+  std::uint64_t good = 0;
+  std::string payload;
+  while (true) {
+    unsigned char hdr[kHeader];
+    if (std::fread(hdr, 1, kHeader, f) != kHeader) break;
+    std::uint32_t len = 0, crc = 0;
+    std::uint64_t lsn = 0;
+    std::memcpy(&len, hdr, 4);
+    std::memcpy(&crc, hdr + 4, 4);
+    std::memcpy(&lsn, hdr + 8, 8);
+    if (len > kMaxRecord) break;
+    payload.resize(len);
+    if (std::fread(payload.data(), 1, len, f) != len) break;
+    if (Crc(lsn, payload) != crc || (*last_lsn != 0 && lsn != *last_lsn + 1)) break;
+    *last_lsn = lsn;
+    good += kHeader + len;
+    if (fn) fn(lsn, payload);
+  }
+  std::fclose(f);
+  return good;
+}
+
+}  // namespace
+
+Wal::~Wal() {
+  Stop();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Wal::Open(const WalOptions& options, std::string* error, std::string* report) {
+  opt_ = options;
+  if (!opt_.write_fn) opt_.write_fn = [](int fd, const void* p, std::size_t n) { return ::write(fd, p, n); };
+  std::error_code ec;
+  fs::create_directories(opt_.dir, ec);
+  if (ec) {
+    *error = "cannot create WAL directory " + opt_.dir + ": " + ec.message();
+    return false;
+  }
+  for (const auto& e : fs::directory_iterator(opt_.dir)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("wal-") || !name.ends_with(".log")) continue;
+    Segment s;
+    s.path = e.path().string();
+    s.first_lsn = std::strtoull(name.c_str() + 4, nullptr, 10);
+    segments_.push_back(s);
+  }
+  std::sort(segments_.begin(), segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.first_lsn < b.first_lsn; });
+  std::uint64_t last = 0;
+  for (Segment& s : segments_) {
+    std::uint64_t seg_last = s.first_lsn > 0 ? s.first_lsn - 1 : 0;
+    const std::uint64_t good = Scan(s.path, &seg_last, nullptr);
+    const auto size = fs::file_size(s.path, ec);
+    if (!ec && size > good) {
+      // A torn write (crash mid-record) or a damaged record: cut it so appends continue on an
+      // intact log. Records after the damage in this segment are lost; say so.
+      torn_cut_ += size - good;
+      if (report != nullptr) {
+        *report += s.path + ": cut " + std::to_string(size - good) + " bytes of torn or " +
+                   "corrupt records at offset " + std::to_string(good) + "\n";
+      }
+      if (::truncate(s.path.c_str(), static_cast<off_t>(good)) != 0) {
+        *error = ErrnoText("cannot cut the torn tail of " + s.path);
+        return false;
+      }
+    }
+    s.bytes = good;
+    s.last_lsn = seg_last >= s.first_lsn ? seg_last : 0;
+    last = std::max(last, seg_last);
+  }
+  last_lsn_ = last;
+  durable_lsn_ = last;
+  pending_last_lsn_ = last;
+  return OpenSegment(last + 1, false, error);
+}
+
+bool Wal::OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error) {
+  if (fd_ >= 0) ::close(fd_);
+  // Reuse the newest segment while it is small and continues at first_lsn.
+  const Segment* newest = segments_.empty() ? nullptr : &segments_.back();
+  if (!force_new && newest != nullptr && newest->bytes < opt_.segment_bytes &&
+      (newest->last_lsn == 0 ? newest->first_lsn == first_lsn
+                             : newest->last_lsn + 1 == first_lsn)) {
+    fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  } else {
+    Segment s;
+    s.first_lsn = first_lsn;
+    s.path = opt_.dir + "/" + SegmentName(first_lsn);
+    fd_ = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ >= 0) segments_.push_back(s);
+  }
+  if (fd_ < 0) {
+    if (error != nullptr) *error = ErrnoText("cannot open WAL segment in " + opt_.dir);
+    return false;
+  }
+  return true;
+}
+
+bool Wal::Replay(std::uint64_t after_lsn,
+                 const std::function<void(std::uint64_t, std::string_view)>& fn,
+                 std::string* /*error*/) {
+  for (const Segment& s : segments_) {
+    if (s.last_lsn != 0 && s.last_lsn <= after_lsn) continue;
+    std::uint64_t seg_last = s.first_lsn > 0 ? s.first_lsn - 1 : 0;
+    Scan(s.path, &seg_last, [&](std::uint64_t lsn, std::string_view rec) {
+      if (lsn > after_lsn) fn(lsn, rec);
+    });
+  }
+  return true;
+}
+
+void Wal::Start() {
+  std::lock_guard lock(mu_);
+  stopping_ = false;
+  if (!flusher_.joinable()) flusher_ = std::thread([this] { FlushLoop(); });
+}
+
+void Wal::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  durable_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+bool Wal::WaitForRoom(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout,
+                      [&] { return pending_.size() < opt_.max_pending_bytes || stopping_; }) &&
+         !stopping_;
+}
+
+std::uint64_t Wal::Append(std::string_view record) {
+  std::unique_lock lock(mu_);
+  const std::uint64_t lsn = last_lsn_.load() + 1;
+  unsigned char hdr[kHeader];
+  const auto len = static_cast<std::uint32_t>(record.size());
+  const std::uint32_t crc = Crc(lsn, record);
+  std::memcpy(hdr, &len, 4);
+  std::memcpy(hdr + 4, &crc, 4);
+  std::memcpy(hdr + 8, &lsn, 8);
+  pending_.append(reinterpret_cast<const char*>(hdr), kHeader);
+  pending_.append(record);
+  pending_last_lsn_ = lsn;
+  last_lsn_ = lsn;
+  lock.unlock();
+  cv_.notify_all();
+  return lsn;
+}
+
+bool Wal::WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return durable_cv_.wait_for(lock, timeout, [&] { return durable_lsn_ >= lsn || stopping_; }) &&
+         durable_lsn_ >= lsn;
+}
+
+bool Wal::WriteAll(const std::string& buf) {
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    const ssize_t n = opt_.write_fn(fd_, buf.data() + done, buf.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = ENOSPC;
+      // Cut what this attempt wrote so the retry does not leave a torn record in the middle.
+      const std::uint64_t keep = segments_.back().bytes;
+      const int saved = errno;
+      if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) {
+        // The next recovery will cut the torn tail; nothing more to do here.
+      }
+      errno = saved;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return ::fdatasync(fd_) == 0;
+}
+
+void Wal::FlushLoop() {
+  std::string buf;
+  while (true) {
+    std::uint64_t buf_last = 0;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+      if (pending_.empty() && stopping_) break;
+      if (!stopping_ && opt_.fsync_interval.count() > 0) {
+        // Group commit: let concurrent streams add their batches to this fsync.
+        cv_.wait_for(lock, opt_.fsync_interval, [&] { return stopping_; });
+      }
+      buf.swap(pending_);
+      pending_.clear();
+      buf_last = pending_last_lsn_;
+    }
+    cv_.notify_all();  // room for blocked appenders
+    bool ok = false;
+    {
+      std::lock_guard flock(file_mu_);
+      ok = WriteAll(buf);
+      if (ok) {
+        Segment& seg = segments_.back();
+        seg.bytes += buf.size();
+        seg.last_lsn = buf_last;
+        if (healthy_) {
+          last_error_.clear();
+        }
+        healthy_ = true;
+        if (seg.bytes >= opt_.segment_bytes) OpenSegment(buf_last + 1, true, nullptr);
+      } else {
+        ++write_errors_;
+        healthy_ = false;
+        last_error_ = ErrnoText("WAL write to " + segments_.back().path + " failed");
+      }
+    }
+    std::unique_lock lock(mu_);
+    if (ok) {
+      durable_lsn_ = buf_last;
+      durable_cv_.notify_all();
+      buf.clear();
+    } else {
+      // Keep the records, in order, ahead of anything appended meanwhile; retry in a second.
+      buf.append(pending_);
+      pending_.swap(buf);
+      buf.clear();
+      if (stopping_) break;
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    }
+  }
+}
+
+void Wal::TruncateThrough(std::uint64_t lsn) {
+  std::lock_guard flock(file_mu_);
+  if (segments_.empty()) return;
+  const Segment& cur = segments_.back();
+  if (cur.last_lsn != 0 && cur.last_lsn <= lsn) OpenSegment(cur.last_lsn + 1, true, nullptr);
+  while (segments_.size() > 1 && segments_.front().last_lsn <= lsn) {
+    std::error_code ec;
+    fs::remove(segments_.front().path, ec);
+    segments_.erase(segments_.begin());
+  }
+}
+
+WalStats Wal::stats() const {
+  WalStats s;
+  {
+    std::lock_guard flock(file_mu_);
+    for (const auto& seg : segments_) s.bytes += seg.bytes;
+    s.segments = segments_.size();
+    s.write_errors = write_errors_;
+    s.torn_bytes_cut = torn_cut_;
+    s.healthy = healthy_;
+    s.last_error = last_error_;
+  }
+  std::lock_guard lock(mu_);
+  s.last_lsn = last_lsn_.load();
+  s.durable_lsn = durable_lsn_;
+  return s;
+}
+
+}  // namespace ccmon::collector

@@ -1,0 +1,109 @@
+// Write-ahead log of accepted batches: records are appended under the engine lock (so WAL
+// order is apply order) into a memory buffer that a flusher thread writes and fdatasyncs in
+// groups (group commit). Callers ack only once WaitDurable() says their record is on disk.
+// When the disk fails (full, I/O error) the flusher keeps the buffer and retries every second;
+// acks stop meanwhile and resume by themselves. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace ccmon::collector {
+
+struct WalOptions {
+  std::string dir;
+  // Group-commit window: the flusher waits this long after the first pending record.
+  std::chrono::milliseconds fsync_interval{5};
+  std::uint64_t segment_bytes = 64ULL << 20;
+  // Appends block (backpressure) while this much is buffered and not yet written.
+  std::uint64_t max_pending_bytes = 256ULL << 20;
+  // Test hook standing in for write(2), to inject disk-full and short writes.
+  std::function<ssize_t(int, const void*, std::size_t)> write_fn;
+};
+
+struct WalStats {
+  std::uint64_t bytes = 0;  // on disk, all segments
+  std::uint64_t segments = 0;
+  std::uint64_t last_lsn = 0;
+  std::uint64_t durable_lsn = 0;
+  std::uint64_t write_errors = 0;
+  std::uint64_t torn_bytes_cut = 0;
+  bool healthy = true;
+  std::string last_error;
+};
+
+class Wal {
+ public:
+  Wal() = default;
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Opens the directory, checks every segment and cuts a torn or corrupt tail (reported in
+  // stats and *report). Does not start the flusher.
+  bool Open(const WalOptions& options, std::string* error, std::string* report);
+  // Calls fn for every intact record with lsn > after_lsn, in order.
+  bool Replay(std::uint64_t after_lsn,
+              const std::function<void(std::uint64_t lsn, std::string_view record)>& fn,
+              std::string* error);
+  void Start();
+  // Writes what is buffered (best effort) and stops the flusher.
+  void Stop();
+
+  // Blocks while the unwritten buffer is over its bound (disk trouble); false on timeout.
+  // Call it before taking locks that readers need, then Append.
+  bool WaitForRoom(std::chrono::milliseconds timeout);
+  // Appends a record and returns its LSN. Never blocks on I/O.
+  std::uint64_t Append(std::string_view record);
+  std::uint64_t last_lsn() const { return last_lsn_.load(); }
+  // Waits until lsn is durable; false on timeout or when stopping.
+  bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout);
+  // Everything up to lsn is in a checkpoint: delete segments holding only older records and
+  // start a new segment if the current one holds only such records.
+  void TruncateThrough(std::uint64_t lsn);
+
+  WalStats stats() const;
+
+ private:
+  struct Segment {
+    std::string path;
+    std::uint64_t first_lsn = 0;
+    std::uint64_t last_lsn = 0;  // 0: empty
+    std::uint64_t bytes = 0;
+  };
+  void FlushLoop();
+  bool WriteAll(const std::string& buf);
+  bool OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error);
+
+  WalOptions opt_;
+  // Appends and the pending buffer.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;          // flusher: work to do; appenders: room available
+  std::condition_variable durable_cv_;  // waiters: durable_lsn moved
+  std::string pending_;
+  std::uint64_t pending_last_lsn_ = 0;
+  std::atomic<std::uint64_t> last_lsn_{0};
+  std::uint64_t durable_lsn_ = 0;
+  bool stopping_ = false;
+  // Files; owned by the flusher while it runs (file_mu_ guards against TruncateThrough).
+  mutable std::mutex file_mu_;
+  std::vector<Segment> segments_;
+  int fd_ = -1;
+  std::uint64_t write_errors_ = 0;
+  std::uint64_t torn_cut_ = 0;
+  bool healthy_ = true;
+  std::string last_error_;
+  std::thread flusher_;
+};
+
+}  // namespace ccmon::collector
