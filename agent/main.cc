@@ -21,6 +21,9 @@ sources (at least one):
     --scenario NAME         normal|typhoon|wan-outage|voice-degradation|surge   [normal]
     --seed N                                                                  [1]
     --sim-agents N          --sim-calls-per-minute X   --sim-queue NAME (repeatable)
+    --sim-handle-s S        mean talk time                                    [180]
+    --sim-disaster-at S     the scenario's disaster starts S seconds in       [120]
+    --sim-disaster-for S    and lasts S seconds                               [180]
     --simulate-seconds S    with --once: simulate the S seconds ending now    [3600]
     --truth FILE            write the simulator's ground-truth counts per queue
   --probe NAME=HOST:PORT    probe a link by TCP connect (repeatable)
@@ -37,6 +40,7 @@ flags (each also a config file key; flags win):
   --batch-max N             events per batch                      [256]
   --once                    send what the sources have now, wait for the acks, exit 0
   --once-timeout S          give up (exit 1) after S seconds       [120]
+  --drain-timeout S         on SIGTERM keep sending up to S seconds [10]
   --log-level LEVEL         trace|debug|info|warn|error           [info]
   --help, --version
 
@@ -114,6 +118,12 @@ int main(int argc, char** argv) {
       o.sim_agents = static_cast<int>(number());
     } else if (a == "--sim-calls-per-minute") {
       o.sim_calls_per_minute = number();
+    } else if (a == "--sim-handle-s") {
+      o.sim_handle_s = number();
+    } else if (a == "--sim-disaster-at") {
+      o.sim_disaster_at_s = number();
+    } else if (a == "--sim-disaster-for") {
+      o.sim_disaster_for_s = number();
     } else if (a == "--sim-queue") {
       if (!queues_flag) o.sim_queues.clear();
       queues_flag = true;
@@ -138,6 +148,8 @@ int main(int argc, char** argv) {
       o.once = true;
     } else if (a == "--once-timeout") {
       o.once_timeout_s = static_cast<int>(number());
+    } else if (a == "--drain-timeout") {
+      o.drain_timeout_s = static_cast<int>(number());
     } else if (a == "--log-level") {
       o.log_level = value();
     } else {

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("collector"));
   spdlog::stderr_color_mt("ingest");
+  spdlog::stderr_color_mt("alerting");
   spdlog::set_level(level);
 
   // Signals are taken synchronously by this thread; block them before threads start.

@@ -13,6 +13,7 @@
 
 #include "ccmon/agent/simulator.h"
 #include "ccmon/agent/spool.h"
+#include "log.h"
 #include "ccmon/v1/events.pb.h"
 #include "ccmon/wire/codec.h"
 #include "sources/queue_log_source.h"
@@ -56,7 +57,7 @@ class SpoolWriter {
   [[noreturn]] static void Fail(const std::string& err) {
     // Nothing uncommitted is lost: on restart recovery cuts the partial chunk and the
     // sources re-read it.
-    spdlog::get("agent")->critical("spool write failed, stopping: {}", err);
+    Log()->critical("spool write failed, stopping: {}", err);
     std::exit(1);
   }
   Spool& spool_;
@@ -94,11 +95,15 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
       else if (k == "sim_queues") o.sim_queues = v.as<std::vector<std::string>>();
       else if (k == "sim_agents") o.sim_agents = v.as<int>();
       else if (k == "sim_calls_per_minute") o.sim_calls_per_minute = v.as<double>();
+      else if (k == "sim_handle_s") o.sim_handle_s = v.as<double>();
+      else if (k == "sim_disaster_at_s") o.sim_disaster_at_s = v.as<double>();
+      else if (k == "sim_disaster_for_s") o.sim_disaster_for_s = v.as<double>();
       else if (k == "truth_file") o.truth_file = v.as<std::string>();
       else if (k == "probe_interval_ms") o.probe_interval_ms = v.as<int>();
       else if (k == "heartbeat_ms") o.heartbeat_ms = v.as<int>();
       else if (k == "poll_ms") o.poll_ms = v.as<int>();
       else if (k == "once_timeout_s") o.once_timeout_s = v.as<int>();
+      else if (k == "drain_timeout_s") o.drain_timeout_s = v.as<int>();
       else if (k == "batch_max") o.batch_max = v.as<std::size_t>();
       else if (k == "spool_max_bytes") o.spool_max_bytes = v.as<std::uint64_t>();
       else if (k == "overflow") o.overflow = v.as<std::string>();
@@ -149,7 +154,7 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
 }
 
 int RunAgent(const AgentOptions& o) {
-  auto log = spdlog::get("agent");
+  auto log = Log();
   std::mutex spool_mu;
   Spool spool;
   SpoolOptions so;
@@ -187,6 +192,9 @@ int RunAgent(const AgentOptions& o) {
     if (!o.sim_queues.empty()) sopt.queues = o.sim_queues;
     sopt.agents = o.sim_agents;
     sopt.calls_per_minute = o.sim_calls_per_minute;
+    sopt.mean_handle_s = o.sim_handle_s;
+    sopt.disaster_at_s = o.sim_disaster_at_s;
+    sopt.disaster_for_s = o.sim_disaster_for_s;
     const std::int64_t start =
         o.once ? NowMs() - static_cast<std::int64_t>(o.simulate_seconds * 1000) : NowMs();
     sim = std::make_unique<Simulator>(sopt, start);
@@ -286,6 +294,18 @@ int RunAgent(const AgentOptions& o) {
     sender.Run([&] { return sim && sim->WanDown(NowMs()); });
   });
   io.run();
+  std::uint64_t target = 0;
+  {
+    std::lock_guard lock(spool_mu);
+    target = spool.stats().committed_seq;
+  }
+  if (o.drain_timeout_s > 0 && sender.acked() < target) {
+    log->info("draining: waiting up to {} s for the collector to ack seq {}", o.drain_timeout_s,
+              target);
+    sender.Notify();
+    sender.WaitAcked(target, std::chrono::steady_clock::now() +
+                                 std::chrono::seconds(o.drain_timeout_s));
+  }
   sender.Stop();
   send_thread.join();
   write_truth();

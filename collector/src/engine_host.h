@@ -3,12 +3,66 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <vector>
+
+#include "ccmon/collector/continuity.h"
 
 #include "ccmon/collector/engine.h"
 #include "storage/wal.h"
 
 namespace ccmon::collector {
+
+// Firing alerts and a bounded history of changes, for /metrics and the Monitor API.
+// Thread-safe.
+class AlertBoard {
+ public:
+  void Update(std::vector<Alert> active, const std::vector<AlertTransition>& changes) {
+    {
+      std::lock_guard lock(mu_);
+      active_ = std::move(active);
+      for (const auto& c : changes) {
+        history_.push_back({++seq_, c});
+        if (history_.size() > kHistory) history_.pop_front();
+      }
+    }
+    if (!changes.empty()) cv_.notify_all();
+  }
+  std::vector<Alert> Active() const {
+    std::lock_guard lock(mu_);
+    return active_;
+  }
+  // Changes after `after` (a sequence number from a previous call); waits up to `wait` for one.
+  // A watcher that fell more than the history behind gets the active set again (*resync).
+  std::vector<AlertTransition> ChangesAfter(std::uint64_t* after, std::chrono::milliseconds wait,
+                                            bool* resync) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return seq_ > *after; });
+    std::vector<AlertTransition> out;
+    *resync = !history_.empty() && history_.front().first > *after + 1;
+    for (const auto& [seq, change] : history_) {
+      if (seq > *after) out.push_back(change);
+    }
+    *after = seq_;
+    return out;
+  }
+  std::uint64_t seq() const {
+    std::lock_guard lock(mu_);
+    return seq_;
+  }
+
+ private:
+  static constexpr std::size_t kHistory = 10000;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Alert> active_;
+  std::deque<std::pair<std::uint64_t, AlertTransition>> history_;
+  std::uint64_t seq_ = 0;
+};
+
+class AlertDispatcher;
 
 class EngineHost {
  public:
@@ -32,6 +86,9 @@ class EngineHost {
   std::atomic<std::int64_t> checkpoint_last_ms{0};
   // Set when the collector has a data directory; null means in-memory only.
   Wal* wal = nullptr;
+  AlertBoard alerts;
+  // Set once alert delivery runs (metrics read its counters).
+  const AlertDispatcher* dispatcher = nullptr;
 
  private:
   const Clock& clock_;

@@ -9,6 +9,9 @@
 #include <condition_variable>
 #include <thread>
 
+#include "ccmon/collector/alert_delivery.h"
+#include "ccmon/collector/continuity.h"
+#include "ccmon/collector/continuity_loader.h"
 #include "engine_host.h"
 #include "ingest/apply.h"
 #include "storage/checkpoint.h"
@@ -37,6 +40,18 @@ class ServerImpl final : public Server {
           " is not loopback: plaintext ingest off-host needs allow_insecure_remote: true");
     }
     if (auto s = Recover(); !s.ok()) return s;
+    ContinuityRules rules;
+    if (!options_.continuity_rules.empty()) {
+      auto loaded = LoadContinuityRules(options_.continuity_rules);
+      if (!loaded.ok()) return loaded.status();
+      rules = *std::move(loaded);
+    }
+    continuity_ = std::make_unique<ContinuityEngine>(std::move(rules));
+    DeliveryOptions delivery = options_.delivery;
+    delivery.alertmanagers = options_.alertmanagers;
+    dispatcher_ = std::make_unique<AlertDispatcher>(std::move(delivery), host_.clock());
+    dispatcher_->Start();
+    host_.dispatcher = dispatcher_.get();
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -164,6 +179,10 @@ class ServerImpl final : public Server {
       e.Tick();
       return 0;
     });
+    if (dispatcher_) {
+      host_.dispatcher = nullptr;
+      dispatcher_->Stop();
+    }
     if (host_.wal != nullptr) {
       // Drain: everything accepted is in the final checkpoint.
       wal_.WaitDurable(wal_.last_lsn(), std::chrono::seconds(5));
@@ -179,10 +198,22 @@ class ServerImpl final : public Server {
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
       if (stopping_) break;
-      host_.With([](Engine& e) {
+      const Snapshot snap = host_.With([](Engine& e) {
         e.Tick();
-        return 0;
+        return e.TakeSnapshot();
       });
+      // Alerts are judged outside the engine lock; delivery only queues (never blocks).
+      const auto changes = continuity_->Evaluate(snap);
+      auto active = continuity_->Active();
+      dispatcher_->Publish(changes, active, snap.now_ms);
+      for (const auto& c : changes) {
+        spdlog::get("collector")->info("alert {} {} client={} site={}{}{}", c.alert.name,
+                                       c.firing ? "firing" : "resolved", c.alert.client,
+                                       c.alert.site,
+                                       c.alert.queue.empty() ? "" : " queue=" + c.alert.queue,
+                                       c.alert.link.empty() ? "" : " link=" + c.alert.link);
+      }
+      host_.alerts.Update(std::move(active), changes);
     }
   }
 
@@ -201,6 +232,8 @@ class ServerImpl final : public Server {
   std::thread ticker_;
   std::thread checkpointer_;
   Wal wal_;
+  std::unique_ptr<ContinuityEngine> continuity_;
+  std::unique_ptr<AlertDispatcher> dispatcher_;
 };
 
 }  // namespace

@@ -23,6 +23,7 @@ commands:
   snapshot [--client C] [--site S]     live figures per queue
   ledger --client C --date YYYY-MM-DD [--format csv|table]
                                        closed contract intervals for a review meeting
+  alerts [--client C] [--watch]        continuity alerts firing now; --watch follows changes
 flags:
   --collector HOST:PORT   collector Monitor API       [127.0.0.1:7400]
   --json                  machine-readable output
@@ -70,7 +71,7 @@ int RpcError(std::ostream& err, const std::string& target, const grpc::Status& s
 
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   std::string target = "127.0.0.1:7400", command, client, site, date, format = "table";
-  bool json = false;
+  bool json = false, watch = false;
   double timeout_s = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -93,6 +94,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       if (!value(&target)) return 2;
     } else if (a == "--json") {
       json = true;
+    } else if (a == "--watch") {
+      watch = true;
     } else if (a == "--timeout") {
       if (!value(&t)) return 2;
       timeout_s = std::atof(t.c_str());
@@ -233,6 +236,45 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     for (auto& [k, v] : met) m += v;
     for (auto& [k, v] : missed) x += v;
     out << ", SL met in " << m << ", missed in " << x << "\n";
+    return 0;
+  }
+  if (command == "alerts") {
+    v1::AlertsRequest req;
+    req.set_client(client);
+    auto print = [&](const v1::AlertInfo& a, const char* state) {
+      out << std::left << std::setw(9) << state << std::setw(18) << a.name() << std::setw(10)
+          << a.severity() << std::setw(12) << a.client() << std::setw(12) << a.site()
+          << a.queue() << a.link() << "  " << a.summary() << "\n";
+    };
+    if (watch) {
+      grpc::ClientContext wctx;  // no deadline: follows until interrupted
+      auto reader = stub->WatchAlerts(&wctx, req);
+      v1::AlertUpdate u;
+      while (reader->Read(&u)) {
+        if (json) {
+          out << Json(u) << std::endl;
+        } else {
+          print(u.alert(), u.firing() ? "FIRING" : "RESOLVED");
+          out.flush();
+        }
+      }
+      const auto s = reader->Finish();
+      return s.ok() ? 0 : RpcError(err, target, s);
+    }
+    v1::AlertList list;
+    if (auto s = stub->ListAlerts(&ctx, req, &list); !s.ok()) return RpcError(err, target, s);
+    if (json) {
+      out << Json(list) << "\n";
+      return 0;
+    }
+    if (list.alerts().empty()) {
+      out << "no alerts firing\n";
+      return 0;
+    }
+    out << std::left << std::setw(9) << "STATE" << std::setw(18) << "ALERT" << std::setw(10)
+        << "SEVERITY" << std::setw(12) << "CLIENT" << std::setw(12) << "SITE"
+        << "QUEUE/LINK  SUMMARY\n";
+    for (const auto& a : list.alerts()) print(a, "FIRING");
     return 0;
   }
   err << "ccmon-ctl: unknown command " << command << " (see --help)\n";

@@ -8,7 +8,7 @@ PIDS=()
 
 cleanup() {
   local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   if [[ $rc -ne 0 ]]; then
     echo "--- test failed (rc=$rc); logs in $WORK:" >&2
@@ -57,4 +57,26 @@ expect_metric() {
   local got
   got=$(metric "$1" "$2")
   [[ "$got" == "$3" ]] || fail "$1{$2} = $got, expected $3"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# start_bg NAME CMD...: runs CMD in the background with its log in $WORK/NAME.log; sets LAST_PID.
+start_bg() {
+  local name=$1
+  shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
 }

@@ -1,8 +1,11 @@
 #include "sources/queue_log_source.h"
 
+#include "log.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
@@ -53,8 +56,29 @@ std::string QueueLogSource::FindRotated(dev_t dev, ino_t ino) const {
   return {};
 }
 
+std::string QueueLogSource::FindCopy() const {
+  if (tail_.empty()) return {};
+  const fs::path dir = fs::path(path_).parent_path().empty() ? fs::path(".")
+                                                            : fs::path(path_).parent_path();
+  const std::string base = fs::path(path_).filename().string();
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == base || !name.starts_with(base)) continue;
+    if (e.file_size(ec) < offset_ || ec) continue;
+    std::FILE* f = std::fopen(e.path().c_str(), "rb");
+    if (f == nullptr) continue;
+    std::string buf(tail_.size(), '\0');
+    const bool match = std::fseek(f, static_cast<long>(offset_ - tail_.size()), SEEK_SET) == 0 &&
+                       std::fread(buf.data(), 1, buf.size(), f) == buf.size() && buf == tail_;
+    std::fclose(f);
+    if (match) return e.path().string();
+  }
+  return {};
+}
+
 bool QueueLogSource::Start(const std::string& cursor, bool from_start, std::string* error) {
-  auto log = spdlog::get("agent");
+  auto log = Log();
   if (!cursor.empty()) {
     std::istringstream in(cursor.substr(0, cursor.find('\n')));
     std::uint64_t dev = 0, ino = 0, offset = 0, line = 0;
@@ -122,13 +146,18 @@ std::size_t QueueLogSource::Drain() {
         ++st.malformed;
         // Logged with its line number, rate-limited so a corrupt file cannot flood the log.
         if (logged_malformed_ < 20 || logged_malformed_ % 1000 == 0) {
-          spdlog::get("agent")->warn("{}:{}: malformed queue_log line skipped: {}", path_,
+          Log()->warn("{}:{}: malformed queue_log line skipped: {}", path_,
                                      line_no_, r.error);
         }
         ++logged_malformed_;
       }
       offset_ += nl - start + 1;
       start = nl + 1;
+    }
+    if (start > 0) {
+      constexpr std::size_t kTail = 256;
+      const std::size_t keep = std::min(start, kTail);
+      tail_.assign(partial_, start - keep, keep);
     }
     partial_.erase(0, start);
   }
@@ -142,13 +171,25 @@ std::size_t QueueLogSource::Poll() {
   if (stat(path_.c_str(), &st) != 0) return lines;  // between rename and create
   if (st.st_dev != dev_ || st.st_ino != ino_) {
     // Rename-and-create: the old file is drained above; continue with the new one.
-    spdlog::get("agent")->info("{}: rotated, following the new file", path_);
+    Log()->info("{}: rotated, following the new file", path_);
     line_no_ = 0;
     if (OpenCurrent(0, nullptr)) lines += Drain();
   } else if (static_cast<std::uint64_t>(st.st_size) < offset_) {
-    // Copytruncate: the file was copied away and cut; what was appended before the cut and
-    // not yet read is lost to any tailer, so it is logged.
-    spdlog::get("agent")->info("{}: truncated (copytruncate), reading from its start", path_);
+    // Copytruncate: lines written after our last read and before the cut are only in the
+    // copy. Find it by the bytes we read last, finish it, then start the cut file afresh.
+    const std::string copy = FindCopy();
+    auto log = Log();
+    if (!copy.empty()) {
+      log->info("{}: truncated (copytruncate); finishing the copy {} from byte {}", path_, copy,
+                offset_);
+      const std::string current = path_;
+      path_ = copy;
+      if (OpenCurrent(offset_, nullptr)) lines += Drain();
+      path_ = current;
+    } else {
+      log->warn("{}: truncated and no copy found; lines written just before the cut may be "
+                "missing", path_);
+    }
     line_no_ = 0;
     if (OpenCurrent(0, nullptr)) lines += Drain();
   }

@@ -36,6 +36,8 @@ class QueueLogSource {
   bool OpenCurrent(std::uint64_t offset, std::string* error);
   std::size_t Drain();
   std::string FindRotated(dev_t dev, ino_t ino) const;
+  // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
+  std::string FindCopy() const;
 
   std::string path_;
   QueueLogStateMachine machine_;
@@ -45,6 +47,7 @@ class QueueLogSource {
   std::uint64_t offset_ = 0;  // of the first byte not yet consumed
   std::uint64_t line_no_ = 0;
   std::string partial_;
+  std::string tail_;  // the last bytes consumed, to recognise a copytruncate copy
   std::uint64_t logged_malformed_ = 0;
 };
 

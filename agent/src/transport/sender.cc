@@ -1,5 +1,7 @@
 #include "transport/sender.h"
 
+#include "log.h"
+
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
@@ -43,6 +45,12 @@ void Sender::Stop() {
   Notify();
 }
 
+bool Sender::WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_until(lock, deadline, [&] { return acked_.load() >= seq || stop_.load(); }) &&
+         acked_.load() >= seq;
+}
+
 void Sender::Backoff(std::chrono::milliseconds* delay) {
   static thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
@@ -53,7 +61,7 @@ void Sender::Backoff(std::chrono::milliseconds* delay) {
 }
 
 bool Sender::Session(const std::function<bool()>& done) {
-  auto log = spdlog::get("agent");
+  auto log = Log();
   grpc::ClientContext ctx;
   auto stream = channel_->stub->Stream(&ctx);
   v1::AgentMessage hello;

@@ -38,6 +38,8 @@ class Sender {
   // Runs sessions until everything committed so far is acked or the deadline passes.
   bool DrainUntilAcked(std::chrono::steady_clock::time_point deadline);
   void Stop();
+  // Waits (while Run goes on) until everything up to seq is acked; false at the deadline.
+  bool WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline);
   // Wakes the sender after new events were committed.
   void Notify();
 

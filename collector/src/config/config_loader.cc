@@ -115,7 +115,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                        "continuity_rules", "log_level", "allow_insecure_remote", "tick_ms",
                        "wal_fsync_interval_ms", "checkpoint_interval_s",
                        "default_timezone", "allowed_lateness_s", "ledger_retention_days",
-                       "defaults", "clients", "sites", "limits"});
+                       "defaults", "clients", "sites", "limits", "alert_delivery"});
       !s.ok()) {
     return s;
   }
@@ -154,7 +154,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
     for (std::size_t i = 0; i < clients.size(); ++i) {
       const auto& cn = clients[i];
       const std::string path = absl::StrCat("clients[", i, "]");
-      if (s = r.Keys(cn, path, {"name", "contract", "queues"}); !s.ok()) return s;
+      if (s = r.Keys(cn, path, {"name", "contract", "queues", "webhooks"}); !s.ok()) return s;
       ClientConfig c;
       c.contract = o->core.default_contract;
       if (s = r.Get(cn, "name", path, &c.name); !s.ok()) return s;
@@ -181,6 +181,18 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         if (q.name.empty()) return r.Error(qn, qpath + ".name", "is required");
         c.queues.push_back(std::move(q));
       }
+      if (const auto hooks = cn["webhooks"]) {
+        if (!hooks.IsSequence()) return r.Error(hooks, path + ".webhooks", "must be a list of URLs");
+        for (std::size_t j = 0; j < hooks.size(); ++j) {
+          const std::string field = absl::StrCat(path, ".webhooks[", j, "]");
+          if (!hooks[j].IsScalar()) return r.Error(hooks[j], field, "must be a URL");
+          const std::string url = hooks[j].as<std::string>();
+          if (!url.starts_with("http://") && !url.starts_with("https://")) {
+            return r.Error(hooks[j], field, "must start with http:// or https://");
+          }
+          o->delivery.client_webhooks[c.name].push_back(url);
+        }
+      }
       o->core.clients.push_back(std::move(c));
     }
   }
@@ -201,6 +213,31 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
       }
       o->core.sites.push_back(std::move(sc));
     }
+  }
+  if (const auto d = root["alert_delivery"]) {
+    if (s = r.Keys(d, "alert_delivery",
+                   {"queue_capacity", "resend_interval_s", "timeout_s", "backoff_initial_s",
+                    "backoff_max_s", "max_attempts", "generator_url"});
+        !s.ok()) {
+      return s;
+    }
+    auto& dv = o->delivery;
+    double v = static_cast<double>(dv.queue_capacity);
+    if (s = r.Number(d, "queue_capacity", "alert_delivery", 1, 1e6, &v); !s.ok()) return s;
+    dv.queue_capacity = static_cast<std::size_t>(v);
+    struct Ms { const char* key; std::int64_t* field; double lo, hi; };
+    for (const Ms& m : {Ms{"resend_interval_s", &dv.resend_interval_ms, 1, 3600},
+                        Ms{"timeout_s", &dv.timeout_ms, 0.1, 300},
+                        Ms{"backoff_initial_s", &dv.backoff_initial_ms, 0.01, 600},
+                        Ms{"backoff_max_s", &dv.backoff_max_ms, 0.1, 3600}}) {
+      v = static_cast<double>(*m.field) / 1000.0;
+      if (s = r.Number(d, m.key, "alert_delivery", m.lo, m.hi, &v); !s.ok()) return s;
+      *m.field = static_cast<std::int64_t>(v * 1000);
+    }
+    v = dv.max_attempts;
+    if (s = r.Number(d, "max_attempts", "alert_delivery", 1, 100, &v); !s.ok()) return s;
+    dv.max_attempts = static_cast<int>(v);
+    if (s = r.Get(d, "generator_url", "alert_delivery", &dv.generator_url); !s.ok()) return s;
   }
   if (const auto l = root["limits"]) {
     if (s = r.Keys(l, "limits",

@@ -79,11 +79,13 @@ const std::vector<std::string>& ClientsOf(const SiteView* site) {
 }  // namespace
 
 std::string Alert::Key() const {
-  // '|' cannot appear in names the engine accepts as labels, so keys do not collide.
+  // Separated by a control character, which the engine never accepts in a name or label, so
+  // ("a|b", "c") and ("a", "b|c") cannot collide.
+  constexpr char kSep = '\x1f';
   std::string k;
   k.reserve(name.size() + client.size() + site.size() + queue.size() + link.size() + 4);
-  k.append(name).append("|").append(client).append("|").append(site);
-  k.append("|").append(queue).append("|").append(link);
+  k.append(name).append(1, kSep).append(client).append(1, kSep).append(site);
+  k.append(1, kSep).append(queue).append(1, kSep).append(link);
   return k;
 }
 
@@ -104,7 +106,7 @@ struct ContinuityEngine::Impl {
     // Change points of logged-in agents: the value at t_ms held until the next point, so a
     // steady floor costs one entry however often Evaluate runs.
     std::deque<StaffingPoint> staffing;
-    std::uint64_t dropped = 0;
+    std::uint64_t dropped = 0;  // the agent's dropped-events count at the last evaluation
     std::int64_t dropped_grew_ms = -1;
     std::uint64_t generation = 0;
   };
@@ -131,8 +133,12 @@ struct ContinuityEngine::Impl {
   }
 
   // The one state machine: pending for `for_ms`, firing, then resolved after the condition has
-  // been clearly gone for resolve_after_ms. `a` carries labels and current text.
-  void Step(Alert a, const Observation& o, std::int64_t for_ms, const ContinuityThresholds& th) {
+  // been clearly gone for resolve_after_ms. `a` carries the labels; `describe(alert)` writes the
+  // summary and description, and runs only when an alert fires or is firing with its condition
+  // still true, so thousands of healthy queues cost no text formatting on each tick.
+  template <typename Describe>
+  void Step(Alert a, const Observation& o, std::int64_t for_ms, const ContinuityThresholds& th,
+            const Describe& describe) {
     State& s = states[a.Key()];
     s.generation = generation;
     if (o.suppressed) {
@@ -147,6 +153,7 @@ struct ContinuityEngine::Impl {
       }
       if (s.pending_since < 0) s.pending_since = now;
       if (now - s.pending_since < for_ms) return;
+      describe(a);
       a.runbook_url = rules.runbook_base_url + Lower(a.name) + ".md";
       a.starts_ms = now;
       a.ends_ms = 0;
@@ -158,10 +165,7 @@ struct ContinuityEngine::Impl {
     }
     // Keep the text current while the problem lasts ("dark for 3 min" rather than "for 15 s");
     // once it eases, the last bad figures are the ones worth reading.
-    if (o.fire) {
-      s.alert.summary = std::move(a.summary);
-      s.alert.description = std::move(a.description);
-    }
+    if (o.fire) describe(s.alert);
     if (!o.clear) {
       s.clear_since = -1;
       return;
@@ -188,13 +192,14 @@ struct ContinuityEngine::Impl {
 };
 
 void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
-  // A site configured but never heard from is measured from when this engine first saw it, so a
-  // collector restart gives every site a fair first interval.
-  const bool never = sv.last_seen_ms <= 0;
-  const std::int64_t silent = std::max<std::int64_t>(
-      0, now - (never ? m.first_seen_ms : sv.last_seen_ms));
-  const std::int64_t hb = sv.heartbeat_interval_ms > 0 ? sv.heartbeat_interval_ms
-                                                       : kDefaultHeartbeatMs;
+  // Silence is counted from when this engine first saw the site at the earliest: a site never
+  // heard from, or last heard from before a collector restart (a checkpoint keeps last-seen
+  // times), is not blamed for the time the collector itself was down.
+  const bool never = sv.last_seen_ms < m.first_seen_ms;
+  const std::int64_t silent =
+      std::max<std::int64_t>(0, now - std::max(sv.last_seen_ms, m.first_seen_ms));
+  const std::int64_t hb =
+      sv.heartbeat_interval_ms > 0 ? sv.heartbeat_interval_ms : kDefaultHeartbeatMs;
   for (const std::string& client : ClientsOf(&sv)) {
     const ContinuityThresholds& th = For(sv.site, client);
     const auto limit = std::max<std::int64_t>(
@@ -203,21 +208,22 @@ void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
     Observation o;
     o.fire = silent > limit;
     o.clear = static_cast<double>(silent) <= static_cast<double>(limit) * (1 - th.hysteresis);
-    Alert a = Base("SiteDark", "critical", client, sv.site);
-    if (never) {
-      a.summary = Format("Site %s has not reported since monitoring started %s ago",
-                         sv.site.c_str(), Duration(silent).c_str());
-    } else {
-      a.summary = Format("Site %s has sent nothing for %s", sv.site.c_str(),
-                         Duration(silent).c_str());
-    }
-    a.description = Format(
-        "No call event or heartbeat has reached the collector from site %s for %s (alert after "
-        "%s, %g missed heartbeats of %s). %s's queues at this site are not being monitored and "
-        "callers routed there may not be answered: the site may have lost its WAN link or power.",
-        sv.site.c_str(), Duration(silent).c_str(), Duration(limit).c_str(),
-        th.site_dark_heartbeats, Duration(hb).c_str(), client.c_str());
-    Step(std::move(a), o, 0, th);
+    Step(Base("SiteDark", "critical", client, sv.site), o, 0, th, [&](Alert& a) {
+      if (never) {
+        a.summary = Format("Site %s has not reported since monitoring started %s ago",
+                           sv.site.c_str(), Duration(silent).c_str());
+      } else {
+        a.summary =
+            Format("Site %s has sent nothing for %s", sv.site.c_str(), Duration(silent).c_str());
+      }
+      a.description = Format(
+          "No call event or heartbeat has reached the collector from site %s for %s (alert after "
+          "%s, %g missed heartbeats of %s). %s's queues at this site are not being monitored and "
+          "callers routed there may not be answered: the site may have lost its WAN link or "
+          "power.",
+          sv.site.c_str(), Duration(silent).c_str(), Duration(limit).c_str(),
+          th.site_dark_heartbeats, Duration(hb).c_str(), client.c_str());
+    });
   }
 }
 
@@ -235,14 +241,16 @@ void ContinuityEngine::Impl::Links(const Snapshot& snap,
       down.clear = lv.up && lv.loss_ratio < 1 - h;
       Alert a = Base("LinkDown", "critical", client, lv.site);
       a.link = lv.link;
-      a.summary = Format("Link %s at site %s is down", lv.link.c_str(), lv.site.c_str());
-      a.description = Format(
-          "The probe on link %s at site %s gets no answer (%s loss%s). Calls and agent desktops "
-          "that use this link are cut off unless the site has failed over to its backup link.",
-          lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(),
-          lv.up ? "" : ", link reported down");
       const std::string down_key = a.Key();
-      Step(std::move(a), down, th.link_down_for_ms, th);
+      Step(std::move(a), down, th.link_down_for_ms, th, [&](Alert& x) {
+        x.summary = Format("Link %s at site %s is down", lv.link.c_str(), lv.site.c_str());
+        x.description = Format(
+            "The probe on link %s at site %s gets no answer (%s loss%s). Calls and agent "
+            "desktops that use this link are cut off unless the site has failed over to its "
+            "backup link.",
+            lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(),
+            lv.up ? "" : ", link reported down");
+      });
 
       Observation degraded;
       degraded.fire = !lv.up || lv.loss_ratio > th.link_loss_ratio || lv.rtt_ms > th.link_rtt_ms ||
@@ -254,16 +262,18 @@ void ContinuityEngine::Impl::Links(const Snapshot& snap,
       degraded.suppressed = Firing(down_key);
       Alert g = Base("LinkDegraded", "warning", client, lv.site);
       g.link = lv.link;
-      g.summary = Format("Link %s at site %s is degraded: loss %s, round trip %.0f ms, jitter %.0f ms",
-                         lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(),
-                         lv.rtt_ms, lv.jitter_ms);
-      g.description = Format(
-          "Link %s at site %s is past its limits (loss over %s, round trip over %.0f ms or jitter "
-          "over %.0f ms). Callers may hear choppy or delayed audio and agents may talk over "
-          "them; expect longer handle times and repeat calls.",
-          lv.link.c_str(), lv.site.c_str(), Percent(th.link_loss_ratio).c_str(), th.link_rtt_ms,
-          th.link_jitter_ms);
-      Step(std::move(g), degraded, th.link_degraded_for_ms, th);
+      Step(std::move(g), degraded, th.link_degraded_for_ms, th, [&](Alert& x) {
+        x.summary =
+            Format("Link %s at site %s is degraded: loss %s, round trip %.0f ms, jitter %.0f ms",
+                   lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str(), lv.rtt_ms,
+                   lv.jitter_ms);
+        x.description = Format(
+            "Link %s at site %s is past its limits (loss over %s, round trip over %.0f ms or "
+            "jitter over %.0f ms). Callers may hear choppy or delayed audio and agents may talk "
+            "over them; expect longer handle times and repeat calls.",
+            lv.link.c_str(), lv.site.c_str(), Percent(th.link_loss_ratio).c_str(), th.link_rtt_ms,
+            th.link_jitter_ms);
+      });
     }
   }
 }
@@ -299,23 +309,22 @@ void ContinuityEngine::Impl::Staffing(const SiteView& sv, SiteMemory& m) {
     const std::uint32_t high = max_since(now - th.staffing_high_window_ms);
     const double r = th.staffing_drop_ratio;
     Observation o;
-    o.fire = recent_high >= th.staffing_min_high && recent_high > 0 &&
-             current <= (1 - r) * recent_high;
+    o.fire =
+        recent_high >= th.staffing_min_high && recent_high > 0 && current <= (1 - r) * recent_high;
     o.clear = high < th.staffing_min_high ||
               current > (1 - r * (1 - th.hysteresis)) * static_cast<double>(high);
-    const std::uint32_t from = recent_high;
-    const double lost = from > 0 ? 1.0 - static_cast<double>(current) / from : 0.0;
-    Alert a = Base("StaffingCollapse", "critical", client, sv.site);
-    a.summary = Format("Site %s lost %.0f%% of its logged-in agents (%u, down from %u)",
-                       sv.site.c_str(), lost * 100, current, from);
-    a.description = Format(
-        "Logged-in agents at site %s fell from %u to %u within %s (alert at a %.0f%% fall). "
-        "This is what a typhoon, flood, power cut or transport shutdown looks like from the "
-        "floor; %s's queues served by this site will wait longer unless calls are rerouted or "
-        "work-from-home agents log in.",
-        sv.site.c_str(), from, current, Duration(th.staffing_drop_within_ms).c_str(), r * 100,
-        client.c_str());
-    Step(std::move(a), o, 0, th);
+    Step(Base("StaffingCollapse", "critical", client, sv.site), o, 0, th, [&](Alert& a) {
+      const double lost = 1.0 - static_cast<double>(current) / recent_high;
+      a.summary = Format("Site %s lost %.0f%% of its logged-in agents (%u, down from %u)",
+                         sv.site.c_str(), lost * 100, current, recent_high);
+      a.description = Format(
+          "Logged-in agents at site %s fell from %u to %u within %s (alert at a %.0f%% fall). "
+          "This is what a typhoon, flood, power cut or transport shutdown looks like from the "
+          "floor; %s's queues served by this site will wait longer unless calls are rerouted or "
+          "work-from-home agents log in.",
+          sv.site.c_str(), recent_high, current, Duration(th.staffing_drop_within_ms).c_str(),
+          r * 100, client.c_str());
+    });
   }
 }
 
@@ -329,16 +338,17 @@ void ContinuityEngine::Impl::Skew(const SiteView& sv) {
     Observation o;
     o.fire = skew > limit;
     o.clear = skew <= limit * (1 - th.hysteresis);
-    Alert a = Base("ClockSkew", "warning", client, sv.site);
-    a.summary = Format("Site %s's agent clock is %.1f s %s the collector's", sv.site.c_str(),
-                       skew / 1000, sv.clock_skew_ms > 0 ? "ahead of" : "behind");
-    a.description = Format(
-        "The ccmon agent at site %s reports a clock %.1f s %s the collector's (limit %.1f s). "
-        "Calls are counted by their event time, so answer and abandon times near an interval "
-        "boundary may land in the wrong SLA interval until the site's NTP is fixed.",
-        sv.site.c_str(), skew / 1000, sv.clock_skew_ms > 0 ? "ahead of" : "behind",
-        limit / 1000);
-    Step(std::move(a), o, th.clock_skew_for_ms, th);
+    Step(Base("ClockSkew", "warning", client, sv.site), o, th.clock_skew_for_ms, th, [&](Alert& a) {
+      const char* way = sv.clock_skew_ms > 0 ? "ahead of" : "behind";
+      a.summary = Format("Site %s's agent clock is %.1f s %s the collector's", sv.site.c_str(),
+                         skew / 1000, way);
+      a.description = Format(
+          "The ccmon agent at site %s reports a clock %.1f s %s the collector's (limit "
+          "%.1f s). Calls are counted by their event time, so answer and abandon times near "
+          "an interval boundary may land in the wrong SLA interval until the site's NTP is "
+          "fixed.",
+          sv.site.c_str(), skew / 1000, way, limit / 1000);
+    });
   }
 }
 
@@ -359,22 +369,23 @@ void ContinuityEngine::Impl::Spool(const SiteView& sv, SiteMemory& m) {
     Observation o;
     o.fire = backlog > limit || dropping;
     o.clear = backlog <= limit * (1 - th.hysteresis) && !dropping;
-    Alert a = Base("SpoolBacklog", "warning", client, sv.site);
-    if (dropping) {
-      a.summary = Format("Site %s's agent is discarding events (%llu dropped so far)",
-                         sv.site.c_str(), static_cast<unsigned long long>(dropped));
-    } else {
-      a.summary = Format("Site %s's agent holds %llu undelivered events", sv.site.c_str(),
-                         static_cast<unsigned long long>(sv.spool_backlog_events));
-    }
-    a.description = Format(
-        "The ccmon agent at site %s has %llu events spooled and not yet delivered (limit %llu) "
-        "and has dropped %llu in total. Figures for %s at this site lag behind reality; dropped "
-        "events are lost for good and the SLA ledger for the affected intervals is incomplete.",
-        sv.site.c_str(), static_cast<unsigned long long>(sv.spool_backlog_events),
-        static_cast<unsigned long long>(th.spool_backlog_events),
-        static_cast<unsigned long long>(dropped), client.c_str());
-    Step(std::move(a), o, th.spool_for_ms, th);
+    Step(Base("SpoolBacklog", "warning", client, sv.site), o, th.spool_for_ms, th, [&](Alert& a) {
+      const auto held = static_cast<unsigned long long>(sv.spool_backlog_events);
+      const auto lost = static_cast<unsigned long long>(dropped);
+      if (dropping) {
+        a.summary = Format("Site %s's agent is discarding events (%llu dropped so far)",
+                           sv.site.c_str(), lost);
+      } else {
+        a.summary = Format("Site %s's agent holds %llu undelivered events", sv.site.c_str(), held);
+      }
+      a.description = Format(
+          "The ccmon agent at site %s has %llu events spooled and not yet delivered (limit "
+          "%llu) and has dropped %llu in total. Figures for %s at this site lag behind "
+          "reality; dropped events are lost for good and the SLA ledger for the affected "
+          "intervals is incomplete.",
+          sv.site.c_str(), held, static_cast<unsigned long long>(th.spool_backlog_events), lost,
+          client.c_str());
+    });
   }
 }
 
@@ -387,16 +398,17 @@ void ContinuityEngine::Impl::Voice(const QueueView& q) {
   o.clear = !q.mos_5m || *q.mos_5m >= th.mos_min * (1 + th.hysteresis);
   Alert a = Base("VoiceQualityLow", "warning", q.client, q.site);
   a.queue = q.queue;
-  const double mos = q.mos_5m.value_or(0);
-  a.summary = Format("Voice quality on queue %s at site %s is poor (MOS %.2f)", q.queue.c_str(),
-                     q.site.c_str(), mos);
-  a.description = Format(
-      "The mean opinion score of the last 5 minutes on queue %s at site %s is %.2f over %llu "
-      "calls (alert below %.2f). Callers are likely hearing choppy, robotic or delayed audio; "
-      "expect repeat calls and complaints.",
-      q.queue.c_str(), q.site.c_str(), mos, static_cast<unsigned long long>(q.mos_samples_5m),
-      th.mos_min);
-  Step(std::move(a), o, th.voice_for_ms, th);
+  Step(std::move(a), o, th.voice_for_ms, th, [&](Alert& x) {
+    const double mos = q.mos_5m.value_or(0);
+    x.summary = Format("Voice quality on queue %s at site %s is poor (MOS %.2f)", q.queue.c_str(),
+                       q.site.c_str(), mos);
+    x.description = Format(
+        "The mean opinion score of the last 5 minutes on queue %s at site %s is %.2f over %llu "
+        "calls (alert below %.2f). Callers are likely hearing choppy, robotic or delayed audio; "
+        "expect repeat calls and complaints.",
+        q.queue.c_str(), q.site.c_str(), mos, static_cast<unsigned long long>(q.mos_samples_5m),
+        th.mos_min);
+  });
 }
 
 void ContinuityEngine::Impl::Surge(const QueueView& q) {
@@ -410,17 +422,18 @@ void ContinuityEngine::Impl::Surge(const QueueView& q) {
             (count_limit == 0 || q.calls_waiting <= count_limit * (1 - h));
   Alert a = Base("QueueSurge", "warning", q.client, q.site);
   a.queue = q.queue;
-  a.summary = Format("Queue %s at site %s is backing up: %u waiting, oldest for %.0f s",
-                     q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s);
-  const std::string count_part =
-      count_limit > 0 ? Format(" or more than %u calls waiting", count_limit) : std::string();
-  a.description = Format(
-      "Queue %s at site %s has %u calls waiting and the oldest has waited %.0f s (alert above "
-      "%.0f s, %g x the %.0f s service-level threshold%s). Callers arriving now will not be "
-      "answered within the threshold and abandons will follow.",
-      q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s, wait_limit,
-      th.surge_wait_factor, q.contract.sl_threshold_s, count_part.c_str());
-  Step(std::move(a), o, th.surge_for_ms, th);
+  Step(std::move(a), o, th.surge_for_ms, th, [&](Alert& x) {
+    x.summary = Format("Queue %s at site %s is backing up: %u waiting, oldest for %.0f s",
+                       q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s);
+    const std::string count_part =
+        count_limit > 0 ? Format(" or more than %u calls waiting", count_limit) : std::string();
+    x.description = Format(
+        "Queue %s at site %s has %u calls waiting and the oldest has waited %.0f s (alert above "
+        "%.0f s, %g x the %.0f s service-level threshold%s). Callers arriving now will not be "
+        "answered within the threshold and abandons will follow.",
+        q.queue.c_str(), q.site.c_str(), q.calls_waiting, q.oldest_wait_s, wait_limit,
+        th.surge_wait_factor, q.contract.sl_threshold_s, count_part.c_str());
+  });
 }
 
 void ContinuityEngine::Impl::Sla(const QueueView& q) {
@@ -443,29 +456,30 @@ void ContinuityEngine::Impl::Sla(const QueueView& q) {
   o.clear = !judged || (sl_ok && ar_ok);
   Alert a = Base("SlaAtRisk", "warning", q.client, q.site);
   a.queue = q.queue;
-  std::string figures;
-  if (sl) {
-    figures = Format("service level %s in %.0f s (target %s)", Percent(*sl).c_str(),
-                     c.sl_threshold_s, Percent(c.sl_target).c_str());
-  }
-  if (ar) {
-    figures += Format("%sabandon rate %s (target %s)", figures.empty() ? "" : ", ",
-                      Percent(*ar).c_str(), Percent(c.abandon_target).c_str());
-  }
-  a.summary = Format("Queue %s at site %s is missing its %s target this interval: %s",
-                     q.queue.c_str(), q.site.c_str(),
-                     sl_bad && ar_bad ? "service-level and abandon"
-                     : ar_bad         ? "abandon"
-                                      : "service-level",
-                     figures.c_str());
-  a.description = Format(
-      "In the current %d-minute contract interval, queue %s at site %s has %s over %llu offered "
-      "calls (%s formula). Unless staffing or routing changes now, the interval will be "
-      "recorded as missed in %s's SLA ledger.",
-      c.interval_minutes, q.queue.c_str(), q.site.c_str(), figures.c_str(),
-      static_cast<unsigned long long>(q.interval.offered),
-      std::string(ToString(c.sl_formula)).c_str(), q.client.c_str());
-  Step(std::move(a), o, th.sla_for_ms, th);
+  Step(std::move(a), o, th.sla_for_ms, th, [&](Alert& x) {
+    std::string figures;
+    if (sl) {
+      figures = Format("service level %s in %.0f s (target %s)", Percent(*sl).c_str(),
+                       c.sl_threshold_s, Percent(c.sl_target).c_str());
+    }
+    if (ar) {
+      figures += Format("%sabandon rate %s (target %s)", figures.empty() ? "" : ", ",
+                        Percent(*ar).c_str(), Percent(c.abandon_target).c_str());
+    }
+    x.summary = Format("Queue %s at site %s is missing its %s target this interval: %s",
+                       q.queue.c_str(), q.site.c_str(),
+                       sl_bad && ar_bad ? "service-level and abandon"
+                       : ar_bad         ? "abandon"
+                                        : "service-level",
+                       figures.c_str());
+    x.description = Format(
+        "In the current %d-minute contract interval, queue %s at site %s has %s over %llu "
+        "offered calls (%s formula). Unless staffing or routing changes now, the interval will "
+        "be recorded as missed in %s's SLA ledger.",
+        c.interval_minutes, q.queue.c_str(), q.site.c_str(), figures.c_str(),
+        static_cast<unsigned long long>(q.interval.offered),
+        std::string(ToString(c.sl_formula)).c_str(), q.client.c_str());
+  });
 }
 
 ContinuityEngine::ContinuityEngine(ContinuityRules rules)
@@ -485,7 +499,13 @@ std::vector<AlertTransition> ContinuityEngine::Evaluate(const Snapshot& snapshot
     by_site[sv.site] = &sv;
     auto [it, inserted] = m.sites.try_emplace(sv.site);
     Impl::SiteMemory& mem = it->second;
-    if (inserted) mem.first_seen_ms = m.now;
+    if (inserted) {
+      mem.first_seen_ms = m.now;
+      // Drops a site already reports at the first evaluation happened before this collector
+      // started (its checkpoint carries the count); they were news then, not now. A site that
+      // first appears later brings drops nobody has been told about.
+      if (m.generation == 1) mem.dropped = sv.spool_dropped_events;
+    }
     mem.generation = m.generation;
     m.SiteDark(sv, mem);
     m.Staffing(sv, mem);

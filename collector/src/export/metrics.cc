@@ -1,5 +1,7 @@
 #include "export/metrics.h"
 
+#include "ccmon/collector/alert_delivery.h"
+
 #include <deque>
 #include <functional>
 #include <limits>
@@ -321,6 +323,35 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
                       "When the last checkpoint was written (0: none since start).", T::Gauge),
              {}, static_cast<double>(host->checkpoint_last_ms.load()) / 1000.0);
+  }
+  if (host != nullptr) {
+    auto& active = b.Family("ccmon_alerts_active",
+                            "1 per continuity alert firing now (docs/alerts.md).", T::Gauge);
+    for (const Alert& a : host->alerts.Active()) {
+      AddValue(active,
+               {{"alertname", a.name}, {"severity", a.severity}, {"client", a.client},
+                {"site", a.site}, {"queue", a.queue}, {"link", a.link}},
+               1);
+    }
+    if (host->dispatcher != nullptr) {
+      auto& sent = b.Family("ccmon_alert_notifications_total",
+                            "Alert notifications by receiver and result (sent, failed after "
+                            "every retry, dropped from a full queue).",
+                            T::Counter);
+      auto& queued = b.Family("ccmon_alert_queue_length",
+                              "Notifications waiting for a receiver.", T::Gauge);
+      auto& up = b.Family("ccmon_alert_receiver_up",
+                          "0 while the receiver's last delivery attempt failed.", T::Gauge);
+      for (const auto& r : host->dispatcher->Stats()) {
+        AddValue(sent, {{"receiver", r.receiver}, {"result", "sent"}}, static_cast<double>(r.sent));
+        AddValue(sent, {{"receiver", r.receiver}, {"result", "failed"}},
+                 static_cast<double>(r.failed));
+        AddValue(sent, {{"receiver", r.receiver}, {"result", "dropped"}},
+                 static_cast<double>(r.dropped));
+        AddValue(queued, {{"receiver", r.receiver}}, static_cast<double>(r.queue_length));
+        AddValue(up, {{"receiver", r.receiver}}, r.up ? 1 : 0);
+      }
+    }
   }
   AddValue(b.Family("ccmon_build_info", "Collector build; value 1.", T::Gauge),
            {{"version", CCMON_VERSION}}, 1);

@@ -33,7 +33,59 @@ void FillWindow(const char* name, const Counts& c, const Contract& ct, v1::Windo
   }
 }
 
+void FillAlert(const Alert& a, v1::AlertInfo* o) {
+  o->set_name(a.name);
+  o->set_severity(a.severity);
+  o->set_client(a.client);
+  o->set_site(a.site);
+  o->set_queue(a.queue);
+  o->set_link(a.link);
+  o->set_summary(a.summary);
+  o->set_description(a.description);
+  o->set_runbook_url(a.runbook_url);
+  o->set_starts_ms(a.starts_ms);
+  o->set_ends_ms(a.ends_ms);
+}
+
 }  // namespace
+
+grpc::Status MonitorService::ListAlerts(grpc::ServerContext*, const v1::AlertsRequest* req,
+                                        v1::AlertList* out) {
+  out->set_now_ms(host_.clock().NowMs());
+  for (const Alert& a : host_.alerts.Active()) {
+    if (req->client().empty() || a.client == req->client()) FillAlert(a, out->add_alerts());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
+                                         grpc::ServerWriter<v1::AlertUpdate>* out) {
+  auto send_active = [&] {
+    for (const Alert& a : host_.alerts.Active()) {
+      if (!req->client().empty() && a.client != req->client()) continue;
+      v1::AlertUpdate u;
+      u.set_firing(true);
+      FillAlert(a, u.mutable_alert());
+      if (!out->Write(u)) return false;
+    }
+    return true;
+  };
+  std::uint64_t after = host_.alerts.seq();
+  if (!send_active()) return grpc::Status::OK;
+  while (!ctx->IsCancelled()) {
+    bool resync = false;
+    const auto changes = host_.alerts.ChangesAfter(&after, std::chrono::seconds(1), &resync);
+    if (resync && !send_active()) break;
+    for (const auto& c : changes) {
+      if (!req->client().empty() && c.alert.client != req->client()) continue;
+      v1::AlertUpdate u;
+      u.set_firing(c.firing);
+      FillAlert(c.alert, u.mutable_alert());
+      if (!out->Write(u)) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::OK;
+}
 
 grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*,
                                        v1::Status* out) {

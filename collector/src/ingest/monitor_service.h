@@ -16,6 +16,10 @@ class MonitorService final : public v1::Monitor::Service {
                            v1::Snapshot* out) override;
   grpc::Status GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* req,
                          v1::Ledger* out) override;
+  grpc::Status ListAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
+                          v1::AlertList* out) override;
+  grpc::Status WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
+                           grpc::ServerWriter<v1::AlertUpdate>* out) override;
 
  private:
   EngineHost& host_;

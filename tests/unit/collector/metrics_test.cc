@@ -100,7 +100,9 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_wal_bytes", "ccmon_wal_segments", "ccmon_wal_healthy",
                         "ccmon_wal_write_errors_total", "ccmon_wal_torn_bytes_cut_total",
                         "ccmon_wal_unacked_records", "ccmon_checkpoints_total",
-                        "ccmon_checkpoint_last_success_timestamp_seconds"}) {
+                        "ccmon_checkpoint_last_success_timestamp_seconds", "ccmon_alerts_active",
+                        "ccmon_alert_notifications_total", "ccmon_alert_queue_length",
+                        "ccmon_alert_receiver_up"}) {
     exported.insert(n);
   }
   std::ifstream in(std::string(CCMON_SOURCE_DIR) + "/docs/metrics.md");

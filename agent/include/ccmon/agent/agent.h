@@ -30,6 +30,10 @@ struct AgentOptions {
   std::vector<std::string> sim_queues;
   int sim_agents = 12;
   double sim_calls_per_minute = 0.8;
+  double sim_handle_s = 180;
+  // When the scenario's disaster starts (seconds after start) and how long it lasts.
+  double sim_disaster_at_s = 120;
+  double sim_disaster_for_s = 180;
   std::string truth_file;
   std::vector<ProbeTarget> probes;
   int probe_interval_ms = 1000;
@@ -37,6 +41,9 @@ struct AgentOptions {
   int poll_ms = 200;
   bool once = false;
   int once_timeout_s = 120;
+  // On SIGTERM/SIGINT: stop reading sources, then keep sending for up to this long so a clean
+  // stop leaves nothing behind (what is left stays spooled for the next start).
+  int drain_timeout_s = 10;
   std::size_t batch_max = 256;
   std::uint64_t spool_max_bytes = 1ULL << 30;
   std::string overflow = "block";  // block | drop_oldest

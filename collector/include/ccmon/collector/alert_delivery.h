@@ -48,7 +48,7 @@ struct ReceiverStats {
   // Alert notifications by result. An Alertmanager POST carries several alerts and counts each
   // of them; a webhook POST is one notification.
   std::uint64_t sent = 0;
-  std::uint64_t failed = 0;   // still failing after max_attempts
+  std::uint64_t failed = 0;   // given up: max_attempts failed, or rejected with a 4xx
   std::uint64_t dropped = 0;  // pushed out of a full queue before being sent
   std::size_t queue_length = 0;
   bool up = true;  // false while the last attempt failed
@@ -77,9 +77,9 @@ class AlertDispatcher {
   // Starts the workers. Notifications published before Start() wait in the queues.
   void Start();
   // Stops the workers. A receiver that is up gets one last attempt (no retries) at what is still
-  // queued; a receiver that is down gets none and its queue is counted failed. Returns once every
-  // worker has exited: at most about timeout_ms later when a receiver hangs. Idempotent; after
-  // it, Publish() is ignored.
+  // queued; a receiver that is down gets none and what it still holds is counted failed. Returns
+  // once every worker has exited, which a hung receiver delays by up to timeout_ms (a slow one
+  // with a long queue by more). Idempotent; after it, Publish() is ignored.
   void Stop();
 
   // Called on the collector's tick (and may be called more often). `transitions` are queued for

@@ -32,11 +32,12 @@ struct ContinuityThresholds {
   std::uint64_t mos_min_samples = 10;
   std::int64_t voice_for_ms = 0;
   // StaffingCollapse: logged-in agents at the site fall by drop_ratio or more from their high
-  // of the last high_window_ms, the fall happening within drop_within_ms.
+  // of the last drop_within_ms (a collapse, not a shift winding down); the alert holds until
+  // they recover against their high of the last high_window_ms or that high ages out.
   double staffing_drop_ratio = 0.5;
-  std::int64_t staffing_high_window_ms = 30 * 60'000;
-  std::int64_t staffing_drop_within_ms = 10 * 60'000;
-  std::uint32_t staffing_min_high = 4;  // floors smaller than this are not judged
+  std::int64_t staffing_high_window_ms = 1'800'000;  // 30 min
+  std::int64_t staffing_drop_within_ms = 600'000;    // 10 min
+  std::uint32_t staffing_min_high = 4;               // floors smaller than this are not judged
   // QueueSurge: oldest wait above factor x the SL threshold, or calls waiting above the
   // contract's calls_waiting_limit (when set).
   double surge_wait_factor = 2;
@@ -51,11 +52,12 @@ struct ContinuityThresholds {
   // SpoolBacklog: unsent backlog above this, or the agent's dropped-events count grew within
   // the last spool_dropped_window_ms (drops are a counter: the alert is about new losses).
   std::uint64_t spool_backlog_events = 10'000;
-  std::int64_t spool_dropped_window_ms = 5 * 60'000;
+  std::int64_t spool_dropped_window_ms = 300'000;  // 5 min
   std::int64_t spool_for_ms = 60'000;
   // Hysteresis: a firing alert resolves only once its condition has been false for this long
   // (and, for numeric thresholds, once the value is back past the threshold by this margin,
-  // as a fraction of the threshold).
+  // as a fraction of the threshold; for service level, which cannot pass 100%, as a fraction
+  // of the gap between target and 100%).
   std::int64_t resolve_after_ms = 30'000;
   double hysteresis = 0.1;
 

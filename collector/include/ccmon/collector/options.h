@@ -7,6 +7,7 @@
 
 #include <absl/status/statusor.h>
 
+#include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/config.h"
 
 namespace ccmon::collector {
@@ -16,7 +17,10 @@ struct CollectorOptions {
   std::string metrics_listen = "127.0.0.1:9464";
   std::string data_dir;
   std::vector<std::string> alertmanagers;
-  std::string continuity_rules;
+  std::string continuity_rules;  // empty: built-in defaults (those of rules/continuity.yaml)
+  // Retry, resend and queue settings of alert delivery, and clients[].webhooks. Its
+  // alertmanagers field is filled from `alertmanagers` at start.
+  DeliveryOptions delivery;
   std::string log_level = "info";
   // Plaintext gRPC on a non-loopback address needs this set explicitly.
   bool allow_insecure_remote = false;
