@@ -1,0 +1,150 @@
+#include "sources/queue_log_source.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace ccmon::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rotation styles logrotate applies to /var/log/asterisk/queue_log, with zero loss and zero
+// duplicates required of each.
+class QueueLogSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ccmon-qls-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "queue_log").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Append(const std::string& path, int from, int to) {
+    std::ofstream out(path, std::ios::app);
+    for (int i = from; i <= to; ++i) {
+      out << 1795600800 + i << "|call-" << i << "|q|NONE|ENTERQUEUE||+1555|1\n";
+    }
+  }
+
+  std::unique_ptr<QueueLogSource> Make() {
+    return std::make_unique<QueueLogSource>(path_, [this](const Event& e) {
+      if (const auto* c = std::get_if<CallEvent>(&e.body)) ids_.emplace_back(c->call_id);
+    });
+  }
+
+  std::vector<std::string> Expected(int from, int to) {
+    std::vector<std::string> v;
+    for (int i = from; i <= to; ++i) v.push_back("call-" + std::to_string(i));
+    return v;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
+  Append(path_, 1, 3);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  Append(path_, 4, 5);  // written before the rename, not yet read
+  fs::rename(path_, path_ + ".1");
+  Append(path_ + ".1", 6, 6);  // Asterisk still writing to the old file until it reopens
+  Append(path_, 7, 8);
+  src->Poll();
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 8));
+}
+
+TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
+  Append(path_, 1, 3);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  Append(path_, 4, 5);  // appended after our last read, before logrotate copies
+  fs::copy_file(path_, path_ + "-20261126");
+  fs::resize_file(path_, 0);
+  Append(path_, 6, 7);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 7));
+}
+
+TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
+  Append(path_, 1, 3);
+  std::string cursor;
+  {
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  Append(path_, 4, 4);
+  fs::rename(path_, path_ + ".1");
+  Append(path_, 5, 6);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 6));
+}
+
+TEST_F(QueueLogSourceTest, RestartResumesAtTheCursorAndIgnoresFromStart) {
+  Append(path_, 1, 3);
+  std::string cursor;
+  {
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  Append(path_, 4, 5);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;  // from_start must not re-read
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 5));
+}
+
+TEST_F(QueueLogSourceTest, PartialLastLineWaitsForItsNewline) {
+  auto src = Make();
+  std::string err;
+  {
+    std::ofstream out(path_);
+    out << "1795600801|call-1|q|NONE|ENTERQ";
+  }
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  EXPECT_TRUE(ids_.empty());
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "UEUE||+1555|1\n";
+  }
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 1));
+}
+
+TEST_F(QueueLogSourceTest, WithoutFromStartTailsOnlyNewLines) {
+  Append(path_, 1, 3);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", false, &err)) << err;
+  Append(path_, 4, 4);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(4, 4));
+}
+
+}  // namespace
+}  // namespace ccmon::agent
