@@ -26,7 +26,8 @@ sources (at least one):
     --sim-disaster-for S    and lasts S seconds                               [180]
     --simulate-seconds S    with --once: simulate the S seconds ending now    [3600]
     --truth FILE            write the simulator's ground-truth counts per queue
-  --probe NAME=HOST:PORT    probe a link by TCP connect (repeatable)
+  --probe NAME=HOST:PORT    probe a link by TCP connect (repeatable; not with --once)
+  --probe-interval-ms N     probe period                                      [1000]
 
 flags (each also a config file key; flags win):
   --config FILE             YAML config (see docs/configuration.md)
@@ -140,6 +141,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       o.probes.push_back({s.substr(0, eq), s.substr(eq + 1, colon - eq - 1), s.substr(colon + 1)});
+    } else if (a == "--probe-interval-ms") {
+      o.probe_interval_ms = static_cast<int>(number());
     } else if (a == "--heartbeat-ms") {
       o.heartbeat_ms = static_cast<int>(number());
     } else if (a == "--batch-max") {

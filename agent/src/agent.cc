@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ccmon/v1/events.pb.h"
 #include "ccmon/wire/codec.h"
+#include "sources/link_prober.h"
 #include "sources/queue_log_source.h"
 #include "transport/sender.h"
 
@@ -286,10 +287,18 @@ int RunAgent(const AgentOptions& o) {
       schedule_hb();
     });
   };
+  LinkProber prober(io, o.probes, std::chrono::milliseconds(o.probe_interval_ms),
+                    [&](const Event& e) {
+                      std::lock_guard lock(spool_mu);
+                      writer.Append(e);
+                      writer.Commit("probe", "");
+                      sender.Notify();
+                    });
   poll_sources();
   heartbeat();
   schedule_poll();
   schedule_hb();
+  prober.Start();
   std::thread send_thread([&] {
     sender.Run([&] { return sim && sim->WanDown(NowMs()); });
   });

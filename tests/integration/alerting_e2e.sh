@@ -69,6 +69,7 @@ MANILA_PID=$LAST_PID
 # The typhoon takes 60% of pune's agents within the first half of its minute.
 agent pune pune-1 typhoon 60 billing
 agent bogota bogota-1 voice-degradation 600 sales
+BOGOTA_PID=$LAST_PID
 
 am_has() {  # filters...: true when Alertmanager holds an active alert matching them
   [[ $(amtool --alertmanager.url="$AM" alert query "$@" -o json | jq length) -gt 0 ]]
@@ -110,7 +111,7 @@ echo "webhooks: firing and resolved, each client only its own"
 kill "$AM_PID"
 wait "$AM_PID" 2>/dev/null || true
 rm -rf "$WORK/am-data"  # a fresh Alertmanager: whatever it shows was delivered after its return
-kill -9 "$(pgrep -f "spool-bogota-1" | head -1)"
+kill -9 "$BOGOTA_PID"
 wait_for bash -c "grep -q 'alert SiteDark firing client=globex site=bogota-1' '$WORK/c.log'" ||
   fail "collector did not raise SiteDark for bogota-1"
 WAIT_S=30 wait_for bash -c "curl -sf http://127.0.0.1:$METRICS_PORT/metrics |
