@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iomanip>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "ccmon/v1/monitor.grpc.pb.h"
+#include "top.h"
 
 namespace ccmon::ctl {
 
@@ -24,6 +26,8 @@ commands:
   ledger --client C --date YYYY-MM-DD [--format csv|table]
                                        closed contract intervals for a review meeting
   alerts [--client C] [--watch]        continuity alerts firing now; --watch follows changes
+  top [--client C] [--site S]          live wallboard (q quit, s sort, c client, S site)
+  abandoned [--queue Q] [--since 1h]   abandoned calls to call back, newest first
 flags:
   --collector HOST:PORT   collector Monitor API       [127.0.0.1:7400]
   --json                  machine-readable output
@@ -70,7 +74,8 @@ int RpcError(std::ostream& err, const std::string& target, const grpc::Status& s
 }  // namespace
 
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  std::string target = "127.0.0.1:7400", command, client, site, date, format = "table";
+  std::string target = "127.0.0.1:7400", command, client, site, date, format = "table", queue,
+              since = "1h";
   bool json = false, watch = false;
   double timeout_s = 5;
   for (int i = 1; i < argc; ++i) {
@@ -103,6 +108,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       if (!value(&client)) return 2;
     } else if (a == "--site") {
       if (!value(&site)) return 2;
+    } else if (a == "--queue") {
+      if (!value(&queue)) return 2;
+    } else if (a == "--since") {
+      if (!value(&since)) return 2;
     } else if (a == "--date") {
       if (!value(&date)) return 2;
     } else if (a == "--format") {
@@ -236,6 +245,53 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     for (auto& [k, v] : met) m += v;
     for (auto& [k, v] : missed) x += v;
     out << ", SL met in " << m << ", missed in " << x << "\n";
+    return 0;
+  }
+  if (command == "top") {
+    if (json) {
+      err << "ccmon-ctl: top is interactive; use snapshot --json for scripts\n";
+      return 2;
+    }
+    TopView view;
+    view.client = client;
+    view.site = site;
+    return RunTop(*stub, target, view, err);
+  }
+  if (command == "abandoned") {
+    // --since 90m, 2h, 45s, 1d
+    char unit = since.empty() ? 'h' : since.back();
+    const double n = std::atof(since.c_str());
+    const double secs = unit == 'd' ? n * 86400 : unit == 'h' ? n * 3600 : unit == 'm' ? n * 60 : n;
+    if (n <= 0) {
+      err << "ccmon-ctl: --since wants a duration like 30m, 1h or 1d\n";
+      return 2;
+    }
+    v1::AbandonedRequest req;
+    req.set_client(client);
+    req.set_queue(queue);
+    req.set_since_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count() -
+        static_cast<std::int64_t>(secs * 1000));
+    v1::AbandonedList list;
+    if (auto s = stub->ListAbandoned(&ctx, req, &list); !s.ok()) return RpcError(err, target, s);
+    if (json) {
+      out << Json(list) << "\n";
+      return 0;
+    }
+    out << std::left << std::setw(22) << "ABANDONED AT (UTC)" << std::setw(12) << "CLIENT"
+        << std::setw(12) << "SITE" << std::setw(12) << "QUEUE" << std::setw(8) << "WAIT"
+        << "CALLER\n";
+    for (const auto& c : list.calls()) {
+      const std::time_t t = static_cast<std::time_t>(c.abandoned_ms() / 1000);
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
+      out << std::setw(22) << when << std::setw(12) << c.client() << std::setw(12) << c.site()
+          << std::setw(12) << c.queue() << std::setw(8) << Num(true, c.wait_seconds())
+          << c.caller_id() << "\n";
+    }
+    out << list.calls_size() << " abandoned calls in the last " << since << "\n";
     return 0;
   }
   if (command == "alerts") {

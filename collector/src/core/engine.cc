@@ -75,6 +75,13 @@ struct MinuteBucket {
 
 struct Site;
 
+struct AbandonedRecord {
+  std::int64_t time_ms = 0;
+  std::uint32_t wait_ms = 0;
+  std::string call_id;
+  std::string caller_id;
+};
+
 struct Queue {
   std::string name;
   std::string client;
@@ -93,6 +100,7 @@ struct Queue {
   std::uint64_t ledger_met = 0, ledger_missed = 0;
   std::array<std::uint32_t, kAgentStateCount> agents_by_state{};
   std::array<std::uint64_t, kAgentStateCount> agent_state_ms{};
+  std::deque<AbandonedRecord> abandoned;  // latest last, bounded
 };
 
 struct Agent {
@@ -430,6 +438,8 @@ struct Engine::Impl {
         d.abandoned_wait_ms = c.wait_ms;
         q->abandoned_wait.Observe(wait_bounds_ms, c.wait_ms);
         Leave(*q, c.call_id);
+        q->abandoned.push_back({t, c.wait_ms, std::string(c.call_id), std::string(c.caller_id)});
+        if (q->abandoned.size() > Engine::kMaxAbandonedPerQueue) q->abandoned.pop_front();
         break;
       case CallKind::kUnanswered:
         if (c.reason == UnansweredReason::kNone) {
@@ -758,7 +768,7 @@ class StateReader {
 };
 
 constexpr std::uint32_t kStateMagic = 0x43434d53;  // "SMCC"
-constexpr std::uint32_t kStateVersion = 1;
+constexpr std::uint32_t kStateVersion = 2;
 
 void WriteHistogram(StateWriter& w, const HistogramState& h) {
   w.Pod(static_cast<std::uint32_t>(h.counts.size()));
@@ -856,6 +866,13 @@ std::string Engine::SaveState() const {
       w.Pod(q.ledger_met);
       w.Pod(q.ledger_missed);
       w.Pod(q.agent_state_ms);
+      w.Pod(static_cast<std::uint32_t>(q.abandoned.size()));
+      for (const AbandonedRecord& a : q.abandoned) {
+        w.Pod(a.time_ms);
+        w.Pod(a.wait_ms);
+        w.Str(a.call_id);
+        w.Str(a.caller_id);
+      }
     }
     w.Pod(static_cast<std::uint32_t>(site.agents.size()));
     for (const auto& [name, a] : site.agents) {
@@ -964,6 +981,14 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       t.ledger_met = r.Pod<std::uint64_t>();
       t.ledger_missed = r.Pod<std::uint64_t>();
       t.agent_state_ms = r.Pod<std::array<std::uint64_t, kAgentStateCount>>();
+      for (std::uint32_t n = r.Count(20); n > 0 && r.ok(); --n) {
+        AbandonedRecord a;
+        a.time_ms = r.Pod<std::int64_t>();
+        a.wait_ms = r.Pod<std::uint32_t>();
+        a.call_id = r.Str();
+        a.caller_id = r.Str();
+        if (t.abandoned.size() < Engine::kMaxAbandonedPerQueue) t.abandoned.push_back(std::move(a));
+      }
     }
     for (std::uint32_t na = r.Count(18); na > 0 && r.ok(); --na) {
       const std::string name = r.Str();
@@ -1114,6 +1139,26 @@ Snapshot Engine::TakeSnapshot() const {
               return std::tie(a.client, a.queue) < std::tie(b.client, b.queue);
             });
   return s;
+}
+
+std::vector<AbandonedView> Engine::Abandoned(std::string_view client, std::string_view queue,
+                                            std::int64_t since_ms) const {
+  std::vector<AbandonedView> out;
+  for (const auto& [id, site] : impl_->sites) {
+    for (const auto& [name, q] : site->queues) {
+      if ((!client.empty() && q->client != client) || (!queue.empty() && q->name != queue)) {
+        continue;
+      }
+      for (const AbandonedRecord& a : q->abandoned) {
+        if (a.time_ms < since_ms) continue;
+        out.push_back({a.time_ms, q->client, site->id, q->name, a.call_id, a.caller_id, a.wait_ms});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const AbandonedView& a, const AbandonedView& b) {
+    return a.abandoned_ms > b.abandoned_ms;
+  });
+  return out;
 }
 
 std::vector<LedgerEntry> Engine::Ledger(std::string_view client, std::string_view date) const {

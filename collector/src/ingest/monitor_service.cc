@@ -1,6 +1,9 @@
 #include "ingest/monitor_service.h"
 
+#include <algorithm>
+#include <chrono>
 #include <regex>
+#include <thread>
 
 namespace ccmon::collector {
 
@@ -48,6 +51,15 @@ void FillAlert(const Alert& a, v1::AlertInfo* o) {
 }
 
 }  // namespace
+
+std::string MaskCallerId(std::string_view id) {
+  std::string out(id);
+  const std::size_t keep = std::min<std::size_t>(2, out.size());
+  for (std::size_t i = 0; i + keep < out.size(); ++i) {
+    if (out[i] >= '0' && out[i] <= '9') out[i] = '*';
+  }
+  return out;
+}
 
 grpc::Status MonitorService::ListAlerts(grpc::ServerContext*, const v1::AlertsRequest* req,
                                         v1::AlertList* out) {
@@ -113,8 +125,68 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusReq
 
 grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::SnapshotRequest* req,
                                          v1::Snapshot* out) {
+  BuildSnapshot(*req, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::WatchSnapshots(grpc::ServerContext* ctx,
+                                            const v1::SnapshotRequest* req,
+                                            grpc::ServerWriter<v1::Snapshot>* out) {
+  const auto interval = std::chrono::milliseconds(
+      req->interval_ms() == 0 ? 1000 : std::clamp<std::uint32_t>(req->interval_ms(), 100, 60000));
+  auto next = std::chrono::steady_clock::now();
+  while (!ctx->IsCancelled()) {
+    v1::Snapshot snap;
+    BuildSnapshot(*req, &snap);
+    if (!out->Write(snap)) break;
+    next += interval;
+    std::this_thread::sleep_until(next);  // a pacing loop, not a wait for a condition
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::ListAbandoned(grpc::ServerContext*, const v1::AbandonedRequest* req,
+                                           v1::AbandonedList* out) {
+  const auto calls = host_.With(
+      [&](Engine& e) { return e.Abandoned(req->client(), req->queue(), req->since_ms()); });
+  for (const AbandonedView& a : calls) {
+    auto* o = out->add_calls();
+    o->set_abandoned_ms(a.abandoned_ms);
+    o->set_client(a.client);
+    o->set_site(a.site);
+    o->set_queue(a.queue);
+    o->set_call_id(a.call_id);
+    o->set_wait_seconds(a.wait_ms / 1000.0);
+    // Caller ids are personal data: masked until tokens grant the PII scope.
+    o->set_caller_id(MaskCallerId(a.caller_id));
+  }
+  return grpc::Status::OK;
+}
+
+void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snapshot* out) {
+  const v1::SnapshotRequest* req = &request;
   const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
   out->set_now_ms(s.now_ms);
+  for (const auto& site : s.sites) {
+    if (!req->site().empty() && site.site != req->site()) continue;
+    if (!req->client().empty() &&
+        std::find(site.clients.begin(), site.clients.end(), req->client()) == site.clients.end()) {
+      continue;
+    }
+    auto* o = out->add_sites();
+    o->set_site(site.site);
+    o->set_connected(site.connected);
+    o->set_last_seen_ms(site.last_seen_ms);
+    o->set_agent_instance(site.agent_instance);
+    o->set_last_applied_seq(site.last_applied_seq);
+    o->set_spool_backlog_events(site.spool_backlog_events);
+    o->set_clock_skew_ms(site.clock_skew_ms);
+  }
+  for (const Alert& a : host_.alerts.Active()) {
+    if (!req->client().empty() && a.client != req->client()) continue;
+    if (!req->site().empty() && a.site != req->site()) continue;
+    FillAlert(a, out->add_alerts());
+  }
   std::vector<const QueueView*> rows;
   for (const auto& q : s.queues) rows.push_back(&q);
   // Client-level rows (site empty) follow, unless a site filter asks for one site only.
@@ -132,6 +204,7 @@ grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::Snapsho
     o->set_sl_formula(std::string(ToString(q.contract.sl_formula)));
     o->set_sl_threshold_seconds(q.contract.sl_threshold_s);
     o->set_sl_target(q.contract.sl_target);
+    o->set_sl_warning(std::min(1.0, q.contract.sl_target + q.contract.warning_band));
     o->set_calls_waiting(q.calls_waiting);
     o->set_oldest_wait_seconds(q.oldest_wait_s);
     for (int st = 1; st < kAgentStateCount; ++st) {
@@ -148,7 +221,6 @@ grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::Snapsho
     }
     o->set_agents_required(q.agents_required);
   }
-  return grpc::Status::OK;
 }
 
 grpc::Status MonitorService::GetLedger(grpc::ServerContext*, const v1::LedgerRequest* req,

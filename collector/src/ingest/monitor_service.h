@@ -7,6 +7,9 @@
 
 namespace ccmon::collector {
 
+// "+15550001234" -> "+*********34": enough to recognise a caller, not to dial them.
+std::string MaskCallerId(std::string_view id);
+
 class MonitorService final : public v1::Monitor::Service {
  public:
   MonitorService(EngineHost& host, std::int64_t started_ms) : host_(host), started_ms_(started_ms) {}
@@ -16,12 +19,17 @@ class MonitorService final : public v1::Monitor::Service {
                            v1::Snapshot* out) override;
   grpc::Status GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* req,
                          v1::Ledger* out) override;
+  grpc::Status WatchSnapshots(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
+                              grpc::ServerWriter<v1::Snapshot>* out) override;
+  grpc::Status ListAbandoned(grpc::ServerContext* ctx, const v1::AbandonedRequest* req,
+                             v1::AbandonedList* out) override;
   grpc::Status ListAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
                           v1::AlertList* out) override;
   grpc::Status WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
                            grpc::ServerWriter<v1::AlertUpdate>* out) override;
 
  private:
+  void BuildSnapshot(const v1::SnapshotRequest& req, v1::Snapshot* out);
   EngineHost& host_;
   std::int64_t started_ms_;
 };

@@ -53,6 +53,12 @@ class Engine {
   // an empty client means every client.
   std::vector<LedgerEntry> Ledger(std::string_view client, std::string_view date) const;
 
+  // Abandoned calls kept per queue (the latest kMaxAbandonedPerQueue), newest first; empty
+  // client or queue means any.
+  static constexpr std::size_t kMaxAbandonedPerQueue = 500;
+  std::vector<AbandonedView> Abandoned(std::string_view client, std::string_view queue,
+                                       std::int64_t since_ms) const;
+
   // Serialises the whole state (for checkpoints) and restores it into a fresh engine. The
   // format carries a version; LoadState fails with a message on any mismatch or damage and
   // then leaves the engine as it was.

@@ -99,6 +99,17 @@ struct Snapshot {
   IngestStats ingest;
 };
 
+// A call whose caller hung up while queued: a call-back candidate.
+struct AbandonedView {
+  std::int64_t abandoned_ms = 0;
+  std::string client;
+  std::string site;
+  std::string queue;
+  std::string call_id;
+  std::string caller_id;  // unmasked: the adapter masks it for the caller's scope
+  std::uint32_t wait_ms = 0;
+};
+
 // One closed contract interval of one queue, judged against its targets.
 struct LedgerEntry {
   std::string client;
