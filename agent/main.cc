@@ -16,7 +16,8 @@ Reads a site's telephony events, spools them to disk and streams them to the col
 
 sources (at least one):
   --queue-log FILE          tail an Asterisk queue_log, following rotation (repeatable)
-  --from-start              read queue_logs from their beginning when no position is saved
+  --from-start              read files from their beginning when no position is saved
+  --jsonl FILE              JSON-lines events, '-' for stdin (repeatable; docs/jsonl.md)
   --simulate                simulated traffic (demo, tests)
     --scenario NAME         normal|typhoon|wan-outage|voice-degradation|surge   [normal]
     --seed N                                                                  [1]
@@ -32,7 +33,7 @@ sources (at least one):
 flags (each also a config file key; flags win):
   --config FILE             YAML config (see docs/configuration.md)
   --site ID                 this site's id (required)
-  --collector HOST:PORT     collector gRPC address                [127.0.0.1:7400]
+  --collector HOST:PORT     collector gRPC address; A,B fails over [127.0.0.1:7400]
   --spool-dir DIR           spool directory                       [./ccmon-spool-SITE]
   --spool-max-bytes N       spool bound                           [1073741824]
   --overflow POLICY         block|drop_oldest when the spool is full [block]
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
       o = *std::move(loaded);
     }
   }
-  bool logs_flag = false, queues_flag = false;
+  bool logs_flag = false, queues_flag = false, jsonl_flag = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -107,6 +108,10 @@ int main(int argc, char** argv) {
       if (!logs_flag) o.queue_logs.clear();
       logs_flag = true;
       o.queue_logs.push_back(value());
+    } else if (a == "--jsonl") {
+      if (!jsonl_flag) o.jsonl.clear();
+      jsonl_flag = true;
+      o.jsonl.push_back(value());
     } else if (a == "--from-start") {
       o.from_start = true;
     } else if (a == "--simulate") {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ccmon/v1/events.pb.h"
 #include "ccmon/wire/codec.h"
+#include "sources/jsonl_source.h"
 #include "sources/link_prober.h"
 #include "sources/queue_log_source.h"
 #include "transport/sender.h"
@@ -89,6 +90,7 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
       else if (k == "spool_dir") o.spool_dir = v.as<std::string>();
       else if (k == "queue_logs") o.queue_logs = v.as<std::vector<std::string>>();
       else if (k == "from_start") o.from_start = v.as<bool>();
+      else if (k == "jsonl") o.jsonl = v.as<std::vector<std::string>>();
       else if (k == "simulate") o.simulate = v.as<bool>();
       else if (k == "scenario") o.scenario = v.as<std::string>();
       else if (k == "seed") o.seed = v.as<std::uint64_t>();
@@ -135,8 +137,9 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.site.size() > 64 || o.site.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
     return absl::InvalidArgumentError("site id must be 1-64 characters of [A-Za-z0-9._-]");
   }
-  if (o.queue_logs.empty() && !o.simulate && o.probes.empty() && !o.once) {
-    return absl::InvalidArgumentError("choose a source: --queue-log FILE, --simulate or --probe");
+  if (o.queue_logs.empty() && o.jsonl.empty() && !o.simulate && o.probes.empty() && !o.once) {
+    return absl::InvalidArgumentError(
+        "choose a source: --queue-log FILE, --jsonl FILE, --simulate or --probe");
   }
   if (o.simulate && !Simulator::KnownScenario(o.scenario)) {
     return absl::InvalidArgumentError(
@@ -185,6 +188,15 @@ int RunAgent(const AgentOptions& o) {
     }
     logs.push_back(std::move(src));
   }
+  std::vector<std::unique_ptr<JsonlSource>> jsonls;
+  for (const auto& path : o.jsonl) {
+    auto src = std::make_unique<JsonlSource>(path, sink, o.once);
+    if (!src->Start(spool.Cursor("jsonl:" + path), o.from_start, &err)) {
+      log->error("cannot read JSON-lines source {}", err);
+      return 1;
+    }
+    jsonls.push_back(std::move(src));
+  }
   std::unique_ptr<Simulator> sim;
   if (o.simulate) {
     SimulatorOptions sopt;
@@ -207,6 +219,10 @@ int RunAgent(const AgentOptions& o) {
     for (auto& src : logs) {
       if (spool.Full()) break;
       if (src->Poll() > 0) writer.Commit("queue_log:" + src->path(), src->Cursor());
+    }
+    for (auto& src : jsonls) {
+      if (spool.Full()) break;
+      if (src->Poll() > 0) writer.Commit("jsonl:" + src->path(), src->Cursor());
     }
     if (sim && !spool.Full()) {
       const auto before = spool.next_seq();
@@ -244,6 +260,11 @@ int RunAgent(const AgentOptions& o) {
     poll_sources();
     heartbeat();
     write_truth();
+    for (const auto& src : jsonls) {
+      const auto& st = src->stats();
+      log->info("{}: {} lines, {} events, {} rejected", src->path(), st.lines, st.events,
+                st.rejected);
+    }
     for (const auto& src : logs) {
       const auto& st = src->stats();
       log->info("{}: {} lines, {} events, {} malformed, {} blank, {} duplicates, {} reconstructed, "

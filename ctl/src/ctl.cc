@@ -146,7 +146,19 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     out << "collector " << target << " version " << st.version() << ", up "
         << (st.now_ms() - st.started_ms()) / 1000 << " s\n";
     out << "events: " << st.events_accepted() << " accepted, " << st.events_duplicate()
-        << " duplicate, " << st.events_invalid() << " invalid\n";
+        << " duplicate, " << st.events_invalid() << " invalid; alerts firing: "
+        << st.alerts_firing() << "\n";
+    if (st.wal_enabled()) {
+      out << "WAL: " << st.wal_bytes() << " bytes, "
+          << (st.wal_healthy() ? "healthy" : "FAILING (acks held): " + st.wal_error())
+          << ", last checkpoint "
+          << (st.last_checkpoint_ms() == 0
+                  ? std::string("none since start")
+                  : std::to_string((st.now_ms() - st.last_checkpoint_ms()) / 1000) + " s ago")
+          << "\n";
+    } else {
+      out << "WAL: off (no data_dir: state is lost on restart)\n";
+    }
     out << std::left << std::setw(20) << "SITE" << std::setw(11) << "CONNECTED" << std::setw(14)
         << "LAST SEEN" << std::setw(10) << "BACKLOG" << "SKEW\n";
     for (const auto& s : st.sites()) {

@@ -1,5 +1,7 @@
 #include "ccmon/wire/codec.h"
 
+#include <google/protobuf/util/json_util.h>
+
 namespace ccmon::wire {
 
 void ToProto(const Event& in, v1::Event* out) {
@@ -120,6 +122,20 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
       break;
   }
   return "no_body";
+}
+
+std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out) {
+  storage->Clear();
+  google::protobuf::util::JsonParseOptions opt;
+  opt.ignore_unknown_fields = false;  // a misspelt field must not vanish silently
+  const auto st = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(line.data(), line.size()), storage, opt);
+  if (!st.ok()) return "not a ccmon event: " + std::string(st.message());
+  if (storage->event_time_ms() <= 0) return "event_time_ms missing or not positive";
+  const std::string_view bad = FromProto(*storage, out);
+  if (bad == "no_body") return "no event body (call, agent_state, link, voice or heartbeat)";
+  if (!bad.empty()) return "unknown enum value";
+  return {};
 }
 
 }  // namespace ccmon::wire

@@ -13,8 +13,13 @@
 namespace ccmon::agent {
 
 struct Sender::Channel {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Ingest::Stub> stub;
+  struct Target {
+    std::string address;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::Ingest::Stub> stub;
+  };
+  std::vector<Target> targets;  // failover order
+  std::size_t current = 0;
 };
 
 Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
@@ -25,9 +30,19 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  channel_->channel =
-      grpc::CreateCustomChannel(opt_.collector, grpc::InsecureChannelCredentials(), args);
-  channel_->stub = v1::Ingest::NewStub(channel_->channel);
+  std::size_t start = 0;
+  while (start <= opt_.collector.size()) {
+    std::size_t comma = opt_.collector.find(',', start);
+    if (comma == std::string::npos) comma = opt_.collector.size();
+    if (comma > start) {
+      Channel::Target t;
+      t.address = opt_.collector.substr(start, comma - start);
+      t.channel = grpc::CreateCustomChannel(t.address, grpc::InsecureChannelCredentials(), args);
+      t.stub = v1::Ingest::NewStub(t.channel);
+      channel_->targets.push_back(std::move(t));
+    }
+    start = comma + 1;
+  }
 }
 
 Sender::~Sender() = default;
@@ -63,7 +78,8 @@ void Sender::Backoff(std::chrono::milliseconds* delay) {
 bool Sender::Session(const std::function<bool()>& done) {
   auto log = Log();
   grpc::ClientContext ctx;
-  auto stream = channel_->stub->Stream(&ctx);
+  auto& target = channel_->targets[channel_->current];
+  auto stream = target.stub->Stream(&ctx);
   v1::AgentMessage hello;
   hello.mutable_hello()->set_site(opt_.site);
   {
@@ -74,7 +90,11 @@ bool Sender::Session(const std::function<bool()>& done) {
   v1::CollectorMessage in;
   if (!stream->Write(hello) || !stream->Read(&in) || in.msg_case() != v1::CollectorMessage::kWelcome) {
     const auto status = stream->Finish();
-    log->debug("collector {} unavailable: {}", opt_.collector, status.error_message());
+    log->debug("collector {} unavailable: {}", target.address, status.error_message());
+    if (channel_->targets.size() > 1) {
+      channel_->current = (channel_->current + 1) % channel_->targets.size();
+      log->info("failing over to collector {}", channel_->targets[channel_->current].address);
+    }
     return false;
   }
   std::uint64_t sent = in.welcome().last_applied_seq();
@@ -92,7 +112,7 @@ bool Sender::Session(const std::function<bool()>& done) {
   }
   acked_ = sent;
   connected_ = true;
-  log->info("connected to collector {}, resuming after seq {}", opt_.collector, sent);
+  log->info("connected to collector {}, resuming after seq {}", target.address, sent);
 
   std::atomic<bool> alive{true};
   std::thread reader([&] {
@@ -158,7 +178,7 @@ bool Sender::Session(const std::function<bool()>& done) {
   const auto status = stream->Finish();
   connected_ = false;
   if (!stop_ && !done()) {
-    log->warn("stream to collector {} ended: {}", opt_.collector,
+    log->warn("stream to collector {} ended: {}", target.address,
               status.ok() ? "closed" : status.error_message());
   }
   return true;

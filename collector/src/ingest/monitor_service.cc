@@ -120,6 +120,15 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusReq
   std::uint64_t invalid = 0;
   for (const auto& [r, n] : s.ingest.invalid_by_reason) invalid += n;
   out->set_events_invalid(invalid);
+  if (const Wal* wal = host_.wal) {
+    const WalStats w = wal->stats();
+    out->set_wal_enabled(true);
+    out->set_wal_bytes(w.bytes);
+    out->set_wal_healthy(w.healthy);
+    out->set_wal_error(w.last_error);
+    out->set_last_checkpoint_ms(host_.checkpoint_last_ms.load());
+  }
+  out->set_alerts_firing(static_cast<std::uint32_t>(host_.alerts.Active().size()));
   return grpc::Status::OK;
 }
 

@@ -18,10 +18,14 @@ struct ProbeTarget {
 
 struct AgentOptions {
   std::string site;
+  // Collector address; a comma-separated list makes the sender fail over to the next one
+  // when a stream fails (a standby collector of the same shard).
   std::string collector = "127.0.0.1:7400";
   std::string spool_dir;  // default: ./ccmon-spool-<site>
   std::vector<std::string> queue_logs;
   bool from_start = false;
+  // JSON-lines event files ("-": standard input), docs/jsonl.md.
+  std::vector<std::string> jsonl;
   bool simulate = false;
   std::string scenario = "normal";
   std::uint64_t seed = 1;

@@ -2,6 +2,7 @@
 // The only place where the two meet. Thread-safe (stateless).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "ccmon/model/event.h"
@@ -14,5 +15,9 @@ void ToProto(const Event& in, v1::Event* out);
 // Views in *out point into `in`, which must outlive *out. On failure returns a stable reason
 // label ("no_body", "unknown_enum") and leaves *out unspecified; returns "" on success.
 std::string_view FromProto(const v1::Event& in, Event* out);
+
+// Parses one JSON-lines record (protobuf's JSON mapping of v1::Event, docs/jsonl.md) into
+// *storage and *out (views into *storage). Returns "" or why the line is bad.
+std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out);
 
 }  // namespace ccmon::wire

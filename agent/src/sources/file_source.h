@@ -1,0 +1,66 @@
+// Follows a line-oriented log file: reads complete lines from a saved position, survives
+// rename-and-create and copytruncate rotation (also while the agent was down: the rotated
+// file is found by its inode) and hands each line to the subclass. The cursor saved in the
+// spool is the position plus the subclass's state, so a restart resumes exactly.
+// Not thread-safe; owned by the agent's io thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace ccmon::agent {
+
+class FileSource {
+ public:
+  explicit FileSource(std::string path);
+  virtual ~FileSource();
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  // Restores from a cursor saved by Cursor(); with an empty cursor starts at the beginning
+  // (from_start) or at the current end of the file.
+  bool Start(const std::string& cursor, bool from_start, std::string* error);
+
+  // Reads every complete line available now. Returns the number of lines consumed.
+  std::size_t Poll();
+
+  // Position and subclass state after the last consumed line, for the spool's commit record.
+  std::string Cursor() const;
+
+  const std::string& path() const { return path_; }
+
+ protected:
+  // For pipes (stdin): no rotation checks; reads block until end of input only when
+  // `until_eof` (a --once import), else they take what is there.
+  void set_stream(bool until_eof) {
+    stream_ = true;
+    until_eof_ = until_eof;
+  }
+  virtual void OnLine(std::string_view line, std::uint64_t line_no) = 0;
+  virtual std::string SaveState() const { return {}; }
+  virtual bool RestoreState(std::string_view /*blob*/) { return true; }
+
+ private:
+  bool OpenCurrent(std::uint64_t offset, std::string* error);
+  std::size_t Drain();
+  std::string FindRotated(dev_t dev, ino_t ino) const;
+  // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
+  std::string FindCopy() const;
+
+  std::string path_;
+  bool stream_ = false;
+  bool until_eof_ = false;
+  std::FILE* file_ = nullptr;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::uint64_t offset_ = 0;  // of the first byte not yet consumed
+  std::uint64_t line_no_ = 0;
+  std::string partial_;
+  std::string tail_;  // the last bytes consumed, to recognise a copytruncate copy
+};
+
+}  // namespace ccmon::agent
