@@ -44,6 +44,9 @@ flags (each also a config file key; flags win):
   --once-timeout S          give up (exit 1) after S seconds       [120]
   --drain-timeout S         on SIGTERM keep sending up to S seconds [10]
   --log-level LEVEL         trace|debug|info|warn|error           [info]
+  --tls-ca FILE             verify the collector with this CA (enables TLS)
+  --tls-cert FILE --tls-key FILE  client certificate for mTLS (site id in SAN or CN)
+  --token-file FILE         per-site bearer token (first line of FILE)
   --help, --version
 
 exit codes: 0 done (or stopped by signal), 1 runtime failure, 2 bad flags or config
@@ -158,6 +161,14 @@ int main(int argc, char** argv) {
       o.once_timeout_s = static_cast<int>(number());
     } else if (a == "--drain-timeout") {
       o.drain_timeout_s = static_cast<int>(number());
+    } else if (a == "--tls-ca") {
+      o.tls_ca = value();
+    } else if (a == "--tls-cert") {
+      o.tls_cert = value();
+    } else if (a == "--tls-key") {
+      o.tls_key = value();
+    } else if (a == "--token-file") {
+      o.token_file = value();
     } else if (a == "--log-level") {
       o.log_level = value();
     } else {

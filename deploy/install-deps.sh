@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev libcurl4-openssl-dev
+  prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   tzdata
 )
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the

@@ -8,6 +8,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <thread>
 
@@ -112,6 +113,10 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
       else if (k == "overflow") o.overflow = v.as<std::string>();
       else if (k == "fsync") o.fsync = v.as<bool>();
       else if (k == "log_level") o.log_level = v.as<std::string>();
+      else if (k == "tls_ca") o.tls_ca = v.as<std::string>();
+      else if (k == "tls_cert") o.tls_cert = v.as<std::string>();
+      else if (k == "tls_key") o.tls_key = v.as<std::string>();
+      else if (k == "token_file") o.token_file = v.as<std::string>();
       else if (k == "probes") {
         for (const auto& p : v) {
           const auto s = p.as<std::string>();
@@ -250,6 +255,23 @@ int RunAgent(const AgentOptions& o) {
   };
 
   SenderOptions sopt;
+  for (const auto& [path, out] : {std::pair{o.tls_ca, &sopt.tls_ca},
+                                  std::pair{o.tls_cert, &sopt.tls_cert},
+                                  std::pair{o.tls_key, &sopt.tls_key},
+                                  std::pair{o.token_file, &sopt.token}}) {
+    if (path.empty()) continue;
+    std::ifstream in(path);
+    if (!in) {
+      log->error("cannot read {}", path);
+      return 1;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+  }
+  while (!sopt.token.empty() && (sopt.token.back() == '\n' || sopt.token.back() == '\r')) {
+    sopt.token.pop_back();
+  }
   sopt.collector = o.collector;
   sopt.site = o.site;
   sopt.version = CCMON_VERSION;

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "ccmon/collector/alert_delivery.h"
@@ -31,14 +33,20 @@ bool IsLoopback(const std::string& addr) {
 class ServerImpl final : public Server {
  public:
   ServerImpl(const CollectorOptions& o, const Clock& clock)
-      : options_(o), host_(o.core, clock), ingest_(host_), monitor_(host_, clock.NowMs()) {}
+      : options_(o),
+        host_(o.core, clock),
+        ingest_(host_, options_.security),
+        monitor_(host_, options_.security, clock.NowMs()) {}
 
   absl::Status Init() {
-    if (!options_.allow_insecure_remote && !IsLoopback(options_.listen)) {
+    if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
+        !IsLoopback(options_.listen)) {
       return absl::FailedPreconditionError(
           "listen address " + options_.listen +
-          " is not loopback: plaintext ingest off-host needs allow_insecure_remote: true");
+          " is not loopback: configure tls (or, knowingly, allow_insecure_remote: true)");
     }
+    auto creds = Credentials();
+    if (!creds.ok()) return creds.status();
     if (auto s = Recover(); !s.ok()) return s;
     ContinuityRules rules;
     if (!options_.continuity_rules.empty()) {
@@ -55,7 +63,7 @@ class ServerImpl final : public Server {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+    builder.AddListeningPort(options_.listen, *creds, &grpc_port_);
     builder.RegisterService(&ingest_);
     builder.RegisterService(&monitor_);
     builder.SetMaxReceiveMessageSize(64 << 20);
@@ -77,6 +85,32 @@ class ServerImpl final : public Server {
     ticker_ = std::thread([this] { TickLoop(); });
     if (host_.wal != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() const {
+    const SecurityOptions& sec = options_.security;
+    if (!sec.TlsEnabled()) return grpc::InsecureServerCredentials();
+    auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
+      std::ifstream in(path);
+      if (!in) return absl::NotFoundError(path + ": cannot read");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return ss.str();
+    };
+    grpc::SslServerCredentialsOptions so(
+        sec.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    auto cert = read(sec.tls_cert);
+    auto key = read(sec.tls_key);
+    if (!cert.ok()) return cert.status();
+    if (!key.ok()) return key.status();
+    so.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!sec.client_ca.empty()) {
+      auto ca = read(sec.client_ca);
+      if (!ca.ok()) return ca.status();
+      so.pem_root_certs = *ca;
+    }
+    return grpc::SslServerCredentials(so);
   }
 
   // Loads the last checkpoint and replays the WAL after it, before any stream is accepted.

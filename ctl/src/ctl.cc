@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <iomanip>
 #include <map>
@@ -32,6 +34,9 @@ flags:
   --collector HOST:PORT   collector Monitor API       [127.0.0.1:7400]
   --json                  machine-readable output
   --timeout S             RPC deadline in seconds     [5]
+  --tls-ca FILE           verify the collector with this CA (enables TLS)
+  --tls-cert FILE --tls-key FILE   client certificate, when the collector asks for one
+  --token-file FILE       Monitor API token (first line); or set CCMON_TOKEN
   --help, --version
 )";
 
@@ -77,6 +82,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   std::string target = "127.0.0.1:7400", command, client, site, date, format = "table", queue,
               since = "1h";
   bool json = false, watch = false;
+  std::string tls_ca, tls_cert, tls_key, token_file;
   double timeout_s = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -108,6 +114,14 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       if (!value(&client)) return 2;
     } else if (a == "--site") {
       if (!value(&site)) return 2;
+    } else if (a == "--tls-ca") {
+      if (!value(&tls_ca)) return 2;
+    } else if (a == "--tls-cert") {
+      if (!value(&tls_cert)) return 2;
+    } else if (a == "--tls-key") {
+      if (!value(&tls_key)) return 2;
+    } else if (a == "--token-file") {
+      if (!value(&token_file)) return 2;
     } else if (a == "--queue") {
       if (!value(&queue)) return 2;
     } else if (a == "--since") {
@@ -128,9 +142,35 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     err << kUsage;
     return 2;
   }
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto slurp = [&](const std::string& path, std::string* out) {
+    if (path.empty()) return true;
+    std::ifstream in(path);
+    if (!in) {
+      err << "ccmon-ctl: cannot read " << path << "\n";
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+    return true;
+  };
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!tls_ca.empty()) {
+    grpc::SslCredentialsOptions so;
+    if (!slurp(tls_ca, &so.pem_root_certs) || !slurp(tls_cert, &so.pem_cert_chain) ||
+        !slurp(tls_key, &so.pem_private_key)) {
+      return 2;
+    }
+    creds = grpc::SslCredentials(so);
+  }
+  std::string token;
+  if (const char* env = std::getenv("CCMON_TOKEN")) token = env;
+  if (!slurp(token_file, &token)) return 2;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  auto channel = grpc::CreateChannel(target, creds);
   auto stub = v1::Monitor::NewStub(channel);
   grpc::ClientContext ctx;
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
 
@@ -267,7 +307,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     TopView view;
     view.client = client;
     view.site = site;
-    return RunTop(*stub, target, view, err);
+    return RunTop(*stub, target, view, token, err);
   }
   if (command == "abandoned") {
     // --since 90m, 2h, 45s, 1d
@@ -316,6 +356,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     };
     if (watch) {
       grpc::ClientContext wctx;  // no deadline: follows until interrupted
+      if (!token.empty()) wctx.AddMetadata("authorization", "Bearer " + token);
       auto reader = stub->WatchAlerts(&wctx, req);
       v1::AlertUpdate u;
       while (reader->Read(&u)) {

@@ -179,13 +179,15 @@ std::string RenderTop(const v1::Snapshot& snap, const TopView& view, int width, 
 }
 
 int RunTop(v1::Monitor::Stub& stub, const std::string& target, const TopView& initial,
-           std::ostream& err) {
+           const std::string& token, std::ostream& err) {
   const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   signal(SIGINT, OnQuit);
   signal(SIGTERM, OnQuit);
   signal(SIGWINCH, OnResize);
   grpc::ClientContext ctx;
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
   v1::SnapshotRequest req;
+  req.set_client(initial.client);
   req.set_interval_ms(1000);
   auto reader = stub.WatchSnapshots(&ctx, req);
   std::mutex mu;

@@ -20,6 +20,6 @@ std::string RenderTop(const v1::Snapshot& snap, const TopView& view, int width, 
 
 // Runs until 'q', SIGINT or SIGTERM; restores the terminal. Returns the exit code.
 int RunTop(v1::Monitor::Stub& stub, const std::string& target, const TopView& initial,
-           std::ostream& err);
+           const std::string& token, std::ostream& err);
 
 }  // namespace ccmon::ctl

@@ -37,7 +37,15 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
     if (comma > start) {
       Channel::Target t;
       t.address = opt_.collector.substr(start, comma - start);
-      t.channel = grpc::CreateCustomChannel(t.address, grpc::InsecureChannelCredentials(), args);
+      std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+      if (!opt_.tls_ca.empty()) {
+        grpc::SslCredentialsOptions so;
+        so.pem_root_certs = opt_.tls_ca;
+        so.pem_cert_chain = opt_.tls_cert;
+        so.pem_private_key = opt_.tls_key;
+        creds = grpc::SslCredentials(so);
+      }
+      t.channel = grpc::CreateCustomChannel(t.address, creds, args);
       t.stub = v1::Ingest::NewStub(t.channel);
       channel_->targets.push_back(std::move(t));
     }
@@ -78,6 +86,7 @@ void Sender::Backoff(std::chrono::milliseconds* delay) {
 bool Sender::Session(const std::function<bool()>& done) {
   auto log = Log();
   grpc::ClientContext ctx;
+  if (!opt_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt_.token);
   auto& target = channel_->targets[channel_->current];
   auto stream = target.stub->Stream(&ctx);
   v1::AgentMessage hello;
@@ -90,6 +99,12 @@ bool Sender::Session(const std::function<bool()>& done) {
   v1::CollectorMessage in;
   if (!stream->Write(hello) || !stream->Read(&in) || in.msg_case() != v1::CollectorMessage::kWelcome) {
     const auto status = stream->Finish();
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      log->error("collector {} refused this agent: {}", target.address, status.error_message());
+      refused_ = true;
+      return false;
+    }
     log->debug("collector {} unavailable: {}", target.address, status.error_message());
     if (channel_->targets.size() > 1) {
       channel_->current = (channel_->current + 1) % channel_->targets.size();
@@ -210,6 +225,7 @@ bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
   while (!stop_ && std::chrono::steady_clock::now() < deadline) {
     const bool welcomed = Session([&] { return done() || std::chrono::steady_clock::now() >= deadline; });
     if (done()) return true;
+    if (refused_) return false;  // an import with the wrong identity fails at once
     if (welcomed) delay = opt_.backoff_initial;
     Backoff(&delay);
   }

@@ -25,6 +25,11 @@ struct SenderOptions {
   std::size_t max_in_flight_batches = 8;
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{30000};
+  // PEM contents (not paths); empty tls_ca means plaintext.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token;
 };
 
 class Sender {
@@ -44,6 +49,9 @@ class Sender {
   void Notify();
 
   bool connected() const { return connected_.load(); }
+  // The collector refused this agent's identity (wrong certificate or token): retrying cannot
+  // help until someone fixes the configuration.
+  bool refused() const { return refused_.load(); }
   std::uint64_t acked() const { return acked_.load(); }
 
  private:
@@ -58,6 +66,7 @@ class Sender {
   std::unique_ptr<Channel> channel_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> refused_{false};
   std::atomic<std::uint64_t> acked_{0};
   std::mutex mu_;
   std::condition_variable cv_;

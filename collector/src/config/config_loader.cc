@@ -108,6 +108,21 @@ class Reader {
   std::string file_;
 };
 
+// A secret kept in its own file (mode 0600, not in the config): first line, trimmed.
+absl::Status ReadSecret(const Reader& r, const YAML::Node& map, const char* key,
+                        const std::string& path, std::string* out) {
+  std::string file;
+  if (auto s = r.Get(map, key, path, &file); !s.ok() || file.empty()) return s;
+  std::ifstream in(file);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return r.Error(map[key], Reader::Join(path, key), "cannot read " + file);
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  *out = line;
+  return absl::OkStatus();
+}
+
 absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o) {
   if (root.IsNull()) return absl::OkStatus();
   if (auto s = r.Keys(root, "",
@@ -115,7 +130,8 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                        "continuity_rules", "log_level", "allow_insecure_remote", "tick_ms",
                        "wal_fsync_interval_ms", "checkpoint_interval_s",
                        "default_timezone", "allowed_lateness_s", "ledger_retention_days",
-                       "defaults", "clients", "sites", "limits", "alert_delivery"});
+                       "defaults", "clients", "sites", "limits", "alert_delivery", "tls",
+                       "monitor_tokens"});
       !s.ok()) {
     return s;
   }
@@ -200,7 +216,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
     if (!sites.IsSequence()) return r.Error(sites, "sites", "must be a list");
     for (std::size_t i = 0; i < sites.size(); ++i) {
       const std::string path = absl::StrCat("sites[", i, "]");
-      if (s = r.Keys(sites[i], path, {"id", "timezone"}); !s.ok()) return s;
+      if (s = r.Keys(sites[i], path, {"id", "timezone", "token", "token_file"}); !s.ok()) return s;
       SiteConfig sc;
       sc.timezone = o->core.default_timezone;
       if (s = r.Get(sites[i], "id", path, &sc.id); !s.ok()) return s;
@@ -211,7 +227,39 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         return r.Error(sites[i]["timezone"] ? sites[i]["timezone"] : sites[i], path + ".timezone",
                        "unknown IANA time zone '" + sc.timezone + "'");
       }
+      std::string token;
+      if (s = r.Get(sites[i], "token", path, &token); !s.ok()) return s;
+      if (s = ReadSecret(r, sites[i], "token_file", path, &token); !s.ok()) return s;
+      if (!token.empty() && token.size() < 16) {
+        return r.Error(sites[i], path + ".token", "must be at least 16 characters");
+      }
+      if (!token.empty()) o->security.site_tokens[sc.id] = token;
       o->core.sites.push_back(std::move(sc));
+    }
+  }
+  if (const auto t = root["tls"]) {
+    if (s = r.Keys(t, "tls", {"cert", "key", "client_ca"}); !s.ok()) return s;
+    if (s = r.Get(t, "cert", "tls", &o->security.tls_cert); !s.ok()) return s;
+    if (s = r.Get(t, "key", "tls", &o->security.tls_key); !s.ok()) return s;
+    if (s = r.Get(t, "client_ca", "tls", &o->security.client_ca); !s.ok()) return s;
+    if (o->security.tls_cert.empty() != o->security.tls_key.empty()) {
+      return r.Error(t, "tls", "cert and key go together");
+    }
+  }
+  if (const auto mt = root["monitor_tokens"]) {
+    if (!mt.IsSequence()) return r.Error(mt, "monitor_tokens", "must be a list");
+    for (std::size_t i = 0; i < mt.size(); ++i) {
+      const std::string path = absl::StrCat("monitor_tokens[", i, "]");
+      if (s = r.Keys(mt[i], path, {"token", "token_file", "client", "pii"}); !s.ok()) return s;
+      SecurityOptions::MonitorToken m;
+      if (s = r.Get(mt[i], "token", path, &m.token); !s.ok()) return s;
+      if (s = ReadSecret(r, mt[i], "token_file", path, &m.token); !s.ok()) return s;
+      if (s = r.Get(mt[i], "client", path, &m.client); !s.ok()) return s;
+      if (s = r.Get(mt[i], "pii", path, &m.pii); !s.ok()) return s;
+      if (m.token.size() < 16) {
+        return r.Error(mt[i], path + ".token", "must be at least 16 characters");
+      }
+      o->security.monitor_tokens.push_back(std::move(m));
     }
   }
   if (const auto d = root["alert_delivery"]) {

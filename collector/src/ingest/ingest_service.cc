@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "ingest/apply.h"
+#include "ingest/auth.h"
 
 namespace ccmon::collector {
 
@@ -38,6 +39,11 @@ grpc::Status IngestService::Stream(
     ++host_.streams_refused;
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "hello.site and hello.agent_instance must be 1-64 characters of [A-Za-z0-9._-]"};
+  }
+  if (const grpc::Status auth = AuthorizeSite(security_, *ctx, site); !auth.ok()) {
+    ++host_.streams_refused;
+    log->warn("refused stream from {} for site '{}': {}", ctx->peer(), site, auth.error_message());
+    return auth;
   }
   const std::uint64_t max_batch = host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
   const std::uint64_t last = host_.With([&](Engine& e) {

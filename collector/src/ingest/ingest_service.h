@@ -3,19 +3,22 @@
 #pragma once
 
 #include "ccmon/v1/ingest.grpc.pb.h"
+#include "ccmon/collector/options.h"
 #include "engine_host.h"
 
 namespace ccmon::collector {
 
 class IngestService final : public v1::Ingest::Service {
  public:
-  explicit IngestService(EngineHost& host) : host_(host) {}
+  IngestService(EngineHost& host, const SecurityOptions& security)
+      : host_(host), security_(security) {}
   grpc::Status Stream(grpc::ServerContext* ctx,
                       grpc::ServerReaderWriter<v1::CollectorMessage, v1::AgentMessage>* stream)
       override;
 
  private:
   EngineHost& host_;
+  const SecurityOptions& security_;
 };
 
 }  // namespace ccmon::collector

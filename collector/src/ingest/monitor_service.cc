@@ -1,5 +1,7 @@
 #include "ingest/monitor_service.h"
 
+#include "ingest/auth.h"
+
 #include <algorithm>
 #include <chrono>
 #include <regex>
@@ -61,8 +63,14 @@ std::string MaskCallerId(std::string_view id) {
   return out;
 }
 
-grpc::Status MonitorService::ListAlerts(grpc::ServerContext*, const v1::AlertsRequest* req,
+grpc::Status MonitorService::ListAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* request,
                                         v1::AlertList* out) {
+  v1::AlertsRequest scoped = *request;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
+    return st;
+  }
+  const v1::AlertsRequest* req = &scoped;
   out->set_now_ms(host_.clock().NowMs());
   for (const Alert& a : host_.alerts.Active()) {
     if (req->client().empty() || a.client == req->client()) FillAlert(a, out->add_alerts());
@@ -70,8 +78,15 @@ grpc::Status MonitorService::ListAlerts(grpc::ServerContext*, const v1::AlertsRe
   return grpc::Status::OK;
 }
 
-grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* req,
+grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx,
+                                         const v1::AlertsRequest* request,
                                          grpc::ServerWriter<v1::AlertUpdate>* out) {
+  v1::AlertsRequest scoped = *request;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
+    return st;
+  }
+  const v1::AlertsRequest* req = &scoped;
   auto send_active = [&] {
     for (const Alert& a : host_.alerts.Active()) {
       if (!req->client().empty() && a.client != req->client()) continue;
@@ -99,13 +114,20 @@ grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::Ale
   return grpc::Status::OK;
 }
 
-grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*,
+grpc::Status MonitorService::GetStatus(grpc::ServerContext* ctx, const v1::StatusRequest*,
                                        v1::Status* out) {
+  std::string client;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
   const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
   out->set_version(CCMON_VERSION);
   out->set_now_ms(s.now_ms);
   out->set_started_ms(started_ms_);
   for (const auto& site : s.sites) {
+    if (!client.empty() &&
+        std::find(site.clients.begin(), site.clients.end(), client) == site.clients.end()) {
+      continue;  // a liaison sees the sites serving their client only
+    }
     auto* o = out->add_sites();
     o->set_site(site.site);
     o->set_connected(site.connected);
@@ -132,15 +154,26 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext*, const v1::StatusReq
   return grpc::Status::OK;
 }
 
-grpc::Status MonitorService::GetSnapshot(grpc::ServerContext*, const v1::SnapshotRequest* req,
+grpc::Status MonitorService::GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
                                          v1::Snapshot* out) {
-  BuildSnapshot(*req, out);
+  v1::SnapshotRequest scoped = *req;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
+    return st;
+  }
+  BuildSnapshot(scoped, out);
   return grpc::Status::OK;
 }
 
 grpc::Status MonitorService::WatchSnapshots(grpc::ServerContext* ctx,
                                             const v1::SnapshotRequest* req,
                                             grpc::ServerWriter<v1::Snapshot>* out) {
+  v1::SnapshotRequest scoped = *req;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
+    return st;
+  }
+  req = &scoped;
   const auto interval = std::chrono::milliseconds(
       req->interval_ms() == 0 ? 1000 : std::clamp<std::uint32_t>(req->interval_ms(), 100, 60000));
   auto next = std::chrono::steady_clock::now();
@@ -154,10 +187,14 @@ grpc::Status MonitorService::WatchSnapshots(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status MonitorService::ListAbandoned(grpc::ServerContext*, const v1::AbandonedRequest* req,
+grpc::Status MonitorService::ListAbandoned(grpc::ServerContext* ctx,
+                                           const v1::AbandonedRequest* req,
                                            v1::AbandonedList* out) {
+  std::string client = req->client();
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
   const auto calls = host_.With(
-      [&](Engine& e) { return e.Abandoned(req->client(), req->queue(), req->since_ms()); });
+      [&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
   for (const AbandonedView& a : calls) {
     auto* o = out->add_calls();
     o->set_abandoned_ms(a.abandoned_ms);
@@ -166,8 +203,8 @@ grpc::Status MonitorService::ListAbandoned(grpc::ServerContext*, const v1::Aband
     o->set_queue(a.queue);
     o->set_call_id(a.call_id);
     o->set_wait_seconds(a.wait_ms / 1000.0);
-    // Caller ids are personal data: masked until tokens grant the PII scope.
-    o->set_caller_id(MaskCallerId(a.caller_id));
+    // Caller ids are personal data: shown only to tokens granted the PII scope.
+    o->set_caller_id(pii ? a.caller_id : MaskCallerId(a.caller_id));
   }
   return grpc::Status::OK;
 }
@@ -232,8 +269,14 @@ void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snaps
   }
 }
 
-grpc::Status MonitorService::GetLedger(grpc::ServerContext*, const v1::LedgerRequest* req,
+grpc::Status MonitorService::GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* request,
                                        v1::Ledger* out) {
+  v1::LedgerRequest scoped = *request;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
+    return st;
+  }
+  const v1::LedgerRequest* req = &scoped;
   static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
   if (!std::regex_match(req->date(), kDate)) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "date must be YYYY-MM-DD"};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ccmon/v1/monitor.grpc.pb.h"
+#include "ccmon/collector/options.h"
 #include "engine_host.h"
 
 namespace ccmon::collector {
@@ -12,7 +13,8 @@ std::string MaskCallerId(std::string_view id);
 
 class MonitorService final : public v1::Monitor::Service {
  public:
-  MonitorService(EngineHost& host, std::int64_t started_ms) : host_(host), started_ms_(started_ms) {}
+  MonitorService(EngineHost& host, const SecurityOptions& security, std::int64_t started_ms)
+      : host_(host), security_(security), started_ms_(started_ms) {}
   grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::StatusRequest* req,
                          v1::Status* out) override;
   grpc::Status GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
@@ -31,6 +33,7 @@ class MonitorService final : public v1::Monitor::Service {
  private:
   void BuildSnapshot(const v1::SnapshotRequest& req, v1::Snapshot* out);
   EngineHost& host_;
+  const SecurityOptions& security_;
   std::int64_t started_ms_;
 };
 

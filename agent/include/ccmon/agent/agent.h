@@ -53,6 +53,12 @@ struct AgentOptions {
   std::string overflow = "block";  // block | drop_oldest
   bool fsync = true;
   std::string log_level = "info";
+  // Transport security: TLS with the collector's CA; a client certificate for mTLS (the
+  // site id in its SAN or CN); a bearer token file (first line) for per-site tokens.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token_file;
 };
 
 // Reads a YAML agent config; errors name the file, line and key.

@@ -2,6 +2,7 @@
 // Loaded from YAML (LoadCollectorOptions) and then overridden by flags.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,26 @@
 
 namespace ccmon::collector {
 
+// Who may talk to the collector. With nothing set (the embedded default) any site is accepted
+// and the Monitor API is open: loopback only, for a single machine.
+struct SecurityOptions {
+  // TLS for gRPC (ingest and Monitor). client_ca enables mTLS: agents must present a
+  // certificate signed by it, and the site id is taken from its SAN (DNS or URI) or CN.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  // Per-site bearer tokens ("authorization: Bearer T" on the ingest stream): site -> token.
+  std::map<std::string, std::string> site_tokens;
+  struct MonitorToken {
+    std::string token;
+    std::string client;  // empty: every client (vendor operations)
+    bool pii = false;    // may see caller ids unmasked
+  };
+  std::vector<MonitorToken> monitor_tokens;
+  bool TlsEnabled() const { return !tls_cert.empty(); }
+  bool IngestAuthRequired() const { return !client_ca.empty() || !site_tokens.empty(); }
+};
+
 struct CollectorOptions {
   std::string listen = "127.0.0.1:7400";
   std::string metrics_listen = "127.0.0.1:9464";
@@ -21,6 +42,7 @@ struct CollectorOptions {
   // Retry, resend and queue settings of alert delivery, and clients[].webhooks. Its
   // alertmanagers field is filled from `alertmanagers` at start.
   DeliveryOptions delivery;
+  SecurityOptions security;
   std::string log_level = "info";
   // Plaintext gRPC on a non-loopback address needs this set explicitly.
   bool allow_insecure_remote = false;
