@@ -10,7 +10,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: ccmon-agent --site ID [--collector HOST:PORT] [flags] SOURCES
+constexpr const char* kUsage =
+    R"(usage: ccmon-agent --site ID [--collector HOST:PORT] [flags] SOURCES
 
 Reads a site's telephony events, spools them to disk and streams them to the collector.
 

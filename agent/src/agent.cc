@@ -8,15 +8,15 @@
 #include <asio.hpp>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "ccmon/agent/simulator.h"
 #include "ccmon/agent/spool.h"
-#include "log.h"
 #include "ccmon/v1/events.pb.h"
 #include "ccmon/wire/codec.h"
+#include "log.h"
 #include "sources/jsonl_source.h"
 #include "sources/link_prober.h"
 #include "sources/queue_log_source.h"
@@ -86,37 +86,68 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
     for (const auto& kv : root) {
       const std::string k = kv.first.as<std::string>();
       const YAML::Node& v = kv.second;
-      if (k == "site") o.site = v.as<std::string>();
-      else if (k == "collector") o.collector = v.as<std::string>();
-      else if (k == "spool_dir") o.spool_dir = v.as<std::string>();
-      else if (k == "queue_logs") o.queue_logs = v.as<std::vector<std::string>>();
-      else if (k == "from_start") o.from_start = v.as<bool>();
-      else if (k == "jsonl") o.jsonl = v.as<std::vector<std::string>>();
-      else if (k == "simulate") o.simulate = v.as<bool>();
-      else if (k == "scenario") o.scenario = v.as<std::string>();
-      else if (k == "seed") o.seed = v.as<std::uint64_t>();
-      else if (k == "simulate_seconds") o.simulate_seconds = v.as<double>();
-      else if (k == "sim_queues") o.sim_queues = v.as<std::vector<std::string>>();
-      else if (k == "sim_agents") o.sim_agents = v.as<int>();
-      else if (k == "sim_calls_per_minute") o.sim_calls_per_minute = v.as<double>();
-      else if (k == "sim_handle_s") o.sim_handle_s = v.as<double>();
-      else if (k == "sim_disaster_at_s") o.sim_disaster_at_s = v.as<double>();
-      else if (k == "sim_disaster_for_s") o.sim_disaster_for_s = v.as<double>();
-      else if (k == "truth_file") o.truth_file = v.as<std::string>();
-      else if (k == "probe_interval_ms") o.probe_interval_ms = v.as<int>();
-      else if (k == "heartbeat_ms") o.heartbeat_ms = v.as<int>();
-      else if (k == "poll_ms") o.poll_ms = v.as<int>();
-      else if (k == "once_timeout_s") o.once_timeout_s = v.as<int>();
-      else if (k == "drain_timeout_s") o.drain_timeout_s = v.as<int>();
-      else if (k == "batch_max") o.batch_max = v.as<std::size_t>();
-      else if (k == "spool_max_bytes") o.spool_max_bytes = v.as<std::uint64_t>();
-      else if (k == "overflow") o.overflow = v.as<std::string>();
-      else if (k == "fsync") o.fsync = v.as<bool>();
-      else if (k == "log_level") o.log_level = v.as<std::string>();
-      else if (k == "tls_ca") o.tls_ca = v.as<std::string>();
-      else if (k == "tls_cert") o.tls_cert = v.as<std::string>();
-      else if (k == "tls_key") o.tls_key = v.as<std::string>();
-      else if (k == "token_file") o.token_file = v.as<std::string>();
+      if (k == "site")
+        o.site = v.as<std::string>();
+      else if (k == "collector")
+        o.collector = v.as<std::string>();
+      else if (k == "spool_dir")
+        o.spool_dir = v.as<std::string>();
+      else if (k == "queue_logs")
+        o.queue_logs = v.as<std::vector<std::string>>();
+      else if (k == "from_start")
+        o.from_start = v.as<bool>();
+      else if (k == "jsonl")
+        o.jsonl = v.as<std::vector<std::string>>();
+      else if (k == "simulate")
+        o.simulate = v.as<bool>();
+      else if (k == "scenario")
+        o.scenario = v.as<std::string>();
+      else if (k == "seed")
+        o.seed = v.as<std::uint64_t>();
+      else if (k == "simulate_seconds")
+        o.simulate_seconds = v.as<double>();
+      else if (k == "sim_queues")
+        o.sim_queues = v.as<std::vector<std::string>>();
+      else if (k == "sim_agents")
+        o.sim_agents = v.as<int>();
+      else if (k == "sim_calls_per_minute")
+        o.sim_calls_per_minute = v.as<double>();
+      else if (k == "sim_handle_s")
+        o.sim_handle_s = v.as<double>();
+      else if (k == "sim_disaster_at_s")
+        o.sim_disaster_at_s = v.as<double>();
+      else if (k == "sim_disaster_for_s")
+        o.sim_disaster_for_s = v.as<double>();
+      else if (k == "truth_file")
+        o.truth_file = v.as<std::string>();
+      else if (k == "probe_interval_ms")
+        o.probe_interval_ms = v.as<int>();
+      else if (k == "heartbeat_ms")
+        o.heartbeat_ms = v.as<int>();
+      else if (k == "poll_ms")
+        o.poll_ms = v.as<int>();
+      else if (k == "once_timeout_s")
+        o.once_timeout_s = v.as<int>();
+      else if (k == "drain_timeout_s")
+        o.drain_timeout_s = v.as<int>();
+      else if (k == "batch_max")
+        o.batch_max = v.as<std::size_t>();
+      else if (k == "spool_max_bytes")
+        o.spool_max_bytes = v.as<std::uint64_t>();
+      else if (k == "overflow")
+        o.overflow = v.as<std::string>();
+      else if (k == "fsync")
+        o.fsync = v.as<bool>();
+      else if (k == "log_level")
+        o.log_level = v.as<std::string>();
+      else if (k == "tls_ca")
+        o.tls_ca = v.as<std::string>();
+      else if (k == "tls_cert")
+        o.tls_cert = v.as<std::string>();
+      else if (k == "tls_key")
+        o.tls_key = v.as<std::string>();
+      else if (k == "token_file")
+        o.token_file = v.as<std::string>();
       else if (k == "probes") {
         for (const auto& p : v) {
           const auto s = p.as<std::string>();
@@ -124,7 +155,8 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
           if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
             return KeyError(path, p, "probes", "expected NAME=HOST:PORT, got '" + s + "'");
           }
-          o.probes.push_back({s.substr(0, eq), s.substr(eq + 1, colon - eq - 1), s.substr(colon + 1)});
+          o.probes.push_back(
+              {s.substr(0, eq), s.substr(eq + 1, colon - eq - 1), s.substr(colon + 1)});
         }
       } else {
         return KeyError(path, kv.first, k, "unknown key");
@@ -139,7 +171,10 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
 
 absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.site.empty()) return absl::InvalidArgumentError("--site is required");
-  if (o.site.size() > 64 || o.site.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+  if (o.site.size() > 64 ||
+      o.site.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
     return absl::InvalidArgumentError("site id must be 1-64 characters of [A-Za-z0-9._-]");
   }
   if (o.queue_logs.empty() && o.jsonl.empty() && !o.simulate && o.probes.empty() && !o.once) {
@@ -147,8 +182,8 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
         "choose a source: --queue-log FILE, --jsonl FILE, --simulate or --probe");
   }
   if (o.simulate && !Simulator::KnownScenario(o.scenario)) {
-    return absl::InvalidArgumentError(
-        "unknown scenario '" + o.scenario + "' (normal, typhoon, wan-outage, voice-degradation, surge)");
+    return absl::InvalidArgumentError("unknown scenario '" + o.scenario +
+                                      "' (normal, typhoon, wan-outage, voice-degradation, surge)");
   }
   if (o.overflow != "block" && o.overflow != "drop_oldest") {
     return absl::InvalidArgumentError("overflow must be block or drop_oldest");
@@ -255,10 +290,9 @@ int RunAgent(const AgentOptions& o) {
   };
 
   SenderOptions sopt;
-  for (const auto& [path, out] : {std::pair{o.tls_ca, &sopt.tls_ca},
-                                  std::pair{o.tls_cert, &sopt.tls_cert},
-                                  std::pair{o.tls_key, &sopt.tls_key},
-                                  std::pair{o.token_file, &sopt.token}}) {
+  for (const auto& [path, out] :
+       {std::pair{o.tls_ca, &sopt.tls_ca}, std::pair{o.tls_cert, &sopt.tls_cert},
+        std::pair{o.tls_key, &sopt.tls_key}, std::pair{o.token_file, &sopt.token}}) {
     if (path.empty()) continue;
     std::ifstream in(path);
     if (!in) {
@@ -289,10 +323,11 @@ int RunAgent(const AgentOptions& o) {
     }
     for (const auto& src : logs) {
       const auto& st = src->stats();
-      log->info("{}: {} lines, {} events, {} malformed, {} blank, {} duplicates, {} reconstructed, "
-                "{} unknown kinds",
-                src->path(), st.lines, st.events, st.malformed, st.blank, st.duplicates,
-                st.reconstructed, st.unknown_kinds);
+      log->info(
+          "{}: {} lines, {} events, {} malformed, {} blank, {} duplicates, {} reconstructed, "
+          "{} unknown kinds",
+          src->path(), st.lines, st.events, st.malformed, st.blank, st.duplicates, st.reconstructed,
+          st.unknown_kinds);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.once_timeout_s);
     if (!sender.DrainUntilAcked(deadline)) {
@@ -342,9 +377,7 @@ int RunAgent(const AgentOptions& o) {
   schedule_poll();
   schedule_hb();
   prober.Start();
-  std::thread send_thread([&] {
-    sender.Run([&] { return sim && sim->WanDown(NowMs()); });
-  });
+  std::thread send_thread([&] { sender.Run([&] { return sim && sim->WanDown(NowMs()); }); });
   io.run();
   std::uint64_t target = 0;
   {
@@ -355,8 +388,8 @@ int RunAgent(const AgentOptions& o) {
     log->info("draining: waiting up to {} s for the collector to ack seq {}", o.drain_timeout_s,
               target);
     sender.Notify();
-    sender.WaitAcked(target, std::chrono::steady_clock::now() +
-                                 std::chrono::seconds(o.drain_timeout_s));
+    sender.WaitAcked(target,
+                     std::chrono::steady_clock::now() + std::chrono::seconds(o.drain_timeout_s));
   }
   sender.Stop();
   send_thread.join();

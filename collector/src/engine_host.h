@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "ccmon/collector/continuity.h"
-
 #include "ccmon/collector/engine.h"
 #include "storage/wal.h"
 
@@ -66,7 +65,8 @@ class AlertDispatcher;
 
 class EngineHost {
  public:
-  EngineHost(CoreConfig config, const Clock& clock) : clock_(clock), engine_(std::move(config), clock) {}
+  EngineHost(CoreConfig config, const Clock& clock)
+      : clock_(clock), engine_(std::move(config), clock) {}
 
   template <typename F>
   auto With(F&& f) {

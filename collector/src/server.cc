@@ -1,8 +1,8 @@
 #include "ccmon/collector/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <prometheus/exposer.h>
 #include <spdlog/spdlog.h>
 
@@ -15,12 +15,12 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
 #include "engine_host.h"
-#include "ingest/apply.h"
-#include "storage/checkpoint.h"
-#include "storage/wal.h"
 #include "export/metrics.h"
+#include "ingest/apply.h"
 #include "ingest/ingest_service.h"
 #include "ingest/monitor_service.h"
+#include "storage/checkpoint.h"
+#include "storage/wal.h"
 
 namespace ccmon::collector {
 
@@ -124,8 +124,9 @@ class ServerImpl final : public Server {
     std::uint64_t ckpt_lsn = 0;
     std::string blob;
     if (!ReadCheckpoint(options_.data_dir, &ckpt_lsn, &blob, &err)) {
-      return absl::DataLossError(err + " (move it aside to start without it; state before it "
-                                       "is then lost)");
+      return absl::DataLossError(err +
+                                 " (move it aside to start without it; state before it "
+                                 "is then lost)");
     }
     if (!blob.empty()) {
       const bool ok = host_.With([&](Engine& e) { return e.LoadState(blob, &err); });
@@ -140,14 +141,17 @@ class ServerImpl final : public Server {
     host_.With([&](Engine& e) {
       std::string site, instance;
       v1::EventBatch batch;
-      return wal_.Replay(ckpt_lsn, [&](std::uint64_t lsn, std::string_view rec) {
-        if (!DecodeWalRecord(rec, &site, &instance, &batch)) {
-          log->error("WAL record {} does not decode; skipped", lsn);
-          return;
-        }
-        ApplyBatch(e, site, instance, batch, nullptr);
-        ++replayed;
-      }, &err);
+      return wal_.Replay(
+          ckpt_lsn,
+          [&](std::uint64_t lsn, std::string_view rec) {
+            if (!DecodeWalRecord(rec, &site, &instance, &batch)) {
+              log->error("WAL record {} does not decode; skipped", lsn);
+              return;
+            }
+            ApplyBatch(e, site, instance, batch, nullptr);
+            ++replayed;
+          },
+          &err);
     });
     log->info("recovered state from {} (checkpoint through WAL record {}, {} records replayed)",
               options_.data_dir, ckpt_lsn, replayed);
@@ -241,11 +245,11 @@ class ServerImpl final : public Server {
       auto active = continuity_->Active();
       dispatcher_->Publish(changes, active, snap.now_ms);
       for (const auto& c : changes) {
-        spdlog::get("collector")->info("alert {} {} client={} site={}{}{}", c.alert.name,
-                                       c.firing ? "firing" : "resolved", c.alert.client,
-                                       c.alert.site,
-                                       c.alert.queue.empty() ? "" : " queue=" + c.alert.queue,
-                                       c.alert.link.empty() ? "" : " link=" + c.alert.link);
+        spdlog::get("collector")
+            ->info("alert {} {} client={} site={}{}{}", c.alert.name,
+                   c.firing ? "firing" : "resolved", c.alert.client, c.alert.site,
+                   c.alert.queue.empty() ? "" : " queue=" + c.alert.queue,
+                   c.alert.link.empty() ? "" : " link=" + c.alert.link);
       }
       host_.alerts.Update(std::move(active), changes);
     }

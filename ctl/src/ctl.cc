@@ -4,12 +4,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <sstream>
-#include <cstdio>
 #include <iomanip>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -186,8 +186,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     out << "collector " << target << " version " << st.version() << ", up "
         << (st.now_ms() - st.started_ms()) / 1000 << " s\n";
     out << "events: " << st.events_accepted() << " accepted, " << st.events_duplicate()
-        << " duplicate, " << st.events_invalid() << " invalid; alerts firing: "
-        << st.alerts_firing() << "\n";
+        << " duplicate, " << st.events_invalid()
+        << " invalid; alerts firing: " << st.alerts_firing() << "\n";
     if (st.wal_enabled()) {
       out << "WAL: " << st.wal_bytes() << " bytes, "
           << (st.wal_healthy() ? "healthy" : "FAILING (acks held): " + st.wal_error())
@@ -200,7 +200,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       out << "WAL: off (no data_dir: state is lost on restart)\n";
     }
     out << std::left << std::setw(20) << "SITE" << std::setw(11) << "CONNECTED" << std::setw(14)
-        << "LAST SEEN" << std::setw(10) << "BACKLOG" << "SKEW\n";
+        << "LAST SEEN" << std::setw(10) << "BACKLOG"
+        << "SKEW\n";
     for (const auto& s : st.sites()) {
       out << std::setw(20) << s.site() << std::setw(11) << (s.connected() ? "yes" : "no")
           << std::setw(14) << (std::to_string((st.now_ms() - s.last_seen_ms()) / 1000) + " s ago")
@@ -219,19 +220,20 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       return 0;
     }
     out << std::left << std::setw(12) << "CLIENT" << std::setw(14) << "SITE" << std::setw(14)
-        << "QUEUE" << std::setw(9) << "SL 30m" << std::setw(9) << "TARGET" << std::setw(8)
-        << "WAIT" << std::setw(9) << "OLDEST" << std::setw(9) << "ABAND" << "ASA\n";
+        << "QUEUE" << std::setw(9) << "SL 30m" << std::setw(9) << "TARGET" << std::setw(8) << "WAIT"
+        << std::setw(9) << "OLDEST" << std::setw(9) << "ABAND"
+        << "ASA\n";
     for (const auto& q : snap.queues()) {
       const v1::WindowKpis* w = nullptr;
       for (const auto& x : q.windows()) {
         if (x.window() == "30m") w = &x;
       }
-      out << std::setw(12) << q.client() << std::setw(14) << (q.site().empty() ? "(all sites)" : q.site())
-          << std::setw(14) << q.queue()
+      out << std::setw(12) << q.client() << std::setw(14)
+          << (q.site().empty() ? "(all sites)" : q.site()) << std::setw(14) << q.queue()
           << std::setw(9) << (w ? Pct(w->has_service_level(), w->service_level()) : "-")
           << std::setw(9) << Pct(true, q.sl_target()) << std::setw(8) << q.calls_waiting()
-          << std::setw(9) << Num(true, q.oldest_wait_seconds())
-          << std::setw(9) << (w ? Pct(w->has_abandon_rate(), w->abandon_rate()) : "-")
+          << std::setw(9) << Num(true, q.oldest_wait_seconds()) << std::setw(9)
+          << (w ? Pct(w->has_abandon_rate(), w->abandon_rate()) : "-")
           << (w ? Num(w->has_asa(), w->asa_seconds()) : "-") << "\n";
     }
     return 0;
@@ -279,7 +281,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     out << std::left << std::setw(14) << "SITE" << std::setw(14) << "QUEUE" << std::setw(7)
         << "START" << std::setw(9) << "OFFERED" << std::setw(9) << "ANSWER" << std::setw(8)
         << "ABAND" << std::setw(9) << "SL" << std::setw(9) << "SL?" << std::setw(9) << "ABAND%"
-        << std::setw(9) << "ABAND?" << std::setw(8) << "ASA" << "ASA?\n";
+        << std::setw(9) << "ABAND?" << std::setw(8) << "ASA"
+        << "ASA?\n";
     std::map<std::string, int> met, missed;
     for (const auto& r : ledger.rows()) {
       out << std::setw(14) << r.site() << std::setw(14) << r.queue() << std::setw(7)
@@ -321,11 +324,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     v1::AbandonedRequest req;
     req.set_client(client);
     req.set_queue(queue);
-    req.set_since_ms(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count() -
-        static_cast<std::int64_t>(secs * 1000));
+    req.set_since_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     static_cast<std::int64_t>(secs * 1000));
     v1::AbandonedList list;
     if (auto s = stub->ListAbandoned(&ctx, req, &list); !s.ok()) return RpcError(err, target, s);
     if (json) {
@@ -351,8 +353,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     req.set_client(client);
     auto print = [&](const v1::AlertInfo& a, const char* state) {
       out << std::left << std::setw(9) << state << std::setw(18) << a.name() << std::setw(10)
-          << a.severity() << std::setw(12) << a.client() << std::setw(12) << a.site()
-          << a.queue() << a.link() << "  " << a.summary() << "\n";
+          << a.severity() << std::setw(12) << a.client() << std::setw(12) << a.site() << a.queue()
+          << a.link() << "  " << a.summary() << "\n";
     };
     if (watch) {
       grpc::ClientContext wctx;  // no deadline: follows until interrupted

@@ -86,7 +86,8 @@ std::string RenderTop(const v1::Snapshot& snap, const TopView& view, int width, 
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
   std::vector<std::string> lines;
   lines.push_back(col("\x1b[1m") + "ccmon top  " + target + "  " + when + reset);
-  lines.push_back("sort: " + view.sort + "  client: " + (view.client.empty() ? "all" : view.client) +
+  lines.push_back("sort: " + view.sort +
+                  "  client: " + (view.client.empty() ? "all" : view.client) +
                   "  site: " + (view.site.empty() ? "all" : view.site) +
                   "   [q] quit [s] sort [c] client [S] site");
   lines.emplace_back();
@@ -124,17 +125,17 @@ std::string RenderTop(const v1::Snapshot& snap, const TopView& view, int width, 
       auto it = q->agents_by_state().find(st);
       return it == q->agents_by_state().end() ? 0u : it->second;
     };
-    std::string line = Pad(q->client(), 12) + Pad(q->site().empty() ? "(all sites)" : q->site(), 13) +
-                       Pad(q->queue(), 12) + " " + sl_color + sl + (sl_color.empty() ? "" : reset) +
-                       Fmt("  %5.0f%%", q->sl_target() * 100) +
-                       Fmt("  %4.0f", q->calls_waiting()) + Fmt("  %5.0fs", q->oldest_wait_seconds()) +
-                       Fmt("  %5.0f", agents("ready")) + Fmt("  %5.0f", agents("on_call")) +
-                       Fmt("  %5.0f", agents("not_ready")) +
-                       (w != nullptr && w->has_abandon_rate() ? Fmt("  %5.1f%%", w->abandon_rate() * 100)
-                                                             : std::string("      -")) +
-                       (w != nullptr && w->has_asa() ? Fmt("  %5.1fs", w->asa_seconds())
-                                                    : std::string("       -")) +
-                       Fmt("  %4.0f", q->agents_required());
+    std::string line =
+        Pad(q->client(), 12) + Pad(q->site().empty() ? "(all sites)" : q->site(), 13) +
+        Pad(q->queue(), 12) + " " + sl_color + sl + (sl_color.empty() ? "" : reset) +
+        Fmt("  %5.0f%%", q->sl_target() * 100) + Fmt("  %4.0f", q->calls_waiting()) +
+        Fmt("  %5.0fs", q->oldest_wait_seconds()) + Fmt("  %5.0f", agents("ready")) +
+        Fmt("  %5.0f", agents("on_call")) + Fmt("  %5.0f", agents("not_ready")) +
+        (w != nullptr && w->has_abandon_rate() ? Fmt("  %5.1f%%", w->abandon_rate() * 100)
+                                               : std::string("      -")) +
+        (w != nullptr && w->has_asa() ? Fmt("  %5.1fs", w->asa_seconds())
+                                      : std::string("       -")) +
+        Fmt("  %4.0f", q->agents_required());
     lines.push_back(line);
   }
   lines.emplace_back();
@@ -142,11 +143,12 @@ std::string RenderTop(const v1::Snapshot& snap, const TopView& view, int width, 
   for (const auto& s : snap.sites()) {
     if (!view.site.empty() && s.site() != view.site) continue;
     const double ago = s.last_seen_ms() == 0 ? -1 : (snap.now_ms() - s.last_seen_ms()) / 1000.0;
-    lines.push_back(Pad(s.site(), 13) +
-                    (s.connected() ? col("\x1b[32m") + "connected  " : col("\x1b[31m") + "DOWN       ") +
-                    reset + (ago < 0 ? std::string("never    ") : Fmt("%6.0fs ago", ago)) +
-                    Fmt("  %7.0f", static_cast<double>(s.spool_backlog_events())) +
-                    Fmt("  %5.1fs", s.clock_skew_ms() / 1000.0));
+    lines.push_back(
+        Pad(s.site(), 13) +
+        (s.connected() ? col("\x1b[32m") + "connected  " : col("\x1b[31m") + "DOWN       ") +
+        reset + (ago < 0 ? std::string("never    ") : Fmt("%6.0fs ago", ago)) +
+        Fmt("  %7.0f", static_cast<double>(s.spool_backlog_events())) +
+        Fmt("  %5.1fs", s.clock_skew_ms() / 1000.0));
   }
   lines.emplace_back();
   lines.push_back(col("\x1b[1m") + "ALERTS (" + std::to_string(snap.alerts_size()) + ")" + reset);
@@ -227,7 +229,8 @@ int RunTop(v1::Monitor::Stub& stub, const std::string& target, const TopView& in
               return it == v.end() || it + 1 == v.end() ? v.front() : *(it + 1);
             };
             if (c == 'q' || c == 'Q') g_quit = true;
-            if (c == 's') view.sort = view.sort == "queue" ? "sl" : view.sort == "sl" ? "waiting" : "queue";
+            if (c == 's')
+              view.sort = view.sort == "queue" ? "sl" : view.sort == "sl" ? "waiting" : "queue";
             if (c == 'c') view.client = next(clients, view.client);
             if (c == 'S') view.site = next(sites, view.site);
             redraw = true;

@@ -96,8 +96,8 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
           a.state() > v1::AgentStateEvent::STATE_AFTER_CALL_WORK) {
         return "unknown_enum";
       }
-      out->body = AgentStateEvent{a.agent(), a.queue(), static_cast<AgentState>(a.state()),
-                                  a.reason()};
+      out->body =
+          AgentStateEvent{a.agent(), a.queue(), static_cast<AgentState>(a.state()), a.reason()};
       return {};
     }
     case v1::Event::kLink: {
@@ -107,15 +107,14 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
     }
     case v1::Event::kVoice: {
       const auto& v = in.voice();
-      out->body = VoiceQuality{v.call_id(), v.queue(),     v.agent(), v.mos(),
+      out->body = VoiceQuality{v.call_id(),   v.queue(),      v.agent(), v.mos(),
                                v.jitter_ms(), v.loss_ratio(), v.rtt_ms()};
       return {};
     }
     case v1::Event::kHeartbeat: {
       const auto& h = in.heartbeat();
-      out->body = Heartbeat{h.agent_time_ms(),        h.spool_backlog_events(),
-                            h.spool_backlog_bytes(),  h.events_dropped(),
-                            h.agent_version(),        h.interval_ms()};
+      out->body = Heartbeat{h.agent_time_ms(),  h.spool_backlog_events(), h.spool_backlog_bytes(),
+                            h.events_dropped(), h.agent_version(),        h.interval_ms()};
       return {};
     }
     case v1::Event::BODY_NOT_SET:

@@ -100,6 +100,7 @@ std::vector<AgentMessage> BuildTemplates(const std::string& site, int batch) {
 
 std::atomic<std::uint64_t> g_acked_events{0};
 std::atomic<bool> g_stop{false};
+constexpr auto kStopCheck = std::chrono::milliseconds(50);
 
 class StreamWorker {
  public:
@@ -176,7 +177,10 @@ class StreamWorker {
       }
       if (per_stream > 0) {
         next_send += std::chrono::duration_cast<Clock::duration>(interval);
-        std::this_thread::sleep_until(next_send);
+        while (!g_stop && Clock::now() < next_send) {
+          std::this_thread::sleep_until(std::min(next_send, Clock::now() + kStopCheck));
+        }
+        if (g_stop) break;
       }
       AgentMessage& m = templates_[t++ % templates_.size()];
       const std::int64_t now = WallMs();

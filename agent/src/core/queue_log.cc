@@ -259,7 +259,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
       e.kind = CallKind::kAbandoned;
     } else {
       e.kind = CallKind::kUnanswered;
-      e.reason = exit_key                 ? UnansweredReason::kKey
+      e.reason = exit_key                  ? UnansweredReason::kKey
                  : ev == "EXITWITHTIMEOUT" ? UnansweredReason::kTimeout
                  : ev == "EXITEMPTY"       ? UnansweredReason::kEmpty
                                            : UnansweredReason::kWithdraw;

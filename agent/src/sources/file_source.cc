@@ -1,9 +1,7 @@
 #include "sources/file_source.h"
 
-#include "log.h"
-
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include "log.h"
 
 namespace ccmon::agent {
 
@@ -50,8 +50,8 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
 }
 
 std::string FileSource::FindRotated(dev_t dev, ino_t ino) const {
-  const fs::path dir = fs::path(path_).parent_path().empty() ? fs::path(".")
-                                                            : fs::path(path_).parent_path();
+  const fs::path dir =
+      fs::path(path_).parent_path().empty() ? fs::path(".") : fs::path(path_).parent_path();
   const std::string base = fs::path(path_).filename().string();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -67,8 +67,8 @@ std::string FileSource::FindRotated(dev_t dev, ino_t ino) const {
 
 std::string FileSource::FindCopy() const {
   if (tail_.empty()) return {};
-  const fs::path dir = fs::path(path_).parent_path().empty() ? fs::path(".")
-                                                            : fs::path(path_).parent_path();
+  const fs::path dir =
+      fs::path(path_).parent_path().empty() ? fs::path(".") : fs::path(path_).parent_path();
   const std::string base = fs::path(path_).filename().string();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -113,8 +113,9 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
         if (OpenCurrent(offset, error)) Drain();
         path_ = current;
       } else {
-        log->warn("{}: the file saved in the cursor is gone; reading the current file from its start",
-                  path_);
+        log->warn(
+            "{}: the file saved in the cursor is gone; reading the current file from its start",
+            path_);
       }
       line_no_ = 0;
       return OpenCurrent(0, error);
@@ -182,8 +183,10 @@ std::size_t FileSource::Poll() {
       if (OpenCurrent(offset_, nullptr)) lines += Drain();
       path_ = current;
     } else {
-      log->warn("{}: truncated and no copy found; lines written just before the cut may be "
-                "missing", path_);
+      log->warn(
+          "{}: truncated and no copy found; lines written just before the cut may be "
+          "missing",
+          path_);
     }
     line_no_ = 0;
     if (OpenCurrent(0, nullptr)) lines += Drain();

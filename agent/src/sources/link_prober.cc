@@ -64,7 +64,8 @@ void LinkProber::Run(const std::shared_ptr<Probe>& p) {
     Schedule(p);
   };
   // A probe that takes longer than the interval (or 2 s) counts as lost.
-  p->deadline.expires_after(std::min<std::chrono::milliseconds>(interval_, std::chrono::seconds(2)));
+  p->deadline.expires_after(
+      std::min<std::chrono::milliseconds>(interval_, std::chrono::seconds(2)));
   p->deadline.async_wait([p, finish](const asio::error_code& ec) {
     if (!ec) finish(false);
   });

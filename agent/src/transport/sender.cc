@@ -1,7 +1,5 @@
 #include "transport/sender.h"
 
-#include "log.h"
-
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "ccmon/v1/ingest.grpc.pb.h"
+#include "log.h"
 
 namespace ccmon::agent {
 
@@ -23,7 +22,9 @@ struct Sender::Channel {
 };
 
 Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
-    : opt_(std::move(options)), spool_(spool), spool_mu_(spool_mu),
+    : opt_(std::move(options)),
+      spool_(spool),
+      spool_mu_(spool_mu),
       channel_(std::make_unique<Channel>()) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -97,7 +98,8 @@ bool Sender::Session(const std::function<bool()>& done) {
   }
   hello.mutable_hello()->set_agent_version(opt_.version);
   v1::CollectorMessage in;
-  if (!stream->Write(hello) || !stream->Read(&in) || in.msg_case() != v1::CollectorMessage::kWelcome) {
+  if (!stream->Write(hello) || !stream->Read(&in) ||
+      in.msg_case() != v1::CollectorMessage::kWelcome) {
     const auto status = stream->Finish();
     if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
         status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
@@ -113,14 +115,15 @@ bool Sender::Session(const std::function<bool()>& done) {
     return false;
   }
   std::uint64_t sent = in.welcome().last_applied_seq();
-  const std::size_t batch_max =
-      std::min<std::size_t>(opt_.batch_max, std::max<std::uint32_t>(1, in.welcome().max_batch_events()));
+  const std::size_t batch_max = std::min<std::size_t>(
+      opt_.batch_max, std::max<std::uint32_t>(1, in.welcome().max_batch_events()));
   {
     std::lock_guard lock(spool_mu_);
     if (sent >= spool_.next_seq()) {
-      log->warn("collector has applied up to seq {} but this spool only reached {}; "
-                "numbering new events after it",
-                sent, spool_.next_seq() - 1);
+      log->warn(
+          "collector has applied up to seq {} but this spool only reached {}; "
+          "numbering new events after it",
+          sent, spool_.next_seq() - 1);
       spool_.SkipTo(sent);
     }
     spool_.Ack(sent);
@@ -223,7 +226,8 @@ bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
   auto done = [&] { return acked_.load() >= target; };
   auto delay = opt_.backoff_initial;
   while (!stop_ && std::chrono::steady_clock::now() < deadline) {
-    const bool welcomed = Session([&] { return done() || std::chrono::steady_clock::now() >= deadline; });
+    const bool welcomed =
+        Session([&] { return done() || std::chrono::steady_clock::now() >= deadline; });
     if (done()) return true;
     if (refused_) return false;  // an import with the wrong identity fails at once
     if (welcomed) delay = opt_.backoff_initial;

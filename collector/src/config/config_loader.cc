@@ -19,8 +19,8 @@ class Reader {
 
   absl::Status Error(const YAML::Node& n, const std::string& field, const std::string& msg) const {
     const auto m = n.Mark();
-    return absl::InvalidArgumentError(absl::StrCat(file_, ":", m.line + 1, ":", m.column + 1,
-                                                   ": field '", field, "': ", msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": field '", field, "': ", msg));
   }
 
   // Fails on keys not in `allowed`.
@@ -64,10 +64,10 @@ class Reader {
   }
 
   absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c) const {
-    if (auto s = Keys(n, path,
-                      {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s",
-                       "abandon_target", "asa_target_s", "interval_minutes", "warning_band",
-                       "calls_waiting_limit"});
+    if (auto s =
+            Keys(n, path,
+                 {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s", "abandon_target",
+                  "asa_target_s", "interval_minutes", "warning_band", "calls_waiting_limit"});
         !s.ok()) {
       return s;
     }
@@ -85,8 +85,7 @@ class Reader {
       int m = 0;
       if (s = Get(n, "interval_minutes", path, &m); !s.ok()) return s;
       if (m != 15 && m != 30 && m != 60) {
-        return Error(n["interval_minutes"], Join(path, "interval_minutes"),
-                     "must be 15, 30 or 60");
+        return Error(n["interval_minutes"], Join(path, "interval_minutes"), "must be 15, 30 or 60");
       }
       c->interval_minutes = m;
     }
@@ -126,11 +125,25 @@ absl::Status ReadSecret(const Reader& r, const YAML::Node& map, const char* key,
 absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o) {
   if (root.IsNull()) return absl::OkStatus();
   if (auto s = r.Keys(root, "",
-                      {"listen", "metrics_listen", "data_dir", "alertmanagers",
-                       "continuity_rules", "log_level", "allow_insecure_remote", "tick_ms",
-                       "wal_fsync_interval_ms", "checkpoint_interval_s",
-                       "default_timezone", "allowed_lateness_s", "ledger_retention_days",
-                       "defaults", "clients", "sites", "limits", "alert_delivery", "tls",
+                      {"listen",
+                       "metrics_listen",
+                       "data_dir",
+                       "alertmanagers",
+                       "continuity_rules",
+                       "log_level",
+                       "allow_insecure_remote",
+                       "tick_ms",
+                       "wal_fsync_interval_ms",
+                       "checkpoint_interval_s",
+                       "default_timezone",
+                       "allowed_lateness_s",
+                       "ledger_retention_days",
+                       "defaults",
+                       "clients",
+                       "sites",
+                       "limits",
+                       "alert_delivery",
+                       "tls",
                        "monitor_tokens"});
       !s.ok()) {
     return s;
@@ -158,7 +171,8 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   if (const auto am = root["alertmanagers"]) {
     if (!am.IsSequence()) return r.Error(am, "alertmanagers", "must be a list of URLs");
     for (std::size_t i = 0; i < am.size(); ++i) {
-      if (!am[i].IsScalar()) return r.Error(am[i], absl::StrCat("alertmanagers[", i, "]"), "must be a URL");
+      if (!am[i].IsScalar())
+        return r.Error(am[i], absl::StrCat("alertmanagers[", i, "]"), "must be a URL");
       o->alertmanagers.push_back(am[i].as<std::string>());
     }
   }
@@ -179,7 +193,8 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         if (s = r.ContractAt(cn["contract"], path + ".contract", &c.contract); !s.ok()) return s;
       }
       const auto queues = cn["queues"];
-      if (queues && !queues.IsSequence()) return r.Error(queues, path + ".queues", "must be a list");
+      if (queues && !queues.IsSequence())
+        return r.Error(queues, path + ".queues", "must be a list");
       for (std::size_t j = 0; queues && j < queues.size(); ++j) {
         const auto& qn = queues[j];
         const std::string qpath = absl::StrCat(path, ".queues[", j, "]");
@@ -191,14 +206,16 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
           if (s = r.Keys(qn, qpath, {"name", "contract"}); !s.ok()) return s;
           if (s = r.Get(qn, "name", qpath, &q.name); !s.ok()) return s;
           if (qn["contract"]) {
-            if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract); !s.ok()) return s;
+            if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract); !s.ok())
+              return s;
           }
         }
         if (q.name.empty()) return r.Error(qn, qpath + ".name", "is required");
         c.queues.push_back(std::move(q));
       }
       if (const auto hooks = cn["webhooks"]) {
-        if (!hooks.IsSequence()) return r.Error(hooks, path + ".webhooks", "must be a list of URLs");
+        if (!hooks.IsSequence())
+          return r.Error(hooks, path + ".webhooks", "must be a list of URLs");
         for (std::size_t j = 0; j < hooks.size(); ++j) {
           const std::string field = absl::StrCat(path, ".webhooks[", j, "]");
           if (!hooks[j].IsScalar()) return r.Error(hooks[j], field, "must be a URL");
@@ -273,7 +290,11 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
     double v = static_cast<double>(dv.queue_capacity);
     if (s = r.Number(d, "queue_capacity", "alert_delivery", 1, 1e6, &v); !s.ok()) return s;
     dv.queue_capacity = static_cast<std::size_t>(v);
-    struct Ms { const char* key; std::int64_t* field; double lo, hi; };
+    struct Ms {
+      const char* key;
+      std::int64_t* field;
+      double lo, hi;
+    };
     for (const Ms& m : {Ms{"resend_interval_s", &dv.resend_interval_ms, 1, 3600},
                         Ms{"timeout_s", &dv.timeout_ms, 0.1, 300},
                         Ms{"backoff_initial_s", &dv.backoff_initial_ms, 0.01, 600},
@@ -297,13 +318,18 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
     }
     auto& lim = o->core.limits;
     double v = 0;
-    struct U32 { const char* key; std::uint32_t* field; double lo, hi; };
-    for (const U32& u : {U32{"max_batch_events", &lim.max_batch_events, 1, 65536},
-                         U32{"max_field_bytes", &lim.max_field_bytes, 8, 4096},
-                         U32{"max_queues_per_site", &lim.max_queues_per_site, 1, 1e6},
-                         U32{"max_agents_per_site", &lim.max_agents_per_site, 1, 1e7},
-                         U32{"max_links_per_site", &lim.max_links_per_site, 1, 1e5},
-                         U32{"max_waiting_calls_per_queue", &lim.max_waiting_calls_per_queue, 1, 1e7}}) {
+    struct U32 {
+      const char* key;
+      std::uint32_t* field;
+      double lo, hi;
+    };
+    for (const U32& u :
+         {U32{"max_batch_events", &lim.max_batch_events, 1, 65536},
+          U32{"max_field_bytes", &lim.max_field_bytes, 8, 4096},
+          U32{"max_queues_per_site", &lim.max_queues_per_site, 1, 1e6},
+          U32{"max_agents_per_site", &lim.max_agents_per_site, 1, 1e7},
+          U32{"max_links_per_site", &lim.max_links_per_site, 1, 1e5},
+          U32{"max_waiting_calls_per_queue", &lim.max_waiting_calls_per_queue, 1, 1e7}}) {
       v = *u.field;
       if (s = r.Number(l, u.key, "limits", u.lo, u.hi, &v); !s.ok()) return s;
       *u.field = static_cast<std::uint32_t>(v);
@@ -365,12 +391,13 @@ absl::Status ValidateCollectorOptions(const CollectorOptions& o) {
   }
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(o.core.default_timezone, &tz)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("field 'default_timezone': unknown IANA time zone '", o.core.default_timezone, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "field 'default_timezone': unknown IANA time zone '", o.core.default_timezone, "'"));
   }
   for (const auto* addr : {&o.listen, &o.metrics_listen}) {
     if (addr->find(':') == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("listen address '", *addr, "' is not HOST:PORT"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address '", *addr, "' is not HOST:PORT"));
     }
   }
   if (o.tick_ms < 10 || o.tick_ms > 60000) {

@@ -4,8 +4,8 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -55,15 +55,13 @@ struct HistogramState {
   std::uint64_t count = 0;
 
   void Observe(const std::vector<std::int64_t>& bounds_ms, std::uint64_t value_ms) {
-    auto it = std::lower_bound(bounds_ms.begin(), bounds_ms.end(),
-                               static_cast<std::int64_t>(value_ms));
+    auto it =
+        std::lower_bound(bounds_ms.begin(), bounds_ms.end(), static_cast<std::int64_t>(value_ms));
     ++counts[static_cast<std::size_t>(it - bounds_ms.begin())];
     sum_ms += value_ms;
     ++count;
   }
-  Histogram View() const {
-    return Histogram{counts, static_cast<double>(sum_ms) / 1000.0, count};
-  }
+  Histogram View() const { return Histogram{counts, static_cast<double>(sum_ms) / 1000.0, count}; }
 };
 
 struct MinuteBucket {
@@ -137,9 +135,12 @@ struct Site {
 
 const char* ToString(LedgerEntry::Result r) {
   switch (r) {
-    case LedgerEntry::Result::kMet: return "met";
-    case LedgerEntry::Result::kMissed: return "missed";
-    case LedgerEntry::Result::kNoCalls: break;
+    case LedgerEntry::Result::kMet:
+      return "met";
+    case LedgerEntry::Result::kMissed:
+      return "missed";
+    case LedgerEntry::Result::kNoCalls:
+      break;
   }
   return "no_calls";
 }
@@ -175,8 +176,8 @@ struct Engine::Impl {
     for (const auto& s : cfg.sites) GetSite(s.id);
     // Histogram bounds: a standard ladder plus every configured threshold, so SL can be read
     // off the histogram exactly.
-    std::vector<std::int64_t> wait = {5000, 10000, 15000, 20000, 30000, 45000, 60000,
-                                      90000, 120000, 180000, 300000, 600000};
+    std::vector<std::int64_t> wait = {5000,  10000, 15000,  20000,  30000,  45000,
+                                      60000, 90000, 120000, 180000, 300000, 600000};
     auto add_thresholds = [&](const Contract& ct) {
       wait.push_back(static_cast<std::int64_t>(ct.sl_threshold_s * 1000));
       wait.push_back(static_cast<std::int64_t>(ct.short_abandon_s * 1000));
@@ -190,8 +191,8 @@ struct Engine::Impl {
     wait.erase(std::unique(wait.begin(), wait.end()), wait.end());
     wait.erase(std::remove(wait.begin(), wait.end(), 0), wait.end());
     wait_bounds_ms = std::move(wait);
-    handle_bounds_ms = {30000, 60000, 120000, 180000, 240000, 300000, 420000, 600000, 900000,
-                        1800000};
+    handle_bounds_ms = {30000,  60000,  120000, 180000, 240000,
+                        300000, 420000, 600000, 900000, 1800000};
   }
 
   Site& GetSite(std::string_view id) {
@@ -248,8 +249,8 @@ struct Engine::Impl {
   void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d) {
     q.total += d;
     const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
-    MinuteBucket& b = q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
-                                                      kRingMinutes)];
+    MinuteBucket& b =
+        q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
     if (b.minute == minute) {
       b.counts += d;
     } else if (b.minute < minute) {
@@ -331,10 +332,17 @@ struct Engine::Impl {
     a.since_ms = t_ms;
     Counts d;
     switch (a.state) {
-      case AgentState::kOnCall: d.on_call_ms = dt; break;
-      case AgentState::kAfterCallWork: d.acw_ms = dt; break;
-      case AgentState::kReady: d.ready_ms = dt; break;
-      default: break;
+      case AgentState::kOnCall:
+        d.on_call_ms = dt;
+        break;
+      case AgentState::kAfterCallWork:
+        d.acw_ms = dt;
+        break;
+      case AgentState::kReady:
+        d.ready_ms = dt;
+        break;
+      default:
+        break;
     }
     for (Queue* q : a.queues) {
       q->agent_state_ms[static_cast<std::size_t>(a.state)] += dt;
@@ -346,8 +354,8 @@ struct Engine::Impl {
   static void AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
     q.total += d;
     const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
-    MinuteBucket& b = q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
-                                                      kRingMinutes)];
+    MinuteBucket& b =
+        q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
     if (b.minute == minute) {
       b.counts += d;
     } else if (b.minute < minute) {
@@ -456,7 +464,8 @@ struct Engine::Impl {
         d.handle_ms = handle;
         q->handle_time.Observe(handle_bounds_ms, handle);
         if (!c.agent.empty()) {
-          if (Agent* a = Find(site.agents, c.agent); a != nullptr && a->state == AgentState::kOnCall) {
+          if (Agent* a = Find(site.agents, c.agent);
+              a != nullptr && a->state == AgentState::kOnCall) {
             SetState(*a, a->paused ? AgentState::kNotReady : AgentState::kReady, t);
           }
         }
@@ -554,8 +563,8 @@ struct Engine::Impl {
     if (q == nullptr) return Invalid("queue_cap", "site has reached max_queues_per_site");
     const double mos = v.mos > 0 ? v.mos : MosFromNetwork(v.rtt_ms, v.jitter_ms, v.loss_ratio);
     const std::int64_t minute = FloorDiv(t, kMinuteMs);
-    MinuteBucket& b = q->ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) %
-                                                       kRingMinutes)];
+    MinuteBucket& b =
+        q->ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
     if (b.minute < minute) {
       b = MinuteBucket{};
       b.minute = minute;
@@ -663,8 +672,7 @@ std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view ins
   return last != nullptr ? *last : 0;
 }
 
-ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance,
-                          const Event& event) {
+ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event) {
   Impl& m = *impl_;
   Site& site = m.GetSite(site_id);
   std::uint64_t* last = Find(site.instances, instance);
@@ -968,8 +976,8 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       for (std::uint32_t n = r.Count(8 + sizeof(Counts)); n > 0 && r.ok(); --n) {
         const auto start = r.Pod<std::int64_t>();
         t.open_intervals[start] = r.Pod<Counts>();
-        site.next_close_ms = std::min(site.next_close_ms,
-                                      start + t.interval_ms + m.cfg.allowed_lateness_ms);
+        site.next_close_ms =
+            std::min(site.next_close_ms, start + t.interval_ms + m.cfg.allowed_lateness_ms);
       }
       ReadHistogram(r, t.answered_wait);
       ReadHistogram(r, t.abandoned_wait);
@@ -1051,12 +1059,14 @@ void Engine::Tick() {
   const std::int64_t now = m.clock.NowMs();
   for (auto& [id, site] : m.sites) {
     const std::int64_t site_now = m.SiteNow(*site);
-    for (auto& [name, agent] : site->agents) m.Accrue(agent, std::min(site_now, site->watermark_ms));
+    for (auto& [name, agent] : site->agents)
+      m.Accrue(agent, std::min(site_now, site->watermark_ms));
     const bool silent = now - site->last_seen_ms >= kMaxIntervalHoldMs &&
                         site->next_close_ms != std::numeric_limits<std::int64_t>::max();
     if (site->watermark_ms >= site->next_close_ms || silent) m.CloseIntervals(*site, silent);
   }
-  const std::int64_t horizon = now - static_cast<std::int64_t>(m.cfg.ledger_retention_days) * kDayMs;
+  const std::int64_t horizon =
+      now - static_cast<std::int64_t>(m.cfg.ledger_retention_days) * kDayMs;
   while (!m.ledger.empty() && m.ledger.front().start_ms < horizon) m.ledger.pop_front();
 }
 
@@ -1104,9 +1114,8 @@ Snapshot Engine::TakeSnapshot() const {
     if (s.client_queues.empty() || s.client_queues.back().client != q.client ||
         s.client_queues.back().queue != q.queue) {
       // queues are sorted by client, site, queue: find this (client, queue) row if present.
-      auto it = std::find_if(s.client_queues.begin(), s.client_queues.end(), [&](auto& c) {
-        return c.client == q.client && c.queue == q.queue;
-      });
+      auto it = std::find_if(s.client_queues.begin(), s.client_queues.end(),
+                             [&](auto& c) { return c.client == q.client && c.queue == q.queue; });
       if (it == s.client_queues.end()) {
         QueueView c;
         c.client = q.client;
@@ -1142,7 +1151,7 @@ Snapshot Engine::TakeSnapshot() const {
 }
 
 std::vector<AbandonedView> Engine::Abandoned(std::string_view client, std::string_view queue,
-                                            std::int64_t since_ms) const {
+                                             std::int64_t since_ms) const {
   std::vector<AbandonedView> out;
   for (const auto& [id, site] : impl_->sites) {
     for (const auto& [name, q] : site->queues) {

@@ -1,10 +1,10 @@
 #include "export/metrics.h"
 
-#include "ccmon/collector/alert_delivery.h"
-
 #include <deque>
 #include <functional>
 #include <limits>
+
+#include "ccmon/collector/alert_delivery.h"
 
 namespace ccmon::collector {
 
@@ -101,23 +101,23 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   };
   std::vector<MetricFamily*> counter_families;
   for (const auto& d : counters) counter_families.push_back(&b.Family(d.name, d.help, T::Counter));
-  auto& unanswered = b.Family("ccmon_calls_unanswered_total",
-                              "Calls that left the queue unanswered, not abandoned, by reason.",
-                              T::Counter);
+  auto& unanswered =
+      b.Family("ccmon_calls_unanswered_total",
+               "Calls that left the queue unanswered, not abandoned, by reason.", T::Counter);
   auto& wait_h = b.Family("ccmon_call_wait_seconds", "Queue wait of answered calls.", T::Histogram);
   auto& ab_wait_h =
       b.Family("ccmon_call_abandon_wait_seconds", "Queue wait of abandoned calls.", T::Histogram);
-  auto& handle_h = b.Family("ccmon_call_handle_seconds",
-                            "Handle time (talk + hold + after-call work) of handled calls.",
-                            T::Histogram);
-  auto& state_secs = b.Family("ccmon_agent_state_seconds_total",
-                              "Agent time spent in each state, summed over the queue's members.",
-                              T::Counter);
+  auto& handle_h =
+      b.Family("ccmon_call_handle_seconds",
+               "Handle time (talk + hold + after-call work) of handled calls.", T::Histogram);
+  auto& state_secs =
+      b.Family("ccmon_agent_state_seconds_total",
+               "Agent time spent in each state, summed over the queue's members.", T::Counter);
   auto& intervals = b.Family("ccmon_sla_intervals_total",
                              "Closed contract intervals by service-level result.", T::Counter);
   auto& waiting = b.Family("ccmon_calls_waiting", "Calls queued now.", T::Gauge);
-  auto& oldest = b.Family("ccmon_oldest_call_wait_seconds", "Wait of the oldest queued call.",
-                          T::Gauge);
+  auto& oldest =
+      b.Family("ccmon_oldest_call_wait_seconds", "Wait of the oldest queued call.", T::Gauge);
   auto& agents = b.Family("ccmon_agents", "Queue members by current state.", T::Gauge);
   auto& sl = b.Family("ccmon_service_level_ratio",
                       "Service level by the contract's formula over the window (absent when "
@@ -135,8 +135,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   auto& sl_target = b.Family("ccmon_sl_target_ratio", "Contract service-level target.", T::Gauge);
   auto& sl_warn = b.Family("ccmon_sl_warning_ratio",
                            "Service level below which wallboards turn amber.", T::Gauge);
-  auto& sl_thr = b.Family("ccmon_sl_threshold_seconds", "Contract service-level threshold.",
-                          T::Gauge);
+  auto& sl_thr =
+      b.Family("ccmon_sl_threshold_seconds", "Contract service-level threshold.", T::Gauge);
   auto& ab_target =
       b.Family("ccmon_abandon_target_ratio", "Contract abandon-rate target.", T::Gauge);
   auto& asa_target = b.Family("ccmon_asa_target_seconds", "Contract ASA target.", T::Gauge);
@@ -145,8 +145,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                             "arrival rate and AHT.",
                             T::Gauge);
   auto& mos = b.Family("ccmon_voice_mos", "Mean voice MOS over the last 5 minutes.", T::Gauge);
-  auto& mos_n = b.Family("ccmon_voice_samples", "Voice-quality samples in the last 5 minutes.",
-                         T::Gauge);
+  auto& mos_n =
+      b.Family("ccmon_voice_samples", "Voice-quality samples in the last 5 minutes.", T::Gauge);
 
   for (const auto& q : s.queues) {
     const Labels ql = QueueLabels(q);
@@ -154,7 +154,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
       AddValue(*counter_families[i], ql, static_cast<double>(counters[i].get(q.total)));
     }
     for (int r = 1; r < kUnansweredReasonCount; ++r) {
-      AddValue(unanswered, With(ql, "reason", std::string(ToString(static_cast<UnansweredReason>(r)))),
+      AddValue(unanswered,
+               With(ql, "reason", std::string(ToString(static_cast<UnansweredReason>(r)))),
                static_cast<double>(q.total.unanswered[static_cast<std::size_t>(r)]));
     }
     AddHistogram(wait_h, ql, q.answered_wait, s.wait_bounds_s);
@@ -194,20 +195,20 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(mos_n, ql, static_cast<double>(q.mos_samples_5m));
   }
 
-  auto& c_sl = b.Family("ccmon_client_service_level_ratio",
-                        "Service level of a client's queue across every site serving it.",
-                        T::Gauge);
+  auto& c_sl =
+      b.Family("ccmon_client_service_level_ratio",
+               "Service level of a client's queue across every site serving it.", T::Gauge);
   auto& c_ab = b.Family("ccmon_client_abandon_ratio",
                         "Abandon rate of a client's queue across its sites.", T::Gauge);
-  auto& c_asa = b.Family("ccmon_client_asa_seconds", "ASA of a client's queue across its sites.",
-                         T::Gauge);
+  auto& c_asa =
+      b.Family("ccmon_client_asa_seconds", "ASA of a client's queue across its sites.", T::Gauge);
   auto& c_wait = b.Family("ccmon_client_calls_waiting",
                           "Calls queued now for a client's queue, all sites.", T::Gauge);
   auto& c_oldest = b.Family("ccmon_client_oldest_call_wait_seconds",
                             "Oldest queued call of a client's queue, any site.", T::Gauge);
-  auto& c_req = b.Family("ccmon_client_agents_required",
-                         "Erlang C agents needed across sites at the last 30 minutes' load.",
-                         T::Gauge);
+  auto& c_req =
+      b.Family("ccmon_client_agents_required",
+               "Erlang C agents needed across sites at the last 30 minutes' load.", T::Gauge);
   for (const auto& q : s.client_queues) {
     const Labels cl = {{"client", q.client}, {"queue", q.queue}};
     auto windowed = [&](const char* window, const Counts& c) {
@@ -223,18 +224,18 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(c_req, cl, q.agents_required);
   }
 
-  auto& connected = b.Family("ccmon_site_connected", "1 while the site has an open stream.",
-                             T::Gauge);
+  auto& connected =
+      b.Family("ccmon_site_connected", "1 while the site has an open stream.", T::Gauge);
   auto& last_seen = b.Family("ccmon_site_last_seen_timestamp_seconds",
                              "Collector time of the site's last message.", T::Gauge);
   auto& skew = b.Family("ccmon_site_clock_skew_seconds",
                         "Agent clock minus collector clock at the last heartbeat.", T::Gauge);
-  auto& backlog = b.Family("ccmon_agent_spool_backlog_events",
-                           "Events spooled by the site's agent and not yet acknowledged.",
-                           T::Gauge);
-  auto& dropped = b.Family("ccmon_agent_dropped_events_total",
-                           "Events the site's agent discarded under its spool overflow policy.",
-                           T::Counter);
+  auto& backlog =
+      b.Family("ccmon_agent_spool_backlog_events",
+               "Events spooled by the site's agent and not yet acknowledged.", T::Gauge);
+  auto& dropped =
+      b.Family("ccmon_agent_dropped_events_total",
+               "Events the site's agent discarded under its spool overflow policy.", T::Counter);
   for (const auto& site : s.sites) {
     const Labels sl_labels = {{"site", site.site}};
     AddValue(connected, sl_labels, site.connected ? 1 : 0);
@@ -245,11 +246,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   }
 
   auto& link_up = b.Family("ccmon_link_up", "1 when the link's last probe succeeded.", T::Gauge);
-  auto& link_rtt = b.Family("ccmon_link_rtt_seconds", "Round-trip time of the last probe.",
-                            T::Gauge);
+  auto& link_rtt =
+      b.Family("ccmon_link_rtt_seconds", "Round-trip time of the last probe.", T::Gauge);
   auto& link_jit = b.Family("ccmon_link_jitter_seconds", "Jitter of the link's probes.", T::Gauge);
-  auto& link_loss = b.Family("ccmon_link_loss_ratio", "Probe loss over the prober's window.",
-                             T::Gauge);
+  auto& link_loss =
+      b.Family("ccmon_link_loss_ratio", "Probe loss over the prober's window.", T::Gauge);
   for (const auto& l : s.links) {
     const Labels ll = {{"site", l.site}, {"link", l.link}};
     AddValue(link_up, ll, l.up ? 1 : 0);
@@ -258,10 +259,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(link_loss, ll, l.loss_ratio);
   }
 
-  auto& events = b.Family("ccmon_ingest_events_total",
-                          "Events received by result (accepted, duplicate, invalid) and reason.",
-                          T::Counter);
-  AddValue(events, {{"result", "accepted"}, {"reason", ""}}, static_cast<double>(s.ingest.accepted));
+  auto& events =
+      b.Family("ccmon_ingest_events_total",
+               "Events received by result (accepted, duplicate, invalid) and reason.", T::Counter);
+  AddValue(events, {{"result", "accepted"}, {"reason", ""}},
+           static_cast<double>(s.ingest.accepted));
   AddValue(events, {{"result", "duplicate"}, {"reason", ""}},
            static_cast<double>(s.ingest.duplicate));
   for (const auto& [reason, n] : s.ingest.invalid_by_reason) {
@@ -302,20 +304,20 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     const WalStats w = host->wal->stats();
     AddValue(b.Family("ccmon_wal_bytes", "Bytes in the write-ahead log.", T::Gauge), {},
              static_cast<double>(w.bytes));
-    AddValue(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge),
-             {}, static_cast<double>(w.segments));
-    AddValue(b.Family("ccmon_wal_healthy",
-                      "1 while WAL writes succeed; 0 while the disk fails and acks are held.",
-                      T::Gauge),
-             {}, w.healthy ? 1 : 0);
-    AddValue(b.Family("ccmon_wal_write_errors_total", "Failed WAL write or fsync attempts.",
-                      T::Counter),
-             {}, static_cast<double>(w.write_errors));
+    AddValue(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge), {},
+             static_cast<double>(w.segments));
+    AddValue(
+        b.Family("ccmon_wal_healthy",
+                 "1 while WAL writes succeed; 0 while the disk fails and acks are held.", T::Gauge),
+        {}, w.healthy ? 1 : 0);
+    AddValue(
+        b.Family("ccmon_wal_write_errors_total", "Failed WAL write or fsync attempts.", T::Counter),
+        {}, static_cast<double>(w.write_errors));
     AddValue(b.Family("ccmon_wal_torn_bytes_cut_total",
                       "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
              {}, static_cast<double>(w.torn_bytes_cut));
-    AddValue(b.Family("ccmon_wal_unacked_records",
-                      "WAL records appended and not yet durable.", T::Gauge),
+    AddValue(b.Family("ccmon_wal_unacked_records", "WAL records appended and not yet durable.",
+                      T::Gauge),
              {}, static_cast<double>(w.last_lsn - w.durable_lsn));
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
     AddValue(ck, {{"result", "ok"}}, static_cast<double>(host->checkpoints_ok.load()));
@@ -329,8 +331,12 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                             "1 per continuity alert firing now (docs/alerts.md).", T::Gauge);
     for (const Alert& a : host->alerts.Active()) {
       AddValue(active,
-               {{"alertname", a.name}, {"severity", a.severity}, {"client", a.client},
-                {"site", a.site}, {"queue", a.queue}, {"link", a.link}},
+               {{"alertname", a.name},
+                {"severity", a.severity},
+                {"client", a.client},
+                {"site", a.site},
+                {"queue", a.queue},
+                {"link", a.link}},
                1);
     }
     if (host->dispatcher != nullptr) {
@@ -338,8 +344,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                             "Alert notifications by receiver and result (sent, failed after "
                             "every retry, dropped from a full queue).",
                             T::Counter);
-      auto& queued = b.Family("ccmon_alert_queue_length",
-                              "Notifications waiting for a receiver.", T::Gauge);
+      auto& queued =
+          b.Family("ccmon_alert_queue_length", "Notifications waiting for a receiver.", T::Gauge);
       auto& up = b.Family("ccmon_alert_receiver_up",
                           "0 while the receiver's last delivery attempt failed.", T::Gauge);
       for (const auto& r : host->dispatcher->Stats()) {

@@ -45,17 +45,22 @@ grpc::Status IngestService::Stream(
     log->warn("refused stream from {} for site '{}': {}", ctx->peer(), site, auth.error_message());
     return auth;
   }
-  const std::uint64_t max_batch = host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
-  const std::uint64_t last = host_.With([&](Engine& e) {
-    return e.OpenStream(site, instance, msg.hello().agent_version());
-  });
+  const std::uint64_t max_batch =
+      host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
+  const std::uint64_t last = host_.With(
+      [&](Engine& e) { return e.OpenStream(site, instance, msg.hello().agent_version()); });
   log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
             ctx->peer(), last);
   struct Closer {
     EngineHost& host;
     const std::string& site;
     const std::string& instance;
-    ~Closer() { host.With([&](Engine& e) { e.CloseStream(site, instance); return 0; }); }
+    ~Closer() {
+      host.With([&](Engine& e) {
+        e.CloseStream(site, instance);
+        return 0;
+      });
+    }
   } closer{host_, site, instance};
 
   // The resume point must itself be durable: the agent drops what it is told is applied.
@@ -80,9 +85,9 @@ grpc::Status IngestService::Stream(
     const auto& events = msg.batch().events();
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
       ++host_.batches_refused;
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-              "batch of " + std::to_string(events.size()) + " events exceeds max_batch_events " +
-                  std::to_string(max_batch)};
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
+                                                        " events exceeds max_batch_events " +
+                                                        std::to_string(max_batch)};
     }
     out.Clear();
     auto* ack = out.mutable_ack();

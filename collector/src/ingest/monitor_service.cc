@@ -1,11 +1,11 @@
 #include "ingest/monitor_service.h"
 
-#include "ingest/auth.h"
-
 #include <algorithm>
 #include <chrono>
 #include <regex>
 #include <thread>
+
+#include "ingest/auth.h"
 
 namespace ccmon::collector {
 
@@ -78,8 +78,7 @@ grpc::Status MonitorService::ListAlerts(grpc::ServerContext* ctx, const v1::Aler
   return grpc::Status::OK;
 }
 
-grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx,
-                                         const v1::AlertsRequest* request,
+grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* request,
                                          grpc::ServerWriter<v1::AlertUpdate>* out) {
   v1::AlertsRequest scoped = *request;
   bool pii = false;
@@ -193,8 +192,8 @@ grpc::Status MonitorService::ListAbandoned(grpc::ServerContext* ctx,
   std::string client = req->client();
   bool pii = false;
   if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
-  const auto calls = host_.With(
-      [&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
+  const auto calls =
+      host_.With([&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
   for (const AbandonedView& a : calls) {
     auto* o = out->add_calls();
     o->set_abandoned_ms(a.abandoned_ms);

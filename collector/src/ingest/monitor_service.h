@@ -2,8 +2,8 @@
 // Thread-safe.
 #pragma once
 
-#include "ccmon/v1/monitor.grpc.pb.h"
 #include "ccmon/collector/options.h"
+#include "ccmon/v1/monitor.grpc.pb.h"
 #include "engine_host.h"
 
 namespace ccmon::collector {

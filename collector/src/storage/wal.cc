@@ -69,7 +69,8 @@ Wal::~Wal() {
 
 bool Wal::Open(const WalOptions& options, std::string* error, std::string* report) {
   opt_ = options;
-  if (!opt_.write_fn) opt_.write_fn = [](int fd, const void* p, std::size_t n) { return ::write(fd, p, n); };
+  if (!opt_.write_fn)
+    opt_.write_fn = [](int fd, const void* p, std::size_t n) { return ::write(fd, p, n); };
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
   if (ec) {
@@ -167,9 +168,9 @@ void Wal::Stop() {
 
 bool Wal::WaitForRoom(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout,
-                      [&] { return pending_.size() < opt_.max_pending_bytes || stopping_; }) &&
-         !stopping_;
+  return cv_.wait_for(lock, timeout, [&] {
+    return pending_.size() < opt_.max_pending_bytes || stopping_;
+  }) && !stopping_;
 }
 
 std::uint64_t Wal::Append(std::string_view record) {

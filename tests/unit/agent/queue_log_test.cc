@@ -64,9 +64,9 @@ std::string ReadFile(const std::string& path) {
 
 TEST(QueueLogParseTest, SplitsFields) {
   QueueLogLine l;
-  ASSERT_EQ(ParseQueueLogLine("1546015425|1546015415.757927|201|Paty Marin|CONNECT|10|x.1|9", &l)
-                .status,
-            ParseStatus::kOk);
+  ASSERT_EQ(
+      ParseQueueLogLine("1546015425|1546015415.757927|201|Paty Marin|CONNECT|10|x.1|9", &l).status,
+      ParseStatus::kOk);
   EXPECT_EQ(l.time_ms, 1546015425000);
   EXPECT_EQ(l.call_id, "1546015415.757927");
   EXPECT_EQ(l.queue, "201");
@@ -152,9 +152,8 @@ TEST(QueueLogStateMachineTest, TransferredCallReportsTalkAndHold) {
     }
   });
   QueueLogLine l;
-  for (const char* line :
-       {"100|c1|q|NONE|ENTERQUEUE||+1555|1", "110|c1|q|SIP/1|CONNECT|10|x|2",
-        "200|c1|q|SIP/1|TRANSFER|2000|ctx|10|90|1"}) {
+  for (const char* line : {"100|c1|q|NONE|ENTERQUEUE||+1555|1", "110|c1|q|SIP/1|CONNECT|10|x|2",
+                           "200|c1|q|SIP/1|TRANSFER|2000|ctx|10|90|1"}) {
     ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk);
     m.Process(l);
   }
@@ -168,7 +167,8 @@ TEST(QueueLogStateMachineTest, TransferredCallReportsTalkAndHold) {
 TEST(QueueLogStateMachineTest, DuplicatesAndOrphansInProductionFixture) {
   // xalakox fixture: 6 repeated ENTERQUEUE lines for a finished call, a CONNECT and a
   // COMPLETECALLER whose ENTERQUEUE is missing, the same COMPLETEAGENT four times.
-  const std::string path = std::string(CCMON_REALDATA) + "/asterisk/xalakox__asterisk2slack/queue_log";
+  const std::string path =
+      std::string(CCMON_REALDATA) + "/asterisk/xalakox__asterisk2slack/queue_log";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "real data absent: " << path;
   Harness h;
   h.Feed(ReadFile(path));
@@ -186,7 +186,8 @@ TEST(QueueLogStateMachineTest, DuplicatesAndOrphansInProductionFixture) {
 }
 
 TEST(QueueLogStateMachineTest, NulPrefixedLineInRealRotationIsRead) {
-  const std::string path = std::string(CCMON_REALDATA) + "/asterisk/karthik0112__synk_bug/queue_log";
+  const std::string path =
+      std::string(CCMON_REALDATA) + "/asterisk/karthik0112__synk_bug/queue_log";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "real data absent: " << path;
   Harness h;
   h.Feed(ReadFile(path));

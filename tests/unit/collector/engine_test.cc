@@ -197,16 +197,15 @@ TEST_F(EngineTest, ClientsClaimQueuesAndContractsApply) {
   EXPECT_EQ(Queue(s, "s1", "misc").client, "default");
   EXPECT_EQ(Queue(s, "s1", "misc").total.answered_in_threshold, 0u);  // 25 s > 20 s
   // Histogram bounds include every configured threshold.
-  EXPECT_NE(std::find(s.wait_bounds_s.begin(), s.wait_bounds_s.end(), 30.0),
-            s.wait_bounds_s.end());
+  EXPECT_NE(std::find(s.wait_bounds_s.begin(), s.wait_bounds_s.end(), 30.0), s.wait_bounds_s.end());
 }
 
 TEST_F(EngineTest, RollingWindowsKeepOnlyTheirMinutes) {
   Make();
-  const std::int64_t now = clock_.NowMs();  // 10:00:00 UTC, a minute boundary
-  Call(now - 50 * kMin, CallKind::kOffered, "q", "a");  // only in 1h
-  Call(now - 20 * kMin, CallKind::kOffered, "q", "b");  // 30m and 1h
-  Call(now - 1 * kMin, CallKind::kOffered, "q", "c");   // all
+  const std::int64_t now = clock_.NowMs();                   // 10:00:00 UTC, a minute boundary
+  Call(now - 50 * kMin, CallKind::kOffered, "q", "a");       // only in 1h
+  Call(now - 20 * kMin, CallKind::kOffered, "q", "b");       // 30m and 1h
+  Call(now - 1 * kMin, CallKind::kOffered, "q", "c");        // all
   Call(now - 11 * 3600 * kS, CallKind::kOffered, "q", "d");  // yesterday? no: 23:00 UTC prev day
   const Snapshot s = engine_->TakeSnapshot();
   const QueueView& q = Queue(s, "s1", "q");
@@ -314,14 +313,12 @@ INSTANTIATE_TEST_SUITE_P(
     Zones, IntervalAlignmentTest,
     ::testing::Values(
         // Manila, UTC+8 all year: 01:47 UTC is 09:47 local, interval 09:30 = 01:30 UTC.
-        AlignCase{"manila", "Asia/Manila", 30, 1795657620000, 1795656600000, "09:30",
-                  "2026-11-26"},
+        AlignCase{"manila", "Asia/Manila", 30, 1795657620000, 1795656600000, "09:30", "2026-11-26"},
         // Bogota, UTC-5: 15:10 UTC is 10:10 local, interval 10:00 = 15:00 UTC.
         AlignCase{"bogota", "America/Bogota", 30, 1795705800000, 1795705200000, "10:00",
                   "2026-11-26"},
         // Pune, UTC+5:30, hourly intervals: 01:47 UTC is 07:17 IST, interval 07:00 = 01:30 UTC.
-        AlignCase{"pune", "Asia/Kolkata", 60, 1795657620000, 1795656600000, "07:00",
-                  "2026-11-26"},
+        AlignCase{"pune", "Asia/Kolkata", 60, 1795657620000, 1795656600000, "07:00", "2026-11-26"},
         // New York falls back on 2026-11-01 at 02:00 EDT: 01:00-01:30 happens twice.
         // 05:20 UTC is 01:20 EDT (UTC-4): interval 01:00 EDT = 05:00 UTC.
         AlignCase{"ny", "America/New_York", 30, 1793510400000, 1793509200000, "01:00",

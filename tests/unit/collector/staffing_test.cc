@@ -31,7 +31,8 @@ TEST(StaffingTest, UnstableQueueNeedsMoreAgentsThanTraffic) {
 }
 
 TEST(StaffingTest, MosFromNetwork) {
-  // A clean LAN path scores near G.711's ceiling; 8% loss on a 300 ms path drops below the 3.5 alert line.
+  // A clean LAN path scores near G.711's ceiling; 8% loss on a 300 ms path drops below the 3.5
+  // alert line.
   EXPECT_GT(MosFromNetwork(20, 2, 0), 4.3);
   EXPECT_LT(MosFromNetwork(300, 40, 0.08), 3.5);
   EXPECT_GE(MosFromNetwork(5000, 500, 1), 1.0);

@@ -30,8 +30,8 @@ class WalTest : public ::testing::Test {
   std::vector<std::pair<std::uint64_t, std::string>> ReplayAll(Wal& w, std::uint64_t after = 0) {
     std::vector<std::pair<std::uint64_t, std::string>> out;
     std::string err;
-    w.Replay(after, [&](std::uint64_t lsn, std::string_view r) { out.emplace_back(lsn, r); },
-             &err);
+    w.Replay(
+        after, [&](std::uint64_t lsn, std::string_view r) { out.emplace_back(lsn, r); }, &err);
     return out;
   }
 

@@ -2,11 +2,11 @@
 // thread. Options come from a YAML file and flags (flags win).
 #pragma once
 
+#include <absl/status/statusor.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <absl/status/statusor.h>
 
 namespace ccmon::agent {
 

@@ -42,11 +42,11 @@ struct QueueLogStats {
   std::uint64_t blank = 0;
   std::uint64_t malformed = 0;
   std::uint64_t events = 0;
-  std::uint64_t duplicates = 0;      // steps already seen for that call (repeated lines)
-  std::uint64_t reconstructed = 0;   // steps synthesised for calls whose start predates the log
-  std::uint64_t ignored = 0;         // known kinds with no ccmon meaning (CONFIGRELOAD, DID...)
-  std::uint64_t unknown_kinds = 0;   // custom or unknown event names
-  std::uint64_t orphan_rings = 0;    // RINGNOANSWER for calls never seen
+  std::uint64_t duplicates = 0;     // steps already seen for that call (repeated lines)
+  std::uint64_t reconstructed = 0;  // steps synthesised for calls whose start predates the log
+  std::uint64_t ignored = 0;        // known kinds with no ccmon meaning (CONFIGRELOAD, DID...)
+  std::uint64_t unknown_kinds = 0;  // custom or unknown event names
+  std::uint64_t orphan_rings = 0;   // RINGNOANSWER for calls never seen
 };
 
 // Turns parsed lines into events. Calls are keyed by (call id, queue). Duplicated steps are
@@ -74,14 +74,14 @@ class QueueLogStateMachine {
     std::string agent;
     std::int64_t entered_ms = 0;
     bool answered = false;
-    bool ended = false;      // abandoned, exited, completed or transferred
+    bool ended = false;  // abandoned, exited, completed or transferred
   };
 
   Call* Lookup(std::string_view call_id, std::string_view queue);
   Call& Create(std::string_view call_id, std::string_view queue, std::int64_t entered_ms);
   void Emit(std::int64_t time_ms, const CallEvent& c);
-  void EmitState(std::int64_t time_ms, const QueueLogLine& l, AgentState s,
-                 std::string_view reason, bool all_queues);
+  void EmitState(std::int64_t time_ms, const QueueLogLine& l, AgentState s, std::string_view reason,
+                 bool all_queues);
   void Finish(const std::string& key);
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
@@ -91,7 +91,7 @@ class QueueLogStateMachine {
   std::size_t max_tracked_;
   std::unordered_map<std::string, Call> calls_;
   std::deque<std::string> ended_order_;  // bounded memory of ended calls, for dedupe
-  std::string key_;                       // scratch, reused
+  std::string key_;                      // scratch, reused
   QueueLogStats stats_;
 };
 

@@ -2,11 +2,11 @@
 // Loaded from YAML (LoadCollectorOptions) and then overridden by flags.
 #pragma once
 
+#include <absl/status/statusor.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <absl/status/statusor.h>
 
 #include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/config.h"

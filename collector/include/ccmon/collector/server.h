@@ -2,9 +2,9 @@
 // ticker, wired together. Thread-safe.
 #pragma once
 
-#include <memory>
-
 #include <absl/status/statusor.h>
+
+#include <memory>
 
 #include "ccmon/collector/clock.h"
 #include "ccmon/collector/options.h"

@@ -100,22 +100,32 @@ struct Event {
 
 constexpr std::string_view ToString(UnansweredReason r) {
   switch (r) {
-    case UnansweredReason::kTimeout: return "timeout";
-    case UnansweredReason::kKey: return "key";
-    case UnansweredReason::kEmpty: return "empty";
-    case UnansweredReason::kWithdraw: return "withdraw";
-    case UnansweredReason::kNone: break;
+    case UnansweredReason::kTimeout:
+      return "timeout";
+    case UnansweredReason::kKey:
+      return "key";
+    case UnansweredReason::kEmpty:
+      return "empty";
+    case UnansweredReason::kWithdraw:
+      return "withdraw";
+    case UnansweredReason::kNone:
+      break;
   }
   return "unknown";
 }
 
 constexpr std::string_view ToString(AgentState s) {
   switch (s) {
-    case AgentState::kLoggedOut: return "logged_out";
-    case AgentState::kReady: return "ready";
-    case AgentState::kNotReady: return "not_ready";
-    case AgentState::kOnCall: return "on_call";
-    case AgentState::kAfterCallWork: return "after_call_work";
+    case AgentState::kLoggedOut:
+      return "logged_out";
+    case AgentState::kReady:
+      return "ready";
+    case AgentState::kNotReady:
+      return "not_ready";
+    case AgentState::kOnCall:
+      return "on_call";
+    case AgentState::kAfterCallWork:
+      return "after_call_work";
   }
   return "unknown";
 }
