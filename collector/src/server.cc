@@ -183,9 +183,23 @@ class ServerImpl final : public Server {
   void CheckpointLoop() {
     std::unique_lock lock(mu_);
     auto last = std::chrono::steady_clock::now();
+    bool healthy = true;
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::seconds(1));
       if (stopping_) break;
+      // The WAL's own thread has no logger: say here, once per change, when the disk fails
+      // (acks are held, reads go on) and when it recovers.
+      const WalStats ws = wal_.stats();
+      if (ws.healthy != healthy) {
+        healthy = ws.healthy;
+        if (healthy) {
+          spdlog::get("collector")->warn("WAL writes recovered; acknowledging again");
+        } else {
+          spdlog::get("collector")->error(
+              "{}; holding acks (agents keep their data) and retrying every second",
+              ws.last_error);
+        }
+      }
       const bool due = std::chrono::steady_clock::now() - last >=
                        std::chrono::seconds(options_.checkpoint_interval_s);
       // A big WAL makes recovery slow: checkpoint early.
