@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -21,7 +22,7 @@ constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr int kRingMinutes = 60;
 // A site silent this long no longer holds its ledger intervals open.
-constexpr std::int64_t kMaxIntervalHoldMs = 6 * 3'600'000;
+constexpr std::int64_t kMaxIntervalHoldMs = std::int64_t{6} * 3'600'000;
 constexpr std::int64_t kMosWindowMinutes = 5;
 
 struct StringHash {
@@ -570,7 +571,7 @@ struct Engine::Impl {
       b.minute = minute;
     }
     if (b.minute == minute) {
-      b.mos_milli_sum += static_cast<std::uint64_t>(mos * 1000 + 0.5);
+      b.mos_milli_sum += static_cast<std::uint64_t>(std::llround(mos * 1000));
       ++b.mos_samples;
     }
     return ApplyResult{};

@@ -45,7 +45,7 @@ struct Limits {
   std::uint32_t max_batch_events = 4096;
   std::uint32_t max_field_bytes = 128;
   // Events stamped further ahead of the collector's clock are rejected (0: no limit).
-  std::int64_t max_future_ms = 3600 * 1000;
+  std::int64_t max_future_ms = std::int64_t{3600} * 1000;
   // Events older than this are rejected (0: no limit; historical backfills need none).
   std::int64_t max_age_ms = 0;
   std::uint32_t max_queues_per_site = 500;
@@ -62,7 +62,7 @@ struct CoreConfig {
   std::string default_timezone = "UTC";
   // Outcomes may arrive this late (event time behind the site's newest event time) and still
   // count in their ledger interval; later ones are counted as late.
-  std::int64_t allowed_lateness_ms = 5 * 60 * 1000;
+  std::int64_t allowed_lateness_ms = std::int64_t{5} * 60 * 1000;
   int ledger_retention_days = 35;
   Limits limits;
 };
