@@ -20,11 +20,9 @@ clients:
     webhooks: ["http://127.0.0.1:$DEAD_PORT/hook", "http://127.0.0.1:$HANG_PORT/hook"]
 sites:
 $SILENT_SITES
+# Production delivery settings (resend every 30 s, backoff up to 30 s) on dead receivers.
 alert_delivery:
-  resend_interval_s: 1
   timeout_s: 2
-  backoff_initial_s: 0.05
-  backoff_max_s: 0.2
 YML
 cat >"$WORK/rules.yaml" <<YML
 defaults:
@@ -49,7 +47,7 @@ run() {  # with_alerting(0|1) n: prints events/s of one backlog
   local t0 t1 events
   t0=$(date +%s%N)
   "$BIN/ccmon-agent" --site busy --collector "127.0.0.1:$GRPC_PORT" --simulate --seed 3 \
-    --sim-calls-per-minute 40 --simulate-seconds 5400 --once --no-fsync \
+    --sim-calls-per-minute 60 --simulate-seconds 21600 --once --no-fsync \
     --spool-dir "$WORK/spool-$alerting-$n" --log-level warn >>"$WORK/agent.log" 2>&1 ||
     fail "agent failed"
   t1=$(date +%s%N)
@@ -66,10 +64,11 @@ run() {  # with_alerting(0|1) n: prints events/s of one backlog
 
 best_off=0 best_on=0
 for n in 1 2 3 4 5; do
-  r=$(run 0 "$n")
-  ((r > best_off)) && best_off=$r
-  r=$(run 1 "$n")
-  ((r > best_on)) && best_on=$r
+  # Alternate which goes first, so neither side always runs on a warmer machine.
+  for mode in $((n % 2)) $(((n + 1) % 2)); do
+    r=$(run "$mode" "$n")
+    if ((mode)); then ((r > best_on)) && best_on=$r; else ((r > best_off)) && best_off=$r; fi
+  done
 done
 echo "ingest events/s (best of 5): without alerting $best_off, receivers dead $best_on"
 ((best_on * 100 >= best_off * 95)) || fail "ingest with dead receivers is below 95% of the baseline"

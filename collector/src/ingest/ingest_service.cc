@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "ingest/apply.h"
 #include "ingest/auth.h"
@@ -77,32 +82,78 @@ grpc::Status IngestService::Stream(
   welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));
   if (!stream->Write(out)) return grpc::Status::OK;
 
-  while (stream->Read(&msg)) {
+  // Acks are written by their own thread once the WAL has made each batch durable, so this
+  // thread keeps reading and applying the next batches meanwhile (acks stay in order).
+  struct PendingAck {
+    std::uint64_t lsn;
+    v1::CollectorMessage msg;
+  };
+  std::mutex ack_mu;
+  std::condition_variable ack_cv;
+  std::deque<PendingAck> pending;
+  bool reading_done = false;
+  std::atomic<bool> ack_failed{false};
+  Wal* const wal = host_.wal;
+  std::thread ack_writer([&] {
+    while (true) {
+      PendingAck p;
+      {
+        std::unique_lock lock(ack_mu);
+        ack_cv.wait(lock, [&] { return !pending.empty() || reading_done; });
+        if (pending.empty()) return;
+        p = std::move(pending.front());
+        pending.pop_front();
+      }
+      ack_cv.notify_all();
+      // Ack only what is durable: wait for the group commit that covers this batch.
+      while (wal != nullptr && !wal->WaitDurable(p.lsn, std::chrono::seconds(1))) {
+        if (ctx->IsCancelled()) {
+          ack_failed = true;
+          ack_cv.notify_all();
+          return;
+        }
+      }
+      if (!stream->Write(p.msg)) {
+        ack_failed = true;
+        ack_cv.notify_all();
+        return;
+      }
+    }
+  });
+  grpc::Status result = grpc::Status::OK;
+  constexpr std::size_t kMaxPendingAcks = 64;
+  while (!ack_failed && stream->Read(&msg)) {
     if (msg.msg_case() != v1::AgentMessage::kBatch) {
       ++host_.streams_refused;
-      return {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
+      result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
+      break;
     }
     const auto& events = msg.batch().events();
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
       ++host_.batches_refused;
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
-                                                        " events exceeds max_batch_events " +
-                                                        std::to_string(max_batch)};
+      result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " +
+                                                          std::to_string(events.size()) +
+                                                          " events exceeds max_batch_events " +
+                                                          std::to_string(max_batch)};
+      break;
     }
-    out.Clear();
-    auto* ack = out.mutable_ack();
-    Wal* wal = host_.wal;
+    PendingAck p{0, {}};
+    auto* ack = p.msg.mutable_ack();
     // Backpressure while the WAL cannot write (disk full): wait here, outside the engine
     // lock, so reads and scrapes go on.
+    bool cancelled = false;
     while (wal != nullptr && !wal->WaitForRoom(std::chrono::seconds(1))) {
-      if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
+      if ((cancelled = ctx->IsCancelled())) break;
+    }
+    if (cancelled) {
+      result = {grpc::StatusCode::CANCELLED, "stream cancelled"};
+      break;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t lsn = 0;
     const std::uint64_t acked = host_.With([&](Engine& e) {
       ApplyBatch(e, site, instance, msg.batch(), ack);
       // Appending under the engine lock keeps WAL order equal to apply order.
-      if (wal != nullptr) lsn = wal->Append(EncodeWalRecord(site, instance, msg.batch()));
+      if (wal != nullptr) p.lsn = wal->Append(EncodeWalRecord(site, instance, msg.batch()));
       return e.LastApplied(site, instance);
     });
     host_.apply_ns_total += static_cast<std::uint64_t>(
@@ -113,13 +164,20 @@ grpc::Status IngestService::Stream(
       log->debug("site {}: {} events rejected, first: seq {} {}", site, ack->rejected_size(),
                  ack->rejected(0).seq(), ack->rejected(0).detail());
     }
-    // Ack only what is durable: wait for the group commit that covers this batch.
-    while (wal != nullptr && !wal->WaitDurable(lsn, std::chrono::seconds(1))) {
-      if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
-    }
     ack->set_acked_seq(acked);
-    if (!stream->Write(out)) break;
+    std::unique_lock lock(ack_mu);
+    ack_cv.wait(lock, [&] { return pending.size() < kMaxPendingAcks || ack_failed; });
+    pending.push_back(std::move(p));
+    lock.unlock();
+    ack_cv.notify_all();
   }
+  {
+    std::lock_guard lock(ack_mu);
+    reading_done = true;
+  }
+  ack_cv.notify_all();
+  ack_writer.join();
+  if (!result.ok()) return result;
   log->info("site {} instance {} disconnected", site, instance);
   return grpc::Status::OK;
 }
