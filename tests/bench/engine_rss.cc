@@ -91,14 +91,14 @@ int main(int argc, char** argv) {
     hb.interval_ms = 5000;
     apply(hb);
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto snap = engine.TakeSnapshot();
   const long after = RssKiB();
-  std::printf("sites %d queues %d agents %d events %llu rejected %llu queue_views %zu "
-              "rss_before_kib %ld rss_after_kib %ld apply_ev_per_s %.0f\n",
-              sites, queues, agents, static_cast<unsigned long long>(events),
-              static_cast<unsigned long long>(rejected), snap.queues.size(), before, after,
-              static_cast<double>(events) / secs);
+  std::printf(
+      "sites %d queues %d agents %d events %llu rejected %llu queue_views %zu "
+      "rss_before_kib %ld rss_after_kib %ld apply_ev_per_s %.0f\n",
+      sites, queues, agents, static_cast<unsigned long long>(events),
+      static_cast<unsigned long long>(rejected), snap.queues.size(), before, after,
+      static_cast<double>(events) / secs);
   return 0;
 }

@@ -135,8 +135,7 @@ class StreamWorker {
     reader_.join();
     const grpc::Status st = stream_->Finish();
     if (!st.ok()) {
-      std::fprintf(stderr, "ingest_load: %s: %s\n", instance_.c_str(),
-                   st.error_message().c_str());
+      std::fprintf(stderr, "ingest_load: %s: %s\n", instance_.c_str(), st.error_message().c_str());
     }
   }
 
@@ -162,16 +161,15 @@ class StreamWorker {
     const std::uint64_t window_events =
         static_cast<std::uint64_t>(opt_.window) * static_cast<std::uint64_t>(opt_.batch);
     const double per_stream = opt_.rate / opt_.streams;
-    const auto interval = std::chrono::duration<double>(per_stream > 0 ? opt_.batch / per_stream
-                                                                       : 0.0);
+    const auto interval =
+        std::chrono::duration<double>(per_stream > 0 ? opt_.batch / per_stream : 0.0);
     auto next_send = Clock::now();
     std::size_t t = 0;
     while (!g_stop) {
       {
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-          return broken_ || next_seq_ - 1 - acked_ < window_events;
-        });
+        cv_.wait_for(lock, std::chrono::milliseconds(100),
+                     [&] { return broken_ || next_seq_ - 1 - acked_ < window_events; });
         if (broken_) break;
         if (next_seq_ - 1 - acked_ >= window_events) continue;
       }
@@ -229,15 +227,16 @@ bool Scrape(const std::string& hostport, std::string* body) {
   }
   body->clear();
   char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) body->append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    body->append(buf, static_cast<std::size_t>(n));
   close(fd);
   return true;
 }
 
 // Value of ccmon_calls_offered_total for the probe queue, or -1.
 double ProbeCount(const std::string& body, const std::string& site) {
-  const std::string key = "ccmon_calls_offered_total{client=\"default\",site=\"" + site +
-                          "\",queue=\"probe\"} ";
+  const std::string key =
+      "ccmon_calls_offered_total{client=\"default\",site=\"" + site + "\",queue=\"probe\"} ";
   const auto pos = body.find(key);
   if (pos == std::string::npos) return -1;
   return std::strtod(body.c_str() + pos + key.size(), nullptr);
@@ -345,9 +344,10 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 int main(int argc, char** argv) {
   Options opt;
   if (!ParseArgs(argc, argv, &opt)) {
-    std::fprintf(stderr, "usage: ingest_load --target HOST:PORT --batch N [--streams N] "
-                         "[--window N] [--seconds S] [--warmup S] [--rate EV_PER_S "
-                         "--metrics HOST:PORT] [--site-prefix P]\n");
+    std::fprintf(stderr,
+                 "usage: ingest_load --target HOST:PORT --batch N [--streams N] "
+                 "[--window N] [--seconds S] [--warmup S] [--rate EV_PER_S "
+                 "--metrics HOST:PORT] [--site-prefix P]\n");
     return 2;
   }
   // One channel (one HTTP/2 connection) per stream, as separate agents would have.
@@ -355,8 +355,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < opt.streams; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", i);  // distinct args: no subchannel sharing
-    auto channel =
-        grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(), args);
     char site[64];
     std::snprintf(site, sizeof site, "%s-site-%02d", opt.site_prefix.c_str(), i);
     workers.push_back(
@@ -372,8 +371,8 @@ int main(int argc, char** argv) {
   if (!opt.metrics.empty()) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", opt.streams);
-    lat = RunProbes(opt, grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(),
-                                                   args));
+    lat = RunProbes(
+        opt, grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(), args));
   } else {
     std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
   }
@@ -385,9 +384,10 @@ int main(int argc, char** argv) {
   if (opt.metrics.empty()) {
     std::printf("events_per_s %.0f\n", rate);
   } else {
-    std::printf("offered_events_per_s %.0f acked_events_per_s %.0f probes %zu p50_ms %.2f "
-                "p99_ms %.2f\n",
-                opt.rate, rate, lat.size(), Percentile(lat, 0.50), Percentile(lat, 0.99));
+    std::printf(
+        "offered_events_per_s %.0f acked_events_per_s %.0f probes %zu p50_ms %.2f "
+        "p99_ms %.2f\n",
+        opt.rate, rate, lat.size(), Percentile(lat, 0.50), Percentile(lat, 0.99));
   }
   return 0;
 }

@@ -17,10 +17,9 @@ namespace {
 
 class SinkService final : public ccmon::v1::Ingest::Service {
  public:
-  grpc::Status Stream(
-      grpc::ServerContext* /*ctx*/,
-      grpc::ServerReaderWriter<ccmon::v1::CollectorMessage, ccmon::v1::AgentMessage>* stream)
-      override {
+  grpc::Status Stream(grpc::ServerContext* /*ctx*/,
+                      grpc::ServerReaderWriter<ccmon::v1::CollectorMessage,
+                                               ccmon::v1::AgentMessage>* stream) override {
     ccmon::v1::AgentMessage msg;
     if (!stream->Read(&msg) || msg.msg_case() != ccmon::v1::AgentMessage::kHello) {
       return {grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello"};

@@ -45,8 +45,7 @@ std::vector<std::string> QueueLogLines(int calls) {
     const int q = i % 10, w = 3 + (i * 7) % 40, talk = 60 + (i * 13) % 300;
     const int agent = 100 + i % 50;
     const std::string id = std::to_string(1700000000 + i) + ".1";
-    std::snprintf(buf, sizeof buf, "%ld|%s|q%d|NONE|ENTERQUEUE||+1555%07d|1", t, id.c_str(), q,
-                  i);
+    std::snprintf(buf, sizeof buf, "%ld|%s|q%d|NONE|ENTERQUEUE||+1555%07d|1", t, id.c_str(), q, i);
     lines.emplace_back(buf);
     std::snprintf(buf, sizeof buf, "%ld|%s|q%d|SIP/%d|RINGNOANSWER|2000", t + 2, id.c_str(), q,
                   agent);
@@ -76,8 +75,10 @@ CallEvents MakeCallEvents(int calls, int queues, const std::string& prefix) {
   CallEvents out;
   out.storage.reserve(static_cast<std::size_t>(calls) * 2 + static_cast<std::size_t>(queues) + 50);
   std::vector<std::string_view> qnames, agents;
-  for (int q = 0; q < queues; ++q) qnames.push_back(out.storage.emplace_back("q" + std::to_string(q)));
-  for (int a = 0; a < 50; ++a) agents.push_back(out.storage.emplace_back("SIP/" + std::to_string(100 + a)));
+  for (int q = 0; q < queues; ++q)
+    qnames.push_back(out.storage.emplace_back("q" + std::to_string(q)));
+  for (int a = 0; a < 50; ++a)
+    agents.push_back(out.storage.emplace_back("SIP/" + std::to_string(100 + a)));
   for (int i = 0; i < calls; ++i) {
     const std::string_view id = out.storage.emplace_back(prefix + std::to_string(1700000000 + i));
     const std::string_view caller = out.storage.emplace_back("+1555" + std::to_string(1000000 + i));
@@ -95,7 +96,8 @@ CallEvents MakeCallEvents(int calls, int queues, const std::string& prefix) {
     c.ring_ms = 3000;
     out.events.push_back(Event{0, t + c.wait_ms, c});
     c.kind = CallKind::kCompleted;
-    c.talk_ms = static_cast<std::uint32_t>(60000 + (static_cast<std::int64_t>(i) * 104729) % 240000);
+    c.talk_ms =
+        static_cast<std::uint32_t>(60000 + (static_cast<std::int64_t>(i) * 104729) % 240000);
     c.hung_up_by = ccmon::Party::kCaller;
     out.events.push_back(Event{0, t + c.wait_ms + c.talk_ms, c});
   }
@@ -152,8 +154,8 @@ BENCHMARK(BM_QueueLogSplitBaseline);
 constexpr int kEventsPerCommit = 64;  // one source read chunk per commit
 
 std::string TempDir(const char* name) {
-  std::string d = std::filesystem::temp_directory_path().string() + "/ccmon-bench-" + name +
-                  "-" + std::to_string(getpid());
+  std::string d = std::filesystem::temp_directory_path().string() + "/ccmon-bench-" + name + "-" +
+                  std::to_string(getpid());
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d;
@@ -392,8 +394,9 @@ std::unique_ptr<ccmon::collector::Engine> PopulatedEngine(const ccmon::collector
       const std::string queue = "q" + std::to_string(q);
       for (int a = 0; a < 3; ++a) {
         const std::string agent = "SIP/" + std::to_string(100 + a);
-        engine->Apply(site, "inst",
-                      Event{++seq, kNowMs - 1000, AgentStateEvent{agent, queue, AgentState::kReady, {}}});
+        engine->Apply(
+            site, "inst",
+            Event{++seq, kNowMs - 1000, AgentStateEvent{agent, queue, AgentState::kReady, {}}});
       }
     }
   }
@@ -526,8 +529,8 @@ void PrintRows(const TableReporter& rep) {
             "BM_QueueLogSplitBaseline", "lines/s");
   pair_rate("spool append+commit/64, fsync off (vs fwrite)", "BM_SpoolAppendCommit/0/real_time",
             "BM_SpoolFwriteBaseline/0/real_time", "ev/s");
-  pair_rate("spool append+commit/64, fsync on (vs fwrite+fdatasync)", "BM_SpoolAppendCommit/1/real_time",
-            "BM_SpoolFwriteBaseline/1/real_time", "ev/s");
+  pair_rate("spool append+commit/64, fsync on (vs fwrite+fdatasync)",
+            "BM_SpoolAppendCommit/1/real_time", "BM_SpoolFwriteBaseline/1/real_time", "ev/s");
   pair_rate("Engine::Apply (vs hash-map counter bump)", "BM_EngineApply", "BM_EngineApplyBaseline",
             "ev/s");
   pair_rate("ingest batch path decode+apply+WAL encode (vs decode only)", "BM_IngestBatchPath",

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Builds the benchmarks in Release (own tree: build-bench), runs them side by side and prints
+# one table, each figure next to its baseline measured in the same run. Ends with the line
+#   ingest ratio collector/sink at batch 256: R
+# Not part of tests/run.sh or CTest. Environment knobs: BENCH_SECONDS (per ingest point, 2),
+# BENCH_ROUNDS (alternating sink/collector rounds per batch size, 3), BENCH_JOBS (ninja -j, 2).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="$ROOT/build-bench"
+SECONDS_PER_POINT="${BENCH_SECONDS:-2}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+JOBS="${BENCH_JOBS:-2}"
+
+log() { echo "bench: $*" >&2; }
+
+log "building (Release) in $BUILD"
+mkdir -p "$BUILD"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCCMON_BUILD_BENCH=ON \
+  -DCCMON_BUILD_TESTS=OFF >"$BUILD/configure.log" 2>&1 ||
+  { cat "$BUILD/configure.log" >&2; exit 1; }
+# Only what the benchmarks need, so unrelated targets cannot break a run.
+ninja -C "$BUILD" -j"$JOBS" ccmon-collector ingest_sink ingest_load micro_bench engine_rss >&2
+
+B="$BUILD/tests/bench"
+WORK="$(mktemp -d /tmp/ccmon-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ROWS="$WORK/rows"
+: >"$ROWS"
+row() { echo "row|$1|$2|$3|$4" >>"$ROWS"; }
+section() { echo "section|$1" >>"$ROWS"; }
+
+# Waits for a "... port N" line in a log and prints N (the first number after "port").
+wait_port() {
+  local file=$1 pattern=$2
+  for _ in $(seq 100); do
+    if grep -q "$pattern" "$file" 2>/dev/null; then
+      grep -o "$pattern [0-9]*" "$file" | head -1 | awk '{print $NF}'
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "bench: no '$pattern' in $file:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+start_collector() {  # name extra-args...
+  local name=$1
+  shift
+  mkdir -p "$WORK/$name"
+  "$BUILD/bin/ccmon-collector" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@" \
+    >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "${name}_pid=$!"
+  eval "${name}_grpc=$(wait_port "$WORK/$name.log" "serving gRPC on port")"
+  eval "${name}_metrics=$(wait_port "$WORK/$name.log" "/metrics on port")"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+fmt_rate() { awk -v v="$1" 'BEGIN {
+  if (v >= 1e6) printf "%.2fM ev/s", v / 1e6; else if (v >= 1e3) printf "%.1fk ev/s", v / 1e3;
+  else printf "%.0f ev/s", v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "0" }'; }
+
+# --- 1. ingest: bare sink vs collector (WAL on, group commit), alternating ------------------
+log "ingest: sink vs collector, batches 1 64 256 1024, $ROUNDS rounds of ${SECONDS_PER_POINT}s"
+"$B/ingest_sink" 127.0.0.1:0 >"$WORK/sink.log" 2>&1 &
+PIDS+=($!)
+sink_grpc=$(wait_port "$WORK/sink.log" "serving gRPC on port")
+start_collector coll --data-dir "$WORK/coll/data"
+
+load() {  # port batch [extra...]
+  local port=$1 batch=$2
+  shift 2
+  "$B/ingest_load" --target "127.0.0.1:$port" --batch "$batch" --streams 8 --window 8 \
+    --seconds "$SECONDS_PER_POINT" --warmup 0.5 "$@" | awk '/events_per_s/ {print $2}'
+}
+
+section "ingest, 8 concurrent site streams, window 8 batches, events/s acked (median of $ROUNDS)"
+ratio256=0
+for batch in 1 64 256 1024; do
+  : >"$WORK/s.$batch"
+  : >"$WORK/c.$batch"
+  for _ in $(seq "$ROUNDS"); do
+    load "$sink_grpc" "$batch" >>"$WORK/s.$batch"
+    load "$coll_grpc" "$batch" >>"$WORK/c.$batch"
+  done
+  s=$(median <"$WORK/s.$batch")
+  c=$(median <"$WORK/c.$batch")
+  r=$(ratio "$c" "$s")
+  log "batch $batch: sink $s collector $c ratio $r"
+  row "ingest batch $batch: collector WAL on (vs bare sink)" "$(fmt_rate "$c")" \
+    "$(fmt_rate "$s")" "$r"
+  if [ "$batch" = 256 ]; then ratio256=$r; fi
+done
+
+# Diagnostic: the same collector without a data dir (no WAL), batch 256, to show where the
+# gap comes from.
+start_collector mem
+m=$(load "$mem_grpc" 256)
+kill "$mem_pid"
+row "  diagnostic: collector WAL off, batch 256 (vs bare sink)" "$(fmt_rate "$m")" \
+  "$(fmt_rate "$(median <"$WORK/s.256")")" "$(ratio "$m" "$(median <"$WORK/s.256")")"
+
+# --- 2. event-to-/metrics latency at 100k events/s ----------------------------------------
+log "latency: probes through the collector at 0 and 100k events/s"
+section "event-to-/metrics latency (probe event sent -> scrape shows it; includes one scrape)"
+lat() {  # rate
+  "$B/ingest_load" --target "127.0.0.1:$coll_grpc" --metrics "127.0.0.1:$coll_metrics" \
+    --rate "$1" --batch 256 --streams 8 --window 8 --seconds 5 --warmup 1 \
+    --site-prefix "lat$1"
+}
+idle=$(lat 1 | tail -1)
+busy=$(lat 100000 | tail -1)
+get() { echo "$1" | tr ' ' '\n' | awk -v k="$2" 'prev == k {print; exit} {prev = $0}'; }
+row "p50 at 100k ev/s offered (vs idle collector)" "$(get "$busy" p50_ms) ms" \
+  "$(get "$idle" p50_ms) ms" "$(ratio "$(get "$busy" p50_ms)" "$(get "$idle" p50_ms)")"
+row "p99 at 100k ev/s offered (vs idle collector)" "$(get "$busy" p99_ms) ms" \
+  "$(get "$idle" p99_ms) ms" "$(ratio "$(get "$busy" p99_ms)" "$(get "$idle" p99_ms)")"
+row "  load actually acked during the latency run" "$(fmt_rate "$(get "$busy" acked_events_per_s)")" \
+  "$(fmt_rate 100000) offered" "$(ratio "$(get "$busy" acked_events_per_s)" 100000)"
+scrape_bytes=$(curl -s "http://127.0.0.1:$coll_metrics/metrics" 2>/dev/null | wc -c || echo 0)
+log "collector /metrics after the ingest runs: $scrape_bytes bytes"
+
+# --- 3. micro-benchmarks -------------------------------------------------------------------
+log "micro-benchmarks (Google Benchmark)"
+echo "section|micro-benchmarks (Google Benchmark, in-process)" >>"$ROWS"
+TMPDIR="$WORK" "$B/micro_bench" --benchmark_min_time=0.3 2>"$WORK/micro.log" |
+  grep '^row|' >>"$ROWS" || { cat "$WORK/micro.log" >&2; exit 1; }
+
+# --- 4. collector memory at 1,000 sites x 10 queues x 50 agents ---------------------------
+log "memory: in-process engine, 1000 sites x 10 queues x 50 agents"
+section "collector memory (in-process Engine, own process)"
+rss=$("$B/engine_rss" 1000 10 50 20)
+get_rss() { echo "$rss" | tr ' ' '\n' | awk -v k="$1" 'prev == k {print; exit} {prev = $0}'; }
+after=$(get_rss rss_after_kib)
+before=$(get_rss rss_before_kib)
+row "RSS 1000 sites x 10 queues x 50 agents, $(get_rss events) events (vs empty engine)" \
+  "$(awk -v k="$after" 'BEGIN {printf "%.1f MiB", k / 1024}')" \
+  "$(awk -v k="$before" 'BEGIN {printf "%.1f MiB", k / 1024}')" "$(ratio "$after" "$before")"
+
+# --- table -----------------------------------------------------------------------------------
+echo
+echo "ccmon benchmarks ($(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+awk -F'|' '
+  BEGIN { line = sprintf("%-72s %-34s %-22s %s", "benchmark", "ccmon", "baseline", "ccmon/baseline") }
+  NR == 1 { print line; gsub(/./, "-", line); print line }
+  $1 == "section" { printf "[%s]\n", $2; next }
+  $1 == "row" {
+    r = ($4 == "-") ? "" : $5
+    printf "%-72s %-34s %-22s %s\n", $2, $3, $4, r
+  }' "$ROWS"
+echo
+echo "ingest ratio collector/sink at batch 256: $ratio256"
