@@ -30,7 +30,7 @@ wait "$COLLECTOR_PID" 2>/dev/null || true
 echo "collector stopped for $OUTAGE_S s while the simulator goes on"
 sleep "$OUTAGE_S"  # the outage itself is the scenario, not a wait for a condition
 restart_collector c2
-wait_for above "$(accepted)" || fail "nothing arrived after the outage"
+WAIT_S=60 wait_for above "$(accepted)" || fail "nothing arrived after the outage"
 kill "$SIM_PID"  # stops the simulator; the agent drains its spool, then writes the truth
 wait "$SIM_PID" || fail "agent exited with an error"
 grep -q 'stopped; 0 events unacknowledged' "$WORK/sim.log" || fail "agent left events unsent"

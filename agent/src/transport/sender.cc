@@ -30,7 +30,9 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   std::size_t start = 0;
   while (start <= opt_.collector.size()) {
     std::size_t comma = opt_.collector.find(',', start);
@@ -86,9 +88,23 @@ void Sender::Backoff(std::chrono::milliseconds* delay) {
 
 bool Sender::Session(const std::function<bool()>& done) {
   auto log = Log();
+  auto& target = channel_->targets[channel_->current];
+  // Drive the channel to connect now: a fail-fast stream on a channel in TRANSIENT_FAILURE
+  // would fail at once and leave reconnecting to gRPC's own backoff, delaying recovery after a
+  // collector outage by up to our backoff plus its.
+  if (!target.channel->WaitForConnected(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(5))) {
+    log->debug("collector {} not reachable yet", target.address);
+    not_connected_ = true;  // that wait paced the retry already
+    if (channel_->targets.size() > 1) {
+      channel_->current = (channel_->current + 1) % channel_->targets.size();
+      log->info("failing over to collector {}", channel_->targets[channel_->current].address);
+    }
+    return false;
+  }
+  not_connected_ = false;
   grpc::ClientContext ctx;
   if (!opt_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt_.token);
-  auto& target = channel_->targets[channel_->current];
   auto stream = target.stub->Stream(&ctx);
   v1::AgentMessage hello;
   hello.mutable_hello()->set_site(opt_.site);
@@ -213,7 +229,7 @@ void Sender::Run(const std::function<bool()>& paused) {
     const bool welcomed = Session([&] { return paused && paused(); });
     if (stop_) break;
     if (welcomed) delay = opt_.backoff_initial;
-    Backoff(&delay);
+    if (!not_connected_) Backoff(&delay);
   }
 }
 
@@ -231,7 +247,7 @@ bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
     if (done()) return true;
     if (refused_) return false;  // an import with the wrong identity fails at once
     if (welcomed) delay = opt_.backoff_initial;
-    Backoff(&delay);
+    if (!not_connected_) Backoff(&delay);
   }
   return done();
 }

@@ -24,7 +24,7 @@ struct SenderOptions {
   std::size_t batch_max = 256;
   std::size_t max_in_flight_batches = 8;
   std::chrono::milliseconds backoff_initial{200};
-  std::chrono::milliseconds backoff_max{30000};
+  std::chrono::milliseconds backoff_max{10000};
   // PEM contents (not paths); empty tls_ca means plaintext.
   std::string tls_ca;
   std::string tls_cert;
@@ -67,6 +67,7 @@ class Sender {
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> refused_{false};
+  bool not_connected_ = false;  // the last session found no connection (sender thread only)
   std::atomic<std::uint64_t> acked_{0};
   std::mutex mu_;
   std::condition_variable cv_;
