@@ -131,8 +131,7 @@ grpc::Status IngestService::Stream(
     const auto& events = msg.batch().events();
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
       ++host_.batches_refused;
-      result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " +
-                                                          std::to_string(events.size()) +
+      result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
                                                           " events exceeds max_batch_events " +
                                                           std::to_string(max_batch)};
       break;
