@@ -8,60 +8,15 @@
 #include <sstream>
 
 #include "ccmon/collector/options.h"
+#include "config/yaml_reader.h"
 
 namespace ccmon::collector {
 
 namespace {
 
-class Reader {
+class Reader : public YamlReader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
-
-  absl::Status Error(const YAML::Node& n, const std::string& field, const std::string& msg) const {
-    const auto m = n.Mark();
-    return absl::InvalidArgumentError(
-        absl::StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": field '", field, "': ", msg));
-  }
-
-  // Fails on keys not in `allowed`.
-  absl::Status Keys(const YAML::Node& map, const std::string& path,
-                    std::initializer_list<const char*> allowed) const {
-    if (!map.IsMap()) return Error(map, path, "must be a mapping");
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) return Error(kv.first, Join(path, key), "unknown key");
-    }
-    return absl::OkStatus();
-  }
-
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
-  template <typename T>
-  absl::Status Get(const YAML::Node& map, const char* key, const std::string& path, T* out) const {
-    const YAML::Node n = map[key];
-    if (!n) return absl::OkStatus();
-    const std::string field = Join(path, key);
-    if (!n.IsScalar()) return Error(n, field, "must be a scalar");
-    try {
-      *out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      return Error(n, field, "has the wrong type");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Number(const YAML::Node& map, const char* key, const std::string& path, double lo,
-                      double hi, double* out) const {
-    if (auto s = Get(map, key, path, out); !s.ok()) return s;
-    if (map[key] && !(*out >= lo && *out <= hi)) {
-      return Error(map[key], Join(path, key), absl::StrCat("must be within [", lo, ", ", hi, "]"));
-    }
-    return absl::OkStatus();
-  }
+  using YamlReader::YamlReader;
 
   absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c) const {
     if (auto s =
@@ -102,9 +57,6 @@ class Reader {
     }
     return absl::OkStatus();
   }
-
- private:
-  std::string file_;
 };
 
 // A secret kept in its own file (mode 0600, not in the config): first line, trimmed.

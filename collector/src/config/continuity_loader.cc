@@ -10,84 +10,15 @@
 #include <initializer_list>
 #include <sstream>
 
+#include "config/yaml_reader.h"
+
 namespace ccmon::collector {
 
 namespace {
 
-class Reader {
+class Reader : public YamlReader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
-
-  absl::Status Error(const YAML::Node& n, const std::string& field, const std::string& msg) const {
-    const auto m = n.Mark();
-    return absl::InvalidArgumentError(
-        absl::StrCat(file_, ":", m.line + 1, ":", m.column + 1, ": field '", field, "': ", msg));
-  }
-
-  // Fails on keys not in `allowed`. An empty section (`key:` with nothing under it) is allowed.
-  absl::Status Keys(const YAML::Node& map, const std::string& path,
-                    std::initializer_list<const char*> allowed) const {
-    if (!map || map.IsNull()) return absl::OkStatus();
-    if (!map.IsMap()) return Error(map, path, "must be a mapping");
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) return Error(kv.first, Join(path, key), "unknown key");
-    }
-    return absl::OkStatus();
-  }
-
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
-  template <typename T>
-  absl::Status Get(const YAML::Node& map, const char* key, const std::string& path, T* out) const {
-    if (!map || !map.IsMap()) return absl::OkStatus();
-    const YAML::Node n = map[key];
-    if (!n) return absl::OkStatus();
-    const std::string field = Join(path, key);
-    if (!n.IsScalar()) return Error(n, field, "must be a scalar");
-    try {
-      *out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      return Error(n, field, "has the wrong type");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Number(const YAML::Node& map, const char* key, const std::string& path, double lo,
-                      double hi, double* out) const {
-    if (!map || !map.IsMap() || !map[key]) return absl::OkStatus();
-    double v = *out;
-    if (auto s = Get(map, key, path, &v); !s.ok()) return s;
-    if (!(v >= lo && v <= hi)) {
-      return Error(map[key], Join(path, key), absl::StrCat("must be within [", lo, ", ", hi, "]"));
-    }
-    *out = v;
-    return absl::OkStatus();
-  }
-
-  // A duration given in seconds (fractions allowed), stored in milliseconds.
-  absl::Status Seconds(const YAML::Node& map, const char* key, const std::string& path, double lo,
-                       double hi, std::int64_t* out_ms) const {
-    double s = static_cast<double>(*out_ms) / 1000.0;
-    if (auto st = Number(map, key, path, lo, hi, &s); !st.ok()) return st;
-    *out_ms = std::llround(s * 1000.0);
-    return absl::OkStatus();
-  }
-
-  // A count: a whole number within [lo, hi].
-  template <typename T>
-  absl::Status Whole(const YAML::Node& map, const char* key, const std::string& path, double lo,
-                     double hi, T* out) const {
-    double v = static_cast<double>(*out);
-    if (auto s = Number(map, key, path, lo, hi, &v); !s.ok()) return s;
-    if (v != std::floor(v)) return Error(map[key], Join(path, key), "must be a whole number");
-    *out = static_cast<T>(v);
-    return absl::OkStatus();
-  }
+  using YamlReader::YamlReader;
 
   // One set of thresholds (the defaults, or a client's or site's overrides applied on top of
   // what `t` already holds).
@@ -211,8 +142,6 @@ class Reader {
     }
     return absl::OkStatus();
   }
-
-  std::string file_;
 };
 
 // `clients:` or `sites:`: a mapping of name -> partial overrides on top of the defaults.

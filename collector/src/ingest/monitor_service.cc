@@ -63,13 +63,19 @@ std::string MaskCallerId(std::string_view id) {
   return out;
 }
 
+// The caller's copy of a request, its client pinned to the caller's token scope.
+template <typename Request>
+grpc::Status MonitorService::Scoped(const Request& in, const grpc::ServerContext& ctx,
+                                    Request* out) const {
+  *out = in;
+  bool pii = false;
+  return AuthorizeMonitor(security_, ctx, out->mutable_client(), &pii);
+}
+
 grpc::Status MonitorService::ListAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* request,
                                         v1::AlertList* out) {
-  v1::AlertsRequest scoped = *request;
-  bool pii = false;
-  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
-    return st;
-  }
+  v1::AlertsRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::AlertsRequest* req = &scoped;
   out->set_now_ms(host_.clock().NowMs());
   for (const Alert& a : host_.alerts.Active()) {
@@ -80,11 +86,8 @@ grpc::Status MonitorService::ListAlerts(grpc::ServerContext* ctx, const v1::Aler
 
 grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::AlertsRequest* request,
                                          grpc::ServerWriter<v1::AlertUpdate>* out) {
-  v1::AlertsRequest scoped = *request;
-  bool pii = false;
-  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
-    return st;
-  }
+  v1::AlertsRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::AlertsRequest* req = &scoped;
   auto send_active = [&] {
     for (const Alert& a : host_.alerts.Active()) {
@@ -155,11 +158,8 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext* ctx, const v1::Statu
 
 grpc::Status MonitorService::GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
                                          v1::Snapshot* out) {
-  v1::SnapshotRequest scoped = *req;
-  bool pii = false;
-  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
-    return st;
-  }
+  v1::SnapshotRequest scoped;
+  if (auto st = Scoped(*req, *ctx, &scoped); !st.ok()) return st;
   BuildSnapshot(scoped, out);
   return grpc::Status::OK;
 }
@@ -167,11 +167,8 @@ grpc::Status MonitorService::GetSnapshot(grpc::ServerContext* ctx, const v1::Sna
 grpc::Status MonitorService::WatchSnapshots(grpc::ServerContext* ctx,
                                             const v1::SnapshotRequest* req,
                                             grpc::ServerWriter<v1::Snapshot>* out) {
-  v1::SnapshotRequest scoped = *req;
-  bool pii = false;
-  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
-    return st;
-  }
+  v1::SnapshotRequest scoped;
+  if (auto st = Scoped(*req, *ctx, &scoped); !st.ok()) return st;
   req = &scoped;
   const auto interval = std::chrono::milliseconds(
       req->interval_ms() == 0 ? 1000 : std::clamp<std::uint32_t>(req->interval_ms(), 100, 60000));
@@ -270,11 +267,8 @@ void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snaps
 
 grpc::Status MonitorService::GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* request,
                                        v1::Ledger* out) {
-  v1::LedgerRequest scoped = *request;
-  bool pii = false;
-  if (auto st = AuthorizeMonitor(security_, *ctx, scoped.mutable_client(), &pii); !st.ok()) {
-    return st;
-  }
+  v1::LedgerRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::LedgerRequest* req = &scoped;
   static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
   if (!std::regex_match(req->date(), kDate)) {

@@ -32,6 +32,8 @@ class MonitorService final : public v1::Monitor::Service {
 
  private:
   void BuildSnapshot(const v1::SnapshotRequest& req, v1::Snapshot* out);
+  template <typename Request>
+  grpc::Status Scoped(const Request& in, const grpc::ServerContext& ctx, Request* out) const;
   EngineHost& host_;
   const SecurityOptions& security_;
   std::int64_t started_ms_;
