@@ -46,8 +46,14 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
 
 bool ValidText(std::string_view s, std::size_t max_bytes) {
   if (s.size() > max_bytes) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+  // No early exit: valid text (the common case) is scanned whole anyway, and a loop without
+  // branches vectorises.
+  unsigned bad = 0;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    bad |= static_cast<unsigned>(u < 0x20) | static_cast<unsigned>(u == 0x7f);
+  }
+  return bad == 0;
 }
 
 struct HistogramState {
@@ -113,13 +119,41 @@ struct Link {
   LinkView view;
 };
 
+// The UTC offset of a zone over one 15-minute block of UTC time, so that events of the same
+// block do not each convert through the time-zone rules (the per-event hot spot it was).
+// Zone offsets change at most once in any 15 minutes, at the block's edges or inside it: a
+// block whose two ends have the same offset has that offset throughout.
+class OffsetCache {
+ public:
+  std::int64_t OffsetMs(const absl::TimeZone& tz, std::int64_t t_ms) const {
+    if (t_ms >= lo_ && t_ms < hi_) return offset_ms_;
+    constexpr std::int64_t kBlockMs = 15 * 60 * 1000;
+    const std::int64_t lo = FloorDiv(t_ms, kBlockMs) * kBlockMs;
+    const std::int64_t first = tz.At(absl::FromUnixMillis(lo)).offset * 1000LL;
+    const std::int64_t last = tz.At(absl::FromUnixMillis(lo + kBlockMs - 1)).offset * 1000LL;
+    if (first != last) return tz.At(absl::FromUnixMillis(t_ms)).offset * 1000LL;
+    lo_ = lo;
+    hi_ = lo + kBlockMs;
+    offset_ms_ = first;
+    return first;
+  }
+
+ private:
+  mutable std::int64_t lo_ = 0;
+  mutable std::int64_t hi_ = 0;  // empty until first use
+  mutable std::int64_t offset_ms_ = 0;
+};
+
 struct Site {
   std::string id;
   absl::TimeZone tz;
+  OffsetCache offset;
   StringMap<std::unique_ptr<Queue>> queues;
   StringMap<Agent> agents;
   StringMap<Link> links;
   StringMap<std::uint64_t> instances;  // agent instance -> last applied seq
+  // The entry of `instances` used last (entries are never removed, so the key stays valid).
+  std::pair<std::string_view, std::uint64_t*> seq_cache{{}, nullptr};
   std::uint32_t open_streams = 0;
   std::int64_t last_seen_ms = 0;
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
@@ -159,6 +193,7 @@ struct Engine::Impl {
   StringMap<absl::TimeZone> site_tz;
   absl::TimeZone default_tz;
   StringMap<std::unique_ptr<Site>> sites;
+  Site* last_site = nullptr;  // GetSite's cache
   IngestStats stats;
   std::deque<LedgerEntry> ledger;
 
@@ -197,13 +232,16 @@ struct Engine::Impl {
   }
 
   Site& GetSite(std::string_view id) {
-    if (auto* s = Find(sites, id)) return **s;
+    // Events come in batches of one site: remember the last one (sites are never removed).
+    if (last_site != nullptr && last_site->id == id) return *last_site;
+    if (auto* s = Find(sites, id)) return *(last_site = s->get());
     auto site = std::make_unique<Site>();
     site->id = std::string(id);
     auto* tz = Find(site_tz, id);
     site->tz = tz != nullptr ? *tz : default_tz;
     Site& ref = *site;
     sites.emplace(site->id, std::move(site));
+    last_site = &ref;
     return ref;
   }
 
@@ -233,16 +271,13 @@ struct Engine::Impl {
 
   // Local day number and interval start of an instant in the site's zone.
   static std::int64_t LocalDay(const Site& site, std::int64_t t_ms) {
-    const auto cs = absl::ToCivilDay(absl::FromUnixMillis(t_ms), site.tz);
-    return cs - absl::CivilDay(1970, 1, 1);
+    return FloorDiv(t_ms + site.offset.OffsetMs(site.tz, t_ms), kDayMs);
   }
 
   std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) const {
-    const absl::Time t = absl::FromUnixMillis(t_ms);
-    const absl::TimeZone::CivilInfo ci = q.site->tz.At(t);
-    const std::int64_t local_ms = t_ms + ci.offset * 1000LL;
-    const std::int64_t local_start = FloorDiv(local_ms, q.interval_ms) * q.interval_ms;
-    return local_start - ci.offset * 1000LL;
+    const std::int64_t offset_ms = q.site->offset.OffsetMs(q.site->tz, t_ms);
+    const std::int64_t local_start = FloorDiv(t_ms + offset_ms, q.interval_ms) * q.interval_ms;
+    return local_start - offset_ms;
   }
 
   std::int64_t SiteNow(const Site& site) const { return clock.NowMs() + site.clock_skew_ms; }
@@ -676,8 +711,13 @@ std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view ins
 ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event) {
   Impl& m = *impl_;
   Site& site = m.GetSite(site_id);
-  std::uint64_t* last = Find(site.instances, instance);
-  if (last == nullptr) last = &site.instances.emplace(std::string(instance), 0).first->second;
+  std::uint64_t* last = site.seq_cache.first == instance ? site.seq_cache.second : nullptr;
+  if (last == nullptr) {
+    auto it = site.instances.find(instance);
+    if (it == site.instances.end()) it = site.instances.emplace(std::string(instance), 0).first;
+    site.seq_cache = {it->first, &it->second};
+    last = &it->second;
+  }
   if (event.seq <= *last) {
     ++m.stats.duplicate;
     return ApplyResult{ApplyResult::Kind::kDuplicate, {}, {}};
@@ -1043,8 +1083,13 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
 bool Engine::Reject(std::string_view site_id, std::string_view instance, std::uint64_t seq,
                     std::string_view reason) {
   Site& site = impl_->GetSite(site_id);
-  std::uint64_t* last = Find(site.instances, instance);
-  if (last == nullptr) last = &site.instances.emplace(std::string(instance), 0).first->second;
+  std::uint64_t* last = site.seq_cache.first == instance ? site.seq_cache.second : nullptr;
+  if (last == nullptr) {
+    auto it = site.instances.find(instance);
+    if (it == site.instances.end()) it = site.instances.emplace(std::string(instance), 0).first;
+    site.seq_cache = {it->first, &it->second};
+    last = &it->second;
+  }
   if (seq <= *last) {
     ++impl_->stats.duplicate;
     return false;

@@ -48,13 +48,19 @@ bool GetStr(std::string_view* in, std::string* s) {
 }
 }  // namespace
 
+void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
+                     std::string* out) {
+  out->clear();
+  out->reserve(8 + site.size() + instance.size() + batch.ByteSizeLong());
+  PutStr(out, site);
+  PutStr(out, instance);
+  batch.AppendToString(out);
+}
+
 std::string EncodeWalRecord(std::string_view site, std::string_view instance,
                             const v1::EventBatch& batch) {
   std::string out;
-  out.reserve(8 + site.size() + instance.size() + batch.ByteSizeLong());
-  PutStr(&out, site);
-  PutStr(&out, instance);
-  batch.AppendToString(&out);
+  EncodeWalRecord(site, instance, batch, &out);
   return out;
 }
 

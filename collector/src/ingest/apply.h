@@ -17,6 +17,9 @@ void ApplyBatch(Engine& engine, std::string_view site, std::string_view instance
 // WAL record of a batch: site, instance and the batch as received.
 std::string EncodeWalRecord(std::string_view site, std::string_view instance,
                             const v1::EventBatch& batch);
+// The same into *out (its capacity is reused).
+void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
+                     std::string* out);
 bool DecodeWalRecord(std::string_view record, std::string* site, std::string* instance,
                      v1::EventBatch* batch);
 

@@ -19,10 +19,19 @@ namespace {
 constexpr std::uint32_t kMaxRecord = 256U << 20;
 constexpr std::size_t kHeader = 16;  // u32 length, u32 crc, u64 lsn
 
+// A record's CRC covers its LSN (8 bytes, first) and its payload. The payload's part can be
+// computed before the LSN is known and combined with it (crc32_combine).
+std::uint32_t Crc(std::uint64_t lsn, std::uint32_t payload_crc, std::size_t payload_size) {
+  const uLong c = crc32(0L, reinterpret_cast<const Bytef*>(&lsn), sizeof lsn);
+  return static_cast<std::uint32_t>(
+      crc32_combine(c, payload_crc, static_cast<z_off_t>(payload_size)));
+}
+std::uint32_t PayloadCrc(std::string_view payload) {
+  return static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+}
 std::uint32_t Crc(std::uint64_t lsn, std::string_view payload) {
-  uLong c = crc32(0L, reinterpret_cast<const Bytef*>(&lsn), sizeof lsn);
-  c = crc32(c, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
-  return static_cast<std::uint32_t>(c);
+  return Crc(lsn, PayloadCrc(payload), payload.size());
 }
 
 std::string SegmentName(std::uint64_t first_lsn) {
@@ -173,21 +182,27 @@ bool Wal::WaitForRoom(std::chrono::milliseconds timeout) {
   }) && !stopping_;
 }
 
-std::uint64_t Wal::Append(std::string_view record) {
+std::uint32_t Wal::RecordCrc(std::string_view record) { return PayloadCrc(record); }
+
+std::uint64_t Wal::Append(std::string_view record, std::uint32_t record_crc) {
   std::unique_lock lock(mu_);
   const std::uint64_t lsn = last_lsn_.load() + 1;
   unsigned char hdr[kHeader];
   const auto len = static_cast<std::uint32_t>(record.size());
-  const std::uint32_t crc = Crc(lsn, record);
+  const std::uint32_t crc = Crc(lsn, record_crc, record.size());
   std::memcpy(hdr, &len, 4);
   std::memcpy(hdr + 4, &crc, 4);
   std::memcpy(hdr + 8, &lsn, 8);
+  // The flusher waits for the buffer to become non-empty, or (between syncs) for it to fill
+  // half its bound: wake it only then, not on every append.
+  const bool was_empty = pending_.empty();
   pending_.append(reinterpret_cast<const char*>(hdr), kHeader);
   pending_.append(record);
   pending_last_lsn_ = lsn;
   last_lsn_ = lsn;
+  const bool wake = was_empty || pending_.size() >= opt_.max_pending_bytes / 2;
   lock.unlock();
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   return lsn;
 }
 
@@ -220,6 +235,7 @@ bool Wal::WriteAll(const std::string& buf) {
 
 void Wal::FlushLoop() {
   std::string buf;
+  auto last_start = std::chrono::steady_clock::time_point::min();
   while (true) {
     std::uint64_t buf_last = 0;
     {
@@ -230,6 +246,12 @@ void Wal::FlushLoop() {
         // Group commit: let concurrent streams add their batches to this fsync.
         cv_.wait_for(lock, opt_.fsync_interval, [&] { return stopping_; });
       }
+      if (!stopping_ && opt_.min_sync_gap.count() > 0 &&
+          last_start > std::chrono::steady_clock::time_point::min()) {
+        cv_.wait_until(lock, last_start + opt_.min_sync_gap,
+                       [&] { return stopping_ || pending_.size() >= opt_.max_pending_bytes / 2; });
+      }
+      last_start = std::chrono::steady_clock::now();
       buf.swap(pending_);
       pending_.clear();
       buf_last = pending_last_lsn_;
