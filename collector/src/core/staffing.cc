@@ -30,9 +30,16 @@ std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double 
                                     double target, std::uint32_t max_agents) {
   const double a = arrivals_per_s * aht_s;
   if (a <= 0 || aht_s <= 0) return 0;
-  auto n = static_cast<std::uint32_t>(std::floor(a)) + 1;
-  for (; n < max_agents; ++n) {
-    if (ErlangCServiceLevel(n, arrivals_per_s, aht_s, threshold_s) >= target) return n;
+  // One pass of the Erlang B recursion: B(n) follows from B(n-1), so each candidate n costs
+  // O(1) (recomputing ErlangC(n) from scratch made this quadratic in the traffic, and it runs
+  // for every queue on every snapshot).
+  double b = 1;
+  for (std::uint32_t n = 1; n < max_agents; ++n) {
+    b = a * b / (static_cast<double>(n) + a * b);
+    const double dn = n;
+    if (dn <= a) continue;
+    const double c = dn * b / (dn - a * (1 - b));
+    if (1 - c * std::exp(-(dn - a) * threshold_s / aht_s) >= target) return n;
   }
   return max_agents;
 }

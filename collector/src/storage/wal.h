@@ -27,7 +27,7 @@ struct WalOptions {
   // Adaptive group commit: a write starts no sooner than this after the previous one started,
   // so under load each fdatasync carries more batches (fewer syncs, less CPU) while an idle
   // log still writes at once (its previous write is long past).
-  std::chrono::microseconds min_sync_gap{1500};
+  std::chrono::microseconds min_sync_gap{2000};
   std::uint64_t segment_bytes = 64ULL << 20;
   // Appends block (backpressure) while this much is buffered and not yet written.
   std::uint64_t max_pending_bytes = 256ULL << 20;

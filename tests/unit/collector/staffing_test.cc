@@ -25,6 +25,19 @@ TEST(StaffingTest, AgentsRequiredIsTheSmallestMeetingTarget) {
   EXPECT_EQ(ErlangCAgentsRequired(0, 180, 20, 0.8), 0u);
 }
 
+// The single-pass search agrees with the definition (smallest n whose Erlang C service level
+// meets the target) across light to very heavy traffic, and stops at max_agents.
+TEST(StaffingTest, AgentsRequiredAgreesWithServiceLevelDefinition) {
+  for (const double calls_per_30min : {1.0, 7.0, 100.0, 950.0, 4000.0, 20000.0}) {
+    const double rate = calls_per_30min / 1800.0;
+    const std::uint32_t n = ErlangCAgentsRequired(rate, 240, 20, 0.8);
+    ASSERT_LT(n, 10000u) << calls_per_30min;
+    EXPECT_GE(ErlangCServiceLevel(n, rate, 240, 20), 0.8) << calls_per_30min;
+    EXPECT_LT(ErlangCServiceLevel(n - 1, rate, 240, 20), 0.8) << calls_per_30min;
+  }
+  EXPECT_EQ(ErlangCAgentsRequired(20000.0 / 1800.0, 240, 20, 0.8, 100), 100u);
+}
+
 TEST(StaffingTest, UnstableQueueNeedsMoreAgentsThanTraffic) {
   EXPECT_EQ(ErlangC(10, 10), 1.0);
   EXPECT_EQ(ErlangCServiceLevel(10, 10.0 / 180.0, 180, 20), 0.0);
