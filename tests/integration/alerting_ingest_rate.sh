@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Issue 5, must-show 3: while every alert receiver is dead (Alertmanager down, webhooks
 # refusing or hanging) and alerts are firing and being retried, ingest runs at the rate it has
-# with no alerting at all (within 5%). Both rates are measured here, side by side, best of
-# three alternating runs of the same simulated backlog.
+# with no alerting at all (within 5%). Both rates are measured here, side by side, over five
+# alternating runs each of the same simulated backlog (6 h at 1200 calls/min, ~2M events), as
+# events per second of the collector's own CPU time (not against a wall clock, which the agent
+# shares on a 2-core machine).
 source "$(dirname "$0")/lib.sh"
 TOOLS=$1
 DEAD_PORT=$(free_port)
@@ -48,7 +50,7 @@ run() {  # with_alerting(0|1) n: prints events/s of one backlog
   cpu() { awk '{print $14 + $15}' "/proc/$COLLECTOR_PID/stat"; }  # clock ticks, all threads
   t0=$(cpu)
   "$BIN/ccmon-agent" --site busy --collector "127.0.0.1:$GRPC_PORT" --simulate --seed 3 \
-    --sim-calls-per-minute 60 --simulate-seconds 21600 --once --no-fsync \
+    --sim-calls-per-minute 1200 --simulate-seconds 21600 --once --no-fsync \
     --spool-dir "$WORK/spool-$alerting-$n" --log-level warn >>"$WORK/agent.log" 2>&1 ||
     fail "agent failed"
   t1=$(cpu)
@@ -60,22 +62,27 @@ run() {  # with_alerting(0|1) n: prints events/s of one backlog
   fi
   kill "$COLLECTOR_PID"
   wait "$COLLECTOR_PID" 2>/dev/null || true
-  echo $((events * $(getconf CLK_TCK) / (t1 - t0 > 0 ? t1 - t0 : 1)))
+  echo "$events $((t1 - t0))"
 }
 
-best_off=0 best_on=0
+# Five alternating pairs; the rate of each mode is its total events over its total collector
+# CPU time (all threads, delivery included), which averages out the run-to-run noise of a
+# shared 2-core machine (a few percent per run) instead of picking extremes.
+declare -A events=([0]=0 [1]=0) ticks=([0]=0 [1]=0)
 for n in 1 2 3 4 5; do
   # Alternate which goes first, so neither side always runs on a warmer machine.
   for mode in $((n % 2)) $(((n + 1) % 2)); do
-    r=$(run "$mode" "$n")
-    if ((mode)); then ((r > best_on)) && best_on=$r; else ((r > best_off)) && best_off=$r; fi
+    read -r e t < <(run "$mode" "$n")
+    echo "run $n, alerting $mode: $e events in $t CPU ticks"
+    events[$mode]=$((events[$mode] + e))
+    ticks[$mode]=$((ticks[$mode] + t))
   done
 done
-echo "ingest events per collector CPU second (best of 5): without alerting $best_off," \
-  "receivers dead $best_on"
-echo "ratio: $((best_on * 100 / best_off))% (issue 5 asks for >= 95%)"
-# Measured between 90% and 100% across runs on the 2-core CI machine, so 95% is not asserted
-# (it would fail at random); what must never happen is delivery stalling ingest, which would
-# show as a small fraction of the baseline.
-((best_on * 100 >= best_off * 80)) || fail "ingest with dead receivers is below 80% of the baseline"
+((ticks[0] > 0 && ticks[1] > 0)) || fail "no CPU time measured"
+hz=$(getconf CLK_TCK)
+off=$((events[0] * hz / ticks[0]))
+on=$((events[1] * hz / ticks[1]))
+echo "ingest events per collector CPU second: without alerting $off, receivers dead $on"
+echo "ratio: $((on * 1000 / off / 10)).$((on * 1000 / off % 10))% (issue 5 asks for >= 95%)"
+((on * 100 >= off * 95)) || fail "ingest with dead receivers is below 95% of the rate without alerting"
 echo PASS
