@@ -30,6 +30,8 @@ std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double 
                                     double target, std::uint32_t max_agents) {
   const double a = arrivals_per_s * aht_s;
   if (a <= 0 || aht_s <= 0) return 0;
+  // Fewer agents than the traffic in Erlangs never clear the queue.
+  if (a + 1 >= static_cast<double>(max_agents)) return max_agents;
   // One pass of the Erlang B recursion: B(n) follows from B(n-1), so each candidate n costs
   // O(1) (recomputing ErlangC(n) from scratch made this quadratic in the traffic, and it runs
   // for every queue on every snapshot).

@@ -246,7 +246,7 @@ void Wal::FlushLoop() {
         // Group commit: let concurrent streams add their batches to this fsync.
         cv_.wait_for(lock, opt_.fsync_interval, [&] { return stopping_; });
       }
-      if (!stopping_ && opt_.min_sync_gap.count() > 0 &&
+      if (!stopping_ && opt_.min_sync_gap.count() > 0 && pending_.size() >= opt_.gap_min_bytes &&
           last_start > std::chrono::steady_clock::time_point::min()) {
         cv_.wait_until(lock, last_start + opt_.min_sync_gap,
                        [&] { return stopping_ || pending_.size() >= opt_.max_pending_bytes / 2; });

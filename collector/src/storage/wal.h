@@ -24,10 +24,12 @@ struct WalOptions {
   std::string dir;
   // Group-commit window: the flusher waits this long after the first pending record.
   std::chrono::milliseconds fsync_interval{5};
-  // Adaptive group commit: a write starts no sooner than this after the previous one started,
-  // so under load each fdatasync carries more batches (fewer syncs, less CPU) while an idle
-  // log still writes at once (its previous write is long past).
+  // Adaptive group commit: under a heavy load (at least gap_min_bytes already waiting) a write
+  // starts no sooner than min_sync_gap after the previous one started, so each fdatasync
+  // carries more batches (fewer syncs, less CPU). Small groups (latency-bound senders: tiny
+  // batches, few streams) and an idle log are written at once.
   std::chrono::microseconds min_sync_gap{2000};
+  std::uint64_t gap_min_bytes = 16 << 10;
   std::uint64_t segment_bytes = 64ULL << 20;
   // Appends block (backpressure) while this much is buffered and not yet written.
   std::uint64_t max_pending_bytes = 256ULL << 20;
