@@ -57,6 +57,15 @@ void EncodeWalRecord(std::string_view site, std::string_view instance, const v1:
   batch.AppendToString(out);
 }
 
+void EncodeWalRecord(std::string_view site, std::string_view instance, std::string_view batch_bytes,
+                     std::string* out) {
+  out->clear();
+  out->reserve(8 + site.size() + instance.size() + batch_bytes.size());
+  PutStr(out, site);
+  PutStr(out, instance);
+  out->append(batch_bytes);
+}
+
 std::string EncodeWalRecord(std::string_view site, std::string_view instance,
                             const v1::EventBatch& batch) {
   std::string out;

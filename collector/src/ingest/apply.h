@@ -20,6 +20,9 @@ std::string EncodeWalRecord(std::string_view site, std::string_view instance,
 // The same into *out (its capacity is reused).
 void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
                      std::string* out);
+// The same from the batch's serialised bytes as received (no re-serialisation).
+void EncodeWalRecord(std::string_view site, std::string_view instance, std::string_view batch_bytes,
+                     std::string* out);
 bool DecodeWalRecord(std::string_view record, std::string* site, std::string* instance,
                      v1::EventBatch* batch);
 

@@ -1,6 +1,11 @@
 #include "ingest/ingest_service.h"
 
 #include <google/protobuf/arena.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/impl/codegen/method_handler.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/codegen/rpc_service_method.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -27,14 +32,73 @@ bool ValidId(const std::string& s) {
   return true;
 }
 
+// Reads one message's bytes into *raw (its capacity is reused).
+bool ReadRaw(IngestService::RawStream* stream, std::string* raw) {
+  grpc::ByteBuffer buffer;
+  if (!stream->Read(&buffer)) return false;
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  raw->clear();
+  for (const grpc::Slice& slice : slices) {
+    raw->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return true;
+}
+
+bool WriteMessage(IngestService::RawStream* stream, const v1::CollectorMessage& msg) {
+  grpc::ByteBuffer buffer;
+  bool own = false;
+  if (!grpc::SerializationTraits<v1::CollectorMessage>::Serialize(msg, &buffer, &own).ok()) {
+    return false;
+  }
+  return stream->Write(buffer);
+}
+
+// The EventBatch bytes inside an AgentMessage's bytes, when the message is exactly the batch
+// field (what every agent sends); empty otherwise.
+std::string_view BatchBytes(std::string_view raw) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(raw.data()),
+                                            static_cast<int>(raw.size()));
+  using google::protobuf::internal::WireFormatLite;
+  constexpr std::uint32_t kBatchTag = WireFormatLite::MakeTag(
+      v1::AgentMessage::kBatchFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  std::uint32_t size = 0;
+  if (in.ReadTag() != kBatchTag || !in.ReadVarint32(&size)) return {};
+  const auto start = static_cast<std::size_t>(in.CurrentPosition());
+  if (start + size != raw.size()) return {};
+  return raw.substr(start);
+}
+
+const std::string& StreamMethodName() {
+  static const std::string name = [] {
+    const auto* service = v1::AgentMessage::descriptor()->file()->FindServiceByName("Ingest");
+    return "/" + service->full_name() + "/" + service->FindMethodByName("Stream")->name();
+  }();
+  return name;
+}
+
 }  // namespace
 
-grpc::Status IngestService::Stream(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<v1::CollectorMessage, v1::AgentMessage>* stream) {
+IngestService::IngestService(EngineHost& host, const SecurityOptions& security)
+    : host_(host), security_(security) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      StreamMethodName().c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
+      new grpc::internal::BidiStreamingHandler<IngestService, grpc::ByteBuffer, grpc::ByteBuffer>(
+          [](IngestService* service, grpc::ServerContext* ctx, RawStream* stream) {
+            return service->Stream(ctx, stream);
+          },
+          this)));
+}
+
+grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) {
   auto log = spdlog::get("ingest");
+  std::string raw;
   v1::AgentMessage first;
-  if (!stream->Read(&first)) return grpc::Status::OK;
+  if (!ReadRaw(stream, &raw)) return grpc::Status::OK;
+  if (!first.ParseFromString(raw)) {
+    ++host_.streams_refused;
+    return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the first message (AgentMessage)"};
+  }
   if (first.msg_case() != v1::AgentMessage::kHello) {
     ++host_.streams_refused;
     return {grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello"};
@@ -81,7 +145,7 @@ grpc::Status IngestService::Stream(
   welcome->set_last_applied_seq(last);
   welcome->set_collector_version(CCMON_VERSION);
   welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));
-  if (!stream->Write(out)) return grpc::Status::OK;
+  if (!WriteMessage(stream, out)) return grpc::Status::OK;
 
   // Acks are written by their own thread once the WAL has made each batch durable, so this
   // thread keeps reading and applying the next batches meanwhile (acks stay in order).
@@ -129,7 +193,7 @@ grpc::Status IngestService::Stream(
         }
       }
       ack_cv.notify_all();
-      if (!stream->Write(p.msg)) {
+      if (!WriteMessage(stream, p.msg)) {
         ack_failed = true;
         ack_cv.notify_all();
         return;
@@ -148,7 +212,12 @@ grpc::Status IngestService::Stream(
   while (!ack_failed) {
     arena.Reset();
     auto* const in = google::protobuf::Arena::CreateMessage<v1::AgentMessage>(&arena);
-    if (!stream->Read(in)) break;
+    if (!ReadRaw(stream, &raw)) break;
+    if (!in->ParseFromString(raw)) {
+      ++host_.batches_refused;
+      result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
+      break;
+    }
     const v1::AgentMessage& msg = *in;
     if (msg.msg_case() != v1::AgentMessage::kBatch) {
       ++host_.streams_refused;
@@ -180,7 +249,12 @@ grpc::Status IngestService::Stream(
     // order equal to apply order).
     std::uint32_t wal_crc = 0;
     if (wal != nullptr) {
-      EncodeWalRecord(site, instance, msg.batch(), &wal_record);
+      // The batch as received when the message is just the batch; else serialised again.
+      if (const std::string_view bytes = BatchBytes(raw); !bytes.empty()) {
+        EncodeWalRecord(site, instance, bytes, &wal_record);
+      } else {
+        EncodeWalRecord(site, instance, msg.batch(), &wal_record);
+      }
       wal_crc = Wal::RecordCrc(wal_record);
     }
     const auto t0 = std::chrono::steady_clock::now();

@@ -1,20 +1,28 @@
 // gRPC Ingest adapter: decodes batches, applies them to the engine, answers with acks.
 // Thread-safe: gRPC runs each stream on its own thread; the engine host serialises access.
+//
+// It serves ccmon.v1.Ingest/Stream on raw bytes (a sync bidi handler over grpc::ByteBuffer,
+// registered like the generated service registers its typed one) so that a batch is written
+// to the WAL as received instead of being serialised again; it parses and serialises the
+// ccmon.v1 messages itself. The wire protocol is exactly that of ingest.proto.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+#include <grpcpp/impl/codegen/sync_stream.h>
+
 #include "ccmon/collector/options.h"
-#include "ccmon/v1/ingest.grpc.pb.h"
+#include "ccmon/v1/ingest.pb.h"
 #include "engine_host.h"
 
 namespace ccmon::collector {
 
-class IngestService final : public v1::Ingest::Service {
+class IngestService final : public grpc::Service {
  public:
-  IngestService(EngineHost& host, const SecurityOptions& security)
-      : host_(host), security_(security) {}
-  grpc::Status Stream(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<v1::CollectorMessage, v1::AgentMessage>* stream) override;
+  IngestService(EngineHost& host, const SecurityOptions& security);
+
+  using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+  grpc::Status Stream(grpc::ServerContext* ctx, RawStream* stream);
 
  private:
   EngineHost& host_;
