@@ -127,7 +127,7 @@ class OffsetCache {
  public:
   std::int64_t OffsetMs(const absl::TimeZone& tz, std::int64_t t_ms) const {
     if (t_ms >= lo_ && t_ms < hi_) return offset_ms_;
-    constexpr std::int64_t kBlockMs = 15 * 60 * 1000;
+    constexpr std::int64_t kBlockMs = std::int64_t{15} * kMinuteMs;
     const std::int64_t lo = FloorDiv(t_ms, kBlockMs) * kBlockMs;
     const std::int64_t first = tz.At(absl::FromUnixMillis(lo)).offset * 1000LL;
     const std::int64_t last = tz.At(absl::FromUnixMillis(lo + kBlockMs - 1)).offset * 1000LL;

@@ -110,7 +110,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "hello.site and hello.agent_instance must be 1-64 characters of [A-Za-z0-9._-]"};
   }
-  if (const grpc::Status auth = AuthorizeSite(security_, *ctx, site); !auth.ok()) {
+  if (grpc::Status auth = AuthorizeSite(security_, *ctx, site); !auth.ok()) {
     ++host_.streams_refused;
     log->warn("refused stream from {} for site '{}': {}", ctx->peer(), site, auth.error_message());
     return auth;
