@@ -214,7 +214,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     auto* const in = google::protobuf::Arena::CreateMessage<v1::AgentMessage>(&arena);
     if (!ReadRaw(stream, &raw)) break;
     if (!in->ParseFromString(raw)) {
-      ++host_.batches_refused;
+      ++host_.streams_refused;  // a protocol violation, like a non-batch after hello
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;
     }

@@ -2,6 +2,7 @@
 // acked, written to the WAL as received (or serialised again when the message carries more
 // than the batch) and replayed after a restart; bytes that are not an AgentMessage end the
 // stream with INVALID_ARGUMENT and are counted.
+#include <curl/curl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -114,6 +115,26 @@ class IngestServiceTest : public ::testing::Test {
     return 0;
   }
 
+  // A sample of the collector's /metrics, by its exact name and labels; -1 when absent.
+  double Metric(const std::string& series) {
+    std::string body;
+    CURL* curl = curl_easy_init();
+    const std::string url =
+        "http://127.0.0.1:" + std::to_string(server_->metrics_port()) + "/metrics";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION, +[](char* p, std::size_t size, std::size_t n, void* out) {
+          static_cast<std::string*>(out)->append(p, size * n);
+          return size * n;
+        });
+    const CURLcode rc = curl_easy_perform(curl);
+    curl_easy_cleanup(curl);
+    EXPECT_EQ(rc, CURLE_OK);
+    const std::size_t at = body.find("\n" + series + " ");
+    return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+  }
+
   std::filesystem::path dir_;
   FakeClock clock_{1'780'000'000'000};
   std::unique_ptr<Server> server_;
@@ -127,6 +148,8 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
   second += std::string("\x9a\x06\x03xyz", 6);
   ASSERT_EQ(Send({Batch(1, 3).SerializeAsString(), second}), 5u);
   EXPECT_EQ(Offered(), 5u);
+  EXPECT_EQ(Metric("ccmon_ingest_batches_total"), 2);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 0);
   // The WAL holds both batches, each decoding to the events sent (read by a second reader
   // while the collector idles: everything acked is durable).
   {
@@ -184,6 +207,7 @@ TEST_F(IngestServiceTest, BytesThatAreNotAnAgentMessageEndTheStreamWithAClearErr
   while (cq.Next(&tag, &ok)) {
   }
   EXPECT_EQ(Offered(), 0u);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 1);
 }
 
 }  // namespace
