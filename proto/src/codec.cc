@@ -1,6 +1,10 @@
 #include "ccmon/wire/codec.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include "ccmon/v1/ingest.pb.h"
 
 namespace ccmon::wire {
 
@@ -135,6 +139,20 @@ std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out) 
   if (bad == "no_body") return "no event body (call, agent_state, link, voice or heartbeat)";
   if (!bad.empty()) return "unknown enum value";
   return {};
+}
+
+std::string_view BatchPayload(std::string_view agent_message) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr std::uint32_t kBatchTag = WireFormatLite::MakeTag(
+      v1::AgentMessage::kBatchFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const std::uint8_t*>(agent_message.data()),
+      static_cast<int>(agent_message.size()));
+  std::uint32_t size = 0;
+  if (in.ReadTag() != kBatchTag || !in.ReadVarint32(&size)) return {};
+  const auto start = static_cast<std::size_t>(in.CurrentPosition());
+  if (size == 0 || start + size != agent_message.size()) return {};
+  return agent_message.substr(start);
 }
 
 }  // namespace ccmon::wire

@@ -1,7 +1,10 @@
 // Fuzzes what an agent can send: a serialized EventBatch is decoded, converted and applied to
-// the collector core, then a snapshot and the ledger are taken.
+// the collector core, then a snapshot and the ledger are taken. The same bytes, read as an
+// AgentMessage, check wire::BatchPayload (the batch stored in the WAL as received): whenever it
+// finds a payload, that payload parses to exactly the message's batch.
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "ccmon/collector/engine.h"
 #include "ccmon/v1/ingest.pb.h"
@@ -13,6 +16,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.limits.max_queues_per_site = 8;
   cfg.limits.max_agents_per_site = 8;
   ccmon::collector::Engine engine(cfg, clock);
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (const std::string_view payload = ccmon::wire::BatchPayload(bytes); !payload.empty()) {
+    ccmon::v1::AgentMessage message;
+    ccmon::v1::EventBatch alone;
+    // The collector parses the whole message first and refuses it if that fails; what it
+    // parsed must then be what the WAL's copy of the payload replays to.
+    if (message.ParseFromArray(data, static_cast<int>(size))) {
+      const bool alone_ok = alone.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+      if (!alone_ok || message.msg_case() != ccmon::v1::AgentMessage::kBatch ||
+          message.batch().SerializeAsString() != alone.SerializeAsString()) {
+        __builtin_trap();
+      }
+    }
+  }
   ccmon::v1::EventBatch batch;
   if (!batch.ParseFromArray(data, static_cast<int>(size))) return 0;
   engine.OpenStream("site", "inst", "fuzz");

@@ -1,8 +1,6 @@
 #include "ingest/ingest_service.h"
 
 #include <google/protobuf/arena.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/impl/codegen/method_handler.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/codegen/rpc_service_method.h>
@@ -15,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ccmon/wire/codec.h"
 #include "ingest/apply.h"
 #include "ingest/auth.h"
 
@@ -52,21 +51,6 @@ bool WriteMessage(IngestService::RawStream* stream, const v1::CollectorMessage& 
     return false;
   }
   return stream->Write(buffer);
-}
-
-// The EventBatch bytes inside an AgentMessage's bytes, when the message is exactly the batch
-// field (what every agent sends); empty otherwise.
-std::string_view BatchBytes(std::string_view raw) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(raw.data()),
-                                            static_cast<int>(raw.size()));
-  using google::protobuf::internal::WireFormatLite;
-  constexpr std::uint32_t kBatchTag = WireFormatLite::MakeTag(
-      v1::AgentMessage::kBatchFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  std::uint32_t size = 0;
-  if (in.ReadTag() != kBatchTag || !in.ReadVarint32(&size)) return {};
-  const auto start = static_cast<std::size_t>(in.CurrentPosition());
-  if (start + size != raw.size()) return {};
-  return raw.substr(start);
 }
 
 const std::string& StreamMethodName() {
@@ -250,7 +234,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::uint32_t wal_crc = 0;
     if (wal != nullptr) {
       // The batch as received when the message is just the batch; else serialised again.
-      if (const std::string_view bytes = BatchBytes(raw); !bytes.empty()) {
+      if (const std::string_view bytes = wire::BatchPayload(raw); !bytes.empty()) {
         EncodeWalRecord(site, instance, bytes, &wal_record);
       } else {
         EncodeWalRecord(site, instance, msg.batch(), &wal_record);

@@ -20,4 +20,9 @@ std::string_view FromProto(const v1::Event& in, Event* out);
 // *storage and *out (views into *storage). Returns "" or why the line is bad.
 std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out);
 
+// The serialised EventBatch inside the bytes of a ccmon.v1.AgentMessage when the message is
+// exactly its batch field (what agents send), so the batch can be stored as received; empty
+// when the bytes are anything else (other or unknown fields, an empty batch, not protobuf).
+std::string_view BatchPayload(std::string_view agent_message);
+
 }  // namespace ccmon::wire
