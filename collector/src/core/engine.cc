@@ -154,6 +154,15 @@ struct Site {
   StringMap<std::uint64_t> instances;  // agent instance -> last applied seq
   // The entry of `instances` used last (entries are never removed, so the key stays valid).
   std::pair<std::string_view, std::uint64_t*> seq_cache{{}, nullptr};
+
+  // Last applied seq of an agent instance (created at 0).
+  std::uint64_t& LastSeq(std::string_view instance) {
+    if (seq_cache.second != nullptr && seq_cache.first == instance) return *seq_cache.second;
+    auto it = instances.find(instance);
+    if (it == instances.end()) it = instances.emplace(std::string(instance), 0).first;
+    seq_cache = {it->first, &it->second};
+    return it->second;
+  }
   std::uint32_t open_streams = 0;
   std::int64_t last_seen_ms = 0;
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
@@ -711,13 +720,7 @@ std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view ins
 ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event) {
   Impl& m = *impl_;
   Site& site = m.GetSite(site_id);
-  std::uint64_t* last = site.seq_cache.first == instance ? site.seq_cache.second : nullptr;
-  if (last == nullptr) {
-    auto it = site.instances.find(instance);
-    if (it == site.instances.end()) it = site.instances.emplace(std::string(instance), 0).first;
-    site.seq_cache = {it->first, &it->second};
-    last = &it->second;
-  }
+  std::uint64_t* last = &site.LastSeq(instance);
   if (event.seq <= *last) {
     ++m.stats.duplicate;
     return ApplyResult{ApplyResult::Kind::kDuplicate, {}, {}};
@@ -1083,13 +1086,7 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
 bool Engine::Reject(std::string_view site_id, std::string_view instance, std::uint64_t seq,
                     std::string_view reason) {
   Site& site = impl_->GetSite(site_id);
-  std::uint64_t* last = site.seq_cache.first == instance ? site.seq_cache.second : nullptr;
-  if (last == nullptr) {
-    auto it = site.instances.find(instance);
-    if (it == site.instances.end()) it = site.instances.emplace(std::string(instance), 0).first;
-    site.seq_cache = {it->first, &it->second};
-    last = &it->second;
-  }
+  std::uint64_t* last = &site.LastSeq(instance);
   if (seq <= *last) {
     ++impl_->stats.duplicate;
     return false;
