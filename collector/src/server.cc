@@ -195,9 +195,9 @@ class ServerImpl final : public Server {
         if (healthy) {
           spdlog::get("collector")->warn("WAL writes recovered; acknowledging again");
         } else {
-          spdlog::get("collector")->error(
-              "{}; holding acks (agents keep their data) and retrying every second",
-              ws.last_error);
+          spdlog::get("collector")
+              ->error("{}; holding acks (agents keep their data) and retrying every second",
+                      ws.last_error);
         }
       }
       const bool due = std::chrono::steady_clock::now() - last >=
