@@ -5,16 +5,27 @@
 
 namespace ccmon::collector {
 
+namespace {
+
+// Erlang B at n agents from Erlang B at n - 1 (the numerically stable recursion; B(0) = 1).
+double NextErlangB(double b, std::uint32_t n, double a) {
+  return a * b / (static_cast<double>(n) + a * b);
+}
+// Erlang C (probability of waiting) at n > a agents from Erlang B at n.
+double ErlangCFromB(double b, double n, double a) { return n * b / (n - a * (1 - b)); }
+// Share answered within the threshold, given the probability of waiting c at n > a agents.
+double ServiceLevelFromC(double c, double n, double a, double aht_s, double threshold_s) {
+  return 1 - c * std::exp(-(n - a) * threshold_s / aht_s);
+}
+
+}  // namespace
+
 double ErlangC(std::uint32_t agents, double traffic_erlangs) {
   if (traffic_erlangs <= 0) return 0;
   if (agents == 0 || static_cast<double>(agents) <= traffic_erlangs) return 1;
-  // Erlang B by the numerically stable recursion, then C from B.
   double b = 1;
-  for (std::uint32_t n = 1; n <= agents; ++n) {
-    b = traffic_erlangs * b / (static_cast<double>(n) + traffic_erlangs * b);
-  }
-  const double n = agents;
-  return n * b / (n - traffic_erlangs * (1 - b));
+  for (std::uint32_t n = 1; n <= agents; ++n) b = NextErlangB(b, n, traffic_erlangs);
+  return ErlangCFromB(b, agents, traffic_erlangs);
 }
 
 double ErlangCServiceLevel(std::uint32_t agents, double arrivals_per_s, double aht_s,
@@ -22,8 +33,7 @@ double ErlangCServiceLevel(std::uint32_t agents, double arrivals_per_s, double a
   const double a = arrivals_per_s * aht_s;
   if (a <= 0) return 1;
   if (static_cast<double>(agents) <= a) return 0;
-  const double c = ErlangC(agents, a);
-  return 1 - c * std::exp(-(static_cast<double>(agents) - a) * threshold_s / aht_s);
+  return ServiceLevelFromC(ErlangC(agents, a), agents, a, aht_s, threshold_s);
 }
 
 std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double threshold_s,
@@ -32,16 +42,14 @@ std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double 
   if (a <= 0 || aht_s <= 0) return 0;
   // Fewer agents than the traffic in Erlangs never clear the queue.
   if (a + 1 >= static_cast<double>(max_agents)) return max_agents;
-  // One pass of the Erlang B recursion: B(n) follows from B(n-1), so each candidate n costs
-  // O(1) (recomputing ErlangC(n) from scratch made this quadratic in the traffic, and it runs
-  // for every queue on every snapshot).
+  // One pass of the Erlang B recursion, so each candidate n costs O(1) (recomputing ErlangC(n)
+  // from scratch made this quadratic in the traffic, and it runs for every queue on every
+  // snapshot).
   double b = 1;
   for (std::uint32_t n = 1; n < max_agents; ++n) {
-    b = a * b / (static_cast<double>(n) + a * b);
-    const double dn = n;
-    if (dn <= a) continue;
-    const double c = dn * b / (dn - a * (1 - b));
-    if (1 - c * std::exp(-(dn - a) * threshold_s / aht_s) >= target) return n;
+    b = NextErlangB(b, n, a);
+    if (n <= a) continue;
+    if (ServiceLevelFromC(ErlangCFromB(b, n, a), n, a, aht_s, threshold_s) >= target) return n;
   }
   return max_agents;
 }

@@ -48,15 +48,6 @@ bool GetStr(std::string_view* in, std::string* s) {
 }
 }  // namespace
 
-void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
-                     std::string* out) {
-  out->clear();
-  out->reserve(8 + site.size() + instance.size() + batch.ByteSizeLong());
-  PutStr(out, site);
-  PutStr(out, instance);
-  batch.AppendToString(out);
-}
-
 void EncodeWalRecord(std::string_view site, std::string_view instance, std::string_view batch_bytes,
                      std::string* out) {
   out->clear();
@@ -64,6 +55,12 @@ void EncodeWalRecord(std::string_view site, std::string_view instance, std::stri
   PutStr(out, site);
   PutStr(out, instance);
   out->append(batch_bytes);
+}
+
+void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
+                     std::string* out) {
+  EncodeWalRecord(site, instance, std::string_view{}, out);
+  batch.AppendToString(out);
 }
 
 std::string EncodeWalRecord(std::string_view site, std::string_view instance,

@@ -1,5 +1,7 @@
 // gRPC Ingest adapter: decodes batches, applies them to the engine, answers with acks.
-// Thread-safe: gRPC runs each stream on its own thread; the engine host serialises access.
+// Thread-safe: gRPC runs each stream on its own thread, which reads and applies batches while
+// a second thread per stream writes the acks once the WAL has made them durable; the engine
+// host serialises access to the engine.
 //
 // It serves ccmon.v1.Ingest/Stream on raw bytes (a sync bidi handler over grpc::ByteBuffer,
 // registered like the generated service registers its typed one) so that a batch is written

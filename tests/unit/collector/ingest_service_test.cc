@@ -77,8 +77,9 @@ class IngestServiceTest : public ::testing::Test {
   }
 
   // Sends the messages (already serialised) on one stream after hello; returns the last
-  // acked seq.
-  std::uint64_t Send(const std::vector<std::string>& messages) {
+  // acked seq and adds the seqs the acks reported as rejected to *rejected.
+  std::uint64_t Send(const std::vector<std::string>& messages,
+                     std::vector<std::uint64_t>* rejected = nullptr) {
     v1::Ingest::Stub stub(channel_);
     grpc::ClientContext ctx;
     auto stream = stub.Stream(&ctx);
@@ -93,7 +94,11 @@ class IngestServiceTest : public ::testing::Test {
     }
     stream->WritesDone();
     while (stream->Read(&in)) {
-      if (in.has_ack()) acked = in.ack().acked_seq();
+      if (!in.has_ack()) continue;
+      acked = in.ack().acked_seq();
+      for (const auto& r : in.ack().rejected()) {
+        if (rejected != nullptr) rejected->push_back(r.seq());
+      }
     }
     EXPECT_TRUE(stream->Finish().ok());
     return acked;
@@ -180,6 +185,24 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
   // The agent resumes after seq 5: a resent seq 5 is a duplicate, seq 6 is new.
   EXPECT_EQ(Send({Batch(5, 2).SerializeAsString()}), 6u);
   EXPECT_EQ(Offered(), 6u);
+}
+
+// Acks are cumulative and one ack may cover several batches made durable by the same WAL
+// sync: every rejection of every batch still reaches the agent, once.
+TEST_F(IngestServiceTest, RejectionsOfEveryBatchReachTheAgentWhenAcksAreMerged) {
+  std::vector<std::string> batches;
+  std::vector<std::uint64_t> invalid;
+  for (int i = 0; i < 40; ++i) {
+    const std::uint64_t first = 1 + static_cast<std::uint64_t>(i) * 4;
+    v1::AgentMessage m = Batch(first, 4);
+    m.mutable_batch()->mutable_events(2)->mutable_call()->clear_queue();  // missing_field
+    invalid.push_back(first + 2);
+    batches.push_back(m.SerializeAsString());
+  }
+  std::vector<std::uint64_t> rejected;
+  EXPECT_EQ(Send(batches, &rejected), 160u);
+  EXPECT_EQ(rejected, invalid);
+  EXPECT_EQ(Offered(), 120u);
 }
 
 TEST_F(IngestServiceTest, BytesThatAreNotAnAgentMessageEndTheStreamWithAClearError) {
