@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/continuity.h"
@@ -139,16 +140,17 @@ class ServerImpl final : public Server {
     if (!report.empty()) log->error("WAL recovery: {}", report);
     std::uint64_t replayed = 0;
     host_.With([&](Engine& e) {
-      std::string site, instance;
-      v1::EventBatch batch;
+      std::vector<wire::DecodedEvent> events;
       return wal_.Replay(
           ckpt_lsn,
           [&](std::uint64_t lsn, std::string_view rec) {
-            if (!DecodeWalRecord(rec, &site, &instance, &batch)) {
+            std::string_view site, instance, batch;
+            if (!DecodeWalRecord(rec, &site, &instance, &batch) ||
+                !wire::DecodeBatch(batch, &events)) {
               log->error("WAL record {} does not decode; skipped", lsn);
               return;
             }
-            ApplyBatch(e, site, instance, batch, nullptr);
+            ApplyBatch(e, site, instance, events, nullptr);
             ++replayed;
           },
           &err);

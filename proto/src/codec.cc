@@ -1,8 +1,11 @@
 #include "ccmon/wire/codec.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/wire_format_lite.h>
+
+#include <limits>
 
 #include "ccmon/v1/ingest.pb.h"
 
@@ -139,6 +142,334 @@ std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out) 
   if (bad == "no_body") return "no event body (call, agent_state, link, voice or heartbeat)";
   if (!bad.empty()) return "unknown enum value";
   return {};
+}
+
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+
+constexpr std::uint32_t Varint(int field) {
+  return WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_VARINT);
+}
+constexpr std::uint32_t Fixed64(int field) {
+  return WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_FIXED64);
+}
+constexpr std::uint32_t Bytes(int field) {
+  return WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+}
+
+// A tag or a length: CodedInputStream accepts over-long varints (up to 10 bytes) where the
+// generated parser stops at 5.
+constexpr int kMaxTagOrSizeBytes = 5;
+
+std::uint32_t ReadTag(CodedInputStream& in) {
+  const int at = in.CurrentPosition();
+  const std::uint32_t tag = in.ReadTag();
+  return in.CurrentPosition() - at <= kMaxTagOrSizeBytes ? tag : 0;
+}
+
+bool ReadSize(CodedInputStream& in, int* size) {
+  const int at = in.CurrentPosition();
+  return in.ReadVarintSizeAsInt(size) && in.CurrentPosition() - at <= kMaxTagOrSizeBytes;
+}
+
+// Skips a field this decoder does not read (unknown, or a known number with another wire
+// type: the generated parser keeps both as unknown fields). Fails where it fails: field number
+// 0, wire types 6 and 7, a stray end-group, unterminated or mismatched groups, depth > 100.
+bool SkipUnknown(CodedInputStream& in, std::uint32_t tag) {
+  if (WireFormatLite::GetTagFieldNumber(tag) == 0) return false;
+  switch (WireFormatLite::GetTagWireType(tag)) {
+    case WireFormatLite::WIRETYPE_END_GROUP:
+      return false;
+    case WireFormatLite::WIRETYPE_START_GROUP: {
+      if (!in.IncrementRecursionDepth()) return false;
+      const std::uint32_t end = WireFormatLite::MakeTag(WireFormatLite::GetTagFieldNumber(tag),
+                                                        WireFormatLite::WIRETYPE_END_GROUP);
+      while (true) {
+        const std::uint32_t inner = ReadTag(in);
+        if (inner == end) break;
+        if (inner == 0 || !SkipUnknown(in, inner)) return false;
+      }
+      in.DecrementRecursionDepth();
+      return true;
+    }
+    case WireFormatLite::WIRETYPE_VARINT: {
+      std::uint64_t value = 0;
+      return in.ReadVarint64(&value);
+    }
+    case WireFormatLite::WIRETYPE_FIXED64:
+      return in.Skip(8);
+    case WireFormatLite::WIRETYPE_FIXED32:
+      return in.Skip(4);
+    case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+      int size = 0;
+      return ReadSize(in, &size) && in.Skip(size);
+    }
+    default:
+      return false;
+  }
+}
+
+// Reads the fields of a message that ends at input position `end`, handing each tag to
+// `field` (which reads the value and returns false on malformed data). Positions are checked
+// here rather than with CodedInputStream limits (out-of-line calls on every field): a field
+// that runs past the end leaves the position past it, which fails like the generated parser.
+template <typename F>
+bool ReadFields(CodedInputStream& in, std::int64_t end, F&& field) {
+  while (in.CurrentPosition() < end) {
+    const std::uint32_t tag = ReadTag(in);
+    if (tag == 0 || !field(tag)) return false;
+  }
+  return in.CurrentPosition() == end;
+}
+
+// A length-delimited sub-message, read by ReadFields.
+template <typename F>
+bool ReadMessage(CodedInputStream& in, F&& field) {
+  int size = 0;
+  if (!ReadSize(in, &size) || !in.IncrementRecursionDepth()) return false;
+  if (!ReadFields(in, std::int64_t{in.CurrentPosition()} + size, field)) return false;
+  in.DecrementRecursionDepth();
+  return true;
+}
+
+// A string field as a view into the input (which starts at `base`); proto3 strings must be
+// valid UTF-8.
+bool ReadText(CodedInputStream& in, const char* base, std::string_view* out) {
+  int size = 0;
+  if (!ReadSize(in, &size)) return false;
+  const int at = in.CurrentPosition();
+  if (!in.Skip(size)) return false;
+  *out = std::string_view(base + at, static_cast<std::size_t>(size));
+  return google::protobuf::internal::IsStructurallyValidUTF8(out->data(), size);
+}
+
+template <typename T>
+bool ReadVarint(CodedInputStream& in, T* out) {
+  std::uint64_t v = 0;
+  if (!in.ReadVarint64(&v)) return false;
+  if constexpr (std::is_same_v<T, bool>) {
+    *out = v != 0;
+  } else {
+    *out = static_cast<T>(v);
+  }
+  return true;
+}
+
+bool ReadDouble(CodedInputStream& in, double* out) {
+  std::uint64_t v = 0;
+  if (!in.ReadLittleEndian64(&v)) return false;
+  *out = WireFormatLite::DecodeDouble(v);
+  return true;
+}
+
+// The enums of a CallEvent or AgentStateEvent as on the wire: they stay raw until the event
+// is complete, since a later occurrence of the same sub-message may still change them.
+struct RawEnums {
+  std::int32_t kind = 0;
+  std::int32_t reason = 0;
+  std::int32_t hung_up_by = 0;
+  std::int32_t state = 0;
+};
+
+bool ReadCall(CodedInputStream& in, const char* base, CallEvent* c, RawEnums* raw) {
+  return ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Varint(1):
+        return ReadVarint(in, &raw->kind);
+      case Bytes(2):
+        return ReadText(in, base, &c->queue);
+      case Bytes(3):
+        return ReadText(in, base, &c->call_id);
+      case Bytes(4):
+        return ReadText(in, base, &c->agent);
+      case Bytes(5):
+        return ReadText(in, base, &c->caller_id);
+      case Varint(6):
+        return ReadVarint(in, &c->wait_ms);
+      case Varint(7):
+        return ReadVarint(in, &c->talk_ms);
+      case Varint(8):
+        return ReadVarint(in, &c->hold_ms);
+      case Varint(9):
+        return ReadVarint(in, &c->acw_ms);
+      case Varint(10):
+        return ReadVarint(in, &c->ring_ms);
+      case Varint(11):
+        return ReadVarint(in, &c->position);
+      case Varint(12):
+        return ReadVarint(in, &raw->reason);
+      case Varint(13):
+        return ReadVarint(in, &raw->hung_up_by);
+      case Varint(14):
+        return ReadVarint(in, &c->reconstructed);
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+}
+
+bool ReadAgentState(CodedInputStream& in, const char* base, AgentStateEvent* a, RawEnums* raw) {
+  return ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Bytes(1):
+        return ReadText(in, base, &a->agent);
+      case Bytes(2):
+        return ReadText(in, base, &a->queue);
+      case Varint(3):
+        return ReadVarint(in, &raw->state);
+      case Bytes(4):
+        return ReadText(in, base, &a->reason);
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+}
+
+bool ReadLink(CodedInputStream& in, const char* base, LinkSample* l) {
+  return ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Bytes(1):
+        return ReadText(in, base, &l->link);
+      case Fixed64(2):
+        return ReadDouble(in, &l->rtt_ms);
+      case Fixed64(3):
+        return ReadDouble(in, &l->jitter_ms);
+      case Fixed64(4):
+        return ReadDouble(in, &l->loss_ratio);
+      case Varint(5):
+        return ReadVarint(in, &l->up);
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+}
+
+bool ReadVoice(CodedInputStream& in, const char* base, VoiceQuality* v) {
+  return ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Bytes(1):
+        return ReadText(in, base, &v->call_id);
+      case Bytes(2):
+        return ReadText(in, base, &v->queue);
+      case Bytes(3):
+        return ReadText(in, base, &v->agent);
+      case Fixed64(4):
+        return ReadDouble(in, &v->mos);
+      case Fixed64(5):
+        return ReadDouble(in, &v->jitter_ms);
+      case Fixed64(6):
+        return ReadDouble(in, &v->loss_ratio);
+      case Fixed64(7):
+        return ReadDouble(in, &v->rtt_ms);
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+}
+
+bool ReadHeartbeat(CodedInputStream& in, const char* base, Heartbeat* h) {
+  return ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Varint(1):
+        return ReadVarint(in, &h->agent_time_ms);
+      case Varint(2):
+        return ReadVarint(in, &h->spool_backlog_events);
+      case Varint(3):
+        return ReadVarint(in, &h->spool_backlog_bytes);
+      case Varint(4):
+        return ReadVarint(in, &h->events_dropped);
+      case Bytes(5):
+        return ReadText(in, base, &h->agent_version);
+      case Varint(6):
+        return ReadVarint(in, &h->interval_ms);
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+}
+
+// One Event: scalars, then the oneof body, decoded in place into event.body (an occurrence of
+// another member replaces it, one of the same member merges into it), checked like FromProto
+// once complete.
+bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
+  Event& e = out->event;
+  e.seq = 0;
+  e.time_ms = 0;
+  std::uint32_t body = 0;  // field number of the oneof member set, 0: none
+  RawEnums raw;
+  // The member `number` of type T, entered from its proto defaults if another was set.
+  const auto member = [&]<typename T>(std::uint32_t number, T defaults) -> T* {
+    if (body == number) return std::get_if<T>(&e.body);
+    body = number;
+    raw = {};
+    return &e.body.emplace<T>(defaults);
+  };
+  const bool ok = ReadMessage(in, [&](std::uint32_t tag) {
+    switch (tag) {
+      case Varint(1):
+        return ReadVarint(in, &e.seq);
+      case Varint(2):
+        return ReadVarint(in, &e.time_ms);
+      case Bytes(10):
+        return ReadCall(in, base, member(10, CallEvent{}), &raw);
+      case Bytes(11):
+        return ReadAgentState(in, base, member(11, AgentStateEvent{}), &raw);
+      case Bytes(12): {
+        LinkSample defaults;
+        defaults.up = false;  // the proto default, unlike LinkSample's
+        return ReadLink(in, base, member(12, defaults));
+      }
+      case Bytes(13):
+        return ReadVoice(in, base, member(13, VoiceQuality{}));
+      case Bytes(14):
+        return ReadHeartbeat(in, base, member(14, Heartbeat{}));
+      default:
+        return SkipUnknown(in, tag);
+    }
+  });
+  if (!ok) return false;
+  out->bad = {};
+  if (body == 0) {
+    out->bad = "no_body";
+  } else if (auto* c = std::get_if<CallEvent>(&e.body); body == 10) {
+    if (raw.kind < v1::CallEvent::KIND_OFFERED || raw.kind > v1::CallEvent::KIND_RING_NO_ANSWER ||
+        raw.reason < 0 || raw.reason > v1::UNANSWERED_REASON_WITHDRAW || raw.hung_up_by < 0 ||
+        raw.hung_up_by > v1::PARTY_AGENT) {
+      out->bad = "unknown_enum";
+    } else {
+      c->kind = static_cast<CallKind>(raw.kind);
+      c->reason = static_cast<UnansweredReason>(raw.reason);
+      c->hung_up_by = static_cast<Party>(raw.hung_up_by);
+    }
+  } else if (auto* a = std::get_if<AgentStateEvent>(&e.body); body == 11) {
+    if (raw.state < v1::AgentStateEvent::STATE_LOGGED_OUT ||
+        raw.state > v1::AgentStateEvent::STATE_AFTER_CALL_WORK) {
+      out->bad = "unknown_enum";
+    } else {
+      a->state = static_cast<AgentState>(raw.state);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  // Elements of *out are reused as they are (ReadEvent sets every field it reports): zeroing
+  // each new one cost as much as decoding its scalars.
+  std::size_t n = 0;
+  const bool ok = ReadFields(in, static_cast<std::int64_t>(bytes.size()), [&](std::uint32_t tag) {
+    if (tag != Bytes(v1::EventBatch::kEventsFieldNumber)) return SkipUnknown(in, tag);
+    if (n == out->size()) out->emplace_back();
+    return ReadEvent(in, bytes.data(), &(*out)[n++]);
+  });
+  out->resize(n);
+  return ok;
 }
 
 std::string_view BatchPayload(std::string_view agent_message) {

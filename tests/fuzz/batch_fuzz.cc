@@ -1,10 +1,13 @@
 // Fuzzes what an agent can send: a serialized EventBatch is decoded, converted and applied to
 // the collector core, then a snapshot and the ledger are taken. The same bytes, read as an
 // AgentMessage, check wire::BatchPayload (the batch stored in the WAL as received): whenever it
-// finds a payload, that payload parses to exactly the message's batch.
+// finds a payload, that payload parses to exactly the message's batch. And differentially:
+// wire::DecodeBatch (the collector's decoder) must accept exactly what the generated parser
+// accepts and give, event by event, what FromProto gives from the parsed message.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "ccmon/collector/engine.h"
 #include "ccmon/v1/ingest.pb.h"
@@ -31,7 +34,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   ccmon::v1::EventBatch batch;
-  if (!batch.ParseFromArray(data, static_cast<int>(size))) return 0;
+  const bool parsed = batch.ParseFromArray(data, static_cast<int>(size));
+  std::vector<ccmon::wire::DecodedEvent> decoded;
+  if (ccmon::wire::DecodeBatch(bytes, &decoded) != parsed) __builtin_trap();
+  if (!parsed) return 0;
+  if (decoded.size() != static_cast<std::size_t>(batch.events_size())) __builtin_trap();
+  for (int i = 0; i < batch.events_size(); ++i) {
+    const auto& pe = batch.events(i);
+    const auto& d = decoded[static_cast<std::size_t>(i)];
+    ccmon::Event want;
+    const std::string_view bad = ccmon::wire::FromProto(pe, &want);
+    if (d.bad != bad || d.event.seq != pe.seq() || d.event.time_ms != pe.event_time_ms()) {
+      __builtin_trap();
+    }
+    if (!bad.empty()) continue;
+    ccmon::v1::Event a;
+    ccmon::v1::Event b;
+    ccmon::wire::ToProto(want, &a);
+    ccmon::wire::ToProto(d.event, &b);
+    if (a.SerializeAsString() != b.SerializeAsString()) __builtin_trap();
+  }
   engine.OpenStream("site", "inst", "fuzz");
   ccmon::Event e;
   for (const auto& pe : batch.events()) {

@@ -7,23 +7,21 @@
 namespace ccmon::collector {
 
 void ApplyBatch(Engine& engine, std::string_view site, std::string_view instance,
-                const v1::EventBatch& batch, v1::Ack* ack) {
-  Event event;
-  for (const auto& pe : batch.events()) {
-    const std::string_view bad = wire::FromProto(pe, &event);
-    if (!bad.empty()) {
-      if (engine.Reject(site, instance, pe.seq(), bad) && ack != nullptr) {
+                std::span<const wire::DecodedEvent> batch, v1::Ack* ack) {
+  for (const wire::DecodedEvent& d : batch) {
+    if (!d.bad.empty()) {
+      if (engine.Reject(site, instance, d.event.seq, d.bad) && ack != nullptr) {
         auto* r = ack->add_rejected();
-        r->set_seq(pe.seq());
-        r->set_reason(std::string(bad));
+        r->set_seq(d.event.seq);
+        r->set_reason(std::string(d.bad));
         r->set_detail("event body missing or enum value unknown");
       }
       continue;
     }
-    ApplyResult res = engine.Apply(site, instance, event);
+    ApplyResult res = engine.Apply(site, instance, d.event);
     if (res.kind == ApplyResult::Kind::kInvalid && ack != nullptr) {
       auto* r = ack->add_rejected();
-      r->set_seq(pe.seq());
+      r->set_seq(d.event.seq);
       r->set_reason(std::string(res.reason));
       r->set_detail(std::move(res.detail));
     }
@@ -36,13 +34,13 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(reinterpret_cast<const char*>(&n), 2);
   out->append(s.substr(0, n));
 }
-bool GetStr(std::string_view* in, std::string* s) {
+bool GetStr(std::string_view* in, std::string_view* s) {
   std::uint16_t n = 0;
   if (in->size() < 2) return false;
   std::memcpy(&n, in->data(), 2);
   in->remove_prefix(2);
   if (in->size() < n) return false;
-  s->assign(in->substr(0, n));
+  *s = in->substr(0, n);
   in->remove_prefix(n);
   return true;
 }
@@ -57,23 +55,11 @@ void EncodeWalRecord(std::string_view site, std::string_view instance, std::stri
   out->append(batch_bytes);
 }
 
-void EncodeWalRecord(std::string_view site, std::string_view instance, const v1::EventBatch& batch,
-                     std::string* out) {
-  EncodeWalRecord(site, instance, std::string_view{}, out);
-  batch.AppendToString(out);
-}
-
-std::string EncodeWalRecord(std::string_view site, std::string_view instance,
-                            const v1::EventBatch& batch) {
-  std::string out;
-  EncodeWalRecord(site, instance, batch, &out);
-  return out;
-}
-
-bool DecodeWalRecord(std::string_view record, std::string* site, std::string* instance,
-                     v1::EventBatch* batch) {
-  return GetStr(&record, site) && GetStr(&record, instance) &&
-         batch->ParseFromArray(record.data(), static_cast<int>(record.size()));
+bool DecodeWalRecord(std::string_view record, std::string_view* site, std::string_view* instance,
+                     std::string_view* batch) {
+  if (!GetStr(&record, site) || !GetStr(&record, instance)) return false;
+  *batch = record;
+  return true;
 }
 
 }  // namespace ccmon::collector

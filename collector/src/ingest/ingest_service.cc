@@ -1,6 +1,5 @@
 #include "ingest/ingest_service.h"
 
-#include <google/protobuf/arena.h>
 #include <grpcpp/impl/codegen/method_handler.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/codegen/rpc_service_method.h>
@@ -31,14 +30,14 @@ bool ValidId(const std::string& s) {
   return true;
 }
 
-// Reads one message's bytes into *raw (its capacity is reused).
-bool ReadRaw(IngestService::RawStream* stream, std::string* raw) {
+// Reads one message's bytes into *raw (its capacity and that of *slices are reused).
+bool ReadRaw(IngestService::RawStream* stream, std::vector<grpc::Slice>* slices, std::string* raw) {
   grpc::ByteBuffer buffer;
   if (!stream->Read(&buffer)) return false;
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
+  slices->clear();
+  if (!buffer.Dump(slices).ok()) return false;
   raw->clear();
-  for (const grpc::Slice& slice : slices) {
+  for (const grpc::Slice& slice : *slices) {
     raw->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
   return true;
@@ -77,8 +76,9 @@ IngestService::IngestService(EngineHost& host, const SecurityOptions& security)
 grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) {
   auto log = spdlog::get("ingest");
   std::string raw;
+  std::vector<grpc::Slice> slices;
   v1::AgentMessage first;
-  if (!ReadRaw(stream, &raw)) return grpc::Status::OK;
+  if (!ReadRaw(stream, &slices, &raw)) return grpc::Status::OK;
   if (!first.ParseFromString(raw)) {
     ++host_.streams_refused;
     return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the first message (AgentMessage)"};
@@ -186,29 +186,35 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   });
   grpc::Status result = grpc::Status::OK;
   constexpr std::size_t kMaxPendingAcks = 64;
-  // Each batch is parsed into an arena that is reset before the next read: a batch's hundreds
-  // of events and strings cost a few block allocations instead of one malloc and free each.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 16 << 10;
-  arena_options.max_block_size = 256 << 10;
-  google::protobuf::Arena arena(arena_options);
+  std::string reserialised;
+  std::vector<wire::DecodedEvent> events;  // views into raw (or reserialised)
   std::string wal_record;
   while (!ack_failed) {
-    arena.Reset();
-    auto* const in = google::protobuf::Arena::CreateMessage<v1::AgentMessage>(&arena);
-    if (!ReadRaw(stream, &raw)) break;
-    if (!in->ParseFromString(raw)) {
-      ++host_.streams_refused;  // a protocol violation, like a non-batch after hello
+    if (!ReadRaw(stream, &slices, &raw)) break;
+    // An agent's message is its batch field alone: that is decoded straight into events and
+    // stored in the WAL as received. Anything else (unknown fields from a newer agent, not a
+    // batch) goes through the generated parser, its batch serialised again.
+    std::string_view batch = wire::BatchPayload(raw);
+    if (batch.empty()) {
+      v1::AgentMessage msg;
+      if (!msg.ParseFromString(raw)) {
+        ++host_.streams_refused;  // a protocol violation, like a non-batch after hello
+        result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
+        break;
+      }
+      if (msg.msg_case() != v1::AgentMessage::kBatch) {
+        ++host_.streams_refused;
+        result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
+        break;
+      }
+      msg.batch().SerializeToString(&reserialised);
+      batch = reserialised;
+    }
+    if (!wire::DecodeBatch(batch, &events)) {
+      ++host_.streams_refused;
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;
     }
-    const v1::AgentMessage& msg = *in;
-    if (msg.msg_case() != v1::AgentMessage::kBatch) {
-      ++host_.streams_refused;
-      result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
-      break;
-    }
-    const auto& events = msg.batch().events();
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
       ++host_.batches_refused;
       result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
@@ -233,17 +239,12 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     // order equal to apply order).
     std::uint32_t wal_crc = 0;
     if (wal != nullptr) {
-      // The batch as received when the message is just the batch; else serialised again.
-      if (const std::string_view bytes = wire::BatchPayload(raw); !bytes.empty()) {
-        EncodeWalRecord(site, instance, bytes, &wal_record);
-      } else {
-        EncodeWalRecord(site, instance, msg.batch(), &wal_record);
-      }
+      EncodeWalRecord(site, instance, batch, &wal_record);
       wal_crc = Wal::RecordCrc(wal_record);
     }
     const auto t0 = std::chrono::steady_clock::now();
     const std::uint64_t acked = host_.With([&](Engine& e) {
-      ApplyBatch(e, site, instance, msg.batch(), ack);
+      ApplyBatch(e, site, instance, events, ack);
       if (wal != nullptr) p.lsn = wal->Append(wal_record, wal_crc);
       return e.LastApplied(site, instance);
     });

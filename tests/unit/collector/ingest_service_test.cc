@@ -167,9 +167,10 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
     reader.Replay(
         0,
         [&](std::uint64_t, std::string_view record) {
-          std::string site, instance;
+          std::string_view site, instance, bytes;
+          ASSERT_TRUE(DecodeWalRecord(record, &site, &instance, &bytes));
           v1::EventBatch batch;
-          ASSERT_TRUE(DecodeWalRecord(record, &site, &instance, &batch));
+          ASSERT_TRUE(batch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
           EXPECT_EQ(site, "s1");
           EXPECT_EQ(instance, "i1");
           for (const auto& e : batch.events()) {

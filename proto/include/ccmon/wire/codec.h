@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ccmon/model/event.h"
 #include "ccmon/v1/events.pb.h"
@@ -19,6 +20,22 @@ std::string_view FromProto(const v1::Event& in, Event* out);
 // Parses one JSON-lines record (protobuf's JSON mapping of v1::Event, docs/jsonl.md) into
 // *storage and *out (views into *storage). Returns "" or why the line is bad.
 std::string FromJsonLine(std::string_view line, v1::Event* storage, Event* out);
+
+// One event of a batch decoded by DecodeBatch: the event (views into the batch bytes), or,
+// when `bad` is not empty, FromProto's reason label and only event.seq and event.time_ms set.
+struct DecodedEvent {
+  Event event;
+  std::string_view bad;
+};
+
+// Decodes a serialised ccmon.v1.EventBatch straight into domain events, without building
+// protobuf messages (the per-event hot path of ingest and WAL replay). Gives exactly what
+// v1::EventBatch::ParseFromArray followed by FromProto on each event gives: the same wire
+// semantics (unknown fields skipped, last scalar wins, repeated sub-messages merged, oneof
+// switches, invalid UTF-8 in a string field fails the batch); the differential fuzz target
+// tests/fuzz/batch_fuzz.cc checks it. Reads with protobuf's own CodedInputStream. Returns false
+// when the generated parser would fail; *out then holds a prefix. *out's capacity is reused.
+bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out);
 
 // The serialised EventBatch inside the bytes of a ccmon.v1.AgentMessage when the message is
 // exactly its batch field (what agents send), so the batch can be stored as received; empty

@@ -1,0 +1,289 @@
+// wire::DecodeBatch against hand-built wire bytes: what each field decodes to, the protobuf
+// merge and oneof rules, and the exact boundary of what the generated parser accepts (which
+// the differential fuzz target batch_fuzz explores at random).
+#include "ccmon/wire/codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ccmon/v1/ingest.pb.h"
+
+namespace ccmon::wire {
+namespace {
+
+// One length-delimited field: tag byte(s), length, bytes.
+std::string Field(int number, const std::string& bytes) {
+  std::string out;
+  std::uint32_t tag = static_cast<std::uint32_t>(number) << 3 | 2;
+  while (tag >= 0x80) {
+    out += static_cast<char>(tag | 0x80);
+    tag >>= 7;
+  }
+  out += static_cast<char>(tag);
+  std::size_t n = bytes.size();
+  while (n >= 0x80) {
+    out += static_cast<char>(n | 0x80);
+    n >>= 7;
+  }
+  out += static_cast<char>(n);
+  return out + bytes;
+}
+std::string Events(const std::vector<std::string>& events) {
+  std::string out;
+  for (const auto& e : events) out += Field(1, e);
+  return out;
+}
+bool Generated(const std::string& bytes) {
+  v1::EventBatch batch;
+  return batch.ParseFromString(bytes);
+}
+
+TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
+  v1::EventBatch batch;
+  auto* e = batch.add_events();
+  e->set_seq(7);
+  e->set_event_time_ms(1795651200123);
+  auto* c = e->mutable_call();
+  c->set_kind(v1::CallEvent::KIND_COMPLETED);
+  c->set_queue("billing");
+  c->set_call_id("1700000000.42");
+  c->set_agent("SIP/101");
+  c->set_caller_id("+15551234567");
+  c->set_wait_ms(12000);
+  c->set_talk_ms(180000);
+  c->set_hold_ms(5000);
+  c->set_acw_ms(30000);
+  c->set_ring_ms(4000);
+  c->set_position(3);
+  c->set_reason(v1::UNANSWERED_REASON_KEY);
+  c->set_hung_up_by(v1::PARTY_AGENT);
+  c->set_reconstructed(true);
+  auto* a = batch.add_events();
+  a->set_seq(8);
+  a->mutable_agent_state()->set_agent("SIP/102");
+  a->mutable_agent_state()->set_queue("sales");
+  a->mutable_agent_state()->set_state(v1::AgentStateEvent::STATE_NOT_READY);
+  a->mutable_agent_state()->set_reason("lunch");
+  auto* l = batch.add_events();
+  l->set_seq(9);
+  l->mutable_link()->set_link("wan-1");
+  l->mutable_link()->set_rtt_ms(41.5);
+  l->mutable_link()->set_jitter_ms(2.25);
+  l->mutable_link()->set_loss_ratio(0.125);
+  auto* v = batch.add_events();
+  v->set_seq(10);
+  v->mutable_voice()->set_call_id("c9");
+  v->mutable_voice()->set_queue("q");
+  v->mutable_voice()->set_agent("SIP/103");
+  v->mutable_voice()->set_mos(3.5);
+  v->mutable_voice()->set_jitter_ms(9);
+  v->mutable_voice()->set_loss_ratio(0.5);
+  v->mutable_voice()->set_rtt_ms(120);
+  auto* h = batch.add_events();
+  h->set_seq(11);
+  h->mutable_heartbeat()->set_agent_time_ms(-5);
+  h->mutable_heartbeat()->set_spool_backlog_events(1ULL << 40);
+  h->mutable_heartbeat()->set_spool_backlog_bytes(3);
+  h->mutable_heartbeat()->set_events_dropped(4);
+  h->mutable_heartbeat()->set_agent_version("1.2.3");
+  h->mutable_heartbeat()->set_interval_ms(5000);
+  batch.add_events()->set_seq(12);  // no body
+  const std::string bytes = batch.SerializeAsString();
+
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  ASSERT_EQ(out.size(), 6u);
+
+  EXPECT_EQ(out[0].bad, "");
+  EXPECT_EQ(out[0].event.seq, 7u);
+  EXPECT_EQ(out[0].event.time_ms, 1795651200123);
+  const auto& call = std::get<CallEvent>(out[0].event.body);
+  EXPECT_EQ(call.kind, CallKind::kCompleted);
+  EXPECT_EQ(call.queue, "billing");
+  EXPECT_EQ(call.call_id, "1700000000.42");
+  EXPECT_EQ(call.agent, "SIP/101");
+  EXPECT_EQ(call.caller_id, "+15551234567");
+  EXPECT_EQ(call.wait_ms, 12000u);
+  EXPECT_EQ(call.talk_ms, 180000u);
+  EXPECT_EQ(call.hold_ms, 5000u);
+  EXPECT_EQ(call.acw_ms, 30000u);
+  EXPECT_EQ(call.ring_ms, 4000u);
+  EXPECT_EQ(call.position, 3u);
+  EXPECT_EQ(call.reason, UnansweredReason::kKey);
+  EXPECT_EQ(call.hung_up_by, Party::kAgent);
+  EXPECT_TRUE(call.reconstructed);
+  // Views into the input, not copies.
+  EXPECT_GE(call.queue.data(), bytes.data());
+  EXPECT_LT(call.queue.data(), bytes.data() + bytes.size());
+
+  const auto& state = std::get<AgentStateEvent>(out[1].event.body);
+  EXPECT_EQ(state.agent, "SIP/102");
+  EXPECT_EQ(state.queue, "sales");
+  EXPECT_EQ(state.state, AgentState::kNotReady);
+  EXPECT_EQ(state.reason, "lunch");
+
+  const auto& link = std::get<LinkSample>(out[2].event.body);
+  EXPECT_EQ(link.link, "wan-1");
+  EXPECT_EQ(link.rtt_ms, 41.5);
+  EXPECT_EQ(link.jitter_ms, 2.25);
+  EXPECT_EQ(link.loss_ratio, 0.125);
+  EXPECT_FALSE(link.up);  // the proto default, unlike LinkSample's
+
+  const auto& voice = std::get<VoiceQuality>(out[3].event.body);
+  EXPECT_EQ(voice.call_id, "c9");
+  EXPECT_EQ(voice.queue, "q");
+  EXPECT_EQ(voice.agent, "SIP/103");
+  EXPECT_EQ(voice.mos, 3.5);
+  EXPECT_EQ(voice.jitter_ms, 9);
+  EXPECT_EQ(voice.loss_ratio, 0.5);
+  EXPECT_EQ(voice.rtt_ms, 120);
+
+  const auto& hb = std::get<Heartbeat>(out[4].event.body);
+  EXPECT_EQ(hb.agent_time_ms, -5);
+  EXPECT_EQ(hb.spool_backlog_events, 1ULL << 40);
+  EXPECT_EQ(hb.spool_backlog_bytes, 3u);
+  EXPECT_EQ(hb.events_dropped, 4u);
+  EXPECT_EQ(hb.agent_version, "1.2.3");
+  EXPECT_EQ(hb.interval_ms, 5000u);
+
+  EXPECT_EQ(out[5].bad, "no_body");
+  EXPECT_EQ(out[5].event.seq, 12u);
+}
+
+TEST(DecodeBatch, RepeatedSubMessagesMergeAndLaterScalarsWin) {
+  v1::Event first, second;
+  first.set_seq(1);
+  first.mutable_call()->set_kind(static_cast<v1::CallEvent::Kind>(99));  // unknown alone
+  first.mutable_call()->set_queue("a");
+  first.mutable_call()->set_wait_ms(5);
+  second.set_seq(2);
+  second.mutable_call()->set_kind(v1::CallEvent::KIND_ANSWERED);
+  second.mutable_call()->set_call_id("x");
+  // Concatenated serialisations are one Event: seq 2, the call merged.
+  const std::string bytes = Events({first.SerializeAsString() + second.SerializeAsString()});
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].bad, "");
+  EXPECT_EQ(out[0].event.seq, 2u);
+  const auto& c = std::get<CallEvent>(out[0].event.body);
+  EXPECT_EQ(c.kind, CallKind::kAnswered);
+  EXPECT_EQ(c.queue, "a");
+  EXPECT_EQ(c.call_id, "x");
+  EXPECT_EQ(c.wait_ms, 5u);
+
+  // The other way round the unknown kind wins and the event is refused as such.
+  ASSERT_TRUE(DecodeBatch(Events({second.SerializeAsString() + first.SerializeAsString()}), &out));
+  EXPECT_EQ(out[0].bad, "unknown_enum");
+}
+
+TEST(DecodeBatch, AnotherOneofMemberReplacesTheBody) {
+  v1::Event call, link, call_again;
+  call.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  call.mutable_call()->set_queue("a");
+  link.mutable_link()->set_rtt_ms(3);
+  call_again.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(Events({call.SerializeAsString() + link.SerializeAsString()}), &out));
+  const auto& l = std::get<LinkSample>(out[0].event.body);
+  EXPECT_EQ(l.rtt_ms, 3);
+  EXPECT_FALSE(l.up);
+  // Back to call: it starts afresh, the first call's queue is gone.
+  ASSERT_TRUE(DecodeBatch(Events({call.SerializeAsString() + link.SerializeAsString() +
+                                  call_again.SerializeAsString()}),
+                          &out));
+  EXPECT_EQ(std::get<CallEvent>(out[0].event.body).queue, "");
+}
+
+TEST(DecodeBatch, UnknownFieldsAndKnownNumbersOfAnotherWireTypeAreSkipped) {
+  v1::Event e;
+  e.set_seq(3);
+  e.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  std::string bytes = e.SerializeAsString();
+  bytes += std::string("\xc8\x3e\x05", 3);              // field 1001 varint 5
+  bytes += std::string("\x0d\x01\x02\x03\x04", 5);      // field 1 (seq) as fixed32: unknown
+  bytes += std::string("\xa3\x06\x08\x01\xa4\x06", 6);  // group 100 { field 1: 1 }
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(Generated(Events({bytes})));
+  ASSERT_TRUE(DecodeBatch(Events({bytes}), &out));
+  EXPECT_EQ(out[0].event.seq, 3u);
+  EXPECT_EQ(std::get<CallEvent>(out[0].event.body).kind, CallKind::kOffered);
+}
+
+TEST(DecodeBatch, InvalidUtf8InAStringFailsTheBatchLikeTheGeneratedParser) {
+  v1::Event e;
+  e.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  e.mutable_call()->set_queue("ok");
+  std::string bytes = Events({e.SerializeAsString()});
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  bytes[bytes.find("ok")] = static_cast<char>(0xff);
+  EXPECT_FALSE(Generated(bytes));
+  EXPECT_FALSE(DecodeBatch(bytes, &out));
+}
+
+TEST(DecodeBatch, EveryTruncationIsJudgedLikeTheGeneratedParser) {
+  v1::EventBatch batch;
+  for (int i = 0; i < 3; ++i) {
+    auto* e = batch.add_events();
+    e->set_seq(static_cast<std::uint64_t>(i + 1));
+    e->set_event_time_ms(1795651200000);
+    e->mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+    e->mutable_call()->set_call_id("id-" + std::to_string(i));
+  }
+  const std::string bytes = batch.SerializeAsString();
+  std::vector<DecodedEvent> out;
+  int accepted = 0;
+  for (std::size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string prefix = bytes.substr(0, n);
+    ASSERT_EQ(DecodeBatch(prefix, &out), Generated(prefix)) << "prefix of " << n << " bytes";
+    accepted += Generated(prefix) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 4);  // empty, and after each whole event
+}
+
+// Nesting: the generated parser allows 100 levels of sub-messages and groups; so does the
+// decoder. Unknown groups nested inside a call, from well inside to just past the limit.
+TEST(DecodeBatch, NestingLimitIsTheGeneratedParsersOne) {
+  int accepted = 0;
+  for (int depth = 90; depth <= 105; ++depth) {
+    std::string groups;
+    for (int i = 0; i < depth; ++i) groups += "\xa3\x06";  // start group 100
+    for (int i = 0; i < depth; ++i) groups += "\xa4\x06";  // end group 100
+    const std::string bytes = Events({Field(10, groups)});
+    std::vector<DecodedEvent> out;
+    ASSERT_EQ(DecodeBatch(bytes, &out), Generated(bytes)) << depth << " nested groups";
+    accepted += Generated(bytes) ? 1 : 0;
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, 16);
+}
+
+TEST(DecodeBatch, MalformedTagsFailLikeTheGeneratedParser) {
+  v1::Event e;
+  e.set_seq(1);
+  const std::string event = e.SerializeAsString();
+  std::vector<DecodedEvent> out;
+  const std::vector<std::string> cases = {
+      std::string("\x00", 1),                          // tag 0
+      std::string("\x02\x00", 2),                      // field number 0
+      std::string("\x0c", 1),                          // stray end group
+      std::string("\x0e\x00", 2),                      // wire type 6
+      std::string("\x88\x80\x80\x80\x00\x01", 6),      // 5-byte tag: accepted
+      std::string("\x88\x80\x80\x80\x80\x00\x01", 7),  // 6-byte tag: refused
+      std::string("\x0a\x80\x80\x80\x80\x80\x00", 7),  // 6-byte length
+      std::string("\x0b\x08\x01\x14", 4),              // group 1 closed by end group 2
+  };
+  int accepted = 0;
+  for (const auto& c : cases) {
+    const std::string bytes = Events({event + c});
+    ASSERT_EQ(DecodeBatch(bytes, &out), Generated(bytes)) << testing::PrintToString(c);
+    accepted += Generated(bytes) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 1);
+}
+
+}  // namespace
+}  // namespace ccmon::wire
