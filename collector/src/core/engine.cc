@@ -718,6 +718,13 @@ std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view ins
 }
 
 ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event) {
+  return Apply(site_id, instance, event, impl_->clock.NowMs());
+}
+
+const Clock& Engine::clock() const { return impl_->clock; }
+
+ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event,
+                          const std::int64_t now) {
   Impl& m = *impl_;
   Site& site = m.GetSite(site_id);
   std::uint64_t* last = &site.LastSeq(instance);
@@ -728,7 +735,6 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
   if (event.seq != *last + 1) ++m.stats.sequence_gaps;
   *last = event.seq;
 
-  const std::int64_t now = m.clock.NowMs();
   site.last_seen_ms = now;
   const std::int64_t t = event.time_ms;
   if (m.cfg.limits.max_future_ms > 0 && t > now + m.cfg.limits.max_future_ms) {

@@ -8,6 +8,7 @@ namespace ccmon::collector {
 
 void ApplyBatch(Engine& engine, std::string_view site, std::string_view instance,
                 std::span<const wire::DecodedEvent> batch, v1::Ack* ack) {
+  const std::int64_t now = engine.clock().NowMs();
   for (const wire::DecodedEvent& d : batch) {
     if (!d.bad.empty()) {
       if (engine.Reject(site, instance, d.event.seq, d.bad) && ack != nullptr) {
@@ -18,7 +19,7 @@ void ApplyBatch(Engine& engine, std::string_view site, std::string_view instance
       }
       continue;
     }
-    ApplyResult res = engine.Apply(site, instance, d.event);
+    ApplyResult res = engine.Apply(site, instance, d.event, now);
     if (res.kind == ApplyResult::Kind::kInvalid && ack != nullptr) {
       auto* r = ack->add_rejected();
       r->set_seq(d.event.seq);

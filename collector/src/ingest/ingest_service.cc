@@ -30,18 +30,35 @@ bool ValidId(const std::string& s) {
   return true;
 }
 
-// Reads one message's bytes into *raw (its capacity and that of *slices are reused).
-bool ReadRaw(IngestService::RawStream* stream, std::vector<grpc::Slice>* slices, std::string* raw) {
-  grpc::ByteBuffer buffer;
-  if (!stream->Read(&buffer)) return false;
-  slices->clear();
-  if (!buffer.Dump(slices).ok()) return false;
-  raw->clear();
-  for (const grpc::Slice& slice : *slices) {
-    raw->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+// One received message's bytes: the single slice gRPC holds it in when it does (no copy), else
+// a copy of its slices. Buffers are reused from one read to the next.
+class RawMessage {
+ public:
+  bool Read(IngestService::RawStream* stream) {
+    if (!stream->Read(&buffer_)) return false;
+    if (buffer_.TrySingleSlice(&single_).ok()) {
+      bytes_ = {reinterpret_cast<const char*>(single_.begin()), single_.size()};
+      return true;
+    }
+    slices_.clear();
+    if (!buffer_.Dump(&slices_).ok()) return false;
+    copy_.clear();
+    for (const grpc::Slice& slice : slices_) {
+      copy_.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    bytes_ = copy_;
+    return true;
   }
-  return true;
-}
+  // Valid until the next Read.
+  std::string_view bytes() const { return bytes_; }
+
+ private:
+  grpc::ByteBuffer buffer_;
+  grpc::Slice single_;
+  std::vector<grpc::Slice> slices_;
+  std::string copy_;
+  std::string_view bytes_;
+};
 
 bool WriteMessage(IngestService::RawStream* stream, const v1::CollectorMessage& msg) {
   grpc::ByteBuffer buffer;
@@ -75,11 +92,10 @@ IngestService::IngestService(EngineHost& host, const SecurityOptions& security)
 
 grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) {
   auto log = spdlog::get("ingest");
-  std::string raw;
-  std::vector<grpc::Slice> slices;
+  RawMessage raw;
   v1::AgentMessage first;
-  if (!ReadRaw(stream, &slices, &raw)) return grpc::Status::OK;
-  if (!first.ParseFromString(raw)) {
+  if (!raw.Read(stream)) return grpc::Status::OK;
+  if (!first.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
     ++host_.streams_refused;
     return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the first message (AgentMessage)"};
   }
@@ -187,17 +203,17 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   grpc::Status result = grpc::Status::OK;
   constexpr std::size_t kMaxPendingAcks = 64;
   std::string reserialised;
-  std::vector<wire::DecodedEvent> events;  // views into raw (or reserialised)
+  std::vector<wire::DecodedEvent> events;  // views into raw's bytes (or reserialised)
   std::string wal_record;
   while (!ack_failed) {
-    if (!ReadRaw(stream, &slices, &raw)) break;
+    if (!raw.Read(stream)) break;
     // An agent's message is its batch field alone: that is decoded straight into events and
     // stored in the WAL as received. Anything else (unknown fields from a newer agent, not a
     // batch) goes through the generated parser, its batch serialised again.
-    std::string_view batch = wire::BatchPayload(raw);
+    std::string_view batch = wire::BatchPayload(raw.bytes());
     if (batch.empty()) {
       v1::AgentMessage msg;
-      if (!msg.ParseFromString(raw)) {
+      if (!msg.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
         ++host_.streams_refused;  // a protocol violation, like a non-batch after hello
         result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
         break;
