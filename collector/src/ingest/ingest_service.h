@@ -4,9 +4,10 @@
 // host serialises access to the engine.
 //
 // It serves ccmon.v1.Ingest/Stream on raw bytes (a sync bidi handler over grpc::ByteBuffer,
-// registered like the generated service registers its typed one) so that a batch is written
-// to the WAL as received instead of being serialised again; it parses and serialises the
-// ccmon.v1 messages itself. The wire protocol is exactly that of ingest.proto.
+// registered like the generated service registers its typed one): a batch is decoded in place
+// by wire::DecodeBatch straight into domain events and written to the WAL as received, instead
+// of being parsed into protobuf messages and serialised again; it serialises its own replies.
+// The wire protocol is exactly that of ingest.proto.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

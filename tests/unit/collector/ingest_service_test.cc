@@ -188,6 +188,23 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
   EXPECT_EQ(Offered(), 6u);
 }
 
+// A large message reaches the collector in several gRPC slices (copied together before it is
+// decoded) rather than the one slice of a small batch (decoded in place): both paths give every
+// event, and the WAL keeps the batch whole.
+TEST_F(IngestServiceTest, ABatchInManySlicesIsDecodedWhole) {
+  v1::AgentMessage big = Batch(1, 4000);
+  for (auto& e : *big.mutable_batch()->mutable_events()) {
+    e.mutable_call()->set_caller_id(std::string(80, '7'));  // ~100 bytes per event
+  }
+  const std::string bytes = big.SerializeAsString();
+  ASSERT_GT(bytes.size(), 400000u);
+  ASSERT_EQ(Send({bytes, Batch(4001, 2).SerializeAsString()}), 4002u);
+  EXPECT_EQ(Offered(), 4002u);
+  Stop();
+  Start();  // replayed from the WAL
+  EXPECT_EQ(Offered(), 4002u);
+}
+
 // Acks are cumulative and one ack may cover several batches made durable by the same WAL
 // sync: every rejection of every batch still reaches the agent, once.
 TEST_F(IngestServiceTest, RejectionsOfEveryBatchReachTheAgentWhenAcksAreMerged) {
