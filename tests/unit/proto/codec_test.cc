@@ -228,7 +228,7 @@ TEST(DecodeBatch, EveryTruncationIsJudgedLikeTheGeneratedParser) {
   v1::EventBatch batch;
   for (int i = 0; i < 3; ++i) {
     auto* e = batch.add_events();
-    e->set_seq(static_cast<std::uint64_t>(i + 1));
+    e->set_seq(static_cast<std::uint64_t>(i) + 1);
     e->set_event_time_ms(1795651200000);
     e->mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
     e->mutable_call()->set_call_id("id-" + std::to_string(i));
