@@ -27,8 +27,9 @@ struct WalOptions {
   // Adaptive group commit: under a heavy load (at least gap_min_bytes already waiting) a write
   // starts no sooner than min_sync_gap after the previous one started, so each fdatasync
   // carries more batches (fewer syncs, less CPU). Small groups (latency-bound senders: tiny
-  // batches, few streams) and an idle log are written at once.
-  std::chrono::microseconds min_sync_gap{2000};
+  // batches, few streams) and an idle log are written at once. 1.5 ms from a sweep against
+  // the bare sink (docs/benchmarks.md): longer gaps starve senders of smaller batches.
+  std::chrono::microseconds min_sync_gap{1500};
   std::uint64_t gap_min_bytes = 16 << 10;
   std::uint64_t segment_bytes = 64ULL << 20;
   // Appends block (backpressure) while this much is buffered and not yet written.
