@@ -456,10 +456,11 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
 
 }  // namespace
 
-bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out) {
+bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out, int enclosing) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
   CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                       static_cast<int>(bytes.size()));
+  in.SetRecursionLimit(CodedInputStream::GetDefaultRecursionLimit() - enclosing);
   // Elements of *out are reused as they are (ReadEvent sets every field it reports): zeroing
   // each new one cost as much as decoding its scalars.
   std::size_t n = 0;
@@ -473,16 +474,19 @@ bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out) {
 }
 
 std::string_view BatchPayload(std::string_view agent_message) {
-  using google::protobuf::internal::WireFormatLite;
-  constexpr std::uint32_t kBatchTag = WireFormatLite::MakeTag(
-      v1::AgentMessage::kBatchFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const std::uint8_t*>(agent_message.data()),
-      static_cast<int>(agent_message.size()));
-  std::uint32_t size = 0;
-  if (in.ReadTag() != kBatchTag || !in.ReadVarint32(&size)) return {};
+  // Only the canonical one-byte tag and a length of at most 5 bytes: anything more exotic is
+  // left to the generated parser (the caller's fallback), which judges it exactly.
+  constexpr char kBatchTag = static_cast<char>(Bytes(v1::AgentMessage::kBatchFieldNumber));
+  if (agent_message.empty() || agent_message[0] != kBatchTag ||
+      agent_message.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    return {};
+  }
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(agent_message.data()),
+                      static_cast<int>(agent_message.size()));
+  int size = 0;
+  if (!in.Skip(1) || !ReadSize(in, &size)) return {};
   const auto start = static_cast<std::size_t>(in.CurrentPosition());
-  if (size == 0 || start + size != agent_message.size()) return {};
+  if (size == 0 || start + static_cast<std::size_t>(size) != agent_message.size()) return {};
   return agent_message.substr(start);
 }
 

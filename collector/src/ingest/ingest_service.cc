@@ -15,6 +15,7 @@
 #include "ccmon/wire/codec.h"
 #include "ingest/apply.h"
 #include "ingest/auth.h"
+#include "ingest/raw_message.h"
 
 namespace ccmon::collector {
 
@@ -29,36 +30,6 @@ bool ValidId(const std::string& s) {
   }
   return true;
 }
-
-// One received message's bytes: the single slice gRPC holds it in when it does (no copy), else
-// a copy of its slices. Buffers are reused from one read to the next.
-class RawMessage {
- public:
-  bool Read(IngestService::RawStream* stream) {
-    if (!stream->Read(&buffer_)) return false;
-    if (buffer_.TrySingleSlice(&single_).ok()) {
-      bytes_ = {reinterpret_cast<const char*>(single_.begin()), single_.size()};
-      return true;
-    }
-    slices_.clear();
-    if (!buffer_.Dump(&slices_).ok()) return false;
-    copy_.clear();
-    for (const grpc::Slice& slice : slices_) {
-      copy_.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    bytes_ = copy_;
-    return true;
-  }
-  // Valid until the next Read.
-  std::string_view bytes() const { return bytes_; }
-
- private:
-  grpc::ByteBuffer buffer_;
-  grpc::Slice single_;
-  std::vector<grpc::Slice> slices_;
-  std::string copy_;
-  std::string_view bytes_;
-};
 
 bool WriteMessage(IngestService::RawStream* stream, const v1::CollectorMessage& msg) {
   grpc::ByteBuffer buffer;
@@ -211,6 +182,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     // stored in the WAL as received. Anything else (unknown fields from a newer agent, not a
     // batch) goes through the generated parser, its batch serialised again.
     std::string_view batch = wire::BatchPayload(raw.bytes());
+    int enclosing = 1;  // the payload is nested in the AgentMessage: one level of the limit
     if (batch.empty()) {
       v1::AgentMessage msg;
       if (!msg.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
@@ -225,8 +197,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       }
       msg.batch().SerializeToString(&reserialised);
       batch = reserialised;
+      enclosing = 0;
     }
-    if (!wire::DecodeBatch(batch, &events)) {
+    if (!wire::DecodeBatch(batch, &events, enclosing)) {
       ++host_.streams_refused;
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;

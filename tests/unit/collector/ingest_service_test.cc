@@ -17,6 +17,7 @@
 #include "ccmon/v1/ingest.grpc.pb.h"
 #include "ccmon/v1/monitor.grpc.pb.h"
 #include "ingest/apply.h"
+#include "ingest/raw_message.h"
 #include "storage/wal.h"
 
 namespace ccmon::collector {
@@ -188,9 +189,33 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
   EXPECT_EQ(Offered(), 6u);
 }
 
-// A large message reaches the collector in several gRPC slices (copied together before it is
-// decoded) rather than the one slice of a small batch (decoded in place): both paths give every
-// event, and the WAL keeps the batch whole.
+// RawMessage: a message in one slice is viewed in place, one in several is copied together;
+// buffers are reused across messages of both kinds.
+TEST(RawMessageTest, OneSliceIsViewedInPlaceSeveralAreCopiedTogether) {
+  RawMessage raw;
+  for (int round = 0; round < 2; ++round) {
+    grpc::Slice one("abcdef", 6);
+    ASSERT_TRUE(raw.Assign(grpc::ByteBuffer(&one, 1)));
+    EXPECT_FALSE(raw.copied());
+    EXPECT_EQ(raw.bytes(), "abcdef");
+
+    std::string big(100000, 'x');  // too large to be inlined in a slice
+    grpc::Slice big_slice(big);
+    ASSERT_TRUE(raw.Assign(grpc::ByteBuffer(&big_slice, 1)));
+    EXPECT_FALSE(raw.copied());
+    EXPECT_EQ(raw.bytes().size(), big.size());
+
+    std::vector<grpc::Slice> parts{grpc::Slice("ab", 2), grpc::Slice(std::string(70000, 'y')),
+                                   grpc::Slice("z", 1)};
+    ASSERT_TRUE(raw.Assign(grpc::ByteBuffer(parts.data(), parts.size())));
+    EXPECT_TRUE(raw.copied());
+    EXPECT_EQ(raw.bytes(), "ab" + std::string(70000, 'y') + "z");
+  }
+}
+
+// A large message reaches the collector in several gRPC slices (RawMessage copies them
+// together; its own test checks that path) rather than the one slice of a small batch: both
+// give every event, and the WAL keeps the batch whole.
 TEST_F(IngestServiceTest, ABatchInManySlicesIsDecodedWhole) {
   v1::AgentMessage big = Batch(1, 4000);
   for (auto& e : *big.mutable_batch()->mutable_events()) {

@@ -285,5 +285,121 @@ TEST(DecodeBatch, MalformedTagsFailLikeTheGeneratedParser) {
   EXPECT_EQ(accepted, 1);
 }
 
+// Varint truncation: enums are int32 (a negative or >32-bit value is out of range, refused as
+// an unknown enum), uint32 fields keep the low 32 bits.
+TEST(DecodeBatch, OutOfRangeVarintsAreTruncatedLikeTheGeneratedParser) {
+  const auto call_with = [](const std::string& fields) {
+    return Events({Field(10, std::string("\x08\x01", 2) + fields)});  // kind offered, then these
+  };
+  const std::string minus_one("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);
+  const std::string two_pow_32_plus_1("\x81\x80\x80\x80\x10", 5);
+  std::vector<DecodedEvent> out;
+  // kind = -1 (10-byte varint): unknown enum.
+  ASSERT_TRUE(DecodeBatch(call_with("\x08" + minus_one), &out));
+  EXPECT_EQ(out[0].bad, "unknown_enum");
+  // kind = 2^32 + 1: int32 keeps 1, offered.
+  ASSERT_TRUE(DecodeBatch(call_with("\x08" + two_pow_32_plus_1), &out));
+  EXPECT_EQ(out[0].bad, "");
+  EXPECT_EQ(std::get<CallEvent>(out[0].event.body).kind, CallKind::kOffered);
+  // wait_ms = 2^32 + 1: uint32 keeps 1.
+  ASSERT_TRUE(DecodeBatch(call_with("\x30" + two_pow_32_plus_1), &out));
+  EXPECT_EQ(std::get<CallEvent>(out[0].event.body).wait_ms, 1u);
+  // Each agrees with the generated parser and FromProto.
+  for (const std::string& b : {call_with("\x08" + minus_one), call_with("\x08" + two_pow_32_plus_1),
+                               call_with("\x30" + two_pow_32_plus_1)}) {
+    v1::EventBatch batch;
+    ASSERT_TRUE(batch.ParseFromString(b));
+    Event e;
+    ASSERT_TRUE(DecodeBatch(b, &out));
+    EXPECT_EQ(FromProto(batch.events(0), &e), out[0].bad);
+  }
+}
+
+// A oneof switch resets the raw enums too: a call with an unknown reason, then a link, then a
+// call again is a valid call.
+TEST(DecodeBatch, AOneofSwitchForgetsTheEarlierMembersEnums) {
+  v1::Event bad_call, link, call;
+  bad_call.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  bad_call.mutable_call()->set_reason(static_cast<v1::UnansweredReason>(99));
+  link.mutable_link()->set_up(true);
+  call.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  call.mutable_call()->set_queue("q");
+  const std::string bytes =
+      Events({bad_call.SerializeAsString() + link.SerializeAsString() + call.SerializeAsString()});
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  EXPECT_EQ(out[0].bad, "");
+  EXPECT_EQ(std::get<CallEvent>(out[0].event.body).reason, UnansweredReason::kNone);
+}
+
+TEST(DecodeBatch, AnOverLongButFiveByteLengthIsAccepted) {
+  v1::Event e;
+  e.set_seq(4);
+  const std::string event = e.SerializeAsString();
+  // events field, length in 5 bytes (over-long encoding of a small number).
+  std::string bytes("\x0a", 1);
+  bytes += static_cast<char>(0x80 | event.size());
+  bytes += std::string("\x80\x80\x80\x00", 4);
+  bytes += event;
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(Generated(bytes));
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  EXPECT_EQ(out[0].event.seq, 4u);
+}
+
+// The output vector's elements are reused: nothing of a previous batch shows through.
+TEST(DecodeBatch, ReusedOutputHoldsOnlyTheNewBatch) {
+  v1::EventBatch first;
+  for (int i = 0; i < 3; ++i) {
+    auto* e = first.add_events();
+    e->set_seq(static_cast<std::uint64_t>(i) + 1);
+    e->mutable_call()->set_kind(v1::CallEvent::KIND_ANSWERED);
+    e->mutable_call()->set_queue("old");
+    e->mutable_call()->set_wait_ms(9);
+  }
+  v1::EventBatch second;
+  auto* a = second.add_events();
+  a->set_seq(10);
+  a->mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);  // no queue, no wait
+  second.add_events()->set_seq(11);                          // no body
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(first.SerializeAsString(), &out));
+  ASSERT_TRUE(DecodeBatch(second.SerializeAsString(), &out));
+  ASSERT_EQ(out.size(), 2u);
+  const auto& c = std::get<CallEvent>(out[0].event.body);
+  EXPECT_EQ(c.kind, CallKind::kOffered);
+  EXPECT_EQ(c.queue, "");
+  EXPECT_EQ(c.wait_ms, 0u);
+  EXPECT_EQ(out[1].bad, "no_body");
+  EXPECT_EQ(out[1].event.seq, 11u);
+  EXPECT_EQ(out[1].event.time_ms, 0);
+}
+
+// An agent's message: BatchPayload finds the batch only in canonical framing, and decoding it
+// as nested in the AgentMessage succeeds exactly when the generated AgentMessage parse does,
+// up to the nesting limit.
+TEST(BatchPayload, DecodingThePayloadAgreesWithParsingTheAgentMessage) {
+  int accepted = 0;
+  for (int depth = 90; depth <= 105; ++depth) {
+    std::string groups;
+    for (int i = 0; i < depth; ++i) groups += "\xa3\x06";
+    for (int i = 0; i < depth; ++i) groups += "\xa4\x06";
+    const std::string message = Field(2, Events({Field(10, groups)}));
+    const std::string_view payload = BatchPayload(message);
+    ASSERT_FALSE(payload.empty());
+    v1::AgentMessage parsed;
+    std::vector<DecodedEvent> out;
+    ASSERT_EQ(DecodeBatch(payload, &out, 1), parsed.ParseFromString(message)) << depth;
+    accepted += parsed.ParseFromString(message) ? 1 : 0;
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, 16);
+  // Over-long framings are left to the generated parser.
+  EXPECT_TRUE(BatchPayload(std::string("\x92\x80\x80\x80\x80\x00\x02\x0a\x00", 9)).empty());
+  EXPECT_TRUE(BatchPayload(std::string("\x12\x82\x80\x80\x80\x10\x0a\x00", 8)).empty());
+  EXPECT_TRUE(BatchPayload(std::string("\x12\x80\x80\x80\x80\x80\x00", 7)).empty());
+  EXPECT_EQ(BatchPayload(std::string("\x12\x02\x0a\x00", 4)), std::string("\x0a\x00", 2));
+}
+
 }  // namespace
 }  // namespace ccmon::wire

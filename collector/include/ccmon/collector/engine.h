@@ -39,7 +39,8 @@ class Engine {
   // Applies one event of an open stream. Sequence numbers at or below the last applied one
   // are duplicates; invalid events consume their sequence number (they are never resent).
   ApplyResult Apply(std::string_view site, std::string_view instance, const Event& event);
-  // The same with the clock already read: a batch reads it once for all its events.
+  // The same with the clock already read (now_ms): a batch reads it once for the timestamp
+  // checks and last-seen time of all its events.
   ApplyResult Apply(std::string_view site, std::string_view instance, const Event& event,
                     std::int64_t now_ms);
   const Clock& clock() const;

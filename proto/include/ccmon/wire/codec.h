@@ -33,13 +33,19 @@ struct DecodedEvent {
 // v1::EventBatch::ParseFromArray followed by FromProto on each event gives: the same wire
 // semantics (unknown fields skipped, last scalar wins, repeated sub-messages merged, oneof
 // switches, invalid UTF-8 in a string field fails the batch); the differential fuzz target
-// tests/fuzz/batch_fuzz.cc checks it. Reads with protobuf's own CodedInputStream. Returns false
-// when the generated parser would fail; *out then holds a prefix. *out's capacity is reused.
-bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out);
+// tests/fuzz/batch_fuzz.cc checks it. Reads with protobuf's own CodedInputStream. `enclosing`
+// is how many messages the batch is nested in (1 for the payload of an AgentMessage): they
+// count toward protobuf's nesting limit of 100. Returns false when the generated parser would
+// fail; *out then holds what was decoded before the failure, the last event possibly half
+// decoded. *out's elements are reused.
+bool DecodeBatch(std::string_view bytes, std::vector<DecodedEvent>* out, int enclosing = 0);
 
 // The serialised EventBatch inside the bytes of a ccmon.v1.AgentMessage when the message is
-// exactly its batch field (what agents send), so the batch can be stored as received; empty
-// when the bytes are anything else (other or unknown fields, an empty batch, not protobuf).
+// exactly its batch field in canonical framing (what agents send), so the batch can be
+// decoded and stored as received: then DecodeBatch(payload, out, 1) succeeds exactly when
+// AgentMessage::ParseFromArray does. Empty for anything else (other or unknown fields, an
+// empty batch, over-long tag or length encodings, not protobuf), which the caller parses with
+// the generated parser instead.
 std::string_view BatchPayload(std::string_view agent_message);
 
 }  // namespace ccmon::wire
