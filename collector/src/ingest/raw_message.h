@@ -7,7 +7,6 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace ccmon::collector {
@@ -19,9 +18,9 @@ class RawMessage {
   bool Read(Stream* stream) {
     return stream->Read(&buffer_) && Load();
   }
-  // Takes a message received by other means (tests).
-  bool Assign(grpc::ByteBuffer buffer) {
-    buffer_ = std::move(buffer);
+  // Takes a message received by other means (tests); the slices are shared, not copied.
+  bool Assign(const grpc::ByteBuffer& buffer) {
+    buffer_ = buffer;
     return Load();
   }
   // The message's bytes; valid until the next Read or Assign.
