@@ -3,6 +3,7 @@
 #include <grpcpp/impl/codegen/method_handler.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/codegen/rpc_service_method.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -133,6 +134,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   // Acks are cumulative, so every batch made durable by the same group commit is acked by one
   // message: the last batch's acked_seq with the rejections of all of them.
   std::thread ack_writer([&] {
+    pthread_setname_np(pthread_self(), "ccmon-acks");  // tells it from gRPC's in top -H
     while (true) {
       std::uint64_t lsn = 0;
       {
