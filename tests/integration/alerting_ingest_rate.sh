@@ -33,11 +33,14 @@ defaults:
     min_s: 1
 YML
 
+# The first two CPUs this process may use (a container's cpuset need not start at 0).
+read -r CPU_A CPU_B < <(sed -n 's/^Cpus_allowed_list:\s*//p' /proc/self/status | tr ',' '\n' |
+  awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }' | head -2 | xargs) || true
 PIN=0
 AGENT_PIN=()
-if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+if [[ -n ${CPU_B:-} ]] && command -v taskset >/dev/null; then
   PIN=1
-  AGENT_PIN=(taskset -c 1)
+  AGENT_PIN=(taskset -c "$CPU_B")
 fi
 
 run() {  # with_alerting(0|1) n: prints events/s of one backlog
@@ -47,9 +50,9 @@ run() {  # with_alerting(0|1) n: prints events/s of one backlog
       --alertmanager "http://127.0.0.1:$DEAD_PORT")
   fi
   start_collector "c$alerting-$n" "${args[@]}"
-  # Collector on CPU 0, agent on CPU 1: the two do not preempt each other, so the collector's
+  # Collector on one CPU, agent on another: the two do not preempt each other, so the collector's
   # CPU time per event varies far less from run to run (+-10% unpinned on 2 shared cores).
-  ((PIN)) && taskset -a -pc 0 "$COLLECTOR_PID" >/dev/null
+  if ((PIN)); then taskset -a -pc "$CPU_A" "$COLLECTOR_PID" >/dev/null || true; fi
   if ((alerting)); then
     # 30 silent sites: 30 SiteDark alerts being retried to dead receivers during the run.
     WAIT_S=30 wait_for bash -c "[[ \$(curl -sf http://127.0.0.1:$METRICS_PORT/metrics |
