@@ -68,17 +68,28 @@ void ToProto(const Event& in, v1::Event* out) {
       in.body);
 }
 
+namespace {
+
+// The enum values the domain events know; anything else is refused as "unknown_enum".
+bool KnownCallEnums(std::int32_t kind, std::int32_t reason, std::int32_t hung_up_by) {
+  return kind >= v1::CallEvent::KIND_OFFERED && kind <= v1::CallEvent::KIND_RING_NO_ANSWER &&
+         reason >= 0 && reason <= v1::UNANSWERED_REASON_WITHDRAW && hung_up_by >= 0 &&
+         hung_up_by <= v1::PARTY_AGENT;
+}
+bool KnownAgentState(std::int32_t state) {
+  return state >= v1::AgentStateEvent::STATE_LOGGED_OUT &&
+         state <= v1::AgentStateEvent::STATE_AFTER_CALL_WORK;
+}
+
+}  // namespace
+
 std::string_view FromProto(const v1::Event& in, Event* out) {
   out->seq = in.seq();
   out->time_ms = in.event_time_ms();
   switch (in.body_case()) {
     case v1::Event::kCall: {
       const auto& c = in.call();
-      if (c.kind() < v1::CallEvent::KIND_OFFERED || c.kind() > v1::CallEvent::KIND_RING_NO_ANSWER ||
-          c.reason() < 0 || c.reason() > v1::UNANSWERED_REASON_WITHDRAW || c.hung_up_by() < 0 ||
-          c.hung_up_by() > v1::PARTY_AGENT) {
-        return "unknown_enum";
-      }
+      if (!KnownCallEnums(c.kind(), c.reason(), c.hung_up_by())) return "unknown_enum";
       CallEvent e;
       e.kind = static_cast<CallKind>(c.kind());
       e.queue = c.queue();
@@ -99,10 +110,7 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
     }
     case v1::Event::kAgentState: {
       const auto& a = in.agent_state();
-      if (a.state() < v1::AgentStateEvent::STATE_LOGGED_OUT ||
-          a.state() > v1::AgentStateEvent::STATE_AFTER_CALL_WORK) {
-        return "unknown_enum";
-      }
+      if (!KnownAgentState(a.state())) return "unknown_enum";
       out->body =
           AgentStateEvent{a.agent(), a.queue(), static_cast<AgentState>(a.state()), a.reason()};
       return {};
@@ -397,6 +405,9 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
   Event& e = out->event;
   e.seq = 0;
   e.time_ms = 0;
+  constexpr std::uint32_t kCall = v1::Event::kCallFieldNumber;
+  constexpr std::uint32_t kAgentState = v1::Event::kAgentStateFieldNumber;
+  constexpr std::uint32_t kLink = v1::Event::kLinkFieldNumber;
   std::uint32_t body = 0;  // field number of the oneof member set, 0: none
   RawEnums raw;
   // The member `number` of type T, entered from its proto defaults if another was set.
@@ -408,23 +419,23 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
   };
   const bool ok = ReadMessage(in, [&](std::uint32_t tag) {
     switch (tag) {
-      case Varint(1):
+      case Varint(v1::Event::kSeqFieldNumber):
         return ReadVarint(in, &e.seq);
-      case Varint(2):
+      case Varint(v1::Event::kEventTimeMsFieldNumber):
         return ReadVarint(in, &e.time_ms);
-      case Bytes(10):
-        return ReadCall(in, base, member(10, CallEvent{}), &raw);
-      case Bytes(11):
-        return ReadAgentState(in, base, member(11, AgentStateEvent{}), &raw);
-      case Bytes(12): {
+      case Bytes(kCall):
+        return ReadCall(in, base, member(kCall, CallEvent{}), &raw);
+      case Bytes(kAgentState):
+        return ReadAgentState(in, base, member(kAgentState, AgentStateEvent{}), &raw);
+      case Bytes(kLink): {
         LinkSample defaults;
         defaults.up = false;  // the proto default, unlike LinkSample's
-        return ReadLink(in, base, member(12, defaults));
+        return ReadLink(in, base, member(kLink, defaults));
       }
-      case Bytes(13):
-        return ReadVoice(in, base, member(13, VoiceQuality{}));
-      case Bytes(14):
-        return ReadHeartbeat(in, base, member(14, Heartbeat{}));
+      case Bytes(v1::Event::kVoiceFieldNumber):
+        return ReadVoice(in, base, member(v1::Event::kVoiceFieldNumber, VoiceQuality{}));
+      case Bytes(v1::Event::kHeartbeatFieldNumber):
+        return ReadHeartbeat(in, base, member(v1::Event::kHeartbeatFieldNumber, Heartbeat{}));
       default:
         return SkipUnknown(in, tag);
     }
@@ -433,19 +444,16 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
   out->bad = {};
   if (body == 0) {
     out->bad = "no_body";
-  } else if (auto* c = std::get_if<CallEvent>(&e.body); body == 10) {
-    if (raw.kind < v1::CallEvent::KIND_OFFERED || raw.kind > v1::CallEvent::KIND_RING_NO_ANSWER ||
-        raw.reason < 0 || raw.reason > v1::UNANSWERED_REASON_WITHDRAW || raw.hung_up_by < 0 ||
-        raw.hung_up_by > v1::PARTY_AGENT) {
+  } else if (auto* c = std::get_if<CallEvent>(&e.body); body == kCall) {
+    if (!KnownCallEnums(raw.kind, raw.reason, raw.hung_up_by)) {
       out->bad = "unknown_enum";
     } else {
       c->kind = static_cast<CallKind>(raw.kind);
       c->reason = static_cast<UnansweredReason>(raw.reason);
       c->hung_up_by = static_cast<Party>(raw.hung_up_by);
     }
-  } else if (auto* a = std::get_if<AgentStateEvent>(&e.body); body == 11) {
-    if (raw.state < v1::AgentStateEvent::STATE_LOGGED_OUT ||
-        raw.state > v1::AgentStateEvent::STATE_AFTER_CALL_WORK) {
+  } else if (auto* a = std::get_if<AgentStateEvent>(&e.body); body == kAgentState) {
+    if (!KnownAgentState(raw.state)) {
       out->bad = "unknown_enum";
     } else {
       a->state = static_cast<AgentState>(raw.state);

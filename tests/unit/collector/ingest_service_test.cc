@@ -248,31 +248,62 @@ TEST_F(IngestServiceTest, RejectionsOfEveryBatchReachTheAgentWhenAcksAreMerged) 
   EXPECT_EQ(Offered(), 120u);
 }
 
-TEST_F(IngestServiceTest, BytesThatAreNotAnAgentMessageEndTheStreamWithAClearError) {
-  grpc::GenericStub stub(channel_);
+// Sends raw messages on one Ingest stream (no client-side serialisation), reads the replies
+// until the server ends the stream, and returns its status.
+grpc::Status SendRaw(const std::shared_ptr<grpc::Channel>& channel,
+                     const std::vector<std::string>& messages) {
+  grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   grpc::CompletionQueue cq;
   auto call = stub.PrepareCall(&ctx, "/ccmon.v1.Ingest/Stream", &cq);
   void* tag = nullptr;
   bool ok = false;
   call->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-  const std::string garbage = "\x0a\xff\xff\xff\xff\x0f not protobuf";
-  grpc::Slice slice(garbage);
-  grpc::ByteBuffer buffer(&slice, 1);
-  call->Write(buffer, reinterpret_cast<void*>(2));
-  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_TRUE(cq.Next(&tag, &ok) && ok);
+  for (const std::string& m : messages) {
+    grpc::Slice slice(m);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    if (!cq.Next(&tag, &ok) || !ok) break;  // the server ended the stream
+  }
+  // Read what the server sent (welcome, acks) so that its status can arrive.
+  grpc::ByteBuffer reply;
+  do {
+    call->Read(&reply, reinterpret_cast<void*>(4));
+  } while (cq.Next(&tag, &ok) && ok);
   grpc::Status status;
   call->Finish(&status, reinterpret_cast<void*>(3));
   while (cq.Next(&tag, &ok) && tag != reinterpret_cast<void*>(3)) {
   }
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("cannot parse"), std::string::npos)
-      << status.error_message();
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
+  return status;
+}
+
+TEST_F(IngestServiceTest, BytesThatAreNotAnAgentMessageEndTheStreamWithAClearError) {
+  const grpc::Status status = SendRaw(channel_, {"\x0a\xff\xff\xff\xff\x0f not protobuf"});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("cannot parse"), std::string::npos)
+      << status.error_message();
   EXPECT_EQ(Offered(), 0u);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 1);
+}
+
+// A batch in the agents' framing whose events do not decode (invalid UTF-8 in a string, which
+// the generated parser refuses too) ends the stream with the same clear error; the batches
+// before it stay applied and nothing of it is.
+TEST_F(IngestServiceTest, ABatchThatDoesNotDecodeEndsTheStreamAndAppliesNothingOfIt) {
+  std::string bad = Batch(3, 2).SerializeAsString();
+  const std::size_t at = bad.find("c4");  // the second event's call id
+  ASSERT_NE(at, std::string::npos);
+  bad[at] = static_cast<char>(0xff);
+  const grpc::Status status =
+      SendRaw(channel_, {Hello().SerializeAsString(), Batch(1, 2).SerializeAsString(), bad});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("cannot parse"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(Offered(), 2u);
   EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 1);
 }
 
