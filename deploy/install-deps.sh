@@ -8,13 +8,14 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
+  libsqlite3-dev
   tzdata
 )
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the
 # integration tests drive.
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  prometheus prometheus-alertmanager curl jq openssl tmux procps
+  prometheus prometheus-alertmanager curl jq openssl tmux procps sqlite3 chromium
 )
 
 want=("${build_pkgs[@]}")

@@ -10,6 +10,7 @@
 
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/engine.h"
+#include "storage/ledger_store.h"
 #include "storage/wal.h"
 
 namespace ccmon::collector {
@@ -89,6 +90,10 @@ class EngineHost {
   AlertBoard alerts;
   // Set once alert delivery runs (metrics read its counters).
   const AlertDispatcher* dispatcher = nullptr;
+  // The ledger store (file or in memory); set before the services start.
+  LedgerStore* ledger = nullptr;
+  std::atomic<std::uint64_t> ledger_write_failures{0};
+  std::atomic<std::uint64_t> ledger_revisions_written{0};
 
  private:
   const Clock& clock_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "ingest/ingest_service.h"
 #include "ingest/monitor_service.h"
 #include "storage/checkpoint.h"
+#include "storage/ledger_store.h"
 #include "storage/wal.h"
 
 namespace ccmon::collector {
@@ -37,7 +39,7 @@ class ServerImpl final : public Server {
       : options_(o),
         host_(o.core, clock),
         ingest_(host_, options_.security),
-        monitor_(host_, options_.security, clock.NowMs()) {}
+        monitor_(host_, options_.security, options_.core, clock.NowMs()) {}
 
   absl::Status Init() {
     if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
@@ -48,7 +50,22 @@ class ServerImpl final : public Server {
     }
     auto creds = Credentials();
     if (!creds.ok()) return creds.status();
+    const std::string ledger_path =
+        options_.data_dir.empty() ? ":memory:" : options_.data_dir + "/ledger.db";
+    if (!options_.data_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(options_.data_dir, ec);
+      if (ec) return absl::UnavailableError(options_.data_dir + ": " + ec.message());
+    }
+    auto store = LedgerStore::Open(ledger_path);
+    if (!store.ok()) return store.status();
+    ledger_ = *std::move(store);
+    host_.ledger = ledger_.get();
     if (auto s = Recover(); !s.ok()) return s;
+    // Rows the replay closed or amended, and any a checkpoint held undrained.
+    if (!FlushLedger()) {
+      return absl::UnavailableError(ledger_path + ": cannot write recovered ledger rows");
+    }
     ContinuityRules rules;
     if (!options_.continuity_rules.empty()) {
       auto loaded = LoadContinuityRules(options_.continuity_rules);
@@ -162,14 +179,49 @@ class ServerImpl final : public Server {
     return absl::OkStatus();
   }
 
+  // Drains the engine's closed and amended rows into the ledger store. Rows that cannot be
+  // written wait for the next call; until they are written no checkpoint is taken, so a
+  // crash replays the WAL and closes them again.
+  bool FlushLedger() {
+    std::lock_guard lock(ledger_mu_);
+    auto drained = host_.With([](Engine& e) { return e.DrainLedger(); });
+    unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
+                      std::make_move_iterator(drained.end()));
+    return WriteUnwritten();
+  }
+
+  bool WriteUnwritten() {
+    if (unwritten_.empty()) return true;
+    auto n = ledger_->Write(unwritten_);
+    if (!n.ok()) {
+      if (host_.ledger_write_failures++ == 0 || host_.ledger_write_failures % 60 == 0) {
+        spdlog::get("collector")->error("ledger store: {} rows wait: {}", unwritten_.size(),
+                                        n.status().ToString());
+      }
+      return false;
+    }
+    host_.ledger_revisions_written += *n;
+    unwritten_.clear();
+    return true;
+  }
+
   bool Checkpoint() {
     std::string blob;
     std::uint64_t lsn = 0;
+    // The ledger lock first: no row drained before this checkpoint is left unwritten.
+    std::lock_guard ledger_lock(ledger_mu_);
     host_.With([&](Engine& e) {
+      auto drained = e.DrainLedger();
+      unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
+                        std::make_move_iterator(drained.end()));
       blob = e.SaveState();
       lsn = wal_.last_lsn();
       return 0;
     });
+    if (!WriteUnwritten()) {
+      ++host_.checkpoints_failed;
+      return false;
+    }
     std::string err;
     if (!WriteCheckpoint(options_.data_dir, lsn, blob, &err)) {
       ++host_.checkpoints_failed;
@@ -233,6 +285,7 @@ class ServerImpl final : public Server {
       e.Tick();
       return 0;
     });
+    FlushLedger();
     if (dispatcher_) {
       host_.dispatcher = nullptr;
       dispatcher_->Stop();
@@ -256,8 +309,23 @@ class ServerImpl final : public Server {
         e.Tick();
         return e.TakeSnapshot();
       });
+      FlushLedger();
       // Alerts are judged outside the engine lock; delivery only queues (never blocks).
       const auto changes = continuity_->Evaluate(snap);
+      for (const auto& c : changes) {
+        // The record exclusions are proposed against.
+        if (auto s = ledger_->RecordAlert(c); !s.ok()) {
+          spdlog::get("collector")->warn("ledger store: alert period not recorded: {}", s.ToString());
+        }
+      }
+      if (snap.now_ms - last_prune_ms_ >= 3'600'000) {
+        last_prune_ms_ = snap.now_ms;
+        const std::int64_t horizon =
+            snap.now_ms - std::int64_t{options_.core.ledger_retention_days} * 86'400'000;
+        if (auto n = ledger_->Prune(horizon); !n.ok()) {
+          spdlog::get("collector")->warn("ledger store: pruning failed: {}", n.status().ToString());
+        }
+      }
       auto active = continuity_->Active();
       dispatcher_->Publish(changes, active, snap.now_ms);
       for (const auto& c : changes) {
@@ -287,6 +355,10 @@ class ServerImpl final : public Server {
   std::thread checkpointer_;
   Wal wal_;
   std::unique_ptr<ContinuityEngine> continuity_;
+  std::unique_ptr<LedgerStore> ledger_;
+  std::mutex ledger_mu_;                // drain + write, and checkpoints
+  std::vector<LedgerRow> unwritten_;    // drained rows the store has not taken yet
+  std::int64_t last_prune_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;
 };
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <absl/time/time.h>
+
 #include "ccmon/v1/monitor.grpc.pb.h"
 #include "top.h"
 
@@ -25,8 +27,18 @@ constexpr const char* kUsage = R"(usage: ccmon-ctl [--collector HOST:PORT] [--js
 commands:
   status                               collector health and connected sites
   snapshot [--client C] [--site S]     live figures per queue
-  ledger --client C --date YYYY-MM-DD [--format csv|table]
+  ledger --client C --date YYYY-MM-DD [--site S] [--all-sites] [--format csv|table]
                                        closed contract intervals for a review meeting
+                                       (--all-sites adds client-level rows across sites)
+  history --client C --site S --queue Q --start TIME
+                                       every revision of one ledger row (the audit trail)
+  statement --client C (--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD)
+            [--format html|csv|json]   the SLA statement: periods, results, credits
+  exclusion propose --client C [--site S] [--queue Q] --alert A --from TIME --to TIME
+            --reason TEXT --by NAME    the vendor proposes a force-majeure exclusion
+  exclusion accept|reject --client C --id N --by NAME [--note TEXT]
+                                       the client decides on it
+  exclusion list --client C            every exclusion and its state
   alerts [--client C] [--watch]        continuity alerts firing now; --watch follows changes
   top [--client C] [--site S]          live wallboard (q quit, s sort, c client, S site)
   abandoned [--queue Q] [--since 1h]   abandoned calls to call back, newest first
@@ -37,6 +49,8 @@ flags:
   --tls-ca FILE           verify the collector with this CA (enables TLS)
   --tls-cert FILE --tls-key FILE   client certificate, when the collector asks for one
   --token-file FILE       Monitor API token (first line); or set CCMON_TOKEN
+  --tz ZONE               zone of TIME values without an offset   [UTC]
+                          (TIME: 2026-11-03T09:00, with +08:00 or Z, or Unix ms)
   --help, --version
 )";
 
@@ -63,6 +77,87 @@ std::string Num(bool has, double v) {
   return buf;
 }
 
+// TIME flags: RFC 3339 with or without seconds and offset (no offset: in `zone`), or Unix ms.
+bool ParseWhen(const std::string& s, const std::string& zone, std::int64_t* ms) {
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    *ms = std::stoll(s);
+    return true;
+  }
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(zone, &tz)) return false;
+  absl::Time t;
+  std::string e;
+  for (const char* f : {"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M%Ez", "%Y-%m-%dT%H:%M:%SZ",
+                        "%Y-%m-%dT%H:%MZ"}) {
+    if (absl::ParseTime(f, s, absl::UTCTimeZone(), &t, &e)) {
+      *ms = absl::ToUnixMillis(t);
+      return true;
+    }
+  }
+  for (const char* f : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"}) {
+    if (absl::ParseTime(f, s, tz, &t, &e)) {
+      *ms = absl::ToUnixMillis(t);
+      return true;
+    }
+  }
+  return false;
+}
+
+// One CSV field (RFC 4180 quoting).
+std::string Csv(const std::string& v) {
+  if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// Ledger rows as CSV with exactly the Monitor API's (and --json's) field names as columns.
+void LedgerCsv(const v1::Ledger& ledger, std::ostream& out) {
+  const auto* d = v1::LedgerRow::descriptor();
+  const auto* refl = v1::LedgerRow::GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  for (int i = 0; i < d->field_count(); ++i) fields.push_back(d->field(i));
+  for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i]->name();
+  out << "\n";
+  using F = google::protobuf::FieldDescriptor;
+  for (const auto& r : ledger.rows()) {
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const F* f = fields[i];
+      std::string v;
+      switch (f->cpp_type()) {
+        case F::CPPTYPE_STRING:
+          v = refl->GetString(r, f);
+          break;
+        case F::CPPTYPE_INT64:
+          v = std::to_string(refl->GetInt64(r, f));
+          break;
+        case F::CPPTYPE_UINT64:
+          v = std::to_string(refl->GetUInt64(r, f));
+          break;
+        case F::CPPTYPE_INT32:
+          v = std::to_string(refl->GetInt32(r, f));
+          break;
+        case F::CPPTYPE_UINT32:
+          v = std::to_string(refl->GetUInt32(r, f));
+          break;
+        case F::CPPTYPE_BOOL:
+          v = refl->GetBool(r, f) ? "true" : "false";
+          break;
+        case F::CPPTYPE_DOUBLE: {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.17g", refl->GetDouble(r, f));
+          v = buf;
+          break;
+        }
+        default:
+          break;
+      }
+      out << (i ? "," : "") << Csv(v);
+    }
+    out << "\n";
+  }
+}
+
 int RpcError(std::ostream& err, const std::string& target, const grpc::Status& s) {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
       s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -81,7 +176,8 @@ int RpcError(std::ostream& err, const std::string& target, const grpc::Status& s
 int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   std::string target = "127.0.0.1:7400", command, client, site, date, format = "table", queue,
               since = "1h";
-  bool json = false, watch = false;
+  bool json = false, watch = false, all_sites = false;
+  std::string subcommand, month, from, to, start, alert, reason, by, note, id, zone = "UTC";
   std::string tls_ca, tls_cert, tls_key, token_file;
   double timeout_s = 5;
   for (int i = 1; i < argc; ++i) {
@@ -131,8 +227,32 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     } else if (a == "--format") {
       if (!value(&format)) return 2;
       if (format == "json") json = true;
+    } else if (a == "--all-sites") {
+      all_sites = true;
+    } else if (a == "--month") {
+      if (!value(&month)) return 2;
+    } else if (a == "--from") {
+      if (!value(&from)) return 2;
+    } else if (a == "--to") {
+      if (!value(&to)) return 2;
+    } else if (a == "--start") {
+      if (!value(&start)) return 2;
+    } else if (a == "--alert") {
+      if (!value(&alert)) return 2;
+    } else if (a == "--reason") {
+      if (!value(&reason)) return 2;
+    } else if (a == "--by") {
+      if (!value(&by)) return 2;
+    } else if (a == "--note") {
+      if (!value(&note)) return 2;
+    } else if (a == "--id") {
+      if (!value(&id)) return 2;
+    } else if (a == "--tz") {
+      if (!value(&zone)) return 2;
     } else if (command.empty() && !a.starts_with("-")) {
       command = a;
+    } else if (command == "exclusion" && subcommand.empty() && !a.starts_with("-")) {
+      subcommand = a;
     } else {
       err << "ccmon-ctl: unknown argument " << a << " (see --help)\n";
       return 2;
@@ -250,6 +370,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     v1::LedgerRequest req;
     req.set_client(client);
     req.set_date(date);
+    req.set_site(site);
+    req.set_client_level(all_sites);
     v1::Ledger ledger;
     if (auto s = stub->GetLedger(&ctx, req, &ledger); !s.ok()) return RpcError(err, target, s);
     if (json) {
@@ -257,41 +379,26 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       return 0;
     }
     if (format == "csv") {
-      out << "client,site,queue,date,start,minutes,offered,answered,answered_in_threshold,"
-             "abandoned,short_abandoned,service_level,abandon_rate,asa_seconds,sl_result,"
-             "abandon_result,asa_result\n";
-      for (const auto& r : ledger.rows()) {
-        auto opt = [](bool has, double v) {
-          if (!has) return std::string();
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%.4f", v);
-          return std::string(buf);
-        };
-        out << r.client() << "," << r.site() << "," << r.queue() << "," << date << ","
-            << r.local_start() << "," << r.length_minutes() << "," << r.offered() << ","
-            << r.answered() << "," << r.answered_in_threshold() << "," << r.abandoned() << ","
-            << r.short_abandoned() << "," << opt(r.has_service_level(), r.service_level()) << ","
-            << opt(r.has_abandon_rate(), r.abandon_rate()) << ","
-            << opt(r.has_asa(), r.asa_seconds()) << "," << r.sl_result() << ","
-            << r.abandon_result() << "," << r.asa_result() << "\n";
-      }
+      LedgerCsv(ledger, out);
       return 0;
     }
     out << "SLA ledger for " << client << " on " << date << "\n";
     out << std::left << std::setw(14) << "SITE" << std::setw(14) << "QUEUE" << std::setw(7)
         << "START" << std::setw(9) << "OFFERED" << std::setw(9) << "ANSWER" << std::setw(8)
         << "ABAND" << std::setw(9) << "SL" << std::setw(9) << "SL?" << std::setw(9) << "ABAND%"
-        << std::setw(9) << "ABAND?" << std::setw(8) << "ASA"
-        << "ASA?\n";
+        << std::setw(9) << "ABAND?" << std::setw(8) << "ASA" << std::setw(8) << "ASA?"
+        << "REV\n";
     std::map<std::string, int> met, missed;
     for (const auto& r : ledger.rows()) {
-      out << std::setw(14) << r.site() << std::setw(14) << r.queue() << std::setw(7)
+      out << std::setw(14) << (r.site().empty() ? "(all sites)" : r.site()) << std::setw(14)
+          << r.queue() << std::setw(7)
           << r.local_start() << std::setw(9) << r.offered() << std::setw(9) << r.answered()
           << std::setw(8) << r.abandoned() << std::setw(9)
           << Pct(r.has_service_level(), r.service_level()) << std::setw(9) << r.sl_result()
           << std::setw(9) << Pct(r.has_abandon_rate(), r.abandon_rate()) << std::setw(9)
           << r.abandon_result() << std::setw(8) << Num(r.has_asa(), r.asa_seconds())
-          << r.asa_result() << "\n";
+          << std::setw(8) << r.asa_result() << r.revision() << "\n";
+      if (r.site().empty()) continue;  // client-level rows repeat the sites' figures
       if (r.sl_result() == "met") ++met[r.site() + "/" + r.queue()];
       if (r.sl_result() == "missed") ++missed[r.site() + "/" + r.queue()];
     }
@@ -301,6 +408,148 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     for (auto& [k, v] : missed) x += v;
     out << ", SL met in " << m << ", missed in " << x << "\n";
     return 0;
+  }
+  if (command == "history") {
+    std::int64_t start_ms = 0;
+    if (client.empty() || queue.empty() || !ParseWhen(start, zone, &start_ms)) {
+      err << "ccmon-ctl: history needs --client C --site S --queue Q --start TIME\n";
+      return 2;
+    }
+    v1::RowHistoryRequest req;
+    req.set_client(client);
+    req.set_site(site);
+    req.set_queue(queue);
+    req.set_start_ms(start_ms);
+    v1::Ledger ledger;
+    if (auto s = stub->GetRowHistory(&ctx, req, &ledger); !s.ok()) {
+      return RpcError(err, target, s);
+    }
+    if (json) {
+      out << Json(ledger) << "\n";
+    } else if (format == "csv") {
+      LedgerCsv(ledger, out);
+    } else {
+      for (const auto& r : ledger.rows()) {
+        const std::time_t t = static_cast<std::time_t>(r.changed_ms() / 1000);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
+        out << "revision " << r.revision() << "  " << when << " UTC  " << r.change()
+            << "  offered " << r.offered() << " answered " << r.answered() << " in threshold "
+            << r.answered_in_threshold() << " abandoned " << r.abandoned() << " SL "
+            << Pct(r.has_service_level(), r.service_level()) << " (" << r.sl_result()
+            << ")\n    " << r.reason() << "\n";
+      }
+      if (ledger.rows().empty()) out << "no such row\n";
+    }
+    return 0;
+  }
+  if (command == "statement") {
+    if (client.empty() || (month.empty() == (from.empty() || to.empty()))) {
+      err << "ccmon-ctl: statement needs --client C and --month YYYY-MM (or --from and --to "
+             "YYYY-MM-DD)\n";
+      return 2;
+    }
+    if (format == "table") format = "json";
+    if (format != "json" && format != "csv" && format != "html") {
+      err << "ccmon-ctl: --format must be html, csv or json\n";
+      return 2;
+    }
+    v1::StatementRequest req;
+    req.set_client(client);
+    req.set_month(month);
+    if (month.empty()) {
+      req.set_from(from);
+      req.set_to(to);
+    }
+    req.set_format(format);
+    v1::StatementDocument doc;
+    if (auto s = stub->GetStatement(&ctx, req, &doc); !s.ok()) return RpcError(err, target, s);
+    out << doc.body();
+    if (!doc.body().empty() && doc.body().back() != '\n') out << "\n";
+    return 0;
+  }
+  if (command == "exclusion") {
+    auto print = [&](const v1::ExclusionInfo& e) {
+      if (json) {
+        out << Json(e) << "\n";
+        return;
+      }
+      auto when = [](std::int64_t ms) {
+        if (ms == 0) return std::string("-");
+        const std::time_t t = static_cast<std::time_t>(ms / 1000);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", std::gmtime(&t));
+        return std::string(buf);
+      };
+      out << "#" << e.id() << " " << e.state() << "  " << e.alert() << " "
+          << (e.site().empty() ? "(all sites)" : e.site())
+          << (e.queue().empty() ? "" : " queue " + e.queue()) << "  " << when(e.from_ms())
+          << " - " << when(e.to_ms()) << "  \"" << e.reason() << "\"\n    proposed by "
+          << e.proposed_by() << " at " << when(e.proposed_ms());
+      if (!e.decided_by().empty()) {
+        out << "; " << e.state() << " by " << e.decided_by() << " at " << when(e.decided_ms());
+        if (!e.decision_note().empty()) out << " (" << e.decision_note() << ")";
+      }
+      out << "\n";
+    };
+    if (client.empty()) {
+      err << "ccmon-ctl: exclusion needs --client C\n";
+      return 2;
+    }
+    if (subcommand == "list") {
+      v1::ExclusionsRequest req;
+      req.set_client(client);
+      v1::ExclusionList list;
+      if (auto s = stub->ListExclusions(&ctx, req, &list); !s.ok()) {
+        return RpcError(err, target, s);
+      }
+      for (const auto& e : list.exclusions()) print(e);
+      if (!json && list.exclusions().empty()) out << "no exclusions\n";
+      return 0;
+    }
+    if (subcommand == "propose") {
+      v1::ExclusionProposal req;
+      std::int64_t f = 0, t = 0;
+      if (alert.empty() || by.empty() || !ParseWhen(from, zone, &f) || !ParseWhen(to, zone, &t)) {
+        err << "ccmon-ctl: exclusion propose needs --alert A --from TIME --to TIME --by NAME "
+               "(TIME like 2026-11-03T09:00, 2026-11-03T09:00+08:00 or Unix ms)\n";
+        return 2;
+      }
+      req.set_client(client);
+      req.set_site(site);
+      req.set_queue(queue);
+      req.set_alert(alert);
+      req.set_from_ms(f);
+      req.set_to_ms(t);
+      req.set_reason(reason);
+      req.set_by(by);
+      v1::ExclusionInfo e;
+      if (auto s = stub->ProposeExclusion(&ctx, req, &e); !s.ok()) {
+        return RpcError(err, target, s);
+      }
+      print(e);
+      return 0;
+    }
+    if (subcommand == "accept" || subcommand == "reject") {
+      if (id.empty() || by.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
+        err << "ccmon-ctl: exclusion " << subcommand << " needs --id N and --by NAME\n";
+        return 2;
+      }
+      v1::ExclusionDecision req;
+      req.set_client(client);
+      req.set_id(std::stoll(id));
+      req.set_accept(subcommand == "accept");
+      req.set_by(by);
+      req.set_note(note);
+      v1::ExclusionInfo e;
+      if (auto s = stub->DecideExclusion(&ctx, req, &e); !s.ok()) {
+        return RpcError(err, target, s);
+      }
+      print(e);
+      return 0;
+    }
+    err << "ccmon-ctl: exclusion wants propose, accept, reject or list\n";
+    return 2;
   }
   if (command == "top") {
     if (json) {

@@ -1,31 +1,233 @@
 // YAML -> CollectorOptions. yaml-cpp exceptions stop here.
 #include <absl/strings/str_cat.h>
+#include <absl/time/civil_time.h>
 #include <absl/time/time.h>
 #include <yaml-cpp/yaml.h>
 
+#include <array>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "ccmon/collector/options.h"
+#include "ccmon/collector/statement.h"
 #include "config/yaml_reader.h"
 
 namespace ccmon::collector {
 
 namespace {
 
+bool ParseClock(std::string_view s, int* minutes);
+bool ParseDate(const std::string& s, absl::CivilDay* day);
+
 class Reader : public YamlReader {
  public:
   using YamlReader::YamlReader;
 
-  absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c) const {
-    if (auto s =
-            Keys(n, path,
-                 {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s", "abandon_target",
-                  "asa_target_s", "interval_minutes", "warning_band", "calls_waiting_limit"});
+  // The statement terms of a contract mapping (docs/contracts.md). Fields absent keep *t.
+  absl::Status TermsAt(const YAML::Node& n, const std::string& path, StatementTerms* t,
+                       std::string* forecast_file) const {
+    absl::Status s;
+    if (n["timezone"]) {
+      std::string zone;
+      if (s = Get(n, "timezone", path, &zone); !s.ok()) return s;
+      absl::TimeZone tz;
+      if (!absl::LoadTimeZone(zone, &tz)) {
+        return Error(n["timezone"], Join(path, "timezone"), "unknown IANA time zone '" + zone + "'");
+      }
+      t->timezone = zone;
+      t->zone_named = true;
+    }
+    if (n["period"]) {
+      std::string p;
+      if (s = Get(n, "period", path, &p); !s.ok()) return s;
+      auto parsed = ParsePeriod(p);
+      if (!parsed) {
+        return Error(n["period"], Join(path, "period"), "must be interval, day, week or month");
+      }
+      t->period = *parsed;
+    }
+    if (const auto mh = n["measured_hours"]) {
+      if (s = MeasuredHours(mh, Join(path, "measured_hours"), t); !s.ok()) return s;
+    }
+    if (const auto h = n["holidays"]) {
+      const std::string hp = Join(path, "holidays");
+      if (!h.IsSequence()) return Error(h, hp, "must be a list of YYYY-MM-DD dates");
+      t->holidays.clear();
+      for (std::size_t i = 0; i < h.size(); ++i) {
+        absl::CivilDay day;
+        const std::string v = h[i].IsScalar() ? h[i].as<std::string>() : "";
+        if (!ParseDate(v, &day)) {
+          return Error(h[i], absl::StrCat(hp, "[", i, "]"), "must be a date YYYY-MM-DD");
+        }
+        t->holidays.push_back(v);
+      }
+    }
+    double v = static_cast<double>(t->min_volume);
+    if (s = Number(n, "min_volume", path, 0, 1e9, &v); !s.ok()) return s;
+    t->min_volume = static_cast<std::uint64_t>(v);
+    if (n["min_volume_policy"]) {
+      std::string p;
+      if (s = Get(n, "min_volume_policy", path, &p); !s.ok()) return s;
+      if (p != "not_judged" && p != "pool") {
+        return Error(n["min_volume_policy"], Join(path, "min_volume_policy"),
+                     "must be not_judged or pool");
+      }
+      t->min_volume_policy = p == "pool" ? MinVolumePolicy::kPool : MinVolumePolicy::kNotJudged;
+    }
+    if (s = Number(n, "monthly_fee", path, 0, 1e12, &t->monthly_fee); !s.ok()) return s;
+    if (s = Get(n, "currency", path, &t->currency); !s.ok()) return s;
+    if (const auto sc = n["service_credits"]) {
+      const std::string sp = Join(path, "service_credits");
+      if (s = Keys(sc, sp, {"basis", "tiers", "cap_percent"}); !s.ok()) return s;
+      if (sc["basis"]) {
+        std::string b;
+        if (s = Get(sc, "basis", sp, &b); !s.ok()) return s;
+        if (b != "month_shortfall" && b != "missed_periods") {
+          return Error(sc["basis"], Join(sp, "basis"), "must be month_shortfall or missed_periods");
+        }
+        t->credit_basis =
+            b == "missed_periods" ? CreditBasis::kMissedPeriods : CreditBasis::kMonthShortfall;
+      }
+      if (s = Number(sc, "cap_percent", sp, 0, 100, &t->credit_cap_percent); !s.ok()) return s;
+      if (const auto tiers = sc["tiers"]) {
+        t->credits.clear();
+        if (!tiers.IsSequence()) return Error(tiers, Join(sp, "tiers"), "must be a list");
+        for (std::size_t i = 0; i < tiers.size(); ++i) {
+          const std::string tp = absl::StrCat(sp, ".tiers[", i, "]");
+          if (s = Keys(tiers[i], tp, {"shortfall", "percent"}); !s.ok()) return s;
+          if (!tiers[i]["shortfall"] || !tiers[i]["percent"]) {
+            return Error(tiers[i], tp, "needs shortfall and percent");
+          }
+          CreditTier c;
+          if (s = Number(tiers[i], "shortfall", tp, 0, 100, &c.shortfall); !s.ok()) return s;
+          if (s = Number(tiers[i], "percent", tp, 0, 100, &c.percent); !s.ok()) return s;
+          t->credits.push_back(c);
+        }
+      }
+    }
+    if (const auto in = n["incentives"]) {
+      const std::string ip = Join(path, "incentives");
+      if (s = Keys(in, ip, {"tiers", "cap_percent"}); !s.ok()) return s;
+      if (s = Number(in, "cap_percent", ip, 0, 100, &t->incentive_cap_percent); !s.ok()) return s;
+      if (const auto tiers = in["tiers"]) {
+        t->incentives.clear();
+        if (!tiers.IsSequence()) return Error(tiers, Join(ip, "tiers"), "must be a list");
+        for (std::size_t i = 0; i < tiers.size(); ++i) {
+          const std::string tp = absl::StrCat(ip, ".tiers[", i, "]");
+          if (s = Keys(tiers[i], tp, {"surplus", "percent"}); !s.ok()) return s;
+          if (!tiers[i]["surplus"] || !tiers[i]["percent"]) {
+            return Error(tiers[i], tp, "needs surplus and percent");
+          }
+          IncentiveTier c;
+          if (s = Number(tiers[i], "surplus", tp, 0, 100, &c.surplus); !s.ok()) return s;
+          if (s = Number(tiers[i], "percent", tp, 0, 100, &c.percent); !s.ok()) return s;
+          t->incentives.push_back(c);
+        }
+      }
+    }
+    if (const auto ex = n["exclusions"]) {
+      const std::string ep = Join(path, "exclusions");
+      if (s = Keys(ex, ep, {"alerts"}); !s.ok()) return s;
+      if (const auto al = ex["alerts"]) {
+        if (!al.IsSequence()) return Error(al, Join(ep, "alerts"), "must be a list of alert names");
+        t->exclusion_alerts.clear();
+        for (std::size_t i = 0; i < al.size(); ++i) {
+          const std::string name = al[i].IsScalar() ? al[i].as<std::string>() : "";
+          if (name != "SiteDark" && name != "StaffingCollapse" && name != "LinkDown") {
+            return Error(al[i], absl::StrCat(ep, ".alerts[", i, "]"),
+                         "must be SiteDark, StaffingCollapse or LinkDown");
+          }
+          t->exclusion_alerts.push_back(name);
+        }
+      }
+    }
+    if (const auto fc = n["forecast"]) {
+      const std::string fp = Join(path, "forecast");
+      if (s = Keys(fc, fp, {"file", "tolerance", "over_forecast", "relaxed_sl_target"}); !s.ok())
+        return s;
+      if (s = Get(fc, "file", fp, forecast_file); !s.ok()) return s;
+      if (s = Number(fc, "tolerance", fp, 0, 10, &t->forecast_tolerance); !s.ok()) return s;
+      if (s = Number(fc, "relaxed_sl_target", fp, 0, 1, &t->relaxed_sl_target); !s.ok()) return s;
+      if (fc["over_forecast"]) {
+        std::string p;
+        if (s = Get(fc, "over_forecast", fp, &p); !s.ok()) return s;
+        if (p != "exclude" && p != "relaxed") {
+          return Error(fc["over_forecast"], Join(fp, "over_forecast"), "must be exclude or relaxed");
+        }
+        t->over_forecast = p == "relaxed" ? OverForecastPolicy::kRelaxed : OverForecastPolicy::kExclude;
+        if (p == "relaxed" && !fc["relaxed_sl_target"]) {
+          return Error(fc, fp, "over_forecast: relaxed needs relaxed_sl_target");
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // measured_hours: {mon: ["08:00-20:00"], sat-sun: [...]} by weekday or weekday range.
+  absl::Status MeasuredHours(const YAML::Node& mh, const std::string& path,
+                             StatementTerms* t) const {
+    static constexpr std::array<const char*, 7> kDays = {"sun", "mon", "tue", "wed",
+                                                         "thu", "fri", "sat"};
+    if (!mh.IsMap()) return Error(mh, path, "must map weekdays (mon, mon-fri...) to time ranges");
+    auto day_index = [](std::string_view d) {
+      for (int i = 0; i < 7; ++i) {
+        if (d == kDays[static_cast<std::size_t>(i)]) return i;
+      }
+      return -1;
+    };
+    t->measured_hours = {};
+    t->all_hours = false;
+    for (const auto& kv : mh) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string kp = Join(path, key);
+      int first = -1, last = -1;
+      if (const auto dash = key.find('-'); dash != std::string::npos) {
+        first = day_index(std::string_view(key).substr(0, dash));
+        last = day_index(std::string_view(key).substr(dash + 1));
+      } else {
+        first = last = day_index(key);
+      }
+      if (first < 0 || last < 0) {
+        return Error(kv.first, kp, "must be a weekday (sun..sat) or a range like mon-fri");
+      }
+      std::vector<DayRange> ranges;
+      const YAML::Node& v = kv.second;
+      if (!v.IsNull()) {
+        if (!v.IsSequence()) return Error(v, kp, "must be a list of \"HH:MM-HH:MM\"");
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          const std::string r = v[i].IsScalar() ? v[i].as<std::string>() : "";
+          DayRange d;
+          if (r.size() != 11 || r[5] != '-' || !ParseClock(r.substr(0, 5), &d.from_min) ||
+              !ParseClock(r.substr(6), &d.to_min) || d.from_min >= d.to_min) {
+            return Error(v[i], absl::StrCat(kp, "[", i, "]"),
+                         "must be \"HH:MM-HH:MM\" with the start before the end");
+          }
+          ranges.push_back(d);
+        }
+      }
+      // mon-fri walks forward through the week (fri-mon wraps over the weekend).
+      for (int d = first;; d = (d + 1) % 7) {
+        t->measured_hours[static_cast<std::size_t>(d)] = ranges;
+        if (d == last) break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c,
+                          StatementTerms* t, std::string* forecast_file) const {
+    if (auto s = Keys(n, path,
+                      {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s",
+                       "abandon_target", "asa_target_s", "interval_minutes", "warning_band",
+                       "calls_waiting_limit", "timezone", "period", "measured_hours", "holidays",
+                       "min_volume", "min_volume_policy", "monthly_fee", "currency",
+                       "service_credits", "incentives", "exclusions", "forecast"});
         !s.ok()) {
       return s;
     }
+    if (auto s = TermsAt(n, path, t, forecast_file); !s.ok()) return s;
     absl::Status s;
     if (s = Number(n, "sl_threshold_s", path, 1, 3600, &c->sl_threshold_s); !s.ok()) return s;
     if (s = Number(n, "sl_target", path, 0.01, 1, &c->sl_target); !s.ok()) return s;
@@ -59,6 +261,23 @@ class Reader : public YamlReader {
   }
 };
 
+// "HH:MM" -> minutes after midnight ("24:00" allowed as the end of a day).
+bool ParseClock(std::string_view s, int* minutes) {
+  if (s.size() != 5 || s[2] != ':') return false;
+  for (int i : {0, 1, 3, 4}) {
+    if (s[static_cast<std::size_t>(i)] < '0' || s[static_cast<std::size_t>(i)] > '9') return false;
+  }
+  const int h = (s[0] - '0') * 10 + (s[1] - '0');
+  const int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && m != 0)) return false;
+  *minutes = h * 60 + m;
+  return true;
+}
+
+bool ParseDate(const std::string& s, absl::CivilDay* day) {
+  return s.size() == 10 && absl::ParseCivilTime(s, day);
+}
+
 // A secret kept in its own file (mode 0600, not in the config): first line, trimmed.
 absl::Status ReadSecret(const Reader& r, const YAML::Node& map, const char* key,
                         const std::string& path, std::string* out) {
@@ -72,6 +291,53 @@ absl::Status ReadSecret(const Reader& r, const YAML::Node& map, const char* key,
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   *out = line;
   return absl::OkStatus();
+}
+
+// A path in the config is relative to the config file's directory.
+std::string ResolvePath(const std::string& config_file, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  const auto slash = config_file.rfind('/');
+  return slash == std::string::npos ? path : config_file.substr(0, slash + 1) + path;
+}
+
+// Forecast CSV: "queue,interval_start,offered" (a header line is allowed), interval_start local
+// "YYYY-MM-DD HH:MM" in the contract's zone. Errors name file and line.
+absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
+                                                        const ClientConfig& c) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open forecast file"));
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(c.terms.timezone, &tz)) tz = absl::UTCTimeZone();
+  std::vector<ForecastEntry> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line.front() == '#') continue;
+    auto err = [&](const std::string& what) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": ", what));
+    };
+    const auto a = line.find(',');
+    const auto b = a == std::string::npos ? a : line.find(',', a + 1);
+    if (b == std::string::npos) return err("expected queue,interval_start,offered");
+    ForecastEntry e;
+    e.queue = line.substr(0, a);
+    const std::string when = line.substr(a + 1, b - a - 1);
+    const std::string count = line.substr(b + 1);
+    if (n == 1 && count == "offered") continue;  // header
+    absl::CivilMinute m;
+    if (when.size() != 16 || when[10] != ' ' ||
+        !absl::ParseCivilTime(when.substr(0, 10) + "T" + when.substr(11), &m)) {
+      return err("interval_start must be local \"YYYY-MM-DD HH:MM\", not '" + when + "'");
+    }
+    char* end = nullptr;
+    e.offered = std::strtod(count.c_str(), &end);
+    if (count.empty() || end != count.c_str() + count.size() || !(e.offered >= 0)) {
+      return err("offered must be a number >= 0, not '" + count + "'");
+    }
+    e.start_ms = absl::ToUnixMillis(tz.At(m).pre);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o) {
@@ -90,6 +356,9 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                        "default_timezone",
                        "allowed_lateness_s",
                        "ledger_retention_days",
+                       "ledger_amend_days",
+                       "clock_anomaly_s",
+                       "max_instance_lag_s",
                        "defaults",
                        "clients",
                        "sites",
@@ -120,6 +389,15 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   double retention = o->core.ledger_retention_days;
   if (s = r.Number(root, "ledger_retention_days", "", 35, 3660, &retention); !s.ok()) return s;
   o->core.ledger_retention_days = static_cast<int>(retention);
+  double amend = o->core.ledger_amend_days;
+  if (s = r.Number(root, "ledger_amend_days", "", 1, 400, &amend); !s.ok()) return s;
+  o->core.ledger_amend_days = static_cast<int>(amend);
+  double anomaly = static_cast<double>(o->core.clock_anomaly_ms) / 1000.0;
+  if (s = r.Number(root, "clock_anomaly_s", "", 60, 86400, &anomaly); !s.ok()) return s;
+  o->core.clock_anomaly_ms = static_cast<std::int64_t>(anomaly * 1000);
+  double lag = static_cast<double>(o->core.max_instance_lag_ms) / 1000.0;
+  if (s = r.Number(root, "max_instance_lag_s", "", 0, 86400, &lag); !s.ok()) return s;
+  o->core.max_instance_lag_ms = static_cast<std::int64_t>(lag * 1000);
   if (const auto am = root["alertmanagers"]) {
     if (!am.IsSequence()) return r.Error(am, "alertmanagers", "must be a list of URLs");
     for (std::size_t i = 0; i < am.size(); ++i) {
@@ -128,9 +406,17 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
       o->alertmanagers.push_back(am[i].as<std::string>());
     }
   }
+  StatementTerms default_terms;
+  default_terms.timezone = o->core.default_timezone;
+  std::string default_forecast;
   if (const auto d = root["defaults"]) {
-    if (s = r.ContractAt(d, "defaults", &o->core.default_contract); !s.ok()) return s;
+    if (s = r.ContractAt(d, "defaults", &o->core.default_contract, &default_terms,
+                         &default_forecast);
+        !s.ok()) {
+      return s;
+    }
   }
+  o->core.default_terms = default_terms;
   if (const auto clients = root["clients"]) {
     if (!clients.IsSequence()) return r.Error(clients, "clients", "must be a list");
     for (std::size_t i = 0; i < clients.size(); ++i) {
@@ -139,10 +425,16 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
       if (s = r.Keys(cn, path, {"name", "contract", "queues", "webhooks"}); !s.ok()) return s;
       ClientConfig c;
       c.contract = o->core.default_contract;
+      c.terms = default_terms;
+      std::string forecast_file = default_forecast;
       if (s = r.Get(cn, "name", path, &c.name); !s.ok()) return s;
       if (c.name.empty()) return r.Error(cn, path + ".name", "is required");
       if (cn["contract"]) {
-        if (s = r.ContractAt(cn["contract"], path + ".contract", &c.contract); !s.ok()) return s;
+        if (s = r.ContractAt(cn["contract"], path + ".contract", &c.contract, &c.terms,
+                             &forecast_file);
+            !s.ok()) {
+          return s;
+        }
       }
       const auto queues = cn["queues"];
       if (queues && !queues.IsSequence())
@@ -152,14 +444,23 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         const std::string qpath = absl::StrCat(path, ".queues[", j, "]");
         QueueConfig q;
         q.contract = c.contract;
+        q.terms = c.terms;
         if (qn.IsScalar()) {
           q.name = qn.as<std::string>();
         } else {
           if (s = r.Keys(qn, qpath, {"name", "contract"}); !s.ok()) return s;
           if (s = r.Get(qn, "name", qpath, &q.name); !s.ok()) return s;
           if (qn["contract"]) {
-            if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract); !s.ok())
+            std::string queue_forecast;  // one forecast file per client
+            if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract, &q.terms,
+                                 &queue_forecast);
+                !s.ok()) {
               return s;
+            }
+            if (!queue_forecast.empty()) {
+              return r.Error(qn["contract"]["forecast"], qpath + ".contract.forecast.file",
+                             "a forecast file belongs to the client's contract (it names queues)");
+            }
           }
         }
         if (q.name.empty()) return r.Error(qn, qpath + ".name", "is required");
@@ -177,6 +478,11 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
           }
           o->delivery.client_webhooks[c.name].push_back(url);
         }
+      }
+      if (!forecast_file.empty()) {
+        auto f = LoadForecast(ResolvePath(r.file(), forecast_file), c);
+        if (!f.ok()) return f.status();
+        c.forecast = *std::move(f);
       }
       o->core.clients.push_back(std::move(c));
     }

@@ -17,6 +17,7 @@ namespace ccmon::collector {
 class YamlReader {
  public:
   explicit YamlReader(std::string file) : file_(std::move(file)) {}
+  const std::string& file() const { return file_; }
 
   absl::Status Error(const YAML::Node& n, const std::string& field, const std::string& msg) const {
     const auto m = n.Mark();

@@ -21,9 +21,14 @@ namespace {
 constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr int kRingMinutes = 60;
-// A site silent this long no longer holds its ledger intervals open.
-constexpr std::int64_t kMaxIntervalHoldMs = std::int64_t{6} * 3'600'000;
+// A site whose PBX has been quiet this long (collector clock) no longer holds rows open that
+// its own clock has passed: the end of a backfill, a quiet PBX, a dark site. Later events
+// amend them.
+constexpr std::int64_t kIdleCloseMs = 60'000;
 constexpr std::int64_t kMosWindowMinutes = 5;
+// Events of one call ahead of their instance's watermark by more than the anomaly jump that
+// it takes, in a row, to move the watermark there (another call's event confirms at once).
+constexpr std::size_t kWatermarkConfirm = 8;
 
 struct StringHash {
   using is_transparent = void;
@@ -78,47 +83,6 @@ struct MinuteBucket {
   std::uint64_t mos_samples = 0;
 };
 
-struct Site;
-
-struct AbandonedRecord {
-  std::int64_t time_ms = 0;
-  std::uint32_t wait_ms = 0;
-  std::string call_id;
-  std::string caller_id;
-};
-
-struct Queue {
-  std::string name;
-  std::string client;
-  Contract contract;
-  Site* site = nullptr;
-  std::int64_t threshold_ms = 0;
-  std::int64_t short_abandon_ms = 0;
-  std::int64_t interval_ms = 0;
-  Counts total;
-  std::array<MinuteBucket, kRingMinutes> ring{};
-  std::int64_t today_day = std::numeric_limits<std::int64_t>::min();
-  Counts today;
-  std::map<std::int64_t, Counts> open_intervals;
-  HistogramState answered_wait, abandoned_wait, handle_time;
-  StringMap<std::int64_t> waiting;  // call id -> entered (event time)
-  std::uint64_t ledger_met = 0, ledger_missed = 0;
-  std::array<std::uint32_t, kAgentStateCount> agents_by_state{};
-  std::array<std::uint64_t, kAgentStateCount> agent_state_ms{};
-  std::deque<AbandonedRecord> abandoned;  // latest last, bounded
-};
-
-struct Agent {
-  AgentState state = AgentState::kLoggedOut;
-  bool paused = false;
-  std::int64_t since_ms = 0;
-  std::vector<Queue*> queues;
-};
-
-struct Link {
-  LinkView view;
-};
-
 // The UTC offset of a zone over one 15-minute block of UTC time, so that events of the same
 // block do not each convert through the time-zone rules (the per-event hot spot it was).
 // Zone offsets change at most once in any 15 minutes, at the block's edges or inside it: a
@@ -144,6 +108,82 @@ class OffsetCache {
   mutable std::int64_t offset_ms_ = 0;
 };
 
+// One ledger row's state. A row is open until its site's close watermark passes its end plus
+// the allowed lateness; then closed (revision 1) and amended (revision + 1) by events that
+// arrive after that. `dirty` rows wait in the outbox for DrainLedger.
+struct Row {
+  Counts counts;
+  std::uint64_t late = 0;     // events counted after the row closed
+  std::uint64_t rebuilt = 0;  // reconstructed events counted
+  std::uint64_t pending_late = 0;  // late events since the last drain
+  std::int64_t closed_ms = 0;
+  std::int64_t changed_ms = 0;
+  std::uint32_t revision = 0;  // 0: not yet drained once
+  bool closed = false;
+  bool dirty = false;
+};
+
+struct Site;
+
+struct AbandonedRecord {
+  std::int64_t time_ms = 0;
+  std::uint32_t wait_ms = 0;
+  std::string call_id;
+  std::string caller_id;
+};
+
+struct Queue {
+  std::string name;
+  std::string client;
+  Contract contract;
+  Site* site = nullptr;
+  std::int64_t threshold_ms = 0;
+  std::int64_t short_abandon_ms = 0;
+  std::int64_t interval_ms = 0;
+  Counts total;
+  std::array<MinuteBucket, kRingMinutes> ring{};
+  std::int64_t today_day = std::numeric_limits<std::int64_t>::min();
+  Counts today;
+  // Ledger rows by interval start (UTC): open, then closed and kept for amendments until
+  // they leave the amendment horizon. Aligned to the contract's zone when it names one.
+  std::map<std::int64_t, Row> rows;
+  const absl::TimeZone* zone = nullptr;  // the site's or the contract's
+  std::string zone_name;
+  OffsetCache zone_offset;
+  HistogramState answered_wait, abandoned_wait, handle_time;
+  StringMap<std::int64_t> waiting;  // call id -> entered (event time)
+  std::uint64_t ledger_met = 0, ledger_missed = 0;
+  std::array<std::uint32_t, kAgentStateCount> agents_by_state{};
+  std::array<std::uint64_t, kAgentStateCount> agent_state_ms{};
+  std::deque<AbandonedRecord> abandoned;  // latest last, bounded
+};
+
+struct Agent {
+  AgentState state = AgentState::kLoggedOut;
+  bool paused = false;
+  std::int64_t since_ms = 0;
+  std::vector<Queue*> queues;
+};
+
+struct Link {
+  LinkView view;
+};
+
+// What the collector knows of one agent instance of a site: its sequence position and its
+// event-time watermark. The watermark follows the instance's events but never jumps ahead
+// on the word of one call: an event more than clock_anomaly_ms ahead of it is held; an event
+// of another call on the new timeline (a night's gap in a replayed log), or kWatermarkConfirm
+// of the same call, move it there; an event back on the old timeline turns the held ones into
+// clock anomalies.
+struct Instance {
+  std::uint64_t last_seq = 0;
+  std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
+  std::array<std::int64_t, kWatermarkConfirm> held{};
+  std::uint32_t held_n = 0;
+  std::size_t held_call = 0;  // hash of the call id of the held events (0: none)
+  std::uint32_t open_streams = 0;
+};
+
 struct Site {
   std::string id;
   absl::TimeZone tz;
@@ -151,21 +191,44 @@ struct Site {
   StringMap<std::unique_ptr<Queue>> queues;
   StringMap<Agent> agents;
   StringMap<Link> links;
-  StringMap<std::uint64_t> instances;  // agent instance -> last applied seq
+  StringMap<Instance> instances;
   // The entry of `instances` used last (entries are never removed, so the key stays valid).
-  std::pair<std::string_view, std::uint64_t*> seq_cache{{}, nullptr};
+  std::pair<std::string_view, Instance*> instance_cache{{}, nullptr};
 
-  // Last applied seq of an agent instance (created at 0).
-  std::uint64_t& LastSeq(std::string_view instance) {
-    if (seq_cache.second != nullptr && seq_cache.first == instance) return *seq_cache.second;
+  Instance& GetInstance(std::string_view instance) {
+    if (instance_cache.second != nullptr && instance_cache.first == instance) {
+      return *instance_cache.second;
+    }
     auto it = instances.find(instance);
-    if (it == instances.end()) it = instances.emplace(std::string(instance), 0).first;
-    seq_cache = {it->first, &it->second};
+    if (it == instances.end()) it = instances.emplace(std::string(instance), Instance{}).first;
+    instance_cache = {it->first, &it->second};
     return it->second;
   }
+  std::uint64_t& LastSeq(std::string_view instance) { return GetInstance(instance).last_seq; }
+
+  // Event time up to which the site's ledger rows may close: the slowest instance streaming
+  // now (none streaming: the most advanced), but never more than max_lag behind the most
+  // advanced one, so one lagging instance cannot hold every row open.
+  std::int64_t CloseWatermark(std::int64_t max_lag_ms) const {
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+    std::int64_t slowest_open = std::numeric_limits<std::int64_t>::max();
+    std::int64_t most = kNone;
+    for (const auto& [id, in] : instances) {
+      if (in.watermark_ms == kNone) continue;
+      most = std::max(most, in.watermark_ms);
+      if (in.open_streams > 0) slowest_open = std::min(slowest_open, in.watermark_ms);
+    }
+    if (most == kNone) return kNone;
+    if (slowest_open == std::numeric_limits<std::int64_t>::max()) return most;
+    return std::max(slowest_open, most - max_lag_ms);
+  }
+
   std::uint32_t open_streams = 0;
   std::int64_t last_seen_ms = 0;
-  std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t last_pbx_ms = 0;  // collector clock at the last PBX event applied
+  std::int64_t close_watermark_ms = std::numeric_limits<std::int64_t>::min();
+  // The most advanced instance watermark: agent state time accrues up to it.
+  std::int64_t event_watermark_ms = std::numeric_limits<std::int64_t>::min();
   std::int64_t next_close_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t clock_skew_ms = 0;
   std::uint64_t spool_backlog = 0;
@@ -177,18 +240,6 @@ struct Site {
 
 }  // namespace
 
-const char* ToString(LedgerEntry::Result r) {
-  switch (r) {
-    case LedgerEntry::Result::kMet:
-      return "met";
-    case LedgerEntry::Result::kMissed:
-      return "missed";
-    case LedgerEntry::Result::kNoCalls:
-      break;
-  }
-  return "no_calls";
-}
-
 struct Engine::Impl {
   CoreConfig cfg;
   const Clock& clock;
@@ -197,6 +248,7 @@ struct Engine::Impl {
   struct QueueOwner {
     std::string client;
     Contract contract;
+    std::string zone;  // the contract's named zone, or empty
   };
   StringMap<QueueOwner> queue_owner;
   StringMap<absl::TimeZone> site_tz;
@@ -204,7 +256,12 @@ struct Engine::Impl {
   StringMap<std::unique_ptr<Site>> sites;
   Site* last_site = nullptr;  // GetSite's cache
   IngestStats stats;
-  std::deque<LedgerEntry> ledger;
+  // Rows starting before this (collector clock minus ledger_amend_days) are not kept.
+  std::int64_t amend_horizon_ms = std::numeric_limits<std::int64_t>::min();
+  // Rows closed or amended since the last DrainLedger, in the order they became dirty.
+  std::vector<std::pair<Queue*, std::int64_t>> outbox;
+  // Zones named by contracts (queue name -> zone), loaded once.
+  StringMap<absl::TimeZone> contract_tz;
 
   Impl(CoreConfig c, const Clock& clk) : cfg(std::move(c)), clock(clk) {
     if (!absl::LoadTimeZone(cfg.default_timezone, &default_tz)) default_tz = absl::UTCTimeZone();
@@ -214,7 +271,16 @@ struct Engine::Impl {
       site_tz[s.id] = tz;
     }
     for (const auto& client : cfg.clients) {
-      for (const auto& q : client.queues) queue_owner[q.name] = {client.name, q.contract};
+      for (const auto& q : client.queues) {
+        std::string zone = q.terms.zone_named ? q.terms.timezone : std::string();
+        absl::TimeZone tz;
+        if (!zone.empty() && absl::LoadTimeZone(zone, &tz)) {
+          contract_tz[zone] = tz;
+        } else {
+          zone.clear();
+        }
+        queue_owner[q.name] = {client.name, q.contract, std::move(zone)};
+      }
     }
     // Configured sites exist from the start (last seen: never), so one that never reports
     // shows as disconnected rather than not at all.
@@ -260,9 +326,15 @@ struct Engine::Impl {
     auto q = std::make_unique<Queue>();
     q->name = std::string(name);
     q->site = &site;
+    q->zone = &site.tz;
+    q->zone_name = SiteZoneName(site.id);
     if (auto* owner = Find(queue_owner, name)) {
       q->client = owner->client;
       q->contract = owner->contract;
+      if (auto* tz = Find(contract_tz, owner->zone)) {
+        q->zone = tz;
+        q->zone_name = owner->zone;
+      }
     } else {
       q->client = "default";
       q->contract = cfg.default_contract;
@@ -283,15 +355,22 @@ struct Engine::Impl {
     return FloorDiv(t_ms + site.offset.OffsetMs(site.tz, t_ms), kDayMs);
   }
 
-  std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) const {
-    const std::int64_t offset_ms = q.site->offset.OffsetMs(q.site->tz, t_ms);
+  std::string SiteZoneName(std::string_view site) const {
+    for (const auto& sc : cfg.sites) {
+      if (sc.id == site) return sc.timezone;
+    }
+    return cfg.default_timezone;
+  }
+
+  static std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) {
+    const std::int64_t offset_ms = q.zone_offset.OffsetMs(*q.zone, t_ms);
     const std::int64_t local_start = FloorDiv(t_ms + offset_ms, q.interval_ms) * q.interval_ms;
     return local_start - offset_ms;
   }
 
   std::int64_t SiteNow(const Site& site) const { return clock.NowMs() + site.clock_skew_ms; }
 
-  void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d) {
+  void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
     q.total += d;
     const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
     MinuteBucket& b =
@@ -310,64 +389,162 @@ struct Engine::Impl {
       q.today_day = day;
       q.today = d;
     }
+    AddToRow(q, t_ms, d, rebuilt);
+  }
+
+  // Counts an event in its ledger row by its own time. A row that closed already is amended
+  // (its next drain gives it a new revision); one older than the amendment horizon is left
+  // alone, because the stored row may hold more than memory does.
+  void AddToRow(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
     const std::int64_t start = IntervalStart(q, t_ms);
-    const std::int64_t deadline = start + q.interval_ms + cfg.allowed_lateness_ms;
-    auto it = q.open_intervals.find(start);
-    if (it != q.open_intervals.end()) {
-      it->second += d;
-    } else if (deadline > q.site->watermark_ms) {
-      q.open_intervals.emplace(start, d);
-      q.site->next_close_ms = std::min(q.site->next_close_ms, deadline);
-    } else {
+    auto it = q.rows.find(start);
+    if (it == q.rows.end()) {
+      if (start < amend_horizon_ms) {
+        ++stats.ledger_too_old;
+        return;
+      }
+      it = q.rows.emplace(start, Row{}).first;
+      const std::int64_t deadline = start + q.interval_ms + cfg.allowed_lateness_ms;
+      if (deadline <= q.site->close_watermark_ms) {
+        // Its interval has closed already: the row is born closed, of late events only.
+        it->second.closed = true;
+        it->second.closed_ms = clock.NowMs();
+      } else {
+        q.site->next_close_ms = std::min(q.site->next_close_ms, deadline);
+      }
+    }
+    Row& row = it->second;
+    row.counts += d;
+    if (rebuilt) ++row.rebuilt;
+    if (row.closed) {
+      ++row.late;
+      ++row.pending_late;
       ++stats.late;
+      MarkDirty(q, start, row);
     }
   }
 
-  // Closes the intervals the site's event time has passed (plus lateness); `force` closes
-  // every open interval of a site silent for kMaxIntervalHoldMs.
-  void CloseIntervals(Site& site, bool force) {
+  void MarkDirty(Queue& q, std::int64_t start, Row& row) {
+    if (row.dirty) return;
+    row.dirty = true;
+    outbox.emplace_back(&q, start);
+  }
+
+  // Closes the rows whose end plus the allowed lateness is at or before `limit` (event time).
+  // Closed rows stay (for amendments); they go to the outbox.
+  void CloseRows(Site& site, std::int64_t limit) {
     site.next_close_ms = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t now = clock.NowMs();
     for (auto& [name, qp] : site.queues) {
       Queue& q = *qp;
-      for (auto it = q.open_intervals.begin(); it != q.open_intervals.end();) {
+      for (auto it = q.rows.begin(); it != q.rows.end(); ++it) {
+        Row& row = it->second;
+        if (row.closed) continue;
         const std::int64_t deadline = it->first + q.interval_ms + cfg.allowed_lateness_ms;
-        if (force || deadline <= site.watermark_ms) {
-          RecordLedger(q, it->first, it->second);
-          it = q.open_intervals.erase(it);
+        if (deadline <= limit) {
+          row.closed = true;
+          row.closed_ms = now;
+          ++stats.intervals_closed;
+          switch (JudgeSl(row.counts, q.contract)) {
+            case Judgement::kMet:
+              ++q.ledger_met;
+              break;
+            case Judgement::kMissed:
+              ++q.ledger_missed;
+              break;
+            case Judgement::kNoCalls:
+              break;
+          }
+          MarkDirty(q, it->first, row);
         } else {
           site.next_close_ms = std::min(site.next_close_ms, deadline);
-          ++it;
         }
       }
     }
   }
 
-  void RecordLedger(Queue& q, std::int64_t start, const Counts& c) {
-    LedgerEntry e;
-    e.client = q.client;
-    e.site = q.site->id;
-    e.queue = q.name;
-    e.start_ms = start;
-    e.length_minutes = q.contract.interval_minutes;
-    const absl::Time t = absl::FromUnixMillis(start);
-    e.local_date = absl::FormatTime("%Y-%m-%d", t, q.site->tz);
-    e.local_start = absl::FormatTime("%H:%M", t, q.site->tz);
-    e.contract = q.contract;
-    e.counts = c;
-    using R = LedgerEntry::Result;
-    if (auto sl = ServiceLevel(c, q.contract.sl_formula)) {
-      e.sl_result = *sl >= q.contract.sl_target ? R::kMet : R::kMissed;
+  LedgerRow MakeRow(const Queue& q, std::int64_t start, const Row& row) const {
+    LedgerRow r;
+    r.client = q.client;
+    r.site = q.site->id;
+    r.queue = q.name;
+    r.start_ms = start;
+    r.length_minutes = q.contract.interval_minutes;
+    r.timezone = q.zone_name;
+    r.utc_offset_s = static_cast<std::int32_t>(q.zone_offset.OffsetMs(*q.zone, start) / 1000);
+    r.contract = q.contract;
+    r.counts = row.counts;
+    r.revision = std::max<std::uint32_t>(row.revision, 1);
+    r.late_events = row.late;
+    r.rebuilt_events = row.rebuilt;
+    r.closed_ms = row.closed_ms;
+    r.changed_ms = row.changed_ms;
+    r.change = row.revision > 1 ? RowChange::kAmended : RowChange::kClosed;
+    return r;
+  }
+
+  void UpdateCloseWatermark(Site& site) {
+    site.close_watermark_ms = site.CloseWatermark(cfg.max_instance_lag_ms);
+    if (site.close_watermark_ms >= site.next_close_ms) CloseRows(site, site.close_watermark_ms);
+  }
+
+  std::vector<LedgerRow> Drain() {
+    std::vector<LedgerRow> out;
+    out.reserve(outbox.size());
+    const std::int64_t now = clock.NowMs();
+    for (const auto& [q, start] : outbox) {
+      auto it = q->rows.find(start);
+      if (it == q->rows.end() || !it->second.dirty) continue;
+      Row& row = it->second;
+      row.dirty = false;
+      // First drain of a row: revision 1 (its late events, if it was born closed, belong to
+      // it); later drains are amendments.
+      row.revision = row.revision == 0 ? 1 : row.revision + 1;
+      if (row.revision > 1) ++stats.ledger_amendments;
+      row.changed_ms = now;
+      LedgerRow r = MakeRow(*q, start, row);
+      r.change_events = row.pending_late;
+      row.pending_late = 0;
+      out.push_back(std::move(r));
     }
-    if (auto ab = AbandonRate(c)) {
-      e.abandon_result = *ab <= q.contract.abandon_target ? R::kMet : R::kMissed;
+    outbox.clear();
+    return out;
+  }
+
+  // Moves an instance's watermark by one accepted event (see Instance). Heartbeats and link
+  // samples come from the agent's own clock, not the PBX's: they move the watermark only
+  // when they agree with it, and are never held (a backfill of an old log sends heartbeats
+  // of today).
+  void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::size_t call_key) {
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+    if (in.watermark_ms == kNone) {
+      if (from_pbx) in.watermark_ms = t;
+      return;
     }
-    if (auto asa = AsaSeconds(c)) {
-      e.asa_result = *asa <= q.contract.asa_target_s ? R::kMet : R::kMissed;
+    if (t <= in.watermark_ms + cfg.clock_anomaly_ms) {
+      if (!from_pbx) {
+        if (in.held_n == 0) in.watermark_ms = std::max(in.watermark_ms, t);
+        return;
+      }
+      stats.clock_anomaly += in.held_n;
+      in.held_n = 0;
+      in.watermark_ms = std::max(in.watermark_ms, t);
+      return;
     }
-    if (e.sl_result == R::kMet) ++q.ledger_met;
-    if (e.sl_result == R::kMissed) ++q.ledger_missed;
-    ++stats.intervals_closed;
-    ledger.push_back(std::move(e));
+    if (!from_pbx) return;
+    // A second call (or an agent's state change) on the new timeline confirms it: a PBX clock
+    // glitch stamps one call's lines, a night's gap moves every call.
+    const bool confirmed = in.held_n + 1 == kWatermarkConfirm ||
+                           (in.held_n > 0 && (call_key == 0 || call_key != in.held_call));
+    if (!confirmed) {
+      if (in.held_n == 0) in.held_call = call_key;
+      in.held[in.held_n++] = t;
+      return;
+    }
+    std::int64_t newest = t;
+    for (std::uint32_t i = 0; i < in.held_n; ++i) newest = std::max(newest, in.held[i]);
+    in.watermark_ms = newest;
+    in.held_n = 0;
   }
 
   // Adds the time the agent spent in its current state up to t to each of its queues.
@@ -521,7 +698,7 @@ struct Engine::Impl {
       default:
         return Invalid("unknown_enum", "unknown call event kind");
     }
-    AddCounts(*q, t, d);
+    AddCounts(*q, t, d, c.reconstructed);
     return ApplyResult{};
   }
 
@@ -659,8 +836,8 @@ struct Engine::Impl {
       v.windows[i] = WindowCounts(q, now, kRollingWindowMinutes[i], nullptr, nullptr);
     }
     if (LocalDay(*q.site, now) == q.today_day) v.windows[3] = q.today;
-    if (auto it = q.open_intervals.find(IntervalStart(q, now)); it != q.open_intervals.end()) {
-      v.interval = it->second;
+    if (auto it = q.rows.find(IntervalStart(q, now)); it != q.rows.end()) {
+      v.interval = it->second.counts;
     }
     v.answered_wait = q.answered_wait.View();
     v.abandoned_wait = q.abandoned_wait.View();
@@ -700,21 +877,28 @@ std::uint64_t Engine::OpenStream(std::string_view site_id, std::string_view inst
   site.last_seen_ms = impl_->clock.NowMs();
   site.last_instance = std::string(instance);
   if (!agent_version.empty()) site.version = std::string(agent_version);
-  auto* last = Find(site.instances, instance);
-  return last != nullptr ? *last : 0;
+  Instance& in = site.GetInstance(instance);
+  ++in.open_streams;
+  return in.last_seq;
 }
 
-void Engine::CloseStream(std::string_view site_id, std::string_view /*instance*/) {
-  if (auto* s = Find(impl_->sites, site_id); s != nullptr && (*s)->open_streams > 0) {
-    --(*s)->open_streams;
+void Engine::CloseStream(std::string_view site_id, std::string_view instance) {
+  auto* s = Find(impl_->sites, site_id);
+  if (s == nullptr) return;
+  Site& site = **s;
+  if (site.open_streams > 0) --site.open_streams;
+  if (auto* in = Find(site.instances, instance); in != nullptr && in->open_streams > 0) {
+    --in->open_streams;
+    // The site's close watermark may move on now that this instance stopped streaming.
+    impl_->UpdateCloseWatermark(site);
   }
 }
 
 std::uint64_t Engine::LastApplied(std::string_view site_id, std::string_view instance) const {
   auto* s = Find(impl_->sites, site_id);
   if (s == nullptr) return 0;
-  auto* last = Find((*s)->instances, instance);
-  return last != nullptr ? *last : 0;
+  auto* in = Find((*s)->instances, instance);
+  return in != nullptr ? in->last_seq : 0;
 }
 
 ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, const Event& event) {
@@ -727,7 +911,8 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
                           const std::int64_t now) {
   Impl& m = *impl_;
   Site& site = m.GetSite(site_id);
-  std::uint64_t* last = &site.LastSeq(instance);
+  Instance& in = site.GetInstance(instance);
+  std::uint64_t* last = &in.last_seq;
   if (event.seq <= *last) {
     ++m.stats.duplicate;
     return ApplyResult{ApplyResult::Kind::kDuplicate, {}, {}};
@@ -759,9 +944,19 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
       event.body);
   if (r.kind != ApplyResult::Kind::kAccepted) return r;
   ++m.stats.accepted;
-  if (t > site.watermark_ms) {
-    site.watermark_ms = t;
-    if (t >= site.next_close_ms) m.CloseIntervals(site, false);
+  const bool from_pbx = std::holds_alternative<CallEvent>(event.body) ||
+                        std::holds_alternative<AgentStateEvent>(event.body) ||
+                        std::holds_alternative<VoiceQuality>(event.body);
+  if (from_pbx) site.last_pbx_ms = now;
+  const std::int64_t before = in.watermark_ms;
+  std::size_t call_key = 0;
+  if (const auto* c = std::get_if<CallEvent>(&event.body); c != nullptr && !c->call_id.empty()) {
+    call_key = std::hash<std::string_view>{}(c->call_id) | 1;
+  }
+  m.AdvanceWatermark(in, t, from_pbx, call_key);
+  if (in.watermark_ms != before) {
+    site.event_watermark_ms = std::max(site.event_watermark_ms, in.watermark_ms);
+    if (in.watermark_ms >= site.next_close_ms) m.UpdateCloseWatermark(site);
   }
   return r;
 }
@@ -826,7 +1021,38 @@ class StateReader {
 };
 
 constexpr std::uint32_t kStateMagic = 0x43434d53;  // "SMCC"
-constexpr std::uint32_t kStateVersion = 2;
+// 3: ledger rows (open and closed) per queue with revisions, instance watermarks. 2 (read
+// for upgrades): closed ledger entries in one list, open intervals per queue.
+constexpr std::uint32_t kStateVersion = 3;
+constexpr std::uint32_t kStateVersionV2 = 2;
+
+void WriteRow(StateWriter& w, std::int64_t start, const Row& row) {
+  w.Pod(start);
+  w.Pod(row.counts);
+  w.Pod(row.late);
+  w.Pod(row.rebuilt);
+  w.Pod(row.pending_late);
+  w.Pod(row.closed_ms);
+  w.Pod(row.changed_ms);
+  w.Pod(row.revision);
+  w.Pod(static_cast<std::uint8_t>((row.closed ? 1 : 0) | (row.dirty ? 2 : 0)));
+}
+
+Row ReadRow(StateReader& r, std::int64_t* start) {
+  Row row;
+  *start = r.Pod<std::int64_t>();
+  row.counts = r.Pod<Counts>();
+  row.late = r.Pod<std::uint64_t>();
+  row.rebuilt = r.Pod<std::uint64_t>();
+  row.pending_late = r.Pod<std::uint64_t>();
+  row.closed_ms = r.Pod<std::int64_t>();
+  row.changed_ms = r.Pod<std::int64_t>();
+  row.revision = r.Pod<std::uint32_t>();
+  const auto flags = r.Pod<std::uint8_t>();
+  row.closed = (flags & 1) != 0;
+  row.dirty = (flags & 2) != 0;
+  return row;
+}
 
 void WriteHistogram(StateWriter& w, const HistogramState& h) {
   w.Pod(static_cast<std::uint32_t>(h.counts.size()));
@@ -868,27 +1094,16 @@ std::string Engine::SaveState() const {
     w.Str(reason);
     w.Pod(n);
   }
-  w.Pod(static_cast<std::uint32_t>(m.ledger.size()));
-  for (const LedgerEntry& e : m.ledger) {
-    w.Str(e.client);
-    w.Str(e.site);
-    w.Str(e.queue);
-    w.Pod(e.start_ms);
-    w.Pod(e.length_minutes);
-    w.Str(e.local_date);
-    w.Str(e.local_start);
-    w.Pod(e.contract);
-    w.Pod(e.counts);
-    w.Pod(e.sl_result);
-    w.Pod(e.abandon_result);
-    w.Pod(e.asa_result);
-  }
+  w.Pod(m.stats.clock_anomaly);
+  w.Pod(m.stats.ledger_amendments);
+  w.Pod(m.stats.ledger_too_old);
   w.Pod(static_cast<std::uint32_t>(m.sites.size()));
   for (const auto& [id, sp] : m.sites) {
     const Site& site = *sp;
     w.Str(site.id);
     w.Pod(site.last_seen_ms);
-    w.Pod(site.watermark_ms);
+    w.Pod(site.event_watermark_ms);
+    w.Pod(site.close_watermark_ms);
     w.Pod(site.clock_skew_ms);
     w.Pod(site.spool_backlog);
     w.Pod(site.spool_dropped);
@@ -896,9 +1111,13 @@ std::string Engine::SaveState() const {
     w.Str(site.last_instance);
     w.Str(site.version);
     w.Pod(static_cast<std::uint32_t>(site.instances.size()));
-    for (const auto& [inst, seq] : site.instances) {
+    for (const auto& [inst, in] : site.instances) {
       w.Str(inst);
-      w.Pod(seq);
+      w.Pod(in.last_seq);
+      w.Pod(in.watermark_ms);
+      w.Pod(in.held);
+      w.Pod(in.held_n);
+      w.Pod(static_cast<std::uint64_t>(in.held_call));
     }
     w.Pod(static_cast<std::uint32_t>(site.queues.size()));
     for (const auto& [name, qp] : site.queues) {
@@ -908,11 +1127,8 @@ std::string Engine::SaveState() const {
       for (const MinuteBucket& b : q.ring) w.Pod(b);
       w.Pod(q.today_day);
       w.Pod(q.today);
-      w.Pod(static_cast<std::uint32_t>(q.open_intervals.size()));
-      for (const auto& [start, c] : q.open_intervals) {
-        w.Pod(start);
-        w.Pod(c);
-      }
+      w.Pod(static_cast<std::uint32_t>(q.rows.size()));
+      for (const auto& [start, row] : q.rows) WriteRow(w, start, row);
       WriteHistogram(w, q.answered_wait);
       WriteHistogram(w, q.abandoned_wait);
       WriteHistogram(w, q.handle_time);
@@ -962,11 +1178,13 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     *error = "not a ccmon engine checkpoint";
     return false;
   }
-  if (const auto v = r.Pod<std::uint32_t>(); v != kStateVersion) {
-    *error = "checkpoint format version " + std::to_string(v) + ", this build reads " +
-             std::to_string(kStateVersion);
+  const auto version = r.Pod<std::uint32_t>();
+  if (version != kStateVersion && version != kStateVersionV2) {
+    *error = "checkpoint format version " + std::to_string(version) + ", this build reads " +
+             std::to_string(kStateVersionV2) + " and " + std::to_string(kStateVersion);
     return false;
   }
+  const bool v2 = version == kStateVersionV2;
   if (r.Pod<std::uint32_t>() != sizeof(Counts)) {
     *error = "checkpoint written by a build with a different counter layout";
     return false;
@@ -981,26 +1199,42 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     std::string reason = r.Str();
     m.stats.invalid_by_reason[reason] = r.Pod<std::uint64_t>();
   }
-  for (std::uint32_t n = r.Count(40); n > 0 && r.ok(); --n) {
-    LedgerEntry e;
-    e.client = r.Str();
-    e.site = r.Str();
-    e.queue = r.Str();
-    e.start_ms = r.Pod<std::int64_t>();
-    e.length_minutes = r.Pod<int>();
-    e.local_date = r.Str();
-    e.local_start = r.Str();
-    e.contract = r.Pod<Contract>();
-    e.counts = r.Pod<Counts>();
-    e.sl_result = r.Pod<LedgerEntry::Result>();
-    e.abandon_result = r.Pod<LedgerEntry::Result>();
-    e.asa_result = r.Pod<LedgerEntry::Result>();
-    m.ledger.push_back(std::move(e));
+  // Version 2 kept closed intervals in one list: they become closed rows of their queues,
+  // drained once more so the store holds them.
+  struct OldEntry {
+    std::string site, queue;
+    std::int64_t start = 0;
+    Counts counts;
+  };
+  std::vector<OldEntry> old_entries;
+  if (v2) {
+    for (std::uint32_t n = r.Count(40); n > 0 && r.ok(); --n) {
+      OldEntry e;
+      r.Str();  // client: the queue's owner now decides
+      e.site = r.Str();
+      e.queue = r.Str();
+      e.start = r.Pod<std::int64_t>();
+      r.Pod<int>();
+      r.Str();
+      r.Str();
+      r.Pod<Contract>();
+      e.counts = r.Pod<Counts>();
+      r.Pod<std::uint8_t>();
+      r.Pod<std::uint8_t>();
+      r.Pod<std::uint8_t>();
+      old_entries.push_back(std::move(e));
+    }
+  } else {
+    m.stats.clock_anomaly = r.Pod<std::uint64_t>();
+    m.stats.ledger_amendments = r.Pod<std::uint64_t>();
+    m.stats.ledger_too_old = r.Pod<std::uint64_t>();
   }
   for (std::uint32_t ns = r.Count(40); ns > 0 && r.ok(); --ns) {
     Site& site = m.GetSite(r.Str());
     site.last_seen_ms = r.Pod<std::int64_t>();
-    site.watermark_ms = r.Pod<std::int64_t>();
+    site.event_watermark_ms = r.Pod<std::int64_t>();
+    site.last_pbx_ms = m.clock.NowMs();  // idle time counts from the restart
+    if (!v2) site.close_watermark_ms = r.Pod<std::int64_t>();
     site.clock_skew_ms = r.Pod<std::int64_t>();
     site.spool_backlog = r.Pod<std::uint64_t>();
     site.spool_dropped = r.Pod<std::uint64_t>();
@@ -1009,7 +1243,18 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     site.version = r.Str();
     for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
       std::string inst = r.Str();
-      site.instances[inst] = r.Pod<std::uint64_t>();
+      Instance& in = site.instances[inst];
+      in.last_seq = r.Pod<std::uint64_t>();
+      if (v2) {
+        // One site-wide watermark then: each instance starts from it.
+        in.watermark_ms = site.event_watermark_ms;
+        site.close_watermark_ms = site.event_watermark_ms;
+      } else {
+        in.watermark_ms = r.Pod<std::int64_t>();
+        in.held = r.Pod<decltype(in.held)>();
+        in.held_n = std::min<std::uint32_t>(r.Pod<std::uint32_t>(), kWatermarkConfirm - 1);
+        in.held_call = static_cast<std::size_t>(r.Pod<std::uint64_t>());
+      }
     }
     for (std::uint32_t nq = r.Count(sizeof(Counts)); nq > 0 && r.ok(); --nq) {
       const std::string name = r.Str();
@@ -1024,10 +1269,22 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       t.today_day = r.Pod<std::int64_t>();
       t.today = r.Pod<Counts>();
       for (std::uint32_t n = r.Count(8 + sizeof(Counts)); n > 0 && r.ok(); --n) {
-        const auto start = r.Pod<std::int64_t>();
-        t.open_intervals[start] = r.Pod<Counts>();
-        site.next_close_ms =
-            std::min(site.next_close_ms, start + t.interval_ms + m.cfg.allowed_lateness_ms);
+        std::int64_t start = 0;
+        Row row;
+        if (v2) {
+          start = r.Pod<std::int64_t>();
+          row.counts = r.Pod<Counts>();
+        } else {
+          row = ReadRow(r, &start);
+        }
+        if (!row.closed) {
+          site.next_close_ms =
+              std::min(site.next_close_ms, start + t.interval_ms + m.cfg.allowed_lateness_ms);
+        }
+        const bool dirty = row.dirty;
+        row.dirty = false;
+        Row& placed = t.rows[start] = row;
+        if (dirty && q != nullptr) m.MarkDirty(*q, start, placed);
       }
       ReadHistogram(r, t.answered_wait);
       ReadHistogram(r, t.abandoned_wait);
@@ -1085,6 +1342,16 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     *error = "checkpoint is truncated or damaged";
     return false;
   }
+  for (OldEntry& e : old_entries) {
+    auto* sp = Find(m.sites, e.site);
+    Queue* q = sp == nullptr ? nullptr : m.GetQueue(**sp, e.queue);
+    if (q == nullptr) continue;
+    Row& row = q->rows[e.start];
+    row.counts = e.counts;
+    row.closed = true;
+    row.closed_ms = m.clock.NowMs();
+    m.MarkDirty(*q, e.start, row);
+  }
   impl_ = std::move(fresh);
   return true;
 }
@@ -1109,15 +1376,26 @@ void Engine::Tick() {
   for (auto& [id, site] : m.sites) {
     const std::int64_t site_now = m.SiteNow(*site);
     for (auto& [name, agent] : site->agents)
-      m.Accrue(agent, std::min(site_now, site->watermark_ms));
-    const bool silent = now - site->last_seen_ms >= kMaxIntervalHoldMs &&
-                        site->next_close_ms != std::numeric_limits<std::int64_t>::max();
-    if (site->watermark_ms >= site->next_close_ms || silent) m.CloseIntervals(*site, silent);
+      m.Accrue(agent, std::min(site_now, site->event_watermark_ms));
+    m.UpdateCloseWatermark(*site);
+    if (now - site->last_pbx_ms >= kIdleCloseMs && site_now >= site->next_close_ms) {
+      m.CloseRows(*site, site_now);
+    }
   }
-  const std::int64_t horizon =
-      now - static_cast<std::int64_t>(m.cfg.ledger_retention_days) * kDayMs;
-  while (!m.ledger.empty() && m.ledger.front().start_ms < horizon) m.ledger.pop_front();
+  // Closed rows leave memory past the amendment horizon (the store keeps them).
+  m.amend_horizon_ms = now - static_cast<std::int64_t>(m.cfg.ledger_amend_days) * kDayMs;
+  for (auto& [id, site] : m.sites) {
+    for (auto& [name, q] : site->queues) {
+      auto& rows = q->rows;
+      while (!rows.empty() && rows.begin()->first < m.amend_horizon_ms &&
+             rows.begin()->second.closed && !rows.begin()->second.dirty) {
+        rows.erase(rows.begin());
+      }
+    }
+  }
 }
+
+std::vector<LedgerRow> Engine::DrainLedger() { return impl_->Drain(); }
 
 Snapshot Engine::TakeSnapshot() const {
   const Impl& m = *impl_;
@@ -1135,8 +1413,8 @@ Snapshot Engine::TakeSnapshot() const {
     sv.spool_backlog_events = site->spool_backlog;
     sv.spool_dropped_events = site->spool_dropped;
     sv.agent_instance = site->last_instance;
-    if (auto* last = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
-      sv.last_applied_seq = *last;
+    if (auto* in = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
+      sv.last_applied_seq = in->last_seq;
     }
     sv.agent_version = site->version;
     sv.heartbeat_interval_ms = site->heartbeat_interval_ms;
@@ -1219,17 +1497,20 @@ std::vector<AbandonedView> Engine::Abandoned(std::string_view client, std::strin
   return out;
 }
 
-std::vector<LedgerEntry> Engine::Ledger(std::string_view client, std::string_view date) const {
-  std::vector<LedgerEntry> out;
-  for (const auto& e : impl_->ledger) {
-    if ((client.empty() || e.client == client) && (date.empty() || e.local_date == date)) {
-      out.push_back(e);
+std::vector<LedgerRow> Engine::Ledger(std::string_view client, std::string_view date) const {
+  std::vector<LedgerRow> out;
+  for (const auto& [id, site] : impl_->sites) {
+    for (const auto& [name, q] : site->queues) {
+      if (!client.empty() && q->client != client) continue;
+      for (const auto& [start, row] : q->rows) {
+        if (!row.closed) continue;
+        LedgerRow r = impl_->MakeRow(*q, start, row);
+        if (date.empty() || r.LocalDate() == date) out.push_back(std::move(r));
+      }
     }
   }
-  std::sort(out.begin(), out.end(), [](const LedgerEntry& a, const LedgerEntry& b) {
-    return std::tie(a.client, a.site, a.queue, a.start_ms) <
-           std::tie(b.client, b.site, b.queue, b.start_ms);
-  });
+  std::sort(out.begin(), out.end(),
+            [](const LedgerRow& a, const LedgerRow& b) { return RowKey(a) < RowKey(b); });
   return out;
 }
 

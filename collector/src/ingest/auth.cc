@@ -76,4 +76,17 @@ grpc::Status AuthorizeMonitor(const SecurityOptions& sec, const grpc::ServerCont
   return {grpc::StatusCode::UNAUTHENTICATED, "unknown Monitor API token"};
 }
 
+grpc::Status AuthorizeCaller(const SecurityOptions& sec, const grpc::ServerContext& ctx,
+                             CallerScope* scope) {
+  scope->open = sec.monitor_tokens.empty();
+  std::string client;
+  bool pii = false;
+  if (auto st = AuthorizeMonitor(sec, ctx, &client, &pii); !st.ok()) return st;
+  scope->client = client;
+  scope->label = scope->open            ? "open API"
+                 : scope->client.empty() ? "vendor token"
+                                         : "client " + scope->client + " token";
+  return grpc::Status::OK;
+}
+
 }  // namespace ccmon::collector

@@ -21,4 +21,14 @@ grpc::Status AuthorizeSite(const SecurityOptions& sec, const grpc::ServerContext
 grpc::Status AuthorizeMonitor(const SecurityOptions& sec, const grpc::ServerContext& ctx,
                               std::string* client, bool* pii);
 
+// Who a Monitor caller is, for calls that record it (exclusion decisions): no tokens
+// configured (open), a client's token, or a token for every client (the vendor's).
+struct CallerScope {
+  bool open = false;
+  std::string client;  // the token's client; empty for open and vendor tokens
+  std::string label;   // "open API", "client acme token", "vendor token"
+};
+grpc::Status AuthorizeCaller(const SecurityOptions& sec, const grpc::ServerContext& ctx,
+                             CallerScope* scope);
+
 }  // namespace ccmon::collector

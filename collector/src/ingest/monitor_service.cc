@@ -1,6 +1,10 @@
 #include "ingest/monitor_service.h"
 
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -265,45 +269,323 @@ void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snaps
   }
 }
 
+namespace {
+
+void FillRow(const LedgerRow& r, v1::LedgerRow* o) {
+  o->set_client(r.client);
+  o->set_site(r.site);
+  o->set_queue(r.queue);
+  o->set_start_ms(r.start_ms);
+  o->set_local_start(r.LocalTime());
+  o->set_local_start_iso(r.LocalStart());
+  o->set_local_date(r.LocalDate());
+  o->set_timezone(r.timezone);
+  o->set_utc_offset_seconds(r.utc_offset_s);
+  o->set_length_minutes(static_cast<std::uint32_t>(r.length_minutes));
+  const Counts& c = r.counts;
+  o->set_offered(c.offered);
+  o->set_answered(c.answered);
+  o->set_answered_in_threshold(c.answered_in_threshold);
+  o->set_abandoned(c.abandoned);
+  o->set_abandoned_in_threshold(c.abandoned_in_threshold);
+  o->set_short_abandoned(c.short_abandoned);
+  auto un = [&](UnansweredReason why) { return c.unanswered[static_cast<std::size_t>(why)]; };
+  o->set_unanswered_timeout(un(UnansweredReason::kTimeout));
+  o->set_unanswered_key(un(UnansweredReason::kKey));
+  o->set_unanswered_empty(un(UnansweredReason::kEmpty));
+  o->set_unanswered_withdraw(un(UnansweredReason::kWithdraw));
+  o->set_completed(c.completed);
+  o->set_transferred(c.transferred);
+  o->set_handled(c.handled);
+  o->set_answered_wait_ms(c.answered_wait_ms);
+  o->set_abandoned_wait_ms(c.abandoned_wait_ms);
+  o->set_handle_ms(c.handle_ms);
+  const Contract& k = r.contract;
+  o->set_sl_formula(std::string(ToString(k.sl_formula)));
+  o->set_sl_threshold_seconds(k.sl_threshold_s);
+  o->set_sl_target(k.sl_target);
+  o->set_short_abandon_seconds(k.short_abandon_s);
+  o->set_abandon_target(k.abandon_target);
+  o->set_asa_target_seconds(k.asa_target_s);
+  if (auto v = ServiceLevel(c, k.sl_formula)) {
+    o->set_has_service_level(true);
+    o->set_service_level(*v);
+  }
+  if (auto v = AbandonRate(c)) {
+    o->set_has_abandon_rate(true);
+    o->set_abandon_rate(*v);
+  }
+  if (auto v = AsaSeconds(c)) {
+    o->set_has_asa(true);
+    o->set_asa_seconds(*v);
+  }
+  o->set_sl_result(ToString(r.SlResult()));
+  o->set_abandon_result(ToString(r.AbandonResult()));
+  o->set_asa_result(ToString(r.AsaResult()));
+  o->set_revision(r.revision);
+  o->set_late_events(r.late_events);
+  o->set_rebuilt_events(r.rebuilt_events);
+  o->set_closed_ms(r.closed_ms);
+  o->set_changed_ms(r.changed_ms);
+}
+
+void FillExclusion(const Exclusion& e, v1::ExclusionInfo* o) {
+  o->set_id(e.id);
+  o->set_client(e.client);
+  o->set_site(e.site);
+  o->set_queue(e.queue);
+  o->set_alert(e.alert);
+  o->set_from_ms(e.from_ms);
+  o->set_to_ms(e.to_ms);
+  o->set_reason(e.reason);
+  o->set_state(ToString(e.state));
+  o->set_proposed_by(e.proposed_by);
+  o->set_proposed_ms(e.proposed_ms);
+  o->set_decided_by(e.decided_by);
+  o->set_decided_ms(e.decided_ms);
+  o->set_decision_note(e.decision_note);
+}
+
+grpc::Status FromStatus(const absl::Status& s) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    default:
+      break;
+  }
+  return {code, std::string(s.message())};
+}
+
+bool ValidDate(const std::string& d) {
+  absl::CivilDay day;
+  return d.size() == 10 && absl::ParseCivilTime(d, &day);
+}
+
+}  // namespace
+
+const StatementTerms& MonitorService::ClientTerms(const std::string& client) const {
+  for (const auto& c : core_.clients) {
+    if (c.name == client) return c.terms;
+  }
+  return core_.default_terms;
+}
+
+std::vector<QueueTerms> MonitorService::TermsOf(const std::string& client) const {
+  std::vector<QueueTerms> out;
+  for (const auto& c : core_.clients) {
+    if (c.name != client) continue;
+    for (const auto& q : c.queues) out.push_back({q.name, q.contract, q.terms});
+    if (out.empty()) out.push_back({"", c.contract, c.terms});
+  }
+  if (out.empty()) out.push_back({"", core_.default_contract, core_.default_terms});
+  return out;
+}
+
 grpc::Status MonitorService::GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* request,
                                        v1::Ledger* out) {
   v1::LedgerRequest scoped;
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::LedgerRequest* req = &scoped;
-  static const std::regex kDate(R"(\d{4}-\d{2}-\d{2})");
-  if (!std::regex_match(req->date(), kDate)) {
+  if (!ValidDate(req->date())) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "date must be YYYY-MM-DD"};
   }
-  const auto rows = host_.With([&](Engine& e) { return e.Ledger(req->client(), req->date()); });
-  for (const auto& r : rows) {
-    auto* o = out->add_rows();
-    o->set_client(r.client);
-    o->set_site(r.site);
-    o->set_queue(r.queue);
-    o->set_start_ms(r.start_ms);
-    o->set_local_start(r.local_start);
-    o->set_length_minutes(static_cast<std::uint32_t>(r.length_minutes));
-    o->set_offered(r.counts.offered);
-    o->set_answered(r.counts.answered);
-    o->set_answered_in_threshold(r.counts.answered_in_threshold);
-    o->set_abandoned(r.counts.abandoned);
-    o->set_short_abandoned(r.counts.short_abandoned);
-    if (auto v = ServiceLevel(r.counts, r.contract.sl_formula)) {
-      o->set_has_service_level(true);
-      o->set_service_level(*v);
-    }
-    if (auto v = AbandonRate(r.counts)) {
-      o->set_has_abandon_rate(true);
-      o->set_abandon_rate(*v);
-    }
-    if (auto v = AsaSeconds(r.counts)) {
-      o->set_has_asa(true);
-      o->set_asa_seconds(*v);
-    }
-    o->set_sl_result(ToString(r.sl_result));
-    o->set_abandon_result(ToString(r.abandon_result));
-    o->set_asa_result(ToString(r.asa_result));
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  LedgerQuery q;
+  q.client = req->client();
+  q.site = req->site();
+  q.local_date = req->date();
+  auto rows = host_.ledger->Rows(q);
+  if (!rows.ok()) return FromStatus(rows.status());
+  for (const auto& r : *rows) FillRow(r, out->add_rows());
+  if (req->client_level()) {
+    for (const auto& r : ClientLevelRows(*rows)) FillRow(r, out->add_rows());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GetRowHistory(grpc::ServerContext* ctx,
+                                           const v1::RowHistoryRequest* request,
+                                           v1::Ledger* out) {
+  v1::RowHistoryRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto revs = host_.ledger->Revisions(scoped.client(), scoped.site(), scoped.queue(),
+                                      scoped.start_ms());
+  if (!revs.ok()) return FromStatus(revs.status());
+  for (const auto& r : *revs) {
+    auto* o = out->add_rows();
+    FillRow(r.row, o);
+    o->set_change(ToString(r.row.change));
+    o->set_reason(r.reason);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
+                                          const v1::StatementRequest* request,
+                                          v1::StatementDocument* out) {
+  v1::StatementRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
+  const v1::StatementRequest& req = scoped;
+  if (req.client().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "client is required"};
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  StatementInput in;
+  in.client = req.client();
+  if (!req.month().empty()) {
+    absl::CivilMonth m;
+    if (req.month().size() != 7 || !absl::ParseCivilTime(req.month(), &m)) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "month must be YYYY-MM"};
+    }
+    in.from_date = absl::FormatCivilTime(absl::CivilDay(m));
+    in.to_date = absl::FormatCivilTime(absl::CivilDay(m + 1) - 1);
+    in.label = req.month();
+  } else {
+    if (!ValidDate(req.from()) || !ValidDate(req.to())) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "give month YYYY-MM, or from and to as YYYY-MM-DD"};
+    }
+    in.from_date = req.from();
+    in.to_date = req.to();
+    in.label = req.from() + " to " + req.to();
+  }
+  in.queues = TermsOf(in.client);
+  // Rows a day either side of the span in UTC: the statement keeps those of its local days.
+  absl::CivilDay from, to;
+  absl::ParseCivilTime(in.from_date, &from);
+  absl::ParseCivilTime(in.to_date, &to);
+  LedgerQuery q;
+  q.client = in.client;
+  q.from_ms = absl::ToUnixMillis(absl::FromCivil(from - 1, absl::UTCTimeZone()));
+  q.to_ms = absl::ToUnixMillis(absl::FromCivil(to + 2, absl::UTCTimeZone()));
+  auto rows = host_.ledger->Rows(q);
+  if (!rows.ok()) return FromStatus(rows.status());
+  in.rows = *std::move(rows);
+  auto exclusions = host_.ledger->Exclusions(in.client, q.from_ms, q.to_ms);
+  if (!exclusions.ok()) return FromStatus(exclusions.status());
+  in.exclusions = *std::move(exclusions);
+  for (const auto& c : core_.clients) {
+    if (c.name == in.client) in.forecast = c.forecast;
+  }
+  in.generated_ms = host_.clock().NowMs();
+  std::string error;
+  const Statement s = BuildStatement(in, &error);
+  if (!error.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, error};
+  const std::string format = req.format().empty() ? "json" : req.format();
+  if (format == "json") {
+    out->set_content_type("application/json");
+    out->set_body(StatementJson(s));
+  } else if (format == "csv") {
+    out->set_content_type("text/csv");
+    out->set_body(StatementCsv(s));
+  } else if (format == "html") {
+    out->set_content_type("text/html");
+    out->set_body(StatementHtml(s));
+  } else {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "format must be json, csv or html"};
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
+                                              const v1::ExclusionProposal* request,
+                                              v1::ExclusionInfo* out) {
+  CallerScope scope;
+  if (auto st = AuthorizeCaller(security_, *ctx, &scope); !st.ok()) return st;
+  if (!scope.client.empty()) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "exclusions are proposed by the vendor: a client's token may accept or reject them"};
+  }
+  const auto& req = *request;
+  if (req.client().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "client is required"};
+  if (req.by().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "by (who proposes) is required"};
+  if (req.from_ms() >= req.to_ms()) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "from must be before to"};
+  }
+  const StatementTerms& terms = ClientTerms(req.client());
+  if (std::find(terms.exclusion_alerts.begin(), terms.exclusion_alerts.end(), req.alert()) ==
+      terms.exclusion_alerts.end()) {
+    std::string allowed;
+    for (const auto& a : terms.exclusion_alerts) allowed += (allowed.empty() ? "" : ", ") + a;
+    return {grpc::StatusCode::INVALID_ARGUMENT, "alert '" + req.alert() + "' is not one " +
+                                                    req.client() +
+                                                    "'s contract allows to exclude (" + allowed +
+                                                    ")"};
+  }
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  // The exclusion stands on the alert's own record: it covers at most the time the alert
+  // fired (a firing one: until now).
+  auto periods =
+      host_.ledger->AlertPeriods(req.alert(), req.client(), req.site(), req.from_ms(), req.to_ms());
+  if (!periods.ok()) return FromStatus(periods.status());
+  if (periods->empty()) {
+    return {grpc::StatusCode::FAILED_PRECONDITION,
+            "no " + req.alert() + " alert for client " + req.client() +
+                (req.site().empty() ? "" : " at site " + req.site()) +
+                " fired in that period: only a recorded alert's period can be excluded"};
+  }
+  const std::int64_t now = host_.clock().NowMs();
+  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = 0;
+  for (const auto& a : *periods) {
+    first = std::min(first, a.starts_ms);
+    last = std::max(last, a.ends_ms == 0 ? now : a.ends_ms);
+  }
+  Exclusion e;
+  e.client = req.client();
+  e.site = req.site();
+  e.queue = req.queue();
+  e.alert = req.alert();
+  e.from_ms = std::max(req.from_ms(), first);
+  e.to_ms = std::min(req.to_ms(), last);
+  e.reason = req.reason();
+  e.proposed_by = req.by() + " (" + scope.label + ")";
+  e.proposed_ms = now;
+  auto stored = host_.ledger->AddExclusion(std::move(e));
+  if (!stored.ok()) return FromStatus(stored.status());
+  FillExclusion(*stored, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::DecideExclusion(grpc::ServerContext* ctx,
+                                             const v1::ExclusionDecision* request,
+                                             v1::ExclusionInfo* out) {
+  CallerScope scope;
+  if (auto st = AuthorizeCaller(security_, *ctx, &scope); !st.ok()) return st;
+  const auto& req = *request;
+  if (req.by().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "by (who decides) is required"};
+  if (!scope.open && scope.client.empty()) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "exclusions are accepted or rejected by the client: use the client's token"};
+  }
+  if (!scope.client.empty() && scope.client != req.client()) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "this token may decide for client '" + scope.client + "' only"};
+  }
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto e = host_.ledger->DecideExclusion(req.client(), req.id(), req.accept(),
+                                         req.by() + " (" + scope.label + ")", req.note(),
+                                         host_.clock().NowMs());
+  if (!e.ok()) return FromStatus(e.status());
+  FillExclusion(*e, out);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::ListExclusions(grpc::ServerContext* ctx,
+                                            const v1::ExclusionsRequest* request,
+                                            v1::ExclusionList* out) {
+  v1::ExclusionsRequest scoped;
+  if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
+  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto list = host_.ledger->Exclusions(scoped.client(), 0, 0);
+  if (!list.ok()) return FromStatus(list.status());
+  for (const auto& e : *list) FillExclusion(e, out->add_exclusions());
   return grpc::Status::OK;
 }
 

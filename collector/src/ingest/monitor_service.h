@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ccmon/collector/options.h"
+#include "ccmon/collector/statement.h"
 #include "ccmon/v1/monitor.grpc.pb.h"
 #include "engine_host.h"
 
@@ -13,14 +14,25 @@ std::string MaskCallerId(std::string_view id);
 
 class MonitorService final : public v1::Monitor::Service {
  public:
-  MonitorService(EngineHost& host, const SecurityOptions& security, std::int64_t started_ms)
-      : host_(host), security_(security), started_ms_(started_ms) {}
+  MonitorService(EngineHost& host, const SecurityOptions& security, const CoreConfig& core,
+                 std::int64_t started_ms)
+      : host_(host), security_(security), core_(core), started_ms_(started_ms) {}
   grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::StatusRequest* req,
                          v1::Status* out) override;
   grpc::Status GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
                            v1::Snapshot* out) override;
   grpc::Status GetLedger(grpc::ServerContext* ctx, const v1::LedgerRequest* req,
                          v1::Ledger* out) override;
+  grpc::Status GetRowHistory(grpc::ServerContext* ctx, const v1::RowHistoryRequest* req,
+                             v1::Ledger* out) override;
+  grpc::Status GetStatement(grpc::ServerContext* ctx, const v1::StatementRequest* req,
+                            v1::StatementDocument* out) override;
+  grpc::Status ProposeExclusion(grpc::ServerContext* ctx, const v1::ExclusionProposal* req,
+                                v1::ExclusionInfo* out) override;
+  grpc::Status DecideExclusion(grpc::ServerContext* ctx, const v1::ExclusionDecision* req,
+                               v1::ExclusionInfo* out) override;
+  grpc::Status ListExclusions(grpc::ServerContext* ctx, const v1::ExclusionsRequest* req,
+                              v1::ExclusionList* out) override;
   grpc::Status WatchSnapshots(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
                               grpc::ServerWriter<v1::Snapshot>* out) override;
   grpc::Status ListAbandoned(grpc::ServerContext* ctx, const v1::AbandonedRequest* req,
@@ -34,8 +46,12 @@ class MonitorService final : public v1::Monitor::Service {
   void BuildSnapshot(const v1::SnapshotRequest& req, v1::Snapshot* out);
   template <typename Request>
   grpc::Status Scoped(const Request& in, const grpc::ServerContext& ctx, Request* out) const;
+  // The contract terms of every queue of `client` (zones filled in), for statements.
+  std::vector<QueueTerms> TermsOf(const std::string& client) const;
+  const StatementTerms& ClientTerms(const std::string& client) const;
   EngineHost& host_;
   const SecurityOptions& security_;
+  const CoreConfig& core_;
   std::int64_t started_ms_;
 };
 

@@ -255,21 +255,35 @@ TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
   call(end + 3 * kMin, CallKind::kOffered, "h", 0);  // watermark passes end + lateness
   const auto rows = engine_->Ledger("acme", "2026-11-26");
   ASSERT_EQ(rows.size(), 1u);
-  const LedgerEntry& r = rows[0];
+  const LedgerRow& r = rows[0];
   EXPECT_EQ(r.site, "pune");
-  EXPECT_EQ(r.local_start, "10:00");
+  EXPECT_EQ(r.LocalTime(), "10:00");
+  EXPECT_EQ(r.LocalStart(), "2026-11-26T10:00+05:30");
   EXPECT_EQ(r.start_ms, kDay + (4 * 60 + 30) * kMin);
   EXPECT_EQ(r.counts.offered, 6u);
   EXPECT_EQ(r.counts.answered, 4u);
   EXPECT_EQ(r.counts.answered_in_threshold, 3u);
   // standard SL = 3 / (4 + 1) = 60% < 80%: missed. Abandon 1/6 > 5%: missed. ASA 17.5 s: met.
-  EXPECT_EQ(r.sl_result, LedgerEntry::Result::kMissed);
-  EXPECT_EQ(r.abandon_result, LedgerEntry::Result::kMissed);
-  EXPECT_EQ(r.asa_result, LedgerEntry::Result::kMet);
-  // An outcome for the closed interval now is late: counted, kept out of the ledger.
+  EXPECT_EQ(r.SlResult(), Judgement::kMissed);
+  EXPECT_EQ(r.AbandonResult(), Judgement::kMissed);
+  EXPECT_EQ(r.AsaResult(), Judgement::kMet);
+  const auto first = engine_->DrainLedger();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].revision, 1u);
+  EXPECT_EQ(first[0].change, RowChange::kClosed);
+  // An outcome for the closed interval now is late: it amends the row (revision 2).
   call(end - 2 * kMin, CallKind::kOffered, "late", 0);
   EXPECT_EQ(engine_->TakeSnapshot().ingest.late, 1u);
-  EXPECT_EQ(engine_->Ledger("acme", "2026-11-26")[0].counts.offered, 6u);
+  EXPECT_EQ(engine_->Ledger("acme", "2026-11-26")[0].counts.offered, 7u);
+  const auto amended = engine_->DrainLedger();
+  ASSERT_EQ(amended.size(), 1u);
+  EXPECT_EQ(amended[0].revision, 2u);
+  EXPECT_EQ(amended[0].change, RowChange::kAmended);
+  EXPECT_EQ(amended[0].change_events, 1u);
+  EXPECT_EQ(amended[0].late_events, 1u);
+  EXPECT_EQ(amended[0].counts.offered, 7u);
+  EXPECT_TRUE(engine_->DrainLedger().empty());
+  // The live counter counts first closes: the row's judgement at close.
   EXPECT_EQ(Queue(engine_->TakeSnapshot(), "pune", "billing").ledger_missed, 1u);
   EXPECT_TRUE(engine_->Ledger("other", "2026-11-26").empty());
 }
@@ -299,13 +313,13 @@ TEST_P(IntervalAlignmentTest, StartsOnTheSiteLocalClock) {
   call.kind = CallKind::kOffered;
   call.queue = "q";
   e.Apply(c.site, "i", Event{1, c.at_ms, call});
-  Heartbeat hb;
+  // An hour on with the PBX quiet: the site's clock has passed the row, which closes.
   clock.Set(c.at_ms + 3600 * kS);
-  e.Apply(c.site, "i", Event{2, c.at_ms + 3600 * kS, hb});
+  e.Tick();
   const auto rows = e.Ledger("", c.want_local_date);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].start_ms, c.want_start_ms);
-  EXPECT_EQ(rows[0].local_start, c.want_local_start);
+  EXPECT_EQ(rows[0].LocalTime(), c.want_local_start);
   EXPECT_EQ(rows[0].length_minutes, c.interval_minutes);
 }
 
@@ -451,19 +465,19 @@ TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {
       c.wait_ms = static_cast<std::uint32_t>((i * 7919) % 45'000);
       e.Apply("s", "i", Event{++seq, kDay + i * 2 * kMin, c});
     }
-    Heartbeat hb;
-    e.Apply("s", "i", Event{++seq, kDay + 4 * 3600 * kS + 30 * kMin, hb});
+    // The PBX goes quiet: a minute on, rows the site's clock has passed close.
+    clock.Advance(kMin);
     e.Tick();
     return e.Ledger("", "2026-11-26");
   };
-  const auto live = run(kDay + 4 * 3600 * kS);
+  const auto live = run(kDay + 4 * 3600 * kS + 10 * kMin);
   const auto replay = run(kDay + 30 * 24 * 3600 * kS);
   ASSERT_EQ(live.size(), 8u);  // 4 h of calls in 30-min intervals
   ASSERT_EQ(replay.size(), live.size());
   for (std::size_t i = 0; i < live.size(); ++i) {
     EXPECT_EQ(live[i].start_ms, replay[i].start_ms);
     EXPECT_EQ(live[i].counts, replay[i].counts);
-    EXPECT_EQ(live[i].sl_result, replay[i].sl_result);
+    EXPECT_EQ(live[i].SlResult(), replay[i].SlResult());
   }
 }
 

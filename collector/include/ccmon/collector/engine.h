@@ -11,6 +11,7 @@
 
 #include "ccmon/collector/clock.h"
 #include "ccmon/collector/config.h"
+#include "ccmon/collector/ledger.h"
 #include "ccmon/collector/snapshot.h"
 #include "ccmon/model/event.h"
 
@@ -50,13 +51,17 @@ class Engine {
   bool Reject(std::string_view site, std::string_view instance, std::uint64_t seq,
               std::string_view reason);
 
-  // Advances time-driven state: closes ledger intervals, accrues agent state time.
+  // Advances time-driven state: closes ledger rows of silent sites, accrues agent state time,
+  // lets rows past the amendment horizon go.
   void Tick();
 
   Snapshot TakeSnapshot() const;
-  // Closed intervals of `client` whose local date (site time zone) is `date` (YYYY-MM-DD);
-  // an empty client means every client.
-  std::vector<LedgerEntry> Ledger(std::string_view client, std::string_view date) const;
+  // Closed ledger rows still in memory (within ledger_amend_days) of `client` whose local date
+  // is `date` (YYYY-MM-DD); empty client or date means any.
+  std::vector<LedgerRow> Ledger(std::string_view client, std::string_view date) const;
+  // Rows closed or amended since the last call, each once with its new revision: what the
+  // ledger store must write. Drained rows are final until a late event amends them again.
+  std::vector<LedgerRow> DrainLedger();
 
   // Abandoned calls kept per queue (the latest kMaxAbandonedPerQueue), newest first; empty
   // client or queue means any.

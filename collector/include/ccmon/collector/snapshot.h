@@ -84,6 +84,12 @@ struct IngestStats {
   std::uint64_t sequence_gaps = 0;
   std::map<std::string, std::uint64_t> invalid_by_reason;
   std::uint64_t intervals_closed = 0;
+  // Events stamped far ahead of their instance's timeline that the watermark refused.
+  std::uint64_t clock_anomaly = 0;
+  // Ledger rows given a new revision by events that arrived after they closed.
+  std::uint64_t ledger_amendments = 0;
+  // Outcomes for intervals older than ledger_amend_days: counted live, not in the ledger.
+  std::uint64_t ledger_too_old = 0;
 };
 
 struct Snapshot {
@@ -110,22 +116,5 @@ struct AbandonedView {
   std::uint32_t wait_ms = 0;
 };
 
-// One closed contract interval of one queue, judged against its targets.
-struct LedgerEntry {
-  std::string client;
-  std::string site;
-  std::string queue;
-  std::int64_t start_ms = 0;
-  int length_minutes = 30;
-  std::string local_date;   // YYYY-MM-DD in the site's time zone
-  std::string local_start;  // HH:MM
-  Contract contract;
-  Counts counts;
-  enum class Result : std::uint8_t { kNoCalls, kMet, kMissed };
-  Result sl_result = Result::kNoCalls;
-  Result abandon_result = Result::kNoCalls;
-  Result asa_result = Result::kNoCalls;
-};
-const char* ToString(LedgerEntry::Result r);
 
 }  // namespace ccmon::collector

@@ -1,0 +1,136 @@
+// The contract as written (measurement period, measured hours, holidays, minimum volume,
+// service credits, incentives, exclusions, forecast tolerance) and the SLA statement computed
+// from closed ledger rows under it. Pure functions over plain values; thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ccmon/collector/config.h"
+#include "ccmon/collector/ledger.h"
+
+namespace ccmon::collector {
+
+// A force-majeure exclusion: [from_ms, to_ms) of one site (empty: every site) and queue
+// (empty: every queue of the client), proposed by the vendor and accepted or rejected by the
+// client. Only accepted exclusions remove rows from a statement.
+struct Exclusion {
+  std::int64_t id = 0;
+  std::string client;
+  std::string site;
+  std::string queue;
+  std::string alert;  // SiteDark, StaffingCollapse, LinkDown
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  std::string reason;
+  enum class State : std::uint8_t { kProposed, kAccepted, kRejected };
+  State state = State::kProposed;
+  std::string proposed_by;
+  std::int64_t proposed_ms = 0;
+  std::string decided_by;
+  std::int64_t decided_ms = 0;
+  std::string decision_note;
+};
+const char* ToString(Exclusion::State s);
+
+// One queue of the client: the contract that judges it.
+struct QueueTerms {
+  std::string queue;
+  Contract contract;
+  StatementTerms terms;
+};
+
+struct StatementInput {
+  std::string client;
+  // Local dates in the contract's zone, inclusive, YYYY-MM-DD. `label` names the span
+  // ("2026-11" for a month statement).
+  std::string from_date;
+  std::string to_date;
+  std::string label;
+  std::vector<QueueTerms> queues;      // queues without terms use the first entry's terms
+  std::vector<LedgerRow> rows;         // closed rows of the client, any order, any site
+  std::vector<Exclusion> exclusions;   // every state; only accepted ones exclude
+  std::vector<ForecastEntry> forecast;
+  std::int64_t generated_ms = 0;
+};
+
+enum class PeriodResult : std::uint8_t { kMet, kMissed, kExcluded, kNotJudged };
+const char* ToString(PeriodResult r);
+
+// Figures of one (site or all sites) over a span: raw terms summed before any ratio.
+struct Figures {
+  Counts counts;
+  std::optional<double> service_level;
+  std::optional<double> abandon_rate;
+  std::optional<double> asa_s;
+};
+
+struct StatementPeriod {
+  std::int64_t start_ms = 0;  // UTC
+  std::int64_t end_ms = 0;
+  std::string label;          // local: "2026-11-03", "2026-11-03 09:30", "2026-W45", "2026-11"
+  Figures figures;            // included rows only
+  double target = 0;          // SL target applied (relaxed when over forecast and relaxed)
+  PeriodResult result = PeriodResult::kNotJudged;
+  std::string note;           // why excluded / not judged / pooled / relaxed
+  std::uint32_t rows = 0;     // ledger rows included
+  std::uint32_t excluded_rows = 0;
+  std::uint32_t unmeasured_rows = 0;
+  std::uint32_t amended_rows = 0;  // included rows with revision > 1
+};
+
+struct SiteBreakdown {
+  std::string site;
+  Figures figures;
+};
+
+struct DaySl {
+  std::string date;  // local YYYY-MM-DD
+  std::optional<double> service_level;
+};
+
+struct StatementQueue {
+  std::string queue;
+  Contract contract;
+  StatementTerms terms;
+  Figures figures;  // month (span) figures: included rows of every site
+  PeriodResult result = PeriodResult::kNotJudged;  // the span judged on its own SL
+  std::vector<StatementPeriod> periods;
+  std::vector<SiteBreakdown> sites;
+  std::vector<DaySl> days;  // SL per local day, for the chart
+  std::uint32_t periods_met = 0;
+  std::uint32_t periods_missed = 0;
+  std::uint32_t periods_excluded = 0;
+  std::uint32_t periods_not_judged = 0;
+  double shortfall = 0;  // in the credit basis' unit; 0 when none
+  double service_credit_percent = 0;
+  double incentive_percent = 0;
+};
+
+struct Statement {
+  std::string client;
+  std::string label;
+  std::string from_date;
+  std::string to_date;
+  std::string timezone;
+  std::int64_t generated_ms = 0;
+  std::vector<StatementQueue> queues;
+  std::vector<Exclusion> exclusions;  // those overlapping the span, every state
+  double service_credit_percent = 0;  // sum over queues, capped by the first queue's cap
+  double incentive_percent = 0;
+};
+
+// Computes the statement. Rows outside [from_date, to_date] (in the contract's zone) are
+// ignored. Errors (bad dates, unknown zone) come back in *error with an empty statement.
+Statement BuildStatement(const StatementInput& in, std::string* error);
+
+// Renderings of one statement. The HTML is one self-contained printable page with an inline
+// SVG chart of SL per day against target; every number in it is also in the JSON.
+std::string StatementJson(const Statement& s);
+std::string StatementCsv(const Statement& s);
+std::string StatementHtml(const Statement& s);
+
+}  // namespace ccmon::collector

@@ -1,0 +1,89 @@
+// The ledger's durable home: closed rows, their revisions (the audit trail), force-majeure
+// exclusions and the periods of continuity alerts, in one SQLite database (WAL journal) under
+// the data directory, or in memory when the collector has none. Schema: docs/contracts.md.
+// Thread-safe: one connection behind a mutex (the ticker writes, Monitor calls read).
+#pragma once
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ccmon/collector/continuity.h"
+#include "ccmon/collector/ledger.h"
+#include "ccmon/collector/statement.h"
+
+namespace ccmon::collector {
+
+// One revision of a row as recorded: the terms it had then and why it changed.
+struct RowRevision {
+  LedgerRow row;  // the row as of this revision
+  std::string reason;
+};
+
+struct LedgerQuery {
+  std::string client;  // empty: any
+  std::string site;    // empty: any
+  std::string queue;   // empty: any
+  std::string local_date;  // YYYY-MM-DD in each row's zone; empty: any
+  std::int64_t from_ms = 0;  // start_ms in [from_ms, to_ms)
+  std::int64_t to_ms = 0;    // 0: no upper bound
+};
+
+class LedgerStore {
+ public:
+  // `path` is a file (created with its schema when missing) or ":memory:".
+  static absl::StatusOr<std::unique_ptr<LedgerStore>> Open(const std::string& path);
+  ~LedgerStore();
+  LedgerStore(const LedgerStore&) = delete;
+  LedgerStore& operator=(const LedgerStore&) = delete;
+
+  // Writes rows drained from the engine in one transaction. Idempotent: a row equal to the
+  // stored one (every raw term and contract term) changes nothing, so replaying the WAL
+  // after a crash writes no second revision. A row that differs gets the stored revision + 1
+  // and an audit record. Returns the number of revisions written.
+  absl::StatusOr<std::size_t> Write(const std::vector<LedgerRow>& rows);
+
+  absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
+  // Every revision of one row, oldest first.
+  absl::StatusOr<std::vector<RowRevision>> Revisions(const std::string& client,
+                                                     const std::string& site,
+                                                     const std::string& queue,
+                                                     std::int64_t start_ms) const;
+  // Deletes rows and revisions that started before `before_ms`; returns rows deleted.
+  absl::StatusOr<std::size_t> Prune(std::int64_t before_ms);
+
+  // Continuity alert periods (firing and resolved), the ground on which exclusions stand.
+  absl::Status RecordAlert(const AlertTransition& t);
+  // Periods of `alert` for `client` at `site` overlapping [from_ms, to_ms), oldest first
+  // (a firing one has ends_ms 0).
+  absl::StatusOr<std::vector<Alert>> AlertPeriods(const std::string& alert,
+                                                  const std::string& client,
+                                                  const std::string& site, std::int64_t from_ms,
+                                                  std::int64_t to_ms) const;
+
+  // Stores a proposed exclusion and returns it with its id.
+  absl::StatusOr<Exclusion> AddExclusion(Exclusion e);
+  // Accepts or rejects a proposed exclusion of `client`. Decided ones are final.
+  absl::StatusOr<Exclusion> DecideExclusion(const std::string& client, std::int64_t id,
+                                            bool accept, const std::string& by,
+                                            const std::string& note, std::int64_t now_ms);
+  // Exclusions of `client` overlapping [from_ms, to_ms) (to_ms 0: no bound), by id.
+  absl::StatusOr<std::vector<Exclusion>> Exclusions(const std::string& client,
+                                                    std::int64_t from_ms,
+                                                    std::int64_t to_ms) const;
+
+ private:
+  explicit LedgerStore(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const char* sql) const;
+
+  mutable std::mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace ccmon::collector
