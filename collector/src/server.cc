@@ -182,9 +182,9 @@ class ServerImpl final : public Server {
   // Drains the engine's closed and amended rows into the ledger store. Rows that cannot be
   // written wait for the next call; until they are written no checkpoint is taken, so a
   // crash replays the WAL and closes them again.
-  bool FlushLedger() {
+  bool FlushLedger(bool all = false) {
     std::lock_guard lock(ledger_mu_);
-    auto drained = host_.With([](Engine& e) { return e.DrainLedger(); });
+    auto drained = host_.With([all](Engine& e) { return e.DrainLedger(all); });
     unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
                       std::make_move_iterator(drained.end()));
     return WriteUnwritten();
@@ -285,7 +285,7 @@ class ServerImpl final : public Server {
       e.Tick();
       return 0;
     });
-    FlushLedger();
+    FlushLedger(/*all=*/true);
     if (dispatcher_) {
       host_.dispatcher = nullptr;
       dispatcher_->Stop();

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   clock.Advance(3600 * 1000);
   engine.Tick();
   std::printf(
-      "client,site,queue,start,offered,answered,answered_in_threshold,abandoned,"
+      "client,site,queue,local_start,offered,answered,answered_in_threshold,abandoned,"
       "short_abandoned,sl_result,abandon_result,asa_result\n");
   for (const auto& r : engine.Ledger("", argv[3])) {
     std::printf(

@@ -359,6 +359,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                        "ledger_amend_days",
                        "clock_anomaly_s",
                        "max_instance_lag_s",
+                       "idle_close_s",
                        "defaults",
                        "clients",
                        "sites",
@@ -395,6 +396,9 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   double anomaly = static_cast<double>(o->core.clock_anomaly_ms) / 1000.0;
   if (s = r.Number(root, "clock_anomaly_s", "", 60, 86400, &anomaly); !s.ok()) return s;
   o->core.clock_anomaly_ms = static_cast<std::int64_t>(anomaly * 1000);
+  double idle = static_cast<double>(o->core.idle_close_ms) / 1000.0;
+  if (s = r.Number(root, "idle_close_s", "", 1, 86400, &idle); !s.ok()) return s;
+  o->core.idle_close_ms = static_cast<std::int64_t>(idle * 1000);
   double lag = static_cast<double>(o->core.max_instance_lag_ms) / 1000.0;
   if (s = r.Number(root, "max_instance_lag_s", "", 0, 86400, &lag); !s.ok()) return s;
   o->core.max_instance_lag_ms = static_cast<std::int64_t>(lag * 1000);

@@ -21,11 +21,11 @@ namespace {
 constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr int kRingMinutes = 60;
-// A site whose PBX has been quiet this long (collector clock) no longer holds rows open that
-// its own clock has passed: the end of a backfill, a quiet PBX, a dark site. Later events
-// amend them.
-constexpr std::int64_t kIdleCloseMs = 60'000;
+
 constexpr std::int64_t kMosWindowMinutes = 5;
+// An amended row waits at most this long (collector clock) for a lagging instance to finish
+// its interval before its new revision is written.
+constexpr std::int64_t kAmendHoldMs = std::int64_t{30} * 60'000;
 // Events of one call ahead of their instance's watermark by more than the anomaly jump that
 // it takes, in a row, to move the watermark there (another call's event confirms at once).
 constexpr std::size_t kWatermarkConfirm = 8;
@@ -119,6 +119,7 @@ struct Row {
   std::int64_t closed_ms = 0;
   std::int64_t changed_ms = 0;
   std::uint32_t revision = 0;  // 0: not yet drained once
+  std::int64_t pending_since_ms = 0;  // collector clock of the first undrained late event
   bool closed = false;
   bool dirty = false;
 };
@@ -205,6 +206,17 @@ struct Site {
     return it->second;
   }
   std::uint64_t& LastSeq(std::string_view instance) { return GetInstance(instance).last_seq; }
+
+  // The watermark of the slowest instance streaming now (none: no bound).
+  std::int64_t SlowestStreaming() const {
+    std::int64_t slowest = std::numeric_limits<std::int64_t>::max();
+    for (const auto& [id, in] : instances) {
+      if (in.open_streams > 0 && in.watermark_ms != std::numeric_limits<std::int64_t>::min()) {
+        slowest = std::min(slowest, in.watermark_ms);
+      }
+    }
+    return slowest;
+  }
 
   // Event time up to which the site's ledger rows may close: the slowest instance streaming
   // now (none streaming: the most advanced), but never more than max_lag behind the most
@@ -418,7 +430,7 @@ struct Engine::Impl {
     if (rebuilt) ++row.rebuilt;
     if (row.closed) {
       ++row.late;
-      ++row.pending_late;
+      if (row.pending_late++ == 0) row.pending_since_ms = clock.NowMs();
       ++stats.late;
       MarkDirty(q, start, row);
     }
@@ -488,14 +500,24 @@ struct Engine::Impl {
     if (site.close_watermark_ms >= site.next_close_ms) CloseRows(site, site.close_watermark_ms);
   }
 
-  std::vector<LedgerRow> Drain() {
+  // Rows closed or amended since the last drain. An amendment waits while an instance still
+  // streaming is behind the row's deadline (it may have more for it: one revision, not one
+  // per batch), for at most kAmendHoldMs.
+  std::vector<LedgerRow> Drain(bool all) {
     std::vector<LedgerRow> out;
     out.reserve(outbox.size());
     const std::int64_t now = clock.NowMs();
+    std::vector<std::pair<Queue*, std::int64_t>> held;
     for (const auto& [q, start] : outbox) {
       auto it = q->rows.find(start);
       if (it == q->rows.end() || !it->second.dirty) continue;
       Row& row = it->second;
+      const std::int64_t deadline = start + q->interval_ms + cfg.allowed_lateness_ms;
+      if (!all && row.revision > 0 && now - row.pending_since_ms < kAmendHoldMs &&
+          q->site->SlowestStreaming() < deadline) {
+        held.emplace_back(q, start);
+        continue;
+      }
       row.dirty = false;
       // First drain of a row: revision 1 (its late events, if it was born closed, belong to
       // it); later drains are amendments.
@@ -507,7 +529,7 @@ struct Engine::Impl {
       row.pending_late = 0;
       out.push_back(std::move(r));
     }
-    outbox.clear();
+    outbox = std::move(held);
     return out;
   }
 
@@ -1284,7 +1306,10 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
         const bool dirty = row.dirty;
         row.dirty = false;
         Row& placed = t.rows[start] = row;
-        if (dirty && q != nullptr) m.MarkDirty(*q, start, placed);
+        if (dirty && q != nullptr) {
+          m.MarkDirty(*q, start, placed);
+          placed.pending_since_ms = m.clock.NowMs();
+        }
       }
       ReadHistogram(r, t.answered_wait);
       ReadHistogram(r, t.abandoned_wait);
@@ -1378,7 +1403,7 @@ void Engine::Tick() {
     for (auto& [name, agent] : site->agents)
       m.Accrue(agent, std::min(site_now, site->event_watermark_ms));
     m.UpdateCloseWatermark(*site);
-    if (now - site->last_pbx_ms >= kIdleCloseMs && site_now >= site->next_close_ms) {
+    if (now - site->last_pbx_ms >= m.cfg.idle_close_ms && site_now >= site->next_close_ms) {
       m.CloseRows(*site, site_now);
     }
   }
@@ -1395,7 +1420,7 @@ void Engine::Tick() {
   }
 }
 
-std::vector<LedgerRow> Engine::DrainLedger() { return impl_->Drain(); }
+std::vector<LedgerRow> Engine::DrainLedger(bool all) { return impl_->Drain(all); }
 
 Snapshot Engine::TakeSnapshot() const {
   const Impl& m = *impl_;

@@ -152,6 +152,10 @@ struct CoreConfig {
   // A streaming instance this far behind the site's most advanced one no longer holds the
   // site's rows open; its events amend them.
   std::int64_t max_instance_lag_ms = std::int64_t{15} * 60 * 1000;
+  // A site whose PBX has sent nothing for this long (collector clock) no longer holds open the
+  // rows its own clock has passed (the end of a backfill, a quiet PBX, a dark site); events
+  // that come later amend them.
+  std::int64_t idle_close_ms = 60'000;
   // Closed rows stay in memory (amendable) this long; the store keeps them
   // ledger_retention_days.
   int ledger_amend_days = 35;

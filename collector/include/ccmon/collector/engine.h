@@ -60,8 +60,10 @@ class Engine {
   // is `date` (YYYY-MM-DD); empty client or date means any.
   std::vector<LedgerRow> Ledger(std::string_view client, std::string_view date) const;
   // Rows closed or amended since the last call, each once with its new revision: what the
-  // ledger store must write. Drained rows are final until a late event amends them again.
-  std::vector<LedgerRow> DrainLedger();
+  // ledger store must write. An amendment waits (up to 30 min) while an agent instance still
+  // streaming is behind the row, so a lagging instance makes one revision, not one per
+  // batch; `all` drains those too (shutdown).
+  std::vector<LedgerRow> DrainLedger(bool all = false);
 
   // Abandoned calls kept per queue (the latest kMaxAbandonedPerQueue), newest first; empty
   // client or queue means any.
