@@ -27,6 +27,8 @@ sources (at least one):
     --sim-disaster-at S     the scenario's disaster starts S seconds in       [120]
     --sim-disaster-for S    and lasts S seconds                               [180]
     --simulate-seconds S    with --once: simulate the S seconds ending now    [3600]
+    --simulate-end T        with --once: ... ending at T (Unix seconds), not now
+    --sim-link-every S      seconds between link samples (0: none)             [5]
     --truth FILE            write the simulator's ground-truth counts per queue
   --probe NAME=HOST:PORT    probe a link by TCP connect (repeatable; not with --once)
   --probe-interval-ms N     probe period                                      [1000]
@@ -140,6 +142,10 @@ int main(int argc, char** argv) {
       o.sim_queues.push_back(value());
     } else if (a == "--simulate-seconds") {
       o.simulate_seconds = number();
+    } else if (a == "--simulate-end") {
+      o.simulate_end_s = number();
+    } else if (a == "--sim-link-every") {
+      o.sim_link_every_s = number();
     } else if (a == "--truth") {
       o.truth_file = value();
     } else if (a == "--probe") {

@@ -8,6 +8,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -106,6 +107,10 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.seed = v.as<std::uint64_t>();
       else if (k == "simulate_seconds")
         o.simulate_seconds = v.as<double>();
+      else if (k == "simulate_end")
+        o.simulate_end_s = v.as<double>();
+      else if (k == "sim_link_every_s")
+        o.sim_link_every_s = v.as<double>();
       else if (k == "sim_queues")
         o.sim_queues = v.as<std::vector<std::string>>();
       else if (k == "sim_agents")
@@ -238,6 +243,7 @@ int RunAgent(const AgentOptions& o) {
     jsonls.push_back(std::move(src));
   }
   std::unique_ptr<Simulator> sim;
+  std::int64_t sim_end_ms = std::numeric_limits<std::int64_t>::max();
   if (o.simulate) {
     SimulatorOptions sopt;
     sopt.seed = o.seed;
@@ -248,8 +254,17 @@ int RunAgent(const AgentOptions& o) {
     sopt.mean_handle_s = o.sim_handle_s;
     sopt.disaster_at_s = o.sim_disaster_at_s;
     sopt.disaster_for_s = o.sim_disaster_for_s;
+    if (o.sim_link_every_s > 0) {
+      sopt.link_sample_every_s = o.sim_link_every_s;
+    } else {
+      sopt.link.clear();
+    }
+    sim_end_ms = o.once && o.simulate_end_s > 0
+                     ? static_cast<std::int64_t>(o.simulate_end_s * 1000)
+                     : std::numeric_limits<std::int64_t>::max();
     const std::int64_t start =
-        o.once ? NowMs() - static_cast<std::int64_t>(o.simulate_seconds * 1000) : NowMs();
+        o.once ? std::min(NowMs(), sim_end_ms) - static_cast<std::int64_t>(o.simulate_seconds * 1000)
+               : NowMs();
     sim = std::make_unique<Simulator>(sopt, start);
   }
 
@@ -266,7 +281,7 @@ int RunAgent(const AgentOptions& o) {
     }
     if (sim && !spool.Full()) {
       const auto before = spool.next_seq();
-      sim->Advance(NowMs(), sink);
+      sim->Advance(std::min(NowMs(), sim_end_ms), sink);
       if (spool.next_seq() != before) writer.Commit("simulator", "");
     }
   };

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -144,9 +145,10 @@ void LedgerCsv(const v1::Ledger& ledger, std::ostream& out) {
           v = refl->GetBool(r, f) ? "true" : "false";
           break;
         case F::CPPTYPE_DOUBLE: {
+          // Shortest text that reads back as the same double (0.8, not 0.80000000000000004).
           char buf[32];
-          std::snprintf(buf, sizeof buf, "%.17g", refl->GetDouble(r, f));
-          v = buf;
+          const auto res = std::to_chars(buf, buf + sizeof buf, refl->GetDouble(r, f));
+          v.assign(buf, res.ptr);
           break;
         }
         default:
@@ -411,7 +413,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   }
   if (command == "history") {
     std::int64_t start_ms = 0;
-    if (client.empty() || queue.empty() || !ParseWhen(start, zone, &start_ms)) {
+    if (client.empty() || site.empty() || queue.empty() || !ParseWhen(start, zone, &start_ms)) {
       err << "ccmon-ctl: history needs --client C --site S --queue Q --start TIME\n";
       return 2;
     }

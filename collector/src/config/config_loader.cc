@@ -64,9 +64,7 @@ class Reader : public YamlReader {
         t->holidays.push_back(v);
       }
     }
-    double v = static_cast<double>(t->min_volume);
-    if (s = Number(n, "min_volume", path, 0, 1e9, &v); !s.ok()) return s;
-    t->min_volume = static_cast<std::uint64_t>(v);
+    if (s = Whole(n, "min_volume", path, 0, 1e9, &t->min_volume); !s.ok()) return s;
     if (n["min_volume_policy"]) {
       std::string p;
       if (s = Get(n, "min_volume_policy", path, &p); !s.ok()) return s;
@@ -157,7 +155,7 @@ class Reader : public YamlReader {
           return Error(fc["over_forecast"], Join(fp, "over_forecast"), "must be exclude or relaxed");
         }
         t->over_forecast = p == "relaxed" ? OverForecastPolicy::kRelaxed : OverForecastPolicy::kExclude;
-        if (p == "relaxed" && !fc["relaxed_sl_target"]) {
+        if (p == "relaxed" && !(t->relaxed_sl_target > 0)) {
           return Error(fc, fp, "over_forecast: relaxed needs relaxed_sl_target");
         }
       }
@@ -309,6 +307,7 @@ absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(c.terms.timezone, &tz)) tz = absl::UTCTimeZone();
   std::vector<ForecastEntry> out;
+  std::set<std::pair<std::string, std::int64_t>> seen;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -334,7 +333,24 @@ absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
     if (count.empty() || end != count.c_str() + count.size() || !(e.offered >= 0)) {
       return err("offered must be a number >= 0, not '" + count + "'");
     }
-    e.start_ms = absl::ToUnixMillis(tz.At(m).pre);
+    const QueueConfig* q = nullptr;
+    for (const auto& qc : c.queues) {
+      if (qc.name == e.queue) q = &qc;
+    }
+    if (q == nullptr) return err("queue '" + e.queue + "' is not one of client " + c.name + "'s");
+    if (m.minute() % q->contract.interval_minutes != 0) {
+      return err(absl::StrCat("interval_start ", when, " is not on a ",
+                              q->contract.interval_minutes, "-minute interval boundary"));
+    }
+    const auto conv = tz.At(m);
+    if (conv.kind == absl::TimeZone::TimeInfo::SKIPPED) {
+      return err("interval_start " + when + " does not exist in " + c.terms.timezone +
+                 " (the clocks skip it)");
+    }
+    e.start_ms = absl::ToUnixMillis(conv.pre);
+    if (!seen.emplace(e.queue, e.start_ms).second) {
+      return err("a second forecast for " + e.queue + " at " + when);
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -634,6 +650,11 @@ absl::StatusOr<CollectorOptions> LoadCollectorOptions(const std::string& path) {
 }
 
 absl::Status ValidateCollectorOptions(const CollectorOptions& o) {
+  if (o.core.ledger_amend_days > o.core.ledger_retention_days) {
+    // A late event for a row the store pruned would write a partial row back.
+    return absl::InvalidArgumentError(
+        "field 'ledger_amend_days': must not exceed ledger_retention_days");
+  }
   std::set<std::string> queues, clients, sites;
   for (const auto& c : o.core.clients) {
     if (!clients.insert(c.name).second) {

@@ -456,17 +456,6 @@ struct Engine::Impl {
         if (deadline <= limit) {
           row.closed = true;
           row.closed_ms = now;
-          ++stats.intervals_closed;
-          switch (JudgeSl(row.counts, q.contract)) {
-            case Judgement::kMet:
-              ++q.ledger_met;
-              break;
-            case Judgement::kMissed:
-              ++q.ledger_missed;
-              break;
-            case Judgement::kNoCalls:
-              break;
-          }
           MarkDirty(q, it->first, row);
         } else {
           site.next_close_ms = std::min(site.next_close_ms, deadline);
@@ -513,7 +502,7 @@ struct Engine::Impl {
       if (it == q->rows.end() || !it->second.dirty) continue;
       Row& row = it->second;
       const std::int64_t deadline = start + q->interval_ms + cfg.allowed_lateness_ms;
-      if (!all && row.revision > 0 && now - row.pending_since_ms < kAmendHoldMs &&
+      if (!all && row.pending_late > 0 && now - row.pending_since_ms < kAmendHoldMs &&
           q->site->SlowestStreaming() < deadline) {
         held.emplace_back(q, start);
         continue;
@@ -522,7 +511,15 @@ struct Engine::Impl {
       // First drain of a row: revision 1 (its late events, if it was born closed, belong to
       // it); later drains are amendments.
       row.revision = row.revision == 0 ? 1 : row.revision + 1;
-      if (row.revision > 1) ++stats.ledger_amendments;
+      if (row.revision > 1) {
+        ++stats.ledger_amendments;
+      } else {
+        // First closes, judged as they close (the live counters; the ledger keeps revisions).
+        ++stats.intervals_closed;
+        const Judgement j = JudgeSl(row.counts, q->contract);
+        if (j == Judgement::kMet) ++q->ledger_met;
+        if (j == Judgement::kMissed) ++q->ledger_missed;
+      }
       row.changed_ms = now;
       LedgerRow r = MakeRow(*q, start, row);
       r.change_events = row.pending_late;

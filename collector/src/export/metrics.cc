@@ -270,8 +270,23 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(events, {{"result", "invalid"}, {"reason", reason}}, static_cast<double>(n));
   }
   AddValue(b.Family("ccmon_ingest_late_events_total",
-                    "Accepted call outcomes whose ledger interval had already closed.", T::Counter),
+                    "Accepted call events whose ledger row had already closed (they amend it).",
+                    T::Counter),
            {}, static_cast<double>(s.ingest.late));
+  AddValue(b.Family("ccmon_ingest_clock_anomaly_events_total",
+                    "Events stamped more than clock_anomaly_s ahead of their agent instance's "
+                    "timeline that did not move its watermark.",
+                    T::Counter),
+           {}, static_cast<double>(s.ingest.clock_anomaly));
+  AddValue(b.Family("ccmon_ledger_amendments_total",
+                    "Ledger rows given a new revision by events that arrived after they closed.",
+                    T::Counter),
+           {}, static_cast<double>(s.ingest.ledger_amendments));
+  AddValue(b.Family("ccmon_ledger_too_old_events_total",
+                    "Call events for intervals older than ledger_amend_days: counted live, not "
+                    "in the ledger.",
+                    T::Counter),
+           {}, static_cast<double>(s.ingest.ledger_too_old));
   AddValue(b.Family("ccmon_ingest_reconstructed_events_total",
                     "Accepted call steps the agent reconstructed (missing from the source).",
                     T::Counter),
@@ -288,6 +303,14 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   if (host != nullptr) {
     AddValue(b.Family("ccmon_ingest_batches_total", "Event batches applied.", T::Counter), {},
              static_cast<double>(host->batches.load()));
+    AddValue(b.Family("ccmon_ledger_store_write_failures_total",
+                      "Failed writes of ledger rows to the store (rows wait and are retried).",
+                      T::Counter),
+             {}, static_cast<double>(host->ledger_write_failures.load()));
+    AddValue(b.Family("ccmon_ledger_revisions_written_total",
+                      "Ledger row revisions written to the store (first closes and amendments).",
+                      T::Counter),
+             {}, static_cast<double>(host->ledger_revisions_written.load()));
     AddValue(b.Family("ccmon_ingest_batches_refused_total",
                       "Batches refused for exceeding max_batch_events.", T::Counter),
              {}, static_cast<double>(host->batches_refused.load()));

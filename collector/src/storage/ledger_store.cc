@@ -221,10 +221,16 @@ LedgerRow ReadRow(const Stmt& st, int first = 0) {
   return r;
 }
 
+// The call terms a row stores (agent state time is not a ledger term).
+Counts CallTerms(Counts c) {
+  c.on_call_ms = c.acw_ms = c.ready_ms = 0;
+  return c;
+}
+
 bool SameTerms(const LedgerRow& a, const LedgerRow& b) {
   const Contract& x = a.contract;
   const Contract& y = b.contract;
-  return a.counts == b.counts && a.length_minutes == b.length_minutes &&
+  return CallTerms(a.counts) == CallTerms(b.counts) && a.length_minutes == b.length_minutes &&
          a.utc_offset_s == b.utc_offset_s && a.timezone == b.timezone &&
          x.sl_formula == y.sl_formula && x.sl_threshold_s == y.sl_threshold_s &&
          x.sl_target == y.sl_target && x.short_abandon_s == y.short_abandon_s &&
@@ -254,8 +260,8 @@ std::string Reason(const LedgerRow& stored, const LedgerRow& r, bool existed) {
   diff("handled", b.handled, a.handled);
   if (what.empty()) what = "contract terms changed";
   const std::uint64_t late = r.late_events - std::min(r.late_events, stored.late_events);
-  return absl::StrCat("amended by ", late > 0 ? late : r.change_events,
-                      " late event(s): ", what);
+  if (late == 0 && r.change_events == 0) return absl::StrCat("recomputed: ", what);
+  return absl::StrCat("amended by ", late > 0 ? late : r.change_events, " late event(s): ", what);
 }
 
 std::string StateName(Exclusion::State s) {

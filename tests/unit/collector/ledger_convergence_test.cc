@@ -271,12 +271,13 @@ TEST(LedgerConvergenceTest, RowsEqualTheRecomputationWhateverTheArrival) {
       EXPECT_EQ(r.revision, 1u);
       EXPECT_EQ(r.late_events, 0u);
     }
-    // Support's morning rows: pbx-b ran 40 min behind, past max_instance_lag (15 min), so its
-    // rows closed on pbx-a's time and were amended once it caught up: a revision or two each,
-    // not one per batch it sent.
+    // Support's morning rows: pbx-b ran 40 min behind, past max_instance_lag (15 min), so the
+    // site's close watermark (pbx-a's time) passed its rows before it sent them: they count as
+    // late, and are written when pbx-b has caught up with them, once or twice each, not once
+    // per batch it sent.
     if (r.queue == "support" && r.start_ms < kManilaMidnight + 11 * kHour + 30 * kMin) {
-      EXPECT_GE(r.revision, 2u);
-      EXPECT_LE(r.revision, 3u);
+      EXPECT_GT(r.late_events, 0u);
+      EXPECT_LE(r.revision, 2u);
     }
   }
   // The row of the interval the site went dark in was closed by the quiet and amended by the
@@ -284,7 +285,7 @@ TEST(LedgerConvergenceTest, RowsEqualTheRecomputationWhateverTheArrival) {
   const LedgerRow* dark = stored.at({"billing", dark_from});
   EXPECT_EQ(dark->revision, 2u);
   EXPECT_GT(dark->late_events, 10u);
-  EXPECT_GE(amended, 8u);
+  EXPECT_GE(amended, 2u);
   EXPECT_GE(engine.TakeSnapshot().ingest.clock_anomaly, 2u);
 }
 

@@ -31,6 +31,11 @@ struct AgentOptions {
   std::uint64_t seed = 1;
   // With --once and --simulate: simulate this many seconds ending now, then exit.
   double simulate_seconds = 3600;
+  // With --once: the simulated span ends here (Unix seconds) instead of now, e.g. to backfill
+  // a whole past month. 0: now.
+  double simulate_end_s = 0;
+  // Seconds between simulated link samples (0: no link samples).
+  double sim_link_every_s = 5;
   std::vector<std::string> sim_queues;
   int sim_agents = 12;
   double sim_calls_per_minute = 0.8;

@@ -1,0 +1,774 @@
+// LedgerStore against a real SQLite database: in memory, and in a file read back with the
+// sqlite3 C API the way docs/contracts.md tells an operator to read it.
+#include "storage/ledger_store.h"
+
+#include <absl/strings/str_cat.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ccmon::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using Span = std::pair<std::int64_t, std::int64_t>;
+
+constexpr std::int64_t kMinute = 60'000;
+constexpr std::int64_t kHour = 60 * kMinute;
+// 2026-11-02T00:00:00Z: 2026-01-01 is day 56 * 365 + 14 leap days = 20454 of the Unix epoch,
+// and 2 November is day 304 + 1 of a common year, so 20759 days.
+constexpr std::int64_t kNov2Utc = std::int64_t{20759} * 86'400'000;
+static_assert(kNov2Utc == 1'793'577'600'000);
+// New York is on EST (UTC-5) after the first Sunday of November (1 November 2026).
+constexpr std::int32_t kEst = -5 * 3600;
+constexpr std::int64_t kNov2_0800Est = kNov2Utc + 13 * kHour;  // 2026-11-02T13:00Z
+constexpr std::int64_t kNov2_2200Est = kNov2Utc + 27 * kHour;  // 2026-11-03T03:00Z
+constexpr std::int64_t kNov3_0900Est = kNov2Utc + 38 * kHour;  // 2026-11-03T14:00Z
+
+// A closed row of a New York contract: 5 offered, 4 answered (3 within T), 1 abandoned.
+LedgerRow Row(const std::string& client, const std::string& site, const std::string& queue,
+              std::int64_t start_ms) {
+  LedgerRow r;
+  r.client = client;
+  r.site = site;
+  r.queue = queue;
+  r.start_ms = start_ms;
+  r.length_minutes = 30;
+  r.timezone = "America/New_York";
+  r.utc_offset_s = kEst;
+  r.counts.offered = 5;
+  r.counts.answered = 4;
+  r.counts.answered_in_threshold = 3;
+  r.counts.abandoned = 1;
+  r.counts.abandoned_in_threshold = 1;
+  r.counts.completed = 3;
+  r.counts.transferred = 1;
+  r.counts.handled = 4;
+  r.counts.answered_wait_ms = 40'000;
+  r.counts.abandoned_wait_ms = 12'000;
+  r.counts.handle_ms = 720'000;
+  r.closed_ms = start_ms + 35 * kMinute;
+  r.changed_ms = r.closed_ms;
+  return r;
+}
+
+// "client/site/queue HH:MM" (local time), enough to tell the rows of one test apart.
+std::vector<std::string> Ids(const std::vector<LedgerRow>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    out.push_back(absl::StrCat(r.client, "/", r.site, "/", r.queue, " ", r.LocalTime()));
+  }
+  return out;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::unique_ptr<LedgerStore> OpenMemory() {
+  auto s = LedgerStore::Open(":memory:");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
+LedgerQuery Where(const std::string& client, const std::string& site, const std::string& queue,
+                  const std::string& local_date = "", std::int64_t from_ms = 0,
+                  std::int64_t to_ms = 0) {
+  LedgerQuery q;
+  q.client = client;
+  q.site = site;
+  q.queue = queue;
+  q.local_date = local_date;
+  q.from_ms = from_ms;
+  q.to_ms = to_ms;
+  return q;
+}
+
+std::vector<LedgerRow> Query(const LedgerStore& store, const LedgerQuery& q) {
+  auto rows = store.Rows(q);
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? *std::move(rows) : std::vector<LedgerRow>{};
+}
+
+std::vector<RowRevision> RevisionsOf(const LedgerStore& store, const LedgerRow& r) {
+  auto revs = store.Revisions(r.client, r.site, r.queue, r.start_ms);
+  EXPECT_TRUE(revs.ok()) << revs.status();
+  return revs.ok() ? *std::move(revs) : std::vector<RowRevision>{};
+}
+
+std::size_t WriteOk(LedgerStore& store, const std::vector<LedgerRow>& rows) {
+  auto n = store.Write(rows);
+  EXPECT_TRUE(n.ok()) << n.status();
+  return n.ok() ? *n : 999;
+}
+
+TEST(LedgerStoreTest, NewRowsGetRevisionOneAndRoundTripEveryTerm) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  LedgerRow r = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  r.contract.sl_formula = SlFormula::kRemovedWithin;
+  r.contract.sl_threshold_s = 15.5;
+  r.contract.sl_target = 0.85;
+  r.contract.short_abandon_s = 7;
+  r.contract.abandon_target = 0.04;
+  r.contract.asa_target_s = 25;
+  r.counts.short_abandoned = 1;
+  // Distinct values so that two swapped columns cannot pass.
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kTimeout)] = 1;
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kKey)] = 2;
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kEmpty)] = 3;
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kWithdraw)] = 4;
+  r.revision = 7;  // the store numbers revisions itself
+  r.late_events = 0;
+  r.rebuilt_events = 2;
+
+  EXPECT_EQ(WriteOk(*store, {r}), 1u);
+
+  const auto rows = Query(*store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  const LedgerRow& got = rows[0];
+  EXPECT_EQ(got.client, "acme");
+  EXPECT_EQ(got.site, "manila-1");
+  EXPECT_EQ(got.queue, "billing");
+  EXPECT_EQ(got.start_ms, kNov2_0800Est);
+  EXPECT_EQ(got.timezone, "America/New_York");
+  EXPECT_EQ(got.utc_offset_s, kEst);
+  EXPECT_EQ(got.length_minutes, 30);
+  EXPECT_EQ(got.contract.sl_formula, SlFormula::kRemovedWithin);
+  EXPECT_DOUBLE_EQ(got.contract.sl_threshold_s, 15.5);
+  EXPECT_DOUBLE_EQ(got.contract.sl_target, 0.85);
+  EXPECT_DOUBLE_EQ(got.contract.short_abandon_s, 7);
+  EXPECT_DOUBLE_EQ(got.contract.abandon_target, 0.04);
+  EXPECT_DOUBLE_EQ(got.contract.asa_target_s, 25);
+  EXPECT_EQ(got.counts, r.counts);
+  EXPECT_EQ(got.revision, 1u);
+  EXPECT_EQ(got.change, RowChange::kClosed);
+  EXPECT_EQ(got.rebuilt_events, 2u);
+  EXPECT_EQ(got.closed_ms, kNov2_0800Est + 35 * kMinute);
+  EXPECT_EQ(got.changed_ms, kNov2_0800Est + 35 * kMinute);
+  EXPECT_EQ(got.LocalStart(), "2026-11-02T08:00-05:00");
+
+  const auto revs = RevisionsOf(*store, r);
+  ASSERT_EQ(revs.size(), 1u);
+  EXPECT_EQ(revs[0].row.revision, 1u);
+  EXPECT_EQ(revs[0].row.change, RowChange::kClosed);
+  EXPECT_EQ(revs[0].reason, "closed");
+}
+
+TEST(LedgerStoreTest, ARowBornOfLateEventsSaysSoInItsFirstReason) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  LedgerRow r = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  r.late_events = 2;
+  EXPECT_EQ(WriteOk(*store, {r}), 1u);
+  const auto revs = RevisionsOf(*store, r);
+  ASSERT_EQ(revs.size(), 1u);
+  EXPECT_EQ(revs[0].reason, "closed; 2 of its events arrived after its interval closed");
+}
+
+class LedgerStoreQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenMemory();
+    ASSERT_NE(store_, nullptr);
+    ASSERT_EQ(WriteOk(*store_, rows_), 5u);
+  }
+
+  std::unique_ptr<LedgerStore> store_;
+  // Written out of order; Rows() sorts by client, site, queue, start.
+  std::vector<LedgerRow> rows_ = {
+      Row("globex", "manila-1", "support", kNov3_0900Est),               // local 2026-11-03
+      Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute),  // 2026-11-02 08:30
+      Row("acme", "pune-1", "billing", kNov2_0800Est),                   // 2026-11-02 08:00
+      Row("acme", "manila-1", "vip", kNov2_2200Est),      // 2026-11-02 22:00 local, 11-03 UTC
+      Row("acme", "manila-1", "billing", kNov2_0800Est),  // 2026-11-02 08:00
+  };
+};
+
+TEST_F(LedgerStoreQueryTest, EmptyQueryReturnsEveryRowInKeyOrder) {
+  EXPECT_EQ(Ids(Query(*store_, {})),
+            (std::vector<std::string>{"acme/manila-1/billing 08:00", "acme/manila-1/billing 08:30",
+                                      "acme/manila-1/vip 22:00", "acme/pune-1/billing 08:00",
+                                      "globex/manila-1/support 09:00"}));
+}
+
+TEST_F(LedgerStoreQueryTest, FiltersByClientSiteAndQueue) {
+  EXPECT_EQ(Ids(Query(*store_, Where("globex", "", ""))),
+            (std::vector<std::string>{"globex/manila-1/support 09:00"}));
+  EXPECT_EQ(Ids(Query(*store_, Where("", "pune-1", ""))),
+            (std::vector<std::string>{"acme/pune-1/billing 08:00"}));
+  EXPECT_EQ(Ids(Query(*store_, Where("", "", "vip"))),
+            (std::vector<std::string>{"acme/manila-1/vip 22:00"}));
+  EXPECT_EQ(
+      Ids(Query(*store_, Where("acme", "manila-1", "billing"))),
+      (std::vector<std::string>{"acme/manila-1/billing 08:00", "acme/manila-1/billing 08:30"}));
+  EXPECT_TRUE(Query(*store_, Where("initech", "", "")).empty());
+}
+
+TEST_F(LedgerStoreQueryTest, LocalDateIsTheRowsOwnZoneNotUtc) {
+  // The vip row starts 2026-11-03T03:00Z, which is 22:00 on 2 November in New York.
+  EXPECT_EQ(Ids(Query(*store_, Where("", "", "", "2026-11-02"))),
+            (std::vector<std::string>{"acme/manila-1/billing 08:00", "acme/manila-1/billing 08:30",
+                                      "acme/manila-1/vip 22:00", "acme/pune-1/billing 08:00"}));
+  EXPECT_EQ(Ids(Query(*store_, Where("", "", "", "2026-11-03"))),
+            (std::vector<std::string>{"globex/manila-1/support 09:00"}));
+}
+
+TEST_F(LedgerStoreQueryTest, FromIsInclusiveAndToExclusive) {
+  const std::int64_t t = kNov2_0800Est + 30 * kMinute;
+  EXPECT_EQ(Ids(Query(*store_, Where("", "", "", "", t))),
+            (std::vector<std::string>{"acme/manila-1/billing 08:30", "acme/manila-1/vip 22:00",
+                                      "globex/manila-1/support 09:00"}));
+  EXPECT_EQ(Ids(Query(*store_, Where("", "", "", "", 0, t))),
+            (std::vector<std::string>{"acme/manila-1/billing 08:00", "acme/pune-1/billing 08:00"}));
+  EXPECT_EQ(Ids(Query(*store_, Where("acme", "", "", "", t, kNov2_2200Est))),
+            (std::vector<std::string>{"acme/manila-1/billing 08:30"}));
+}
+
+TEST_F(LedgerStoreQueryTest, WritingTheSameRowsAgainWritesNoRevision) {
+  // A WAL replay after a crash drains the same rows again, with the collector clock and the
+  // engine's revision counter moved on: still nothing to write.
+  auto replay = rows_;
+  for (auto& r : replay) {
+    r.closed_ms += kHour;
+    r.changed_ms += kHour;
+    r.revision = 3;
+  }
+  EXPECT_EQ(WriteOk(*store_, rows_), 0u);
+  EXPECT_EQ(WriteOk(*store_, replay), 0u);
+  for (const auto& r : rows_) {
+    const auto revs = RevisionsOf(*store_, r);
+    ASSERT_EQ(revs.size(), 1u) << r.queue << " " << r.LocalTime();
+    EXPECT_EQ(revs[0].row.revision, 1u);
+  }
+  const auto first = Query(*store_, Where("acme", "pune-1", ""));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].revision, 1u);
+  EXPECT_EQ(first[0].closed_ms, kNov2_0800Est + 35 * kMinute);
+}
+
+TEST(LedgerStoreTest, AChangedRowGetsTheNextRevisionAndAnAuditReason) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow first = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(WriteOk(*store, {first}), 1u);
+
+  // One late answered call (within T): offered, answered and answered_in_threshold move.
+  LedgerRow late = first;
+  late.counts.offered = 6;
+  late.counts.answered = 5;
+  late.counts.answered_in_threshold = 4;
+  late.late_events = 1;
+  late.revision = 2;
+  late.closed_ms = first.closed_ms + 10 * kMinute;  // the store keeps the first close
+  late.changed_ms = first.closed_ms + 10 * kMinute;
+  EXPECT_EQ(WriteOk(*store, {late}), 1u);
+
+  const auto rows = Query(*store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].revision, 2u);
+  EXPECT_EQ(rows[0].change, RowChange::kAmended);
+  EXPECT_EQ(rows[0].counts.offered, 6u);
+  EXPECT_EQ(rows[0].late_events, 1u);
+  EXPECT_EQ(rows[0].closed_ms, first.closed_ms);
+  EXPECT_EQ(rows[0].changed_ms, first.closed_ms + 10 * kMinute);
+
+  const auto revs = RevisionsOf(*store, first);
+  ASSERT_EQ(revs.size(), 2u);
+  EXPECT_EQ(revs[0].row.revision, 1u);
+  EXPECT_EQ(revs[0].row.counts.offered, 5u);
+  EXPECT_EQ(revs[0].row.change, RowChange::kClosed);
+  EXPECT_EQ(revs[0].reason, "closed");
+  EXPECT_EQ(revs[1].row.revision, 2u);
+  EXPECT_EQ(revs[1].row.counts.offered, 6u);
+  EXPECT_EQ(revs[1].row.change, RowChange::kAmended);
+  // The documented audit text: unchanged terms (abandoned, handled...) are not named.
+  EXPECT_EQ(revs[1].reason,
+            "amended by 1 late event(s): offered 5->6, answered 4->5, answered_in_threshold 3->4");
+
+  // A third change: one more abandoned call.
+  LedgerRow later = late;
+  later.counts.offered = 7;
+  later.counts.abandoned = 2;
+  later.late_events = 2;
+  EXPECT_EQ(WriteOk(*store, {later}), 1u);
+  const auto three = RevisionsOf(*store, first);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[2].row.revision, 3u);
+  EXPECT_TRUE(Contains(three[2].reason, "late event")) << three[2].reason;
+  EXPECT_TRUE(Contains(three[2].reason, "offered 6->7")) << three[2].reason;
+  EXPECT_TRUE(Contains(three[2].reason, "abandoned 1->2")) << three[2].reason;
+  EXPECT_FALSE(Contains(three[2].reason, "answered")) << three[2].reason;
+}
+
+TEST(LedgerStoreTest, UnansweredChangesAreNamedAsTheirTotal) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow first = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(WriteOk(*store, {first}), 1u);
+  LedgerRow late = first;
+  late.counts.offered = 7;
+  late.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kTimeout)] = 1;
+  late.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kKey)] = 1;
+  late.late_events = 2;
+  EXPECT_EQ(WriteOk(*store, {late}), 1u);
+  const auto revs = RevisionsOf(*store, first);
+  ASSERT_EQ(revs.size(), 2u);
+  EXPECT_EQ(revs[1].reason, "amended by 2 late event(s): offered 5->7, unanswered 0->2");
+}
+
+TEST(LedgerStoreTest, ReplayedRowWithALowerEngineRevisionStillGetsStoredPlusOne) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow first = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  LedgerRow amended = first;
+  amended.counts.offered = 6;
+  amended.late_events = 1;
+  amended.revision = 2;
+  ASSERT_EQ(WriteOk(*store, {first}), 1u);
+  ASSERT_EQ(WriteOk(*store, {amended}), 1u);
+
+  // After a crash the engine restarts its revision counter at 1; a row equal to the stored
+  // one is nothing new...
+  LedgerRow replayed = amended;
+  replayed.revision = 1;
+  EXPECT_EQ(WriteOk(*store, {replayed}), 0u);
+  // ...and one that differs follows the stored revision, not the engine's.
+  replayed.counts.offered = 8;
+  replayed.late_events = 3;
+  EXPECT_EQ(WriteOk(*store, {replayed}), 1u);
+
+  const auto rows = Query(*store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].revision, 3u);
+  EXPECT_EQ(rows[0].counts.offered, 8u);
+  const auto revs = RevisionsOf(*store, first);
+  ASSERT_EQ(revs.size(), 3u);
+  EXPECT_EQ(revs[0].row.revision, 1u);
+  EXPECT_EQ(revs[1].row.revision, 2u);
+  EXPECT_EQ(revs[2].row.revision, 3u);
+  EXPECT_EQ(revs[2].reason, "amended by 2 late event(s): offered 6->8");
+}
+
+TEST(LedgerStoreTest, AChangedContractTermIsARevisionToo) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow first = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(WriteOk(*store, {first}), 1u);
+  LedgerRow retargeted = first;
+  retargeted.contract.sl_target = 0.9;
+  EXPECT_EQ(WriteOk(*store, {retargeted}), 1u);
+  const auto revs = RevisionsOf(*store, first);
+  ASSERT_EQ(revs.size(), 2u);
+  EXPECT_EQ(revs[1].row.revision, 2u);
+  EXPECT_DOUBLE_EQ(revs[1].row.contract.sl_target, 0.9);
+  EXPECT_DOUBLE_EQ(revs[0].row.contract.sl_target, 0.8);
+  EXPECT_TRUE(Contains(revs[1].reason, "contract terms changed")) << revs[1].reason;
+}
+
+TEST(LedgerStoreTest, OneWriteNumbersEachRowOnItsOwn) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow a = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  const LedgerRow b = Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute);
+  ASSERT_EQ(WriteOk(*store, {a}), 1u);
+  LedgerRow a2 = a;
+  a2.counts.offered = 6;
+  a2.late_events = 1;
+  // One new row, one amended, one unchanged: two revisions written.
+  EXPECT_EQ(WriteOk(*store, {a2, b, a2}), 2u);
+  const auto rows = Query(*store, {});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].revision, 2u);
+  EXPECT_EQ(rows[1].revision, 1u);
+  EXPECT_EQ(WriteOk(*store, {}), 0u);
+}
+
+TEST(LedgerStoreTest, PruneDeletesRowsAndRevisionsThatStartedBefore) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow r1 = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  const LedgerRow r2 = Row("acme", "pune-1", "billing", kNov2_0800Est);
+  const LedgerRow r3 = Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute);
+  const LedgerRow r4 = Row("globex", "manila-1", "support", kNov3_0900Est);
+  ASSERT_EQ(WriteOk(*store, {r1, r2, r3, r4}), 4u);
+  LedgerRow r1b = r1;
+  r1b.counts.offered = 6;
+  LedgerRow r3b = r3;
+  r3b.counts.offered = 6;
+  ASSERT_EQ(WriteOk(*store, {r1b, r3b}), 2u);
+
+  // Everything that started before 08:30 local goes; the row starting at 08:30 stays.
+  auto n = store->Prune(kNov2_0800Est + 30 * kMinute);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(Ids(Query(*store, {})), (std::vector<std::string>{"acme/manila-1/billing 08:30",
+                                                              "globex/manila-1/support 09:00"}));
+  EXPECT_TRUE(RevisionsOf(*store, r1).empty());
+  EXPECT_TRUE(RevisionsOf(*store, r2).empty());
+  EXPECT_EQ(RevisionsOf(*store, r3).size(), 2u);
+  EXPECT_EQ(RevisionsOf(*store, r4).size(), 1u);
+
+  n = store->Prune(kNov2_0800Est + 30 * kMinute);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0u);
+  // A pruned row written again is a new row (revision 1), not an amendment.
+  ASSERT_EQ(WriteOk(*store, {r1}), 1u);
+  const auto revs = RevisionsOf(*store, r1);
+  ASSERT_EQ(revs.size(), 1u);
+  EXPECT_EQ(revs[0].row.revision, 1u);
+}
+
+Alert SiteDark(const std::string& client, const std::string& site, std::int64_t starts_ms) {
+  Alert a;
+  a.name = "SiteDark";
+  a.severity = "critical";
+  a.client = client;
+  a.site = site;
+  a.starts_ms = starts_ms;
+  return a;
+}
+
+std::vector<Span> Spans(const absl::StatusOr<std::vector<Alert>>& a) {
+  EXPECT_TRUE(a.ok()) << a.status();
+  std::vector<Span> out;
+  if (a.ok()) {
+    for (const auto& x : *a) out.emplace_back(x.starts_ms, x.ends_ms);
+  }
+  return out;
+}
+
+TEST(LedgerStoreTest, RecordAlertFiringThenResolvedSetsItsEnd) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const std::int64_t t0 = kNov2_0800Est;
+  Alert a = SiteDark("acme", "manila-1", t0);
+  a.ends_ms = t0 + kHour;  // ignored while firing
+  ASSERT_TRUE(store->RecordAlert({a, true}).ok());
+
+  // Firing (ends 0): it overlaps any span that ends after it started, however late.
+  EXPECT_EQ(
+      Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0 + 30 * kHour, t0 + 31 * kHour)),
+      (std::vector<Span>{Span{t0, 0}}));
+  // A span ending at its start does not overlap ([from, to) is half open).
+  EXPECT_TRUE(Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0 - kHour, t0)).empty());
+
+  a.ends_ms = t0 + 2 * kHour;
+  ASSERT_TRUE(store->RecordAlert({a, false}).ok());
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + kHour)),
+            (std::vector<Span>{Span{t0, t0 + 2 * kHour}}));
+  // Resolved: a span after its end no longer overlaps; one touching its last ms does.
+  EXPECT_TRUE(
+      Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0 + 2 * kHour, t0 + 3 * kHour))
+          .empty());
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0 + 2 * kHour - 1,
+                                      t0 + 3 * kHour)),
+            (std::vector<Span>{Span{t0, t0 + 2 * kHour}}));
+}
+
+TEST(LedgerStoreTest, AlertPeriodsFilterByNameClientAndSite) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const std::int64_t t0 = kNov2_0800Est;
+  Alert early = SiteDark("acme", "manila-1", t0);
+  early.ends_ms = t0 + kHour;
+  ASSERT_TRUE(store->RecordAlert({early, false}).ok());
+  ASSERT_TRUE(store->RecordAlert({SiteDark("acme", "pune-1", t0 + 2 * kHour), true}).ok());
+  ASSERT_TRUE(store->RecordAlert({SiteDark("globex", "manila-1", t0), true}).ok());
+  Alert link = SiteDark("acme", "manila-1", t0);
+  link.name = "LinkDown";
+  link.link = "mpls-1";
+  ASSERT_TRUE(store->RecordAlert({link, true}).ok());
+
+  const std::int64_t end = t0 + 10 * kHour;
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0, end)),
+            (std::vector<Span>{Span{t0, t0 + kHour}}));
+  // Site empty: every site of the client, oldest first.
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "acme", "", t0, end)),
+            (std::vector<Span>{Span{t0, t0 + kHour}, Span{t0 + 2 * kHour, 0}}));
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "globex", "", t0, end)),
+            (std::vector<Span>{Span{t0, 0}}));
+  auto links = store->AlertPeriods("LinkDown", "acme", "manila-1", t0, end);
+  ASSERT_TRUE(links.ok()) << links.status();
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_EQ((*links)[0].link, "mpls-1");
+  EXPECT_EQ((*links)[0].ends_ms, 0);
+  EXPECT_TRUE(Spans(store->AlertPeriods("StaffingCollapse", "acme", "", t0, end)).empty());
+}
+
+Exclusion Proposed(const std::string& client, std::int64_t from_ms, std::int64_t to_ms) {
+  Exclusion e;
+  e.client = client;
+  e.site = "manila-1";
+  e.alert = "SiteDark";
+  e.from_ms = from_ms;
+  e.to_ms = to_ms;
+  e.reason = "typhoon: power cut";
+  e.proposed_by = "vendor-ops";
+  e.proposed_ms = to_ms + kHour;
+  return e;
+}
+
+std::vector<std::int64_t> ExclusionIds(const absl::StatusOr<std::vector<Exclusion>>& e) {
+  EXPECT_TRUE(e.ok()) << e.status();
+  std::vector<std::int64_t> out;
+  if (e.ok()) {
+    for (const auto& x : *e) out.push_back(x.id);
+  }
+  return out;
+}
+
+TEST(LedgerStoreTest, AddExclusionReturnsItProposedWithAnId) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  Exclusion e = Proposed("acme", kNov2_0800Est, kNov2_0800Est + kHour);
+  e.state = Exclusion::State::kAccepted;  // a proposal cannot accept itself
+  e.decided_by = "someone";
+  auto first = store->AddExclusion(e);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->id, 1);
+  EXPECT_EQ(first->state, Exclusion::State::kProposed);
+  auto second = store->AddExclusion(Proposed("acme", kNov3_0900Est, kNov3_0900Est + kHour));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->id, 2);
+
+  auto all = store->Exclusions("acme", 0, 0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  const Exclusion& stored = (*all)[0];
+  EXPECT_EQ(stored.id, 1);
+  EXPECT_EQ(stored.client, "acme");
+  EXPECT_EQ(stored.site, "manila-1");
+  EXPECT_EQ(stored.queue, "");
+  EXPECT_EQ(stored.alert, "SiteDark");
+  EXPECT_EQ(stored.from_ms, kNov2_0800Est);
+  EXPECT_EQ(stored.to_ms, kNov2_0800Est + kHour);
+  EXPECT_EQ(stored.reason, "typhoon: power cut");
+  EXPECT_EQ(stored.state, Exclusion::State::kProposed);
+  EXPECT_EQ(stored.proposed_by, "vendor-ops");
+  EXPECT_EQ(stored.proposed_ms, kNov2_0800Est + 2 * kHour);
+  EXPECT_EQ(stored.decided_by, "");
+  EXPECT_EQ(stored.decided_ms, 0);
+}
+
+TEST(LedgerStoreTest, DecideExclusionIsFinalAndScopedToItsClient) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  auto e = store->AddExclusion(Proposed("acme", kNov2_0800Est, kNov2_0800Est + kHour));
+  ASSERT_TRUE(e.ok()) << e.status();
+  auto r = store->AddExclusion(Proposed("acme", kNov3_0900Est, kNov3_0900Est + kHour));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::int64_t now = kNov3_0900Est + 5 * kHour;
+
+  // Another client cannot decide acme's exclusion, nor can anyone decide one that is not there.
+  auto wrong = store->DecideExclusion("globex", e->id, true, "mallory", "", now);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kNotFound) << wrong.status();
+  auto missing = store->DecideExclusion("acme", 99, true, "alice", "", now);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+
+  auto accepted =
+      store->DecideExclusion("acme", e->id, true, "alice", "grid outage confirmed", now);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->state, Exclusion::State::kAccepted);
+  EXPECT_EQ(accepted->decided_by, "alice");
+  EXPECT_EQ(accepted->decided_ms, now);
+  EXPECT_EQ(accepted->decision_note, "grid outage confirmed");
+  EXPECT_EQ(accepted->reason, "typhoon: power cut");
+
+  auto again = store->DecideExclusion("acme", e->id, false, "bob", "changed my mind", now + 1);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_TRUE(Contains(std::string(again.status().message()), "accepted"))
+      << std::string(again.status().message());
+  EXPECT_TRUE(Contains(std::string(again.status().message()), "alice"))
+      << std::string(again.status().message());
+
+  auto rejected = store->DecideExclusion("acme", r->id, false, "bob", "no evidence", now + 2);
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_EQ(rejected->state, Exclusion::State::kRejected);
+
+  // The decisions are stored, and the refused second decision changed nothing.
+  auto all = store->Exclusions("acme", 0, 0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].state, Exclusion::State::kAccepted);
+  EXPECT_EQ((*all)[0].decided_by, "alice");
+  EXPECT_EQ((*all)[0].decided_ms, now);
+  EXPECT_EQ((*all)[0].decision_note, "grid outage confirmed");
+  EXPECT_EQ((*all)[1].state, Exclusion::State::kRejected);
+  EXPECT_EQ((*all)[1].decided_by, "bob");
+  EXPECT_EQ((*all)[1].decided_ms, now + 2);
+  EXPECT_EQ((*all)[1].decision_note, "no evidence");
+}
+
+TEST(LedgerStoreTest, ExclusionsOverlapTheHalfOpenSpan) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  // id 1: [1000, 2000), id 2: [3000, 4000) of acme; id 3 of globex.
+  ASSERT_TRUE(store->AddExclusion(Proposed("acme", 1000, 2000)).ok());
+  ASSERT_TRUE(store->AddExclusion(Proposed("acme", 3000, 4000)).ok());
+  ASSERT_TRUE(store->AddExclusion(Proposed("globex", 1000, 4000)).ok());
+
+  EXPECT_EQ(ExclusionIds(store->Exclusions("acme", 0, 0)), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_TRUE(ExclusionIds(store->Exclusions("acme", 2000, 3000)).empty());
+  EXPECT_EQ(ExclusionIds(store->Exclusions("acme", 1999, 3000)), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(ExclusionIds(store->Exclusions("acme", 2000, 3001)), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(ExclusionIds(store->Exclusions("acme", 1500, 3500)), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(ExclusionIds(store->Exclusions("acme", 3500, 0)), (std::vector<std::int64_t>{2}));
+  EXPECT_TRUE(ExclusionIds(store->Exclusions("acme", 4000, 0)).empty());
+  EXPECT_EQ(ExclusionIds(store->Exclusions("globex", 0, 0)), (std::vector<std::int64_t>{3}));
+  EXPECT_TRUE(ExclusionIds(store->Exclusions("initech", 0, 0)).empty());
+}
+
+class LedgerStoreFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "ccmon-ledger-store-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = (dir_ / "ledger.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A second, independent connection, as the sqlite3 shell would open it.
+  sqlite3* OpenReadOnly() const {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    EXPECT_EQ(rc, SQLITE_OK) << (db != nullptr ? sqlite3_errmsg(db) : "no handle");
+    return db;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(LedgerStoreFileTest, RowsAndExclusionsSurviveCloseAndReopen) {
+  const LedgerRow r = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  LedgerRow amended = r;
+  amended.counts.offered = 6;
+  amended.late_events = 1;
+  {
+    auto store = LedgerStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_EQ(WriteOk(**store, {r}), 1u);
+    ASSERT_EQ(WriteOk(**store, {amended}), 1u);
+    ASSERT_TRUE((*store)->AddExclusion(Proposed("acme", 1000, 2000)).ok());
+  }
+  auto store = LedgerStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const auto rows = Query(**store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].revision, 2u);
+  EXPECT_EQ(rows[0].counts.offered, 6u);
+  EXPECT_EQ(RevisionsOf(**store, r).size(), 2u);
+  // Replaying after the restart writes nothing; a new change continues the numbering.
+  EXPECT_EQ(WriteOk(**store, {amended}), 0u);
+  LedgerRow again = amended;
+  again.counts.offered = 7;
+  again.late_events = 2;
+  EXPECT_EQ(WriteOk(**store, {again}), 1u);
+  EXPECT_EQ(Query(**store, {})[0].revision, 3u);
+
+  auto next = (*store)->AddExclusion(Proposed("acme", 3000, 4000));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->id, 2);
+  EXPECT_EQ(ExclusionIds((*store)->Exclusions("acme", 0, 0)), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST_F(LedgerStoreFileTest, TheFileIsInWalMode) {
+  auto store = LedgerStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_EQ(WriteOk(**store, {Row("acme", "manila-1", "billing", kNov2_0800Est)}), 1u);
+  EXPECT_TRUE(fs::exists(path_ + "-wal"));
+
+  sqlite3* db = OpenReadOnly();
+  ASSERT_NE(db, nullptr);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_F(LedgerStoreFileTest, TheSchemaIsQueryableAsDocumented) {
+  auto store = LedgerStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  LedgerRow r = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kKey)] = 2;
+  r.counts.offered = 7;
+  ASSERT_EQ(WriteOk(**store, {r}), 1u);
+  LedgerRow amended = r;
+  amended.counts.answered_in_threshold = 4;
+  amended.late_events = 1;
+  ASSERT_EQ(WriteOk(**store, {amended}), 1u);
+
+  // Read while the collector's connection is open, as an operator would.
+  sqlite3* db = OpenReadOnly();
+  ASSERT_NE(db, nullptr);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db,
+                "SELECT offered, answered_in_threshold, revision, local_date, local_start, "
+                "unanswered_timeout + unanswered_key + unanswered_empty + unanswered_withdraw, "
+                "sl_result, start_utc, timezone, utc_offset_s FROM ledger_rows "
+                "WHERE client = 'acme' AND queue = 'billing' AND local_date = '2026-11-02'",
+                -1, &st, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  auto text = [&](int i) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
+  };
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 7);
+  EXPECT_EQ(sqlite3_column_int64(st, 1), 4);
+  EXPECT_EQ(sqlite3_column_int64(st, 2), 2);
+  EXPECT_EQ(text(3), "2026-11-02");
+  EXPECT_EQ(text(4), "2026-11-02T08:00-05:00");
+  EXPECT_EQ(sqlite3_column_int64(st, 5), 2);
+  // Standard SL: 4 / (4 answered + 1 abandoned + 2 unanswered - 0 short) = 0.57 < 0.80.
+  EXPECT_EQ(text(6), "missed");
+  EXPECT_EQ(text(7), "2026-11-02T13:00:00Z");
+  EXPECT_EQ(text(8), "America/New_York");
+  EXPECT_EQ(sqlite3_column_int64(st, 9), -18000);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+
+  st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT revision, change, reason, answered_in_threshold FROM "
+                               "ledger_revisions WHERE client = 'acme' ORDER BY revision",
+                               -1, &st, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 1);
+  EXPECT_EQ(text(1), "closed");
+  EXPECT_EQ(text(2), "closed");
+  EXPECT_EQ(sqlite3_column_int64(st, 3), 3);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 2);
+  EXPECT_EQ(text(1), "amended");
+  EXPECT_EQ(text(2), "amended by 1 late event(s): answered_in_threshold 3->4");
+  EXPECT_EQ(sqlite3_column_int64(st, 3), 4);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_F(LedgerStoreFileTest, OpenFailsNamingThePath) {
+  const std::string bad = (dir_ / "missing" / "ledger.db").string();
+  auto store = LedgerStore::Open(bad);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(std::string(store.status().message()), bad))
+      << std::string(store.status().message());
+}
+
+}  // namespace
+}  // namespace ccmon::collector
