@@ -300,8 +300,10 @@ std::string ResolvePath(const std::string& config_file, const std::string& path)
 
 // Forecast CSV: "queue,interval_start,offered" (a header line is allowed), interval_start local
 // "YYYY-MM-DD HH:MM" in the contract's zone. Errors name file and line.
+// A file named in `defaults` is shared: each client takes its own queues' lines. A client's own
+// file may name only its queues.
 absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
-                                                        const ClientConfig& c) {
+                                                        const ClientConfig& c, bool shared) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open forecast file"));
   absl::TimeZone tz;
@@ -337,7 +339,10 @@ absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
     for (const auto& qc : c.queues) {
       if (qc.name == e.queue) q = &qc;
     }
-    if (q == nullptr) return err("queue '" + e.queue + "' is not one of client " + c.name + "'s");
+    if (q == nullptr) {
+      if (shared) continue;
+      return err("queue '" + e.queue + "' is not one of client " + c.name + "'s");
+    }
     if (m.minute() % q->contract.interval_minutes != 0) {
       return err(absl::StrCat("interval_start ", when, " is not on a ",
                               q->contract.interval_minutes, "-minute interval boundary"));
@@ -500,7 +505,8 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         }
       }
       if (!forecast_file.empty()) {
-        auto f = LoadForecast(ResolvePath(r.file(), forecast_file), c);
+        auto f = LoadForecast(ResolvePath(r.file(), forecast_file), c,
+                              forecast_file == default_forecast);
         if (!f.ok()) return f.status();
         c.forecast = *std::move(f);
       }
