@@ -435,7 +435,8 @@ TEST_F(ConfigLoaderForecastTest, LoadsTheCsvBesideTheConfigInTheContractZone) {
 }
 
 TEST_F(ConfigLoaderForecastTest, AForecastInDefaultsIsReadInEachClientsZone) {
-  Write("forecast.csv", "billing,2026-11-02 08:00,10\n");
+  // Shared by every client: each takes the lines of its own queues.
+  Write("forecast.csv", "billing,2026-11-02 08:00,10\nsupport,2026-11-02 08:00,12\n");
   const std::string config = Write("collector.yaml", R"(default_timezone: Asia/Kolkata
 defaults:
   forecast: {file: forecast.csv}
@@ -454,6 +455,8 @@ clients:
   // 08:00 in Kolkata (UTC+5:30) is 02:30Z; in New York (UTC-5) 13:00Z.
   EXPECT_EQ(o->core.clients[0].forecast[0].start_ms, kNov2Utc + 2 * kHourMs + 30 * 60'000);
   EXPECT_EQ(o->core.clients[1].forecast[0].start_ms, kNov2Utc + 13 * kHourMs);
+  EXPECT_EQ(o->core.clients[0].forecast[0].queue, "billing");
+  EXPECT_EQ(o->core.clients[1].forecast[0].queue, "support");
 }
 
 TEST_F(ConfigLoaderForecastTest, ABadLineIsNamedByFileAndLine) {
