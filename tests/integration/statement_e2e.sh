@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The monthly SLA statement end to end: three simulated sites backfill October into a real
+# collector; `ccmon-ctl statement` renders it as JSON, CSV and HTML. The test recomputes every
+# day and the month from the ledger's CSV rows (its own awk, not the collector's code) and
+# checks the JSON against it, checks every number in the HTML against the JSON, opens the HTML
+# in headless Chromium and keeps a screenshot as an artefact. Then a live site goes dark: the
+# vendor proposes a force-majeure exclusion over the recorded SiteDark, the client accepts it,
+# and the statement lists it with who decided and when.
+source "$(dirname "$0")/lib.sh"
+ARTIFACTS=${1:-$WORK}
+mkdir -p "$ARTIFACTS"
+CTL() { "$BIN/ccmon-ctl" --collector "127.0.0.1:$GRPC_PORT" "$@"; }
+
+cat >"$WORK/collector.yaml" <<'YAML'
+ledger_amend_days: 70
+idle_close_s: 1
+clients:
+  - name: acme
+    contract:
+      sl_threshold_s: 20
+      sl_target: 0.80
+      timezone: Asia/Manila
+      period: day
+      min_volume: 50
+      monthly_fee: 120000
+      currency: USD
+      service_credits:
+        basis: month_shortfall
+        tiers: [{shortfall: 0.01, percent: 2}, {shortfall: 5, percent: 5}, {shortfall: 10, percent: 10}]
+        cap_percent: 12
+      exclusions:
+        alerts: [SiteDark, StaffingCollapse]
+    queues: [billing, support]
+sites:
+  - {id: manila-1, timezone: Asia/Manila}
+  - {id: pune-1, timezone: Asia/Kolkata}
+  - {id: bogota-1, timezone: America/Bogota}
+YAML
+cat >"$WORK/continuity.yaml" <<'YAML'
+defaults:
+  resolve_after_s: 1
+  site_dark:
+    heartbeats: 3
+    min_s: 2
+YAML
+start_collector c --config "$WORK/collector.yaml" --data-dir "$WORK/data" \
+  --continuity-rules "$WORK/continuity.yaml"
+
+# October in Manila: 2026-10-01 00:00+08:00 to 2026-11-01 00:00+08:00. Each site its own
+# staffing; Pune loses staff to a typhoon for 36 hours from 13 October.
+end=$(date -u -d '2026-10-31 16:00' +%s)
+backfill() {  # site seed scenario agents calls_per_minute
+  "$BIN/ccmon-agent" --site "$1" --collector "127.0.0.1:$GRPC_PORT" --simulate --once --seed "$2" \
+    --scenario "$3" --sim-agents "$4" --sim-calls-per-minute "$5" --sim-queue billing \
+    --sim-queue support --simulate-seconds $((31 * 86400)) --simulate-end "$end" \
+    --sim-disaster-at $((12 * 86400)) --sim-disaster-for $((36 * 3600)) --sim-link-every 0 \
+    --spool-dir "$WORK/spool-$1" --no-fsync --log-level warn >"$WORK/agent-$1.log" 2>&1 ||
+    fail "backfill of $1 failed"
+}
+backfill manila-1 11 normal 7 0.7
+backfill pune-1 12 typhoon 7 0.7
+backfill bogota-1 13 normal 6 0.6
+
+# Every row of the month, for the 3 sites and 2 queues: 31 x 48 x 6 (closed once the site is
+# quiet for idle_close_s, written on the next tick).
+want_rows=$((31 * 48 * 6))
+rows_stored() {
+  local n
+  n=$(sqlite3 "$WORK/data/ledger.db" "SELECT count(*) FROM ledger_rows WHERE local_date LIKE '2026-10-%'")
+  ((n == want_rows))
+}
+WAIT_S=60 wait_for rows_stored ||
+  fail "ledger.db has $(sqlite3 "$WORK/data/ledger.db" 'SELECT count(*) FROM ledger_rows') rows, want $want_rows"
+
+CTL statement --client acme --month 2026-10 --format json >"$WORK/statement.json" ||
+  fail "statement --format json failed"
+CTL statement --client acme --month 2026-10 --format csv >"$WORK/statement.csv" ||
+  fail "statement --format csv failed"
+CTL statement --client acme --month 2026-10 --format html >"$WORK/statement.html" ||
+  fail "statement --format html failed"
+jq -e . "$WORK/statement.json" >/dev/null || fail "statement JSON does not parse"
+
+# The ledger's rows, day by day, as a client would export them.
+: >"$WORK/rows.csv"
+for d in $(seq 1 31); do
+  day=$(printf '2026-10-%02d' "$d")
+  CTL ledger --client acme --date "$day" --format csv >"$WORK/day.csv" || fail "ledger $day failed"
+  if [[ ! -s $WORK/rows.csv ]]; then head -1 "$WORK/day.csv" >"$WORK/rows.csv"; fi
+  tail -n +2 "$WORK/day.csv" >>"$WORK/rows.csv"
+done
+(($(wc -l <"$WORK/rows.csv") - 1 == want_rows)) || fail "ledger CSV has $(wc -l <"$WORK/rows.csv") lines"
+
+# The recomputation: per queue and local day, and per queue over the month, raw terms summed
+# across sites, then the standard formula; a day under 50 offered is not judged; the month's
+# shortfall in SL points picks the highest credit tier reached (2 / 5 / 10 %, cap 12 %).
+awk -F, '
+  NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  {
+    k = $(c["queue"]) SUBSEP $(c["local_date"])
+    un = $(c["unanswered_timeout"]) + $(c["unanswered_key"]) + $(c["unanswered_empty"]) + $(c["unanswered_withdraw"])
+    for (q = 0; q < 2; q++) {
+      key = q ? $(c["queue"]) SUBSEP "month" : k
+      off[key] += $(c["offered"]); ans[key] += $(c["answered"]); ait[key] += $(c["answered_in_threshold"])
+      ab[key] += $(c["abandoned"]); sh[key] += $(c["short_abandoned"]); u[key] += un
+    }
+  }
+  END {
+    for (key in off) {
+      split(key, p, SUBSEP)
+      den = ans[key] + ab[key] + u[key] - sh[key]
+      sl = den > 0 ? ait[key] / den : -1
+      if (p[2] == "month") {
+        result = sl < 0 ? "not_judged" : (sl >= 0.8 ? "met" : "missed")
+        short = sl >= 0 && sl < 0.8 ? (0.8 - sl) * 100 : 0
+        credit = short >= 10 ? 10 : short >= 5 ? 5 : short >= 0.01 ? 2 : 0
+      } else {
+        result = off[key] < 50 ? "not_judged" : (sl < 0 ? "not_judged" : (sl >= 0.8 ? "met" : "missed"))
+        credit = ""
+      }
+      printf "%s %s %d %d %d %d %d %d %.12f %s %s\n", p[1], p[2], off[key], ans[key], ait[key], ab[key], sh[key], u[key], sl, result, credit
+    }
+  }' "$WORK/rows.csv" | sort >"$WORK/recomputed.txt"
+jq -r '.queues[] | .queue as $q |
+  (.periods[] | "\($q) \(.label) \(.offered) \(.answered) \(.answered_in_threshold) \(.abandoned) \(.short_abandoned) \(.unanswered) \(.service_level // -1) \(.result) "),
+  "\($q) month \(.offered) \(.answered) \(.answered_in_threshold) \(.abandoned) \(.short_abandoned) \(.unanswered) \(.service_level // -1) \(.result) \(.service_credit_percent)"' \
+  "$WORK/statement.json" | awk '{ $9 = sprintf("%.12f", $9); print }' | sort >"$WORK/from_json.txt"
+# awk prints an empty credit for days as a trailing space; normalise both sides.
+sed -i 's/ *$//' "$WORK/recomputed.txt" "$WORK/from_json.txt"
+diff "$WORK/recomputed.txt" "$WORK/from_json.txt" >"$WORK/diff.log" ||
+  { head -20 "$WORK/diff.log"; fail "statement JSON differs from the recomputation from ledger rows"; }
+(($(wc -l <"$WORK/recomputed.txt") == 2 * 32)) || fail "expected 31 days + month for 2 queues"
+missed=$(grep -c ' missed' "$WORK/recomputed.txt" || true)
+met=$(grep -c ' met' "$WORK/recomputed.txt" || true)
+((missed > 0 && met > 0)) || fail "the month should have met and missed days (met $met, missed $missed)"
+# The statement total is the sum of the queues' credits, capped at 12 %.
+total=$(jq '[.queues[].service_credit_percent] | add | if . > 12 then 12 else . end' "$WORK/statement.json")
+[[ $(jq .service_credit_percent "$WORK/statement.json") == "$total" ]] || fail "total credit is not the capped sum"
+
+# CSV: one line per day per queue plus a TOTAL per queue, the same figures as the JSON.
+(($(wc -l <"$WORK/statement.csv") == 1 + 2 * 32)) || fail "statement CSV has $(wc -l <"$WORK/statement.csv") lines"
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { print $(c["queue"]), ($(c["period"]) == "TOTAL" ? "month" : $(c["period"])), $(c["offered"]), $(c["result"]) }' \
+  "$WORK/statement.csv" | sort >"$WORK/csv.txt"
+awk '{ print $1, $2, $3, $10 }' "$WORK/from_json.txt" | sort >"$WORK/json4.txt"
+diff "$WORK/json4.txt" "$WORK/csv.txt" >/dev/null || fail "statement CSV differs from the JSON"
+
+# Every number in the HTML is the JSON's: each data-path / data-value pair is looked up.
+grep -o 'data-path="[^"]*" data-value="[^"]*"' "$WORK/statement.html" |
+  sed -E 's/data-path="([^"]*)" data-value="([^"]*)"/["\1","\2"]/' | jq -s . >"$WORK/pairs.json"
+npairs=$(jq length "$WORK/pairs.json")
+((npairs > 300)) || fail "only $npairs tagged numbers in the HTML"
+bad=$(jq --slurpfile pairs "$WORK/pairs.json" '[ $pairs[0][] as [$p, $v] |
+    (getpath($p | split(".") | map(tonumber? // .))) as $j |
+    select(if $v == "null" then $j != null
+           else ($j | type) != "number" or (($j - ($v | tonumber)) | if . < 0 then -. else . end) > 1e-9 * (if $j < 0 then -$j else $j end) + 1e-12
+           end) ] | length' "$WORK/statement.json")
+[[ $bad == 0 ]] || fail "$bad numbers in the HTML differ from the JSON"
+! grep -qE '<(link|script|img)[^>]+(src|href)="https?:' "$WORK/statement.html" ||
+  fail "the HTML loads something from the network"
+
+# Opened in headless Chromium: it renders (the DOM has the chart) and is kept as a screenshot.
+chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+  --disable-background-networking --disable-component-update --disable-sync
+  --user-data-dir="$WORK/chrome")
+"${chrome[@]}" --dump-dom "file://$WORK/statement.html" >"$WORK/dom.html" 2>"$WORK/chromium.log" ||
+  fail "chromium could not open the statement"
+grep -q '<svg' "$WORK/dom.html" || fail "no chart in the rendered statement"
+"${chrome[@]}" --window-size=1280,6000 --screenshot="$ARTIFACTS/statement-2026-10.png" \
+  "file://$WORK/statement.html" >>"$WORK/chromium.log" 2>&1 || fail "chromium screenshot failed"
+size=$(stat -c %s "$ARTIFACTS/statement-2026-10.png")
+((size > 20000)) || fail "screenshot is only $size bytes"
+cp "$WORK/statement.html" "$WORK/statement.json" "$ARTIFACTS/"
+
+# Force majeure: a live Manila agent is killed, SiteDark fires and is recorded; the vendor's
+# proposal over it is clipped to the alert and the client accepts it.
+start_bg live "$BIN/ccmon-agent" --site manila-1 --collector "127.0.0.1:$GRPC_PORT" --simulate \
+  --seed 5 --sim-queue billing --heartbeat-ms 500 --spool-dir "$WORK/spool-live" --no-fsync
+connections() { (($(grep -c 'site manila-1 instance .* connected from' "$WORK/c.log") >= 2)); }
+wait_for connections || fail "live agent did not connect"
+kill -9 "$LAST_PID"
+killed_ms=$(date +%s%3N)
+dark_after_kill() {
+  local n
+  n=$(sqlite3 "$WORK/data/ledger.db" "SELECT count(*) FROM alert_periods WHERE name='SiteDark' AND site='manila-1' AND starts_ms >= $killed_ms - 2000")
+  ((n >= 1))
+}
+wait_for dark_after_kill || fail "SiteDark for manila-1 was not recorded"
+now_ms=$(date +%s%3N)
+CTL exclusion propose --client acme --site manila-1 --alert StaffingCollapse \
+  --from $((now_ms - 3600000)) --to $((now_ms + 3600000)) --reason x --by "vendor:ana" \
+  >/dev/null 2>"$WORK/err.txt" && fail "an exclusion over an alert that never fired was accepted"
+grep -q 'no StaffingCollapse alert' "$WORK/err.txt" || fail "unclear refusal: $(cat "$WORK/err.txt")"
+CTL exclusion propose --client acme --site manila-1 --alert LinkDown --from $((now_ms - 60000)) \
+  --to "$now_ms" --reason x --by "vendor:ana" >/dev/null 2>"$WORK/err.txt" &&
+  fail "an exclusion for an alert the contract does not name was accepted"
+grep -q 'LinkDown' "$WORK/err.txt" || fail "unclear refusal: $(cat "$WORK/err.txt")"
+CTL --json exclusion propose --client acme --site manila-1 --alert SiteDark \
+  --from $((now_ms - 3600000)) --to $((now_ms + 3600000)) --reason "typhoon Kiko: power cut" \
+  --by "vendor:ana" >"$WORK/proposed.json" || fail "proposal refused"
+id=$(jq -r .id "$WORK/proposed.json")
+# Clipped to the recorded alert periods: they began after the backfills, not an hour ago.
+(($(jq -r .from_ms "$WORK/proposed.json") > now_ms - 3600000)) || fail "proposal not clipped to the alert"
+[[ $(jq -r .state "$WORK/proposed.json") == proposed ]] || fail "new exclusion is not 'proposed'"
+CTL exclusion accept --client acme --id "$id" --by "client:joe" --note "agreed in review" >/dev/null ||
+  fail "accept failed"
+CTL exclusion accept --client acme --id "$id" --by "client:joe" >/dev/null 2>&1 &&
+  fail "an exclusion was decided twice"
+today=$(TZ=Asia/Manila date +%F)
+CTL statement --client acme --from "$today" --to "$today" --format json >"$WORK/today.json" ||
+  fail "statement for today failed"
+jq -e --arg id "$id" '.exclusions[] | select((.id | tostring) == $id) |
+  select(.state == "accepted" and (.decided_by | startswith("client:joe")) and
+         (.proposed_by | startswith("vendor:ana")) and .decision_note == "agreed in review")' \
+  "$WORK/today.json" >/dev/null || fail "the statement does not list the accepted exclusion"
+
+echo "PASS: October statement of 3 sites ($want_rows rows, $met met / $missed missed periods," \
+  "credit $(jq .service_credit_percent "$WORK/statement.json")%) equals the recomputation;" \
+  "$npairs HTML numbers equal the JSON; screenshot $ARTIFACTS/statement-2026-10.png;" \
+  "exclusion #$id proposed, refused without an alert, accepted"
