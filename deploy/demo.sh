@@ -93,6 +93,11 @@ agent manila-1 111 normal live billing support
 agent pune-1 222 typhoon live billing support sales
 agent bogota-1 333 normal live sales claims
 
+# The SLA statement of the month so far, from the ledger rows the history has closed.
+MONTH=$(TZ=Asia/Manila date +%Y-%m)
+"$BIN/ccmon-ctl" statement --client acme --month "$MONTH" --format html >"$RUN/statement-acme.html" ||
+  echo "demo: the statement could not be built (see $RUN/collector.log)" >&2
+
 PROM_URL="(not installed)"
 AM_URL="(not installed)"
 [[ -n "${AM_PORT:-}" ]] && AM_URL="http://127.0.0.1:$AM_PORT"
@@ -126,6 +131,8 @@ ccmon demo is running (logs and data: $RUN)
                  $BIN/ccmon-ctl snapshot --client acme
                  $BIN/ccmon-ctl alerts
                  $BIN/ccmon-ctl ledger --client acme --date $(TZ=Asia/Manila date +%F)
+  SLA statement  $RUN/statement-acme.html (open in a browser); rebuild it with:
+                 $BIN/ccmon-ctl statement --client acme --month $MONTH --format html
   Grafana        import grafana/dashboards/*.json (provisioning in grafana/provisioning)
 In 60 s a typhoon hits pune-1: 60% of its agents log off (StaffingCollapse fires); they are back
 two minutes later and the alert resolves. Alert changes print below. Ctrl-C stops everything.

@@ -259,12 +259,11 @@ int RunAgent(const AgentOptions& o) {
     } else {
       sopt.link.clear();
     }
-    sim_end_ms = o.once && o.simulate_end_s > 0
-                     ? static_cast<std::int64_t>(o.simulate_end_s * 1000)
-                     : std::numeric_limits<std::int64_t>::max();
-    const std::int64_t start =
-        o.once ? std::min(NowMs(), sim_end_ms) - static_cast<std::int64_t>(o.simulate_seconds * 1000)
-               : NowMs();
+    sim_end_ms = o.once && o.simulate_end_s > 0 ? static_cast<std::int64_t>(o.simulate_end_s * 1000)
+                                                : std::numeric_limits<std::int64_t>::max();
+    const std::int64_t start = o.once ? std::min(NowMs(), sim_end_ms) -
+                                            static_cast<std::int64_t>(o.simulate_seconds * 1000)
+                                      : NowMs();
     sim = std::make_unique<Simulator>(sopt, start);
   }
 

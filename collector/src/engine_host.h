@@ -94,6 +94,7 @@ class EngineHost {
   LedgerStore* ledger = nullptr;
   std::atomic<std::uint64_t> ledger_write_failures{0};
   std::atomic<std::uint64_t> ledger_revisions_written{0};
+  std::atomic<std::uint64_t> ledger_rows_refused{0};
 
  private:
   const Clock& clock_;

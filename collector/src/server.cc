@@ -61,6 +61,7 @@ class ServerImpl final : public Server {
     if (!store.ok()) return store.status();
     ledger_ = *std::move(store);
     host_.ledger = ledger_.get();
+    if (auto s = ledger_->CloseOpenAlerts(host_.clock().NowMs()); !s.ok()) return s;
     if (auto s = Recover(); !s.ok()) return s;
     // Rows the replay closed or amended, and any a checkpoint held undrained.
     if (!FlushLedger()) {
@@ -195,12 +196,21 @@ class ServerImpl final : public Server {
     auto n = ledger_->Write(unwritten_);
     if (!n.ok()) {
       if (host_.ledger_write_failures++ == 0 || host_.ledger_write_failures % 60 == 0) {
-        spdlog::get("collector")->error("ledger store: {} rows wait: {}", unwritten_.size(),
-                                        n.status().ToString());
+        spdlog::get("collector")
+            ->error("ledger store: {} rows wait: {}", unwritten_.size(), n.status().ToString());
       }
       return false;
     }
     host_.ledger_revisions_written += *n;
+    const std::uint64_t refused = ledger_->refused();
+    if (refused > host_.ledger_rows_refused) {
+      spdlog::get("collector")
+          ->warn(
+              "ledger store: {} row(s) with fewer calls than the stored revision refused (a "
+              "state rebuilt without its checkpoint?); the stored rows stand",
+              refused - host_.ledger_rows_refused);
+      host_.ledger_rows_refused = refused;
+    }
     unwritten_.clear();
     return true;
   }
@@ -286,6 +296,7 @@ class ServerImpl final : public Server {
       return 0;
     });
     FlushLedger(/*all=*/true);
+    if (ledger_) (void)ledger_->CloseOpenAlerts(host_.clock().NowMs());
     if (dispatcher_) {
       host_.dispatcher = nullptr;
       dispatcher_->Stop();
@@ -315,7 +326,8 @@ class ServerImpl final : public Server {
       for (const auto& c : changes) {
         // The record exclusions are proposed against.
         if (auto s = ledger_->RecordAlert(c); !s.ok()) {
-          spdlog::get("collector")->warn("ledger store: alert period not recorded: {}", s.ToString());
+          spdlog::get("collector")
+              ->warn("ledger store: alert period not recorded: {}", s.ToString());
         }
       }
       if (snap.now_ms - last_prune_ms_ >= 3'600'000) {
@@ -356,8 +368,8 @@ class ServerImpl final : public Server {
   Wal wal_;
   std::unique_ptr<ContinuityEngine> continuity_;
   std::unique_ptr<LedgerStore> ledger_;
-  std::mutex ledger_mu_;                // drain + write, and checkpoints
-  std::vector<LedgerRow> unwritten_;    // drained rows the store has not taken yet
+  std::mutex ledger_mu_;              // drain + write, and checkpoints
+  std::vector<LedgerRow> unwritten_;  // drained rows the store has not taken yet
   std::int64_t last_prune_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;
 };

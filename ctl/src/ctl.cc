@@ -1,5 +1,6 @@
 #include "ccmon/ctl/ctl.h"
 
+#include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -13,8 +14,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <absl/time/time.h>
 
 #include "ccmon/v1/monitor.grpc.pb.h"
 #include "top.h"
@@ -35,7 +34,7 @@ commands:
                                        every revision of one ledger row (the audit trail)
   statement --client C (--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD)
             [--format html|csv|json]   the SLA statement: periods, results, credits
-  exclusion propose --client C [--site S] [--queue Q] --alert A --from TIME --to TIME
+  exclusion propose --client C --site S [--queue Q] --alert A --from TIME --to TIME
             --reason TEXT --by NAME    the vendor proposes a force-majeure exclusion
   exclusion accept|reject --client C --id N --by NAME [--note TEXT]
                                        the client decides on it
@@ -88,8 +87,8 @@ bool ParseWhen(const std::string& s, const std::string& zone, std::int64_t* ms) 
   if (!absl::LoadTimeZone(zone, &tz)) return false;
   absl::Time t;
   std::string e;
-  for (const char* f : {"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M%Ez", "%Y-%m-%dT%H:%M:%SZ",
-                        "%Y-%m-%dT%H:%MZ"}) {
+  for (const char* f :
+       {"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M%Ez", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ"}) {
     if (absl::ParseTime(f, s, absl::UTCTimeZone(), &t, &e)) {
       *ms = absl::ToUnixMillis(t);
       return true;
@@ -289,7 +288,9 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   if (const char* env = std::getenv("CCMON_TOKEN")) token = env;
   if (!slurp(token_file, &token)) return 2;
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  auto channel = grpc::CreateChannel(target, creds);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);  // a statement of a year of intervals is big
+  auto channel = grpc::CreateCustomChannel(target, creds, args);
   auto stub = v1::Monitor::NewStub(channel);
   grpc::ClientContext ctx;
   if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
@@ -393,13 +394,12 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     std::map<std::string, int> met, missed;
     for (const auto& r : ledger.rows()) {
       out << std::setw(14) << (r.site().empty() ? "(all sites)" : r.site()) << std::setw(14)
-          << r.queue() << std::setw(7)
-          << r.local_start() << std::setw(9) << r.offered() << std::setw(9) << r.answered()
-          << std::setw(8) << r.abandoned() << std::setw(9)
+          << r.queue() << std::setw(7) << r.local_start() << std::setw(9) << r.offered()
+          << std::setw(9) << r.answered() << std::setw(8) << r.abandoned() << std::setw(9)
           << Pct(r.has_service_level(), r.service_level()) << std::setw(9) << r.sl_result()
           << std::setw(9) << Pct(r.has_abandon_rate(), r.abandon_rate()) << std::setw(9)
-          << r.abandon_result() << std::setw(8) << Num(r.has_asa(), r.asa_seconds())
-          << std::setw(8) << r.asa_result() << r.revision() << "\n";
+          << r.abandon_result() << std::setw(8) << Num(r.has_asa(), r.asa_seconds()) << std::setw(8)
+          << r.asa_result() << r.revision() << "\n";
       if (r.site().empty()) continue;  // client-level rows repeat the sites' figures
       if (r.sl_result() == "met") ++met[r.site() + "/" + r.queue()];
       if (r.sl_result() == "missed") ++missed[r.site() + "/" + r.queue()];
@@ -435,11 +435,11 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         const std::time_t t = static_cast<std::time_t>(r.changed_ms() / 1000);
         char when[32];
         std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-        out << "revision " << r.revision() << "  " << when << " UTC  " << r.change()
-            << "  offered " << r.offered() << " answered " << r.answered() << " in threshold "
+        out << "revision " << r.revision() << "  " << when << " UTC  " << r.change() << "  offered "
+            << r.offered() << " answered " << r.answered() << " in threshold "
             << r.answered_in_threshold() << " abandoned " << r.abandoned() << " SL "
-            << Pct(r.has_service_level(), r.service_level()) << " (" << r.sl_result()
-            << ")\n    " << r.reason() << "\n";
+            << Pct(r.has_service_level(), r.service_level()) << " (" << r.sl_result() << ")\n    "
+            << r.reason() << "\n";
       }
       if (ledger.rows().empty()) out << "no such row\n";
     }
@@ -485,9 +485,9 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       };
       out << "#" << e.id() << " " << e.state() << "  " << e.alert() << " "
           << (e.site().empty() ? "(all sites)" : e.site())
-          << (e.queue().empty() ? "" : " queue " + e.queue()) << "  " << when(e.from_ms())
-          << " - " << when(e.to_ms()) << "  \"" << e.reason() << "\"\n    proposed by "
-          << e.proposed_by() << " at " << when(e.proposed_ms());
+          << (e.queue().empty() ? "" : " queue " + e.queue()) << "  " << when(e.from_ms()) << " - "
+          << when(e.to_ms()) << "  \"" << e.reason() << "\"\n    proposed by " << e.proposed_by()
+          << " at " << when(e.proposed_ms());
       if (!e.decided_by().empty()) {
         out << "; " << e.state() << " by " << e.decided_by() << " at " << when(e.decided_ms());
         if (!e.decision_note().empty()) out << " (" << e.decision_note() << ")";
@@ -512,8 +512,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     if (subcommand == "propose") {
       v1::ExclusionProposal req;
       std::int64_t f = 0, t = 0;
-      if (alert.empty() || by.empty() || !ParseWhen(from, zone, &f) || !ParseWhen(to, zone, &t)) {
-        err << "ccmon-ctl: exclusion propose needs --alert A --from TIME --to TIME --by NAME "
+      if (site.empty() || alert.empty() || by.empty() || !ParseWhen(from, zone, &f) ||
+          !ParseWhen(to, zone, &t)) {
+        err << "ccmon-ctl: exclusion propose needs --site S --alert A --from TIME --to TIME --by "
+               "NAME "
                "(TIME like 2026-11-03T09:00, 2026-11-03T09:00+08:00 or Unix ms)\n";
         return 2;
       }

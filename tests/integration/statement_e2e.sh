@@ -78,7 +78,8 @@ CTL statement --client acme --month 2026-10 --format csv >"$WORK/statement.csv" 
   fail "statement --format csv failed"
 CTL statement --client acme --month 2026-10 --format html >"$WORK/statement.html" ||
   fail "statement --format html failed"
-jq -e . "$WORK/statement.json" >/dev/null || fail "statement JSON does not parse"
+jq -e '.client == "acme" and .month == "2026-10" and (.queues | length) == 2' \
+  "$WORK/statement.json" >/dev/null || fail "statement JSON lacks client, month or queues"
 
 # The ledger's rows, day by day, as a client would export them.
 : >"$WORK/rows.csv"
@@ -89,6 +90,19 @@ for d in $(seq 1 31); do
   tail -n +2 "$WORK/day.csv" >>"$WORK/rows.csv"
 done
 (($(wc -l <"$WORK/rows.csv") - 1 == want_rows)) || fail "ledger CSV has $(wc -l <"$WORK/rows.csv") lines"
+# Client-level rows: each queue's three sites summed, on one row per interval.
+CTL ledger --client acme --date 2026-10-13 --all-sites --format csv >"$WORK/all.csv"
+(($(grep -c '^acme,,' "$WORK/all.csv") == 96)) || fail "want 96 client-level rows on 2026-10-13"
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { k = $(c["queue"]) " " $(c["start_ms"]); if ($(c["site"]) == "") lvl[k] = $(c["offered"]); else sum[k] += $(c["offered"]) }
+  END { for (k in lvl) if (lvl[k] != sum[k]) { print k, lvl[k], sum[k]; bad = 1 } exit bad }' \
+  "$WORK/all.csv" || fail "client-level rows are not the sum of the sites' rows"
+# The audit trail of one row: closed once, revision 1.
+first_start=$(awk -F, 'NR == 2 { print $4 }' "$WORK/all.csv")
+CTL --json history --client acme --site manila-1 --queue billing --start "$first_start" \
+  >"$WORK/history.json" || fail "history failed"
+jq -e '.rows | length == 1 and .[0].revision == 1 and .[0].change == "closed"' \
+  "$WORK/history.json" >/dev/null || fail "history of an untouched row: $(cat "$WORK/history.json")"
 
 # The recomputation: per queue and local day, and per queue over the month, raw terms summed
 # across sites, then the standard formula; a day under 50 offered is not judged; the month's

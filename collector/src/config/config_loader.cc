@@ -12,6 +12,7 @@
 
 #include "ccmon/collector/options.h"
 #include "ccmon/collector/statement.h"
+#include "config/forecast.h"
 #include "config/yaml_reader.h"
 
 namespace ccmon::collector {
@@ -34,7 +35,8 @@ class Reader : public YamlReader {
       if (s = Get(n, "timezone", path, &zone); !s.ok()) return s;
       absl::TimeZone tz;
       if (!absl::LoadTimeZone(zone, &tz)) {
-        return Error(n["timezone"], Join(path, "timezone"), "unknown IANA time zone '" + zone + "'");
+        return Error(n["timezone"], Join(path, "timezone"),
+                     "unknown IANA time zone '" + zone + "'");
       }
       t->timezone = zone;
       t->zone_named = true;
@@ -152,9 +154,11 @@ class Reader : public YamlReader {
         std::string p;
         if (s = Get(fc, "over_forecast", fp, &p); !s.ok()) return s;
         if (p != "exclude" && p != "relaxed") {
-          return Error(fc["over_forecast"], Join(fp, "over_forecast"), "must be exclude or relaxed");
+          return Error(fc["over_forecast"], Join(fp, "over_forecast"),
+                       "must be exclude or relaxed");
         }
-        t->over_forecast = p == "relaxed" ? OverForecastPolicy::kRelaxed : OverForecastPolicy::kExclude;
+        t->over_forecast =
+            p == "relaxed" ? OverForecastPolicy::kRelaxed : OverForecastPolicy::kExclude;
         if (p == "relaxed" && !(t->relaxed_sl_target > 0)) {
           return Error(fc, fp, "over_forecast: relaxed needs relaxed_sl_target");
         }
@@ -216,12 +220,13 @@ class Reader : public YamlReader {
 
   absl::Status ContractAt(const YAML::Node& n, const std::string& path, Contract* c,
                           StatementTerms* t, std::string* forecast_file) const {
-    if (auto s = Keys(n, path,
-                      {"sl_threshold_s", "sl_target", "sl_formula", "short_abandon_s",
-                       "abandon_target", "asa_target_s", "interval_minutes", "warning_band",
-                       "calls_waiting_limit", "timezone", "period", "measured_hours", "holidays",
-                       "min_volume", "min_volume_policy", "monthly_fee", "currency",
-                       "service_credits", "incentives", "exclusions", "forecast"});
+    if (auto s = Keys(n, path, {"sl_threshold_s",   "sl_target",      "sl_formula",
+                                "short_abandon_s",  "abandon_target", "asa_target_s",
+                                "interval_minutes", "warning_band",   "calls_waiting_limit",
+                                "timezone",         "period",         "measured_hours",
+                                "holidays",         "min_volume",     "min_volume_policy",
+                                "monthly_fee",      "currency",       "service_credits",
+                                "incentives",       "exclusions",     "forecast"});
         !s.ok()) {
       return s;
     }
@@ -304,8 +309,19 @@ std::string ResolvePath(const std::string& config_file, const std::string& path)
 // file may name only its queues.
 absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
                                                         const ClientConfig& c, bool shared) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open forecast file"));
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open forecast file"));
+  std::stringstream text;
+  text << file.rdbuf();
+  return ParseForecast(text.str(), path, c, shared);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ForecastEntry>> ParseForecast(const std::string& text,
+                                                         const std::string& path,
+                                                         const ClientConfig& c, bool shared) {
+  std::istringstream in(text);
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(c.terms.timezone, &tz)) tz = absl::UTCTimeZone();
   std::vector<ForecastEntry> out;
@@ -360,6 +376,8 @@ absl::StatusOr<std::vector<ForecastEntry>> LoadForecast(const std::string& path,
   }
   return out;
 }
+
+namespace {
 
 absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o) {
   if (root.IsNull()) return absl::OkStatus();
@@ -481,6 +499,21 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                                  &queue_forecast);
                 !s.ok()) {
               return s;
+            }
+            // Money is the client's: one fee, one cap, so the statement's total reconciles.
+            const YAML::Node qc = qn["contract"];
+            for (const char* key : {"monthly_fee", "currency"}) {
+              if (qc[key]) {
+                return r.Error(qc[key], qpath + ".contract." + key,
+                               "belongs to the client's contract (one fee per client)");
+              }
+            }
+            for (const char* sect : {"service_credits", "incentives"}) {
+              if (qc[sect] && qc[sect].IsMap() && qc[sect]["cap_percent"]) {
+                return r.Error(qc[sect]["cap_percent"],
+                               qpath + ".contract." + sect + ".cap_percent",
+                               "belongs to the client's contract (one cap per client)");
+              }
             }
             if (!queue_forecast.empty()) {
               return r.Error(qn["contract"]["forecast"], qpath + ".contract.forecast.file",

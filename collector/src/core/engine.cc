@@ -113,12 +113,12 @@ class OffsetCache {
 // arrive after that. `dirty` rows wait in the outbox for DrainLedger.
 struct Row {
   Counts counts;
-  std::uint64_t late = 0;     // events counted after the row closed
-  std::uint64_t rebuilt = 0;  // reconstructed events counted
+  std::uint64_t late = 0;          // events counted after the row closed
+  std::uint64_t rebuilt = 0;       // reconstructed events counted
   std::uint64_t pending_late = 0;  // late events since the last drain
   std::int64_t closed_ms = 0;
   std::int64_t changed_ms = 0;
-  std::uint32_t revision = 0;  // 0: not yet drained once
+  std::uint32_t revision = 0;         // 0: not yet drained once
   std::int64_t pending_since_ms = 0;  // collector clock of the first undrained late event
   bool closed = false;
   bool dirty = false;
@@ -148,6 +148,9 @@ struct Queue {
   // Ledger rows by interval start (UTC): open, then closed and kept for amendments until
   // they leave the amendment horizon. Aligned to the contract's zone when it names one.
   std::map<std::int64_t, Row> rows;
+  // Start of the oldest open row (max: none): closing walks from here, not over the closed
+  // rows kept for amendments.
+  std::int64_t first_open = std::numeric_limits<std::int64_t>::max();
   const absl::TimeZone* zone = nullptr;  // the site's or the contract's
   std::string zone_name;
   OffsetCache zone_offset;
@@ -277,6 +280,9 @@ struct Engine::Impl {
 
   Impl(CoreConfig c, const Clock& clk) : cfg(std::move(c)), clock(clk) {
     if (!absl::LoadTimeZone(cfg.default_timezone, &default_tz)) default_tz = absl::UTCTimeZone();
+    // Known before the first Tick: a WAL replay must not rebuild rows the store has pruned
+    // from memory (they would be partial).
+    amend_horizon_ms = clock.NowMs() - static_cast<std::int64_t>(cfg.ledger_amend_days) * kDayMs;
     for (const auto& s : cfg.sites) {
       absl::TimeZone tz;
       if (!absl::LoadTimeZone(s.timezone, &tz)) tz = default_tz;
@@ -423,6 +429,7 @@ struct Engine::Impl {
         it->second.closed_ms = clock.NowMs();
       } else {
         q.site->next_close_ms = std::min(q.site->next_close_ms, deadline);
+        q.first_open = std::min(q.first_open, start);
       }
     }
     Row& row = it->second;
@@ -449,7 +456,10 @@ struct Engine::Impl {
     const std::int64_t now = clock.NowMs();
     for (auto& [name, qp] : site.queues) {
       Queue& q = *qp;
-      for (auto it = q.rows.begin(); it != q.rows.end(); ++it) {
+      if (q.first_open == std::numeric_limits<std::int64_t>::max()) continue;
+      auto it = q.rows.lower_bound(q.first_open);
+      q.first_open = std::numeric_limits<std::int64_t>::max();
+      for (; it != q.rows.end(); ++it) {
         Row& row = it->second;
         if (row.closed) continue;
         const std::int64_t deadline = it->first + q.interval_ms + cfg.allowed_lateness_ms;
@@ -459,6 +469,7 @@ struct Engine::Impl {
           MarkDirty(q, it->first, row);
         } else {
           site.next_close_ms = std::min(site.next_close_ms, deadline);
+          q.first_open = std::min(q.first_open, it->first);
         }
       }
     }
@@ -1299,6 +1310,7 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
         if (!row.closed) {
           site.next_close_ms =
               std::min(site.next_close_ms, start + t.interval_ms + m.cfg.allowed_lateness_ms);
+          t.first_open = std::min(t.first_open, start);
         }
         const bool dirty = row.dirty;
         row.dirty = false;

@@ -27,8 +27,7 @@ namespace {
 // The row's start as a civil time in a fixed zone of its recorded offset: exact even when
 // the zone's rules are unknown to the reader or the label would be ambiguous.
 absl::CivilSecond Civil(const LedgerRow& r) {
-  return absl::ToCivilSecond(absl::FromUnixMillis(r.start_ms),
-                             absl::FixedTimeZone(r.utc_offset_s));
+  return absl::ToCivilSecond(absl::FromUnixMillis(r.start_ms), absl::FixedTimeZone(r.utc_offset_s));
 }
 
 }  // namespace

@@ -175,10 +175,15 @@ std::string DateLabel(absl::CivilDay d) {
   return buf;
 }
 
-std::string IntervalLabel(absl::CivilSecond c) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d", static_cast<int>(c.year()), c.month(),
-                c.day(), c.hour(), c.minute());
+// "2026-11-01 01:30-04:00": with the zone's offset, so the two 01:30 intervals of an autumn
+// night read apart.
+std::string IntervalLabel(absl::CivilSecond c, int offset_s) {
+  const int off_min = offset_s / 60;
+  const int abs_min = off_min < 0 ? -off_min : off_min;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d%c%02d:%02d", static_cast<int>(c.year()),
+                c.month(), c.day(), c.hour(), c.minute(), off_min < 0 ? '-' : '+', abs_min / 60,
+                abs_min % 60);
   return buf;
 }
 
@@ -326,7 +331,8 @@ std::vector<PeriodWork> MakePeriods(const std::vector<QueueRow>& rows, Period pe
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const LedgerRow& r = *rows[i].row;
       PeriodWork& w = periods[by_start[r.start_ms]];
-      w.out.label = IntervalLabel(rows[i].local);
+      w.out.label =
+          IntervalLabel(rows[i].local, span.tz.At(absl::FromUnixMillis(r.start_ms)).offset);
       w.out.end_ms =
           std::max(w.out.end_ms, r.start_ms + std::max(r.length_minutes, 1) * kMsPerMinute);
       (*row_period)[i] = by_start[r.start_ms];

@@ -508,7 +508,8 @@ constexpr std::string_view kNone = "\xE2\x80\x94";  // em dash: no value
 std::string Percent(const std::optional<double>& fraction) {
   if (!fraction || !std::isfinite(*fraction)) return std::string(kNone);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", *fraction * 100);
+  // Two decimals: a finance reader must see 79.96% is below an 80% target.
+  std::snprintf(buf, sizeof buf, "%.2f%%", *fraction * 100);
   return buf;
 }
 
@@ -1304,6 +1305,14 @@ std::string StatementJson(const Statement& s) {
   JsonWriter w;
   w.BeginObject();
   w.FieldS("client", s.client);
+  // "month": the YYYY-MM of a month statement (a span of days has none).
+  const bool month = s.label.size() == 7 && s.from_date.starts_with(s.label) &&
+                     s.to_date.starts_with(s.label) && s.from_date.ends_with("-01");
+  if (month) {
+    w.FieldS("month", s.label);
+  } else {
+    w.FieldOpt("month", std::nullopt);
+  }
   w.FieldS("label", s.label);
   w.FieldS("from", s.from_date);
   w.FieldS("to", s.to_date);

@@ -311,6 +311,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                       "Ledger row revisions written to the store (first closes and amendments).",
                       T::Counter),
              {}, static_cast<double>(host->ledger_revisions_written.load()));
+    AddValue(b.Family("ccmon_ledger_store_refused_rows_total",
+                      "Rows refused by the store for holding fewer calls than the stored "
+                      "revision (a partial rebuild); the stored rows stand.",
+                      T::Counter),
+             {}, static_cast<double>(host->ledger_rows_refused.load()));
     AddValue(b.Family("ccmon_ingest_batches_refused_total",
                       "Batches refused for exceeding max_batch_events.", T::Counter),
              {}, static_cast<double>(host->batches_refused.load()));

@@ -83,7 +83,7 @@ grpc::Status AuthorizeCaller(const SecurityOptions& sec, const grpc::ServerConte
   bool pii = false;
   if (auto st = AuthorizeMonitor(sec, ctx, &client, &pii); !st.ok()) return st;
   scope->client = client;
-  scope->label = scope->open            ? "open API"
+  scope->label = scope->open             ? "open API"
                  : scope->client.empty() ? "vendor token"
                                          : "client " + scope->client + " token";
   return grpc::Status::OK;

@@ -4,8 +4,8 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
-#include <limits>
 #include <chrono>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -412,13 +412,12 @@ grpc::Status MonitorService::GetLedger(grpc::ServerContext* ctx, const v1::Ledge
 }
 
 grpc::Status MonitorService::GetRowHistory(grpc::ServerContext* ctx,
-                                           const v1::RowHistoryRequest* request,
-                                           v1::Ledger* out) {
+                                           const v1::RowHistoryRequest* request, v1::Ledger* out) {
   v1::RowHistoryRequest scoped;
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
-  auto revs = host_.ledger->Revisions(scoped.client(), scoped.site(), scoped.queue(),
-                                      scoped.start_ms());
+  auto revs =
+      host_.ledger->Revisions(scoped.client(), scoped.site(), scoped.queue(), scoped.start_ms());
   if (!revs.ok()) return FromStatus(revs.status());
   for (const auto& r : *revs) {
     auto* o = out->add_rows();
@@ -505,7 +504,8 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
   }
   const auto& req = *request;
   if (req.client().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "client is required"};
-  if (req.by().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "by (who proposes) is required"};
+  if (req.by().empty())
+    return {grpc::StatusCode::INVALID_ARGUMENT, "by (who proposes) is required"};
   if (req.from_ms() >= req.to_ms()) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "from must be before to"};
   }
@@ -514,14 +514,18 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
       terms.exclusion_alerts.end()) {
     std::string allowed;
     for (const auto& a : terms.exclusion_alerts) allowed += (allowed.empty() ? "" : ", ") + a;
-    return {grpc::StatusCode::INVALID_ARGUMENT, "alert '" + req.alert() + "' is not one " +
-                                                    req.client() +
-                                                    "'s contract allows to exclude (" + allowed +
-                                                    ")"};
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "alert '" + req.alert() + "' is not one " + req.client() +
+                "'s contract allows to exclude (" + allowed + ")"};
+  }
+  if (req.site().empty()) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "site is required: an exclusion stands on one site's alert"};
   }
   if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
-  // The exclusion stands on the alert's own record: it covers at most the time the alert
-  // fired (a firing one: until now).
+  // The exclusion stands on one recorded firing of the alert at that site: it covers at most
+  // that firing (a firing one: until now), never the gap between two firings. Another firing
+  // is another proposal.
   auto periods =
       host_.ledger->AlertPeriods(req.alert(), req.client(), req.site(), req.from_ms(), req.to_ms());
   if (!periods.ok()) return FromStatus(periods.status());
@@ -532,18 +536,26 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
                 " fired in that period: only a recorded alert's period can be excluded"};
   }
   const std::int64_t now = host_.clock().NowMs();
-  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = 0;
+  std::int64_t first = 0, last = 0;
   for (const auto& a : *periods) {
-    first = std::min(first, a.starts_ms);
-    last = std::max(last, a.ends_ms == 0 ? now : a.ends_ms);
+    const std::int64_t from = std::max(req.from_ms(), a.starts_ms);
+    const std::int64_t to = std::min(req.to_ms(), a.ends_ms == 0 ? now : a.ends_ms);
+    if (to - from > last - first) {
+      first = from;
+      last = to;
+    }
+  }
+  if (last <= first) {
+    return {grpc::StatusCode::FAILED_PRECONDITION,
+            "the " + req.alert() + " alert at " + req.site() + " did not fire in that period"};
   }
   Exclusion e;
   e.client = req.client();
   e.site = req.site();
   e.queue = req.queue();
   e.alert = req.alert();
-  e.from_ms = std::max(req.from_ms(), first);
-  e.to_ms = std::min(req.to_ms(), last);
+  e.from_ms = first;
+  e.to_ms = last;
   e.reason = req.reason();
   e.proposed_by = req.by() + " (" + scope.label + ")";
   e.proposed_ms = now;

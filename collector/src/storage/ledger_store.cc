@@ -11,25 +11,42 @@ namespace {
 
 // Columns every row and revision carries, in bind order after the key (client, site, queue,
 // start_utc_ms). Raw terms first: a client recomputes any formula from them.
-constexpr const char* kTermColumns[] = {
-    "start_utc",         "local_start",
-    "local_date",        "timezone",
-    "utc_offset_s",      "length_minutes",
-    "sl_formula",        "sl_threshold_s",
-    "sl_target",         "short_abandon_s",
-    "abandon_target",    "asa_target_s",
-    "offered",           "answered",
-    "answered_in_threshold", "abandoned",
-    "abandoned_in_threshold", "short_abandoned",
-    "unanswered_timeout", "unanswered_key",
-    "unanswered_empty",  "unanswered_withdraw",
-    "completed",         "transferred",
-    "handled",           "answered_wait_ms",
-    "abandoned_wait_ms", "handle_ms",
-    "sl_result",         "abandon_result",
-    "asa_result",        "revision",
-    "late_events",       "rebuilt_events",
-    "closed_ms",         "changed_ms"};
+constexpr const char* kTermColumns[] = {"start_utc",
+                                        "local_start",
+                                        "local_date",
+                                        "timezone",
+                                        "utc_offset_s",
+                                        "length_minutes",
+                                        "sl_formula",
+                                        "sl_threshold_s",
+                                        "sl_target",
+                                        "short_abandon_s",
+                                        "abandon_target",
+                                        "asa_target_s",
+                                        "offered",
+                                        "answered",
+                                        "answered_in_threshold",
+                                        "abandoned",
+                                        "abandoned_in_threshold",
+                                        "short_abandoned",
+                                        "unanswered_timeout",
+                                        "unanswered_key",
+                                        "unanswered_empty",
+                                        "unanswered_withdraw",
+                                        "completed",
+                                        "transferred",
+                                        "handled",
+                                        "answered_wait_ms",
+                                        "abandoned_wait_ms",
+                                        "handle_ms",
+                                        "sl_result",
+                                        "abandon_result",
+                                        "asa_result",
+                                        "revision",
+                                        "late_events",
+                                        "rebuilt_events",
+                                        "closed_ms",
+                                        "changed_ms"};
 constexpr int kKeyColumns = 4;
 constexpr int kTermCount = static_cast<int>(std::size(kTermColumns));
 
@@ -56,6 +73,7 @@ std::string Schema() {
       terms,
       ",\n  PRIMARY KEY (client, site, queue, start_utc_ms)) WITHOUT ROWID;\n"
       "CREATE INDEX IF NOT EXISTS ledger_rows_by_time ON ledger_rows (client, start_utc_ms);\n"
+      "CREATE INDEX IF NOT EXISTS ledger_rows_by_date ON ledger_rows (client, local_date);\n"
       "CREATE TABLE IF NOT EXISTS ledger_revisions (\n"
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
       "  start_utc_ms INTEGER NOT NULL",
@@ -160,8 +178,8 @@ int BindRow(Stmt& st, const LedgerRow& r) {
   st.Bind(i++, u(c.offered)).Bind(i++, u(c.answered)).Bind(i++, u(c.answered_in_threshold));
   st.Bind(i++, u(c.abandoned)).Bind(i++, u(c.abandoned_in_threshold));
   st.Bind(i++, u(c.short_abandoned));
-  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey,
-                      UnansweredReason::kEmpty, UnansweredReason::kWithdraw}) {
+  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
+                      UnansweredReason::kWithdraw}) {
     st.Bind(i++, u(c.unanswered[static_cast<std::size_t>(reason)]));
   }
   st.Bind(i++, u(c.completed)).Bind(i++, u(c.transferred)).Bind(i++, u(c.handled));
@@ -201,8 +219,8 @@ LedgerRow ReadRow(const Stmt& st, int first = 0) {
   c.abandoned = u(i++);
   c.abandoned_in_threshold = u(i++);
   c.short_abandoned = u(i++);
-  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey,
-                      UnansweredReason::kEmpty, UnansweredReason::kWithdraw}) {
+  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
+                      UnansweredReason::kWithdraw}) {
     c.unanswered[static_cast<std::size_t>(reason)] = u(i++);
   }
   c.completed = u(i++);
@@ -227,6 +245,20 @@ Counts CallTerms(Counts c) {
   return c;
 }
 
+// True when every call term of `b` is at least `a`'s: events only ever add to a row, so a
+// row with fewer of anything is a partial rebuild (a replay without its checkpoint) and must
+// never replace the stored one.
+bool Covers(const Counts& b, const Counts& a) {
+  const Counts x = CallTerms(a), y = CallTerms(b);
+  const auto* p = reinterpret_cast<const std::uint64_t*>(&x);
+  const auto* q = reinterpret_cast<const std::uint64_t*>(&y);
+  static_assert(sizeof(Counts) % sizeof(std::uint64_t) == 0);
+  for (std::size_t i = 0; i < sizeof(Counts) / sizeof(std::uint64_t); ++i) {
+    if (q[i] < p[i]) return false;
+  }
+  return true;
+}
+
 bool SameTerms(const LedgerRow& a, const LedgerRow& b) {
   const Contract& x = a.contract;
   const Contract& y = b.contract;
@@ -240,9 +272,9 @@ bool SameTerms(const LedgerRow& a, const LedgerRow& b) {
 // Why a row changed, in words for the audit trail.
 std::string Reason(const LedgerRow& stored, const LedgerRow& r, bool existed) {
   if (!existed) {
-    return r.late_events > 0
-               ? absl::StrCat("closed; ", r.late_events, " of its events arrived after its interval closed")
-               : std::string("closed");
+    return r.late_events > 0 ? absl::StrCat("closed; ", r.late_events,
+                                            " of its events arrived after its interval closed")
+                             : std::string("closed");
   }
   std::string what;
   auto diff = [&](const char* name, std::uint64_t before, std::uint64_t after) {
@@ -309,9 +341,8 @@ Exclusion ReadExclusion(const Stmt& st) {
 
 absl::StatusOr<std::unique_ptr<LedgerStore>> LedgerStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -377,6 +408,10 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     if (existed) {
       stored = ReadRow(get);
       if (SameTerms(stored, in)) continue;  // replayed or already written
+      if (!Covers(in.counts, stored.counts)) {
+        ++refused_;
+        continue;
+      }
     }
     LedgerRow r = in;
     r.revision = existed ? stored.revision + 1 : 1;
@@ -403,15 +438,22 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
 
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::Rows(const LedgerQuery& q) const {
   std::lock_guard lock(mu_);
-  Stmt st(db_, absl::StrCat(
-                   "SELECT ", ColumnList(),
-                   " FROM ledger_rows WHERE (?1 = '' OR client = ?1) AND (?2 = '' OR site = ?2)"
-                   " AND (?3 = '' OR queue = ?3) AND (?4 = '' OR local_date = ?4)"
-                   " AND start_utc_ms >= ?5 AND (?6 = 0 OR start_utc_ms < ?6)"
-                   " ORDER BY client, site, queue, start_utc_ms"));
+  // Only the filters given, so SQLite can use the indexes (an "? = '' OR" test defeats them).
+  std::string where = "start_utc_ms >= ?1";
+  if (q.to_ms != 0) where += " AND start_utc_ms < ?2";
+  if (!q.client.empty()) where += " AND client = ?3";
+  if (!q.site.empty()) where += " AND site = ?4";
+  if (!q.queue.empty()) where += " AND queue = ?5";
+  if (!q.local_date.empty()) where += " AND local_date = ?6";
+  Stmt st(db_, absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", where,
+                            " ORDER BY client, site, queue, start_utc_ms"));
   if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, q.client).Bind(2, q.site).Bind(3, q.queue).Bind(4, q.local_date);
-  st.Bind(5, q.from_ms).Bind(6, q.to_ms);
+  st.Bind(1, q.from_ms);
+  if (q.to_ms != 0) st.Bind(2, q.to_ms);
+  if (!q.client.empty()) st.Bind(3, q.client);
+  if (!q.site.empty()) st.Bind(4, q.site);
+  if (!q.queue.empty()) st.Bind(5, q.queue);
+  if (!q.local_date.empty()) st.Bind(6, q.local_date);
   std::vector<LedgerRow> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadRow(st));
@@ -433,8 +475,8 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     RowRevision r{ReadRow(st), st.Text(kKeyColumns + kTermCount + 1)};
-    r.row.change = st.Text(kKeyColumns + kTermCount) == "amended" ? RowChange::kAmended
-                                                                  : RowChange::kClosed;
+    r.row.change =
+        st.Text(kKeyColumns + kTermCount) == "amended" ? RowChange::kAmended : RowChange::kClosed;
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return st.Error();
@@ -464,6 +506,15 @@ absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
   if (auto s = st.status(); !s.ok()) return s;
   st.Bind(1, a.name).Bind(2, a.client).Bind(3, a.site).Bind(4, a.queue).Bind(5, a.link);
   st.Bind(6, a.starts_ms).Bind(7, t.firing ? std::int64_t{0} : a.ends_ms);
+  if (st.Step() != SQLITE_DONE) return st.Error();
+  return absl::OkStatus();
+}
+
+absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE alert_periods SET ends_ms = ? WHERE ends_ms = 0");
+  if (auto s = st.status(); !s.ok()) return s;
+  st.Bind(1, now_ms);
   if (st.Step() != SQLITE_DONE) return st.Error();
   return absl::OkStatus();
 }
@@ -512,9 +563,8 @@ absl::StatusOr<Exclusion> LedgerStore::AddExclusion(Exclusion e) {
   return e;
 }
 
-absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client,
-                                                       std::int64_t id, bool accept,
-                                                       const std::string& by,
+absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client, std::int64_t id,
+                                                       bool accept, const std::string& by,
                                                        const std::string& note,
                                                        std::int64_t now_ms) {
   std::lock_guard lock(mu_);
@@ -529,8 +579,8 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
   if (rc != SQLITE_ROW) return get.Error();
   Exclusion e = ReadExclusion(get);
   if (e.state != Exclusion::State::kProposed) {
-    return absl::FailedPreconditionError(absl::StrCat("exclusion ", id, " was already ",
-                                                      StateName(e.state), " by ", e.decided_by));
+    return absl::FailedPreconditionError(
+        absl::StrCat("exclusion ", id, " was already ", StateName(e.state), " by ", e.decided_by));
   }
   e.state = accept ? Exclusion::State::kAccepted : Exclusion::State::kRejected;
   e.decided_by = by;

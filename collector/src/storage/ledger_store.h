@@ -27,10 +27,10 @@ struct RowRevision {
 };
 
 struct LedgerQuery {
-  std::string client;  // empty: any
-  std::string site;    // empty: any
-  std::string queue;   // empty: any
-  std::string local_date;  // YYYY-MM-DD in each row's zone; empty: any
+  std::string client;        // empty: any
+  std::string site;          // empty: any
+  std::string queue;         // empty: any
+  std::string local_date;    // YYYY-MM-DD in each row's zone; empty: any
   std::int64_t from_ms = 0;  // start_ms in [from_ms, to_ms)
   std::int64_t to_ms = 0;    // 0: no upper bound
 };
@@ -46,8 +46,16 @@ class LedgerStore {
   // Writes rows drained from the engine in one transaction. Idempotent: a row equal to the
   // stored one (every raw term and contract term) changes nothing, so replaying the WAL
   // after a crash writes no second revision. A row that differs gets the stored revision + 1
-  // and an audit record. Returns the number of revisions written.
+  // and an audit record. A row with fewer of any term than the stored one (a partial rebuild)
+  // is refused and counted (refused()). Returns the number of revisions written.
   absl::StatusOr<std::size_t> Write(const std::vector<LedgerRow>& rows);
+  std::uint64_t refused() const {
+    std::lock_guard lock(mu_);
+    return refused_;
+  }
+  // Marks alert periods still open as ended at `now_ms`: their alerts are not firing any more
+  // in this process (a restart re-fires what is still wrong, as a new period).
+  absl::Status CloseOpenAlerts(std::int64_t now_ms);
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
   // Every revision of one row, oldest first.
@@ -70,12 +78,11 @@ class LedgerStore {
   // Stores a proposed exclusion and returns it with its id.
   absl::StatusOr<Exclusion> AddExclusion(Exclusion e);
   // Accepts or rejects a proposed exclusion of `client`. Decided ones are final.
-  absl::StatusOr<Exclusion> DecideExclusion(const std::string& client, std::int64_t id,
-                                            bool accept, const std::string& by,
-                                            const std::string& note, std::int64_t now_ms);
+  absl::StatusOr<Exclusion> DecideExclusion(const std::string& client, std::int64_t id, bool accept,
+                                            const std::string& by, const std::string& note,
+                                            std::int64_t now_ms);
   // Exclusions of `client` overlapping [from_ms, to_ms) (to_ms 0: no bound), by id.
-  absl::StatusOr<std::vector<Exclusion>> Exclusions(const std::string& client,
-                                                    std::int64_t from_ms,
+  absl::StatusOr<std::vector<Exclusion>> Exclusions(const std::string& client, std::int64_t from_ms,
                                                     std::int64_t to_ms) const;
 
  private:
@@ -84,6 +91,7 @@ class LedgerStore {
 
   mutable std::mutex mu_;
   sqlite3* db_;
+  std::uint64_t refused_ = 0;
 };
 
 }  // namespace ccmon::collector

@@ -262,7 +262,7 @@ clients:
       - name: billing
         contract:
           min_volume: 20
-          service_credits: {cap_percent: 5}
+          service_credits: {tiers: [{shortfall: 2, percent: 4}]}
 )",
                                  "defaults.yaml");
   ASSERT_TRUE(o.ok()) << o.status();
@@ -276,10 +276,27 @@ clients:
   const StatementTerms& q = acme.queues[0].terms;
   EXPECT_EQ(q.period, Period::kMonth);
   EXPECT_EQ(q.min_volume, 20u);
-  // Naming only the cap keeps the inherited tiers.
+  // A queue's own tiers replace the inherited ones; the cap stays the client's.
   ASSERT_EQ(q.credits.size(), 1u);
-  EXPECT_DOUBLE_EQ(q.credits[0].percent, 3);
-  EXPECT_DOUBLE_EQ(q.credit_cap_percent, 5);
+  EXPECT_DOUBLE_EQ(q.credits[0].percent, 4);
+  ASSERT_EQ(acme.terms.credits.size(), 1u);
+  EXPECT_DOUBLE_EQ(acme.terms.credits[0].percent, 3);
+}
+
+TEST(ConfigLoaderTermsTest, MoneyBelongsToTheClientsContract) {
+  // One fee and one cap per client, so a statement's total reconciles with its queue lines.
+  for (const char* bad : {"monthly_fee: 5", "currency: EUR", "service_credits: {cap_percent: 5}",
+                          "incentives: {cap_percent: 1}"}) {
+    auto o = ParseCollectorOptions(std::string(R"(clients:
+  - name: acme
+    queues:
+      - name: billing
+        contract: {)") + bad + "}\n",
+                                   "money.yaml");
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_NE(o.status().message().find("belongs to the client's contract"), std::string::npos)
+        << o.status();
+  }
 }
 
 TEST(ConfigLoaderTermsTest, LedgerKeysAndTheirDefaults) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <limits>
 #include <string>
 
 namespace ccmon::collector {
@@ -449,6 +451,104 @@ TEST_F(EngineTest, DamagedCheckpointIsRefusedAndStateKept) {
   EXPECT_FALSE(engine_->LoadState(blob, &err));
   EXPECT_NE(err.find("version"), std::string::npos) << err;
   EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").total.offered, 1u);
+}
+
+// A checkpoint written by the previous format (version 2: closed intervals in one list, one
+// watermark per site) loads: its closed interval becomes a closed row drained once more (so the
+// store gets it), its open interval an open row, and dedupe state carries on.
+TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
+  std::string b;
+  auto pod = [&](const auto& v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  auto str = [&](std::string_view v) {
+    pod(static_cast<std::uint32_t>(v.size()));
+    b.append(v);
+  };
+  const std::int64_t closed_start = kDay + 8 * 3600 * kS, open_start = closed_start + 30 * kMin;
+  Counts closed_counts;
+  closed_counts.offered = 12;
+  closed_counts.answered = 10;
+  closed_counts.answered_in_threshold = 9;
+  Counts open_counts;
+  open_counts.offered = 3;
+  pod(std::uint32_t{0x43434d53});
+  pod(std::uint32_t{2});
+  pod(static_cast<std::uint32_t>(sizeof(Counts)));
+  for (int i = 0; i < 6; ++i) pod(std::uint64_t{0});  // ingest stats
+  pod(std::uint32_t{0});                              // invalid reasons
+  pod(std::uint32_t{1});                              // ledger entries
+  str("default");
+  str("s1");
+  str("q");
+  pod(closed_start);
+  pod(int{30});
+  str("2026-11-26");
+  str("08:00");
+  pod(Contract{});
+  pod(closed_counts);
+  for (int i = 0; i < 3; ++i) pod(std::uint8_t{1});
+  pod(std::uint32_t{1});  // sites
+  str("s1");
+  pod(clock_.NowMs());          // last seen
+  pod(open_start + 10 * kMin);  // watermark
+  pod(std::int64_t{0});         // skew
+  pod(std::uint64_t{0});        // backlog
+  pod(std::uint64_t{0});        // dropped
+  pod(std::uint32_t{0});        // heartbeat interval
+  str("i1");
+  str("0.1.0");
+  pod(std::uint32_t{1});
+  str("i1");
+  pod(std::uint64_t{7});
+  pod(std::uint32_t{1});  // queues
+  str("q");
+  pod(closed_counts);  // total
+  struct Bucket {
+    std::int64_t minute = std::numeric_limits<std::int64_t>::min();
+    Counts counts;
+    std::uint64_t mos_milli_sum = 0, mos_samples = 0;
+  };
+  for (int i = 0; i < 60; ++i) pod(Bucket{});
+  pod(std::int64_t{0});  // today's day
+  pod(Counts{});
+  pod(std::uint32_t{1});  // open intervals
+  pod(open_start);
+  pod(open_counts);
+  for (int h = 0; h < 3; ++h) {  // histograms with no bounds (ignored: bounds differ)
+    pod(std::uint32_t{0});
+    pod(std::uint64_t{0});
+    pod(std::uint64_t{0});
+  }
+  pod(std::uint32_t{0});  // waiting
+  pod(std::uint64_t{1});  // ledger met
+  pod(std::uint64_t{0});
+  pod(std::array<std::uint64_t, kAgentStateCount>{});
+  pod(std::uint32_t{0});  // abandoned
+  pod(std::uint32_t{0});  // agents
+  pod(std::uint32_t{0});  // links
+
+  Make();
+  std::string err;
+  ASSERT_TRUE(engine_->LoadState(b, &err)) << err;
+  EXPECT_EQ(engine_->LastApplied("s1", "i1"), 7u);
+  const auto drained = engine_->DrainLedger();
+  ASSERT_EQ(drained.size(), 1u);
+  EXPECT_EQ(drained[0].start_ms, closed_start);
+  EXPECT_EQ(drained[0].counts, closed_counts);
+  EXPECT_EQ(drained[0].revision, 1u);
+  // The open interval is still open, and takes the next event of its interval.
+  EXPECT_EQ(engine_->Ledger("", "").size(), 1u);
+  CallEvent c;
+  c.kind = CallKind::kOffered;
+  c.queue = "q";
+  ASSERT_EQ(engine_->Apply("s1", "i1", Event{8, open_start + kMin, c}).kind,
+            ApplyResult::Kind::kAccepted);
+  // The site's clock passes the open row: it closes with the old and the new offer.
+  clock_.Set(open_start + 2 * 3600 * kS);
+  engine_->Tick();
+  const auto rows = engine_->Ledger("", "");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].start_ms, open_start);
+  EXPECT_EQ(rows[1].counts.offered, 4u);
 }
 
 TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {

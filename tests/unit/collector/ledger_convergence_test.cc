@@ -262,8 +262,7 @@ TEST(LedgerConvergenceTest, RowsEqualTheRecomputationWhateverTheArrival) {
       }
       EXPECT_EQ(revs->back().row.counts, r.counts);
       EXPECT_EQ(revs->back().row.change, RowChange::kAmended);
-      EXPECT_NE(revs->back().reason.find("late event"), std::string::npos)
-          << revs->back().reason;
+      EXPECT_NE(revs->back().reason.find("late event"), std::string::npos) << revs->back().reason;
     }
     // Billing's morning rows: the glitched call moved no watermark, so they closed once, whole
     // (its own rows at +50 min were open anyway).

@@ -887,7 +887,7 @@ TEST(StatementHtmlTest, EveryNumberIsTheJsonsNumber) {
         if (v->kind == Json::Kind::kNull) {
           EXPECT_EQ(e.text, "\xE2\x80\x94") << e.path;
         } else {
-          std::snprintf(buf, sizeof buf, "%.1f%%", std::strtod(v->text.c_str(), nullptr) * 100);
+          std::snprintf(buf, sizeof buf, "%.2f%%", std::strtod(v->text.c_str(), nullptr) * 100);
           EXPECT_EQ(e.text, buf) << e.path;
         }
       }

@@ -156,7 +156,7 @@ TEST(BuildStatement, NoQueuesUseDefaultTerms) {
   ASSERT_EQ(s.queues.size(), 1u);
   // Default terms: interval periods, target 0.80; 8/10 = 0.80 is met (>=).
   ASSERT_EQ(s.queues[0].periods.size(), 1u);
-  EXPECT_EQ(s.queues[0].periods[0].label, "2026-11-02 10:00");
+  EXPECT_EQ(s.queues[0].periods[0].label, "2026-11-02 10:00+00:00");
   EXPECT_EQ(s.queues[0].periods[0].end_ms - s.queues[0].periods[0].start_ms, kHourMs / 2);
   EXPECT_EQ(s.queues[0].periods[0].result, PeriodResult::kMet);
   EXPECT_DOUBLE_EQ(s.queues[0].periods[0].target, 0.80);
@@ -296,18 +296,18 @@ TEST(BuildStatement, NewYorkDstDaysAndRepeatedIntervalLabels) {
   EXPECT_DOUBLE_EQ(*q.periods[1].figures.service_level, 0.70);  // (10 + 4 + 4 + 10) / 40
   EXPECT_EQ(q.periods[1].result, PeriodResult::kMissed);
 
-  // Interval periods: the two 01:30 rows are two periods with one label.
+  // Interval periods: the two 01:30 rows are two periods, told apart by their offset.
   StatementInput iv = in;
   iv.queues[0].terms.period = Period::kInterval;
   const StatementQueue iq = Build(iv).queues.at(0);
   ASSERT_EQ(iq.periods.size(), 5u);
-  EXPECT_EQ(iq.periods[0].label, "2026-10-31 23:30");
-  EXPECT_EQ(iq.periods[1].label, "2026-11-01 00:30");
-  EXPECT_EQ(iq.periods[2].label, "2026-11-01 01:30");
+  EXPECT_EQ(iq.periods[0].label, "2026-10-31 23:30-04:00");
+  EXPECT_EQ(iq.periods[1].label, "2026-11-01 00:30-04:00");
+  EXPECT_EQ(iq.periods[2].label, "2026-11-01 01:30-04:00");
   EXPECT_EQ(iq.periods[2].start_ms, Utc(2026, 11, 1, 5, 30));
-  EXPECT_EQ(iq.periods[3].label, "2026-11-01 01:30");
+  EXPECT_EQ(iq.periods[3].label, "2026-11-01 01:30-05:00");
   EXPECT_EQ(iq.periods[3].start_ms, Utc(2026, 11, 1, 6, 30));
-  EXPECT_EQ(iq.periods[4].label, "2026-11-01 23:30");
+  EXPECT_EQ(iq.periods[4].label, "2026-11-01 23:30-05:00");
   ASSERT_EQ(iq.days.size(), 2u);
   EXPECT_DOUBLE_EQ(*iq.days[1].service_level, 0.70);
 

@@ -66,8 +66,6 @@ Judgement JudgeAsa(const Counts& c, const Contract& k);
 std::vector<LedgerRow> ClientLevelRows(const std::vector<LedgerRow>& rows);
 
 // The same row identity as a tuple, for sorting and maps.
-inline auto RowKey(const LedgerRow& r) {
-  return std::tie(r.client, r.site, r.queue, r.start_ms);
-}
+inline auto RowKey(const LedgerRow& r) { return std::tie(r.client, r.site, r.queue, r.start_ms); }
 
 }  // namespace ccmon::collector

@@ -116,5 +116,4 @@ struct AbandonedView {
   std::uint32_t wait_ms = 0;
 };
 
-
 }  // namespace ccmon::collector

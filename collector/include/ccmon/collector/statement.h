@@ -50,9 +50,9 @@ struct StatementInput {
   std::string from_date;
   std::string to_date;
   std::string label;
-  std::vector<QueueTerms> queues;      // queues without terms use the first entry's terms
-  std::vector<LedgerRow> rows;         // closed rows of the client, any order, any site
-  std::vector<Exclusion> exclusions;   // every state; only accepted ones exclude
+  std::vector<QueueTerms> queues;     // queues without terms use the first entry's terms
+  std::vector<LedgerRow> rows;        // closed rows of the client, any order, any site
+  std::vector<Exclusion> exclusions;  // every state; only accepted ones exclude
   std::vector<ForecastEntry> forecast;
   std::int64_t generated_ms = 0;
 };
@@ -71,12 +71,12 @@ struct Figures {
 struct StatementPeriod {
   std::int64_t start_ms = 0;  // UTC
   std::int64_t end_ms = 0;
-  std::string label;          // local: "2026-11-03", "2026-11-03 09:30", "2026-W45", "2026-11"
-  Figures figures;            // included rows only
-  double target = 0;          // SL target applied (relaxed when over forecast and relaxed)
+  std::string label;  // local: "2026-11-03", "2026-11-03 09:30", "2026-W45", "2026-11"
+  Figures figures;    // included rows only
+  double target = 0;  // SL target applied (relaxed when over forecast and relaxed)
   PeriodResult result = PeriodResult::kNotJudged;
-  std::string note;           // why excluded / not judged / pooled / relaxed
-  std::uint32_t rows = 0;     // ledger rows included
+  std::string note;        // why excluded / not judged / pooled / relaxed
+  std::uint32_t rows = 0;  // ledger rows included
   std::uint32_t excluded_rows = 0;
   std::uint32_t unmeasured_rows = 0;
   std::uint32_t amended_rows = 0;  // included rows with revision > 1
