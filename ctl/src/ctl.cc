@@ -33,7 +33,9 @@ commands:
   history --client C --site S --queue Q --start TIME
                                        every revision of one ledger row (the audit trail)
   statement --client C (--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD)
-            [--format html|csv|json]   the SLA statement: periods, results, credits
+            [--format html|csv|json] [--as-of TIME]
+                                       the SLA statement: periods, results, credits;
+                                       --as-of rebuilds it as the ledger stood then
   exclusion propose --client C --site S [--queue Q] --alert A --from TIME --to TIME
             --reason TEXT --by NAME    the vendor proposes a force-majeure exclusion
   exclusion accept|reject --client C --id N --by NAME [--note TEXT]
@@ -178,7 +180,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   std::string target = "127.0.0.1:7400", command, client, site, date, format = "table", queue,
               since = "1h";
   bool json = false, watch = false, all_sites = false;
-  std::string subcommand, month, from, to, start, alert, reason, by, note, id, zone = "UTC";
+  std::string subcommand, month, from, to, start, alert, reason, by, note, id, as_of, zone = "UTC";
   std::string tls_ca, tls_cert, tls_key, token_file;
   double timeout_s = 5;
   for (int i = 1; i < argc; ++i) {
@@ -248,6 +250,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       if (!value(&note)) return 2;
     } else if (a == "--id") {
       if (!value(&id)) return 2;
+    } else if (a == "--as-of") {
+      if (!value(&as_of)) return 2;
     } else if (a == "--tz") {
       if (!value(&zone)) return 2;
     } else if (command.empty() && !a.starts_with("-")) {
@@ -464,6 +468,14 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       req.set_to(to);
     }
     req.set_format(format);
+    if (!as_of.empty()) {
+      std::int64_t ms = 0;
+      if (!ParseWhen(as_of, zone, &ms)) {
+        err << "ccmon-ctl: --as-of wants a TIME like 2026-11-03T09:00+08:00 or Unix ms\n";
+        return 2;
+      }
+      req.set_as_of_ms(ms);
+    }
     v1::StatementDocument doc;
     if (auto s = stub->GetStatement(&ctx, req, &doc); !s.ok()) return RpcError(err, target, s);
     out << doc.body();

@@ -5,7 +5,7 @@
 # checks the JSON against it, checks every number in the HTML against the JSON, opens the HTML
 # in headless Chromium and keeps a screenshot as an artefact. Then a live site goes dark: the
 # vendor proposes a force-majeure exclusion over the recorded SiteDark, the client accepts it,
-# and the statement lists it with who decided and when.
+# and the statement lists it with who decided and when; --as-of rebuilds it as it stood.
 source "$(dirname "$0")/lib.sh"
 ARTIFACTS=${1:-$WORK}
 mkdir -p "$ARTIFACTS"
@@ -43,6 +43,7 @@ defaults:
     heartbeats: 3
     min_s: 2
 YAML
+started_ms=$(date +%s%3N)
 start_collector c --config "$WORK/collector.yaml" --data-dir "$WORK/data" \
   --continuity-rules "$WORK/continuity.yaml"
 
@@ -226,6 +227,21 @@ jq -e --arg id "$id" '.exclusions[] | select((.id | tostring) == $id) |
   select(.state == "accepted" and (.decided_by | startswith("client:joe")) and
          (.proposed_by | startswith("vendor:ana")) and .decision_note == "agreed in review")' \
   "$WORK/today.json" >/dev/null || fail "the statement does not list the accepted exclusion"
+
+# As it stood: before the decision the exclusion was only proposed; before the backfill the
+# month had no rows; as of now the month is what it is.
+decided=$(jq --arg id "$id" '.exclusions[] | select((.id | tostring) == $id) | .decided_ms' "$WORK/today.json")
+CTL statement --client acme --from "$today" --to "$today" --as-of $((decided - 1)) --format json \
+  >"$WORK/before.json" || fail "statement --as-of failed"
+jq -e --arg id "$id" '.as_of_ms != null and ([.exclusions[] | select((.id | tostring) == $id)][0].state == "proposed")' \
+  "$WORK/before.json" >/dev/null || fail "--as-of before the decision still shows it decided"
+CTL statement --client acme --month 2026-10 --as-of "$started_ms" --format json >"$WORK/empty.json"
+jq -e '[.queues[].offered] | add == 0' "$WORK/empty.json" >/dev/null ||
+  fail "--as-of before the backfill has rows"
+CTL statement --client acme --month 2026-10 --as-of "$(date +%s%3N)" --format json >"$WORK/now.json"
+diff <(jq -S 'del(.generated_ms, .as_of_ms)' "$WORK/statement.json") \
+  <(jq -S 'del(.generated_ms, .as_of_ms)' "$WORK/now.json") >/dev/null ||
+  fail "--as-of now differs from the statement now"
 
 echo "PASS: October statement of 3 sites ($want_rows rows, $met met / $missed missed periods," \
   "credit $(jq .service_credit_percent "$WORK/statement.json")%) equals the recomputation;" \

@@ -32,6 +32,16 @@
 // clipped to it, rows or not. Figures sum the included rows of every site and take ratios of
 // the sums by the contract's formula.
 //
+// Partial weeks. A clipped week would weigh as much as a full one under kMissedPeriods, so an
+// ISO week with fewer than 7 days in the span is merged into the adjacent week of the span: a
+// partial week at the start joins the following week, one at the end the preceding week. A
+// merged period keeps the label of the week it joins with " +N day(s)" for the days merged in
+// ("2026-W45 +1 day" for Sun 1 .. Sun 8 November 2026) and its start_ms/end_ms cover all its
+// days. A judged week thus has 7 to 13 days, or up to 19 when the span holds a single full
+// week with partial weeks on both sides. A span holding no full week is one period: the ISO
+// week with more of its days (the earlier on a tie) gives the label, the other week's days
+// are the "+N", so a span inside one ISO week keeps that week's plain label.
+//
 // Targets. A period is judged at contract.sl_target, or with kRelaxed at relaxed_sl_target
 // when its included offered exceeds (1 + tolerance) x the summed forecasts of its included
 // intervals that have one (at least one must). For kInterval this is the interval's own test.
@@ -312,6 +322,52 @@ std::string ForecastNote(double offered, double forecast) {
   return "offered " + FormatNumber(offered) + " above forecast " + FormatNumber(forecast);
 }
 
+// Merges weeks clipped to fewer than 7 days into their neighbour, as the top of the file
+// says. `periods` are the span's ISO weeks in order, fresh from MakePeriods (no rows counted
+// yet); `day_period` maps each span day to its period and is rewritten to the merged ones.
+void MergePartialWeeks(std::vector<PeriodWork>* periods, std::vector<std::size_t>* day_period) {
+  const std::size_t n = periods->size();
+  if (n < 2) return;
+  std::vector<int> days(n, 0);
+  for (std::size_t p : *day_period) ++days[p];
+  // The week each one joins (itself when it stays). Only the first and the last week can be
+  // clipped, so a span with a full week has it next to each clipped end, and one without has
+  // exactly two weeks.
+  std::vector<std::size_t> joins(n);
+  for (std::size_t i = 0; i < n; ++i) joins[i] = i;
+  if (std::find(days.begin(), days.end(), 7) == days.end()) {
+    const std::size_t keep = days[0] >= days[1] ? 0 : 1;
+    joins[0] = keep;
+    joins[1] = keep;
+  } else {
+    if (days.front() < 7) joins.front() = 1;
+    if (days.back() < 7) joins.back() = n - 2;
+  }
+  // `joins` never decreases, so each merged period is a run of consecutive weeks.
+  std::vector<PeriodWork> merged;
+  std::vector<int> extra_days;
+  std::vector<std::size_t> new_index(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == 0 || joins[i] != joins[i - 1]) {
+      PeriodWork w;
+      w.out.start_ms = (*periods)[i].out.start_ms;
+      w.out.label = (*periods)[joins[i]].out.label;
+      merged.push_back(std::move(w));
+      extra_days.push_back(0);
+    }
+    merged.back().out.end_ms = (*periods)[i].out.end_ms;
+    if (joins[i] != i) extra_days.back() += days[i];
+    new_index[i] = merged.size() - 1;
+  }
+  for (std::size_t m = 0; m < merged.size(); ++m) {
+    if (extra_days[m] == 0) continue;
+    merged[m].out.label +=
+        " +" + std::to_string(extra_days[m]) + (extra_days[m] == 1 ? " day" : " days");
+  }
+  for (std::size_t& p : *day_period) p = new_index[p];
+  *periods = std::move(merged);
+}
+
 // Builds the queue's periods (empty ones included for day/week/month) and returns, for each
 // row, the index of its period.
 std::vector<PeriodWork> MakePeriods(const std::vector<QueueRow>& rows, Period period,
@@ -368,6 +424,7 @@ std::vector<PeriodWork> MakePeriods(const std::vector<QueueRow>& rows, Period pe
     day_period[static_cast<std::size_t>(i)] = periods.size() - 1;
   }
   if (!periods.empty()) periods.back().out.end_ms = span.end_ms;
+  if (period == Period::kWeek) MergePartialWeeks(&periods, &day_period);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     // A zone that repeats midnight can put a row in the span whose local date is the day
     // before; it belongs to the span's first day.

@@ -19,52 +19,16 @@
 namespace ccmon::collector {
 namespace {
 
-// Enum names, the same strings as the ToString functions of statement.cc and config: kept here
-// so the renderings do not depend on the statement computation's translation unit.
-std::string_view PeriodName(Period p) {
-  switch (p) {
-    case Period::kInterval:
-      return "interval";
-    case Period::kDay:
-      return "day";
-    case Period::kWeek:
-      return "week";
-    case Period::kMonth:
-      return "month";
-  }
-  return "interval";
-}
-
-std::string_view ResultName(PeriodResult r) {
-  switch (r) {
-    case PeriodResult::kMet:
-      return "met";
-    case PeriodResult::kMissed:
-      return "missed";
-    case PeriodResult::kExcluded:
-      return "excluded";
-    case PeriodResult::kNotJudged:
-      return "not_judged";
-  }
-  return "not_judged";
-}
+// Enum names: the ToString functions of statement.cc (one table each).
+std::string_view PeriodName(Period p) { return ToString(p); }
+std::string_view ResultName(PeriodResult r) { return ToString(r); }
 
 // For people: the HTML shows "not judged" where the JSON says "not_judged".
 std::string_view ResultText(PeriodResult r) {
   return r == PeriodResult::kNotJudged ? "not judged" : ResultName(r);
 }
 
-std::string_view StateName(Exclusion::State s) {
-  switch (s) {
-    case Exclusion::State::kProposed:
-      return "proposed";
-    case Exclusion::State::kAccepted:
-      return "accepted";
-    case Exclusion::State::kRejected:
-      return "rejected";
-  }
-  return "proposed";
-}
+std::string_view StateName(Exclusion::State s) { return ToString(s); }
 
 std::string_view MinVolumePolicyName(MinVolumePolicy p) {
   return p == MinVolumePolicy::kPool ? "pool" : "not_judged";
@@ -1318,6 +1282,11 @@ std::string StatementJson(const Statement& s) {
   w.FieldS("to", s.to_date);
   w.FieldS("timezone", s.timezone);
   w.FieldI("generated_ms", s.generated_ms);
+  if (s.as_of_ms > 0) {
+    w.FieldI("as_of_ms", s.as_of_ms);
+  } else {
+    w.FieldOpt("as_of_ms", std::nullopt);
+  }
   w.FieldD("service_credit_percent", s.service_credit_percent);
   w.FieldD("incentive_percent", s.incentive_percent);
   w.FieldD("monthly_fee", StatementFee(s));
@@ -1435,7 +1404,12 @@ std::string StatementHtml(const Statement& s) {
   page.Time("", "generated_ms", s.generated_ms);
   page.Raw(" (");
   page.Text(zone);
-  page.Raw(").</p>\n</header>\n<main>\n");
+  page.Raw(")");
+  if (s.as_of_ms > 0) {
+    page.Raw(", from the ledger as it stood at ");
+    page.Time("", "as_of_ms", s.as_of_ms);
+  }
+  page.Raw(".</p>\n</header>\n<main>\n");
   AppendSummary(page, s);
   for (std::size_t i = 0; i < s.queues.size(); ++i) AppendQueue(page, s, i, zone);
   AppendExclusions(page, s, zone);

@@ -464,19 +464,30 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
   q.client = in.client;
   q.from_ms = absl::ToUnixMillis(absl::FromCivil(from - 1, absl::UTCTimeZone()));
   q.to_ms = absl::ToUnixMillis(absl::FromCivil(to + 2, absl::UTCTimeZone()));
-  auto rows = host_.ledger->Rows(q);
+  const std::int64_t as_of = req.as_of_ms();
+  auto rows = as_of > 0 ? host_.ledger->RowsAsOf(q, as_of) : host_.ledger->Rows(q);
   if (!rows.ok()) return FromStatus(rows.status());
   in.rows = *std::move(rows);
   auto exclusions = host_.ledger->Exclusions(in.client, q.from_ms, q.to_ms);
   if (!exclusions.ok()) return FromStatus(exclusions.status());
-  in.exclusions = *std::move(exclusions);
+  for (Exclusion& e : *exclusions) {
+    if (as_of > 0 && e.proposed_ms > as_of) continue;  // not proposed yet then
+    if (as_of > 0 && e.decided_ms > as_of) {           // not decided yet then
+      e.state = Exclusion::State::kProposed;
+      e.decided_by.clear();
+      e.decided_ms = 0;
+      e.decision_note.clear();
+    }
+    in.exclusions.push_back(std::move(e));
+  }
   for (const auto& c : core_.clients) {
     if (c.name == in.client) in.forecast = c.forecast;
   }
   in.generated_ms = host_.clock().NowMs();
   std::string error;
-  const Statement s = BuildStatement(in, &error);
+  Statement s = BuildStatement(in, &error);
   if (!error.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, error};
+  s.as_of_ms = as_of;
   const std::string format = req.format().empty() ? "json" : req.format();
   if (format == "json") {
     out->set_content_type("application/json");

@@ -296,22 +296,32 @@ std::string Reason(const LedgerRow& stored, const LedgerRow& r, bool existed) {
   return absl::StrCat("amended by ", late > 0 ? late : r.change_events, " late event(s): ", what);
 }
 
-std::string StateName(Exclusion::State s) {
-  switch (s) {
-    case Exclusion::State::kAccepted:
-      return "accepted";
-    case Exclusion::State::kRejected:
-      return "rejected";
-    case Exclusion::State::kProposed:
-      break;
-  }
-  return "proposed";
-}
-
 Exclusion::State ParseState(const std::string& s) {
   if (s == "accepted") return Exclusion::State::kAccepted;
   if (s == "rejected") return Exclusion::State::kRejected;
   return Exclusion::State::kProposed;
+}
+
+// The WHERE clause of a row query with only the filters given (an "? = '' OR" test would
+// keep SQLite from its indexes), columns prefixed; parameters ?1..?6 as BindQuery binds them.
+std::string Where(const LedgerQuery& q, std::string_view p) {
+  const std::string c(p);
+  std::string w = c + "start_utc_ms >= ?1";
+  if (q.to_ms != 0) w += " AND " + c + "start_utc_ms < ?2";
+  if (!q.client.empty()) w += " AND " + c + "client = ?3";
+  if (!q.site.empty()) w += " AND " + c + "site = ?4";
+  if (!q.queue.empty()) w += " AND " + c + "queue = ?5";
+  if (!q.local_date.empty()) w += " AND " + c + "local_date = ?6";
+  return w;
+}
+
+void BindQuery(Stmt& st, const LedgerQuery& q) {
+  st.Bind(1, q.from_ms);
+  if (q.to_ms != 0) st.Bind(2, q.to_ms);
+  if (!q.client.empty()) st.Bind(3, q.client);
+  if (!q.site.empty()) st.Bind(4, q.site);
+  if (!q.queue.empty()) st.Bind(5, q.queue);
+  if (!q.local_date.empty()) st.Bind(6, q.local_date);
 }
 
 constexpr const char* kExclusionColumns =
@@ -438,22 +448,34 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
 
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::Rows(const LedgerQuery& q) const {
   std::lock_guard lock(mu_);
-  // Only the filters given, so SQLite can use the indexes (an "? = '' OR" test defeats them).
-  std::string where = "start_utc_ms >= ?1";
-  if (q.to_ms != 0) where += " AND start_utc_ms < ?2";
-  if (!q.client.empty()) where += " AND client = ?3";
-  if (!q.site.empty()) where += " AND site = ?4";
-  if (!q.queue.empty()) where += " AND queue = ?5";
-  if (!q.local_date.empty()) where += " AND local_date = ?6";
-  Stmt st(db_, absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", where,
+  Stmt st(db_, absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", Where(q, ""),
                             " ORDER BY client, site, queue, start_utc_ms"));
   if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, q.from_ms);
-  if (q.to_ms != 0) st.Bind(2, q.to_ms);
-  if (!q.client.empty()) st.Bind(3, q.client);
-  if (!q.site.empty()) st.Bind(4, q.site);
-  if (!q.queue.empty()) st.Bind(5, q.queue);
-  if (!q.local_date.empty()) st.Bind(6, q.local_date);
+  BindQuery(st, q);
+  std::vector<LedgerRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadRow(st));
+  if (rc != SQLITE_DONE) return st.Error();
+  return out;
+}
+
+absl::StatusOr<std::vector<LedgerRow>> LedgerStore::RowsAsOf(const LedgerQuery& q,
+                                                             std::int64_t as_of_ms) const {
+  std::lock_guard lock(mu_);
+  std::string cols;
+  for (const char* c : {"client", "site", "queue", "start_utc_ms"}) {
+    absl::StrAppend(&cols, cols.empty() ? "" : ", ", "r.", c);
+  }
+  for (const char* c : kTermColumns) absl::StrAppend(&cols, ", r.", c);
+  Stmt st(db_, absl::StrCat("SELECT ", cols, " FROM ledger_revisions r WHERE ", Where(q, "r."),
+                            " AND r.changed_ms <= ?7 AND r.revision = (SELECT max(x.revision) "
+                            "FROM ledger_revisions x WHERE x.client = r.client AND x.site = r.site "
+                            "AND x.queue = r.queue AND x.start_utc_ms = r.start_utc_ms AND "
+                            "x.changed_ms <= ?7) ORDER BY r.client, r.site, r.queue, "
+                            "r.start_utc_ms"));
+  if (auto s = st.status(); !s.ok()) return s;
+  BindQuery(st, q);
+  st.Bind(7, as_of_ms);
   std::vector<LedgerRow> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadRow(st));
@@ -580,7 +602,7 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
   Exclusion e = ReadExclusion(get);
   if (e.state != Exclusion::State::kProposed) {
     return absl::FailedPreconditionError(
-        absl::StrCat("exclusion ", id, " was already ", StateName(e.state), " by ", e.decided_by));
+        absl::StrCat("exclusion ", id, " was already ", ToString(e.state), " by ", e.decided_by));
   }
   e.state = accept ? Exclusion::State::kAccepted : Exclusion::State::kRejected;
   e.decided_by = by;
@@ -590,7 +612,7 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
            "UPDATE exclusions SET state = ?, decided_by = ?, decided_ms = ?, decision_note = ? "
            "WHERE id = ? AND state = 'proposed'");
   if (auto s = put.status(); !s.ok()) return s;
-  put.Bind(1, StateName(e.state)).Bind(2, by).Bind(3, now_ms).Bind(4, note).Bind(5, id);
+  put.Bind(1, ToString(e.state)).Bind(2, by).Bind(3, now_ms).Bind(4, note).Bind(5, id);
   if (put.Step() != SQLITE_DONE) return put.Error();
   return e;
 }

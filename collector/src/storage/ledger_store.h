@@ -58,6 +58,10 @@ class LedgerStore {
   absl::Status CloseOpenAlerts(std::int64_t now_ms);
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
+  // The rows as they stood at `as_of_ms` (collector clock): each row's last revision written
+  // by then; rows first written later are absent. A statement issued then can be rebuilt.
+  absl::StatusOr<std::vector<LedgerRow>> RowsAsOf(const LedgerQuery& q,
+                                                  std::int64_t as_of_ms) const;
   // Every revision of one row, oldest first.
   absl::StatusOr<std::vector<RowRevision>> Revisions(const std::string& client,
                                                      const std::string& site,

@@ -663,30 +663,51 @@ TEST(BuildStatement, VolumeAboveForecastRelaxedPerDay) {
 
 TEST(BuildStatement, WeekAndMonthLabelsAcrossYearEnds) {
   // Wed 2025-12-24 .. Tue 2026-01-06. 2026-01-01 is a Thursday, so Mon 2025-12-29 starts
-  // 2026-W01; the span's first five days are 2025-W52 and its last two 2026-W02.
+  // 2026-W01; the span's first five days are 2025-W52 and its last two 2026-W02. Both are
+  // partial, so both join 2026-W01, the only full week: one period of 5 + 7 + 2 = 14 days.
   StatementInput in = Input("2025-12-24", "2026-01-06", Terms(Period::kWeek));
   in.rows.push_back(Row("a", "sales", Utc(2025, 12, 31, 10, 0), 10, 9));
   const StatementQueue q = Build(in).queues.at(0);
-  ASSERT_EQ(q.periods.size(), 3u);
-  EXPECT_EQ(q.periods[0].label, "2025-W52");
-  EXPECT_EQ(q.periods[0].start_ms, Utc(2025, 12, 24, 0, 0));  // clipped to the span
-  EXPECT_EQ(q.periods[0].end_ms, Utc(2025, 12, 29, 0, 0));
-  EXPECT_EQ(q.periods[0].result, PeriodResult::kNotJudged);
-  EXPECT_EQ(q.periods[0].note, "no calls");
-  EXPECT_EQ(q.periods[1].label, "2026-W01");
-  EXPECT_EQ(q.periods[1].end_ms, Utc(2026, 1, 5, 0, 0));
-  EXPECT_EQ(q.periods[1].rows, 1u);
-  EXPECT_EQ(q.periods[1].result, PeriodResult::kMet);
-  EXPECT_EQ(q.periods[2].label, "2026-W02");
-  EXPECT_EQ(q.periods[2].end_ms, Utc(2026, 1, 7, 0, 0));  // clipped to the span
+  ASSERT_EQ(q.periods.size(), 1u);
+  EXPECT_EQ(q.periods[0].label, "2026-W01 +7 days");  // 5 + 2 days merged in
+  EXPECT_EQ(q.periods[0].start_ms, Utc(2025, 12, 24, 0, 0));
+  EXPECT_EQ(q.periods[0].end_ms, Utc(2026, 1, 7, 0, 0));
+  EXPECT_EQ(q.periods[0].rows, 1u);
+  EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);  // 9 / 10
   EXPECT_EQ(q.days.size(), 14u);
 
-  // 2026 has 53 ISO weeks: Wed 2026-12-30 .. Sun 2027-01-03 are 2026-W53, Mon 4th 2027-W01.
+  // Mon 2025-12-22 .. Tue 2026-01-06: 2025-W52 (22-28 December) and 2026-W01 are full; the
+  // two days of 2026-W02 join 2026-W01, which then runs 29 December .. 6 January.
+  const StatementQueue qf =
+      Build(Input("2025-12-22", "2026-01-06", Terms(Period::kWeek))).queues.at(0);
+  ASSERT_EQ(qf.periods.size(), 2u);
+  EXPECT_EQ(qf.periods[0].label, "2025-W52");
+  EXPECT_EQ(qf.periods[0].start_ms, Utc(2025, 12, 22, 0, 0));
+  EXPECT_EQ(qf.periods[0].end_ms, Utc(2025, 12, 29, 0, 0));
+  EXPECT_EQ(qf.periods[1].label, "2026-W01 +2 days");
+  EXPECT_EQ(qf.periods[1].start_ms, Utc(2025, 12, 29, 0, 0));
+  EXPECT_EQ(qf.periods[1].end_ms, Utc(2026, 1, 7, 0, 0));
+  EXPECT_EQ(qf.periods[1].result, PeriodResult::kNotJudged);
+  EXPECT_EQ(qf.periods[1].note, "no calls");
+
+  // 2026 has 53 ISO weeks: Mon 2026-12-28 .. Sun 2027-01-03 (Thursday 31 December) is
+  // 2026-W53, and Mon 2027-01-04 starts 2027-W01 (2027-01-01 is a Friday, so its first
+  // Thursday is the 7th).
   const StatementQueue q53 =
-      Build(Input("2026-12-30", "2027-01-04", Terms(Period::kWeek))).queues.at(0);
+      Build(Input("2026-12-28", "2027-01-10", Terms(Period::kWeek))).queues.at(0);
   ASSERT_EQ(q53.periods.size(), 2u);
   EXPECT_EQ(q53.periods[0].label, "2026-W53");
   EXPECT_EQ(q53.periods[1].label, "2027-W01");
+  EXPECT_EQ(q53.periods[1].start_ms, Utc(2027, 1, 4, 0, 0));
+
+  // Wed 2026-12-30 .. Mon 2027-01-04: 5 days of 2026-W53 and 1 of 2027-W01, no full week, so
+  // one period named after the week holding more of its days.
+  const StatementQueue q6 =
+      Build(Input("2026-12-30", "2027-01-04", Terms(Period::kWeek))).queues.at(0);
+  ASSERT_EQ(q6.periods.size(), 1u);
+  EXPECT_EQ(q6.periods[0].label, "2026-W53 +1 day");
+  EXPECT_EQ(q6.periods[0].start_ms, Utc(2026, 12, 30, 0, 0));
+  EXPECT_EQ(q6.periods[0].end_ms, Utc(2027, 1, 5, 0, 0));
 
   const StatementQueue qm =
       Build(Input("2025-12-30", "2026-01-02", Terms(Period::kMonth))).queues.at(0);
@@ -769,6 +790,132 @@ TEST(BuildStatement, EveryFormulaTakesTheMonthSlFromSummedCounts) {
     // Every formula gives less than 0.80 here, so each month is missed.
     EXPECT_EQ(q.result, PeriodResult::kMissed) << ToString(c.formula);
   }
+}
+
+TEST(BuildStatement, PartialWeeksJoinTheAdjacentWeek) {
+  // November 2026 in New York. 2026-01-01 is a Thursday, so 2026-W01 starts Mon 2025-12-29;
+  // Mon 2 November is 3 + 305 = 308 days = 44 weeks later: 2026-W45 starts on the 2nd. Sun 1
+  // November is the last day of 2026-W44 and Mon 30 November the first of 2026-W49: each is
+  // merged into its neighbour, leaving 8 + 7 + 7 + 8 = 30 days in 4 periods.
+  StatementInput in = Input("2026-11-01", "2026-11-30", Terms(Period::kWeek, "America/New_York"));
+  // Clocks go back at 02:00 EDT = 06:00 UTC on Sunday 1 November; EDT is UTC-4, EST UTC-5.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 1, 3, 30), 10, 0));   // 23:30 EDT 31st: out
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 1, 5, 30), 10, 0));   // 01:30 EDT 1st
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 1, 6, 30), 10, 0));   // 01:30 EST 1st
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 4, 30), 10, 10));  // 23:30 EST 1st
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 3, 15, 0), 70, 70));  // 10:00 EST 3rd
+  // 2026-W46 (9-15 November) has no rows.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 17, 15, 0), 10, 10));  // W47
+  in.rows.push_back(Row("a", "sales", Utc(2026, 12, 1, 4, 30), 10, 5));    // 23:30 EST 30th
+  in.rows.push_back(Row("a", "sales", Utc(2026, 12, 1, 5, 0), 10, 0));     // 00:00 EST 1 Dec: out
+  const StatementQueue q = Build(in).queues.at(0);
+  ASSERT_EQ(q.periods.size(), 4u);
+  // 1 .. 8 November: 00:00 EDT = 04:00 UTC on the 1st to 00:00 EST on the 9th = 05:00 UTC;
+  // 8 days and the hour repeated on the 1st: 193 h.
+  EXPECT_EQ(q.periods[0].label, "2026-W45 +1 day");
+  EXPECT_EQ(q.periods[0].start_ms, Utc(2026, 11, 1, 4, 0));
+  EXPECT_EQ(q.periods[0].end_ms, Utc(2026, 11, 9, 5, 0));
+  EXPECT_EQ(q.periods[0].end_ms - q.periods[0].start_ms, 193 * kHourMs);
+  // The three rows of the 1st count here: (0 + 0 + 10 + 70) / (10 + 10 + 10 + 70) = 0.80, met.
+  EXPECT_EQ(q.periods[0].rows, 4u);
+  EXPECT_EQ(q.periods[0].figures.counts.offered, 100u);
+  EXPECT_DOUBLE_EQ(*q.periods[0].figures.service_level, 0.80);
+  EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);
+  // Full weeks: 00:00 EST = 05:00 UTC each Monday.
+  EXPECT_EQ(q.periods[1].label, "2026-W46");
+  EXPECT_EQ(q.periods[1].start_ms, Utc(2026, 11, 9, 5, 0));
+  EXPECT_EQ(q.periods[1].end_ms, Utc(2026, 11, 16, 5, 0));
+  EXPECT_EQ(q.periods[1].result, PeriodResult::kNotJudged);  // days without rows still count
+  EXPECT_EQ(q.periods[1].note, "no calls");
+  EXPECT_EQ(q.periods[2].label, "2026-W47");
+  EXPECT_EQ(q.periods[2].start_ms, Utc(2026, 11, 16, 5, 0));
+  EXPECT_EQ(q.periods[2].end_ms, Utc(2026, 11, 23, 5, 0));
+  EXPECT_EQ(q.periods[2].result, PeriodResult::kMet);
+  // 23 .. 30 November: to 00:00 EST on 1 December = 05:00 UTC (8 x 24 h).
+  EXPECT_EQ(q.periods[3].label, "2026-W48 +1 day");
+  EXPECT_EQ(q.periods[3].start_ms, Utc(2026, 11, 23, 5, 0));
+  EXPECT_EQ(q.periods[3].end_ms, Utc(2026, 12, 1, 5, 0));
+  EXPECT_EQ(q.periods[3].end_ms - q.periods[3].start_ms, 8 * 24 * kHourMs);
+  EXPECT_EQ(q.periods[3].rows, 1u);
+  EXPECT_EQ(q.periods[3].result, PeriodResult::kMissed);  // 5 / 10
+  EXPECT_EQ(q.periods_met, 2u);
+  EXPECT_EQ(q.periods_missed, 1u);
+  EXPECT_EQ(q.periods_not_judged, 1u);
+  EXPECT_EQ(q.days.size(), 30u);
+  // Span: 6 rows, 120 offered, 0 + 0 + 10 + 70 + 10 + 5 = 95 in threshold.
+  EXPECT_EQ(q.figures.counts.offered, 120u);
+  EXPECT_EQ(q.figures.counts.answered_in_threshold, 95u);
+}
+
+TEST(BuildStatement, SpanWithoutAFullWeekIsOnePeriod) {
+  // Mon 2 .. Fri 6 November 2026: five days of 2026-W45, the week's plain label.
+  StatementInput in = Input("2026-11-02", "2026-11-06", Terms(Period::kWeek));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 0), 10, 10));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 6, 10, 0), 10, 6));
+  const StatementQueue q = Build(in).queues.at(0);
+  ASSERT_EQ(q.periods.size(), 1u);
+  EXPECT_EQ(q.periods[0].label, "2026-W45");
+  EXPECT_EQ(q.periods[0].start_ms, Utc(2026, 11, 2, 0, 0));
+  EXPECT_EQ(q.periods[0].end_ms, Utc(2026, 11, 7, 0, 0));
+  EXPECT_EQ(q.periods[0].rows, 2u);
+  EXPECT_DOUBLE_EQ(*q.periods[0].figures.service_level, 0.80);  // 16 / 20
+
+  // Fri 6 .. Tue 10 November: Fri-Sun of 2026-W45 (3 days), Mon-Tue of 2026-W46 (2 days).
+  // Still one period, named after W45, which holds more of it.
+  StatementInput across = Input("2026-11-06", "2026-11-10", Terms(Period::kWeek));
+  across.rows.push_back(Row("a", "sales", Utc(2026, 11, 6, 10, 0), 10, 10));
+  across.rows.push_back(Row("a", "sales", Utc(2026, 11, 10, 10, 0), 10, 6));
+  const StatementQueue aq = Build(across).queues.at(0);
+  ASSERT_EQ(aq.periods.size(), 1u);
+  EXPECT_EQ(aq.periods[0].label, "2026-W45 +2 days");
+  EXPECT_EQ(aq.periods[0].start_ms, Utc(2026, 11, 6, 0, 0));
+  EXPECT_EQ(aq.periods[0].end_ms, Utc(2026, 11, 11, 0, 0));
+  EXPECT_EQ(aq.periods[0].rows, 2u);
+  EXPECT_EQ(aq.periods[0].result, PeriodResult::kMet);  // 16 / 20 = 0.80
+
+  // Sat 7 .. Tue 10 November: 2 days each; the earlier week names it.
+  const StatementQueue tq =
+      Build(Input("2026-11-07", "2026-11-10", Terms(Period::kWeek))).queues.at(0);
+  ASSERT_EQ(tq.periods.size(), 1u);
+  EXPECT_EQ(tq.periods[0].label, "2026-W45 +2 days");
+
+  // Sun 1 .. Sat 7 November: seven days but no full ISO week (1 of W44, 6 of W45).
+  const StatementQueue sq =
+      Build(Input("2026-11-01", "2026-11-07", Terms(Period::kWeek))).queues.at(0);
+  ASSERT_EQ(sq.periods.size(), 1u);
+  EXPECT_EQ(sq.periods[0].label, "2026-W45 +1 day");
+  EXPECT_EQ(sq.periods[0].start_ms, Utc(2026, 11, 1, 0, 0));
+  EXPECT_EQ(sq.periods[0].end_ms, Utc(2026, 11, 8, 0, 0));
+}
+
+TEST(BuildStatement, MissedPeriodsBasisWithMergedWeeks) {
+  StatementTerms t = Terms(Period::kWeek);
+  t.credit_basis = CreditBasis::kMissedPeriods;
+  t.credits = {{20, 5}, {40, 10}};
+  StatementInput in = Input("2026-11-01", "2026-11-30", t);
+  // Sun 1 November alone would be a missed week (0 / 10); merged into 2026-W45 it weighs
+  // its calls only: (0 + 90) / (10 + 90) = 0.90, met.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 1, 10, 0), 10, 0));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 3, 10, 0), 90, 90));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 10, 10, 0), 100, 100));  // W46: met
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 17, 10, 0), 100, 70));   // W47: 0.70 missed
+  // 2026-W48 + Mon 30 November: (90 + 0) / (90 + 10) = 0.90, met.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 24, 10, 0), 90, 90));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 30, 10, 0), 10, 0));
+  const StatementQueue q = Build(in).queues.at(0);
+  ASSERT_EQ(q.periods.size(), 4u);
+  EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);
+  EXPECT_EQ(q.periods[1].result, PeriodResult::kMet);
+  EXPECT_EQ(q.periods[2].result, PeriodResult::kMissed);
+  EXPECT_EQ(q.periods[3].result, PeriodResult::kMet);
+  EXPECT_EQ(q.periods_met, 3u);
+  EXPECT_EQ(q.periods_missed, 1u);
+  // 100 x 1 / (3 + 1) = 25 %: the 20 tier only, 5 %. (With the two 1-day weeks judged on their
+  // own it would have been 3 missed of 6 = 50 %, the 40 tier: 10 %.)
+  EXPECT_DOUBLE_EQ(q.shortfall, 25);
+  EXPECT_DOUBLE_EQ(q.service_credit_percent, 5);
+  // Span: (0 + 90 + 100 + 70 + 90 + 0) / 400 = 0.875, met.
+  EXPECT_EQ(q.result, PeriodResult::kMet);
 }
 
 }  // namespace

@@ -71,7 +71,9 @@ struct Figures {
 struct StatementPeriod {
   std::int64_t start_ms = 0;  // UTC
   std::int64_t end_ms = 0;
-  std::string label;  // local: "2026-11-03", "2026-11-03 09:30", "2026-W45", "2026-11"
+  // Local: "2026-11-03", "2026-11-03 09:30+08:00", "2026-W45" (a partial week at the span's
+  // edge joins its neighbour: "2026-W45 +1 day"), "2026-11".
+  std::string label;
   Figures figures;    // included rows only
   double target = 0;  // SL target applied (relaxed when over forecast and relaxed)
   PeriodResult result = PeriodResult::kNotJudged;
@@ -117,6 +119,8 @@ struct Statement {
   std::string to_date;
   std::string timezone;
   std::int64_t generated_ms = 0;
+  // Set when built as the ledger stood at an earlier time (0: as it stands now).
+  std::int64_t as_of_ms = 0;
   std::vector<StatementQueue> queues;
   std::vector<Exclusion> exclusions;  // those overlapping the span, every state
   double service_credit_percent = 0;  // sum over queues, capped by the first queue's cap
