@@ -93,8 +93,14 @@ agent manila-1 111 normal live billing support
 agent pune-1 222 typhoon live billing support sales
 agent bogota-1 333 normal live sales claims
 
-# The SLA statement of the month so far, from the ledger rows the history has closed.
+# The SLA statement of the month so far, once the rows the history closed are in the ledger
+# (written on the collector's next tick).
 MONTH=$(TZ=Asia/Manila date +%Y-%m)
+for _ in $(seq 50); do
+  "$BIN/ccmon-ctl" statement --client acme --month "$MONTH" --format csv 2>/dev/null |
+    grep -q ',TOTAL,[0-9]*,[0-9]*,[1-9]' && break
+  sleep 0.2
+done
 "$BIN/ccmon-ctl" statement --client acme --month "$MONTH" --format html >"$RUN/statement-acme.html" ||
   echo "demo: the statement could not be built (see $RUN/collector.log)" >&2
 

@@ -65,10 +65,10 @@ std::string Json(const google::protobuf::Message& m) {
   return s;
 }
 
-std::string Pct(bool has, double v) {
+std::string Pct(bool has, double v, int decimals = 1) {
   if (!has) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", v * 100);
+  std::snprintf(buf, sizeof buf, "%.*f%%", decimals, v * 100);
   return buf;
 }
 
@@ -400,7 +400,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       out << std::setw(14) << (r.site().empty() ? "(all sites)" : r.site()) << std::setw(14)
           << r.queue() << std::setw(7) << r.local_start() << std::setw(9) << r.offered()
           << std::setw(9) << r.answered() << std::setw(8) << r.abandoned() << std::setw(9)
-          << Pct(r.has_service_level(), r.service_level()) << std::setw(9) << r.sl_result()
+          << Pct(r.has_service_level(), r.service_level(), 2) << std::setw(9) << r.sl_result()
           << std::setw(9) << Pct(r.has_abandon_rate(), r.abandon_rate()) << std::setw(9)
           << r.abandon_result() << std::setw(8) << Num(r.has_asa(), r.asa_seconds()) << std::setw(8)
           << r.asa_result() << r.revision() << "\n";
@@ -442,7 +442,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         out << "revision " << r.revision() << "  " << when << " UTC  " << r.change() << "  offered "
             << r.offered() << " answered " << r.answered() << " in threshold "
             << r.answered_in_threshold() << " abandoned " << r.abandoned() << " SL "
-            << Pct(r.has_service_level(), r.service_level()) << " (" << r.sl_result() << ")\n    "
+            << Pct(r.has_service_level(), r.service_level(), 2) << " (" << r.sl_result() << ")\n    "
             << r.reason() << "\n";
       }
       if (ledger.rows().empty()) out << "no such row\n";
