@@ -118,6 +118,7 @@ void LedgerCsv(const v1::Ledger& ledger, std::ostream& out) {
   const auto* d = v1::LedgerRow::descriptor();
   const auto* refl = v1::LedgerRow::GetReflection();
   std::vector<const google::protobuf::FieldDescriptor*> fields;
+  fields.reserve(static_cast<std::size_t>(d->field_count()));
   for (int i = 0; i < d->field_count(); ++i) fields.push_back(d->field(i));
   for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i]->name();
   out << "\n";

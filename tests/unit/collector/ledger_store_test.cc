@@ -60,6 +60,7 @@ LedgerRow Row(const std::string& client, const std::string& site, const std::str
 // "client/site/queue HH:MM" (local time), enough to tell the rows of one test apart.
 std::vector<std::string> Ids(const std::vector<LedgerRow>& rows) {
   std::vector<std::string> out;
+  out.reserve(rows.size());
   for (const auto& r : rows) {
     out.push_back(absl::StrCat(r.client, "/", r.site, "/", r.queue, " ", r.LocalTime()));
   }
