@@ -61,7 +61,8 @@ class ServerImpl final : public Server {
     if (!store.ok()) return store.status();
     ledger_ = *std::move(store);
     host_.ledger = ledger_.get();
-    if (auto s = ledger_->CloseOpenAlerts(host_.clock().NowMs()); !s.ok()) return s;
+    // Alerts firing when the process stopped: they were last seen at their last touch.
+    if (auto s = ledger_->CloseOpenAlerts(0); !s.ok()) return s;
     if (auto s = Recover(); !s.ok()) return s;
     // Rows the replay closed or amended, and any a checkpoint held undrained.
     if (!FlushLedger()) {
@@ -156,7 +157,7 @@ class ServerImpl final : public Server {
     wo.fsync_interval = std::chrono::milliseconds(options_.wal_fsync_interval_ms);
     if (!wal_.Open(wo, &err, &report)) return absl::UnavailableError(err);
     if (!report.empty()) log->error("WAL recovery: {}", report);
-    std::uint64_t replayed = 0;
+    std::uint64_t replayed = 0, first_lsn = 0;
     host_.With([&](Engine& e) {
       std::vector<wire::DecodedEvent> events;
       return wal_.Replay(
@@ -169,12 +170,30 @@ class ServerImpl final : public Server {
               return;
             }
             ApplyBatch(e, site, instance, events, nullptr);
+            if (first_lsn == 0) first_lsn = lsn;
             ++replayed;
           },
           &err);
     });
     log->info("recovered state from {} (checkpoint through WAL record {}, {} records replayed)",
               options_.data_dir, ckpt_lsn, replayed);
+    // No checkpoint, and the WAL does not go back to the start: the engine knows only part of
+    // the rows the store already holds. Its rows for those intervals would be partial, so for
+    // the amendment horizon the store keeps every row it has as it is and only adds new ones.
+    const std::int64_t now = host_.clock().NowMs();
+    if (blob.empty() && first_lsn != 1) {
+      auto n = ledger_->RowCount();
+      if (n.ok() && *n > 0) {
+        const std::int64_t until = now + std::int64_t{options_.core.ledger_amend_days} * 86'400'000;
+        if (auto s = ledger_->ProtectStoredRows(until); !s.ok()) return s;
+        log->error(
+            "no checkpoint for {} while its ledger holds {} rows: stored rows will not be "
+            "amended for {} days (late events for them are counted in "
+            "ccmon_ledger_store_refused_rows_total); restore the checkpoint if you have it",
+            options_.data_dir, *n, options_.core.ledger_amend_days);
+      }
+    }
+    if (auto s = ledger_->LoadProtection(now); !s.ok()) return s;
     wal_.Start();
     host_.wal = &wal_;
     return absl::OkStatus();
@@ -323,6 +342,11 @@ class ServerImpl final : public Server {
       FlushLedger();
       // Alerts are judged outside the engine lock; delivery only queues (never blocks).
       const auto changes = continuity_->Evaluate(snap);
+      if (snap.now_ms - last_touch_ms_ >= 10'000) {
+        // How long the alerts still firing are known to have fired, should the process die.
+        last_touch_ms_ = snap.now_ms;
+        (void)ledger_->TouchFiringAlerts(snap.now_ms);
+      }
       for (const auto& c : changes) {
         // The record exclusions are proposed against.
         if (auto s = ledger_->RecordAlert(c); !s.ok()) {
@@ -371,6 +395,7 @@ class ServerImpl final : public Server {
   std::mutex ledger_mu_;              // drain + write, and checkpoints
   std::vector<LedgerRow> unwritten_;  // drained rows the store has not taken yet
   std::int64_t last_prune_ms_ = 0;
+  std::int64_t last_touch_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;
 };
 

@@ -359,6 +359,9 @@ absl::StatusOr<std::vector<ForecastEntry>> ParseForecast(const std::string& text
       if (shared) continue;
       return err("queue '" + e.queue + "' is not one of client " + c.name + "'s");
     }
+    if (m.year() < 2000 || m.year() > 2100) {
+      return err("interval_start " + when + " is not a plausible forecast date (2000-2100)");
+    }
     if (m.minute() % q->contract.interval_minutes != 0) {
       return err(absl::StrCat("interval_start ", when, " is not on a ",
                               q->contract.interval_minutes, "-minute interval boundary"));

@@ -478,10 +478,10 @@ std::string Percent(const std::optional<double>& fraction) {
 }
 
 // Up to two decimals, trailing zeros dropped: 2 -> "2", 2.5 -> "2.5", 4.000000000000004 -> "4".
-std::string Short(double v) {
+std::string Short(double v, int decimals = 2) {
   if (!std::isfinite(v)) return std::string(kNone);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   std::string s = buf;
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -1043,7 +1043,8 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
   AppendFact(page, q.terms.credit_basis == CreditBasis::kMissedPeriods
                        ? "Shortfall (% of judged periods missed)"
                        : "Shortfall (SL points below target)");
-  page.Num("td", "", qp + ".shortfall", JsonNumber(q.shortfall), Short(q.shortfall));
+  // Four decimals: tiers are compared unrounded, and 4.996 must not read as 5.
+  page.Num("td", "", qp + ".shortfall", JsonNumber(q.shortfall), Short(q.shortfall, 4));
   page.Raw("</tr>\n");
   AppendFact(page, "Service credit");
   page.Num("td", "", qp + ".service_credit_percent", JsonNumber(q.service_credit_percent),

@@ -89,6 +89,7 @@ std::string Schema() {
       "CREATE TABLE IF NOT EXISTS alert_periods (\n"
       "  name TEXT NOT NULL, client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
       "  link TEXT NOT NULL, starts_ms INTEGER NOT NULL, ends_ms INTEGER NOT NULL,\n"
+      "  seen_ms INTEGER NOT NULL,\n"
       "  PRIMARY KEY (name, client, site, queue, link, starts_ms)) WITHOUT ROWID;\n"
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
       "INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');\n");
@@ -249,14 +250,16 @@ Counts CallTerms(Counts c) {
 // row with fewer of anything is a partial rebuild (a replay without its checkpoint) and must
 // never replace the stored one.
 bool Covers(const Counts& b, const Counts& a) {
-  const Counts x = CallTerms(a), y = CallTerms(b);
-  const auto* p = reinterpret_cast<const std::uint64_t*>(&x);
-  const auto* q = reinterpret_cast<const std::uint64_t*>(&y);
-  static_assert(sizeof(Counts) % sizeof(std::uint64_t) == 0);
-  for (std::size_t i = 0; i < sizeof(Counts) / sizeof(std::uint64_t); ++i) {
-    if (q[i] < p[i]) return false;
-  }
-  return true;
+  bool ok = b.offered >= a.offered && b.answered >= a.answered &&
+            b.answered_in_threshold >= a.answered_in_threshold && b.abandoned >= a.abandoned &&
+            b.abandoned_in_threshold >= a.abandoned_in_threshold &&
+            b.short_abandoned >= a.short_abandoned && b.completed >= a.completed &&
+            b.transferred >= a.transferred && b.handled >= a.handled &&
+            b.answered_wait_ms >= a.answered_wait_ms &&
+            b.abandoned_wait_ms >= a.abandoned_wait_ms && b.handle_ms >= a.handle_ms;
+  for (std::size_t i = 0; i < a.unanswered.size(); ++i)
+    ok = ok && b.unanswered[i] >= a.unanswered[i];
+  return ok;
 }
 
 bool SameTerms(const LedgerRow& a, const LedgerRow& b) {
@@ -418,7 +421,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     if (existed) {
       stored = ReadRow(get);
       if (SameTerms(stored, in)) continue;  // replayed or already written
-      if (!Covers(in.counts, stored.counts)) {
+      if (protected_ || !Covers(in.counts, stored.counts)) {
         ++refused_;
         continue;
       }
@@ -523,7 +526,7 @@ absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
   std::lock_guard lock(mu_);
   const Alert& a = t.alert;
   Stmt st(db_,
-          "INSERT INTO alert_periods VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, client, "
+          "INSERT INTO alert_periods VALUES (?, ?, ?, ?, ?, ?, ?, ?6) ON CONFLICT (name, client, "
           "site, queue, link, starts_ms) DO UPDATE SET ends_ms = excluded.ends_ms");
   if (auto s = st.status(); !s.ok()) return s;
   st.Bind(1, a.name).Bind(2, a.client).Bind(3, a.site).Bind(4, a.queue).Bind(5, a.link);
@@ -532,13 +535,51 @@ absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
   return absl::OkStatus();
 }
 
+absl::Status LedgerStore::ProtectStoredRows(std::int64_t until_ms) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT OR REPLACE INTO meta VALUES ('protect_stored_rows_until_ms', ?)");
+  if (auto s = st.status(); !s.ok()) return s;
+  st.Bind(1, std::to_string(until_ms));
+  if (st.Step() != SQLITE_DONE) return st.Error();
+  protected_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status LedgerStore::LoadProtection(std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT value FROM meta WHERE key = 'protect_stored_rows_until_ms'");
+  if (auto s = st.status(); !s.ok()) return s;
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) protected_ = std::stoll("0" + st.Text(0)) > now_ms;
+  return absl::OkStatus();
+}
+
 absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "UPDATE alert_periods SET ends_ms = ? WHERE ends_ms = 0");
+  Stmt st(db_, now_ms > 0 ? "UPDATE alert_periods SET ends_ms = ?1 WHERE ends_ms = 0"
+                          : "UPDATE alert_periods SET ends_ms = max(seen_ms, starts_ms + 1) "
+                            "WHERE ends_ms = 0");
+  if (auto s = st.status(); !s.ok()) return s;
+  if (now_ms > 0) st.Bind(1, now_ms);
+  if (st.Step() != SQLITE_DONE) return st.Error();
+  return absl::OkStatus();
+}
+
+absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE alert_periods SET seen_ms = ? WHERE ends_ms = 0");
   if (auto s = st.status(); !s.ok()) return s;
   st.Bind(1, now_ms);
   if (st.Step() != SQLITE_DONE) return st.Error();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::uint64_t> LedgerStore::RowCount() const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT count(*) FROM ledger_rows");
+  if (auto s = st.status(); !s.ok()) return s;
+  if (st.Step() != SQLITE_ROW) return st.Error();
+  return static_cast<std::uint64_t>(st.Int(0));
 }
 
 absl::StatusOr<std::vector<Alert>> LedgerStore::AlertPeriods(const std::string& alert,

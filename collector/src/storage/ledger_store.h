@@ -53,9 +53,19 @@ class LedgerStore {
     std::lock_guard lock(mu_);
     return refused_;
   }
-  // Marks alert periods still open as ended at `now_ms`: their alerts are not firing any more
-  // in this process (a restart re-fires what is still wrong, as a new period).
+  // Until `until_ms` (collector clock), rows already stored are kept as they are: Write only
+  // adds new rows and counts the rest as refused. Persisted (table meta); LoadProtection(now)
+  // reads it back at start.
+  absl::Status ProtectStoredRows(std::int64_t until_ms);
+  absl::Status LoadProtection(std::int64_t now_ms);
+  // Marks alert periods still open as ended: at `now_ms` (a clean stop: they fired until
+  // then), or with now_ms 0 at the last TouchFiringAlerts (a start after a crash: nothing is
+  // known of the time the process was down). A restart re-fires what is still wrong, as a new
+  // period.
   absl::Status CloseOpenAlerts(std::int64_t now_ms);
+  // Records that the alerts still firing were firing at `now_ms`.
+  absl::Status TouchFiringAlerts(std::int64_t now_ms);
+  absl::StatusOr<std::uint64_t> RowCount() const;
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
   // The rows as they stood at `as_of_ms` (collector clock): each row's last revision written
@@ -96,6 +106,7 @@ class LedgerStore {
   mutable std::mutex mu_;
   sqlite3* db_;
   std::uint64_t refused_ = 0;
+  bool protected_ = false;
 };
 
 }  // namespace ccmon::collector
