@@ -472,6 +472,85 @@ TEST(LedgerStoreTest, RecordAlertFiringThenResolvedSetsItsEnd) {
             (std::vector<Span>{Span{t0, t0 + 2 * kHour}}));
 }
 
+// A firing period left open by a crash ends when it was last seen firing, not at the restart;
+// one open at a clean stop ends at the stop.
+TEST(LedgerStoreTest, OpenAlertPeriodsCloseWhenLastSeenAfterACrash) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const std::int64_t t0 = kNov2_0800Est;
+  ASSERT_TRUE(store->RecordAlert({SiteDark("acme", "manila-1", t0), true}).ok());
+  ASSERT_TRUE(store->TouchFiringAlerts(t0 + 5 * kMinute).ok());
+  // The process died; it starts again six hours later.
+  ASSERT_TRUE(store->CloseOpenAlerts(0).ok());
+  EXPECT_EQ(Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 7 * kHour)),
+            (std::vector<Span>{Span{t0, t0 + 5 * kMinute}}));
+  // Fired again after the restart, then a clean stop at 10:00.
+  ASSERT_TRUE(store->RecordAlert({SiteDark("acme", "manila-1", t0 + 6 * kHour), true}).ok());
+  ASSERT_TRUE(store->CloseOpenAlerts(t0 + 7 * kHour).ok());
+  EXPECT_EQ(
+      Spans(store->AlertPeriods("SiteDark", "acme", "manila-1", t0 + 6 * kHour, t0 + 8 * kHour)),
+      (std::vector<Span>{Span{t0 + 6 * kHour, t0 + 7 * kHour}}));
+}
+
+// A row with fewer of any call term than the stored one (rebuilt from part of the day) never
+// replaces it; a protected store keeps every stored row and still adds new ones.
+TEST(LedgerStoreTest, PartialRowsAreRefusedAndProtectionKeepsStoredRows) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  LedgerRow full = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(*store->Write({full}), 1u);
+  LedgerRow partial = full;
+  partial.counts.offered = 2;  // fewer offered, more answered: still partial
+  partial.counts.answered = 6;
+  EXPECT_EQ(*store->Write({partial}), 0u);
+  EXPECT_EQ(store->refused(), 1u);
+  EXPECT_EQ((*store->Rows({}))[0].counts.offered, 5u);
+  // A real amendment (more of everything it changes) is written.
+  LedgerRow more = full;
+  more.counts.offered = 6;
+  EXPECT_EQ(*store->Write({more}), 1u);
+  // Protected: even a larger row leaves the stored one alone; a new row is added.
+  ASSERT_TRUE(store->ProtectStoredRows(kNov2Utc + 40 * kHour).ok());
+  more.counts.offered = 9;
+  LedgerRow next = Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute);
+  EXPECT_EQ(*store->Write({more, next}), 1u);
+  EXPECT_EQ(store->refused(), 2u);
+  const auto rows = *store->Rows({});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].counts.offered, 6u);
+  EXPECT_EQ(rows[0].revision, 2u);
+  // The protection is persisted: read back before its end it holds, after it, it is gone.
+  ASSERT_TRUE(store->LoadProtection(kNov2Utc + 41 * kHour).ok());
+  EXPECT_EQ(*store->Write({more}), 1u);
+}
+
+// --as-of: each row as its last revision written by then; rows first written later are absent.
+TEST(LedgerStoreTest, RowsAsOfTakeTheLastRevisionWrittenByThen) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  LedgerRow a = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  a.changed_ms = kNov2_0800Est + 40 * kMinute;
+  ASSERT_EQ(*store->Write({a}), 1u);
+  LedgerRow a2 = a;
+  a2.counts.offered = 7;
+  a2.changed_ms = kNov2_0800Est + 3 * kHour;
+  ASSERT_EQ(*store->Write({a2}), 1u);
+  LedgerRow b = Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute);
+  b.changed_ms = kNov2_0800Est + 2 * kHour;
+  ASSERT_EQ(*store->Write({b}), 1u);
+  auto at = [&](std::int64_t t) { return *store->RowsAsOf({}, t); };
+  EXPECT_TRUE(at(kNov2_0800Est).empty());
+  ASSERT_EQ(at(kNov2_0800Est + kHour).size(), 1u);
+  EXPECT_EQ(at(kNov2_0800Est + kHour)[0].counts.offered, 5u);
+  const auto later = at(kNov2_0800Est + 150 * kMinute);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_EQ(later[0].counts.offered, 5u);
+  EXPECT_EQ(later[0].revision, 1u);
+  const auto now = at(kNov2_0800Est + 4 * kHour);
+  EXPECT_EQ(now[0].counts.offered, 7u);
+  EXPECT_EQ(now[0].revision, 2u);
+}
+
 TEST(LedgerStoreTest, AlertPeriodsFilterByNameClientAndSite) {
   auto store = OpenMemory();
   ASSERT_NE(store, nullptr);
