@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The monthly SLA statement end to end: three simulated sites backfill October into a real
+# The monthly SLA statement end to end: three simulated sites backfill last month into a real
 # collector; `ccmon-ctl statement` renders it as JSON, CSV and HTML. The test recomputes every
 # day and the month from the ledger's CSV rows (its own awk, not the collector's code) and
 # checks the JSON against it, checks every number in the HTML against the JSON, opens the HTML
@@ -47,13 +47,17 @@ started_ms=$(date +%s%3N)
 start_collector c --config "$WORK/collector.yaml" --data-dir "$WORK/data" \
   --continuity-rules "$WORK/continuity.yaml"
 
-# October in Manila: 2026-10-01 00:00+08:00 to 2026-11-01 00:00+08:00. Each site its own
-# staffing; Pune loses staff to a typhoon for 36 hours from 13 October.
-end=$(date -u -d '2026-10-31 16:00' +%s)
+# Last month in Manila, e.g. 2026-10-01 00:00+08:00 to 2026-11-01 00:00+08:00 (the test must
+# not age: a fixed month would fall out of ledger_amend_days). Each site its own staffing; Pune
+# loses staff to a typhoon for 36 hours from the 13th.
+this_month=$(TZ=Asia/Manila date +%Y-%m-01)
+MONTH=$(date -d "$this_month -1 month" +%Y-%m)
+DAYS=$((($(date -u -d "$this_month" +%s) - $(date -u -d "$MONTH-01" +%s)) / 86400))
+end=$(($(date -u -d "$this_month" +%s) - 8 * 3600))
 backfill() {  # site seed scenario agents calls_per_minute
   "$BIN/ccmon-agent" --site "$1" --collector "127.0.0.1:$GRPC_PORT" --simulate --once --seed "$2" \
     --scenario "$3" --sim-agents "$4" --sim-calls-per-minute "$5" --sim-queue billing \
-    --sim-queue support --simulate-seconds $((31 * 86400)) --simulate-end "$end" \
+    --sim-queue support --simulate-seconds $((DAYS * 86400)) --simulate-end "$end" \
     --sim-disaster-at $((12 * 86400)) --sim-disaster-for $((36 * 3600)) --sim-link-every 0 \
     --spool-dir "$WORK/spool-$1" --no-fsync --log-level warn >"$WORK/agent-$1.log" 2>&1 ||
     fail "backfill of $1 failed"
@@ -62,38 +66,38 @@ backfill manila-1 11 normal 7 0.7
 backfill pune-1 12 typhoon 7 0.7
 backfill bogota-1 13 normal 6 0.6
 
-# Every row of the month, for the 3 sites and 2 queues: 31 x 48 x 6 (closed once the site is
+# Every row of the month, for the 3 sites and 2 queues: days x 48 x 6 (closed once the site is
 # quiet for idle_close_s, written on the next tick).
-want_rows=$((31 * 48 * 6))
+want_rows=$((DAYS * 48 * 6))
 rows_stored() {
   local n
-  n=$(sqlite3 "$WORK/data/ledger.db" "SELECT count(*) FROM ledger_rows WHERE local_date LIKE '2026-10-%'")
+  n=$(sqlite3 "$WORK/data/ledger.db" "SELECT count(*) FROM ledger_rows WHERE local_date LIKE '$MONTH-%'")
   ((n == want_rows))
 }
 WAIT_S=60 wait_for rows_stored ||
   fail "ledger.db has $(sqlite3 "$WORK/data/ledger.db" 'SELECT count(*) FROM ledger_rows') rows, want $want_rows"
 
-CTL statement --client acme --month 2026-10 --format json >"$WORK/statement.json" ||
+CTL statement --client acme --month "$MONTH" --format json >"$WORK/statement.json" ||
   fail "statement --format json failed"
-CTL statement --client acme --month 2026-10 --format csv >"$WORK/statement.csv" ||
+CTL statement --client acme --month "$MONTH" --format csv >"$WORK/statement.csv" ||
   fail "statement --format csv failed"
-CTL statement --client acme --month 2026-10 --format html >"$WORK/statement.html" ||
+CTL statement --client acme --month "$MONTH" --format html >"$WORK/statement.html" ||
   fail "statement --format html failed"
-jq -e '.client == "acme" and .month == "2026-10" and (.queues | length) == 2' \
+jq -e --arg m "$MONTH" '.client == "acme" and .month == $m and (.queues | length) == 2' \
   "$WORK/statement.json" >/dev/null || fail "statement JSON lacks client, month or queues"
 
 # The ledger's rows, day by day, as a client would export them.
 : >"$WORK/rows.csv"
-for d in $(seq 1 31); do
-  day=$(printf '2026-10-%02d' "$d")
+for d in $(seq 1 "$DAYS"); do
+  day=$(printf '%s-%02d' "$MONTH" "$d")
   CTL ledger --client acme --date "$day" --format csv >"$WORK/day.csv" || fail "ledger $day failed"
   if [[ ! -s $WORK/rows.csv ]]; then head -1 "$WORK/day.csv" >"$WORK/rows.csv"; fi
   tail -n +2 "$WORK/day.csv" >>"$WORK/rows.csv"
 done
 (($(wc -l <"$WORK/rows.csv") - 1 == want_rows)) || fail "ledger CSV has $(wc -l <"$WORK/rows.csv") lines"
 # Client-level rows: each queue's three sites summed, on one row per interval.
-CTL ledger --client acme --date 2026-10-13 --all-sites --format csv >"$WORK/all.csv"
-(($(grep -c '^acme,,' "$WORK/all.csv") == 96)) || fail "want 96 client-level rows on 2026-10-13"
+CTL ledger --client acme --date "$MONTH-13" --all-sites --format csv >"$WORK/all.csv"
+(($(grep -c '^acme,,' "$WORK/all.csv") == 96)) || fail "want 96 client-level rows on $MONTH-13"
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { k = $(c["queue"]) " " $(c["start_ms"]); if ($(c["site"]) == "") lvl[k] = $(c["offered"]); else sum[k] += $(c["offered"]) }
   END { for (k in lvl) if (lvl[k] != sum[k]) { print k, lvl[k], sum[k]; bad = 1 } exit bad }' \
@@ -143,7 +147,7 @@ jq -r '.queues[] | .queue as $q |
 sed -i 's/ *$//' "$WORK/recomputed.txt" "$WORK/from_json.txt"
 diff "$WORK/recomputed.txt" "$WORK/from_json.txt" >"$WORK/diff.log" ||
   { head -20 "$WORK/diff.log"; fail "statement JSON differs from the recomputation from ledger rows"; }
-(($(wc -l <"$WORK/recomputed.txt") == 2 * 32)) || fail "expected 31 days + month for 2 queues"
+(($(wc -l <"$WORK/recomputed.txt") == 2 * (DAYS + 1))) || fail "expected $DAYS days + month for 2 queues"
 missed=$(grep -c ' missed' "$WORK/recomputed.txt" || true)
 met=$(grep -c ' met' "$WORK/recomputed.txt" || true)
 ((missed > 0 && met > 0)) || fail "the month should have met and missed days (met $met, missed $missed)"
@@ -152,7 +156,7 @@ total=$(jq '[.queues[].service_credit_percent] | add | if . > 12 then 12 else . 
 [[ $(jq .service_credit_percent "$WORK/statement.json") == "$total" ]] || fail "total credit is not the capped sum"
 
 # CSV: one line per day per queue plus a TOTAL per queue, the same figures as the JSON.
-(($(wc -l <"$WORK/statement.csv") == 1 + 2 * 32)) || fail "statement CSV has $(wc -l <"$WORK/statement.csv") lines"
+(($(wc -l <"$WORK/statement.csv") == 1 + 2 * (DAYS + 1))) || fail "statement CSV has $(wc -l <"$WORK/statement.csv") lines"
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { print $(c["queue"]), ($(c["period"]) == "TOTAL" ? "month" : $(c["period"])), $(c["offered"]), $(c["result"]) }' \
   "$WORK/statement.csv" | sort >"$WORK/csv.txt"
@@ -180,9 +184,9 @@ chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first
 "${chrome[@]}" --dump-dom "file://$WORK/statement.html" >"$WORK/dom.html" 2>"$WORK/chromium.log" ||
   fail "chromium could not open the statement"
 grep -q '<svg' "$WORK/dom.html" || fail "no chart in the rendered statement"
-"${chrome[@]}" --window-size=1280,6000 --screenshot="$ARTIFACTS/statement-2026-10.png" \
+"${chrome[@]}" --window-size=1280,6000 --screenshot="$ARTIFACTS/statement-$MONTH.png" \
   "file://$WORK/statement.html" >>"$WORK/chromium.log" 2>&1 || fail "chromium screenshot failed"
-size=$(stat -c %s "$ARTIFACTS/statement-2026-10.png")
+size=$(stat -c %s "$ARTIFACTS/statement-$MONTH.png")
 ((size > 20000)) || fail "screenshot is only $size bytes"
 cp "$WORK/statement.html" "$WORK/statement.json" "$ARTIFACTS/"
 
@@ -235,15 +239,15 @@ CTL statement --client acme --from "$today" --to "$today" --as-of $((decided - 1
   >"$WORK/before.json" || fail "statement --as-of failed"
 jq -e --arg id "$id" '.as_of_ms != null and ([.exclusions[] | select((.id | tostring) == $id)][0].state == "proposed")' \
   "$WORK/before.json" >/dev/null || fail "--as-of before the decision still shows it decided"
-CTL statement --client acme --month 2026-10 --as-of "$started_ms" --format json >"$WORK/empty.json"
+CTL statement --client acme --month "$MONTH" --as-of "$started_ms" --format json >"$WORK/empty.json"
 jq -e '[.queues[].offered] | add == 0' "$WORK/empty.json" >/dev/null ||
   fail "--as-of before the backfill has rows"
-CTL statement --client acme --month 2026-10 --as-of "$(date +%s%3N)" --format json >"$WORK/now.json"
+CTL statement --client acme --month "$MONTH" --as-of "$(date +%s%3N)" --format json >"$WORK/now.json"
 diff <(jq -S 'del(.generated_ms, .as_of_ms)' "$WORK/statement.json") \
   <(jq -S 'del(.generated_ms, .as_of_ms)' "$WORK/now.json") >/dev/null ||
   fail "--as-of now differs from the statement now"
 
-echo "PASS: October statement of 3 sites ($want_rows rows, $met met / $missed missed periods," \
+echo "PASS: $MONTH statement of 3 sites ($want_rows rows, $met met / $missed missed periods," \
   "credit $(jq .service_credit_percent "$WORK/statement.json")%) equals the recomputation;" \
-  "$npairs HTML numbers equal the JSON; screenshot $ARTIFACTS/statement-2026-10.png;" \
+  "$npairs HTML numbers equal the JSON; screenshot $ARTIFACTS/statement-$MONTH.png;" \
   "exclusion #$id proposed, refused without an alert, accepted"
