@@ -41,7 +41,7 @@ std::string LedgerRow::LocalDate() const {
 
 std::string LedgerRow::LocalTime() const {
   const auto c = Civil(*this);
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d", c.hour(), c.minute());
   return buf;
 }

@@ -157,38 +157,51 @@ std::string Placeholders(int n) {
   return s;
 }
 
-Judgement ParseJudgement(const std::string& s) {
-  if (s == "met") return Judgement::kMet;
-  if (s == "missed") return Judgement::kMissed;
-  return Judgement::kNoCalls;
-}
-
-// Binds key and terms of `r` from parameter 1 on; returns the next free parameter index.
+// Binds key and terms of `r` from parameter 1 on, in ColumnList order; returns the next free
+// parameter index.
 int BindRow(Stmt& st, const LedgerRow& r) {
   int i = 1;
-  st.Bind(i++, r.client).Bind(i++, r.site).Bind(i++, r.queue).Bind(i++, r.start_ms);
-  st.Bind(i++, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(r.start_ms),
-                                absl::UTCTimeZone()));
-  st.Bind(i++, r.LocalStart()).Bind(i++, r.LocalDate()).Bind(i++, r.timezone);
-  st.Bind(i++, std::int64_t{r.utc_offset_s}).Bind(i++, std::int64_t{r.length_minutes});
+  auto bind = [&](auto v) { st.Bind(i++, v); };
+  auto u = [&](std::uint64_t v) { bind(static_cast<std::int64_t>(v)); };
+  bind(std::string_view(r.client));
+  bind(std::string_view(r.site));
+  bind(std::string_view(r.queue));
+  bind(r.start_ms);
+  bind(std::string_view(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(r.start_ms),
+                                         absl::UTCTimeZone())));
+  const std::string local_start = r.LocalStart(), local_date = r.LocalDate();
+  bind(std::string_view(local_start));
+  bind(std::string_view(local_date));
+  bind(std::string_view(r.timezone));
+  bind(std::int64_t{r.utc_offset_s});
+  bind(std::int64_t{r.length_minutes});
   const Contract& k = r.contract;
-  st.Bind(i++, ToString(k.sl_formula)).Bind(i++, k.sl_threshold_s).Bind(i++, k.sl_target);
-  st.Bind(i++, k.short_abandon_s).Bind(i++, k.abandon_target).Bind(i++, k.asa_target_s);
+  bind(ToString(k.sl_formula));
+  for (double v : {k.sl_threshold_s, k.sl_target, k.short_abandon_s, k.abandon_target,
+                   k.asa_target_s}) {
+    bind(v);
+  }
   const Counts& c = r.counts;
-  auto u = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
-  st.Bind(i++, u(c.offered)).Bind(i++, u(c.answered)).Bind(i++, u(c.answered_in_threshold));
-  st.Bind(i++, u(c.abandoned)).Bind(i++, u(c.abandoned_in_threshold));
-  st.Bind(i++, u(c.short_abandoned));
+  for (std::uint64_t v : {c.offered, c.answered, c.answered_in_threshold, c.abandoned,
+                          c.abandoned_in_threshold, c.short_abandoned}) {
+    u(v);
+  }
   for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
                       UnansweredReason::kWithdraw}) {
-    st.Bind(i++, u(c.unanswered[static_cast<std::size_t>(reason)]));
+    u(c.unanswered[static_cast<std::size_t>(reason)]);
   }
-  st.Bind(i++, u(c.completed)).Bind(i++, u(c.transferred)).Bind(i++, u(c.handled));
-  st.Bind(i++, u(c.answered_wait_ms)).Bind(i++, u(c.abandoned_wait_ms)).Bind(i++, u(c.handle_ms));
-  st.Bind(i++, ToString(r.SlResult())).Bind(i++, ToString(r.AbandonResult()));
-  st.Bind(i++, ToString(r.AsaResult()));
-  st.Bind(i++, std::int64_t{r.revision}).Bind(i++, u(r.late_events)).Bind(i++, u(r.rebuilt_events));
-  st.Bind(i++, r.closed_ms).Bind(i++, r.changed_ms);
+  for (std::uint64_t v : {c.completed, c.transferred, c.handled, c.answered_wait_ms,
+                          c.abandoned_wait_ms, c.handle_ms}) {
+    u(v);
+  }
+  bind(std::string_view(ToString(r.SlResult())));
+  bind(std::string_view(ToString(r.AbandonResult())));
+  bind(std::string_view(ToString(r.AsaResult())));
+  bind(std::int64_t{r.revision});
+  u(r.late_events);
+  u(r.rebuilt_events);
+  bind(r.closed_ms);
+  bind(r.changed_ms);
   return i;
 }
 

@@ -226,7 +226,7 @@ TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
   cfg.allowed_lateness_ms = 2 * kMin;
   ClientConfig acme;
   acme.name = "acme";
-  acme.queues.push_back({"billing", Contract{}});
+  acme.queues.push_back({"billing", Contract{}, {}});
   cfg.clients.push_back(acme);
   Make(cfg);
   // 04:40 UTC = 10:10 IST: in the 10:00-10:30 IST interval, which is 04:30-05:00 UTC.
