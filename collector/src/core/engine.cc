@@ -545,7 +545,7 @@ struct Engine::Impl {
   // samples come from the agent's own clock, not the PBX's: they move the watermark only
   // when they agree with it, and are never held (a backfill of an old log sends heartbeats
   // of today).
-  void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::size_t call_key) {
+  void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::string_view call_id) {
     constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
     if (in.watermark_ms == kNone) {
       if (from_pbx) in.watermark_ms = t;
@@ -562,6 +562,8 @@ struct Engine::Impl {
       return;
     }
     if (!from_pbx) return;
+    // Only an event ahead of the timeline needs its call told apart (hashed here, not per event).
+    const std::size_t call_key = call_id.empty() ? 0 : (std::hash<std::string_view>{}(call_id) | 1);
     // A second call (or an agent's state change) on the new timeline confirms it: a PBX clock
     // glitch stamps one call's lines, a night's gap moves every call.
     const bool confirmed = in.held_n + 1 == kWatermarkConfirm ||
@@ -979,11 +981,8 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
                         std::holds_alternative<VoiceQuality>(event.body);
   if (from_pbx) site.last_pbx_ms = now;
   const std::int64_t before = in.watermark_ms;
-  std::size_t call_key = 0;
-  if (const auto* c = std::get_if<CallEvent>(&event.body); c != nullptr && !c->call_id.empty()) {
-    call_key = std::hash<std::string_view>{}(c->call_id) | 1;
-  }
-  m.AdvanceWatermark(in, t, from_pbx, call_key);
+  const auto* call = std::get_if<CallEvent>(&event.body);
+  m.AdvanceWatermark(in, t, from_pbx, call != nullptr ? call->call_id : std::string_view());
   if (in.watermark_ms != before) {
     site.event_watermark_ms = std::max(site.event_watermark_ms, in.watermark_ms);
     if (in.watermark_ms >= site.next_close_ms) m.UpdateCloseWatermark(site);

@@ -139,21 +139,9 @@ constexpr std::int64_t kMsPerMinute = std::int64_t{60} * 1000;
 // 4.999999999999993 points in binary and must still reach a 5-point tier.
 constexpr double kTierEpsilon = 1e-9;
 
-// Strict YYYY-MM-DD: absl would normalise 2026-02-30 to March, which a contract never means.
+// YYYY-MM-DD exactly (absl refuses 2026-02-30; the length check refuses "2026-2-3").
 bool ParseDate(std::string_view s, absl::CivilDay* out) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  int fields[3] = {0, 0, 0};
-  const std::pair<int, int> spans[3] = {{0, 4}, {5, 2}, {8, 2}};
-  for (int f = 0; f < 3; ++f) {
-    for (int i = spans[f].first; i < spans[f].first + spans[f].second; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      fields[f] = fields[f] * 10 + (s[i] - '0');
-    }
-  }
-  const absl::CivilDay day(fields[0], fields[1], fields[2]);
-  if (day.year() != fields[0] || day.month() != fields[1] || day.day() != fields[2]) return false;
-  *out = day;
-  return true;
+  return s.size() == 10 && absl::ParseCivilTime(std::string(s), out);
 }
 
 int DaysSinceMonday(absl::CivilDay d) {

@@ -79,23 +79,29 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
 
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
-// A JSON string (RFC 8259): quotes, backslashes and control characters escaped; ill-formed
-// UTF-8 becomes U+FFFD so the document stays valid whatever a name contains.
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
+// Walks UTF-8 text for an escaper: well-formed multi-byte sequences are copied to `out`,
+// ill-formed bytes become U+FFFD, and each ASCII byte goes to `ascii` to escape.
+template <typename Ascii>
+void ForEachAscii(std::string& out, std::string_view s, Ascii ascii) {
   for (std::size_t i = 0; i < s.size();) {
     const std::size_t n = Utf8SequenceLength(s, i);
     if (n == 0) {
       out += kReplacementChar;
       ++i;
-      continue;
-    }
-    if (n > 1) {
+    } else if (n > 1) {
       out.append(s, i, n);
       i += n;
-      continue;
+    } else {
+      ascii(s[i++]);
     }
-    const char c = s[i++];
+  }
+}
+
+// A JSON string (RFC 8259): quotes, backslashes and control characters escaped; ill-formed
+// UTF-8 becomes U+FFFD so the document stays valid whatever a name contains.
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  ForEachAscii(out, s, [&out](char c) {
     switch (c) {
       case '"':
         out += "\\\"";
@@ -127,7 +133,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
           out += c;
         }
     }
-  }
+  });
   out += '"';
 }
 
@@ -421,19 +427,7 @@ void AppendCsvLine(std::string& out, const std::vector<std::string>& fields) {
 std::string Esc(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) {
-      out += kReplacementChar;
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(s, i, n);
-      i += n;
-      continue;
-    }
-    const char c = s[i++];
+  ForEachAscii(out, s, [&out](char c) {
     switch (c) {
       case '&':
         out += "&amp;";
@@ -453,7 +447,7 @@ std::string Esc(std::string_view s) {
       default:
         out += c;
     }
-  }
+  });
   return out;
 }
 
