@@ -18,6 +18,10 @@ Reads a site's telephony events, spools them to disk and streams them to the col
 sources (at least one):
   --queue-log FILE          tail an Asterisk queue_log, following rotation (repeatable)
   --from-start              read files from their beginning when no position is saved
+    --asterisk-config DIR   read DIR/queues.conf: static members, member names, wrapuptime
+    --asterisk-members FILE realtime members, "queue,interface,member name[,wrapuptime]"
+    --max-wait-s S          close a call waiting S s with no outcome as lost   [3600]
+    --acw-pause-reason R    a pause reason meaning after-call work (repeatable)
   --jsonl FILE              JSON-lines events, '-' for stdin (repeatable; docs/jsonl.md)
   --simulate                simulated traffic (demo, tests)
     --scenario NAME         normal|typhoon|wan-outage|voice-degradation|surge   [normal]
@@ -31,7 +35,9 @@ sources (at least one):
     --sim-link-every S      seconds between link samples (0: none)             [5]
     --truth FILE            write the simulator's ground-truth counts per queue
   --probe NAME=HOST:PORT    probe a link by TCP connect (repeatable; not with --once)
-  --probe-interval-ms N     probe period                                      [1000]
+  --probe sip:NAME=HOST[:PORT][;transport=udp|tcp]
+                            probe a SIP trunk with OPTIONS (port 5060, UDP by default)
+  --probe-interval-ms N     probe period (>= 100)                             [1000]
 
 flags (each also a config file key; flags win):
   --config FILE             YAML config (see docs/configuration.md)
@@ -70,7 +76,8 @@ int main(int argc, char** argv) {
       o = *std::move(loaded);
     }
   }
-  bool logs_flag = false, queues_flag = false, jsonl_flag = false;
+  bool logs_flag = false, queues_flag = false, jsonl_flag = false, probes_flag = false;
+  bool acw_flag = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -120,6 +127,16 @@ int main(int argc, char** argv) {
       o.jsonl.push_back(value());
     } else if (a == "--from-start") {
       o.from_start = true;
+    } else if (a == "--asterisk-config") {
+      o.asterisk_config = value();
+    } else if (a == "--asterisk-members") {
+      o.asterisk_members = value();
+    } else if (a == "--max-wait-s") {
+      o.max_wait_s = number();
+    } else if (a == "--acw-pause-reason") {
+      if (!acw_flag) o.acw_pause_reasons.clear();
+      acw_flag = true;
+      o.acw_pause_reasons.push_back(value());
     } else if (a == "--simulate") {
       o.simulate = true;
     } else if (a == "--scenario") {
@@ -149,13 +166,15 @@ int main(int argc, char** argv) {
     } else if (a == "--truth") {
       o.truth_file = value();
     } else if (a == "--probe") {
-      const std::string s = value();
-      const auto eq = s.find('='), colon = s.rfind(':');
-      if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
-        std::fprintf(stderr, "ccmon-agent: --probe expects NAME=HOST:PORT, got '%s'\n", s.c_str());
+      auto t = ccmon::agent::ParseProbeSpec(value());
+      if (!t.ok()) {
+        std::fprintf(stderr, "ccmon-agent: --probe: %s\n",
+                     std::string(t.status().message()).c_str());
         return 2;
       }
-      o.probes.push_back({s.substr(0, eq), s.substr(eq + 1, colon - eq - 1), s.substr(colon + 1)});
+      if (!probes_flag) o.probes.clear();  // flags replace the config's list, as for --queue-log
+      probes_flag = true;
+      o.probes.push_back(*std::move(t));
     } else if (a == "--probe-interval-ms") {
       o.probe_interval_ms = static_cast<int>(number());
     } else if (a == "--heartbeat-ms") {

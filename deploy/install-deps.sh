@@ -12,10 +12,11 @@ build_pkgs=(
   tzdata
 )
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the
-# integration tests drive.
+# integration tests drive (Kamailio and SIPp answer the agent's SIP trunk probes).
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   prometheus prometheus-alertmanager curl jq openssl tmux procps sqlite3 chromium
+  kamailio sip-tester
 )
 
 want=("${build_pkgs[@]}")

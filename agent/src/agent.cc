@@ -10,9 +10,13 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "ccmon/agent/asterisk_config.h"
+#include "ccmon/agent/queue_log.h"
 #include "ccmon/agent/simulator.h"
 #include "ccmon/agent/spool.h"
 #include "ccmon/v1/events.pb.h"
@@ -21,6 +25,7 @@
 #include "sources/jsonl_source.h"
 #include "sources/link_prober.h"
 #include "sources/queue_log_source.h"
+#include "sources/sip_prober.h"
 #include "transport/sender.h"
 
 namespace ccmon::agent {
@@ -71,6 +76,77 @@ class SpoolWriter {
 
 }  // namespace
 
+absl::StatusOr<ProbeTarget> ParseProbeSpec(std::string_view spec) {
+  constexpr std::string_view kSip = "sip:";
+  const bool sip = spec.substr(0, kSip.size()) == kSip;
+  const std::string usage =
+      sip ? "expected sip:NAME=HOST[:PORT][;transport=udp|tcp]" : "expected NAME=HOST:PORT";
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError("probe '" + std::string(spec) + "': " + why);
+  };
+  std::string_view rest = sip ? spec.substr(kSip.size()) : spec;
+  ProbeTarget t;
+  t.kind = sip ? LinkKind::kSipTrunk : LinkKind::kNetwork;
+  if (sip) {
+    t.port = "5060";
+    if (const auto semi = rest.find(';'); semi != std::string_view::npos) {
+      const std::string param(rest.substr(semi + 1));
+      rest = rest.substr(0, semi);
+      if (param == "transport=udp") {
+        t.transport = SipTransport::kUdp;
+      } else if (param == "transport=tcp") {
+        t.transport = SipTransport::kTcp;
+      } else if (param.rfind("transport=", 0) == 0) {
+        return bad("unknown transport '" + param.substr(10) + "' (udp or tcp)");
+      } else {
+        return bad("unknown parameter '" + param + "' (only ;transport=udp|tcp)");
+      }
+    }
+  }
+  const auto eq = rest.find('=');
+  if (eq == std::string_view::npos) return bad(usage + ": no '='");
+  t.name = std::string(rest.substr(0, eq));
+  std::string_view addr = rest.substr(eq + 1);
+  if (t.name.empty()) return bad(usage + ": empty NAME");
+  if (t.name.size() > 64 || t.name.find_first_of(" \t=;") != std::string::npos) {
+    return bad("NAME must be 1-64 characters without spaces, '=' or ';'");
+  }
+  // HOST, [IPv6] or HOST:PORT, [IPv6]:PORT.
+  std::string_view port;
+  bool has_port = false;
+  if (!addr.empty() && addr.front() == '[') {
+    const auto close = addr.find(']');
+    if (close == std::string_view::npos) return bad("unterminated '[' in HOST");
+    const std::string_view after = addr.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return bad(usage + ": junk after ']'");
+    has_port = !after.empty();
+    port = has_port ? after.substr(1) : std::string_view();
+    addr = addr.substr(1, close - 1);
+  } else if (const auto colon = addr.rfind(':'); colon != std::string_view::npos) {
+    has_port = true;
+    port = addr.substr(colon + 1);
+    addr = addr.substr(0, colon);
+  }
+  if (addr.empty()) return bad(usage + ": empty HOST");
+  t.host = std::string(addr);
+  if (!has_port && !sip) return bad(usage + ": no PORT");
+  if (has_port) {
+    if (port.empty()) return bad(usage + ": empty PORT");
+    t.port = std::string(port);
+  }
+  if (sip) {
+    // SIP targets are addressed by number: a service name would hide a typo until the first
+    // probe.
+    int n = 0;
+    for (char c : t.port) {
+      if (c < '0' || c > '9' || n > 65535) return bad("PORT must be a number within 1-65535");
+      n = n * 10 + (c - '0');
+    }
+    if (n < 1 || n > 65535) return bad("PORT must be a number within 1-65535");
+  }
+  return t;
+}
+
 absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
   AgentOptions o;
   YAML::Node root;
@@ -97,6 +173,16 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.queue_logs = v.as<std::vector<std::string>>();
       else if (k == "from_start")
         o.from_start = v.as<bool>();
+      else if (k == "asterisk_config")
+        o.asterisk_config = v.as<std::string>();
+      else if (k == "asterisk_members")
+        o.asterisk_members = v.as<std::string>();
+      else if (k == "max_wait_s")
+        o.max_wait_s = v.as<double>();
+      else if (k == "max_wait_s_by_queue")
+        o.max_wait_s_by_queue = v.as<std::map<std::string, double>>();
+      else if (k == "acw_pause_reasons")
+        o.acw_pause_reasons = v.as<std::vector<std::string>>();
       else if (k == "jsonl")
         o.jsonl = v.as<std::vector<std::string>>();
       else if (k == "simulate")
@@ -155,13 +241,9 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.token_file = v.as<std::string>();
       else if (k == "probes") {
         for (const auto& p : v) {
-          const auto s = p.as<std::string>();
-          const auto eq = s.find('='), colon = s.rfind(':');
-          if (eq == std::string::npos || colon == std::string::npos || colon < eq) {
-            return KeyError(path, p, "probes", "expected NAME=HOST:PORT, got '" + s + "'");
-          }
-          o.probes.push_back(
-              {s.substr(0, eq), s.substr(eq + 1, colon - eq - 1), s.substr(colon + 1)});
+          auto t = ParseProbeSpec(p.as<std::string>());
+          if (!t.ok()) return KeyError(path, p, "probes", std::string(t.status().message()));
+          o.probes.push_back(*std::move(t));
         }
       } else {
         return KeyError(path, kv.first, k, "unknown key");
@@ -193,11 +275,30 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.overflow != "block" && o.overflow != "drop_oldest") {
     return absl::InvalidArgumentError("overflow must be block or drop_oldest");
   }
+  if (o.max_wait_s < 60 || o.max_wait_s > 86400) {
+    return absl::InvalidArgumentError("max_wait_s must be within [60, 86400] seconds");
+  }
+  for (const auto& [queue, w] : o.max_wait_s_by_queue) {
+    if (w < 60 || w > 86400) {
+      return absl::InvalidArgumentError("max_wait_s_by_queue: '" + queue +
+                                        "' must be within [60, 86400] seconds");
+    }
+  }
   if (o.batch_max < 1 || o.batch_max > 65536) {
     return absl::InvalidArgumentError("batch_max must be within [1, 65536]");
   }
   if (o.heartbeat_ms < 100 || o.poll_ms < 10) {
     return absl::InvalidArgumentError("heartbeat_ms must be >= 100 and poll_ms >= 10");
+  }
+  if (o.probe_interval_ms < 100) {
+    return absl::InvalidArgumentError("probe_interval_ms must be >= 100");
+  }
+  // Two probes under one name would report alternately into one link and make it flap.
+  std::set<std::string_view> probe_names;
+  for (const ProbeTarget& p : o.probes) {
+    if (!probe_names.insert(p.name).second) {
+      return absl::InvalidArgumentError("probe name '" + p.name + "' is used twice");
+    }
   }
   return absl::OkStatus();
 }
@@ -224,12 +325,49 @@ int RunAgent(const AgentOptions& o) {
   SpoolWriter writer(spool);
   auto sink = [&writer](const Event& e) { writer.Append(e); };
 
+  QueueLogOptions qopt;
+  std::map<std::string, std::uint32_t> pbx_service_level;  // queues.conf servicelevel, s
+  qopt.max_wait_ms = static_cast<std::int64_t>(o.max_wait_s * 1000);
+  for (const auto& [queue, w] : o.max_wait_s_by_queue) {
+    qopt.max_wait_ms_by_queue[queue] = static_cast<std::int64_t>(w * 1000);
+  }
+  qopt.acw_pause_reasons = o.acw_pause_reasons;
+  if (!o.asterisk_config.empty() || !o.asterisk_members.empty()) {
+    AsteriskConfig ac;
+    if (!o.asterisk_config.empty() &&
+        !LoadAsteriskConfig(o.asterisk_config, {}, &ac, &err)) {
+      log->error("asterisk config: {}", err);
+      return 2;
+    }
+    if (!o.asterisk_members.empty()) {
+      std::ifstream in(o.asterisk_members);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in || !ParseMembersFile(text.str(), o.asterisk_members, &ac, &err)) {
+        log->error("asterisk members: {}", in ? err : o.asterisk_members + ": cannot read");
+        return 2;
+      }
+    }
+    for (const auto& w : ac.warnings) log->warn("asterisk config: {}", w);
+    for (const auto& [name, q] : ac.queues) {
+      if (q.service_level_s > 0) pbx_service_level[name] = q.service_level_s;
+      log->info("queue {}: wrapuptime {} s, servicelevel {} s, ring timeout {} s, {} members ({})",
+                name, q.wrapup_s, q.service_level_s, q.ring_timeout_s, q.members.size(), q.origin);
+      const auto mw = qopt.max_wait_ms_by_queue.count(name) ? qopt.max_wait_ms_by_queue[name]
+                                                             : qopt.max_wait_ms;
+      if (q.ring_timeout_s * 1000LL >= mw) {
+        log->warn("queue {}: max wait {} s is not longer than its ring timeout {} s", name,
+                  mw / 1000, q.ring_timeout_s);
+      }
+    }
+    ApplyAsteriskConfig(ac, &qopt);
+  }
   std::vector<std::unique_ptr<QueueLogSource>> logs;
   for (const auto& path : o.queue_logs) {
-    auto src = std::make_unique<QueueLogSource>(path, sink);
+    auto src = std::make_unique<QueueLogSource>(path, sink, qopt);
     if (!src->Start(spool.Cursor("queue_log:" + path), o.from_start, &err)) {
-      log->error("cannot read queue_log {}", err);
-      return 1;
+      log->error("queue_log {}", err);
+      return 2;
     }
     logs.push_back(std::move(src));
   }
@@ -237,8 +375,8 @@ int RunAgent(const AgentOptions& o) {
   for (const auto& path : o.jsonl) {
     auto src = std::make_unique<JsonlSource>(path, sink, o.once);
     if (!src->Start(spool.Cursor("jsonl:" + path), o.from_start, &err)) {
-      log->error("cannot read JSON-lines source {}", err);
-      return 1;
+      log->error("JSON-lines source {}", err);
+      return 2;
     }
     jsonls.push_back(std::move(src));
   }
@@ -320,6 +458,23 @@ int RunAgent(const AgentOptions& o) {
   while (!sopt.token.empty() && (sopt.token.back() == '\n' || sopt.token.back() == '\r')) {
     sopt.token.pop_back();
   }
+  // Asterisk computes its own SL statistics against `servicelevel`; a value that differs from
+  // the contract's T means the PBX's reports and ccmon's disagree by design: say so once.
+  auto warned = std::make_shared<std::set<std::string>>();
+  auto warned_mu = std::make_shared<std::mutex>();
+  sopt.on_thresholds = [pbx_service_level, warned, warned_mu](
+                           const std::map<std::string, double>& contract, double fallback) {
+    std::lock_guard lock(*warned_mu);
+    for (const auto& [queue, pbx_s] : pbx_service_level) {
+      const auto it = contract.find(queue);
+      const double t = it != contract.end() ? it->second : fallback;
+      if (t <= 0 || static_cast<double>(pbx_s) == t || !warned->insert(queue).second) continue;
+      Log()->warn(
+          "queue {}: Asterisk servicelevel is {} s but the contract's SL threshold is {} s; "
+          "ccmon judges against the contract, Asterisk's own SL statistics use {} s",
+          queue, pbx_s, t, pbx_s);
+    }
+  };
   sopt.collector = o.collector;
   sopt.site = o.site;
   sopt.version = CCMON_VERSION;
@@ -339,9 +494,11 @@ int RunAgent(const AgentOptions& o) {
       const auto& st = src->stats();
       log->info(
           "{}: {} lines, {} events, {} malformed, {} blank, {} duplicates, {} reconstructed, "
-          "{} unknown kinds",
+          "{} unknown kinds, {} invalid waits ({} recomputed), {} lost, {} ring canceled, "
+          "{} transfer merges, {} members bound",
           src->path(), st.lines, st.events, st.malformed, st.blank, st.duplicates, st.reconstructed,
-          st.unknown_kinds);
+          st.unknown_kinds, st.invalid_wait, st.wait_recomputed, st.lost, st.ring_canceled,
+          st.transfer_merges, st.members_bound);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.once_timeout_s);
     if (!sender.DrainUntilAcked(deadline)) {
@@ -379,18 +536,25 @@ int RunAgent(const AgentOptions& o) {
       schedule_hb();
     });
   };
-  LinkProber prober(io, o.probes, std::chrono::milliseconds(o.probe_interval_ms),
-                    [&](const Event& e) {
-                      std::lock_guard lock(spool_mu);
-                      writer.Append(e);
-                      writer.Commit("probe", "");
-                      sender.Notify();
-                    });
+  auto probe_sink = [&](const Event& e) {
+    std::lock_guard lock(spool_mu);
+    writer.Append(e);
+    writer.Commit("probe", "");
+    sender.Notify();
+  };
+  std::vector<ProbeTarget> tcp_probes, sip_probes;
+  for (const ProbeTarget& p : o.probes) {
+    (p.kind == LinkKind::kSipTrunk ? sip_probes : tcp_probes).push_back(p);
+  }
+  const std::chrono::milliseconds probe_interval(o.probe_interval_ms);
+  LinkProber prober(io, std::move(tcp_probes), probe_interval, probe_sink);
+  SipProber sip_prober(io, std::move(sip_probes), probe_interval, probe_sink);
   poll_sources();
   heartbeat();
   schedule_poll();
   schedule_hb();
   prober.Start();
+  sip_prober.Start();
   std::thread send_thread([&] { sender.Run([&] { return sim && sim->WanDown(NowMs()); }); });
   io.run();
   std::uint64_t target = 0;

@@ -33,6 +33,7 @@ void ToProto(const Event& in, v1::Event* out) {
           c->set_reason(static_cast<v1::UnansweredReason>(b.reason));
           c->set_hung_up_by(static_cast<v1::Party>(b.hung_up_by));
           c->set_reconstructed(b.reconstructed);
+          c->set_wait_unknown(b.wait_unknown);
         } else if constexpr (std::is_same_v<T, AgentStateEvent>) {
           auto* a = out->mutable_agent_state();
           a->set_agent(b.agent.data(), b.agent.size());
@@ -46,6 +47,8 @@ void ToProto(const Event& in, v1::Event* out) {
           l->set_jitter_ms(b.jitter_ms);
           l->set_loss_ratio(b.loss_ratio);
           l->set_up(b.up);
+          l->set_kind(static_cast<v1::LinkKind>(b.kind));
+          l->set_sip_status(b.sip_status);
         } else if constexpr (std::is_same_v<T, VoiceQuality>) {
           auto* v = out->mutable_voice();
           v->set_call_id(b.call_id.data(), b.call_id.size());
@@ -71,14 +74,21 @@ void ToProto(const Event& in, v1::Event* out) {
 namespace {
 
 // The enum values the domain events know; anything else is refused as "unknown_enum".
+static_assert(v1::UnansweredReason_MAX == v1::UNANSWERED_REASON_LOST &&
+                  static_cast<int>(UnansweredReason::kLost) == v1::UNANSWERED_REASON_LOST &&
+                  kUnansweredReasonCount == v1::UNANSWERED_REASON_LOST + 1,
+              "events.proto UnansweredReason and ccmon::UnansweredReason must match");
 bool KnownCallEnums(std::int32_t kind, std::int32_t reason, std::int32_t hung_up_by) {
   return kind >= v1::CallEvent::KIND_OFFERED && kind <= v1::CallEvent::KIND_RING_NO_ANSWER &&
-         reason >= 0 && reason <= v1::UNANSWERED_REASON_WITHDRAW && hung_up_by >= 0 &&
+         reason >= 0 && reason <= v1::UNANSWERED_REASON_LOST && hung_up_by >= 0 &&
          hung_up_by <= v1::PARTY_AGENT;
 }
 bool KnownAgentState(std::int32_t state) {
   return state >= v1::AgentStateEvent::STATE_LOGGED_OUT &&
          state <= v1::AgentStateEvent::STATE_AFTER_CALL_WORK;
+}
+bool KnownLinkKind(std::int32_t kind) {
+  return kind >= v1::LINK_KIND_UNSPECIFIED && kind <= v1::LINK_KIND_SIP_TRUNK;
 }
 
 }  // namespace
@@ -105,6 +115,7 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
       e.reason = static_cast<UnansweredReason>(c.reason());
       e.hung_up_by = static_cast<Party>(c.hung_up_by());
       e.reconstructed = c.reconstructed();
+      e.wait_unknown = c.wait_unknown();
       out->body = e;
       return {};
     }
@@ -117,7 +128,10 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
     }
     case v1::Event::kLink: {
       const auto& l = in.link();
-      out->body = LinkSample{l.link(), l.rtt_ms(), l.jitter_ms(), l.loss_ratio(), l.up()};
+      if (!KnownLinkKind(l.kind())) return "unknown_enum";
+      out->body = LinkSample{l.link(),       l.rtt_ms(), l.jitter_ms(),
+                             l.loss_ratio(), l.up(),     static_cast<LinkKind>(l.kind()),
+                             l.sip_status()};
       return {};
     }
     case v1::Event::kVoice: {
@@ -279,6 +293,7 @@ struct RawEnums {
   std::int32_t reason = 0;
   std::int32_t hung_up_by = 0;
   std::int32_t state = 0;
+  std::int32_t link_kind = 0;
 };
 
 bool ReadCall(CodedInputStream& in, const char* base, CallEvent* c, RawEnums* raw) {
@@ -312,6 +327,8 @@ bool ReadCall(CodedInputStream& in, const char* base, CallEvent* c, RawEnums* ra
         return ReadVarint(in, &raw->hung_up_by);
       case Varint(14):
         return ReadVarint(in, &c->reconstructed);
+      case Varint(15):
+        return ReadVarint(in, &c->wait_unknown);
       default:
         return SkipUnknown(in, tag);
     }
@@ -335,7 +352,7 @@ bool ReadAgentState(CodedInputStream& in, const char* base, AgentStateEvent* a, 
   });
 }
 
-bool ReadLink(CodedInputStream& in, const char* base, LinkSample* l) {
+bool ReadLink(CodedInputStream& in, const char* base, LinkSample* l, RawEnums* raw) {
   return ReadMessage(in, [&](std::uint32_t tag) {
     switch (tag) {
       case Bytes(1):
@@ -348,6 +365,10 @@ bool ReadLink(CodedInputStream& in, const char* base, LinkSample* l) {
         return ReadDouble(in, &l->loss_ratio);
       case Varint(5):
         return ReadVarint(in, &l->up);
+      case Varint(6):
+        return ReadVarint(in, &raw->link_kind);
+      case Varint(7):
+        return ReadVarint(in, &l->sip_status);
       default:
         return SkipUnknown(in, tag);
     }
@@ -430,7 +451,7 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
       case Bytes(kLink): {
         LinkSample defaults;
         defaults.up = false;  // the proto default, unlike LinkSample's
-        return ReadLink(in, base, member(kLink, defaults));
+        return ReadLink(in, base, member(kLink, defaults), &raw);
       }
       case Bytes(v1::Event::kVoiceFieldNumber):
         return ReadVoice(in, base, member(v1::Event::kVoiceFieldNumber, VoiceQuality{}));
@@ -457,6 +478,12 @@ bool ReadEvent(CodedInputStream& in, const char* base, DecodedEvent* out) {
       out->bad = "unknown_enum";
     } else {
       a->state = static_cast<AgentState>(raw.state);
+    }
+  } else if (auto* l = std::get_if<LinkSample>(&e.body); body == kLink) {
+    if (!KnownLinkKind(raw.link_kind)) {
+      out->bad = "unknown_enum";
+    } else {
+      l->kind = static_cast<LinkKind>(raw.link_kind);
     }
   }
   return true;

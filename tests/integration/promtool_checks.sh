@@ -40,6 +40,9 @@ route_is() {  # expected-receivers labels...
     --config.file=deploy/alertmanager.yml "$@" 2>/dev/null), expected $want")
 }
 route_is liaison-acme alertname=SiteDark severity=critical client=acme site=manila-1
+route_is liaison-acme alertname=LinkDown severity=critical client=acme site=manila-1 link=wan
+route_is liaison-acme alertname=TrunkDown severity=critical client=acme site=manila-1 link=carrier-a
+route_is oncall-tickets alertname=TrunkDown severity=critical client=default site=x link=carrier-a
 route_is liaison-globex alertname=SlaAtRisk severity=warning client=globex site=bogota-1 queue=sales
 route_is oncall-pager alertname=CollectorDown severity=critical team=oncall
 route_is oncall-pager,liaison-acme alertname=SlaBreach severity=critical team=oncall client=acme

@@ -1,7 +1,11 @@
 #include "ccmon/agent/queue_log.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
+
+#include "ccmon/agent/asterisk_config.h"
 
 namespace ccmon::agent {
 
@@ -35,6 +39,17 @@ std::uint32_t Uint(std::string_view s, std::uint32_t fallback = 0) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v > 0xffffffffULL) return fallback;
   return static_cast<std::uint32_t>(v);
+}
+
+// A whole number of seconds as ms; nullopt when empty, negative or not a number (Asterisk
+// writes "%ld": anything else is a damaged line, not a zero wait).
+std::optional<std::uint32_t> Seconds(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > 0xffffffffULL / 1000) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(v * 1000);
 }
 
 std::uint32_t SecondsToMs(std::string_view s) {
@@ -105,13 +120,20 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
 }
 
 QueueLogStateMachine::QueueLogStateMachine(Sink sink, std::size_t max_tracked_calls)
-    : sink_(std::move(sink)), max_tracked_(max_tracked_calls) {}
+    : QueueLogStateMachine(std::move(sink), QueueLogOptions{}, max_tracked_calls) {}
+
+QueueLogStateMachine::QueueLogStateMachine(Sink sink, QueueLogOptions options,
+                                           std::size_t max_tracked_calls)
+    : sink_(std::move(sink)), options_(std::move(options)), max_tracked_(max_tracked_calls) {}
 
 QueueLogStateMachine::Call* QueueLogStateMachine::Lookup(std::string_view call_id,
                                                          std::string_view queue) {
   key_.assign(call_id);
   key_.push_back('|');
   key_.append(queue);
+  if (!aliases_.empty()) {
+    if (auto a = aliases_.find(key_); a != aliases_.end()) key_ = a->second;
+  }
   auto it = calls_.find(key_);
   return it == calls_.end() ? nullptr : &it->second;
 }
@@ -121,7 +143,12 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
                                                          std::int64_t entered_ms) {
   if (calls_.size() >= max_tracked_ && !ended_order_.empty()) {
     calls_.erase(ended_order_.front());
+    aliases_.erase(ended_order_.front());
     ended_order_.pop_front();
+  }
+  if (std::find(queues_seen_.begin(), queues_seen_.end(), queue) == queues_seen_.end() &&
+      queues_seen_.size() < 1000) {
+    queues_seen_.emplace_back(queue);
   }
   key_.assign(call_id);
   key_.push_back('|');
@@ -137,6 +164,7 @@ void QueueLogStateMachine::Finish(const std::string& key) {
   ended_order_.push_back(key);
   if (ended_order_.size() > max_tracked_) {
     calls_.erase(ended_order_.front());
+    aliases_.erase(ended_order_.front());
     ended_order_.pop_front();
   }
 }
@@ -147,25 +175,140 @@ void QueueLogStateMachine::Emit(std::int64_t time_ms, const CallEvent& c) {
   sink_(Event{0, time_ms, c});
 }
 
-void QueueLogStateMachine::EmitState(std::int64_t time_ms, const QueueLogLine& l, AgentState s,
-                                     std::string_view reason, bool all_queues) {
-  if (IsNone(l.agent)) {
-    ++stats_.ignored;
-    return;
-  }
+void QueueLogStateMachine::EmitState(std::int64_t time_ms, std::string_view agent,
+                                     std::string_view queue, AgentState s,
+                                     std::string_view reason) {
   AgentStateEvent e;
-  e.agent = l.agent;
-  e.queue = all_queues || IsNone(l.queue) ? std::string_view{} : l.queue;
+  e.agent = agent;
+  e.queue = queue;
   e.state = s;
   e.reason = reason;
   ++stats_.events;
   sink_(Event{0, time_ms, e});
 }
 
+std::string_view QueueLogStateMachine::MemberName(std::string_view field) const {
+  if (auto it = options_.member_of_interface.find(field);
+      it != options_.member_of_interface.end()) {
+    return it->second;
+  }
+  if (auto it = bound_.find(field); it != bound_.end()) return it->second;
+  return field;
+}
+
+std::int64_t QueueLogStateMachine::MaxWait(std::string_view queue) const {
+  auto it = options_.max_wait_ms_by_queue.find(queue);
+  return it != options_.max_wait_ms_by_queue.end() ? it->second : options_.max_wait_ms;
+}
+
+std::uint32_t QueueLogStateMachine::Wrapup(std::string_view queue, std::string_view member) const {
+  if (options_.wrapup_ms.empty()) return 0;
+  std::string k(queue);
+  k.push_back('|');
+  k.append(member);
+  if (auto it = options_.wrapup_ms.find(k); it != options_.wrapup_ms.end()) return it->second;
+  auto it = options_.wrapup_ms.find(queue);
+  return it == options_.wrapup_ms.end() ? 0 : it->second;
+}
+
+void QueueLogStateMachine::ScheduleLost(const std::string& key, const Call& c) {
+  timers_.emplace(c.entered_ms + MaxWait(c.queue), Timer{Timer::Kind::kLost, key});
+}
+
+void QueueLogStateMachine::StartWrapup(std::string_view member, std::string_view queue,
+                                       std::int64_t t) {
+  if (member.empty()) return;
+  const std::uint32_t w = Wrapup(queue, member);
+  if (w == 0) return;
+  members_[std::string(member)].wrapup_until_ms = t + w;
+  timers_.emplace(t + w, Timer{Timer::Kind::kWrapupEnd, std::string(member)});
+  EmitState(t, member, {}, AgentState::kAfterCallWork, "wrapuptime");
+}
+
+void QueueLogStateMachine::AnnounceStaticMembers(std::int64_t t) {
+  announced_ = true;
+  for (const auto& m : options_.static_members) {
+    EmitState(t, m.name, m.queue, m.paused ? AgentState::kNotReady : AgentState::kReady, {});
+  }
+}
+
+void QueueLogStateMachine::Advance(std::int64_t now_ms) {
+  if (now_ms <= now_ms_) return;
+  now_ms_ = now_ms;
+  while (!timers_.empty() && timers_.begin()->first <= now_ms) {
+    const auto node = timers_.extract(timers_.begin());
+    const std::int64_t due = node.key();
+    const Timer& timer = node.mapped();
+    if (timer.kind == Timer::Kind::kWrapupEnd) {
+      auto m = members_.find(timer.key);
+      if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
+      members_.erase(m);
+      EmitState(due, timer.key, {}, AgentState::kReady, {});
+      continue;
+    }
+    auto it = calls_.find(timer.key);
+    if (it == calls_.end()) continue;
+    Call& c = it->second;
+    if (c.answered || c.ended || c.entered_ms + MaxWait(c.queue) != due) continue;
+    c.ended = true;
+    ++stats_.lost;
+    CallEvent e;
+    e.kind = CallKind::kUnanswered;
+    e.reason = UnansweredReason::kLost;
+    e.queue = c.queue;
+    e.call_id = std::string_view(timer.key).substr(0, timer.key.size() - c.queue.size() - 1);
+    e.caller_id = c.caller_id;
+    e.wait_ms = static_cast<std::uint32_t>(std::min<std::int64_t>(due - c.entered_ms, 0xffffffff));
+    Emit(due, e);
+    Finish(timer.key);
+  }
+  if (!pending_adds_.empty() && pending_adds_.front().time_ms + 1000 < now_ms) {
+    FlushPendingAdd(nullptr);
+  }
+}
+
+// ADDMEMBER names the interface when the member was added without a member name logged
+// (log_membername_as_agent=no, the default); the PAUSE/UNPAUSE lines Asterisk writes in the
+// same second name the member. Such a pair binds the interface to the member so that one
+// person is one agent; without it the interface stands for the member.
+void QueueLogStateMachine::FlushPendingAdd(const QueueLogLine* next) {
+  bool bind = false;
+  if (next != nullptr && !IsNone(next->agent) && next->agent.find('/') == std::string_view::npos &&
+      (next->event == "PAUSE" || next->event == "UNPAUSE" || next->event == "PAUSEALL" ||
+       next->event == "UNPAUSEALL")) {
+    bind = next->time_ms - pending_adds_.back().time_ms <= 1000;
+    for (const auto& p : pending_adds_) bind = bind && p.interface == pending_adds_[0].interface;
+  }
+  if (bind) {
+    auto [it, inserted] = bound_.try_emplace(pending_adds_[0].interface, next->agent);
+    if (inserted || it->second != next->agent) {
+      it->second.assign(next->agent);
+      ++stats_.members_bound;
+    }
+  }
+  for (const auto& p : pending_adds_) {
+    EmitState(p.time_ms, MemberName(p.interface), p.queue,
+              p.paused ? AgentState::kNotReady : AgentState::kReady, {});
+  }
+  pending_adds_.clear();
+}
+
+void QueueLogStateMachine::StateLine(const QueueLogLine& l, AgentState s, std::string_view reason,
+                                     bool all_queues) {
+  if (IsNone(l.agent)) {
+    ++stats_.ignored;
+    return;
+  }
+  const std::string_view member = MemberName(l.agent);
+  if (!members_.empty()) members_.erase(std::string(member));  // ends a wrap-up period
+  EmitState(l.time_ms, member, all_queues || IsNone(l.queue) ? std::string_view{} : l.queue, s,
+            reason);
+}
+
 QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
                                                          std::int64_t entered_ms, bool answered,
                                                          std::int64_t answered_ms,
-                                                         std::uint32_t wait_ms) {
+                                                         std::uint32_t wait_ms, bool wait_unknown) {
   Call* c = Lookup(l.call_id, l.queue);
   if (c == nullptr) {
     c = &Create(l.call_id, l.queue, entered_ms);
@@ -178,7 +321,8 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
   }
   if (answered && !c->answered) {
     c->answered = true;
-    c->agent.assign(IsNone(l.agent) ? std::string_view{} : l.agent);
+    c->answered_ms = answered_ms;
+    c->agent.assign(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
     CallEvent a;
     a.kind = CallKind::kAnswered;
     a.queue = c->queue;
@@ -186,16 +330,156 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
     a.agent = c->agent;
     a.caller_id = c->caller_id;
     a.wait_ms = wait_ms;
+    a.wait_unknown = wait_unknown;
     a.reconstructed = true;
     Emit(answered_ms, a);
   }
   return *c;
 }
 
+namespace {
+
+// "PJSIP/7009" -> "7009", "Local/7009@from-queue/n" -> "7009", "SIP/1000-0000002a" -> "1000".
+std::string_view Extension(std::string_view interface) {
+  const auto slash = interface.find('/');
+  if (slash == std::string_view::npos) return {};
+  std::string_view ext = interface.substr(slash + 1);
+  return ext.substr(0, ext.find_first_of("@-/"));
+}
+
+}  // namespace
+
+// An internal extension as a queue caller id: 2-6 digits (external callers carry full
+// numbers). Used only when queues.conf does not say which extension a member has.
+bool LooksLikeExtension(std::string_view caller_id) {
+  if (caller_id.size() < 2 || caller_id.size() > 6) return false;
+  return caller_id.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+std::string_view QueueLogStateMachine::ExtensionOf(std::string_view member) const {
+  for (const auto* map : {&options_.member_of_interface, &bound_}) {
+    for (const auto& [interface, name] : *map) {
+      if (name == member) return Extension(interface);
+    }
+  }
+  return {};
+}
+
+void QueueLogStateMachine::CloseOrigin(Call& merged, std::int64_t t) {
+  if (merged.origin_key.empty()) return;
+  const std::string key = std::move(merged.origin_key);
+  merged.origin_key.clear();
+  auto it = calls_.find(key);
+  if (it == calls_.end() || !it->second.answered || it->second.ended) return;
+  Call& origin = it->second;
+  origin.ended = true;
+  CallEvent x;
+  x.kind = CallKind::kTransferred;
+  x.queue = origin.queue;
+  x.call_id = std::string_view(key).substr(0, key.size() - origin.queue.size() - 1);
+  x.agent = origin.agent;
+  x.caller_id = origin.caller_id;
+  x.wait_ms = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(origin.answered_ms - origin.entered_ms, 0, 0xffffffff));
+  x.talk_ms =
+      static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - origin.answered_ms, 0, 0xffffffff));
+  x.acw_ms = Wrapup(origin.queue, origin.agent);
+  Emit(t, x);
+  StartWrapup(origin.agent, origin.queue, t);
+  Finish(key);
+}
+
+// An attended transfer into a queue (asterisk/asterisk#759): the transferring member's
+// consultation call enters the target queue under its own id (its caller id is the member's
+// extension) and the target queue's later lines may carry the original caller's id, which has
+// no ENTERQUEUE there. Those lines continue the consultation call: the caller entered the
+// target queue once. The caller's call in the first queue ends as transferred at the merge.
+QueueLogStateMachine::Call* QueueLogStateMachine::AdoptTransfer(const QueueLogLine& l) {
+  std::string origin_key;
+  const Call* origin = nullptr;
+  for (const auto& q : queues_seen_) {
+    if (q == l.queue) continue;
+    std::string k(l.call_id);
+    k.push_back('|');
+    k.append(q);
+    auto it = calls_.find(k);
+    if (it != calls_.end() && it->second.answered && !it->second.ended) {
+      origin = &it->second;
+      origin_key = std::move(k);
+      break;
+    }
+  }
+  if (origin == nullptr) return nullptr;
+  const std::string member(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
+  const std::string_view ext = ExtensionOf(origin->agent);
+  Call* best = nullptr;
+  std::string best_key;
+  for (auto& [k, c] : calls_) {
+    if (c.queue != l.queue || c.entered_ms < origin->answered_ms || c.transferred_in) continue;
+    const bool answered_by_member =
+        c.answered && !member.empty() && c.agent == member && (!c.ended || c.attended_out);
+    const bool waiting_consult =
+        !c.answered && !c.ended &&
+        (ext.empty() ? LooksLikeExtension(c.caller_id) : c.caller_id == ext);
+    if ((answered_by_member || waiting_consult) &&
+        (best == nullptr || c.entered_ms > best->entered_ms)) {
+      best = &c;
+      best_key = k;
+    }
+  }
+  if (best == nullptr) return nullptr;
+  ++stats_.transfer_merges;
+  best->transferred_in = true;
+  best->origin_key = std::move(origin_key);
+  std::string alias(l.call_id);
+  alias.push_back('|');
+  alias.append(l.queue);
+  aliases_[alias] = best_key;
+  if (best->attended_out) CloseOrigin(*best, l.time_ms);  // the transfer line came first
+  return best;
+}
+
+std::string QueueLogStateMachine::ConsultOrigin(const Call& consult) const {
+  if (consult.caller_id.empty()) return {};
+  std::string_view member;  // whose extension entered the queue
+  for (const auto* map : {&options_.member_of_interface, &bound_}) {
+    for (const auto& [interface, name] : *map) {
+      if (Extension(interface) == consult.caller_id) member = name;
+    }
+  }
+  if (member.empty()) return {};
+  for (const auto& [k, c] : calls_) {
+    if (c.agent == member && c.answered && !c.ended && c.queue != consult.queue &&
+        c.answered_ms <= consult.entered_ms) {
+      return k;
+    }
+  }
+  return {};
+}
+
 void QueueLogStateMachine::Process(const QueueLogLine& l) {
   const std::string_view ev = l.event;
   const std::int64_t t = l.time_ms;
   auto d = [&](std::size_t i) { return l.data[i]; };
+  Advance(t);
+  if (!announced_) AnnounceStaticMembers(t);
+  if (!pending_adds_.empty()) FlushPendingAdd(&l);
+
+  // The wait a line reports, or else the one its ENTERQUEUE gives; unknown otherwise.
+  struct Wait {
+    std::uint32_t ms = 0;
+    bool unknown = false;
+  };
+  auto wait_of = [&](std::string_view field, const Call* c) {
+    if (const auto s = Seconds(field)) return Wait{*s, false};
+    ++stats_.invalid_wait;
+    if (c != nullptr && c->entry_known && t >= c->entered_ms) {
+      ++stats_.wait_recomputed;
+      return Wait{static_cast<std::uint32_t>(std::min<std::int64_t>(t - c->entered_ms, 0xffffffff)),
+                  false};
+    }
+    return Wait{0, true};
+  };
 
   if (ev == "ENTERQUEUE") {
     if (Call* c = Lookup(l.call_id, l.queue); c != nullptr && (!c->ended || t <= c->entered_ms)) {
@@ -203,7 +487,9 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
       return;
     }
     Call& c = Create(l.call_id, l.queue, t);
+    c.entry_known = true;
     c.caller_id.assign(d(1));
+    ScheduleLost(key_, c);
     CallEvent e;
     e.kind = CallKind::kOffered;
     e.queue = c.queue;
@@ -215,22 +501,26 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
   }
   if (ev == "CONNECT") {
     // holdtime|bridged channel uniqueid|ringtime
-    const std::uint32_t wait = SecondsToMs(d(0));
     Call* c = Lookup(l.call_id, l.queue);
+    if (c == nullptr) c = AdoptTransfer(l);
     if (c != nullptr && (c->answered || c->ended)) {
-      ++stats_.duplicates;
+      ++(c->transferred_in ? stats_.transfer_merges : stats_.duplicates);
       return;
     }
-    Call& call = Ensure(l, t - wait, false, 0, 0);
+    const Wait wait = wait_of(d(0), c);
+    Call& call = c != nullptr ? *c : Ensure(l, t - wait.ms, false, 0, 0, false);
     call.answered = true;
-    call.agent.assign(IsNone(l.agent) ? std::string_view{} : l.agent);
+    call.answered_ms = t;
+    call.agent.assign(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
+    if (!members_.empty()) members_.erase(call.agent);
     CallEvent e;
     e.kind = CallKind::kAnswered;
     e.queue = call.queue;
     e.call_id = l.call_id;
     e.agent = call.agent;
     e.caller_id = call.caller_id;
-    e.wait_ms = wait;
+    e.wait_ms = wait.ms;
+    e.wait_unknown = wait.unknown;
     e.ring_ms = SecondsToMs(d(2));
     Emit(t, e);
     return;
@@ -240,20 +530,20 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
   if (abandon || exit_key || ev == "EXITWITHTIMEOUT" || ev == "EXITEMPTY" || ev == "WITHDRAW") {
     // ABANDON, EXITWITHTIMEOUT, EXITEMPTY, WITHDRAW: position|origposition|waittime[|info]
     // EXITWITHKEY: key|position|origposition|waittime
-    const std::size_t wait_field = exit_key ? 3 : 2;
-    const std::uint32_t wait = SecondsToMs(d(wait_field));
     Call* c = Lookup(l.call_id, l.queue);
     if (c != nullptr && (c->answered || c->ended)) {
       ++stats_.duplicates;
       return;
     }
-    Call& call = Ensure(l, t - wait, false, 0, 0);
+    const Wait wait = wait_of(d(exit_key ? 3 : 2), c);
+    Call& call = c != nullptr ? *c : Ensure(l, t - wait.ms, false, 0, 0, false);
     call.ended = true;
     CallEvent e;
     e.queue = call.queue;
     e.call_id = l.call_id;
     e.caller_id = call.caller_id;
-    e.wait_ms = wait;
+    e.wait_ms = wait.ms;
+    e.wait_unknown = wait.unknown;
     e.position = Uint(d(exit_key ? 1 : 0));
     if (abandon) {
       e.kind = CallKind::kAbandoned;
@@ -277,29 +567,61 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
     //                   LINK|chan1|chan2|holdtime|calltime|origposition
     std::size_t hold_field = complete ? 0 : 2;
     if (ev == "ATTENDEDTRANSFER" && d(0) == "LINK") hold_field = 3;
-    const std::uint32_t hold = SecondsToMs(d(hold_field));
-    const std::uint32_t talk = SecondsToMs(d(hold_field + 1));
     Call* c = Lookup(l.call_id, l.queue);
+    if (c == nullptr) c = AdoptTransfer(l);
+    const bool attended = ev == "ATTENDEDTRANSFER";
+    if (c != nullptr && attended && !c->ended && !c->transferred_in) {
+      // A consultation call's own transfer line, before any line of the caller's: the caller
+      // carries on with this call's member under the caller's id.
+      if (std::string origin = ConsultOrigin(*c); !origin.empty()) {
+        const std::string consult_key = key_;
+        std::string alias = origin.substr(0, origin.size() - calls_.at(origin).queue.size());
+        alias.append(c->queue);
+        aliases_[alias] = consult_key;
+        c->transferred_in = true;
+        c->origin_key = std::move(origin);
+      }
+    }
+    if (c != nullptr && c->transferred_in && (attended || c->ended)) {
+      // The merge itself (or, after a transfer line already counted, the caller's end of it).
+      ++stats_.transfer_merges;
+      if (!c->ended) CloseOrigin(*c, t);
+      return;
+    }
     if (c != nullptr && c->ended) {
       ++stats_.duplicates;
       return;
     }
-    Call& call = Ensure(l, t - talk - hold, true, t - talk, hold);
+    const std::optional<std::uint32_t> talk_s = Seconds(d(hold_field + 1));
+    std::uint32_t talk = talk_s ? *talk_s : 0;
+    if (!talk_s && c != nullptr && c->answered && t >= c->answered_ms) {
+      talk = static_cast<std::uint32_t>(std::min<std::int64_t>(t - c->answered_ms, 0xffffffff));
+    }
+    const std::optional<std::uint32_t> hold_line = Seconds(d(hold_field));
+    const Wait hold = hold_line                     ? Wait{*hold_line, false}
+                      : c != nullptr && c->answered ? Wait{0, false}
+                                                    : wait_of(d(hold_field), c);
+    Call& call = Ensure(l, t - talk - hold.ms, true, t - talk, hold.ms, hold.unknown);
+    const std::string key = key_;
+    CloseOrigin(call, t);
     call.ended = true;
+    call.attended_out = attended;
     CallEvent e;
     e.kind = complete ? CallKind::kCompleted : CallKind::kTransferred;
     e.queue = call.queue;
     e.call_id = l.call_id;
-    e.agent = IsNone(l.agent) ? std::string_view(call.agent) : l.agent;
+    e.agent = IsNone(l.agent) ? std::string_view(call.agent) : MemberName(l.agent);
     e.caller_id = call.caller_id;
-    e.wait_ms = hold;
+    e.wait_ms = hold.ms;
     e.talk_ms = talk;
+    e.acw_ms = Wrapup(call.queue, e.agent);
     if (complete) e.hung_up_by = ev == "COMPLETEAGENT" ? Party::kAgent : Party::kCaller;
     Emit(t, e);
-    Finish(key_);
+    StartWrapup(e.agent, call.queue, t);
+    Finish(key);
     return;
   }
-  if (ev == "RINGNOANSWER" || ev == "RINGCANCELED") {
+  if (ev == "RINGNOANSWER") {
     // ringtime in milliseconds
     Call* c = Lookup(l.call_id, l.queue);
     if (c == nullptr) {
@@ -310,41 +632,113 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
     e.kind = CallKind::kRingNoAnswer;
     e.queue = c->queue;
     e.call_id = l.call_id;
-    e.agent = IsNone(l.agent) ? std::string_view{} : l.agent;
+    e.agent = IsNone(l.agent) ? std::string_view{} : MemberName(l.agent);
     e.ring_ms = Uint(d(0));
     Emit(t, e);
     return;
   }
-  if (ev == "ADDMEMBER") return EmitState(t, l, AgentState::kReady, {}, false);
-  if (ev == "REMOVEMEMBER") return EmitState(t, l, AgentState::kLoggedOut, {}, false);
-  if (ev == "PAUSE") return EmitState(t, l, AgentState::kNotReady, d(0), false);
-  if (ev == "UNPAUSE") return EmitState(t, l, AgentState::kReady, {}, false);
-  if (ev == "PAUSEALL") return EmitState(t, l, AgentState::kNotReady, d(0), true);
-  if (ev == "UNPAUSEALL") return EmitState(t, l, AgentState::kReady, {}, true);
+  if (ev == "RINGCANCELED") {
+    // The caller hung up (or pressed a key) while members rang (app_queue.c wait_for_answer):
+    // the caller's doing, not the member's; the ABANDON that follows counts it.
+    ++stats_.ring_canceled;
+    return;
+  }
+  if (ev == "ADDMEMBER") {
+    if (IsNone(l.agent)) {
+      ++stats_.ignored;
+      return;
+    }
+    const bool paused = d(0) == "PAUSED";
+    if (l.agent.find('/') != std::string_view::npos &&
+        options_.member_of_interface.find(l.agent) == options_.member_of_interface.end()) {
+      pending_adds_.push_back({std::string(l.queue), std::string(l.agent), t, paused});
+      return;
+    }
+    return StateLine(l, paused ? AgentState::kNotReady : AgentState::kReady, {}, false);
+  }
+  if (ev == "REMOVEMEMBER") return StateLine(l, AgentState::kLoggedOut, {}, false);
+  if (ev == "PAUSE" || ev == "PAUSEALL") {
+    const bool acw = std::find(options_.acw_pause_reasons.begin(), options_.acw_pause_reasons.end(),
+                               d(0)) != options_.acw_pause_reasons.end();
+    return StateLine(l, acw ? AgentState::kAfterCallWork : AgentState::kNotReady, d(0),
+                     ev == "PAUSEALL");
+  }
+  if (ev == "UNPAUSE") return StateLine(l, AgentState::kReady, {}, false);
+  if (ev == "UNPAUSEALL") return StateLine(l, AgentState::kReady, {}, true);
   if (ev == "AGENTLOGIN" || ev == "AGENTCALLBACKLOGIN") {
-    return EmitState(t, l, AgentState::kReady, {}, true);
+    return StateLine(l, AgentState::kReady, {}, true);
   }
   if (ev == "AGENTLOGOFF" || ev == "AGENTCALLBACKLOGOFF") {
-    return EmitState(t, l, AgentState::kLoggedOut, {}, true);
+    return StateLine(l, AgentState::kLoggedOut, {}, true);
   }
-  if (ev == "CONFIGRELOAD" || ev == "QUEUESTART" || ev == "AGENTDUMP" || ev == "SYSCOMPAT" ||
-      ev == "DID" || ev == "INFO" || ev == "ENTERQUEUE_NOAGENTS" || ev.starts_with("OUT")) {
+  if (ev == "QUEUESTART") {
+    // Asterisk (re)started: static members are back, as configured.
+    AnnounceStaticMembers(t);
+    ++stats_.ignored;
+    return;
+  }
+  if (ev == "CONFIGRELOAD" || ev == "AGENTDUMP" || ev == "SYSCOMPAT" || ev == "DID" ||
+      ev == "INFO" || ev == "ENTERQUEUE_NOAGENTS" || ev.starts_with("OUT")) {
     ++stats_.ignored;
     return;
   }
   ++stats_.unknown_kinds;
 }
 
+void ApplyAsteriskConfig(const AsteriskConfig& config, QueueLogOptions* options) {
+  for (const auto& [queue, q] : config.queues) {
+    if (q.wrapup_s > 0) options->wrapup_ms[queue] = q.wrapup_s * 1000;
+    for (const auto& m : q.members) {
+      if (m.wrapup_s) options->wrapup_ms[queue + "|" + m.name] = *m.wrapup_s * 1000;
+      // Realtime members log their ADDMEMBER; static ones never do.
+      if (!m.realtime) options->static_members.push_back({queue, m.name, m.paused});
+    }
+  }
+  for (const auto& [interface, name] : config.member_of_interface) {
+    options->member_of_interface.emplace(interface, name);
+  }
+}
+
+// QLSM2: open calls (with answer time and flags), call-id aliases of attended transfers,
+// learned interface bindings, wrap-up periods and the machine's clock. QLSM1 (open calls
+// only) is still read.
 std::string QueueLogStateMachine::SaveState() const {
-  std::string out = "QLSM1";
+  std::string out = "QLSM2";
+  auto pod = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  pod(now_ms_);
+  out.push_back(announced_ ? '\1' : '\0');
+  std::uint32_t n = 0;
+  for (const auto& [key, c] : calls_) n += c.ended ? 0 : 1;
+  pod(n);
   for (const auto& [key, c] : calls_) {
     if (c.ended) continue;  // ended calls only serve dedupe of repeated lines
     PutStr(&out, key);
     PutStr(&out, c.queue);
     PutStr(&out, c.caller_id);
     PutStr(&out, c.agent);
-    out.append(reinterpret_cast<const char*>(&c.entered_ms), sizeof c.entered_ms);
-    out.push_back(c.answered ? '\1' : '\0');
+    PutStr(&out, c.origin_key);
+    pod(c.entered_ms);
+    pod(c.answered_ms);
+    out.push_back(static_cast<char>((c.answered ? 1 : 0) | (c.entry_known ? 2 : 0) |
+                                    (c.transferred_in ? 4 : 0)));
+  }
+  n = 0;
+  for (const auto& [alias, key] : aliases_) n += calls_.count(key) != 0 && !calls_.at(key).ended;
+  pod(n);
+  for (const auto& [alias, key] : aliases_) {
+    if (calls_.count(key) == 0 || calls_.at(key).ended) continue;
+    PutStr(&out, alias);
+    PutStr(&out, key);
+  }
+  pod(static_cast<std::uint32_t>(bound_.size()));
+  for (const auto& [interface, name] : bound_) {
+    PutStr(&out, interface);
+    PutStr(&out, name);
+  }
+  pod(static_cast<std::uint32_t>(members_.size()));
+  for (const auto& [name, m] : members_) {
+    PutStr(&out, name);
+    pod(m.wrapup_until_ms);
   }
   return out;
 }
@@ -352,22 +746,97 @@ std::string QueueLogStateMachine::SaveState() const {
 bool QueueLogStateMachine::RestoreState(std::string_view blob) {
   calls_.clear();
   ended_order_.clear();
-  if (!blob.starts_with("QLSM1")) return blob.empty();
+  aliases_.clear();
+  timers_.clear();
+  members_.clear();
+  bound_.clear();
+  pending_adds_.clear();
+  queues_seen_.clear();
+  auto fail = [this] {
+    calls_.clear();
+    aliases_.clear();
+    members_.clear();
+    bound_.clear();
+    timers_.clear();
+    queues_seen_.clear();
+    now_ms_ = 0;
+    announced_ = false;
+    return false;
+  };
+  auto pod = [&blob](auto* v) {
+    if (blob.size() < sizeof *v) return false;
+    std::memcpy(v, blob.data(), sizeof *v);
+    blob.remove_prefix(sizeof *v);
+    return true;
+  };
+  auto add_call = [this](std::string key, Call c) {
+    if (std::find(queues_seen_.begin(), queues_seen_.end(), c.queue) == queues_seen_.end()) {
+      queues_seen_.push_back(c.queue);
+    }
+    if (!c.answered) ScheduleLost(key, c);
+    calls_.emplace(std::move(key), std::move(c));
+  };
+  if (blob.starts_with("QLSM1")) {
+    blob.remove_prefix(5);
+    while (!blob.empty()) {
+      std::string key;
+      Call c;
+      if (!GetStr(&blob, &key) || !GetStr(&blob, &c.queue) || !GetStr(&blob, &c.caller_id) ||
+          !GetStr(&blob, &c.agent) || !pod(&c.entered_ms) || blob.empty()) {
+        return fail();
+      }
+      c.answered = blob.front() == '\1';
+      c.entry_known = true;
+      blob.remove_prefix(1);
+      add_call(std::move(key), std::move(c));
+    }
+    return true;
+  }
+  if (!blob.starts_with("QLSM2")) return blob.empty();
   blob.remove_prefix(5);
-  while (!blob.empty()) {
+  std::int64_t now = 0;
+  if (!pod(&now) || blob.empty()) return fail();
+  announced_ = blob.front() == '\1';
+  blob.remove_prefix(1);
+  std::uint32_t n = 0;
+  if (!pod(&n) || n > blob.size()) return fail();
+  for (; n > 0; --n) {
     std::string key;
     Call c;
     if (!GetStr(&blob, &key) || !GetStr(&blob, &c.queue) || !GetStr(&blob, &c.caller_id) ||
-        !GetStr(&blob, &c.agent) || blob.size() < sizeof c.entered_ms + 1) {
-      calls_.clear();
-      return false;
+        !GetStr(&blob, &c.agent) || !GetStr(&blob, &c.origin_key) || !pod(&c.entered_ms) ||
+        !pod(&c.answered_ms) || blob.empty()) {
+      return fail();
     }
-    std::memcpy(&c.entered_ms, blob.data(), sizeof c.entered_ms);
-    blob.remove_prefix(sizeof c.entered_ms);
-    c.answered = blob.front() == '\1';
+    const auto flags = static_cast<unsigned char>(blob.front());
     blob.remove_prefix(1);
-    calls_.emplace(std::move(key), std::move(c));
+    c.answered = (flags & 1) != 0;
+    c.entry_known = (flags & 2) != 0;
+    c.transferred_in = (flags & 4) != 0;
+    add_call(std::move(key), std::move(c));
   }
+  if (!pod(&n) || n > blob.size()) return fail();
+  for (; n > 0; --n) {
+    std::string alias, key;
+    if (!GetStr(&blob, &alias) || !GetStr(&blob, &key)) return fail();
+    aliases_.emplace(std::move(alias), std::move(key));
+  }
+  if (!pod(&n) || n > blob.size()) return fail();
+  for (; n > 0; --n) {
+    std::string interface, name;
+    if (!GetStr(&blob, &interface) || !GetStr(&blob, &name)) return fail();
+    bound_.emplace(std::move(interface), std::move(name));
+  }
+  if (!pod(&n) || n > blob.size()) return fail();
+  for (; n > 0; --n) {
+    std::string name;
+    std::int64_t until = 0;
+    if (!GetStr(&blob, &name) || !pod(&until)) return fail();
+    timers_.emplace(until, Timer{Timer::Kind::kWrapupEnd, name});
+    members_[std::move(name)].wrapup_until_ms = until;
+  }
+  if (!blob.empty()) return fail();
+  now_ms_ = now;
   return true;
 }
 

@@ -89,6 +89,11 @@ std::string FileSource::FindCopy() const {
 bool FileSource::Start(const std::string& cursor, bool from_start, std::string* error) {
   if (stream_) return OpenCurrent(0, error);  // a pipe has no position to resume
   auto log = Log();
+  struct stat st {};
+  if (stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    *error = path_ + ": is a directory, not a log file";
+    return false;
+  }
   if (!cursor.empty()) {
     std::istringstream in(cursor.substr(0, cursor.find('\n')));
     std::uint64_t dev = 0, ino = 0, offset = 0, line = 0;
@@ -98,19 +103,22 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
                                                 : std::string_view(cursor).substr(nl + 1))) {
         log->warn("{}: saved source state unreadable; starting without it", path_);
       }
-      struct stat st {};
-      if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+      dev_ = static_cast<dev_t>(dev);
+      ino_ = static_cast<ino_t>(ino);
+      offset_ = offset;
+      if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
         line_no_ = line;
-        return OpenCurrent(offset, error);
+        if (OpenCurrent(offset, nullptr)) return true;
+        return Wait(error);
       }
       // Rotated while we were down: finish the old file first, then start the new one.
-      const std::string rotated = FindRotated(static_cast<dev_t>(dev), static_cast<ino_t>(ino));
+      const std::string rotated = FindRotated(dev_, ino_);
       if (!rotated.empty()) {
         log->info("{}: rotated while stopped; finishing {} from byte {}", path_, rotated, offset);
         const std::string current = path_;
         path_ = rotated;
         line_no_ = line;
-        if (OpenCurrent(offset, error)) Drain();
+        if (OpenCurrent(offset, nullptr)) Drain();
         path_ = current;
       } else {
         log->warn(
@@ -118,15 +126,29 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
             path_);
       }
       line_no_ = 0;
-      return OpenCurrent(0, error);
+      if (OpenCurrent(0, nullptr)) return true;
+      return Wait(error);
     }
     log->warn("{}: unreadable cursor, starting afresh", path_);
   }
-  if (!OpenCurrent(0, error)) return false;
+  if (!OpenCurrent(0, nullptr)) {
+    // A file that appears later is new: all of it is read, whatever from_start says.
+    return Wait(error);
+  }
   if (!from_start) {
     std::fseek(file_, 0, SEEK_END);
     offset_ = static_cast<std::uint64_t>(std::ftell(file_));
   }
+  return true;
+}
+
+bool FileSource::Wait(std::string* /*error*/) {
+  // tail -F: a missing or unreadable file is waited for (the PBX not started yet, logrotate
+  // between rename and create, permissions being fixed), never a reason to stop.
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = nullptr;
+  partial_.clear();
+  Log()->warn("{}: {}; waiting for it to appear", path_, std::strerror(errno));
   return true;
 }
 
@@ -161,6 +183,11 @@ std::size_t FileSource::Drain() {
 }
 
 std::size_t FileSource::Poll() {
+  if (file_ == nullptr && !stream_) {
+    if (!OpenCurrent(0, nullptr)) return 0;  // still missing: Start() said so once
+    Log()->info("{}: appeared; reading it from its start", path_);
+    line_no_ = 0;
+  }
   std::size_t lines = Drain();
   if (stream_) return lines;
   struct stat st {};

@@ -22,8 +22,13 @@ class FileSource {
   FileSource& operator=(const FileSource&) = delete;
 
   // Restores from a cursor saved by Cursor(); with an empty cursor starts at the beginning
-  // (from_start) or at the current end of the file.
+  // (from_start) or at the current end of the file. A missing or unreadable file is waited
+  // for (Poll() opens it when it appears, reading it from its start); false only for a path
+  // that cannot be a log (a directory) or an unreadable stdin.
   bool Start(const std::string& cursor, bool from_start, std::string* error);
+
+  // True while the file is missing or unreadable.
+  bool waiting() const { return file_ == nullptr && !stream_; }
 
   // Reads every complete line available now. Returns the number of lines consumed.
   std::size_t Poll();
@@ -46,6 +51,7 @@ class FileSource {
 
  private:
   bool OpenCurrent(std::uint64_t offset, std::string* error);
+  bool Wait(std::string* error);
   std::size_t Drain();
   std::string FindRotated(dev_t dev, ino_t ino) const;
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.

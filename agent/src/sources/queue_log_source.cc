@@ -1,11 +1,33 @@
 #include "sources/queue_log_source.h"
 
+#include <chrono>
+
 #include "log.h"
 
 namespace ccmon::agent {
 
-QueueLogSource::QueueLogSource(std::string path, QueueLogStateMachine::Sink sink)
-    : FileSource(std::move(path)), machine_(std::move(sink)) {}
+QueueLogSource::QueueLogSource(std::string path, QueueLogStateMachine::Sink sink,
+                               QueueLogOptions options, SteadyClock clock)
+    : FileSource(std::move(path)),
+      machine_(std::move(sink), std::move(options)),
+      clock_(clock ? std::move(clock) : [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+      }) {}
+
+std::size_t QueueLogSource::Poll() {
+  const std::size_t lines = FileSource::Poll();
+  const std::int64_t now = clock_();
+  if (lines > 0 || base_steady_ms_ < 0) {
+    base_steady_ms_ = now;
+    base_pbx_ms_ = machine_.pbx_time_ms();
+  }
+  if (base_pbx_ms_ == 0) return lines;  // no line yet: no PBX time to run on
+  const std::uint64_t before = machine_.stats().events;
+  machine_.Advance(base_pbx_ms_ + (now - base_steady_ms_));
+  return lines + (machine_.stats().events - before);
+}
 
 void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
   auto& st = machine_.mutable_stats();

@@ -1,6 +1,12 @@
 // Asterisk queue_log source: a followed file whose lines go through the queue_log parser and
-// per-call state machine (agent/include/ccmon/agent/queue_log.h). Not thread-safe.
+// per-call state machine (agent/include/ccmon/agent/queue_log.h). Between lines the machine's
+// clock runs on: the PBX time of the last line plus the time elapsed since it was read, so a
+// quiet log still closes lost calls and ends wrap-up, and a backfill of an old file does not
+// close its open calls at once. Not thread-safe.
 #pragma once
+
+#include <cstdint>
+#include <functional>
 
 #include "ccmon/agent/queue_log.h"
 #include "sources/file_source.h"
@@ -9,8 +15,14 @@ namespace ccmon::agent {
 
 class QueueLogSource final : public FileSource {
  public:
-  QueueLogSource(std::string path, QueueLogStateMachine::Sink sink);
+  using SteadyClock = std::function<std::int64_t()>;  // monotonic ms
+  QueueLogSource(std::string path, QueueLogStateMachine::Sink sink, QueueLogOptions options = {},
+                 SteadyClock clock = nullptr);
   const QueueLogStats& stats() const { return machine_.stats(); }
+
+  // Reads what is new, then advances the machine's clock. Returns lines read plus events the
+  // clock produced (either means the cursor changed).
+  std::size_t Poll();
 
  protected:
   void OnLine(std::string_view line, std::uint64_t line_no) override;
@@ -19,8 +31,12 @@ class QueueLogSource final : public FileSource {
 
  private:
   QueueLogStateMachine machine_;
+  SteadyClock clock_;
   QueueLogLine parsed_;
   std::uint64_t logged_malformed_ = 0;
+  // The machine's PBX time when lines were last read, and the steady time then.
+  std::int64_t base_pbx_ms_ = 0;
+  std::int64_t base_steady_ms_ = -1;
 };
 
 }  // namespace ccmon::agent

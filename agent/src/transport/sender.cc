@@ -131,6 +131,11 @@ bool Sender::Session(const std::function<bool()>& done) {
     return false;
   }
   std::uint64_t sent = in.welcome().last_applied_seq();
+  if (opt_.on_thresholds) {
+    const std::map<std::string, double> thresholds(in.welcome().sl_threshold_s().begin(),
+                                                   in.welcome().sl_threshold_s().end());
+    opt_.on_thresholds(thresholds, in.welcome().default_sl_threshold_s());
+  }
   const std::size_t batch_max = std::min<std::size_t>(
       opt_.batch_max, std::max<std::uint32_t>(1, in.welcome().max_batch_events()));
   {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,9 @@ struct SenderOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string token;
+  // Called (on the sender's thread) with each Welcome's contract SL thresholds: per queue
+  // the collector names, and the default for the others.
+  std::function<void(const std::map<std::string, double>&, double)> on_thresholds;
 };
 
 class Sender {

@@ -26,9 +26,9 @@ class Reader : public YamlReader {
                             ContinuityThresholds* t) const {
     absl::Status s;
     if (s = Keys(n, path,
-                 {"resolve_after_s", "hysteresis", "site_dark", "link_down", "link_degraded",
-                  "voice_quality_low", "staffing_collapse", "queue_surge", "sla_at_risk",
-                  "clock_skew", "spool_backlog"});
+                 {"resolve_after_s", "hysteresis", "site_dark", "link_down", "trunk_down",
+                  "link_degraded", "voice_quality_low", "staffing_collapse", "queue_surge",
+                  "sla_at_risk", "clock_skew", "spool_backlog"});
         !s.ok()) {
       return s;
     }
@@ -50,6 +50,12 @@ class Reader : public YamlReader {
       const YAML::Node a = n["link_down"];
       if (s = Keys(a, p, {"for_s"}); !s.ok()) return s;
       if (s = Seconds(a, "for_s", p, 0, 86400, &t->link_down_for_ms); !s.ok()) return s;
+    }
+    {
+      const std::string p = Join(path, "trunk_down");
+      const YAML::Node a = n["trunk_down"];
+      if (s = Keys(a, p, {"for_s"}); !s.ok()) return s;
+      if (s = Seconds(a, "for_s", p, 0, 86400, &t->trunk_down_for_ms); !s.ok()) return s;
     }
     {
       const std::string p = Join(path, "link_degraded");

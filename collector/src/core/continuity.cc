@@ -1,4 +1,4 @@
-// The continuity rules. Each of the nine alerts turns the snapshot into observations (does the
+// The continuity rules. Each of the ten alerts turns the snapshot into observations (does the
 // condition hold; is it clearly gone), and a single state machine (Step) applies `for`,
 // hysteresis and resolution to all of them, so every alert behaves the same way.
 #include "ccmon/collector/continuity.h"
@@ -68,6 +68,35 @@ Alert Base(const char* name, const char* severity, const std::string& client,
   a.client = client;
   a.site = site;
   return a;
+}
+
+// Reason phrases of the final answers a trunk probe commonly gets (RFC 3261 section 21; the
+// sample carries only the code).
+const char* SipReason(std::uint32_t status) {
+  switch (status) {
+    case 403:
+      return " Forbidden";
+    case 404:
+      return " Not Found";
+    case 408:
+      return " Request Timeout";
+    case 480:
+      return " Temporarily Unavailable";
+    case 500:
+      return " Server Internal Error";
+    case 502:
+      return " Bad Gateway";
+    case 503:
+      return " Service Unavailable";
+    case 504:
+      return " Server Time-out";
+    case 600:
+      return " Busy Everywhere";
+    case 603:
+      return " Decline";
+    default:
+      return "";
+  }
 }
 
 const std::vector<std::string>& ClientsOf(const SiteView* site) {
@@ -235,10 +264,54 @@ void ContinuityEngine::Impl::Links(const Snapshot& snap,
     for (const std::string& client : ClientsOf(sv)) {
       const ContinuityThresholds& th = For(lv.site, client);
       const double h = th.hysteresis;
+      // A trunk is judged twice: is anything answering (the network: LinkDown, LinkDegraded)
+      // and does the answer say it would route calls (TrunkDown), the more specific alert.
+      const bool trunk = lv.kind == LinkKind::kSipTrunk;
+      const bool reachable = trunk ? lv.sip_status != 0 : lv.up;
+      bool trunk_down = false;
+      if (trunk) {
+        const std::uint32_t st = lv.sip_status;
+        Observation o;
+        o.fire = st == 0 || st >= 500;
+        o.clear = st >= 200 && st < 500;
+        Alert t = Base("TrunkDown", "critical", client, lv.site);
+        t.link = lv.link;
+        const std::string trunk_key = t.Key();
+        Step(std::move(t), o, th.trunk_down_for_ms, th, [&](Alert& x) {
+          if (st == 0) {
+            x.summary = Format("SIP trunk %s at site %s is down: no answer to OPTIONS (%s loss)",
+                               lv.link.c_str(), lv.site.c_str(), Percent(lv.loss_ratio).c_str());
+          } else {
+            x.summary =
+                Format("SIP trunk %s at site %s is down: it answers %u%s (round trip %.0f ms)",
+                       lv.link.c_str(), lv.site.c_str(), st, SipReason(st), lv.rtt_ms);
+          }
+          const std::string last =
+              st == 0
+                  ? Format(
+                        "no final answer within the probe's deadline (last SIP status none, "
+                        "last answer's round trip %.0f ms, %s loss)",
+                        lv.rtt_ms, Percent(lv.loss_ratio).c_str())
+                  : Format("SIP status %u%s (round trip %.0f ms)", st, SipReason(st), lv.rtt_ms);
+          x.description = Format(
+              "The agent's SIP OPTIONS probes to trunk %s at site %s have got %s for at least %s. "
+              "%s Calls over this trunk fail (callers hear a fast busy or a recorded message) "
+              "unless the PBX or SBC routes them over another trunk.",
+              lv.link.c_str(), lv.site.c_str(), last.c_str(),
+              Duration(th.trunk_down_for_ms).c_str(),
+              st == 0 ? "Nothing answers: the path to the carrier or SBC, a firewall, or the SBC "
+                        "itself is down."
+                      : "The far end answers but refuses service: a carrier outage or overload, "
+                        "or the trunk's registration or authorisation has lapsed.");
+        });
+        trunk_down = Firing(trunk_key);
+      }
 
       Observation down;
-      down.fire = !lv.up || lv.loss_ratio >= 1;
-      down.clear = lv.up && lv.loss_ratio < 1 - h;
+      down.fire = !reachable || lv.loss_ratio >= 1;
+      down.clear = reachable && lv.loss_ratio < 1 - h;
+      // TrunkDown already says the trunk is unusable, whatever the reason.
+      down.suppressed = trunk_down;
       Alert a = Base("LinkDown", "critical", client, lv.site);
       a.link = lv.link;
       const std::string down_key = a.Key();
@@ -253,13 +326,13 @@ void ContinuityEngine::Impl::Links(const Snapshot& snap,
       });
 
       Observation degraded;
-      degraded.fire = !lv.up || lv.loss_ratio > th.link_loss_ratio || lv.rtt_ms > th.link_rtt_ms ||
-                      lv.jitter_ms > th.link_jitter_ms;
-      degraded.clear = lv.up && lv.loss_ratio <= th.link_loss_ratio * (1 - h) &&
+      degraded.fire = !reachable || lv.loss_ratio > th.link_loss_ratio ||
+                      lv.rtt_ms > th.link_rtt_ms || lv.jitter_ms > th.link_jitter_ms;
+      degraded.clear = reachable && lv.loss_ratio <= th.link_loss_ratio * (1 - h) &&
                        lv.rtt_ms <= th.link_rtt_ms * (1 - h) &&
                        lv.jitter_ms <= th.link_jitter_ms * (1 - h);
       // A dead link is also "degraded"; telling people twice about one fault is noise.
-      degraded.suppressed = Firing(down_key);
+      degraded.suppressed = trunk_down || Firing(down_key);
       Alert g = Base("LinkDegraded", "warning", client, lv.site);
       g.link = lv.link;
       Step(std::move(g), degraded, th.link_degraded_for_ms, th, [&](Alert& x) {

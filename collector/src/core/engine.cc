@@ -682,9 +682,14 @@ struct Engine::Impl {
         break;
       case CallKind::kAnswered:
         d.answered = 1;
-        d.answered_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
-        d.answered_wait_ms = c.wait_ms;
-        q->answered_wait.Observe(wait_bounds_ms, c.wait_ms);
+        // An unknown wait is in no wait figure: not within T, not in the sum or histogram.
+        if (c.wait_unknown) {
+          d.answered_wait_unknown = 1;
+        } else {
+          d.answered_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
+          d.answered_wait_ms = c.wait_ms;
+          q->answered_wait.Observe(wait_bounds_ms, c.wait_ms);
+        }
         Leave(*q, c.call_id);
         if (!c.agent.empty()) {
           if (Agent* a = GetAgent(site, c.agent, t)) {
@@ -695,10 +700,16 @@ struct Engine::Impl {
         break;
       case CallKind::kAbandoned:
         d.abandoned = 1;
-        d.abandoned_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
-        d.short_abandoned = c.wait_ms < q->short_abandon_ms ? 1 : 0;
-        d.abandoned_wait_ms = c.wait_ms;
-        q->abandoned_wait.Observe(wait_bounds_ms, c.wait_ms);
+        // Nor is an abandon's; and it is never short, so it counts in the abandon rate (an
+        // empty wait field must not turn a real abandon into a misdial).
+        if (c.wait_unknown) {
+          d.abandoned_wait_unknown = 1;
+        } else {
+          d.abandoned_in_threshold = c.wait_ms <= q->threshold_ms ? 1 : 0;
+          d.short_abandoned = c.wait_ms < q->short_abandon_ms ? 1 : 0;
+          d.abandoned_wait_ms = c.wait_ms;
+          q->abandoned_wait.Observe(wait_bounds_ms, c.wait_ms);
+        }
         Leave(*q, c.call_id);
         q->abandoned.push_back({t, c.wait_ms, std::string(c.call_id), std::string(c.caller_id)});
         if (q->abandoned.size() > Engine::kMaxAbandonedPerQueue) q->abandoned.pop_front();
@@ -785,6 +796,12 @@ struct Engine::Impl {
     if (!(l.loss_ratio >= 0 && l.loss_ratio <= 1) || !(l.rtt_ms >= 0) || !(l.jitter_ms >= 0)) {
       return Invalid("out_of_range", "link sample rtt/jitter negative or loss outside 0..1");
     }
+    if (l.kind == LinkKind::kSipTrunk
+            ? l.sip_status != 0 && (l.sip_status < 200 || l.sip_status > 699)
+            : l.sip_status != 0) {
+      return Invalid("out_of_range",
+                     "link sample sip_status not 0 or a final SIP code 200-699 (sip_trunk only)");
+    }
     Link* link = Find(site.links, l.link);
     if (link == nullptr) {
       if (site.links.size() >= cfg.limits.max_links_per_site) {
@@ -800,6 +817,8 @@ struct Engine::Impl {
     link->view.jitter_ms = l.jitter_ms;
     link->view.loss_ratio = l.loss_ratio;
     link->view.last_ms = t;
+    link->view.kind = l.kind;
+    link->view.sip_status = l.sip_status;
     return ApplyResult{};
   }
 
@@ -1055,6 +1074,60 @@ constexpr std::uint32_t kStateMagic = 0x43434d53;  // "SMCC"
 constexpr std::uint32_t kStateVersion = 3;
 constexpr std::uint32_t kStateVersionV2 = 2;
 
+// Counts are stored as their bytes, and the header records sizeof(Counts): that size tells
+// the layouts apart (within either version). A new field of Counts changes it and needs a
+// reader of the layout before (the static_assert is the reminder).
+static_assert(std::is_trivially_copyable_v<Counts> && sizeof(Counts) == 23 * 8,
+              "Counts changed: keep a reader of the previous layout (ReadCounts)");
+
+// Counts as checkpoints stored them before the `lost` reason and the unknown-wait counters.
+struct CountsV1 {
+  std::uint64_t offered, answered, answered_in_threshold, abandoned, abandoned_in_threshold,
+      short_abandoned;
+  std::array<std::uint64_t, 5> unanswered;  // kNone..kWithdraw
+  std::uint64_t completed, transferred, handled, answered_wait_ms, abandoned_wait_ms, handle_ms,
+      on_call_ms, acw_ms, ready_ms;
+};
+static_assert(sizeof(CountsV1) == 20 * 8);
+
+enum class CountsLayout : std::uint8_t { kCurrent, kV1 };
+
+Counts ReadCounts(StateReader& r, CountsLayout layout) {
+  if (layout == CountsLayout::kCurrent) return r.Pod<Counts>();
+  const auto o = r.Pod<CountsV1>();
+  Counts c;
+  c.offered = o.offered;
+  c.answered = o.answered;
+  c.answered_in_threshold = o.answered_in_threshold;
+  c.abandoned = o.abandoned;
+  c.abandoned_in_threshold = o.abandoned_in_threshold;
+  c.short_abandoned = o.short_abandoned;
+  std::copy(o.unanswered.begin(), o.unanswered.end(), c.unanswered.begin());
+  c.completed = o.completed;
+  c.transferred = o.transferred;
+  c.handled = o.handled;
+  c.answered_wait_ms = o.answered_wait_ms;
+  c.abandoned_wait_ms = o.abandoned_wait_ms;
+  c.handle_ms = o.handle_ms;
+  c.on_call_ms = o.on_call_ms;
+  c.acw_ms = o.acw_ms;
+  c.ready_ms = o.ready_ms;
+  return c;
+}
+
+// A MinuteBucket is written as its bytes: the minute, the counts, the two MOS sums.
+static_assert(sizeof(MinuteBucket) == 8 + sizeof(Counts) + 16);
+
+MinuteBucket ReadBucket(StateReader& r, CountsLayout layout) {
+  if (layout == CountsLayout::kCurrent) return r.Pod<MinuteBucket>();
+  MinuteBucket b;
+  b.minute = r.Pod<std::int64_t>();
+  b.counts = ReadCounts(r, layout);
+  b.mos_milli_sum = r.Pod<std::uint64_t>();
+  b.mos_samples = r.Pod<std::uint64_t>();
+  return b;
+}
+
 void WriteRow(StateWriter& w, std::int64_t start, const Row& row) {
   w.Pod(start);
   w.Pod(row.counts);
@@ -1067,10 +1140,10 @@ void WriteRow(StateWriter& w, std::int64_t start, const Row& row) {
   w.Pod(static_cast<std::uint8_t>((row.closed ? 1 : 0) | (row.dirty ? 2 : 0)));
 }
 
-Row ReadRow(StateReader& r, std::int64_t* start) {
+Row ReadRow(StateReader& r, std::int64_t* start, CountsLayout layout) {
   Row row;
   *start = r.Pod<std::int64_t>();
-  row.counts = r.Pod<Counts>();
+  row.counts = ReadCounts(r, layout);
   row.late = r.Pod<std::uint64_t>();
   row.rebuilt = r.Pod<std::uint64_t>();
   row.pending_late = r.Pod<std::uint64_t>();
@@ -1214,10 +1287,15 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     return false;
   }
   const bool v2 = version == kStateVersionV2;
-  if (r.Pod<std::uint32_t>() != sizeof(Counts)) {
-    *error = "checkpoint written by a build with a different counter layout";
+  const auto counts_bytes = r.Pod<std::uint32_t>();
+  if (counts_bytes != sizeof(Counts) && counts_bytes != sizeof(CountsV1)) {
+    *error = "checkpoint written by a build with a different counter layout (" +
+             std::to_string(counts_bytes) + " bytes of counts, this build reads " +
+             std::to_string(sizeof(CountsV1)) + " and " + std::to_string(sizeof(Counts)) + ")";
     return false;
   }
+  const CountsLayout layout =
+      counts_bytes == sizeof(Counts) ? CountsLayout::kCurrent : CountsLayout::kV1;
   m.stats.accepted = r.Pod<std::uint64_t>();
   m.stats.duplicate = r.Pod<std::uint64_t>();
   m.stats.late = r.Pod<std::uint64_t>();
@@ -1247,7 +1325,7 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       r.Str();
       r.Str();
       r.Pod<Contract>();
-      e.counts = r.Pod<Counts>();
+      e.counts = ReadCounts(r, layout);
       r.Pod<std::uint8_t>();
       r.Pod<std::uint8_t>();
       r.Pod<std::uint8_t>();
@@ -1285,7 +1363,7 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
         in.held_call = static_cast<std::size_t>(r.Pod<std::uint64_t>());
       }
     }
-    for (std::uint32_t nq = r.Count(sizeof(Counts)); nq > 0 && r.ok(); --nq) {
+    for (std::uint32_t nq = r.Count(counts_bytes); nq > 0 && r.ok(); --nq) {
       const std::string name = r.Str();
       Queue* q = r.ok() ? m.GetQueue(site, name) : nullptr;
       Queue scratch;  // read into scratch when the queue no longer fits the caps
@@ -1293,18 +1371,18 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       scratch.abandoned_wait.counts = scratch.answered_wait.counts;
       scratch.handle_time.counts.assign(m.handle_bounds_ms.size() + 1, 0);
       Queue& t = q != nullptr ? *q : scratch;
-      t.total = r.Pod<Counts>();
-      for (MinuteBucket& b : t.ring) b = r.Pod<MinuteBucket>();
+      t.total = ReadCounts(r, layout);
+      for (MinuteBucket& b : t.ring) b = ReadBucket(r, layout);
       t.today_day = r.Pod<std::int64_t>();
-      t.today = r.Pod<Counts>();
-      for (std::uint32_t n = r.Count(8 + sizeof(Counts)); n > 0 && r.ok(); --n) {
+      t.today = ReadCounts(r, layout);
+      for (std::uint32_t n = r.Count(8 + counts_bytes); n > 0 && r.ok(); --n) {
         std::int64_t start = 0;
         Row row;
         if (v2) {
           start = r.Pod<std::int64_t>();
-          row.counts = r.Pod<Counts>();
+          row.counts = ReadCounts(r, layout);
         } else {
-          row = ReadRow(r, &start);
+          row = ReadRow(r, &start, layout);
         }
         if (!row.closed) {
           site.next_close_ms =

@@ -25,6 +25,8 @@ Counts& Counts::operator+=(const Counts& o) {
   abandoned_in_threshold += o.abandoned_in_threshold;
   short_abandoned += o.short_abandoned;
   for (std::size_t i = 0; i < unanswered.size(); ++i) unanswered[i] += o.unanswered[i];
+  answered_wait_unknown += o.answered_wait_unknown;
+  abandoned_wait_unknown += o.abandoned_wait_unknown;
   completed += o.completed;
   transferred += o.transferred;
   handled += o.handled;
@@ -45,6 +47,8 @@ Counts& Counts::operator-=(const Counts& o) {
   abandoned_in_threshold -= o.abandoned_in_threshold;
   short_abandoned -= o.short_abandoned;
   for (std::size_t i = 0; i < unanswered.size(); ++i) unanswered[i] -= o.unanswered[i];
+  answered_wait_unknown -= o.answered_wait_unknown;
+  abandoned_wait_unknown -= o.abandoned_wait_unknown;
   completed -= o.completed;
   transferred -= o.transferred;
   handled -= o.handled;
@@ -64,10 +68,16 @@ std::optional<double> Ratio(double num, double den) {
 }
 }  // namespace
 
+// Answered and abandoned calls of unknown wait leave every formula: the numerators cannot
+// hold them (answered_in_threshold and abandoned_in_threshold never count them), so each
+// denominator drops them too. Unanswered-other calls stay where the formula has them: their
+// wait decides nothing. Short abandons never include an unknown wait, so the standard
+// formula removes both without counting any call twice.
 std::optional<double> ServiceLevel(const Counts& c, SlFormula f) {
   const auto ait = static_cast<double>(c.answered_in_threshold);
-  const auto ans = static_cast<double>(c.answered);
-  const auto ab = static_cast<double>(c.abandoned);
+  // Answered and abandoned calls of known wait.
+  const auto ans = static_cast<double>(c.answered) - static_cast<double>(c.answered_wait_unknown);
+  const auto ab = static_cast<double>(c.abandoned) - static_cast<double>(c.abandoned_wait_unknown);
   switch (f) {
     case SlFormula::kStandard:
       return Ratio(ait, ans + ab + static_cast<double>(c.UnansweredTotal()) -
@@ -79,7 +89,9 @@ std::optional<double> ServiceLevel(const Counts& c, SlFormula f) {
     case SlFormula::kIgnoreAbandonedWithin:
       return Ratio(ait, ans + ab - static_cast<double>(c.abandoned_in_threshold));
     case SlFormula::kOverOffered:
-      return Ratio(ait, static_cast<double>(c.offered));
+      return Ratio(ait, static_cast<double>(c.offered) -
+                            static_cast<double>(c.answered_wait_unknown) -
+                            static_cast<double>(c.abandoned_wait_unknown));
   }
   return std::nullopt;
 }
@@ -90,7 +102,8 @@ std::optional<double> AbandonRate(const Counts& c) {
 }
 
 std::optional<double> AsaSeconds(const Counts& c) {
-  return Ratio(static_cast<double>(c.answered_wait_ms) / 1000.0, static_cast<double>(c.answered));
+  return Ratio(static_cast<double>(c.answered_wait_ms) / 1000.0,
+               static_cast<double>(c.answered) - static_cast<double>(c.answered_wait_unknown));
 }
 
 std::optional<double> AhtSeconds(const Counts& c) {

@@ -237,7 +237,7 @@ void WriteFigures(JsonWriter& w, const Figures& f) {
   w.Key("unanswered_by_reason");
   w.BeginObject();
   for (auto r : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
-                 UnansweredReason::kWithdraw}) {
+                 UnansweredReason::kWithdraw, UnansweredReason::kLost}) {
     w.FieldU(ToString(r), c.unanswered[static_cast<std::size_t>(r)]);
   }
   // Exits without a recorded reason: present only when there are some, so the reasons always
@@ -246,6 +246,8 @@ void WriteFigures(JsonWriter& w, const Figures& f) {
     w.FieldU("other", other);
   }
   w.EndObject();
+  w.FieldU("answered_wait_unknown", c.answered_wait_unknown);
+  w.FieldU("abandoned_wait_unknown", c.abandoned_wait_unknown);
   w.FieldU("handled", c.handled);
   w.FieldD("answered_wait_s", Seconds(c.answered_wait_ms));
   w.FieldD("abandoned_wait_s", Seconds(c.abandoned_wait_ms));
@@ -775,20 +777,36 @@ void AppendChart(Page& page, const StatementQueue& q, std::string_view zone) {
   page.Raw("</svg>\n");
 }
 
-void AppendFiguresHeader(Page& page) {
+// The figure columns of a queue's tables; the two unknown-wait columns only for a queue that
+// has such calls (`unknown`), so the usual statement keeps its width.
+void AppendFiguresHeader(Page& page, bool unknown) {
   page.Raw(
       "<th class=\"n\">Offered</th><th class=\"n\">Answered</th>"
       "<th class=\"n\">Answered in T</th><th class=\"n\">Abandoned</th>"
       "<th class=\"n\">Short abandons</th><th class=\"n\">Unanswered</th>");
+  if (unknown) {
+    page.Raw(
+        "<th class=\"n\">Answered, wait unknown</th>"
+        "<th class=\"n\">Abandoned, wait unknown</th>");
+  }
 }
 
-void AppendFiguresCells(Page& page, const std::string& path, const Counts& c) {
+void AppendFiguresCells(Page& page, const std::string& path, const Counts& c, bool unknown) {
   page.Count(path + ".offered", c.offered);
   page.Count(path + ".answered", c.answered);
   page.Count(path + ".answered_in_threshold", c.answered_in_threshold);
   page.Count(path + ".abandoned", c.abandoned);
   page.Count(path + ".short_abandoned", c.short_abandoned);
   page.Count(path + ".unanswered", c.UnansweredTotal());
+  if (unknown) {
+    page.Count(path + ".answered_wait_unknown", c.answered_wait_unknown);
+    page.Count(path + ".abandoned_wait_unknown", c.abandoned_wait_unknown);
+  }
+}
+
+// Whether a queue's span has calls of unknown wait (its periods and sites are parts of it).
+bool AnyWaitUnknown(const StatementQueue& q) {
+  return q.figures.counts.answered_wait_unknown + q.figures.counts.abandoned_wait_unknown > 0;
 }
 
 bool AnyFee(const Statement& s) {
@@ -1052,8 +1070,9 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
   page.Raw("<h3>Service level per day</h3>\n");
   AppendChart(page, q, zone);
 
+  const bool unknown = AnyWaitUnknown(q);
   page.Raw("<h3>Periods</h3>\n<table class=\"periods\"><thead><tr><th>Period</th>");
-  AppendFiguresHeader(page);
+  AppendFiguresHeader(page, unknown);
   page.Raw(
       "<th class=\"n\">Service level</th><th class=\"n\">Target</th><th>Result</th>"
       "<th>Note</th></tr></thead><tbody>\n");
@@ -1062,7 +1081,7 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
     const std::string pp = qp + ".periods." + std::to_string(i);
     page.Raw("<tr>");
     page.Cell(pp + ".label", per.label);
-    AppendFiguresCells(page, pp, per.figures.counts);
+    AppendFiguresCells(page, pp, per.figures.counts, unknown);
     page.Ratio(pp + ".service_level", per.figures.service_level);
     page.Ratio(pp + ".target", per.target);
     AppendResult(page, per.result);
@@ -1070,14 +1089,14 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
     page.Raw("</tr>\n");
   }
   page.Raw("<tr class=\"total\"><th>Span</th>");
-  AppendFiguresCells(page, qp, q.figures.counts);
+  AppendFiguresCells(page, qp, q.figures.counts, unknown);
   page.Ratio(qp + ".service_level", q.figures.service_level);
   page.Ratio(qp + ".target", q.contract.sl_target);
   AppendResult(page, q.result);
   page.Raw("<td></td></tr>\n</tbody></table>\n");
 
   page.Raw("<h3>By site</h3>\n<table class=\"sites\"><thead><tr><th>Site</th>");
-  AppendFiguresHeader(page);
+  AppendFiguresHeader(page, unknown);
   page.Raw(
       "<th class=\"n\">Service level</th><th class=\"n\">Abandon rate</th>"
       "<th class=\"n\">ASA</th></tr></thead><tbody>\n");
@@ -1086,14 +1105,15 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
     const std::string sp = qp + ".sites." + std::to_string(i);
     page.Raw("<tr>");
     page.Cell(sp + ".site", site.site);
-    AppendFiguresCells(page, sp, site.figures.counts);
+    AppendFiguresCells(page, sp, site.figures.counts, unknown);
     page.Ratio(sp + ".service_level", site.figures.service_level);
     page.Ratio(sp + ".abandon_rate", site.figures.abandon_rate);
     page.Secs(sp + ".asa_s", site.figures.asa_s);
     page.Raw("</tr>\n");
   }
   if (q.sites.empty()) {
-    page.Raw("<tr><td colspan=\"10\">No site had calls in the measured hours.</td></tr>\n");
+    page.Raw(unknown ? "<tr><td colspan=\"12\">" : "<tr><td colspan=\"10\">");
+    page.Raw("No site had calls in the measured hours.</td></tr>\n");
   }
   page.Raw("</tbody></table>\n");
 
@@ -1191,11 +1211,19 @@ those who hung up after at most T.</dd>
 contract: callers who hung up almost at once, usually misdials.</dd>
 <dt>Unanswered</dt><dd>Calls that left the queue without an answer and without hanging up:
 the queue's maximum wait expired (timeout), the caller pressed a key to leave (key), no agent
-was logged in (empty) or the call was withdrawn (withdraw).</dd>
+was logged in (empty) or the call was withdrawn (withdraw); or the call was still waiting past
+the queue's maximum wait and the telephone system never recorded how it ended (lost).</dd>
+<dt>Wait unknown</dt><dd>Answered or abandoned calls for which the telephone system recorded no
+usable queue wait (an empty or damaged field). They count as offered and as answered or
+abandoned, and an abandoned one counts in the abandon rate as a real abandon (never a short
+one); but nobody can tell whether they were within T, so they are left out of the service level
+(its numerator and its denominator, in every formula) and of the ASA. Their columns appear for
+a queue that has such calls.</dd>
 <dt>Service level (SL)</dt><dd>The share of calls answered in T, by the formula the contract
 names. Counts of every site and interval of a period are added up first and the ratio is taken
 once, so a busy site weighs more than a quiet one. A period with no calls in the denominator has
-no service level (shown as a dash), rather than zero or full marks.
+no service level (shown as a dash), rather than zero or full marks. In every formula below,
+answered, abandoned and offered leave out the calls of unknown wait.
 <ul>
 <li><code>standard</code>: answered in T / (answered + abandoned + unanswered &minus; short
 abandons).)html");
@@ -1219,7 +1247,7 @@ within T).)html");
 <dt>Abandon rate</dt><dd>(abandoned &minus; short abandons) / (offered &minus; short
 abandons).</dd>
 <dt>Average speed of answer (ASA)</dt><dd>Total queue wait of answered calls / answered
-calls.</dd>
+calls, both of known wait.</dd>
 <dt>Contract zone</dt><dd>Days, weeks, months, measured hours and holidays are read on the wall
 clock of the contract's time zone, and the times on this statement are shown in it.</dd>
 <dt>Measurement period</dt><dd>The span each result is judged on: one interval, a local day,
@@ -1326,8 +1354,9 @@ std::string StatementJson(const Statement& s) {
 std::string StatementCsv(const Statement& s) {
   std::string out =
       "client,queue,period,start_ms,end_ms,offered,answered,answered_in_threshold,abandoned,"
-      "abandoned_in_threshold,short_abandoned,unanswered,answered_wait_s,service_level,target,"
-      "result,note,rows,excluded_rows,amended_rows\n";
+      "abandoned_in_threshold,short_abandoned,unanswered,answered_wait_unknown,"
+      "abandoned_wait_unknown,answered_wait_s,service_level,target,result,note,rows,"
+      "excluded_rows,amended_rows\n";
   const auto figures = [](const Counts& c) {
     return std::vector<std::string>{JsonNumber(c.offered),
                                     JsonNumber(c.answered),
@@ -1336,6 +1365,8 @@ std::string StatementCsv(const Statement& s) {
                                     JsonNumber(c.abandoned_in_threshold),
                                     JsonNumber(c.short_abandoned),
                                     JsonNumber(c.UnansweredTotal()),
+                                    JsonNumber(c.answered_wait_unknown),
+                                    JsonNumber(c.abandoned_wait_unknown),
                                     JsonNumber(Seconds(c.answered_wait_ms))};
   };
   for (const auto& q : s.queues) {

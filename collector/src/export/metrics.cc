@@ -94,6 +94,13 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
       {"ccmon_calls_short_abandoned_total",
        "Abandoned calls with a wait below the contract's short_abandon_s.",
        [](const Counts& c) { return c.short_abandoned; }},
+      {"ccmon_calls_answered_wait_unknown_total",
+       "Answered calls whose queue wait the source did not give (left out of SL and ASA).",
+       [](const Counts& c) { return c.answered_wait_unknown; }},
+      {"ccmon_calls_abandoned_wait_unknown_total",
+       "Abandoned calls whose queue wait the source did not give (left out of SL; never "
+       "short).",
+       [](const Counts& c) { return c.abandoned_wait_unknown; }},
       {"ccmon_calls_completed_total", "Answered calls that ended normally.",
        [](const Counts& c) { return c.completed; }},
       {"ccmon_calls_transferred_total", "Answered calls transferred away by the agent.",
@@ -251,12 +258,21 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   auto& link_jit = b.Family("ccmon_link_jitter_seconds", "Jitter of the link's probes.", T::Gauge);
   auto& link_loss =
       b.Family("ccmon_link_loss_ratio", "Probe loss over the prober's window.", T::Gauge);
+  // The kind goes on an info family of its own, so the series above keep their labels.
+  auto& link_info = b.Family("ccmon_link_info",
+                             "What the link's probe tests; value 1, kind in a label.", T::Gauge);
+  auto& link_sip = b.Family("ccmon_link_sip_status",
+                            "SIP trunks: status code of the last probe's final answer to "
+                            "OPTIONS (0: none within the deadline).",
+                            T::Gauge);
   for (const auto& l : s.links) {
     const Labels ll = {{"site", l.site}, {"link", l.link}};
     AddValue(link_up, ll, l.up ? 1 : 0);
     AddValue(link_rtt, ll, l.rtt_ms / 1000.0);
     AddValue(link_jit, ll, l.jitter_ms / 1000.0);
     AddValue(link_loss, ll, l.loss_ratio);
+    if (l.kind == LinkKind::kSipTrunk) AddValue(link_sip, ll, l.sip_status);
+    AddValue(link_info, With(ll, "kind", std::string(ToString(l.kind))), 1);
   }
 
   auto& events =

@@ -89,6 +89,18 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   }
   const std::uint64_t max_batch =
       host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
+  v1::CollectorMessage out;
+  auto* welcome = out.mutable_welcome();
+  host_.With([welcome](Engine& e) {
+    const CoreConfig& c = e.config();
+    welcome->set_default_sl_threshold_s(c.default_contract.sl_threshold_s);
+    for (const auto& client : c.clients) {
+      for (const auto& q : client.queues) {
+        (*welcome->mutable_sl_threshold_s())[q.name] = q.contract.sl_threshold_s;
+      }
+    }
+    return 0;
+  });
   const std::uint64_t last = host_.With(
       [&](Engine& e) { return e.OpenStream(site, instance, first.hello().agent_version()); });
   log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
@@ -112,8 +124,6 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
     }
   }
-  v1::CollectorMessage out;
-  auto* welcome = out.mutable_welcome();
   welcome->set_last_applied_seq(last);
   welcome->set_collector_version(CCMON_VERSION);
   welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));

@@ -24,6 +24,8 @@ void FillWindow(const char* name, const Counts& c, const Contract& ct, v1::Windo
   w->set_abandoned_in_threshold(c.abandoned_in_threshold);
   w->set_short_abandoned(c.short_abandoned);
   w->set_unanswered(c.UnansweredTotal());
+  w->set_answered_wait_unknown(c.answered_wait_unknown);
+  w->set_abandoned_wait_unknown(c.abandoned_wait_unknown);
   if (auto v = ServiceLevel(c, ct.sl_formula)) {
     w->set_has_service_level(true);
     w->set_service_level(*v);
@@ -294,6 +296,9 @@ void FillRow(const LedgerRow& r, v1::LedgerRow* o) {
   o->set_unanswered_key(un(UnansweredReason::kKey));
   o->set_unanswered_empty(un(UnansweredReason::kEmpty));
   o->set_unanswered_withdraw(un(UnansweredReason::kWithdraw));
+  o->set_unanswered_lost(un(UnansweredReason::kLost));
+  o->set_answered_wait_unknown(c.answered_wait_unknown);
+  o->set_abandoned_wait_unknown(c.abandoned_wait_unknown);
   o->set_completed(c.completed);
   o->set_transferred(c.transferred);
   o->set_handled(c.handled);

@@ -3,6 +3,7 @@
 #include <absl/strings/str_cat.h>
 #include <absl/time/time.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace ccmon::collector {
@@ -33,6 +34,9 @@ constexpr const char* kTermColumns[] = {"start_utc",
                                         "unanswered_key",
                                         "unanswered_empty",
                                         "unanswered_withdraw",
+                                        "unanswered_lost",
+                                        "answered_wait_unknown",
+                                        "abandoned_wait_unknown",
                                         "completed",
                                         "transferred",
                                         "handled",
@@ -49,6 +53,17 @@ constexpr const char* kTermColumns[] = {"start_utc",
                                         "changed_ms"};
 constexpr int kKeyColumns = 4;
 constexpr int kTermCount = static_cast<int>(std::size(kTermColumns));
+// The unanswered_* columns, in kTermColumns order (kNone is no column: the engine refuses an
+// exit without a reason).
+constexpr UnansweredReason kStoredReasons[] = {
+    UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
+    UnansweredReason::kWithdraw, UnansweredReason::kLost};
+static_assert(std::size(kStoredReasons) == kUnansweredReasonCount - 1);
+
+// Term columns added after the first schema: a store created before them gets each with
+// ALTER TABLE ... DEFAULT 0 when it opens, which is exact (no such call could be counted then).
+constexpr const char* kAddedColumns[] = {"unanswered_lost", "answered_wait_unknown",
+                                         "abandoned_wait_unknown"};
 
 std::string TermsDdl() {
   std::string s;
@@ -91,8 +106,7 @@ std::string Schema() {
       "  link TEXT NOT NULL, starts_ms INTEGER NOT NULL, ends_ms INTEGER NOT NULL,\n"
       "  seen_ms INTEGER NOT NULL,\n"
       "  PRIMARY KEY (name, client, site, queue, link, starts_ms)) WITHOUT ROWID;\n"
-      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
-      "INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');\n");
+      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n");
 }
 
 // A prepared statement, finalized on scope exit.
@@ -177,8 +191,8 @@ int BindRow(Stmt& st, const LedgerRow& r) {
   bind(std::int64_t{r.length_minutes});
   const Contract& k = r.contract;
   bind(ToString(k.sl_formula));
-  for (double v : {k.sl_threshold_s, k.sl_target, k.short_abandon_s, k.abandon_target,
-                   k.asa_target_s}) {
+  for (double v :
+       {k.sl_threshold_s, k.sl_target, k.short_abandon_s, k.abandon_target, k.asa_target_s}) {
     bind(v);
   }
   const Counts& c = r.counts;
@@ -186,10 +200,9 @@ int BindRow(Stmt& st, const LedgerRow& r) {
                           c.abandoned_in_threshold, c.short_abandoned}) {
     u(v);
   }
-  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
-                      UnansweredReason::kWithdraw}) {
-    u(c.unanswered[static_cast<std::size_t>(reason)]);
-  }
+  for (auto reason : kStoredReasons) u(c.unanswered[static_cast<std::size_t>(reason)]);
+  u(c.answered_wait_unknown);
+  u(c.abandoned_wait_unknown);
   for (std::uint64_t v : {c.completed, c.transferred, c.handled, c.answered_wait_ms,
                           c.abandoned_wait_ms, c.handle_ms}) {
     u(v);
@@ -203,6 +216,38 @@ int BindRow(Stmt& st, const LedgerRow& r) {
   bind(r.closed_ms);
   bind(r.changed_ms);
   return i;
+}
+
+// Brings a store of an earlier schema to this one (Schema() creates a new store complete):
+// adds the kAddedColumns it lacks, in one transaction, and records schema_version 2.
+absl::Status Migrate(sqlite3* db) {
+  auto exec = [&](const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) {
+      return absl::OkStatus();
+    }
+    std::string msg = err != nullptr ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::InternalError(absl::StrCat("ledger store: migrating the schema: ", msg));
+  };
+  std::string alter;
+  for (const char* table : {"ledger_rows", "ledger_revisions"}) {
+    Stmt info(db, absl::StrCat("PRAGMA table_info(", table, ")"));
+    if (auto s = info.status(); !s.ok()) return s;
+    std::vector<std::string> have;
+    int rc;
+    while ((rc = info.Step()) == SQLITE_ROW) have.push_back(info.Text(1));
+    if (rc != SQLITE_DONE) return info.Error();
+    for (const char* column : kAddedColumns) {
+      if (std::find(have.begin(), have.end(), column) == have.end()) {
+        absl::StrAppend(&alter, "ALTER TABLE ", table, " ADD COLUMN ", column,
+                        " INTEGER NOT NULL DEFAULT 0;\n");
+      }
+    }
+  }
+  return exec(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
+                           "INSERT OR REPLACE INTO meta VALUES ('schema_version', '2');\n"
+                           "COMMIT;"));
 }
 
 // Reads key and terms from column `first` on (as ColumnList orders them).
@@ -233,10 +278,9 @@ LedgerRow ReadRow(const Stmt& st, int first = 0) {
   c.abandoned = u(i++);
   c.abandoned_in_threshold = u(i++);
   c.short_abandoned = u(i++);
-  for (auto reason : {UnansweredReason::kTimeout, UnansweredReason::kKey, UnansweredReason::kEmpty,
-                      UnansweredReason::kWithdraw}) {
-    c.unanswered[static_cast<std::size_t>(reason)] = u(i++);
-  }
+  for (auto reason : kStoredReasons) c.unanswered[static_cast<std::size_t>(reason)] = u(i++);
+  c.answered_wait_unknown = u(i++);
+  c.abandoned_wait_unknown = u(i++);
   c.completed = u(i++);
   c.transferred = u(i++);
   c.handled = u(i++);
@@ -266,7 +310,9 @@ bool Covers(const Counts& b, const Counts& a) {
   bool ok = b.offered >= a.offered && b.answered >= a.answered &&
             b.answered_in_threshold >= a.answered_in_threshold && b.abandoned >= a.abandoned &&
             b.abandoned_in_threshold >= a.abandoned_in_threshold &&
-            b.short_abandoned >= a.short_abandoned && b.completed >= a.completed &&
+            b.short_abandoned >= a.short_abandoned &&
+            b.answered_wait_unknown >= a.answered_wait_unknown &&
+            b.abandoned_wait_unknown >= a.abandoned_wait_unknown && b.completed >= a.completed &&
             b.transferred >= a.transferred && b.handled >= a.handled &&
             b.answered_wait_ms >= a.answered_wait_ms &&
             b.abandoned_wait_ms >= a.abandoned_wait_ms && b.handle_ms >= a.handle_ms;
@@ -305,6 +351,8 @@ std::string Reason(const LedgerRow& stored, const LedgerRow& r, bool existed) {
   diff("abandoned", b.abandoned, a.abandoned);
   diff("short_abandoned", b.short_abandoned, a.short_abandoned);
   diff("unanswered", b.UnansweredTotal(), a.UnansweredTotal());
+  diff("answered_wait_unknown", b.answered_wait_unknown, a.answered_wait_unknown);
+  diff("abandoned_wait_unknown", b.abandoned_wait_unknown, a.abandoned_wait_unknown);
   diff("handled", b.handled, a.handled);
   if (what.empty()) what = "contract terms changed";
   const std::uint64_t late = r.late_events - std::min(r.late_events, stored.late_events);
@@ -386,6 +434,9 @@ absl::StatusOr<std::unique_ptr<LedgerStore>> LedgerStore::Open(const std::string
     }
   }
   if (auto s = store->Exec(Schema().c_str()); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(path, ": ", s.message()));
+  }
+  if (auto s = Migrate(db); !s.ok()) {
     return absl::UnavailableError(absl::StrCat(path, ": ", s.message()));
   }
   return store;

@@ -146,5 +146,74 @@ TEST_F(QueueLogSourceTest, WithoutFromStartTailsOnlyNewLines) {
   EXPECT_EQ(ids_, Expected(4, 4));
 }
 
+// tail -F: a queue_log that does not exist yet is waited for, and every line of it is read
+// when it appears (it is new), even without from_start; a directory is a configuration error.
+TEST_F(QueueLogSourceTest, MissingFileIsWaitedForAndReadFromItsStart) {
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", false, &err)) << err;
+  EXPECT_TRUE(src->waiting());
+  EXPECT_EQ(src->Poll(), 0u);
+  Append(path_, 1, 3);
+  src->Poll();
+  EXPECT_FALSE(src->waiting());
+  EXPECT_EQ(ids_, Expected(1, 3));
+  QueueLogSource dir(dir_.string(), [](const Event&) {});
+  EXPECT_FALSE(dir.Start("", false, &err));
+  EXPECT_NE(err.find("is a directory"), std::string::npos) << err;
+}
+
+// Rotated while stopped and the new file not created yet: the rotated file is finished from
+// the cursor, then the source waits for the new one and follows it.
+TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
+  Append(path_, 1, 2);
+  std::string cursor;
+  {
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  Append(path_, 3, 4);
+  fs::rename(path_, path_ + ".1");
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, false, &err)) << err;
+  EXPECT_EQ(ids_, Expected(1, 4));
+  EXPECT_TRUE(src->waiting());
+  Append(path_, 5, 6);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 6));
+}
+
+// Between lines the machine's clock runs on the steady clock from the last line's PBX time:
+// a call with no outcome is closed as lost max_wait after its entry although no line came.
+TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
+  std::int64_t steady = 1000;
+  std::vector<UnansweredReason> reasons;
+  QueueLogOptions o;
+  o.max_wait_ms = 120 * 1000;
+  QueueLogSource src(
+      path_,
+      [&](const Event& e) {
+        if (const auto* c = std::get_if<CallEvent>(&e.body);
+            c && c->kind == CallKind::kUnanswered) {
+          reasons.push_back(c->reason);
+        }
+      },
+      o, [&] { return steady; });
+  Append(path_, 1, 1);  // call-1 enters at 1795600801 and nothing more is written
+  std::string err;
+  ASSERT_TRUE(src.Start("", true, &err)) << err;
+  src.Poll();
+  steady += 119 * 1000;
+  EXPECT_EQ(src.Poll(), 0u);
+  EXPECT_TRUE(reasons.empty());
+  steady += 1000;
+  EXPECT_EQ(src.Poll(), 1u);  // the lost event changed the cursor
+  EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
+}
+
 }  // namespace
 }  // namespace ccmon::agent

@@ -16,6 +16,7 @@ defaults:
   link_degraded:
     rtt_ms: 250
     for_s: 90.5
+  trunk_down: {for_s: 20}
 clients:
   acme:
     sla_at_risk: {min_calls: 5, for_s: 30}
@@ -26,6 +27,8 @@ sites:
     site_dark:
       min_s: 45
     staffing_collapse: {drop_ratio: 0.4, min_high: 10}
+    trunk_down:
+      for_s: 90
 )";
 
 TEST(ContinuityLoaderTest, ParsesAFullFileWithInheritance) {
@@ -42,6 +45,8 @@ TEST(ContinuityLoaderTest, ParsesAFullFileWithInheritance) {
   EXPECT_EQ(r->defaults.link_degraded_for_ms, 90'500);
   EXPECT_DOUBLE_EQ(r->defaults.link_jitter_ms, builtin.link_jitter_ms);
   EXPECT_EQ(r->defaults.link_down_for_ms, builtin.link_down_for_ms);
+  EXPECT_EQ(builtin.trunk_down_for_ms, 30'000);
+  EXPECT_EQ(r->defaults.trunk_down_for_ms, 20'000);
 
   // A client override starts from the file's defaults, not the built-in ones.
   ASSERT_EQ(r->clients.count("acme"), 1u);
@@ -51,6 +56,7 @@ TEST(ContinuityLoaderTest, ParsesAFullFileWithInheritance) {
   EXPECT_DOUBLE_EQ(acme.link_jitter_ms, 20);
   EXPECT_DOUBLE_EQ(acme.link_rtt_ms, 250);
   EXPECT_EQ(acme.resolve_after_ms, 45'000);
+  EXPECT_EQ(acme.trunk_down_for_ms, 20'000);
   // A client listed with nothing under it gets exactly the defaults.
   ASSERT_EQ(r->clients.count("globex"), 1u);
   EXPECT_EQ(r->clients.at("globex"), r->defaults);
@@ -64,6 +70,7 @@ TEST(ContinuityLoaderTest, ParsesAFullFileWithInheritance) {
   EXPECT_EQ(cebu.staffing_min_high, 10u);
   EXPECT_EQ(cebu.sla_min_calls, builtin.sla_min_calls);
   EXPECT_DOUBLE_EQ(cebu.link_jitter_ms, builtin.link_jitter_ms);
+  EXPECT_EQ(cebu.trunk_down_for_ms, 90'000);
 }
 
 TEST(ContinuityLoaderTest, EmptyFileIsTheBuiltInDefaults) {
@@ -129,6 +136,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'defaults.voice_quality_low.mos_min': must be within [1, 5]"},
         BadCase{"defaults:\n  link_down: {for_s: -1}\n",
                 "field 'defaults.link_down.for_s': must be within [0, 86400]"},
+        BadCase{"defaults:\n  trunk_down:\n    for_s: 90000\n",
+                "bad.yaml:3:12: field 'defaults.trunk_down.for_s': must be within [0, 86400]"},
+        BadCase{"sites:\n  pune-1:\n    trunk_down: {for: 10}\n",
+                "bad.yaml:3:18: field 'sites.pune-1.trunk_down.for': unknown key"},
+        BadCase{"defaults:\n  trunk_down: 30\n",
+                "bad.yaml:2:15: field 'defaults.trunk_down': must be a mapping"},
         // Types and shapes.
         BadCase{"defaults:\n  sla_at_risk:\n    min_calls: 2.5\n",
                 "bad.yaml:3:16: field 'defaults.sla_at_risk.min_calls': must be a whole number"},

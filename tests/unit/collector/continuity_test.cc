@@ -81,6 +81,19 @@ class ContinuityTest : public ::testing::Test {
     return snap_.links.back();
   }
 
+  // A SIP trunk whose last probe got `status` (0: no final answer), as the agent reports it.
+  LinkView& AddTrunk(const std::string& site, const std::string& link, std::uint32_t status) {
+    LinkView& l = AddLink(site, link);
+    l.kind = LinkKind::kSipTrunk;
+    l.rtt_ms = 18;
+    SetStatus(l, status);
+    return l;
+  }
+  static void SetStatus(LinkView& l, std::uint32_t status) {
+    l.sip_status = status;
+    l.up = status >= 200 && status < 500;
+  }
+
   SiteView& Site(std::size_t i = 0) { return snap_.sites.at(i); }
   QueueView& Queue(std::size_t i = 0) { return snap_.queues.at(i); }
   LinkView& Link(std::size_t i = 0) { return snap_.links.at(i); }
@@ -364,6 +377,139 @@ TEST_F(ContinuityTest, LinkDegradedNeverFiresAlongsideALinkThatStartsDown) {
   Transitions t = Advance(15 * kMin);
   EXPECT_EQ(Named(t, "LinkDown", true).size(), 1u);
   EXPECT_TRUE(Named(t, "LinkDegraded", true).empty());
+}
+
+// --- TrunkDown ---------------------------------------------------------------------------------
+
+TEST_F(ContinuityTest, TrunkDownFiresAfter30sWithoutAnAnswerAndHoldsBackTheLinkAlerts) {
+  AddSite("pune-1", {"acme", "globex"});
+  AddTrunk("pune-1", "carrier-a", 200);
+  EXPECT_TRUE(Advance(5 * kMin).empty());
+  SetStatus(Link(), 0);
+  Link().loss_ratio = 0.25;
+  Eval();
+  EXPECT_TRUE(Advance(29 * kS).empty()) << "fired before trunk_down.for_s";
+  const Transitions t = Advance(kS);
+  auto fired = Named(t, "TrunkDown", true);
+  ASSERT_EQ(fired.size(), 2u);  // one per client of the site
+  EXPECT_EQ(fired[0].alert.client, "acme");
+  EXPECT_EQ(fired[1].alert.client, "globex");
+  const Alert& a = fired[0].alert;
+  EXPECT_EQ(a.severity, "critical");
+  EXPECT_EQ(a.site, "pune-1");
+  EXPECT_EQ(a.link, "carrier-a");
+  EXPECT_EQ(a.starts_ms, now_);
+  EXPECT_EQ(a.summary,
+            "SIP trunk carrier-a at site pune-1 is down: no answer to OPTIONS (25.0% loss)");
+  EXPECT_NE(a.description.find("last SIP status none, last answer's round trip 18 ms"),
+            std::string::npos)
+      << a.description;
+  EXPECT_NE(a.description.find("for at least 30 s"), std::string::npos) << a.description;
+  EXPECT_EQ(a.runbook_url, "https://github.com/ccmon/ccmon/blob/main/docs/runbooks/trunkdown.md");
+  // Nothing answers, which is LinkDown's and LinkDegraded's condition too: one fault, one alert.
+  EXPECT_TRUE(Named(t, "LinkDown", true).empty());
+  EXPECT_TRUE(Advance(10 * kMin).empty());
+  EXPECT_FALSE(IsActive("LinkDown"));
+  EXPECT_FALSE(IsActive("LinkDegraded"));
+  EXPECT_TRUE(IsActive("TrunkDown"));
+}
+
+TEST_F(ContinuityTest, TrunkDownCounts503AsDownAnd404AsUp) {
+  AddSite("pune-1");
+  AddTrunk("pune-1", "carrier-a", 404);  // refuses OPTIONS, but answers: up
+  EXPECT_TRUE(Advance(10 * kMin).empty());
+  SetStatus(Link(), 503);
+  const Alert a = FiresAfter(30 * kS, "TrunkDown");
+  EXPECT_EQ(a.summary,
+            "SIP trunk carrier-a at site pune-1 is down: it answers 503 Service Unavailable "
+            "(round trip 18 ms)");
+  EXPECT_NE(a.description.find("SIP status 503 Service Unavailable (round trip 18 ms)"),
+            std::string::npos)
+      << a.description;
+  EXPECT_NE(a.description.find("refuses service"), std::string::npos) << a.description;
+  // 603 is down as well; 404 clears.
+  SetStatus(Link(), 603);
+  EXPECT_TRUE(Advance(5 * kMin).empty());
+  SetStatus(Link(), 404);
+  ResolvesAfter30s("TrunkDown");
+}
+
+TEST_F(ContinuityTest, A5xxTrunkIsReachableSoTheNetworkAlertsStaySilent) {
+  ContinuityRules rules;
+  rules.defaults.trunk_down_for_ms = 10 * kMin;
+  Make(rules);
+  AddSite("pune-1");
+  AddTrunk("pune-1", "carrier-a", 503);
+  Eval();
+  // Longer than link_down.for_s and link_degraded.for_s: the network answers, the trunk does not.
+  EXPECT_TRUE(Advance(5 * kMin).empty());
+  EXPECT_EQ(Named(Advance(5 * kMin), "TrunkDown", true).size(), 1u);
+  EXPECT_FALSE(IsActive("LinkDown"));
+  EXPECT_FALSE(IsActive("LinkDegraded"));
+}
+
+TEST_F(ContinuityTest, TrunkDownNeedsContinuousFailureAndResolvesOnlyAfter30sUp) {
+  AddSite("pune-1");
+  AddTrunk("pune-1", "carrier-a", 200);
+  Eval();
+  // 503 for 20 s, 200 for 10 s, repeatedly: never 30 s in a row.
+  const std::int64_t from = now_;
+  EXPECT_TRUE(Advance(5 * kMin, [this, from](std::int64_t t) {
+                SetStatus(Link(), (t - from) % (30 * kS) < 20 * kS ? 503 : 200);
+              }).empty());
+  SetStatus(Link(), 0);
+  FiresAfter(30 * kS, "TrunkDown");
+  // Answers for 20 s between failures are not 30 s of up: still firing, no second alert.
+  EXPECT_TRUE(Advance(5 * kMin, [this](std::int64_t t) {
+                SetStatus(Link(), (t / kS) % 40 < 20 ? 0 : 200);
+              }).empty());
+  EXPECT_TRUE(IsActive("TrunkDown"));
+  SetStatus(Link(), 0);
+  Eval();
+  SetStatus(Link(), 200);
+  ResolvesAfter30s("TrunkDown");
+  EXPECT_TRUE(Advance(10 * kMin).empty());
+}
+
+TEST_F(ContinuityTest, TrunkDownUsesItsOwnForAndOnlyJudgesTrunks) {
+  ContinuityRules rules;
+  rules.defaults.trunk_down_for_ms = 10 * kS;
+  Make(rules);
+  AddSite("pune-1");
+  AddLink("pune-1", "wan").up = false;  // a network link never raises TrunkDown
+  AddTrunk("pune-1", "carrier-a", 500);
+  Eval();
+  Transitions t = Advance(10 * kS);
+  auto trunk = Named(t, "TrunkDown", true);
+  ASSERT_EQ(trunk.size(), 1u);
+  EXPECT_EQ(trunk[0].alert.link, "carrier-a");
+  t = Advance(20 * kS);
+  auto down = Named(t, "LinkDown", true);
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].alert.link, "wan");
+  EXPECT_TRUE(Named(Advance(10 * kMin), "TrunkDown", true).empty());
+}
+
+TEST_F(ContinuityTest, LinkDegradedAppliesToTrunksUntilTrunkDownReplacesIt) {
+  AddSite("pune-1");
+  AddTrunk("pune-1", "carrier-a", 200).rtt_ms = 400;
+  FiresAfter(120 * kS, "LinkDegraded");
+  // The trunk then stops answering: LinkDown and TrunkDown are both due at 30 s; TrunkDown
+  // fires, LinkDegraded resolves in the same evaluation and LinkDown never fires.
+  SetStatus(Link(), 0);
+  Link().loss_ratio = 1;
+  EXPECT_TRUE(Eval().empty());
+  EXPECT_TRUE(Advance(29 * kS).empty());
+  const Transitions t = Advance(kS);
+  EXPECT_EQ(Named(t, "TrunkDown", true).size(), 1u);
+  EXPECT_EQ(Named(t, "LinkDegraded", false).size(), 1u);
+  EXPECT_TRUE(Named(t, "LinkDown", true).empty());
+  // Answering again and fast: TrunkDown resolves after 30 s and nothing else fires.
+  SetStatus(Link(), 200);
+  Link().loss_ratio = 0;
+  Link().rtt_ms = 20;
+  ResolvesAfter30s("TrunkDown");
+  EXPECT_TRUE(Advance(10 * kMin).empty());
 }
 
 // --- VoiceQualityLow ---------------------------------------------------------------------------

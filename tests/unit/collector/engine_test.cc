@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <tuple>
 
 namespace ccmon::collector {
 namespace {
@@ -13,6 +15,56 @@ namespace {
 constexpr std::int64_t kDay = 1795651200000;
 constexpr std::int64_t kS = 1000;
 constexpr std::int64_t kMin = 60 * kS;
+
+// Counts as checkpoints stored them before the `lost` reason and the unknown-wait counters
+// (the 160-byte layout of checkpoint versions 2 and 3 until then).
+struct CountsV1 {
+  std::uint64_t offered = 0, answered = 0, answered_in_threshold = 0, abandoned = 0,
+                abandoned_in_threshold = 0, short_abandoned = 0;
+  std::array<std::uint64_t, 5> unanswered{};
+  std::uint64_t completed = 0, transferred = 0, handled = 0, answered_wait_ms = 0,
+                abandoned_wait_ms = 0, handle_ms = 0, on_call_ms = 0, acw_ms = 0, ready_ms = 0;
+};
+static_assert(sizeof(CountsV1) == 160);
+
+// `c` in the old layout (c has no lost calls and no unknown waits).
+CountsV1 OldLayout(const Counts& c) {
+  CountsV1 o;
+  o.offered = c.offered;
+  o.answered = c.answered;
+  o.answered_in_threshold = c.answered_in_threshold;
+  o.abandoned = c.abandoned;
+  o.abandoned_in_threshold = c.abandoned_in_threshold;
+  o.short_abandoned = c.short_abandoned;
+  for (std::size_t i = 0; i < o.unanswered.size(); ++i) o.unanswered[i] = c.unanswered[i];
+  o.completed = c.completed;
+  o.transferred = c.transferred;
+  o.handled = c.handled;
+  o.answered_wait_ms = c.answered_wait_ms;
+  o.abandoned_wait_ms = c.abandoned_wait_ms;
+  o.handle_ms = c.handle_ms;
+  o.on_call_ms = c.on_call_ms;
+  o.acw_ms = c.acw_ms;
+  o.ready_ms = c.ready_ms;
+  return o;
+}
+
+// Counts with every field of the old layout set to its own value (base, base + 1, ...), so
+// that a field read into the wrong place cannot pass.
+Counts Distinct(std::uint64_t base) {
+  Counts c;
+  std::uint64_t v = base;
+  for (auto* f : {&c.offered, &c.answered, &c.answered_in_threshold, &c.abandoned,
+                  &c.abandoned_in_threshold, &c.short_abandoned}) {
+    *f = v++;
+  }
+  for (std::size_t i = 0; i < 5; ++i) c.unanswered[i] = v++;
+  for (auto* f : {&c.completed, &c.transferred, &c.handled, &c.answered_wait_ms,
+                  &c.abandoned_wait_ms, &c.handle_ms, &c.on_call_ms, &c.acw_ms, &c.ready_ms}) {
+    *f = v++;
+  }
+  return c;
+}
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -472,7 +524,7 @@ TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
   open_counts.offered = 3;
   pod(std::uint32_t{0x43434d53});
   pod(std::uint32_t{2});
-  pod(static_cast<std::uint32_t>(sizeof(Counts)));
+  pod(static_cast<std::uint32_t>(sizeof(CountsV1)));  // the counts of that time
   for (int i = 0; i < 6; ++i) pod(std::uint64_t{0});  // ingest stats
   pod(std::uint32_t{0});                              // invalid reasons
   pod(std::uint32_t{1});                              // ledger entries
@@ -484,7 +536,7 @@ TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
   str("2026-11-26");
   str("08:00");
   pod(Contract{});
-  pod(closed_counts);
+  pod(OldLayout(closed_counts));
   for (int i = 0; i < 3; ++i) pod(std::uint8_t{1});
   pod(std::uint32_t{1});  // sites
   str("s1");
@@ -501,18 +553,18 @@ TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
   pod(std::uint64_t{7});
   pod(std::uint32_t{1});  // queues
   str("q");
-  pod(closed_counts);  // total
+  pod(OldLayout(closed_counts));  // total
   struct Bucket {
     std::int64_t minute = std::numeric_limits<std::int64_t>::min();
-    Counts counts;
+    CountsV1 counts;
     std::uint64_t mos_milli_sum = 0, mos_samples = 0;
   };
   for (int i = 0; i < 60; ++i) pod(Bucket{});
   pod(std::int64_t{0});  // today's day
-  pod(Counts{});
+  pod(CountsV1{});
   pod(std::uint32_t{1});  // open intervals
   pod(open_start);
-  pod(open_counts);
+  pod(OldLayout(open_counts));
   for (int h = 0; h < 3; ++h) {  // histograms with no bounds (ignored: bounds differ)
     pod(std::uint32_t{0});
     pod(std::uint64_t{0});
@@ -549,6 +601,214 @@ TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[1].start_ms, open_start);
   EXPECT_EQ(rows[1].counts.offered, 4u);
+}
+
+// A version 3 checkpoint of the counter layout before `lost` and the unknown-wait counters
+// (the previous build's) loads: every count lands in its field (each has its own value), the
+// new ones start at 0, and the state goes on counting and saves in the current layout.
+TEST_F(EngineTest, ACheckpointOfThePreviousCounterLayoutLoads) {
+  std::string b;
+  auto pod = [&](const auto& v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  auto str = [&](std::string_view v) {
+    pod(static_cast<std::uint32_t>(v.size()));
+    b.append(v);
+  };
+  const std::int64_t now = clock_.NowMs();  // 10:00 UTC
+  const std::int64_t closed_start = kDay + 8 * 3600 * kS, open_start = kDay + 9 * 3600 * kS;
+  const Counts total = Distinct(1000), today = Distinct(2000), minute = Distinct(3000),
+               closed = Distinct(4000);
+  Counts open;
+  open.offered = 3;
+  pod(std::uint32_t{0x43434d53});
+  pod(std::uint32_t{3});
+  pod(static_cast<std::uint32_t>(sizeof(CountsV1)));
+  for (int i = 0; i < 6; ++i) pod(std::uint64_t{0});  // ingest stats
+  pod(std::uint32_t{0});                              // invalid reasons
+  for (int i = 0; i < 3; ++i) pod(std::uint64_t{0});  // anomalies, amendments, too old
+  pod(std::uint32_t{1});                              // sites
+  str("s1");
+  pod(now);                     // last seen
+  pod(open_start + 10 * kMin);  // event watermark
+  pod(open_start + 10 * kMin);  // close watermark
+  pod(std::int64_t{0});         // skew
+  pod(std::uint64_t{0});        // backlog
+  pod(std::uint64_t{0});        // dropped
+  pod(std::uint32_t{0});        // heartbeat interval
+  str("i1");
+  str("0.1.0");
+  pod(std::uint32_t{1});  // instances
+  str("i1");
+  pod(std::uint64_t{7});
+  pod(open_start + 10 * kMin);
+  pod(std::array<std::int64_t, 8>{});
+  pod(std::uint32_t{0});
+  pod(std::uint64_t{0});
+  pod(std::uint32_t{1});  // queues
+  str("q");
+  pod(OldLayout(total));
+  struct Bucket {
+    std::int64_t minute = std::numeric_limits<std::int64_t>::min();
+    CountsV1 counts;
+    std::uint64_t mos_milli_sum = 0, mos_samples = 0;
+  };
+  const std::int64_t m = now / kMin - 2;  // two minutes ago: in every window
+  for (std::int64_t i = 0; i < 60; ++i) {
+    Bucket bucket;
+    if (i == m % 60) {
+      bucket.minute = m;
+      bucket.counts = OldLayout(minute);
+      bucket.mos_milli_sum = 4000;
+      bucket.mos_samples = 1;
+    }
+    pod(bucket);
+  }
+  pod(now / (24 * 3600 * kS));  // today (UTC site)
+  pod(OldLayout(today));
+  pod(std::uint32_t{2});  // rows
+  for (const auto& [start, counts, flags] : {std::tuple{closed_start, closed, std::uint8_t{1}},
+                                             std::tuple{open_start, open, std::uint8_t{0}}}) {
+    pod(start);
+    pod(OldLayout(counts));
+    pod(std::uint64_t{0});                                         // late
+    pod(std::uint64_t{0});                                         // rebuilt
+    pod(std::uint64_t{0});                                         // pending late
+    pod(flags != 0 ? closed_start + 35 * kMin : std::int64_t{0});  // closed
+    pod(flags != 0 ? closed_start + 35 * kMin : std::int64_t{0});  // changed
+    pod(std::uint32_t{flags});                                     // revision
+    pod(flags);
+  }
+  for (int h = 0; h < 3; ++h) {  // histograms with no bounds (ignored: bounds differ)
+    pod(std::uint32_t{0});
+    pod(std::uint64_t{0});
+    pod(std::uint64_t{0});
+  }
+  pod(std::uint32_t{0});  // waiting
+  pod(std::uint64_t{1});  // ledger met
+  pod(std::uint64_t{0});
+  pod(std::array<std::uint64_t, kAgentStateCount>{});
+  pod(std::uint32_t{0});  // abandoned
+  pod(std::uint32_t{0});  // agents
+  pod(std::uint32_t{0});  // links
+
+  Make();
+  std::string err;
+  ASSERT_TRUE(engine_->LoadState(b, &err)) << err;
+  EXPECT_EQ(engine_->LastApplied("s1", "i1"), 7u);
+  const std::size_t lost = static_cast<std::size_t>(UnansweredReason::kLost);
+  const auto rows = engine_->Ledger("", "");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].start_ms, closed_start);
+  EXPECT_EQ(rows[0].counts, closed);
+  EXPECT_EQ(rows[0].counts.unanswered[static_cast<std::size_t>(UnansweredReason::kWithdraw)],
+            4010u);
+  EXPECT_EQ(rows[0].counts.completed, 4011u);
+  EXPECT_EQ(rows[0].counts.ready_ms, 4019u);
+  EXPECT_EQ(rows[0].counts.unanswered[lost], 0u);
+  EXPECT_EQ(rows[0].counts.answered_wait_unknown, 0u);
+  EXPECT_EQ(rows[0].counts.abandoned_wait_unknown, 0u);
+  const Snapshot s = engine_->TakeSnapshot();
+  const QueueView& q = Queue(s, "s1", "q");
+  EXPECT_EQ(q.total, total);
+  EXPECT_EQ(q.windows[0], minute);  // 15m
+  EXPECT_EQ(q.windows[3], today);
+  ASSERT_TRUE(q.mos_5m.has_value());
+  EXPECT_DOUBLE_EQ(*q.mos_5m, 4.0);
+
+  // It counts on: an abandon of unknown wait in the open row, which then closes.
+  CallEvent c;
+  c.kind = CallKind::kAbandoned;
+  c.queue = "q";
+  c.call_id = "x";
+  c.wait_unknown = true;
+  ASSERT_EQ(engine_->Apply("s1", "i1", Event{8, open_start + 20 * kMin, c}).kind,
+            ApplyResult::Kind::kAccepted);
+  clock_.Set(open_start + 2 * 3600 * kS);
+  engine_->Tick();
+  const auto after = engine_->Ledger("", "");
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1].start_ms, open_start);
+  EXPECT_EQ(after[1].counts.offered, 3u);
+  EXPECT_EQ(after[1].counts.abandoned, 1u);
+  EXPECT_EQ(after[1].counts.abandoned_wait_unknown, 1u);
+  // Saved again, in the current layout, it reads back the same.
+  Engine again(CoreConfig{}, clock_);
+  ASSERT_TRUE(again.LoadState(engine_->SaveState(), &err)) << err;
+  EXPECT_EQ(again.Ledger("", "")[1].counts, after[1].counts);
+  EXPECT_EQ(Queue(again.TakeSnapshot(), "s1", "q").total,
+            Queue(engine_->TakeSnapshot(), "s1", "q").total);
+
+  // A counter layout of neither size is refused, naming it.
+  std::string odd = b;
+  const std::uint32_t size = 168;
+  std::memcpy(odd.data() + 8, &size, sizeof size);
+  EXPECT_FALSE(again.LoadState(odd, &err));
+  EXPECT_NE(err.find("counter layout (168 bytes"), std::string::npos) << err;
+}
+
+// Answered and abandoned calls whose wait the source did not give count in volume and in the
+// abandon rate, never within T or short, and in no wait sum or histogram. T = 20 s, short
+// abandon 5 s (defaults). Five calls offered:
+//   c0 answered after 10 s       answered, in T, wait 10 s
+//   c1 answered, wait unknown    answered, answered_wait_unknown (its wait_ms 0 means nothing)
+//   c2 abandoned, wait unknown   abandoned, abandoned_wait_unknown: not in T, not short
+//   c3 abandoned after 3 s       abandoned, in T, short, wait 3 s
+//   c4 lost (600 s)              unanswered, reason lost
+// standard SL = 1 / ((2 - 1) + (2 - 1) + 1 - 1) = 1/2 (it would have been 2/3 reading c1 and c2
+// as 0 s waits); abandon rate = (2 - 1) / (5 - 1) = 1/4 (c2 is a real abandon); ASA = 10 s / 1.
+TEST_F(EngineTest, UnknownWaitsCountInVolumeButInNoWaitFigure) {
+  Make();
+  const std::int64_t t = clock_.NowMs() - 5 * kMin;
+  for (int i = 0; i < 5; ++i) Call(t, CallKind::kOffered, "billing", "c" + std::to_string(i));
+  auto outcome = [&](CallKind kind, std::string_view id, std::uint32_t wait_ms, bool unknown,
+                     UnansweredReason reason = UnansweredReason::kNone) {
+    CallEvent c;
+    c.kind = kind;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait_ms;
+    c.wait_unknown = unknown;
+    c.reason = reason;
+    return engine_->Apply("s1", "i1", Event{++seq_, t + 30 * kS, c}).kind;
+  };
+  ASSERT_EQ(outcome(CallKind::kAnswered, "c0", 10'000, false), ApplyResult::Kind::kAccepted);
+  ASSERT_EQ(outcome(CallKind::kAnswered, "c1", 0, true), ApplyResult::Kind::kAccepted);
+  ASSERT_EQ(outcome(CallKind::kAbandoned, "c2", 0, true), ApplyResult::Kind::kAccepted);
+  ASSERT_EQ(outcome(CallKind::kAbandoned, "c3", 3'000, false), ApplyResult::Kind::kAccepted);
+  ASSERT_EQ(outcome(CallKind::kUnanswered, "c4", 600'000, false, UnansweredReason::kLost),
+            ApplyResult::Kind::kAccepted);
+
+  const Snapshot s = engine_->TakeSnapshot();
+  const QueueView& q = Queue(s, "s1", "billing");
+  Counts want;
+  want.offered = 5;
+  want.answered = 2;
+  want.answered_in_threshold = 1;
+  want.answered_wait_unknown = 1;
+  want.abandoned = 2;
+  want.abandoned_in_threshold = 1;
+  want.abandoned_wait_unknown = 1;
+  want.short_abandoned = 1;
+  want.unanswered[static_cast<std::size_t>(UnansweredReason::kLost)] = 1;
+  want.answered_wait_ms = 10'000;
+  want.abandoned_wait_ms = 3'000;
+  EXPECT_EQ(q.total, want);
+  EXPECT_EQ(q.windows[0], want);
+  EXPECT_EQ(q.calls_waiting, 0u);
+  EXPECT_DOUBLE_EQ(*ServiceLevel(q.total, SlFormula::kStandard), 1.0 / 2.0);
+  EXPECT_DOUBLE_EQ(*AbandonRate(q.total), 1.0 / 4.0);
+  EXPECT_DOUBLE_EQ(*AsaSeconds(q.total), 10.0);
+  // Only the known waits are observed.
+  EXPECT_EQ(q.answered_wait.count, 1u);
+  EXPECT_DOUBLE_EQ(q.answered_wait.sum_seconds, 10.0);
+  EXPECT_EQ(q.abandoned_wait.count, 1u);
+  EXPECT_DOUBLE_EQ(q.abandoned_wait.sum_seconds, 3.0);
+
+  // The ledger row carries the same terms.
+  clock_.Advance(2 * 3600 * kS);
+  engine_->Tick();
+  const auto rows = engine_->Ledger("", "");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].counts, want);
 }
 
 TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {

@@ -124,6 +124,9 @@ TEST(LedgerStoreTest, NewRowsGetRevisionOneAndRoundTripEveryTerm) {
   r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kKey)] = 2;
   r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kEmpty)] = 3;
   r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kWithdraw)] = 4;
+  r.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kLost)] = 5;
+  r.counts.answered_wait_unknown = 6;
+  r.counts.abandoned_wait_unknown = 7;
   r.revision = 7;  // the store numbers revisions itself
   r.late_events = 0;
   r.rebuilt_events = 2;
@@ -321,6 +324,34 @@ TEST(LedgerStoreTest, UnansweredChangesAreNamedAsTheirTotal) {
   const auto revs = RevisionsOf(*store, first);
   ASSERT_EQ(revs.size(), 2u);
   EXPECT_EQ(revs[1].reason, "amended by 2 late event(s): offered 5->7, unanswered 0->2");
+}
+
+// Calls of unknown wait are terms of their own: a late one makes a revision naming it, and a
+// row with fewer of them than the stored one is partial.
+TEST(LedgerStoreTest, UnknownWaitChangesAreNamedAndNeverGoBack) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  const LedgerRow first = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(WriteOk(*store, {first}), 1u);
+  LedgerRow late = first;
+  late.counts.offered = 7;
+  late.counts.answered = 5;
+  late.counts.answered_wait_unknown = 1;
+  late.counts.abandoned = 2;
+  late.counts.abandoned_wait_unknown = 1;
+  late.late_events = 2;
+  EXPECT_EQ(WriteOk(*store, {late}), 1u);
+  const auto revs = RevisionsOf(*store, first);
+  ASSERT_EQ(revs.size(), 2u);
+  EXPECT_EQ(revs[1].reason,
+            "amended by 2 late event(s): offered 5->7, answered 4->5, abandoned 1->2, "
+            "answered_wait_unknown 0->1, abandoned_wait_unknown 0->1");
+  EXPECT_EQ(revs[1].row.counts, late.counts);
+  LedgerRow fewer = late;
+  fewer.counts.offered = 8;
+  fewer.counts.abandoned_wait_unknown = 0;
+  EXPECT_EQ(WriteOk(*store, {fewer}), 0u);
+  EXPECT_EQ(store->refused(), 1u);
 }
 
 TEST(LedgerStoreTest, ReplayedRowWithALowerEngineRevisionStillGetsStoredPlusOne) {
@@ -837,6 +868,132 @@ TEST_F(LedgerStoreFileTest, TheSchemaIsQueryableAsDocumented) {
   EXPECT_EQ(text(2), "amended by 1 late event(s): answered_in_threshold 3->4");
   EXPECT_EQ(sqlite3_column_int64(st, 3), 4);
   EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// A ledger.db of the schema before unanswered_lost and the unknown-wait columns (the previous
+// build's), with a row and its revision: it opens, gains the columns at 0, keeps its rows and
+// revisions, takes rows with the new terms, and opens again unchanged.
+TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns) {
+  // The term columns of schema 1 and one row's values for them, in order.
+  const std::vector<std::pair<const char*, std::string>> terms = {
+      {"start_utc TEXT", "'2026-11-02T13:00:00Z'"},
+      {"local_start TEXT", "'2026-11-02T08:00-05:00'"},
+      {"local_date TEXT", "'2026-11-02'"},
+      {"timezone TEXT", "'America/New_York'"},
+      {"utc_offset_s INTEGER", "-18000"},
+      {"length_minutes INTEGER", "30"},
+      {"sl_formula TEXT", "'standard'"},
+      {"sl_threshold_s REAL", "20"},
+      {"sl_target REAL", "0.8"},
+      {"short_abandon_s REAL", "5"},
+      {"abandon_target REAL", "0.05"},
+      {"asa_target_s REAL", "30"},
+      {"offered INTEGER", "5"},
+      {"answered INTEGER", "4"},
+      {"answered_in_threshold INTEGER", "3"},
+      {"abandoned INTEGER", "1"},
+      {"abandoned_in_threshold INTEGER", "1"},
+      {"short_abandoned INTEGER", "0"},
+      {"unanswered_timeout INTEGER", "0"},
+      {"unanswered_key INTEGER", "0"},
+      {"unanswered_empty INTEGER", "0"},
+      {"unanswered_withdraw INTEGER", "0"},
+      {"completed INTEGER", "3"},
+      {"transferred INTEGER", "1"},
+      {"handled INTEGER", "4"},
+      {"answered_wait_ms INTEGER", "40000"},
+      {"abandoned_wait_ms INTEGER", "12000"},
+      {"handle_ms INTEGER", "720000"},
+      {"sl_result TEXT", "'missed'"},
+      {"abandon_result TEXT", "'missed'"},
+      {"asa_result TEXT", "'met'"},
+      {"revision INTEGER", "1"},
+      {"late_events INTEGER", "0"},
+      {"rebuilt_events INTEGER", "0"},
+      {"closed_ms INTEGER", std::to_string(kNov2_0800Est + 35 * kMinute)},
+      {"changed_ms INTEGER", std::to_string(kNov2_0800Est + 35 * kMinute)}};
+  std::string ddl, values;
+  for (const auto& [column, value] : terms) {
+    absl::StrAppend(&ddl, ", ", column, " NOT NULL");
+    absl::StrAppend(&values, ", ", value);
+  }
+  const std::string key =
+      "client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL, "
+      "start_utc_ms INTEGER NOT NULL";
+  const std::string row = absl::StrCat("'acme', 'manila-1', 'billing', ", kNov2_0800Est, values);
+  std::string schema1;
+  absl::StrAppend(&schema1, "CREATE TABLE ledger_rows (", key, ddl,
+                  ", PRIMARY KEY (client, site, queue, start_utc_ms)) WITHOUT ROWID;");
+  absl::StrAppend(&schema1, "CREATE TABLE ledger_revisions (", key, ddl,
+                  ", change TEXT NOT NULL, reason TEXT NOT NULL, "
+                  "PRIMARY KEY (client, site, queue, start_utc_ms, revision)) WITHOUT ROWID;");
+  absl::StrAppend(&schema1, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+                  "INSERT INTO meta VALUES ('schema_version', '1');");
+  absl::StrAppend(&schema1, "INSERT INTO ledger_rows VALUES (", row, ");");
+  absl::StrAppend(&schema1, "INSERT INTO ledger_revisions VALUES (", row, ", 'closed', 'closed');");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, schema1.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK);
+  }
+
+  const LedgerRow stored = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  {
+    auto store = LedgerStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto rows = Query(**store, {});
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].counts, stored.counts);  // the new terms read 0
+    EXPECT_EQ(rows[0].revision, 1u);
+    // Replaying the same row writes nothing; one late lost call and one late answer of
+    // unknown wait make revision 2 with the new terms.
+    EXPECT_EQ(WriteOk(**store, {stored}), 0u);
+    LedgerRow late = stored;
+    late.counts.offered = 7;
+    late.counts.answered = 5;
+    late.counts.answered_wait_unknown = 1;
+    late.counts.unanswered[static_cast<std::size_t>(UnansweredReason::kLost)] = 1;
+    late.late_events = 2;
+    EXPECT_EQ(WriteOk(**store, {late}), 1u);
+    const auto revs = RevisionsOf(**store, stored);
+    ASSERT_EQ(revs.size(), 2u);
+    EXPECT_EQ(revs[0].row.counts, stored.counts);
+    EXPECT_EQ(revs[1].row.counts, late.counts);
+    EXPECT_EQ(revs[1].reason,
+              "amended by 2 late event(s): offered 5->7, answered 4->5, unanswered 0->1, "
+              "answered_wait_unknown 0->1");
+  }
+  // Opened again: nothing left to add, the rows as written.
+  auto store = LedgerStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const auto rows = Query(**store, {});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].revision, 2u);
+  EXPECT_EQ(rows[0].counts.answered_wait_unknown, 1u);
+  EXPECT_EQ(rows[0].counts.unanswered[static_cast<std::size_t>(UnansweredReason::kLost)], 1u);
+
+  sqlite3* db = OpenReadOnly();
+  ASSERT_NE(db, nullptr);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT value FROM meta WHERE key = 'schema_version'), "
+                               "unanswered_lost, answered_wait_unknown, abandoned_wait_unknown "
+                               "FROM ledger_rows",
+                               -1, &st, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "2");
+  EXPECT_EQ(sqlite3_column_int64(st, 1), 1);
+  EXPECT_EQ(sqlite3_column_int64(st, 2), 1);
+  EXPECT_EQ(sqlite3_column_int64(st, 3), 0);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }

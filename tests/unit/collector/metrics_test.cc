@@ -42,6 +42,13 @@ Snapshot FullSnapshot(FakeClock& clock) {
   l.link = "wan";
   l.rtt_ms = 40;
   e.Apply("s1", "i1", Event{++seq, kNow, l});
+  LinkSample trunk;
+  trunk.link = "carrier";
+  trunk.kind = LinkKind::kSipTrunk;
+  trunk.sip_status = 503;
+  trunk.up = false;
+  trunk.rtt_ms = 18;
+  e.Apply("s1", "i1", Event{++seq, kNow, trunk});
   VoiceQuality v;
   v.queue = "billing";
   v.mos = 4.2;
@@ -82,10 +89,60 @@ TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
   has(R"(ccmon_call_wait_seconds_bucket{client="default",site="s1",queue="billing",le="20"} 1)");
   has(R"(ccmon_call_wait_seconds_bucket{client="default",site="s1",queue="billing",le="10"} 0)");
   has(R"(ccmon_link_rtt_seconds{site="s1",link="wan"} 0.04)");
+  // A SIP trunk: the same link series, its status, and its kind on the info family only.
+  has(R"(ccmon_link_up{site="s1",link="carrier"} 0)");
+  has(R"(ccmon_link_rtt_seconds{site="s1",link="carrier"} 0.018)");
+  has(R"(ccmon_link_sip_status{site="s1",link="carrier"} 503)");
+  has(R"(ccmon_link_info{site="s1",link="carrier",kind="sip_trunk"} 1)");
+  has(R"(ccmon_link_info{site="s1",link="wan",kind="network"} 1)");
+  EXPECT_EQ(text.find(R"(ccmon_link_sip_status{site="s1",link="wan"})"), std::string::npos);
   has(R"(ccmon_ingest_events_total{result="invalid",reason="future_timestamp"} 1)");
   has("ccmon_sl_target_ratio" + q + " 0.8");
   has("ccmon_sl_threshold_seconds" + q + " 20");
   has(R"(ccmon_client_service_level_ratio{client="default",queue="billing",window="15m"} 0.5)");
+}
+
+// Calls of unknown wait and a lost call: their own counters, and the gauges computed without
+// them. Offered a-d; a answered after 12 s, b answered and c abandoned with no wait given, d
+// lost. 15 m window: standard SL = 1 / ((2 - 1) + (1 - 1) + 1 - 0) = 0.5; abandon rate =
+// (1 - 0) / (4 - 0) = 0.25 (c is a real abandon, not a short one); ASA = 12 s / 1.
+TEST(MetricsTest, UnknownWaitsAndLostCallsHaveTheirOwnCounters) {
+  FakeClock clock(kNow);
+  Engine e(CoreConfig{}, clock);
+  std::uint64_t seq = 0;
+  auto call = [&](CallKind k, const char* id, std::uint32_t wait, bool unknown) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait;
+    c.wait_unknown = unknown;
+    if (k == CallKind::kUnanswered) c.reason = UnansweredReason::kLost;
+    e.Apply("s1", "i1", Event{++seq, kNow - 120'000, c});
+  };
+  for (const char* id : {"a", "b", "c", "d"}) call(CallKind::kOffered, id, 0, false);
+  call(CallKind::kAnswered, "a", 12'000, false);
+  call(CallKind::kAnswered, "b", 0, true);
+  call(CallKind::kAbandoned, "c", 0, true);
+  call(CallKind::kUnanswered, "d", 900'000, false);
+  const std::string text = Render(e.TakeSnapshot());
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line;
+  };
+  const std::string q = R"({client="default",site="s1",queue="billing"})";
+  has("ccmon_calls_answered_total" + q + " 2");
+  has("ccmon_calls_answered_in_threshold_total" + q + " 1");
+  has("ccmon_calls_answered_wait_unknown_total" + q + " 1");
+  has("ccmon_calls_abandoned_total" + q + " 1");
+  has("ccmon_calls_abandoned_in_threshold_total" + q + " 0");
+  has("ccmon_calls_abandoned_wait_unknown_total" + q + " 1");
+  has("ccmon_calls_short_abandoned_total" + q + " 0");
+  has(R"(ccmon_calls_unanswered_total{client="default",site="s1",queue="billing",reason="lost"} 1)");
+  has(R"(ccmon_service_level_ratio{client="default",site="s1",queue="billing",window="15m"} 0.5)");
+  has(R"(ccmon_abandon_ratio{client="default",site="s1",queue="billing",window="15m"} 0.25)");
+  has(R"(ccmon_asa_seconds{client="default",site="s1",queue="billing",window="15m"} 12)");
+  has("ccmon_call_wait_seconds_count" + q + " 1");
+  has("ccmon_call_abandon_wait_seconds_count" + q + " 0");
 }
 
 // Every exported family is in docs/metrics.md and every catalogued one is exported.

@@ -549,7 +549,10 @@ TEST(StatementJsonTest, IsValidJsonWithTheStatementsFigures) {
   EXPECT_EQ(Num(j, "queues.0.unanswered_by_reason.key"), "2");
   EXPECT_EQ(Num(j, "queues.0.unanswered_by_reason.empty"), "0");
   EXPECT_EQ(Num(j, "queues.0.unanswered_by_reason.withdraw"), "0");
+  EXPECT_EQ(Num(j, "queues.0.unanswered_by_reason.lost"), "0");
   EXPECT_EQ(At(j, "queues.0.unanswered_by_reason.other"), nullptr);
+  EXPECT_EQ(Num(j, "queues.0.answered_wait_unknown"), "0");
+  EXPECT_EQ(Num(j, "queues.0.abandoned_wait_unknown"), "0");
   // 549 / (630 + 75 + 6 - 11)
   EXPECT_DOUBLE_EQ(Dbl(j, "queues.0.service_level"), 549.0 / 700.0);
   EXPECT_EQ(Str(j, "queues.0.result"), "missed");
@@ -702,16 +705,18 @@ TEST(StatementCsvTest, HeaderOneLinePerPeriodAndATotalPerQueue) {
   ASSERT_EQ(lines.size(), 8u) << csv;
   EXPECT_EQ(lines[0],
             "client,queue,period,start_ms,end_ms,offered,answered,answered_in_threshold,"
-            "abandoned,abandoned_in_threshold,short_abandoned,unanswered,answered_wait_s,"
-            "service_level,target,result,note,rows,excluded_rows,amended_rows");
+            "abandoned,abandoned_in_threshold,short_abandoned,unanswered,answered_wait_unknown,"
+            "abandoned_wait_unknown,answered_wait_s,service_level,target,result,note,rows,"
+            "excluded_rows,amended_rows");
   const std::string d1 = std::to_string(UtcMs(2026, 11, 1, 5, 0));
   const std::string d2 = std::to_string(UtcMs(2026, 11, 2, 5, 0));
   char sl[64];
   std::snprintf(sl, sizeof sl, "%.17g", 330.0 / 388.0);
   const std::string& line1 = lines[1];
-  EXPECT_EQ(line1.rfind(
-                "acme,billing,2026-11-01," + d1 + "," + d2 + ",400,360,330,30,20,6,4,1234.567,", 0),
-            0u)
+  EXPECT_EQ(
+      line1.rfind(
+          "acme,billing,2026-11-01," + d1 + "," + d2 + ",400,360,330,30,20,6,4,0,0,1234.567,", 0),
+      0u)
       << line1;
   EXPECT_NE(line1.find(",0.8,met,,48,0,0"), std::string::npos) << line1;
   // The SL field reads back as the exact double.
@@ -719,9 +724,9 @@ TEST(StatementCsvTest, HeaderOneLinePerPeriodAndATotalPerQueue) {
   EXPECT_EQ(std::strtod(line1.c_str() + sl_start, nullptr), 330.0 / 388.0) << sl;
   EXPECT_NE(lines[2].find(",missed,,48,0,2"), std::string::npos) << lines[2];
   // Quotes doubled inside a quoted field; an absent SL is an empty field.
-  EXPECT_NE(
-      lines[3].find(",0,0,0,0,0,0,0,0,,0.8,excluded,\"excluded: SiteDark \"\"typhoon\"\"\",0,24,0"),
-      std::string::npos)
+  EXPECT_NE(lines[3].find(
+                ",0,0,0,0,0,0,0,0,0,0,,0.8,excluded,\"excluded: SiteDark \"\"typhoon\"\"\",0,24,0"),
+            std::string::npos)
       << lines[3];
   EXPECT_NE(lines[4].find(",not_judged,\"below minimum volume (20 < 50), not judged\",24,0,0"),
             std::string::npos)
@@ -912,6 +917,72 @@ TEST(StatementHtmlTest, EveryNumberIsTheJsonsNumber) {
   EXPECT_NE(html.find("data-path=\"service_credit_percent\" data-value=\"2\">2%<"),
             std::string::npos);
   EXPECT_NE(html.find("data-path=\"exclusions.0.reason\">"), std::string::npos);
+}
+
+// A day with calls of unknown wait and a lost call: 2 more answered and 1 more abandoned of
+// unknown wait, 1 lost, 4 more offered than Day1(). SL = 330 / ((362 - 2) + (31 - 1) + 5 - 6)
+// = 330 / 389 (the lost call is unanswered-other; the unknowns are out); abandon rate =
+// (31 - 6) / (404 - 6) = 25 / 398; ASA = 1234.567 s / 360.
+Counts Day1WithUnknownWaits() {
+  Counts c = Day1();
+  c.offered += 4;
+  c.answered += 2;
+  c.answered_wait_unknown = 2;
+  c.abandoned += 1;
+  c.abandoned_wait_unknown = 1;
+  c.unanswered[static_cast<std::size_t>(UnansweredReason::kLost)] = 1;
+  return c;
+}
+
+Statement SampleWithUnknownWaits() {
+  Statement s = Sample();
+  StatementQueue& q = s.queues[0];
+  q.periods[0].figures = Make(Day1WithUnknownWaits());
+  Counts span = Day1WithUnknownWaits();
+  span += Day2();
+  span += Day4();
+  q.figures = Make(span);
+  Counts mnl = Day1WithUnknownWaits();
+  mnl += Day4();
+  q.sites[0].figures = Make(mnl);
+  return s;
+}
+
+// The unknown-wait terms and the lost reason are in the JSON, the CSV and, for the queue that
+// has them only, the HTML; every number there is still the JSON's.
+TEST(StatementHtmlTest, UnknownWaitsAreShownForTheQueueThatHasThem) {
+  const Statement s = SampleWithUnknownWaits();
+  const Json j = ParseOrDie(StatementJson(s));
+  EXPECT_DOUBLE_EQ(Dbl(j, "queues.0.periods.0.service_level"), 330.0 / 389.0);
+  EXPECT_DOUBLE_EQ(Dbl(j, "queues.0.periods.0.abandon_rate"), 25.0 / 398.0);
+  EXPECT_DOUBLE_EQ(Dbl(j, "queues.0.periods.0.asa_s"), 1234.567 / 360.0);
+  EXPECT_EQ(Num(j, "queues.0.periods.0.answered_wait_unknown"), "2");
+  EXPECT_EQ(Num(j, "queues.0.periods.0.abandoned_wait_unknown"), "1");
+  EXPECT_EQ(Num(j, "queues.0.periods.0.unanswered_by_reason.lost"), "1");
+  EXPECT_EQ(Num(j, "queues.0.periods.0.unanswered"), "5");
+  EXPECT_EQ(Num(j, "queues.0.answered_wait_unknown"), "2");
+  EXPECT_EQ(Num(j, "queues.0.sites.0.abandoned_wait_unknown"), "1");
+
+  const auto lines = Lines(StatementCsv(s));
+  EXPECT_NE(lines[1].find(",404,362,330,31,20,6,5,2,1,1234.567,"), std::string::npos) << lines[1];
+
+  const std::string html = StatementHtml(s);
+  for (const auto& e : DataElements(html)) {
+    const Json* v = At(j, e.path);
+    ASSERT_NE(v, nullptr) << "no JSON at " << e.path;
+    if (e.value) EXPECT_EQ(*e.value, v->text) << e.path;
+  }
+  EXPECT_NE(html.find("data-path=\"queues.0.periods.0.answered_wait_unknown\" "
+                      "data-value=\"2\">2<"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-path=\"queues.0.abandoned_wait_unknown\" data-value=\"1\">1<"),
+            std::string::npos);
+  EXPECT_NE(html.find("data-path=\"queues.0.sites.0.answered_wait_unknown\""), std::string::npos);
+  EXPECT_NE(html.find("Answered, wait unknown"), std::string::npos);
+  EXPECT_NE(html.find("<dt>Wait unknown</dt>"), std::string::npos);
+  // The other queue has none: no such columns for it, nor for any queue of Sample().
+  EXPECT_EQ(html.find("data-path=\"queues.1.periods.0.answered_wait_unknown\""), std::string::npos);
+  EXPECT_EQ(StatementHtml(Sample()).find("Answered, wait unknown"), std::string::npos);
 }
 
 TEST(StatementHtmlTest, NoNumberOutsideTaggedElementsAndTheChart) {

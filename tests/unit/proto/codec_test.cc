@@ -60,6 +60,7 @@ TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   c->set_reason(v1::UNANSWERED_REASON_KEY);
   c->set_hung_up_by(v1::PARTY_AGENT);
   c->set_reconstructed(true);
+  c->set_wait_unknown(true);
   auto* a = batch.add_events();
   a->set_seq(8);
   a->mutable_agent_state()->set_agent("SIP/102");
@@ -114,6 +115,7 @@ TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   EXPECT_EQ(call.reason, UnansweredReason::kKey);
   EXPECT_EQ(call.hung_up_by, Party::kAgent);
   EXPECT_TRUE(call.reconstructed);
+  EXPECT_TRUE(call.wait_unknown);
   // Views into the input, not copies.
   EXPECT_GE(call.queue.data(), bytes.data());
   EXPECT_LT(call.queue.data(), bytes.data() + bytes.size());
@@ -330,6 +332,133 @@ TEST(DecodeBatch, AOneofSwitchForgetsTheEarlierMembersEnums) {
   ASSERT_TRUE(DecodeBatch(bytes, &out));
   EXPECT_EQ(out[0].bad, "");
   EXPECT_EQ(std::get<CallEvent>(out[0].event.body).reason, UnansweredReason::kNone);
+}
+
+// A SIP trunk sample: kind and status survive DecodeBatch, FromProto, ToProto and JSON lines;
+// a kind this build does not know is refused like any unknown enum.
+TEST(DecodeBatch, SipTrunkKindAndStatusRoundTrip) {
+  v1::Event trunk;
+  trunk.set_seq(3);
+  trunk.mutable_link()->set_link("carrier-a");
+  trunk.mutable_link()->set_kind(v1::LINK_KIND_SIP_TRUNK);
+  trunk.mutable_link()->set_sip_status(503);
+  trunk.mutable_link()->set_rtt_ms(18);
+  v1::Event plain;
+  plain.mutable_link()->set_link("wan");
+  plain.mutable_link()->set_up(true);
+  v1::Event unknown = trunk;
+  unknown.mutable_link()->set_kind(static_cast<v1::LinkKind>(7));
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(
+      Events({trunk.SerializeAsString(), plain.SerializeAsString(), unknown.SerializeAsString()}),
+      &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].bad, "");
+  const auto& l = std::get<LinkSample>(out[0].event.body);
+  EXPECT_EQ(l.kind, LinkKind::kSipTrunk);
+  EXPECT_EQ(l.sip_status, 503u);
+  EXPECT_FALSE(l.up);
+  const auto& p = std::get<LinkSample>(out[1].event.body);
+  EXPECT_EQ(p.kind, LinkKind::kNetwork);  // absent: a plain link, as before the field existed
+  EXPECT_EQ(p.sip_status, 0u);
+  EXPECT_EQ(out[2].bad, "unknown_enum");
+  Event e;
+  EXPECT_EQ(FromProto(unknown, &e), "unknown_enum");
+
+  ASSERT_EQ(FromProto(trunk, &e), "");
+  v1::Event back;
+  ToProto(e, &back);
+  EXPECT_EQ(back.SerializeAsString(), trunk.SerializeAsString());
+
+  v1::Event storage;
+  ASSERT_EQ(FromJsonLine(R"({"eventTimeMs":"1795600800000","link":{"link":"carrier-a",)"
+                         R"("kind":"LINK_KIND_SIP_TRUNK","rttMs":18,"sipStatus":404,"up":true}})",
+                         &storage, &e),
+            "");
+  EXPECT_EQ(std::get<LinkSample>(e.body).kind, LinkKind::kSipTrunk);
+  EXPECT_EQ(std::get<LinkSample>(e.body).sip_status, 404u);
+  EXPECT_EQ(FromJsonLine(R"({"eventTimeMs":"1795600800000","link":{"link":"x","kind":"TRUNK"}})",
+                         &storage, &e)
+                .substr(0, 17),
+            "not a ccmon event");
+}
+
+// A call closed as lost with an unknown wait: reason LOST and wait_unknown survive DecodeBatch,
+// FromProto, ToProto and JSON lines; the reason after LOST is still refused.
+TEST(DecodeBatch, LostReasonAndUnknownWaitRoundTrip) {
+  v1::Event lost;
+  lost.set_seq(5);
+  lost.set_event_time_ms(1795600800000);
+  lost.mutable_call()->set_kind(v1::CallEvent::KIND_UNANSWERED);
+  lost.mutable_call()->set_queue("billing");
+  lost.mutable_call()->set_call_id("c7");
+  lost.mutable_call()->set_reason(v1::UNANSWERED_REASON_LOST);
+  lost.mutable_call()->set_wait_unknown(true);
+  v1::Event abandoned;
+  abandoned.set_seq(6);
+  abandoned.mutable_call()->set_kind(v1::CallEvent::KIND_ABANDONED);
+  abandoned.mutable_call()->set_queue("billing");
+  abandoned.mutable_call()->set_wait_unknown(true);
+  v1::Event plain;
+  plain.mutable_call()->set_kind(v1::CallEvent::KIND_ANSWERED);
+  plain.mutable_call()->set_wait_ms(4000);
+  v1::Event beyond = lost;
+  beyond.mutable_call()->set_reason(static_cast<v1::UnansweredReason>(6));
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(Events({lost.SerializeAsString(), abandoned.SerializeAsString(),
+                                  plain.SerializeAsString(), beyond.SerializeAsString()}),
+                          &out));
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].bad, "");
+  const auto& l = std::get<CallEvent>(out[0].event.body);
+  EXPECT_EQ(l.reason, UnansweredReason::kLost);
+  EXPECT_TRUE(l.wait_unknown);
+  EXPECT_EQ(out[1].bad, "");
+  EXPECT_TRUE(std::get<CallEvent>(out[1].event.body).wait_unknown);
+  EXPECT_FALSE(std::get<CallEvent>(out[2].event.body).wait_unknown);  // absent: known
+  EXPECT_EQ(out[3].bad, "unknown_enum");
+  Event e;
+  EXPECT_EQ(FromProto(beyond, &e), "unknown_enum");
+
+  for (const v1::Event* in : {&lost, &abandoned}) {
+    ASSERT_EQ(FromProto(*in, &e), "");
+    v1::Event back;
+    ToProto(e, &back);
+    EXPECT_EQ(back.SerializeAsString(), in->SerializeAsString());
+  }
+
+  v1::Event storage;
+  ASSERT_EQ(
+      FromJsonLine(R"({"eventTimeMs":"1795600800000","call":{"kind":"KIND_UNANSWERED",)"
+                   R"("queue":"billing","reason":"UNANSWERED_REASON_LOST","waitUnknown":true}})",
+                   &storage, &e),
+      "");
+  EXPECT_EQ(std::get<CallEvent>(e.body).reason, UnansweredReason::kLost);
+  EXPECT_TRUE(std::get<CallEvent>(e.body).wait_unknown);
+  ASSERT_EQ(FromJsonLine(R"({"eventTimeMs":"1795600800000","call":{"kind":"KIND_ANSWERED",)"
+                         R"("queue":"billing","wait_unknown":true}})",
+                         &storage, &e),
+            "");
+  EXPECT_TRUE(std::get<CallEvent>(e.body).wait_unknown);
+  EXPECT_EQ(FromJsonLine(R"({"eventTimeMs":"1795600800000","call":{"kind":"KIND_UNANSWERED",)"
+                         R"("queue":"q","reason":"UNANSWERED_REASON_MISSING"}})",
+                         &storage, &e)
+                .substr(0, 17),
+            "not a ccmon event");
+}
+
+// A oneof switch away from a link with an unknown kind forgets that kind.
+TEST(DecodeBatch, AOneofSwitchForgetsAnUnknownLinkKind) {
+  v1::Event bad_link, call, link;
+  bad_link.mutable_link()->set_kind(static_cast<v1::LinkKind>(9));
+  call.mutable_call()->set_kind(v1::CallEvent::KIND_OFFERED);
+  link.mutable_link()->set_link("wan");
+  const std::string bytes =
+      Events({bad_link.SerializeAsString() + call.SerializeAsString() + link.SerializeAsString()});
+  std::vector<DecodedEvent> out;
+  ASSERT_TRUE(DecodeBatch(bytes, &out));
+  EXPECT_EQ(out[0].bad, "");
+  EXPECT_EQ(std::get<LinkSample>(out[0].event.body).kind, LinkKind::kNetwork);
 }
 
 TEST(DecodeBatch, AnOverLongButFiveByteLengthIsAccepted) {

@@ -5,8 +5,13 @@
 #include <absl/status/statusor.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "ccmon/agent/sip_options.h"
+#include "ccmon/model/event.h"
 
 namespace ccmon::agent {
 
@@ -14,7 +19,17 @@ struct ProbeTarget {
   std::string name;
   std::string host;
   std::string port;
+  // kNetwork: the probe times a TCP connect; kSipTrunk: it sends SIP OPTIONS over `transport`.
+  LinkKind kind = LinkKind::kNetwork;
+  SipTransport transport = SipTransport::kUdp;
 };
+
+// Parses one probe as given to --probe or in the config's `probes:` list:
+//   NAME=HOST:PORT                          a network link, timed by TCP connect
+//   sip:NAME=HOST[:PORT][;transport=udp|tcp]  a SIP trunk, probed with OPTIONS (5060, UDP)
+// HOST may be a name, an IPv4 literal or an IPv6 literal in brackets. The error says what is
+// wrong and echoes the spec.
+absl::StatusOr<ProbeTarget> ParseProbeSpec(std::string_view spec);
 
 struct AgentOptions {
   std::string site;
@@ -24,6 +39,16 @@ struct AgentOptions {
   std::string spool_dir;  // default: ./ccmon-spool-<site>
   std::vector<std::string> queue_logs;
   bool from_start = false;
+  // Asterisk's configuration directory (queues.conf and its includes): static members,
+  // member names, wrapuptime, servicelevel. Empty: lines are read without it.
+  std::string asterisk_config;
+  // Realtime members: "queue,interface,member name[,wrapuptime]" per line (docs/configuration.md).
+  std::string asterisk_members;
+  // A call still waiting this long with no outcome logged is closed as lost.
+  double max_wait_s = 3600;
+  std::map<std::string, double> max_wait_s_by_queue;
+  // Pause reasons that mean after-call work (wrap-up) rather than a break.
+  std::vector<std::string> acw_pause_reasons;
   // JSON-lines event files ("-": standard input), docs/jsonl.md.
   std::vector<std::string> jsonl;
   bool simulate = false;

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "ccmon/model/event.h"
 
@@ -37,16 +39,44 @@ struct ParseResult {
 // preallocated tail) and a trailing '\r' are skipped.
 ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out);
 
+// What the PBX's configuration tells the state machine (from queues.conf, see
+// asterisk_config.h, and the agent config). Everything is optional: without it the machine
+// reads lines as they come.
+struct QueueLogOptions {
+  struct Member {
+    std::string queue;
+    std::string name;
+    bool paused = false;
+  };
+  // A call still waiting this long with no outcome is closed as lost (UnansweredReason::kLost).
+  std::int64_t max_wait_ms = 3600 * 1000;
+  std::map<std::string, std::int64_t, std::less<>> max_wait_ms_by_queue;
+  // wrapuptime per queue, and per "queue|member" where a member overrides it.
+  std::map<std::string, std::uint32_t, std::less<>> wrapup_ms;
+  // Interface ("SIP/1000") -> member name ("Agent 1"), from static and mapped members.
+  std::map<std::string, std::string, std::less<>> member_of_interface;
+  // Static members: logged in whenever Asterisk runs, though they never log ADDMEMBER.
+  std::vector<Member> static_members;
+  // Pause reasons that mean after-call work rather than a break.
+  std::vector<std::string> acw_pause_reasons;
+};
+
 struct QueueLogStats {
   std::uint64_t lines = 0;
   std::uint64_t blank = 0;
   std::uint64_t malformed = 0;
   std::uint64_t events = 0;
-  std::uint64_t duplicates = 0;     // steps already seen for that call (repeated lines)
-  std::uint64_t reconstructed = 0;  // steps synthesised for calls whose start predates the log
-  std::uint64_t ignored = 0;        // known kinds with no ccmon meaning (CONFIGRELOAD, DID...)
-  std::uint64_t unknown_kinds = 0;  // custom or unknown event names
-  std::uint64_t orphan_rings = 0;   // RINGNOANSWER for calls never seen
+  std::uint64_t duplicates = 0;       // steps already seen for that call (repeated lines)
+  std::uint64_t reconstructed = 0;    // steps synthesised for calls whose start predates the log
+  std::uint64_t ignored = 0;          // known kinds with no ccmon meaning (CONFIGRELOAD, DID...)
+  std::uint64_t unknown_kinds = 0;    // custom or unknown event names
+  std::uint64_t orphan_rings = 0;     // RINGNOANSWER for calls never seen
+  std::uint64_t ring_canceled = 0;    // RINGCANCELED: the caller left while a member rang
+  std::uint64_t lost = 0;             // calls closed as lost after the queue's maximum wait
+  std::uint64_t invalid_wait = 0;     // outcome lines whose wait field was empty or garbage
+  std::uint64_t wait_recomputed = 0;  // ... of which the wait came from the ENTERQUEUE
+  std::uint64_t transfer_merges = 0;  // attended-transfer lines folded into one call
+  std::uint64_t members_bound = 0;    // interface -> member name bindings learned
 };
 
 // Turns parsed lines into events. Calls are keyed by (call id, queue). Duplicated steps are
@@ -57,8 +87,15 @@ class QueueLogStateMachine {
  public:
   using Sink = std::function<void(const Event&)>;
   explicit QueueLogStateMachine(Sink sink, std::size_t max_tracked_calls = 20000);
+  QueueLogStateMachine(Sink sink, QueueLogOptions options, std::size_t max_tracked_calls = 20000);
 
   void Process(const QueueLogLine& line);
+  // Moves the machine's clock (the PBX's time) to now_ms: calls waiting past their maximum
+  // are closed as lost, wrap-up periods that ended return members to ready. Process()
+  // advances to each line's time; the source calls this while the log is quiet.
+  void Advance(std::int64_t now_ms);
+  // The latest PBX time seen (0 before any line).
+  std::int64_t pbx_time_ms() const { return now_ms_; }
   const QueueLogStats& stats() const { return stats_; }
   QueueLogStats& mutable_stats() { return stats_; }
 
@@ -73,26 +110,74 @@ class QueueLogStateMachine {
     std::string caller_id;
     std::string agent;
     std::int64_t entered_ms = 0;
+    std::int64_t answered_ms = 0;
     bool answered = false;
-    bool ended = false;  // abandoned, exited, completed or transferred
+    bool ended = false;           // abandoned, exited, completed, transferred or lost
+    bool entry_known = false;     // its ENTERQUEUE was read (entered_ms is the PBX's)
+    bool transferred_in = false;  // continued by another call id after an attended transfer
+    bool attended_out = false;    // ended by its own ATTENDEDTRANSFER line
+    std::string origin_key;       // the caller's call in the first queue, ended at the merge
+  };
+  struct Timer {
+    enum class Kind : std::uint8_t { kLost, kWrapupEnd } kind;
+    std::string key;  // call key, or member name
+  };
+  struct MemberState {
+    std::int64_t wrapup_until_ms = 0;  // 0: not in wrap-up
+  };
+  struct PendingAdd {
+    std::string queue;
+    std::string interface;
+    std::int64_t time_ms = 0;
+    bool paused = false;
   };
 
   Call* Lookup(std::string_view call_id, std::string_view queue);
   Call& Create(std::string_view call_id, std::string_view queue, std::int64_t entered_ms);
   void Emit(std::int64_t time_ms, const CallEvent& c);
-  void EmitState(std::int64_t time_ms, const QueueLogLine& l, AgentState s, std::string_view reason,
-                 bool all_queues);
+  void EmitState(std::int64_t time_ms, std::string_view agent, std::string_view queue, AgentState s,
+                 std::string_view reason);
+  void StateLine(const QueueLogLine& l, AgentState s, std::string_view reason, bool all_queues);
   void Finish(const std::string& key);
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
-               std::int64_t answered_ms, std::uint32_t wait_ms);
+               std::int64_t answered_ms, std::uint32_t wait_ms, bool wait_unknown);
+  // Lines for a call id new to this queue that is answered in another: an attended transfer.
+  // Returns the call they continue, or nullptr.
+  Call* AdoptTransfer(const QueueLogLine& l);
+  // An ATTENDEDTRANSFER line for a consultation call (entered by a member's extension while
+  // that member talks to a caller): returns the caller's call key, or empty.
+  std::string ConsultOrigin(const Call& consult) const;
+  // Ends the caller's call in the first queue as transferred at t (once).
+  void CloseOrigin(Call& merged, std::int64_t t);
+  std::string_view ExtensionOf(std::string_view member) const;
+  std::string_view MemberName(std::string_view field) const;
+  void FlushPendingAdd(const QueueLogLine* next);
+  void AnnounceStaticMembers(std::int64_t t);
+  void StartWrapup(std::string_view member, std::string_view queue, std::int64_t t);
+  std::int64_t MaxWait(std::string_view queue) const;
+  std::uint32_t Wrapup(std::string_view queue, std::string_view member) const;
+  void ScheduleLost(const std::string& key, const Call& c);
 
   Sink sink_;
+  QueueLogOptions options_;
   std::size_t max_tracked_;
   std::unordered_map<std::string, Call> calls_;
   std::deque<std::string> ended_order_;  // bounded memory of ended calls, for dedupe
-  std::string key_;                      // scratch, reused
+  std::unordered_map<std::string, std::string> aliases_;  // call key -> the call it continues
+  std::multimap<std::int64_t, Timer> timers_;
+  std::unordered_map<std::string, MemberState> members_;
+  std::map<std::string, std::string, std::less<>> bound_;  // learned interface -> member name
+  std::vector<PendingAdd> pending_adds_;
+  std::vector<std::string> queues_seen_;
+  bool announced_ = false;
+  std::int64_t now_ms_ = 0;
+  std::string key_;  // scratch, reused
   QueueLogStats stats_;
 };
+
+// Options from Asterisk's configuration (queues.conf and a members file).
+struct AsteriskConfig;
+void ApplyAsteriskConfig(const AsteriskConfig& config, QueueLogOptions* options);
 
 }  // namespace ccmon::agent

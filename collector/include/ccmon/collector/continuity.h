@@ -20,8 +20,11 @@ struct ContinuityThresholds {
   // less than site_dark_min_ms (a site that has not announced its interval uses 5 s).
   double site_dark_heartbeats = 3;
   std::int64_t site_dark_min_ms = 15'000;
-  // LinkDown: 100% loss (or up == false) for this long.
+  // LinkDown: 100% loss (or up == false) for this long. For a SIP trunk the network figures
+  // count (no answer at all), not the SIP status: that is TrunkDown's.
   std::int64_t link_down_for_ms = 30'000;
+  // TrunkDown: a SIP trunk gives no final answer to OPTIONS, or a 5xx/6xx one, for this long.
+  std::int64_t trunk_down_for_ms = 30'000;
   // LinkDegraded: loss above, rtt above or jitter above, for this long.
   double link_loss_ratio = 0.01;
   double link_rtt_ms = 300;
@@ -78,7 +81,7 @@ struct Alert {
   std::string client;    // every alert names the client it concerns
   std::string site;
   std::string queue;  // queue-level alerts
-  std::string link;   // link alerts
+  std::string link;   // link and trunk alerts
   std::string summary;
   std::string description;
   std::string runbook_url;

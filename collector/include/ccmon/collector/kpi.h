@@ -11,7 +11,10 @@
 
 namespace ccmon::collector {
 
-// The five service-level formulas a contract may choose.
+// The five service-level formulas a contract may choose. Every one leaves out the answered
+// and abandoned calls whose wait is unknown (Counts::answered_wait_unknown,
+// abandoned_wait_unknown), from its numerator and its denominator: nobody can say whether
+// they were within T. Exact expressions: ServiceLevel in kpi.cc, docs/metrics.md.
 enum class SlFormula : std::uint8_t {
   kStandard,               // ait / (answered + abandoned + unanswered - short abandoned)
   kAnsweredOnly,           // ait / answered (Asterisk SL)
@@ -25,6 +28,8 @@ std::string_view ToString(SlFormula f);
 std::optional<SlFormula> ParseSlFormula(std::string_view name);
 
 // Additive outcome counts of one queue over some span of event time. Durations in ms.
+// Checkpoints store it as raw bytes: a change of layout needs a reader of the old one
+// (engine.cc, ReadCounts).
 struct Counts {
   std::uint64_t offered = 0;
   std::uint64_t answered = 0;
@@ -33,9 +38,14 @@ struct Counts {
   std::uint64_t abandoned_in_threshold = 0;
   std::uint64_t short_abandoned = 0;
   std::array<std::uint64_t, kUnansweredReasonCount> unanswered{};  // by UnansweredReason
+  // Answered / abandoned calls whose wait the source did not give: counted in answered and
+  // abandoned, never within T, never short, not in the wait sums or the wait histograms.
+  std::uint64_t answered_wait_unknown = 0;
+  std::uint64_t abandoned_wait_unknown = 0;
   std::uint64_t completed = 0;
   std::uint64_t transferred = 0;
   std::uint64_t handled = 0;  // completed + transferred: calls whose handle time is known
+  // Summed waits of the answered and abandoned calls of known wait.
   std::uint64_t answered_wait_ms = 0;
   std::uint64_t abandoned_wait_ms = 0;
   std::uint64_t handle_ms = 0;  // talk + hold + after-call work of handled calls
@@ -52,7 +62,9 @@ struct Counts {
 
 // Each returns nullopt when the denominator is empty (or not positive).
 std::optional<double> ServiceLevel(const Counts& c, SlFormula f);
+// (abandoned - short) / (offered - short): abandons of unknown wait count in full.
 std::optional<double> AbandonRate(const Counts& c);
+// answered_wait_ms / (answered - answered_wait_unknown).
 std::optional<double> AsaSeconds(const Counts& c);
 std::optional<double> AhtSeconds(const Counts& c);
 std::optional<double> Occupancy(const Counts& c);

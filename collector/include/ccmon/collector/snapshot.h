@@ -55,6 +55,8 @@ struct LinkView {
   double jitter_ms = 0;
   double loss_ratio = 0;
   std::int64_t last_ms = 0;
+  LinkKind kind = LinkKind::kNetwork;  // of the last sample
+  std::uint32_t sip_status = 0;        // SIP trunks: the last probe's final answer, 0 none
 };
 
 struct SiteView {

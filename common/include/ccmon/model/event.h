@@ -25,8 +25,9 @@ enum class UnansweredReason : std::uint8_t {
   kKey = 2,
   kEmpty = 3,
   kWithdraw = 4,
+  kLost = 5,  // no outcome logged before the queue's maximum wait
 };
-inline constexpr int kUnansweredReasonCount = 5;
+inline constexpr int kUnansweredReasonCount = 6;
 
 enum class Party : std::uint8_t { kUnknown = 0, kCaller = 1, kAgent = 2 };
 
@@ -54,6 +55,7 @@ struct CallEvent {
   UnansweredReason reason = UnansweredReason::kNone;
   Party hung_up_by = Party::kUnknown;
   bool reconstructed = false;
+  bool wait_unknown = false;  // wait_ms is meaningless (see events.proto)
 };
 
 struct AgentStateEvent {
@@ -63,12 +65,20 @@ struct AgentStateEvent {
   std::string_view reason;
 };
 
+// What a link probe tests (events.proto LinkKind).
+enum class LinkKind : std::uint8_t {
+  kNetwork = 0,   // a TCP connect to a network path
+  kSipTrunk = 1,  // SIP OPTIONS to a trunk
+};
+
 struct LinkSample {
   std::string_view link;
   double rtt_ms = 0;
   double jitter_ms = 0;
   double loss_ratio = 0;
   bool up = true;
+  LinkKind kind = LinkKind::kNetwork;
+  std::uint32_t sip_status = 0;  // SIP trunks: last final response's code, 0 none
 };
 
 struct VoiceQuality {
@@ -108,6 +118,8 @@ constexpr std::string_view ToString(UnansweredReason r) {
       return "empty";
     case UnansweredReason::kWithdraw:
       return "withdraw";
+    case UnansweredReason::kLost:
+      return "lost";
     case UnansweredReason::kNone:
       break;
   }
@@ -126,6 +138,16 @@ constexpr std::string_view ToString(AgentState s) {
       return "on_call";
     case AgentState::kAfterCallWork:
       return "after_call_work";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view ToString(LinkKind k) {
+  switch (k) {
+    case LinkKind::kNetwork:
+      return "network";
+    case LinkKind::kSipTrunk:
+      return "sip_trunk";
   }
   return "unknown";
 }

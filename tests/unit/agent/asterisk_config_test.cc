@@ -1,0 +1,92 @@
+// queues.conf as app_queue.c reads it: sections, templates, includes, comments, member lines
+// with member names and wrapuptime, and the errors that name the file and line.
+#include "ccmon/agent/asterisk_config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace ccmon::agent {
+namespace {
+
+IncludeReader Files(std::map<std::string, std::string> files) {
+  return [files = std::move(files)](const std::string& path) -> std::optional<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(AsteriskConfigTest, ReadsTemplatesIncludesAndMembers) {
+  AsteriskConfig c;
+  std::string err;
+  ASSERT_TRUE(
+      ParseQueuesConf("[general]\npersistentmembers=yes\n\n"
+                      "[tpl](!)   ; a template\nwrapuptime = 15\ntimeout=20\n"
+                      "[support](tpl)\nservicelevel=30 ; contract says 30\n"
+                      "member => PJSIP/7009,0,Agent 1,PJSIP/7009\n"
+                      "member => SIP/1000\n"
+                      "#include extra.conf\n"
+                      "#tryinclude missing.conf\n",
+                      "queues.conf",
+                      Files({{"extra.conf",
+                              "[sales](tpl)\nwrapuptime=5\nmember => PJSIP/7010,0,Ana,,no,3,1\n"
+                              "[support](+)\nmember => PJSIP/7011,5,Bo\\;b\n"}}),
+                      &c, &err))
+      << err;
+  ASSERT_EQ(c.queues.size(), 2u);  // neither the template nor [general]
+  const QueueConf& s = c.queues.at("support");
+  EXPECT_EQ(s.wrapup_s, 15u);
+  EXPECT_EQ(s.ring_timeout_s, 20u);
+  EXPECT_EQ(s.service_level_s, 30u);
+  ASSERT_EQ(s.members.size(), 3u);
+  EXPECT_EQ(s.members[0].name, "Agent 1");
+  EXPECT_EQ(s.members[1].name, "SIP/1000");  // no member name: the interface is the name
+  EXPECT_EQ(s.members[2].name, "Bo;b");      // "\;" is a literal semicolon
+  const QueueConf& sales = c.queues.at("sales");
+  EXPECT_EQ(sales.wrapup_s, 5u);
+  ASSERT_EQ(sales.members.size(), 1u);
+  EXPECT_EQ(sales.members[0].wrapup_s, 3u);
+  EXPECT_TRUE(sales.members[0].paused);
+  EXPECT_EQ(c.member_of_interface.at("PJSIP/7009"), "Agent 1");
+  EXPECT_EQ(c.member_of_interface.at("PJSIP/7010"), "Ana");
+}
+
+TEST(AsteriskConfigTest, ErrorsNameTheFileAndLine) {
+  AsteriskConfig c;
+  std::string err;
+  EXPECT_FALSE(ParseQueuesConf("[q]\nwrapuptime 15\n", "queues.conf", Files({}), &c, &err));
+  EXPECT_EQ(err.rfind("queues.conf:2: ", 0), 0u) << err;
+  EXPECT_FALSE(ParseQueuesConf("[q]\n#include nope.conf\n", "queues.conf", Files({}), &c, &err));
+  EXPECT_EQ(err, "queues.conf:2: cannot read included file 'nope.conf'");
+  EXPECT_FALSE(ParseQueuesConf("[q](missing)\n", "queues.conf", Files({}), &c, &err));
+  EXPECT_NE(err.find("template 'missing'"), std::string::npos) << err;
+  EXPECT_FALSE(ParseQueuesConf("#include self.conf\n", "queues.conf",
+                               Files({{"self.conf", "#include self.conf\n"}}), &c, &err));
+  EXPECT_NE(err.find("nested deeper"), std::string::npos) << err;
+  // What Asterisk accepts with atoi is read as Asterisk reads it, with a warning.
+  AsteriskConfig w;
+  ASSERT_TRUE(ParseQueuesConf("[q]\nwrapuptime=abc\n", "queues.conf", Files({}), &w, &err));
+  EXPECT_EQ(w.queues.at("q").wrapup_s, 0u);
+  ASSERT_EQ(w.warnings.size(), 1u);
+  EXPECT_EQ(w.warnings[0].rfind("queues.conf:2: wrapuptime", 0), 0u) << w.warnings[0];
+}
+
+TEST(AsteriskConfigTest, MembersFileForRealtimeMembers) {
+  AsteriskConfig c;
+  std::string err;
+  ASSERT_TRUE(
+      ParseMembersFile("# queue,interface,member name[,wrapuptime]\n"
+                       "support,PJSIP/7009,Agent 1\nsales,PJSIP/7010,Ana,20\n",
+                       "members.csv", &c, &err))
+      << err;
+  EXPECT_EQ(c.member_of_interface.at("PJSIP/7010"), "Ana");
+  EXPECT_TRUE(c.queues.at("support").members[0].realtime);
+  EXPECT_EQ(c.queues.at("sales").members[0].wrapup_s, 20u);
+  EXPECT_FALSE(ParseMembersFile("support,PJSIP/7009\n", "members.csv", &c, &err));
+  EXPECT_EQ(err, "members.csv:1: expected 'queue,interface,member name[,wrapuptime]'");
+}
+
+}  // namespace
+}  // namespace ccmon::agent

@@ -1,0 +1,423 @@
+// Asterisk as it really logs: each test feeds a hand-written queue_log pattern (or a real
+// PBX's log) through the parser and state machine and checks the events against counts worked
+// out by hand from the lines, with the Asterisk behaviour each rule follows named.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ccmon/agent/asterisk_config.h"
+#include "ccmon/agent/queue_log.h"
+
+namespace ccmon::agent {
+namespace {
+
+struct Out {
+  std::int64_t t = 0;
+  CallEvent call;  // views copied into the owned strings below
+  std::string queue, call_id, agent;
+  bool is_state = false;
+  AgentState state = AgentState::kReady;
+};
+
+// Feeds lines and keeps every event with owned strings.
+struct Machine {
+  std::vector<Out> out;
+  QueueLogStateMachine m;
+
+  explicit Machine(QueueLogOptions o = {})
+      : m([this](const Event& e) { Record(e); }, std::move(o)) {}
+
+  void Record(const Event& e) {
+    Out o;
+    o.t = e.time_ms;
+    if (const auto* c = std::get_if<CallEvent>(&e.body)) {
+      o.call = *c;
+      o.queue = c->queue;
+      o.call_id = c->call_id;
+      o.agent = c->agent;
+    } else if (const auto* s = std::get_if<AgentStateEvent>(&e.body)) {
+      o.is_state = true;
+      o.state = s->state;
+      o.queue = s->queue;
+      o.agent = s->agent;
+    } else {
+      return;
+    }
+    out.push_back(std::move(o));
+  }
+
+  void Feed(std::string_view text) {
+    while (!text.empty()) {
+      const auto nl = text.find('\n');
+      QueueLogLine l;
+      if (ParseQueueLogLine(text.substr(0, nl), &l).status == ParseStatus::kOk) m.Process(l);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    }
+  }
+
+  int Count(std::string_view queue, CallKind kind) const {
+    return static_cast<int>(std::count_if(out.begin(), out.end(), [&](const Out& o) {
+      return !o.is_state && o.queue == queue && o.call.kind == kind;
+    }));
+  }
+  const Out* Find(std::string_view queue, CallKind kind, int nth = 0) const {
+    for (const auto& o : out) {
+      if (!o.is_state && o.queue == queue && o.call.kind == kind && nth-- == 0) return &o;
+    }
+    return nullptr;
+  }
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+QueueLogOptions FromDir(const std::string& dir) {
+  AsteriskConfig ac;
+  std::string err;
+  EXPECT_TRUE(LoadAsteriskConfig(dir, {}, &ac, &err)) << err;
+  QueueLogOptions o;
+  ApplyAsteriskConfig(ac, &o);
+  return o;
+}
+
+// The attended transfer into a queue of asterisk/asterisk#759, twice (queue_log.attended_
+// transfer): a caller answered in support by Agent 1 (PJSIP/7009); Agent 1 consults sales, whose
+// ENTERQUEUE carries the consultation channel's id and 7009 as caller; sales' CONNECT (first
+// case) and COMPLETE carry the caller's id with no ENTERQUEUE in sales. One caller entered each
+// queue once: support offered 1, answered 1, transferred 1; sales offered 1, answered 1,
+// completed 1. Read naively the lines make sales offer 2 and leave the consultation waiting.
+TEST(QueueLogPatternsTest, AttendedTransferIntoAQueueIsOneCallPerQueue) {
+  Machine h(FromDir(std::string(CCMON_TEST_DATA) + "/asterisk"));
+  h.Feed(ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer"));
+  for (const char* q : {"support", "sales"}) {
+    EXPECT_EQ(h.Count(q, CallKind::kOffered), 2) << q;
+    EXPECT_EQ(h.Count(q, CallKind::kAnswered), 2) << q;
+  }
+  EXPECT_EQ(h.Count("support", CallKind::kTransferred), 2);
+  EXPECT_EQ(h.Count("sales", CallKind::kCompleted), 2);
+  EXPECT_EQ(h.Count("sales", CallKind::kTransferred), 0);
+  for (const auto& o : h.out) EXPECT_FALSE(!o.is_state && o.call.reconstructed);
+  // Case 1: support's call ends when the transfer completes (…090): talk 90 - 8 = 82 s; sales
+  // answered after 4 s and the caller talked 236 s with Agent 2.
+  const Out* x = h.Find("support", CallKind::kTransferred, 0);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->t, 1795600090000);
+  EXPECT_EQ(x->call.talk_ms, 82000u);
+  EXPECT_EQ(x->call.acw_ms, 15000u);  // support's wrapuptime (from the template)
+  EXPECT_EQ(h.Find("sales", CallKind::kAnswered, 0)->call.wait_ms, 4000u);
+  EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.talk_ms, 236000u);
+  EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.acw_ms, 5000u);  // Agent 2's own
+  // Case 2 (the transfer line first): support's call ends at …680, talk 680 - 605 = 75 s.
+  x = h.Find("support", CallKind::kTransferred, 1);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->t, 1795603680000);
+  EXPECT_EQ(x->call.talk_ms, 75000u);
+  // Case 1: the adoption by sales' CONNECT and the transfer line; case 2: the transfer line.
+  EXPECT_EQ(h.m.stats().transfer_merges, 3u);
+  EXPECT_EQ(h.m.stats().duplicates, 0u);
+}
+
+// Without queues.conf the consultation is recognised by its short extension caller id (case 1)
+// or by the target member answering the caller's lines (case 2, after its transfer line was
+// counted): no queue offers a call twice, nothing waits.
+TEST(QueueLogPatternsTest, AttendedTransferWithoutConfigNeverInflatesOffers) {
+  Machine h;
+  h.Feed(ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer"));
+  h.m.Advance(1795603900000 + 4 * 3600 * 1000);
+  for (const char* q : {"support", "sales"}) {
+    EXPECT_EQ(h.Count(q, CallKind::kOffered), 2) << q;
+    EXPECT_EQ(h.Count(q, CallKind::kAnswered), 2) << q;
+  }
+  EXPECT_EQ(h.Count("support", CallKind::kTransferred), 2);
+  // Case 2's consultation was counted as a transfer out of sales when its line came.
+  EXPECT_EQ(h.Count("sales", CallKind::kCompleted) + h.Count("sales", CallKind::kTransferred), 2);
+  EXPECT_EQ(h.m.stats().lost, 0u);
+}
+
+// A lost outcome line: L1's ABANDON has a NUL byte mid-line and is rejected, so L1 has no
+// outcome. With max_wait 600 s it is closed as lost at entry + 600 s (…600) with a 600 s wait;
+// L2 is unaffected. Calls waiting never freeze.
+TEST(QueueLogPatternsTest, CallWithLostOutcomeLineIsClosedAsLost) {
+  QueueLogOptions o;
+  o.max_wait_ms = 600 * 1000;
+  Machine h(o);
+  std::string text =
+      "1795600000|L1|support|NONE|ENTERQUEUE||+15550200|1\n"
+      "1795600010|L2|support|NONE|ENTERQUEUE||+15550201|2\n"
+      "1795600030|L2|support|Agent 1|CONNECT|20|L2b|5\n"
+      "1795600040|L1|support|NONE|ABAN?DON|1|1|40\n"
+      "1795600400|L2|support|Agent 1|COMPLETEAGENT|20|370|2\n";
+  text[text.find('?')] = '\0';
+  h.Feed(text);
+  EXPECT_EQ(h.Count("support", CallKind::kUnanswered), 0);  // not yet: 400 s < 600 s
+  h.m.Advance(1795600599000);
+  EXPECT_EQ(h.Count("support", CallKind::kUnanswered), 0);
+  h.m.Advance(1795600600000);
+  const Out* lost = h.Find("support", CallKind::kUnanswered);
+  ASSERT_NE(lost, nullptr);
+  EXPECT_EQ(lost->call.reason, UnansweredReason::kLost);
+  EXPECT_EQ(lost->call_id, "L1");
+  EXPECT_EQ(lost->t, 1795600600000);
+  EXPECT_EQ(lost->call.wait_ms, 600000u);
+  EXPECT_EQ(h.Count("support", CallKind::kOffered), 2);
+  EXPECT_EQ(h.Count("support", CallKind::kCompleted), 1);
+  EXPECT_EQ(h.m.stats().lost, 1u);
+  // A late real outcome for a call closed as lost is not counted twice.
+  h.Feed("1795600700|L1|support|NONE|ABANDON|1|1|700\n");
+  EXPECT_EQ(h.Count("support", CallKind::kAbandoned), 0);
+}
+
+// Empty or garbage wait fields (Asterisk writes "%ld"): the wait is recomputed from the call's
+// ENTERQUEUE when it was read, else the step is flagged wait_unknown so the collector leaves
+// it out of SL instead of counting 0 s (an answer within threshold, a short abandon).
+TEST(QueueLogPatternsTest, MissingWaitIsRecomputedOrFlaggedUnknown) {
+  Machine h;
+  h.Feed(
+      "100|E1|q|NONE|ENTERQUEUE||+1|1\n"
+      "130|E1|q|Agent 1|CONNECT||E1b|2\n"     // recomputed: 130 - 100 = 30 s
+      "200|E2|q|Agent 2|CONNECT|abc|E2b|1\n"  // no ENTERQUEUE: unknown
+      "300|E3|q|NONE|ENTERQUEUE||+3|1\n"
+      "303|E3|q|NONE|ABANDON|1|1|\n"    // recomputed: 3 s
+      "400|E4|q|NONE|ABANDON|1|1|-5\n"  // no ENTERQUEUE: unknown
+      "500|E5|q|NONE|ENTERQUEUE||+5|1\n"
+      "512|E5|q|NONE|EXITWITHKEY|5|1|1|x\n");  // recomputed: 12 s
+  const Out* a1 = h.Find("q", CallKind::kAnswered, 0);
+  const Out* a2 = h.Find("q", CallKind::kAnswered, 1);
+  ASSERT_TRUE(a1 && a2);
+  EXPECT_EQ(a1->call.wait_ms, 30000u);
+  EXPECT_FALSE(a1->call.wait_unknown);
+  EXPECT_TRUE(a2->call.wait_unknown);
+  const Out* ab1 = h.Find("q", CallKind::kAbandoned, 0);
+  const Out* ab2 = h.Find("q", CallKind::kAbandoned, 1);
+  ASSERT_TRUE(ab1 && ab2);
+  EXPECT_EQ(ab1->call.wait_ms, 3000u);
+  EXPECT_FALSE(ab1->call.wait_unknown);
+  EXPECT_TRUE(ab2->call.wait_unknown);
+  EXPECT_EQ(h.Find("q", CallKind::kUnanswered)->call.wait_ms, 12000u);
+  EXPECT_EQ(h.m.stats().invalid_wait, 5u);
+  EXPECT_EQ(h.m.stats().wait_recomputed, 3u);
+  EXPECT_EQ(h.Count("q", CallKind::kOffered), 5);  // E2 and E4 reconstructed
+}
+
+// RINGCANCELED is written when the caller hangs up (or leaves) while members ring
+// (app_queue.c wait_for_answer): not the member's no-answer. RINGNOANSWER is.
+TEST(QueueLogPatternsTest, RingCanceledIsTheCallersEvent) {
+  Machine h;
+  h.Feed(
+      "100|R1|q|NONE|ENTERQUEUE||+1|1\n"
+      "105|R1|q|Agent 1|RINGNOANSWER|5000\n"
+      "112|R1|q|Agent 2|RINGCANCELED|7000\n"
+      "112|R1|q|NONE|ABANDON|1|1|12\n");
+  EXPECT_EQ(h.Count("q", CallKind::kRingNoAnswer), 1);
+  EXPECT_EQ(h.Find("q", CallKind::kRingNoAnswer)->agent, "Agent 1");
+  EXPECT_EQ(h.Count("q", CallKind::kAbandoned), 1);
+  EXPECT_EQ(h.Find("q", CallKind::kAbandoned)->call.wait_ms, 12000u);
+  EXPECT_EQ(h.m.stats().ring_canceled, 1u);
+}
+
+// wrapuptime: after each call the member is in after-call work for the queue's wrapuptime
+// (app_queue.c get_wrapuptime: the member's own value first), counted in the call's handle
+// time, then ready. A pause during wrap-up ends it (the pause wins).
+TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
+  QueueLogOptions o;
+  o.wrapup_ms["q"] = 10000;
+  o.acw_pause_reasons = {"Wrapup"};
+  Machine h(o);
+  h.Feed(
+      "100|W1|q|NONE|ENTERQUEUE||+1|1\n"
+      "104|W1|q|Agent 1|CONNECT|4|W1b|1\n"
+      "160|W1|q|Agent 1|COMPLETECALLER|4|56|1\n");
+  const Out* done = h.Find("q", CallKind::kCompleted);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->call.talk_ms, 56000u);
+  EXPECT_EQ(done->call.acw_ms, 10000u);
+  ASSERT_TRUE(h.out.back().is_state);
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+  EXPECT_EQ(h.out.back().t, 160000);
+  h.m.Advance(169999);
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+  h.m.Advance(170000);
+  EXPECT_EQ(h.out.back().state, AgentState::kReady);
+  EXPECT_EQ(h.out.back().t, 170000);
+  // Second call, paused during wrap-up for a break: no ready at the wrap-up's end.
+  h.Feed(
+      "200|W2|q|NONE|ENTERQUEUE||+2|1\n"
+      "202|W2|q|Agent 1|CONNECT|2|W2b|1\n"
+      "230|W2|q|Agent 1|COMPLETEAGENT|2|28|1\n"
+      "233|NONE|q|Agent 1|PAUSE|Lunch\n");
+  h.m.Advance(300000);
+  EXPECT_EQ(h.out.back().state, AgentState::kNotReady);
+  // A pause reason named as after-call work is that state, not a break.
+  h.Feed("400|NONE|q|Agent 1|PAUSE|Wrapup\n");
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+}
+
+// Per agent, the time spent in each state from the events, as the collector accrues it.
+std::map<std::string, std::map<AgentState, std::int64_t>> StateSeconds(const std::vector<Out>& out,
+                                                                       std::int64_t end_ms) {
+  std::map<std::string, std::pair<AgentState, std::int64_t>> cur;
+  std::map<std::string, std::map<AgentState, std::int64_t>> total;
+  for (const auto& o : out) {
+    if (!o.is_state) continue;
+    if (auto it = cur.find(o.agent); it != cur.end()) {
+      total[o.agent][it->second.first] += o.t - it->second.second;
+    }
+    cur[o.agent] = {o.state, o.t};
+  }
+  for (const auto& [agent, s] : cur) total[agent][s.first] += end_ms - s.second;
+  for (auto& [agent, by] : total) {
+    for (auto& [state, ms] : by) ms /= 1000;
+  }
+  return total;
+}
+
+// The karthik0112 Issabel log (both rotations) with a queues.conf written for it: members
+// are added over AMI by interface (SIP/1000, SIP/1001) while UNPAUSE names the person, so
+// each ADDMEMBER is bound to the name Asterisk writes in the same second. One person is one
+// agent, REMOVEMEMBER logs that person out, and a static member (Reception) is on the roster
+// from the first line although it never logs anything. No call was ever answered, so occupancy
+// is 0 for everyone; ready time is the sum of each person's ADDMEMBER..REMOVEMEMBER spans.
+TEST(QueueLogPatternsTest, RealLogOnePersonIsOneAgent) {
+  const std::string dir = std::string(CCMON_REALDATA) + "/asterisk/karthik0112__synk_bug";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "real data absent: " << dir;
+  AsteriskConfig ac;
+  std::string err;
+  ASSERT_TRUE(ParseQueuesConf(
+      "[500]\nwrapuptime=5\nservicelevel=20\n"
+      "member => SIP/1002,0,Reception\n",
+      "queues.conf", [](const std::string&) { return std::nullopt; }, &ac, &err))
+      << err;
+  QueueLogOptions o;
+  ApplyAsteriskConfig(ac, &o);
+  Machine h(o);
+  h.Feed(ReadFile(dir + "/queue_log-20220707"));
+  h.Feed(ReadFile(dir + "/queue_log"));
+  const std::int64_t end = 1666843983000;
+  h.m.Advance(end);
+  std::map<std::string, AgentState> last;
+  for (const auto& s : h.out) {
+    if (s.is_state) last[s.agent] = s.state;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, state] : last) names.push_back(name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"Agent 1", "Karthik", "Reception", "Sathish", "karthik"}));
+  for (const auto& [name, state] : last) {
+    EXPECT_EQ(state, name == "Reception" ? AgentState::kReady : AgentState::kLoggedOut) << name;
+  }
+  const auto secs = StateSeconds(h.out, end);
+  // Ready spans by hand from the ADDMEMBER/REMOVEMEMBER pairs:
+  // Agent 1: 249 + 733 + 10 + 7307 + 1545 + 3 + 9 = 9856; Karthik: 72;
+  // karthik: 106 + 13 + 1769 = 1888; Sathish: 44 + 4 + 4 + 4130 = 4182.
+  EXPECT_EQ(secs.at("Agent 1").at(AgentState::kReady), 9856);
+  EXPECT_EQ(secs.at("Karthik").at(AgentState::kReady), 72);
+  EXPECT_EQ(secs.at("karthik").at(AgentState::kReady), 1888);
+  EXPECT_EQ(secs.at("Sathish").at(AgentState::kReady), 4182);
+  for (const auto& [name, by] : secs) {
+    const std::int64_t busy =
+        (by.count(AgentState::kOnCall) ? by.at(AgentState::kOnCall) : 0) +
+        (by.count(AgentState::kAfterCallWork) ? by.at(AgentState::kAfterCallWork) : 0);
+    EXPECT_EQ(busy, 0) << name << ": occupancy must be 0 with no call answered";
+  }
+  EXPECT_EQ(h.m.stats().members_bound, 4u);  // SIP/1001 to Karthik, karthik, Sathish; SIP/1000
+}
+
+// Property: whatever outcome lines are lost, no call waits longer than its queue's maximum:
+// at every event's time each offered call without an outcome has waited at most max_wait, and
+// once the clock passes the last entry + max_wait nothing waits.
+TEST(QueueLogPatternsTest, NoCallWaitsLongerThanItsQueueMaximum) {
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    QueueLogOptions o;
+    o.max_wait_ms = 900 * 1000;
+    o.max_wait_ms_by_queue["fast"] = 120 * 1000;
+    std::map<std::string, std::int64_t> waiting;  // "id|queue" -> entered
+    bool ok = true;
+    std::int64_t now = 0;
+    QueueLogStateMachine m(
+        [&](const Event& e) {
+          now = std::max(now, e.time_ms);
+          const auto* c = std::get_if<CallEvent>(&e.body);
+          if (c == nullptr) return;
+          const std::string key = std::string(c->call_id) + "|" + std::string(c->queue);
+          if (c->kind == CallKind::kOffered) {
+            waiting[key] = e.time_ms;
+          } else if (c->kind != CallKind::kRingNoAnswer) {
+            waiting.erase(key);
+          }
+          for (const auto& [k, entered] : waiting) {
+            const std::int64_t max = k.ends_with("|fast") ? 120000 : 900000;
+            ok = ok && e.time_ms - entered <= max;
+          }
+        },
+        o);
+    std::vector<std::pair<std::int64_t, std::string>> lines;
+    for (int i = 0; i < 200; ++i) {
+      const std::int64_t t = 1795600000 + static_cast<std::int64_t>(rng() % 7200);
+      const std::string q = rng() % 2 ? "fast" : "slow";
+      const std::string id = "c" + std::to_string(i);
+      lines.emplace_back(t, std::to_string(t) + "|" + id + "|" + q + "|NONE|ENTERQUEUE||+1|1");
+      const std::int64_t wait = rng() % 1500;
+      switch (rng() % 4) {
+        case 0:  // outcome line lost
+          break;
+        case 1:
+          lines.emplace_back(t + wait, std::to_string(t + wait) + "|" + id + "|" + q +
+                                           "|NONE|ABANDON|1|1|" + std::to_string(wait));
+          break;
+        default:
+          lines.emplace_back(t + wait, std::to_string(t + wait) + "|" + id + "|" + q +
+                                           "|Agent|CONNECT|" + std::to_string(wait) + "|x|1");
+      }
+    }
+    std::stable_sort(lines.begin(), lines.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [t, text] : lines) {
+      QueueLogLine l;
+      ASSERT_EQ(ParseQueueLogLine(text, &l).status, ParseStatus::kOk) << text;
+      m.Process(l);
+    }
+    m.Advance(lines.back().first * 1000 + 900 * 1000);
+    EXPECT_TRUE(ok) << "seed " << seed << ": a call waited past its maximum";
+    EXPECT_TRUE(waiting.empty()) << "seed " << seed << ": " << waiting.size() << " still waiting";
+    EXPECT_GT(m.stats().lost, 0u) << "seed " << seed;
+  }
+}
+
+// State survives a restart: open calls, aliases of a transfer in progress, bindings, wrap-up.
+TEST(QueueLogPatternsTest, SavedStateKeepsTransfersBindingsAndWrapup) {
+  QueueLogOptions o;
+  o.wrapup_ms["support"] = 15000;
+  Machine a(o);
+  const std::string text = ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer");
+  const auto cut = text.find("1795600090");  // after sales' CONNECT under the caller's id
+  a.Feed(text.substr(0, cut));
+  a.Feed("1795600070|MANAGER|sales|SIP/1001|ADDMEMBER|\n1795600070|NONE|NONE|Maria|UNPAUSEALL|\n");
+  Machine b(o);
+  ASSERT_TRUE(b.m.RestoreState(a.m.SaveState()));
+  b.Feed(text.substr(cut));
+  b.Feed("1795604000|MANAGER|sales|SIP/1001|REMOVEMEMBER|\n");
+  EXPECT_EQ(b.Count("sales", CallKind::kOffered), 1);  // the second case's consultation
+  // Without queues.conf case 2's consultation ends as a transfer out of sales.
+  EXPECT_EQ(b.Count("sales", CallKind::kCompleted) + b.Count("sales", CallKind::kTransferred), 2);
+  EXPECT_EQ(b.Count("support", CallKind::kTransferred), 2);
+  EXPECT_EQ(b.out.back().agent, "Maria");  // the binding came through the restart
+  EXPECT_EQ(b.out.back().state, AgentState::kLoggedOut);
+  // Old-format state (open calls only) still restores.
+  EXPECT_TRUE(b.m.RestoreState(std::string("QLSM1")));
+  EXPECT_FALSE(b.m.RestoreState(std::string("QLSM2\x01\x02", 7)));
+}
+
+}  // namespace
+}  // namespace ccmon::agent

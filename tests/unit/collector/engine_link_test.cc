@@ -1,0 +1,81 @@
+// Link samples through the engine: a SIP trunk's kind and status reach the snapshot the
+// continuity rules and the exporter read, and statuses that cannot be a final answer are refused.
+#include <gtest/gtest.h>
+
+#include "ccmon/collector/continuity.h"
+#include "ccmon/collector/engine.h"
+
+namespace ccmon::collector {
+namespace {
+
+constexpr std::int64_t kT0 = 1795651200000;  // 2026-11-26 00:00:00 UTC
+constexpr std::int64_t kS = 1000;
+
+class EngineLinkTest : public ::testing::Test {
+ protected:
+  ApplyResult Sample(std::uint32_t status, LinkKind kind = LinkKind::kSipTrunk) {
+    LinkSample l;
+    l.link = "carrier-a";
+    l.kind = kind;
+    l.sip_status = status;
+    l.up = status >= 200 && status < 500;
+    l.rtt_ms = 18;
+    return engine_.Apply("pune-1", "i1", Event{++seq_, clock_.NowMs(), l});
+  }
+
+  FakeClock clock_{kT0};
+  Engine engine_{CoreConfig{}, clock_};
+  std::uint64_t seq_ = 0;
+};
+
+TEST_F(EngineLinkTest, TrunkKindAndStatusReachTheSnapshot) {
+  ASSERT_EQ(Sample(200).kind, ApplyResult::Kind::kAccepted);
+  Snapshot s = engine_.TakeSnapshot();
+  ASSERT_EQ(s.links.size(), 1u);
+  EXPECT_EQ(s.links[0].kind, LinkKind::kSipTrunk);
+  EXPECT_EQ(s.links[0].sip_status, 200u);
+  EXPECT_TRUE(s.links[0].up);
+  clock_.Advance(kS);
+  ASSERT_EQ(Sample(0).kind, ApplyResult::Kind::kAccepted);  // no answer
+  s = engine_.TakeSnapshot();
+  EXPECT_EQ(s.links[0].sip_status, 0u);
+  EXPECT_FALSE(s.links[0].up);
+}
+
+TEST_F(EngineLinkTest, StatusesThatAreNoFinalAnswerAreRefused) {
+  for (std::uint32_t bad : {1u, 100u, 180u, 700u, 99999u}) {
+    const ApplyResult r = Sample(bad);
+    EXPECT_EQ(r.kind, ApplyResult::Kind::kInvalid) << bad;
+    EXPECT_EQ(r.reason, "out_of_range") << bad;
+  }
+  // A plain network link carries no SIP status.
+  EXPECT_EQ(Sample(200, LinkKind::kNetwork).reason, "out_of_range");
+  EXPECT_EQ(Sample(0, LinkKind::kNetwork).kind, ApplyResult::Kind::kAccepted);
+}
+
+// From samples to the alert, on the engine's fake clock: a trunk answering 503 raises TrunkDown
+// 30 s after the first 503, and a 404 (an answer) resolves it 30 s later.
+TEST_F(EngineLinkTest, A503TrunkRaisesTrunkDownThroughTheEngine) {
+  ContinuityEngine rules{ContinuityRules{}};
+  int fired = 0, resolved = 0;
+  auto tick = [&](std::uint32_t status) {
+    clock_.Advance(kS);
+    Sample(status);
+    for (const AlertTransition& t : rules.Evaluate(engine_.TakeSnapshot())) {
+      if (t.alert.name != "TrunkDown") continue;
+      (t.firing ? fired : resolved) += 1;
+    }
+  };
+  for (int i = 0; i < 10; ++i) tick(200);
+  for (int i = 0; i < 30; ++i) tick(503);
+  EXPECT_EQ(fired, 0) << "before trunk_down.for_s";
+  tick(503);
+  EXPECT_EQ(fired, 1);
+  for (int i = 0; i < 30; ++i) tick(404);
+  EXPECT_EQ(resolved, 0) << "before resolve_after_s";
+  tick(404);
+  EXPECT_EQ(resolved, 1);
+}
+
+}  // namespace
+}  // namespace ccmon::collector
