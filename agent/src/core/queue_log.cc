@@ -1,6 +1,7 @@
 #include "ccmon/agent/queue_log.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -143,7 +144,6 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
                                                          std::int64_t entered_ms) {
   if (calls_.size() >= max_tracked_ && !ended_order_.empty()) {
     calls_.erase(ended_order_.front());
-    aliases_.erase(ended_order_.front());
     ended_order_.pop_front();
   }
   if (std::find(queues_seen_.begin(), queues_seen_.end(), queue) == queues_seen_.end() &&
@@ -161,10 +161,13 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
 }
 
 void QueueLogStateMachine::Finish(const std::string& key) {
+  if (auto it = calls_.find(key); it != calls_.end() && !it->second.alias.empty()) {
+    aliases_.erase(it->second.alias);  // the caller's id names nothing once the call ended
+    it->second.alias.clear();
+  }
   ended_order_.push_back(key);
   if (ended_order_.size() > max_tracked_) {
     calls_.erase(ended_order_.front());
-    aliases_.erase(ended_order_.front());
     ended_order_.pop_front();
   }
 }
@@ -178,6 +181,23 @@ void QueueLogStateMachine::Emit(std::int64_t time_ms, const CallEvent& c) {
 void QueueLogStateMachine::EmitState(std::int64_t time_ms, std::string_view agent,
                                      std::string_view queue, AgentState s,
                                      std::string_view reason) {
+  if (s == AgentState::kLoggedOut && queue.empty()) {
+    std::string prefix(agent);
+    prefix.push_back('|');
+    for (auto it = logged_in_.lower_bound(prefix);
+         it != logged_in_.end() && it->starts_with(prefix);) {
+      it = logged_in_.erase(it);
+    }
+  } else if (!queue.empty()) {
+    std::string key(agent);
+    key.push_back('|');
+    key.append(queue);
+    if (s == AgentState::kLoggedOut) {
+      logged_in_.erase(key);
+    } else if (logged_in_.size() < 100000) {
+      logged_in_.insert(std::move(key));
+    }
+  }
   AgentStateEvent e;
   e.agent = agent;
   e.queue = queue;
@@ -267,16 +287,26 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
   }
 }
 
-// ADDMEMBER names the interface when the member was added without a member name logged
-// (log_membername_as_agent=no, the default); the PAUSE/UNPAUSE lines Asterisk writes in the
-// same second name the member. Such a pair binds the interface to the member so that one
-// person is one agent; without it the interface stands for the member.
+// ADDMEMBER names the interface unless log_membername_as_agent=yes, while PAUSE, CONNECT
+// and COMPLETE name the member. queues.conf and the members file map interfaces to names; for
+// members added at run time (AMI QueueAdd, the CLI, AddQueueMember) the only clue is a
+// console that pauses or unpauses the member it just added: an ADDMEMBER (or several, one per
+// queue) immediately followed, in the same second, by PAUSE/UNPAUSE(ALL) of a member name not
+// logged in anywhere binds that interface to that name. Anything else (another line between,
+// a member already logged in, as when colleagues log in together) leaves the interface
+// standing for the member.
 void QueueLogStateMachine::FlushPendingAdd(const QueueLogLine* next) {
+  if (next != nullptr && next->event == "ADDMEMBER" &&
+      next->agent == pending_adds_.back().interface &&
+      next->time_ms - pending_adds_.back().time_ms <= 1000) {
+    return;  // the same interface joining its next queue: keep them together
+  }
   bool bind = false;
   if (next != nullptr && !IsNone(next->agent) && next->agent.find('/') == std::string_view::npos &&
       (next->event == "PAUSE" || next->event == "UNPAUSE" || next->event == "PAUSEALL" ||
-       next->event == "UNPAUSEALL")) {
-    bind = next->time_ms - pending_adds_.back().time_ms <= 1000;
+       next->event == "UNPAUSEALL") &&
+      next->time_ms - pending_adds_.back().time_ms <= 1000 && !LoggedIn(next->agent)) {
+    bind = true;
     for (const auto& p : pending_adds_) bind = bind && p.interface == pending_adds_[0].interface;
   }
   if (bind) {
@@ -286,11 +316,19 @@ void QueueLogStateMachine::FlushPendingAdd(const QueueLogLine* next) {
       ++stats_.members_bound;
     }
   }
-  for (const auto& p : pending_adds_) {
+  const std::vector<PendingAdd> adds = std::move(pending_adds_);
+  pending_adds_.clear();
+  for (const auto& p : adds) {
     EmitState(p.time_ms, MemberName(p.interface), p.queue,
               p.paused ? AgentState::kNotReady : AgentState::kReady, {});
   }
-  pending_adds_.clear();
+}
+
+bool QueueLogStateMachine::LoggedIn(std::string_view member) const {
+  std::string prefix(member);
+  prefix.push_back('|');
+  auto it = logged_in_.lower_bound(prefix);
+  return it != logged_in_.end() && it->starts_with(prefix);
 }
 
 void QueueLogStateMachine::StateLine(const QueueLogLine& l, AgentState s, std::string_view reason,
@@ -300,7 +338,14 @@ void QueueLogStateMachine::StateLine(const QueueLogLine& l, AgentState s, std::s
     return;
   }
   const std::string_view member = MemberName(l.agent);
-  if (!members_.empty()) members_.erase(std::string(member));  // ends a wrap-up period
+  if (!members_.empty()) {
+    if (auto m = members_.find(std::string(member)); m != members_.end()) {
+      // Asterisk offers no call before lastcall + wrapuptime (can_ring_entry), paused or not:
+      // an unpause during wrap-up changes nothing yet; a pause or a logout ends it.
+      if (s == AgentState::kReady) return;
+      members_.erase(m);
+    }
+  }
   EmitState(l.time_ms, member, all_queues || IsNone(l.queue) ? std::string_view{} : l.queue, s,
             reason);
 }
@@ -337,127 +382,145 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
   return *c;
 }
 
-namespace {
-
-// "PJSIP/7009" -> "7009", "Local/7009@from-queue/n" -> "7009", "SIP/1000-0000002a" -> "1000".
-std::string_view Extension(std::string_view interface) {
-  const auto slash = interface.find('/');
-  if (slash == std::string_view::npos) return {};
-  std::string_view ext = interface.substr(slash + 1);
-  return ext.substr(0, ext.find_first_of("@-/"));
-}
-
-}  // namespace
-
-// An internal extension as a queue caller id: 2-6 digits (external callers carry full
-// numbers). Used only when queues.conf does not say which extension a member has.
-bool LooksLikeExtension(std::string_view caller_id) {
-  if (caller_id.size() < 2 || caller_id.size() > 6) return false;
-  return caller_id.find_first_not_of("0123456789") == std::string_view::npos;
-}
-
-std::string_view QueueLogStateMachine::ExtensionOf(std::string_view member) const {
-  for (const auto* map : {&options_.member_of_interface, &bound_}) {
-    for (const auto& [interface, name] : *map) {
-      if (name == member) return Extension(interface);
-    }
-  }
-  return {};
-}
-
-void QueueLogStateMachine::CloseOrigin(Call& merged, std::int64_t t) {
-  if (merged.origin_key.empty()) return;
-  const std::string key = std::move(merged.origin_key);
-  merged.origin_key.clear();
-  auto it = calls_.find(key);
-  if (it == calls_.end() || !it->second.answered || it->second.ended) return;
-  Call& origin = it->second;
-  origin.ended = true;
+// Ends a caller's answered call as transferred at t (talk until t), with wrap-up.
+void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::int64_t t) {
+  c.ended = true;
   CallEvent x;
   x.kind = CallKind::kTransferred;
-  x.queue = origin.queue;
-  x.call_id = std::string_view(key).substr(0, key.size() - origin.queue.size() - 1);
-  x.agent = origin.agent;
-  x.caller_id = origin.caller_id;
-  x.wait_ms = static_cast<std::uint32_t>(
-      std::clamp<std::int64_t>(origin.answered_ms - origin.entered_ms, 0, 0xffffffff));
-  x.talk_ms =
-      static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - origin.answered_ms, 0, 0xffffffff));
-  x.acw_ms = Wrapup(origin.queue, origin.agent);
+  x.queue = c.queue;
+  x.call_id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
+  x.agent = c.agent;
+  x.caller_id = c.caller_id;
+  x.wait_ms = c.entry_known ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                                  c.answered_ms - c.entered_ms, 0, 0xffffffff))
+                            : 0;
+  x.talk_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
+  x.acw_ms = Wrapup(c.queue, c.agent);
   Emit(t, x);
-  StartWrapup(origin.agent, origin.queue, t);
+  StartWrapup(c.agent, c.queue, t);
   Finish(key);
 }
 
-// An attended transfer into a queue (asterisk/asterisk#759): the transferring member's
-// consultation call enters the target queue under its own id (its caller id is the member's
-// extension) and the target queue's later lines may carry the original caller's id, which has
-// no ENTERQUEUE there. Those lines continue the consultation call: the caller entered the
-// target queue once. The caller's call in the first queue ends as transferred at the merge.
-QueueLogStateMachine::Call* QueueLogStateMachine::AdoptTransfer(const QueueLogLine& l) {
-  std::string origin_key;
-  const Call* origin = nullptr;
+// The open call of `call_id` in a queue other than `queue`, or calls_.end().
+std::unordered_map<std::string, QueueLogStateMachine::Call>::iterator
+QueueLogStateMachine::OpenElsewhere(std::string_view call_id, std::string_view queue,
+                                    bool answered) {
   for (const auto& q : queues_seen_) {
-    if (q == l.queue) continue;
-    std::string k(l.call_id);
+    if (q == queue) continue;
+    std::string k(call_id);
     k.push_back('|');
     k.append(q);
     auto it = calls_.find(k);
-    if (it != calls_.end() && it->second.answered && !it->second.ended) {
-      origin = &it->second;
-      origin_key = std::move(k);
-      break;
+    if (it != calls_.end() && !it->second.ended && it->second.answered == answered) return it;
+  }
+  return calls_.end();
+}
+
+// An ATTENDEDTRANSFER for a call id this queue never saw. app_queue.c writes the line for
+// each queue call in the transfer (log_attended_transfer) after the channels swapped ids: in
+// the first queue it names the transferring member and carries the consultation channel's id
+// (asterisk/asterisk#759). The consultation call itself entered the target queue under that
+// id and the caller now continues it there, so the target queue's later CONNECT/COMPLETE carry
+// the caller's id. This ends the member's call in the first queue as transferred and makes
+// the caller's id name the consultation's entry in the target queue. Returns false when no
+// call of the member is open in this queue (the line is then read as it stands).
+bool QueueLogStateMachine::SwappedTransfer(const QueueLogLine& l) {
+  if (IsNone(l.agent)) return false;
+  const std::string_view member = MemberName(l.agent);
+  auto origin = calls_.end();
+  for (auto it = calls_.begin(); it != calls_.end(); ++it) {
+    const Call& c = it->second;
+    if (c.queue == l.queue && c.answered && !c.ended && c.agent == member &&
+        (origin == calls_.end() || c.answered_ms > origin->second.answered_ms)) {
+      origin = it;
     }
   }
-  if (origin == nullptr) return nullptr;
-  const std::string member(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
-  const std::string_view ext = ExtensionOf(origin->agent);
-  Call* best = nullptr;
-  std::string best_key;
-  for (auto& [k, c] : calls_) {
-    if (c.queue != l.queue || c.entered_ms < origin->answered_ms || c.transferred_in) continue;
-    const bool answered_by_member =
-        c.answered && !member.empty() && c.agent == member && (!c.ended || c.attended_out);
-    const bool waiting_consult =
-        !c.answered && !c.ended &&
-        (ext.empty() ? LooksLikeExtension(c.caller_id) : c.caller_id == ext);
-    if ((answered_by_member || waiting_consult) &&
-        (best == nullptr || c.entered_ms > best->entered_ms)) {
-      best = &c;
-      best_key = k;
-    }
-  }
-  if (best == nullptr) return nullptr;
+  if (origin == calls_.end()) return false;
   ++stats_.transfer_merges;
-  best->transferred_in = true;
-  best->origin_key = std::move(origin_key);
-  std::string alias(l.call_id);
-  alias.push_back('|');
-  alias.append(l.queue);
-  aliases_[alias] = best_key;
-  if (best->attended_out) CloseOrigin(*best, l.time_ms);  // the transfer line came first
-  return best;
+  const std::string origin_key = origin->first;
+  const std::string caller_id =
+      origin_key.substr(0, origin_key.size() - origin->second.queue.size() - 1);
+  // The consultation's entry elsewhere (waiting, or answered by the target member).
+  auto consult = OpenElsewhere(l.call_id, l.queue, false);
+  if (consult == calls_.end()) consult = OpenElsewhere(l.call_id, l.queue, true);
+  if (consult != calls_.end()) {
+    std::string alias = caller_id;
+    alias.push_back('|');
+    alias.append(consult->second.queue);
+    consult->second.alias = alias;
+    aliases_[std::move(alias)] = consult->first;
+  }
+  EndTransferred(origin_key, origin->second, l.time_ms);
+  return true;
 }
 
-std::string QueueLogStateMachine::ConsultOrigin(const Call& consult) const {
-  if (consult.caller_id.empty()) return {};
-  std::string_view member;  // whose extension entered the queue
-  for (const auto* map : {&options_.member_of_interface, &bound_}) {
-    for (const auto& [interface, name] : *map) {
-      if (Extension(interface) == consult.caller_id) member = name;
+void QueueLogStateMachine::Restarted(std::int64_t t) {
+  // The calls in progress died with Asterisk (no line will end them): waiting ones are lost,
+  // answered ones end at the restart (the talk is an upper bound).
+  std::vector<std::string> open;
+  for (const auto& [key, c] : calls_) {
+    if (!c.ended) open.push_back(key);
+  }
+  std::sort(open.begin(), open.end());
+  for (const auto& key : open) {
+    Call& c = calls_.at(key);
+    const std::string_view id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
+    if (c.answered) {
+      c.ended = true;
+      CallEvent e;
+      e.kind = CallKind::kCompleted;
+      e.queue = c.queue;
+      e.call_id = id;
+      e.agent = c.agent;
+      e.caller_id = c.caller_id;
+      e.talk_ms =
+          static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
+      Emit(t, e);
+      Finish(key);
+    } else {
+      c.ended = true;
+      ++stats_.lost;
+      CallEvent e;
+      e.kind = CallKind::kUnanswered;
+      e.reason = UnansweredReason::kLost;
+      e.queue = c.queue;
+      e.call_id = id;
+      e.caller_id = c.caller_id;
+      e.wait_ms =
+          static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.entered_ms, 0, 0xffffffff));
+      Emit(t, e);
+      Finish(key);
     }
   }
-  if (member.empty()) return {};
-  for (const auto& [k, c] : calls_) {
-    if (c.agent == member && c.answered && !c.ended && c.queue != consult.queue &&
-        c.answered_ms <= consult.entered_ms) {
-      return k;
+  members_.clear();  // no wrap-up survives a restart
+  if (!options_.persistent_members) {
+    // Dynamic members are gone; static ones come back below.
+    std::vector<std::string> gone(logged_in_.begin(), logged_in_.end());
+    for (const auto& k : gone) {
+      const auto bar = k.rfind('|');
+      EmitState(t, std::string_view(k).substr(0, bar), std::string_view(k).substr(bar + 1),
+                AgentState::kLoggedOut, {});
     }
   }
-  return {};
+  AnnounceStaticMembers(t);
+  ++stats_.ignored;
 }
 
-void QueueLogStateMachine::Process(const QueueLogLine& l) {
+void QueueLogStateMachine::Process(const QueueLogLine& line) {
+  // Asterisk matches queue names without regard to case: name the queue as configured.
+  const QueueLogLine* lp = &line;
+  QueueLogLine canon;
+  if (!options_.queue_names.empty() && !IsNone(line.queue)) {
+    lower_.assign(line.queue);
+    for (char& c : lower_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto it = options_.queue_names.find(lower_);
+        it != options_.queue_names.end() && it->second != line.queue) {
+      canon = line;
+      canon.queue = it->second;
+      lp = &canon;
+    }
+  }
+  const QueueLogLine& l = *lp;
   const std::string_view ev = l.event;
   const std::int64_t t = l.time_ms;
   auto d = [&](std::size_t i) { return l.data[i]; };
@@ -482,6 +545,12 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
   };
 
   if (ev == "ENTERQUEUE") {
+    if (!aliases_.empty()) {  // a new entry under this id is its own call, not an alias
+      key_.assign(l.call_id);
+      key_.push_back('|');
+      key_.append(l.queue);
+      aliases_.erase(key_);
+    }
     if (Call* c = Lookup(l.call_id, l.queue); c != nullptr && (!c->ended || t <= c->entered_ms)) {
       ++stats_.duplicates;
       return;
@@ -502,12 +571,18 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
   if (ev == "CONNECT") {
     // holdtime|bridged channel uniqueid|ringtime
     Call* c = Lookup(l.call_id, l.queue);
-    if (c == nullptr) c = AdoptTransfer(l);
     if (c != nullptr && (c->answered || c->ended)) {
-      ++(c->transferred_in ? stats_.transfer_merges : stats_.duplicates);
+      ++stats_.duplicates;
       return;
     }
     const Wait wait = wait_of(d(0), c);
+    if (c == nullptr) {
+      // Answered here with no entry: if the caller is still answered in another queue (its
+      // transfer line lost or never written), that call has ended: the caller is here now.
+      if (auto o = OpenElsewhere(l.call_id, l.queue, true); o != calls_.end()) {
+        EndTransferred(o->first, o->second, t - wait.ms);
+      }
+    }
     Call& call = c != nullptr ? *c : Ensure(l, t - wait.ms, false, 0, 0, false);
     call.answered = true;
     call.answered_ms = t;
@@ -568,26 +643,8 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
     std::size_t hold_field = complete ? 0 : 2;
     if (ev == "ATTENDEDTRANSFER" && d(0) == "LINK") hold_field = 3;
     Call* c = Lookup(l.call_id, l.queue);
-    if (c == nullptr) c = AdoptTransfer(l);
     const bool attended = ev == "ATTENDEDTRANSFER";
-    if (c != nullptr && attended && !c->ended && !c->transferred_in) {
-      // A consultation call's own transfer line, before any line of the caller's: the caller
-      // carries on with this call's member under the caller's id.
-      if (std::string origin = ConsultOrigin(*c); !origin.empty()) {
-        const std::string consult_key = key_;
-        std::string alias = origin.substr(0, origin.size() - calls_.at(origin).queue.size());
-        alias.append(c->queue);
-        aliases_[alias] = consult_key;
-        c->transferred_in = true;
-        c->origin_key = std::move(origin);
-      }
-    }
-    if (c != nullptr && c->transferred_in && (attended || c->ended)) {
-      // The merge itself (or, after a transfer line already counted, the caller's end of it).
-      ++stats_.transfer_merges;
-      if (!c->ended) CloseOrigin(*c, t);
-      return;
-    }
+    if (c == nullptr && attended && SwappedTransfer(l)) return;
     if (c != nullptr && c->ended) {
       ++stats_.duplicates;
       return;
@@ -603,9 +660,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
                                                     : wait_of(d(hold_field), c);
     Call& call = Ensure(l, t - talk - hold.ms, true, t - talk, hold.ms, hold.unknown);
     const std::string key = key_;
-    CloseOrigin(call, t);
     call.ended = true;
-    call.attended_out = attended;
     CallEvent e;
     e.kind = complete ? CallKind::kCompleted : CallKind::kTransferred;
     e.queue = call.queue;
@@ -649,7 +704,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
       return;
     }
     const bool paused = d(0) == "PAUSED";
-    if (l.agent.find('/') != std::string_view::npos &&
+    if (!options_.log_membername_as_agent && l.agent.find('/') != std::string_view::npos &&
         options_.member_of_interface.find(l.agent) == options_.member_of_interface.end()) {
       pending_adds_.push_back({std::string(l.queue), std::string(l.agent), t, paused});
       return;
@@ -672,9 +727,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
     return StateLine(l, AgentState::kLoggedOut, {}, true);
   }
   if (ev == "QUEUESTART") {
-    // Asterisk (re)started: static members are back, as configured.
-    AnnounceStaticMembers(t);
-    ++stats_.ignored;
+    Restarted(t);
     return;
   }
   if (ev == "CONFIGRELOAD" || ev == "AGENTDUMP" || ev == "SYSCOMPAT" || ev == "DID" ||
@@ -688,8 +741,14 @@ void QueueLogStateMachine::Process(const QueueLogLine& l) {
 void ApplyAsteriskConfig(const AsteriskConfig& config, QueueLogOptions* options) {
   for (const auto& [queue, q] : config.queues) {
     if (q.wrapup_s > 0) options->wrapup_ms[queue] = q.wrapup_s * 1000;
+    std::string lower = queue;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    options->queue_names.emplace(std::move(lower), queue);
     for (const auto& m : q.members) {
-      if (m.wrapup_s) options->wrapup_ms[queue + "|" + m.name] = *m.wrapup_s * 1000;
+      // get_wrapuptime(): a member's own wrapuptime of 0 means the queue's.
+      if (m.wrapup_s && *m.wrapup_s > 0) {
+        options->wrapup_ms[queue + "|" + m.name] = *m.wrapup_s * 1000;
+      }
       // Realtime members log their ADDMEMBER; static ones never do.
       if (!m.realtime) options->static_members.push_back({queue, m.name, m.paused});
     }
@@ -697,6 +756,8 @@ void ApplyAsteriskConfig(const AsteriskConfig& config, QueueLogOptions* options)
   for (const auto& [interface, name] : config.member_of_interface) {
     options->member_of_interface.emplace(interface, name);
   }
+  options->log_membername_as_agent = config.log_membername_as_agent;
+  options->persistent_members = config.persistent_members;
 }
 
 // QLSM2: open calls (with answer time and flags), call-id aliases of attended transfers,
@@ -716,11 +777,10 @@ std::string QueueLogStateMachine::SaveState() const {
     PutStr(&out, c.queue);
     PutStr(&out, c.caller_id);
     PutStr(&out, c.agent);
-    PutStr(&out, c.origin_key);
+    PutStr(&out, c.alias);
     pod(c.entered_ms);
     pod(c.answered_ms);
-    out.push_back(static_cast<char>((c.answered ? 1 : 0) | (c.entry_known ? 2 : 0) |
-                                    (c.transferred_in ? 4 : 0)));
+    out.push_back(static_cast<char>((c.answered ? 1 : 0) | (c.entry_known ? 2 : 0)));
   }
   n = 0;
   for (const auto& [alias, key] : aliases_) n += calls_.count(key) != 0 && !calls_.at(key).ended;
@@ -804,7 +864,7 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     std::string key;
     Call c;
     if (!GetStr(&blob, &key) || !GetStr(&blob, &c.queue) || !GetStr(&blob, &c.caller_id) ||
-        !GetStr(&blob, &c.agent) || !GetStr(&blob, &c.origin_key) || !pod(&c.entered_ms) ||
+        !GetStr(&blob, &c.agent) || !GetStr(&blob, &c.alias) || !pod(&c.entered_ms) ||
         !pod(&c.answered_ms) || blob.empty()) {
       return fail();
     }
@@ -812,7 +872,6 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     blob.remove_prefix(1);
     c.answered = (flags & 1) != 0;
     c.entry_known = (flags & 2) != 0;
-    c.transferred_in = (flags & 4) != 0;
     add_call(std::move(key), std::move(c));
   }
   if (!pod(&n) || n > blob.size()) return fail();

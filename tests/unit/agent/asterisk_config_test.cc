@@ -53,10 +53,44 @@ TEST(AsteriskConfigTest, ReadsTemplatesIncludesAndMembers) {
   EXPECT_EQ(c.member_of_interface.at("PJSIP/7010"), "Ana");
 }
 
+// What main/config.c and app_queue.c do with the less common forms.
+TEST(AsteriskConfigTest, ReadsWhatAsteriskReadsTheWayItReadsIt) {
+  AsteriskConfig c;
+  std::string err;
+  ASSERT_TRUE(ParseQueuesConf(
+      "\xEF\xBB\xBF[General]\nLog_MemberName_As_Agent = Yes\n"
+      "[a](!)\nwrapuptime=10\nmember => SIP/1,0,One\n"
+      "[b](!)\nservicelevel=25\nmember => SIP/2,0,Two\n"
+      "[Q](a,b)\nWrapUpTime=12\n"
+      ";-- a block comment\nmember => SIP/9,0,Ghost\n--;\n"
+      "member => PJSIP/7,0,\"Smith, Ann\",PJSIP/7,no,0,on\n"
+      "timeout=-1\n"
+      "[q]\nwrapuptime=99\n"          // the same queue again: Asterisk keeps the first
+      "[r] (a)\nwrapuptime 5\n",      // options after a space are ignored; no '=' warns
+      "queues.conf", Files({}), &c, &err))
+      << err;
+  EXPECT_TRUE(c.log_membername_as_agent);
+  ASSERT_EQ(c.queues.count("Q"), 1u);
+  const QueueConf& q = c.queues.at("Q");
+  EXPECT_EQ(q.wrapup_s, 12u);  // a's 10, then the section's own 12
+  EXPECT_EQ(q.service_level_s, 25u);
+  EXPECT_EQ(q.ring_timeout_s, 15u);  // a negative timeout is app_queue's default
+  ASSERT_EQ(q.members.size(), 3u);   // One and Two from the templates, Smith; not Ghost
+  EXPECT_EQ(q.members[0].name, "One");
+  EXPECT_EQ(q.members[1].name, "Two");
+  EXPECT_EQ(q.members[2].name, "Smith, Ann");
+  EXPECT_TRUE(q.members[2].paused);
+  EXPECT_EQ(q.members[2].wrapup_s, 0u);
+  EXPECT_EQ(c.queues.count("q"), 0u);
+  ASSERT_EQ(c.queues.count("r"), 1u);
+  EXPECT_EQ(c.queues.at("r").wrapup_s, 0u);
+  EXPECT_EQ(c.warnings.size(), 2u) << testing::PrintToString(c.warnings);  // 2nd [q], no "="
+}
+
 TEST(AsteriskConfigTest, ErrorsNameTheFileAndLine) {
   AsteriskConfig c;
   std::string err;
-  EXPECT_FALSE(ParseQueuesConf("[q]\nwrapuptime 15\n", "queues.conf", Files({}), &c, &err));
+  EXPECT_FALSE(ParseQueuesConf("[q]\n[broken\n", "queues.conf", Files({}), &c, &err));
   EXPECT_EQ(err.rfind("queues.conf:2: ", 0), 0u) << err;
   EXPECT_FALSE(ParseQueuesConf("[q]\n#include nope.conf\n", "queues.conf", Files({}), &c, &err));
   EXPECT_EQ(err, "queues.conf:2: cannot read included file 'nope.conf'");
@@ -84,8 +118,12 @@ TEST(AsteriskConfigTest, MembersFileForRealtimeMembers) {
   EXPECT_EQ(c.member_of_interface.at("PJSIP/7010"), "Ana");
   EXPECT_TRUE(c.queues.at("support").members[0].realtime);
   EXPECT_EQ(c.queues.at("sales").members[0].wrapup_s, 20u);
-  EXPECT_FALSE(ParseMembersFile("support,PJSIP/7009\n", "members.csv", &c, &err));
-  EXPECT_EQ(err, "members.csv:1: expected 'queue,interface,member name[,wrapuptime]'");
+  // As in the queue_members table, the name may be empty (the interface then) and so may
+  // wrapuptime.
+  ASSERT_TRUE(ParseMembersFile("support,PJSIP/7011,,\n", "members.csv", &c, &err)) << err;
+  EXPECT_EQ(c.member_of_interface.at("PJSIP/7011"), "PJSIP/7011");
+  EXPECT_FALSE(ParseMembersFile("support\n", "members.csv", &c, &err));
+  EXPECT_EQ(err, "members.csv:1: expected 'queue,interface[,member name[,wrapuptime]]'");
 }
 
 }  // namespace

@@ -91,58 +91,72 @@ QueueLogOptions FromDir(const std::string& dir) {
   return o;
 }
 
-// The attended transfer into a queue of asterisk/asterisk#759, twice (queue_log.attended_
-// transfer): a caller answered in support by Agent 1 (PJSIP/7009); Agent 1 consults sales, whose
-// ENTERQUEUE carries the consultation channel's id and 7009 as caller; sales' CONNECT (first
-// case) and COMPLETE carry the caller's id with no ENTERQUEUE in sales. One caller entered each
-// queue once: support offered 1, answered 1, transferred 1; sales offered 1, answered 1,
-// completed 1. Read naively the lines make sales offer 2 and leave the consultation waiting.
+// Attended transfers into a queue as app_queue.c logs them (log_attended_transfer writes one
+// line per queue call in the transfer, after the channels swapped ids), from the lines of
+// asterisk/asterisk#759 (tests/data/queue_log.attended_transfer):
+// 1. Agent 1 answers the caller in support, dials sales (the consultation enters sales under
+//    its own id, caller id 7009) and completes the transfer before sales answers ("APP|Queue"):
+//    support's ATTENDEDTRANSFER carries the consultation's id; sales' CONNECT and COMPLETE then
+//    carry the caller's id, which never entered sales. The caller entered each queue once:
+//    support answered 8 s, transferred after 62 - 8 = 54 s of talk; sales answered after 15 s
+//    (the consultation's entry, which the caller took over), completed after 225 s.
+// 2. The transfer after Agent 2 answered the consultation ("BRIDGE"): one line per queue call,
+//    in the same second, each under its own id; nothing follows. Both calls end transferred.
 TEST(QueueLogPatternsTest, AttendedTransferIntoAQueueIsOneCallPerQueue) {
-  Machine h(FromDir(std::string(CCMON_TEST_DATA) + "/asterisk"));
-  h.Feed(ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer"));
-  for (const char* q : {"support", "sales"}) {
-    EXPECT_EQ(h.Count(q, CallKind::kOffered), 2) << q;
-    EXPECT_EQ(h.Count(q, CallKind::kAnswered), 2) << q;
+  for (const bool with_config : {true, false}) {
+    Machine h(with_config ? FromDir(std::string(CCMON_TEST_DATA) + "/asterisk")
+                          : QueueLogOptions{});
+    h.Feed(ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer"));
+    h.m.Advance(1795603680000 + 2 * 3600 * 1000);  // nothing left open to close as lost
+    for (const char* q : {"support", "sales"}) {
+      EXPECT_EQ(h.Count(q, CallKind::kOffered), 2) << q;
+      EXPECT_EQ(h.Count(q, CallKind::kAnswered), 2) << q;
+      EXPECT_EQ(h.Count(q, CallKind::kUnanswered), 0) << q;
+    }
+    EXPECT_EQ(h.Count("support", CallKind::kTransferred), 2);
+    EXPECT_EQ(h.Count("sales", CallKind::kCompleted), 1);
+    EXPECT_EQ(h.Count("sales", CallKind::kTransferred), 1);
+    for (const auto& o : h.out) EXPECT_FALSE(!o.is_state && o.call.reconstructed);
+    const Out* x = h.Find("support", CallKind::kTransferred, 0);
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->t, 1795600062000);
+    EXPECT_EQ(x->call_id, "1795600000.10");
+    EXPECT_EQ(x->agent, "Agent 1");
+    EXPECT_EQ(x->call.talk_ms, 54000u);
+    EXPECT_EQ(h.Find("sales", CallKind::kAnswered, 0)->call.wait_ms, 15000u);
+    EXPECT_EQ(h.Find("sales", CallKind::kAnswered, 0)->agent, "Agent 2");
+    EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.talk_ms, 225000u);
+    EXPECT_EQ(h.Find("support", CallKind::kTransferred, 1)->call.talk_ms, 75000u);
+    EXPECT_EQ(h.Find("sales", CallKind::kTransferred, 0)->call.talk_ms, 17000u);
+    EXPECT_EQ(h.m.stats().transfer_merges, 1u);
+    EXPECT_EQ(h.m.stats().duplicates, 0u);
+    if (with_config) {
+      // Support's wrapuptime from the template; Agent 2's own 5 s in sales.
+      EXPECT_EQ(x->call.acw_ms, 15000u);
+      EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.acw_ms, 5000u);
+    }
   }
-  EXPECT_EQ(h.Count("support", CallKind::kTransferred), 2);
-  EXPECT_EQ(h.Count("sales", CallKind::kCompleted), 2);
-  EXPECT_EQ(h.Count("sales", CallKind::kTransferred), 0);
-  for (const auto& o : h.out) EXPECT_FALSE(!o.is_state && o.call.reconstructed);
-  // Case 1: support's call ends when the transfer completes (…090): talk 90 - 8 = 82 s; sales
-  // answered after 4 s and the caller talked 236 s with Agent 2.
-  const Out* x = h.Find("support", CallKind::kTransferred, 0);
-  ASSERT_NE(x, nullptr);
-  EXPECT_EQ(x->t, 1795600090000);
-  EXPECT_EQ(x->call.talk_ms, 82000u);
-  EXPECT_EQ(x->call.acw_ms, 15000u);  // support's wrapuptime (from the template)
-  EXPECT_EQ(h.Find("sales", CallKind::kAnswered, 0)->call.wait_ms, 4000u);
-  EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.talk_ms, 236000u);
-  EXPECT_EQ(h.Find("sales", CallKind::kCompleted, 0)->call.acw_ms, 5000u);  // Agent 2's own
-  // Case 2 (the transfer line first): support's call ends at …680, talk 680 - 605 = 75 s.
-  x = h.Find("support", CallKind::kTransferred, 1);
-  ASSERT_NE(x, nullptr);
-  EXPECT_EQ(x->t, 1795603680000);
-  EXPECT_EQ(x->call.talk_ms, 75000u);
-  // Case 1: the adoption by sales' CONNECT and the transfer line; case 2: the transfer line.
-  EXPECT_EQ(h.m.stats().transfer_merges, 3u);
-  EXPECT_EQ(h.m.stats().duplicates, 0u);
 }
 
-// Without queues.conf the consultation is recognised by its short extension caller id (case 1)
-// or by the target member answering the caller's lines (case 2, after its transfer line was
-// counted): no queue offers a call twice, nothing waits.
-TEST(QueueLogPatternsTest, AttendedTransferWithoutConfigNeverInflatesOffers) {
+// Case 2 with its two lines in the other order gives the same counts.
+TEST(QueueLogPatternsTest, AttendedTransferLinesInEitherOrder) {
   Machine h;
-  h.Feed(ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer"));
-  h.m.Advance(1795603900000 + 4 * 3600 * 1000);
-  for (const char* q : {"support", "sales"}) {
-    EXPECT_EQ(h.Count(q, CallKind::kOffered), 2) << q;
-    EXPECT_EQ(h.Count(q, CallKind::kAnswered), 2) << q;
-  }
-  EXPECT_EQ(h.Count("support", CallKind::kTransferred), 2);
-  // Case 2's consultation was counted as a transfer out of sales when its line came.
-  EXPECT_EQ(h.Count("sales", CallKind::kCompleted) + h.Count("sales", CallKind::kTransferred), 2);
-  EXPECT_EQ(h.m.stats().lost, 0u);
+  h.Feed(
+      "1795603600|C2|support|NONE|ENTERQUEUE||+15550111|1\n"
+      "1795603605|C2|support|Agent 1|CONNECT|5|C2b|2\n"
+      "1795603660|X2|sales|NONE|ENTERQUEUE||7009|1\n"
+      "1795603663|X2|sales|Agent 2|CONNECT|3|X2b|3\n"
+      "1795603680|C2|support|Agent 1|ATTENDEDTRANSFER|BRIDGE|c9a1|5|75|1\n"
+      "1795603680|X2|sales|Agent 2|ATTENDEDTRANSFER|BRIDGE|c9a1|3|17|1\n");
+  EXPECT_EQ(h.Count("support", CallKind::kTransferred), 1);
+  EXPECT_EQ(h.Count("sales", CallKind::kTransferred), 1);
+  EXPECT_EQ(h.Count("sales", CallKind::kOffered), 1);
+  // The caller re-enters sales later under the same id: a new call, not the old one.
+  h.Feed(
+      "1795604000|C2|sales|NONE|ENTERQUEUE||+15550111|1\n"
+      "1795604004|C2|sales|Agent 3|CONNECT|4|C2c|1\n");
+  EXPECT_EQ(h.Count("sales", CallKind::kOffered), 2);
+  EXPECT_EQ(h.Count("sales", CallKind::kAnswered), 2);
 }
 
 // A lost outcome line: L1's ABANDON has a NUL byte mid-line and is rejected, so L1 has no
@@ -258,8 +272,18 @@ TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
       "233|NONE|q|Agent 1|PAUSE|Lunch\n");
   h.m.Advance(300000);
   EXPECT_EQ(h.out.back().state, AgentState::kNotReady);
+  // An unpause during wrap-up changes nothing until the wrap-up ends (can_ring_entry).
+  h.Feed(
+      "500|W3|q|NONE|ENTERQUEUE||+3|1\n"
+      "502|W3|q|Agent 1|CONNECT|2|W3b|1\n"
+      "530|W3|q|Agent 1|COMPLETEAGENT|2|28|1\n"
+      "532|NONE|q|Agent 1|UNPAUSE|\n");
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+  h.m.Advance(540000);
+  EXPECT_EQ(h.out.back().state, AgentState::kReady);
+  EXPECT_EQ(h.out.back().t, 540000);
   // A pause reason named as after-call work is that state, not a break.
-  h.Feed("400|NONE|q|Agent 1|PAUSE|Wrapup\n");
+  h.Feed("600|NONE|q|Agent 1|PAUSE|Wrapup\n");
   EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
 }
 
@@ -395,26 +419,103 @@ TEST(QueueLogPatternsTest, NoCallWaitsLongerThanItsQueueMaximum) {
   }
 }
 
-// State survives a restart: open calls, aliases of a transfer in progress, bindings, wrap-up.
+// QUEUESTART is written once per Asterisk start: calls in progress died with the old process
+// and no line will end them. Waiting ones are lost, answered ones end at the restart; with
+// persistentmembers=no the dynamic members are gone, static ones are back.
+TEST(QueueLogPatternsTest, RestartEndsCallsInProgress) {
+  QueueLogOptions o;
+  o.persistent_members = false;
+  o.static_members.push_back({"q", "Static", false});
+  Machine h(o);
+  h.Feed(
+      "100|MANAGER|q|Dyn|ADDMEMBER|\n"
+      "110|A|q|NONE|ENTERQUEUE||+1|1\n"
+      "115|A|q|Dyn|CONNECT|5|Ab|1\n"
+      "120|B|q|NONE|ENTERQUEUE||+2|2\n"
+      "200|NONE|NONE|NONE|QUEUESTART|\n");
+  const Out* lost = h.Find("q", CallKind::kUnanswered);
+  ASSERT_NE(lost, nullptr);
+  EXPECT_EQ(lost->call_id, "B");
+  EXPECT_EQ(lost->call.reason, UnansweredReason::kLost);
+  EXPECT_EQ(lost->call.wait_ms, 80000u);
+  const Out* done = h.Find("q", CallKind::kCompleted);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->call.talk_ms, 85000u);
+  std::map<std::string, AgentState> last;
+  for (const auto& s : h.out) {
+    if (s.is_state) last[s.agent] = s.state;
+  }
+  EXPECT_EQ(last.at("Dyn"), AgentState::kLoggedOut);
+  EXPECT_EQ(last.at("Static"), AgentState::kReady);
+}
+
+// Binding an interface to a person only when nothing else can be meant: one ADDMEMBER per
+// queue for the same interface, then the pause line, bind all of them; a pause of a member
+// already logged in (colleagues logging in together) binds nothing; with
+// log_membername_as_agent=yes the ADDMEMBER line names the member itself.
+TEST(QueueLogPatternsTest, InterfaceBindingIsConservative) {
+  Machine h;
+  h.Feed(
+      "100|MANAGER|q1|SIP/1000|ADDMEMBER|\n"
+      "100|MANAGER|q2|SIP/1000|ADDMEMBER|\n"
+      "100|NONE|NONE|Ana|UNPAUSEALL|\n"
+      "150|NONE|q1|Bo|UNPAUSE|\n"  // Bo logs in through his own ADDMEMBER below
+      "160|MANAGER|q1|SIP/1001|ADDMEMBER|\n"
+      "160|NONE|q1|Ana|PAUSE|Break\n"  // Ana is logged in: not SIP/1001's name
+      "300|MANAGER|q1|SIP/1000|REMOVEMEMBER|\n"
+      "300|MANAGER|q2|SIP/1000|REMOVEMEMBER|\n");
+  h.m.Advance(400000);
+  std::map<std::string, AgentState> last;
+  for (const auto& s : h.out) {
+    if (s.is_state) last[s.agent] = s.state;
+  }
+  EXPECT_EQ(last.count("SIP/1000"), 0u);
+  EXPECT_EQ(last.at("Ana"), AgentState::kLoggedOut);
+  EXPECT_EQ(last.at("SIP/1001"), AgentState::kReady);  // unbound: the interface stands for it
+  EXPECT_EQ(h.m.stats().members_bound, 1u);
+  QueueLogOptions named;
+  named.log_membername_as_agent = true;
+  Machine n(named);
+  n.Feed("100|MANAGER|q1|Ana|ADDMEMBER|\n");
+  ASSERT_FALSE(n.out.empty());
+  EXPECT_EQ(n.out.back().agent, "Ana");
+}
+
+// Asterisk matches queue names without regard to case: a dialplan's Queue(Support) logs
+// "Support" on ENTERQUEUE while CONNECT names the configured [support]. With queues.conf the
+// call is one call of "support".
+TEST(QueueLogPatternsTest, QueueNamesMatchWithoutCase) {
+  Machine h(FromDir(std::string(CCMON_TEST_DATA) + "/asterisk"));
+  h.Feed(
+      "100|K1|Support|NONE|ENTERQUEUE||+1|1\n"
+      "104|K1|support|Agent 1|CONNECT|4|K1b|1\n"
+      "150|K1|support|Agent 1|COMPLETEAGENT|4|46|1\n");
+  EXPECT_EQ(h.Count("support", CallKind::kOffered), 1);
+  EXPECT_EQ(h.Count("support", CallKind::kCompleted), 1);
+  EXPECT_EQ(h.Count("Support", CallKind::kOffered), 0);
+  for (const auto& o : h.out) EXPECT_FALSE(!o.is_state && o.call.reconstructed);
+}
+
+// State survives a restart: open calls, the caller's id naming a consultation's entry, the
+// learned interface binding, wrap-up.
 TEST(QueueLogPatternsTest, SavedStateKeepsTransfersBindingsAndWrapup) {
   QueueLogOptions o;
   o.wrapup_ms["support"] = 15000;
   Machine a(o);
   const std::string text = ReadFile(std::string(CCMON_TEST_DATA) + "/queue_log.attended_transfer");
-  const auto cut = text.find("1795600090");  // after sales' CONNECT under the caller's id
+  const auto cut = text.find("1795600075");  // after support's transfer line, before sales' CONNECT
   a.Feed(text.substr(0, cut));
   a.Feed("1795600070|MANAGER|sales|SIP/1001|ADDMEMBER|\n1795600070|NONE|NONE|Maria|UNPAUSEALL|\n");
   Machine b(o);
   ASSERT_TRUE(b.m.RestoreState(a.m.SaveState()));
   b.Feed(text.substr(cut));
   b.Feed("1795604000|MANAGER|sales|SIP/1001|REMOVEMEMBER|\n");
-  EXPECT_EQ(b.Count("sales", CallKind::kOffered), 1);  // the second case's consultation
-  // Without queues.conf case 2's consultation ends as a transfer out of sales.
-  EXPECT_EQ(b.Count("sales", CallKind::kCompleted) + b.Count("sales", CallKind::kTransferred), 2);
-  EXPECT_EQ(b.Count("support", CallKind::kTransferred), 2);
+  EXPECT_EQ(b.Count("sales", CallKind::kAnswered), 2);  // case 1's under the caller's id
+  EXPECT_EQ(b.Count("sales", CallKind::kOffered), 1);   // only case 2's consultation is new
+  EXPECT_EQ(b.Count("sales", CallKind::kCompleted), 1);
   EXPECT_EQ(b.out.back().agent, "Maria");  // the binding came through the restart
   EXPECT_EQ(b.out.back().state, AgentState::kLoggedOut);
-  // Old-format state (open calls only) still restores.
+  // Old-format state (open calls only) still restores; garbage does not.
   EXPECT_TRUE(b.m.RestoreState(std::string("QLSM1")));
   EXPECT_FALSE(b.m.RestoreState(std::string("QLSM2\x01\x02", 7)));
 }

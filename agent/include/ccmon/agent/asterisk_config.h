@@ -33,7 +33,12 @@ struct QueueConf {
 };
 
 struct AsteriskConfig {
+  // Keyed by the queue name as configured; Asterisk matches queue names without regard to
+  // case (a dialplan's Queue(Support) logs "Support" on ENTERQUEUE, [support] on CONNECT).
   std::map<std::string, QueueConf, std::less<>> queues;
+  // [general]
+  bool log_membername_as_agent = false;  // ADDMEMBER/REMOVEMEMBER name the member, not the interface
+  bool persistent_members = true;        // dynamic members survive a restart (astdb)
   // Interface -> member name over every queue (static and mapped members).
   std::map<std::string, std::string, std::less<>> member_of_interface;
   std::vector<std::string> warnings;  // "file:line: ..." for things Asterisk accepts but we skip
@@ -43,10 +48,14 @@ struct AsteriskConfig {
 // or nullopt when it cannot be read.
 using IncludeReader = std::function<std::optional<std::string>(const std::string& path)>;
 
-// Parses queues.conf text named `file` into `out` (sections accumulate across includes).
-// Returns false with "file:line: message" in *error for what Asterisk would also refuse or
-// cannot mean: a line that is neither a section, a directive nor key=value, an include that
-// cannot be read (not #tryinclude), includes nested deeper than 10, an unknown template.
+// Parses queues.conf text named `file` into `out` (sections accumulate across includes) the
+// way main/config.c and app_queue.c read it: ';' comments and ";-- --;" blocks, "\;", a BOM,
+// case-insensitive keys and section names, templates "(!)" and inheritance "(a,b)" applied in
+// order, "(+)" appending, the first of two same-named queues kept, member fields split as
+// AST_STANDARD_APP_ARGS does (quotes, parentheses). What Asterisk only warns about is a
+// warning here too. Returns false with "file:line: message" in *error for what Asterisk
+// refuses: an include that cannot be read (not #tryinclude), includes nested deeper than 10,
+// an unknown template, an unterminated section header.
 bool ParseQueuesConf(std::string_view text, const std::string& file, const IncludeReader& include,
                      AsteriskConfig* out, std::string* error);
 

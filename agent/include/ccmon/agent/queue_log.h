@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,6 +60,12 @@ struct QueueLogOptions {
   std::vector<Member> static_members;
   // Pause reasons that mean after-call work rather than a break.
   std::vector<std::string> acw_pause_reasons;
+  // queues.conf [general]: ADDMEMBER names the member; dynamic members survive a restart.
+  bool log_membername_as_agent = false;
+  bool persistent_members = true;
+  // Lower-cased queue name -> the name as configured: Asterisk matches queue names without
+  // regard to case, and ENTERQUEUE logs the name as the dialplan typed it.
+  std::map<std::string, std::string, std::less<>> queue_names;
 };
 
 struct QueueLogStats {
@@ -114,9 +121,7 @@ class QueueLogStateMachine {
     bool answered = false;
     bool ended = false;           // abandoned, exited, completed, transferred or lost
     bool entry_known = false;     // its ENTERQUEUE was read (entered_ms is the PBX's)
-    bool transferred_in = false;  // continued by another call id after an attended transfer
-    bool attended_out = false;    // ended by its own ATTENDEDTRANSFER line
-    std::string origin_key;       // the caller's call in the first queue, ended at the merge
+    std::string alias;  // another call id's key naming this call (an attended transfer)
   };
   struct Timer {
     enum class Kind : std::uint8_t { kLost, kWrapupEnd } kind;
@@ -142,15 +147,14 @@ class QueueLogStateMachine {
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
                std::int64_t answered_ms, std::uint32_t wait_ms, bool wait_unknown);
-  // Lines for a call id new to this queue that is answered in another: an attended transfer.
-  // Returns the call they continue, or nullptr.
-  Call* AdoptTransfer(const QueueLogLine& l);
-  // An ATTENDEDTRANSFER line for a consultation call (entered by a member's extension while
-  // that member talks to a caller): returns the caller's call key, or empty.
-  std::string ConsultOrigin(const Call& consult) const;
-  // Ends the caller's call in the first queue as transferred at t (once).
-  void CloseOrigin(Call& merged, std::int64_t t);
-  std::string_view ExtensionOf(std::string_view member) const;
+  bool SwappedTransfer(const QueueLogLine& l);
+  void EndTransferred(const std::string& key, Call& c, std::int64_t t);
+  std::unordered_map<std::string, Call>::iterator OpenElsewhere(std::string_view call_id,
+                                                                std::string_view queue,
+                                                                bool answered);
+  // QUEUESTART: Asterisk (re)started; calls in progress died with it.
+  void Restarted(std::int64_t t);
+  bool LoggedIn(std::string_view member) const;
   std::string_view MemberName(std::string_view field) const;
   void FlushPendingAdd(const QueueLogLine* next);
   void AnnounceStaticMembers(std::int64_t t);
@@ -169,10 +173,12 @@ class QueueLogStateMachine {
   std::unordered_map<std::string, MemberState> members_;
   std::map<std::string, std::string, std::less<>> bound_;  // learned interface -> member name
   std::vector<PendingAdd> pending_adds_;
+  std::set<std::string> logged_in_;  // "member|queue" with a state other than logged out
   std::vector<std::string> queues_seen_;
   bool announced_ = false;
   std::int64_t now_ms_ = 0;
-  std::string key_;  // scratch, reused
+  std::string key_;    // scratch, reused
+  std::string lower_;  // scratch, reused
   QueueLogStats stats_;
 };
 
