@@ -334,8 +334,7 @@ int RunAgent(const AgentOptions& o) {
   qopt.acw_pause_reasons = o.acw_pause_reasons;
   if (!o.asterisk_config.empty() || !o.asterisk_members.empty()) {
     AsteriskConfig ac;
-    if (!o.asterisk_config.empty() &&
-        !LoadAsteriskConfig(o.asterisk_config, {}, &ac, &err)) {
+    if (!o.asterisk_config.empty() && !LoadAsteriskConfig(o.asterisk_config, {}, &ac, &err)) {
       log->error("asterisk config: {}", err);
       return 2;
     }
@@ -354,7 +353,7 @@ int RunAgent(const AgentOptions& o) {
       log->info("queue {}: wrapuptime {} s, servicelevel {} s, ring timeout {} s, {} members ({})",
                 name, q.wrapup_s, q.service_level_s, q.ring_timeout_s, q.members.size(), q.origin);
       const auto mw = qopt.max_wait_ms_by_queue.count(name) ? qopt.max_wait_ms_by_queue[name]
-                                                             : qopt.max_wait_ms;
+                                                            : qopt.max_wait_ms;
       if (q.ring_timeout_s * 1000LL >= mw) {
         log->warn("queue {}: max wait {} s is not longer than its ring timeout {} s", name,
                   mw / 1000, q.ring_timeout_s);

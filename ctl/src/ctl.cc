@@ -443,8 +443,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         out << "revision " << r.revision() << "  " << when << " UTC  " << r.change() << "  offered "
             << r.offered() << " answered " << r.answered() << " in threshold "
             << r.answered_in_threshold() << " abandoned " << r.abandoned() << " SL "
-            << Pct(r.has_service_level(), r.service_level(), 2) << " (" << r.sl_result() << ")\n    "
-            << r.reason() << "\n";
+            << Pct(r.has_service_level(), r.service_level(), 2) << " (" << r.sl_result()
+            << ")\n    " << r.reason() << "\n";
       }
       if (ledger.rows().empty()) out << "no such row\n";
     }

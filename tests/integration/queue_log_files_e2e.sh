@@ -6,6 +6,7 @@
 # the lines this test wrote, computed here: nothing lost, nothing counted twice.
 source "$(dirname "$0")/lib.sh"
 DATA=$1
+REALDATA=${2:-}
 
 start_collector c1
 PBX="$WORK/pbx"
@@ -79,3 +80,26 @@ grep -q "queue sales: Asterisk servicelevel is 30 s but the contract's SL thresh
   "$WORK/agent-1.log" || fail "servicelevel/contract mismatch not reported"
 ! grep -q "queue support: Asterisk servicelevel" "$WORK/agent-1.log" ||
   fail "a matching servicelevel was reported"
+
+# 4. The karthik0112 Issabel log (both rotations) with a queues.conf written for it: members
+#    added over AMI by interface are one agent per person; Reception, a static member, is on
+#    the roster though it never logs a line. Roster by hand: Agent 1, Karthik, karthik, Sathish
+#    logged out at the end (every ADDMEMBER has its REMOVEMEMBER, so they are no longer queue
+#    members), Reception ready. Read without the binding, each UNPAUSE'd name would stay ready
+#    for ever beside its interface: 5 ready.
+K="$REALDATA/asterisk/karthik0112__synk_bug"
+if [[ -d "$K" ]]; then
+  mkdir -p "$WORK/k-asterisk"
+  printf '[general]\npersistentmembers=yes\n[500]\nwrapuptime=5\nservicelevel=20\nmember => SIP/1002,0,Reception\n' \
+    >"$WORK/k-asterisk/queues.conf"
+  "$BIN/ccmon-agent" --site k1 --collector "127.0.0.1:$GRPC_PORT" --queue-log "$K/queue_log-20220707" \
+    --queue-log "$K/queue_log" --from-start --asterisk-config "$WORK/k-asterisk" --once \
+    --once-timeout 30 --no-fsync --spool-dir "$WORK/spool-k1" >"$WORK/agent-k1.log" 2>&1 ||
+    fail "karthik replay failed"
+  l='client="default",site="k1",queue="500"'
+  expect_metric ccmon_agents "$l,state=\"ready\"" 1
+  expect_metric ccmon_agents "$l,state=\"not_ready\"" 0
+  expect_metric ccmon_agents "$l,state=\"on_call\"" 0
+else
+  echo "SKIP real data: $K not present"
+fi

@@ -23,6 +23,14 @@ done
 
 FOR_S=5  # trunk_down.for_s for this test
 
+# A bad probe spec stops the agent at start: exit 2, the spec echoed.
+rc=0
+"$BIN/ccmon-agent" --site x --probe 'sip:carrier=sbc.example:99999' >"$WORK/bad-spec.log" 2>&1 ||
+  rc=$?
+[[ $rc -eq 2 ]] || fail "a bad --probe spec exited $rc, not 2"
+grep -qF "ccmon-agent: --probe: probe 'sip:carrier=sbc.example:99999': PORT must be a number" \
+  "$WORK/bad-spec.log" || fail "unclear refusal of a bad spec: $(cat "$WORK/bad-spec.log")"
+
 # udp_bound PORT: something has 127.0.0.1:PORT (or any address) bound for UDP right now.
 udp_bound() {
   local hex

@@ -153,17 +153,27 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
   key_.assign(call_id);
   key_.push_back('|');
   key_.append(queue);
-  Call& c = calls_[key_];
+  auto it = calls_.try_emplace(key_).first;
+  created_key_ = &it->first;
+  Call& c = it->second;
+  Unschedule(c);
   c = Call{};
   c.queue.assign(queue);
   c.entered_ms = entered_ms;
   return c;
 }
 
-void QueueLogStateMachine::Finish(const std::string& key) {
-  if (auto it = calls_.find(key); it != calls_.end() && !it->second.alias.empty()) {
-    aliases_.erase(it->second.alias);  // the caller's id names nothing once the call ended
-    it->second.alias.clear();
+void QueueLogStateMachine::Unschedule(Call& c) {
+  if (!c.timed) return;
+  timers_.erase(c.lost_timer);
+  c.timed = false;
+}
+
+void QueueLogStateMachine::Finish(const std::string& key, Call& c) {
+  Unschedule(c);
+  if (!c.alias.empty()) {
+    aliases_.erase(c.alias);  // the caller's id names nothing once the call ended
+    c.alias.clear();
   }
   ended_order_.push_back(key);
   if (ended_order_.size() > max_tracked_) {
@@ -231,8 +241,11 @@ std::uint32_t QueueLogStateMachine::Wrapup(std::string_view queue, std::string_v
   return it == options_.wrapup_ms.end() ? 0 : it->second;
 }
 
-void QueueLogStateMachine::ScheduleLost(const std::string& key, const Call& c) {
-  timers_.emplace(c.entered_ms + MaxWait(c.queue), Timer{Timer::Kind::kLost, key});
+void QueueLogStateMachine::ScheduleLost(const std::string& key, Call& c) {
+  Unschedule(c);
+  c.lost_timer =
+      timers_.emplace(c.entered_ms + MaxWait(c.queue), Timer{Timer::Kind::kLost, &key, {}});
+  c.timed = true;
 }
 
 void QueueLogStateMachine::StartWrapup(std::string_view member, std::string_view queue,
@@ -241,7 +254,7 @@ void QueueLogStateMachine::StartWrapup(std::string_view member, std::string_view
   const std::uint32_t w = Wrapup(queue, member);
   if (w == 0) return;
   members_[std::string(member)].wrapup_until_ms = t + w;
-  timers_.emplace(t + w, Timer{Timer::Kind::kWrapupEnd, std::string(member)});
+  timers_.emplace(t + w, Timer{Timer::Kind::kWrapupEnd, nullptr, std::string(member)});
   EmitState(t, member, {}, AgentState::kAfterCallWork, "wrapuptime");
 }
 
@@ -260,27 +273,28 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
     const std::int64_t due = node.key();
     const Timer& timer = node.mapped();
     if (timer.kind == Timer::Kind::kWrapupEnd) {
-      auto m = members_.find(timer.key);
+      auto m = members_.find(timer.member);
       if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
       members_.erase(m);
-      EmitState(due, timer.key, {}, AgentState::kReady, {});
+      EmitState(due, timer.member, {}, AgentState::kReady, {});
       continue;
     }
-    auto it = calls_.find(timer.key);
-    if (it == calls_.end()) continue;
-    Call& c = it->second;
-    if (c.answered || c.ended || c.entered_ms + MaxWait(c.queue) != due) continue;
+    // A lost timer exists only while its call waits (Unschedule removes it), so the key it
+    // points to is alive.
+    const std::string& key = *timer.call_key;
+    Call& c = calls_.at(key);
+    c.timed = false;
     c.ended = true;
     ++stats_.lost;
     CallEvent e;
     e.kind = CallKind::kUnanswered;
     e.reason = UnansweredReason::kLost;
     e.queue = c.queue;
-    e.call_id = std::string_view(timer.key).substr(0, timer.key.size() - c.queue.size() - 1);
+    e.call_id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
     e.caller_id = c.caller_id;
     e.wait_ms = static_cast<std::uint32_t>(std::min<std::int64_t>(due - c.entered_ms, 0xffffffff));
     Emit(due, e);
-    Finish(timer.key);
+    Finish(key, c);
   }
   if (!pending_adds_.empty() && pending_adds_.front().time_ms + 1000 < now_ms) {
     FlushPendingAdd(nullptr);
@@ -365,6 +379,7 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
     Emit(entered_ms, offered);
   }
   if (answered && !c->answered) {
+    Unschedule(*c);
     c->answered = true;
     c->answered_ms = answered_ms;
     c->agent.assign(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
@@ -394,11 +409,12 @@ void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::
   x.wait_ms = c.entry_known ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(
                                   c.answered_ms - c.entered_ms, 0, 0xffffffff))
                             : 0;
-  x.talk_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
+  x.talk_ms =
+      static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
   x.acw_ms = Wrapup(c.queue, c.agent);
   Emit(t, x);
   StartWrapup(c.agent, c.queue, t);
-  Finish(key);
+  Finish(key, c);
 }
 
 // The open call of `call_id` in a queue other than `queue`, or calls_.end().
@@ -476,7 +492,7 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       e.talk_ms =
           static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
       Emit(t, e);
-      Finish(key);
+      Finish(key, c);
     } else {
       c.ended = true;
       ++stats_.lost;
@@ -489,7 +505,7 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       e.wait_ms =
           static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.entered_ms, 0, 0xffffffff));
       Emit(t, e);
-      Finish(key);
+      Finish(key, c);
     }
   }
   members_.clear();  // no wrap-up survives a restart
@@ -558,7 +574,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     Call& c = Create(l.call_id, l.queue, t);
     c.entry_known = true;
     c.caller_id.assign(d(1));
-    ScheduleLost(key_, c);
+    ScheduleLost(*created_key_, c);
     CallEvent e;
     e.kind = CallKind::kOffered;
     e.queue = c.queue;
@@ -584,6 +600,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
       }
     }
     Call& call = c != nullptr ? *c : Ensure(l, t - wait.ms, false, 0, 0, false);
+    Unschedule(call);
     call.answered = true;
     call.answered_ms = t;
     call.agent.assign(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
@@ -630,7 +647,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
                                            : UnansweredReason::kWithdraw;
     }
     Emit(t, e);
-    Finish(key_);
+    Finish(key_, call);
     return;
   }
   const bool complete = ev == "COMPLETEAGENT" || ev == "COMPLETECALLER";
@@ -659,7 +676,6 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
                       : c != nullptr && c->answered ? Wait{0, false}
                                                     : wait_of(d(hold_field), c);
     Call& call = Ensure(l, t - talk - hold.ms, true, t - talk, hold.ms, hold.unknown);
-    const std::string key = key_;
     call.ended = true;
     CallEvent e;
     e.kind = complete ? CallKind::kCompleted : CallKind::kTransferred;
@@ -673,7 +689,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     if (complete) e.hung_up_by = ev == "COMPLETEAGENT" ? Party::kAgent : Party::kCaller;
     Emit(t, e);
     StartWrapup(e.agent, call.queue, t);
-    Finish(key);
+    Finish(key_, call);
     return;
   }
   if (ev == "RINGNOANSWER") {
@@ -833,8 +849,8 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     if (std::find(queues_seen_.begin(), queues_seen_.end(), c.queue) == queues_seen_.end()) {
       queues_seen_.push_back(c.queue);
     }
-    if (!c.answered) ScheduleLost(key, c);
-    calls_.emplace(std::move(key), std::move(c));
+    auto it = calls_.emplace(std::move(key), std::move(c)).first;
+    if (!it->second.answered) ScheduleLost(it->first, it->second);
   };
   if (blob.starts_with("QLSM1")) {
     blob.remove_prefix(5);
@@ -891,7 +907,7 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     std::string name;
     std::int64_t until = 0;
     if (!GetStr(&blob, &name) || !pod(&until)) return fail();
-    timers_.emplace(until, Timer{Timer::Kind::kWrapupEnd, name});
+    timers_.emplace(until, Timer{Timer::Kind::kWrapupEnd, nullptr, name});
     members_[std::move(name)].wrapup_until_ms = until;
   }
   if (!blob.empty()) return fail();

@@ -129,7 +129,8 @@ void SipProber::RunUdp(const ProbePtr& p) {
   const std::uint64_t run = p->run;
   p->udp_resolver.async_resolve(
       p->target.host, p->target.port,
-      [this, p, run](const asio::error_code& ec, asio::ip::udp::resolver::results_type results) {
+      [this, p, run](const asio::error_code& ec,
+                     const asio::ip::udp::resolver::results_type& results) {
         if (p->run != run || !p->in_flight) return;
         if (ec || results.empty()) {
           Log()->debug("SIP trunk {}: cannot resolve {}: {}", p->target.name, p->target.host,
@@ -225,7 +226,8 @@ void SipProber::RunTcp(const ProbePtr& p) {
   const std::uint64_t run = p->run;
   p->tcp_resolver.async_resolve(
       p->target.host, p->target.port,
-      [this, p, run](const asio::error_code& ec, asio::ip::tcp::resolver::results_type results) {
+      [this, p, run](const asio::error_code& ec,
+                     const asio::ip::tcp::resolver::results_type& results) {
         if (p->run != run || !p->in_flight) return;
         if (ec) return Finish(p, 0, "host not resolved");
         asio::async_connect(

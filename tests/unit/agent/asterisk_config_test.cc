@@ -57,17 +57,17 @@ TEST(AsteriskConfigTest, ReadsTemplatesIncludesAndMembers) {
 TEST(AsteriskConfigTest, ReadsWhatAsteriskReadsTheWayItReadsIt) {
   AsteriskConfig c;
   std::string err;
-  ASSERT_TRUE(ParseQueuesConf(
-      "\xEF\xBB\xBF[General]\nLog_MemberName_As_Agent = Yes\n"
-      "[a](!)\nwrapuptime=10\nmember => SIP/1,0,One\n"
-      "[b](!)\nservicelevel=25\nmember => SIP/2,0,Two\n"
-      "[Q](a,b)\nWrapUpTime=12\n"
-      ";-- a block comment\nmember => SIP/9,0,Ghost\n--;\n"
-      "member => PJSIP/7,0,\"Smith, Ann\",PJSIP/7,no,0,on\n"
-      "timeout=-1\n"
-      "[q]\nwrapuptime=99\n"          // the same queue again: Asterisk keeps the first
-      "[r] (a)\nwrapuptime 5\n",      // options after a space are ignored; no '=' warns
-      "queues.conf", Files({}), &c, &err))
+  ASSERT_TRUE(
+      ParseQueuesConf("\xEF\xBB\xBF[General]\nLog_MemberName_As_Agent = Yes\n"
+                      "[a](!)\nwrapuptime=10\nmember => SIP/1,0,One\n"
+                      "[b](!)\nservicelevel=25\nmember => SIP/2,0,Two\n"
+                      "[Q](a,b)\nWrapUpTime=12\n"
+                      ";-- a block comment\nmember => SIP/9,0,Ghost\n--;\n"
+                      "member => PJSIP/7,0,\"Smith, Ann\",PJSIP/7,no,0,on\n"
+                      "timeout=-1\n"
+                      "[q]\nwrapuptime=99\n"      // the same queue again: Asterisk keeps the first
+                      "[r] (a)\nwrapuptime 5\n",  // options after a space are ignored; no '=' warns
+                      "queues.conf", Files({}), &c, &err))
       << err;
   EXPECT_TRUE(c.log_membername_as_agent);
   ASSERT_EQ(c.queues.count("Q"), 1u);

@@ -37,8 +37,9 @@ struct AsteriskConfig {
   // case (a dialplan's Queue(Support) logs "Support" on ENTERQUEUE, [support] on CONNECT).
   std::map<std::string, QueueConf, std::less<>> queues;
   // [general]
-  bool log_membername_as_agent = false;  // ADDMEMBER/REMOVEMEMBER name the member, not the interface
-  bool persistent_members = true;        // dynamic members survive a restart (astdb)
+  bool log_membername_as_agent =
+      false;                       // ADDMEMBER/REMOVEMEMBER name the member, not the interface
+  bool persistent_members = true;  // dynamic members survive a restart (astdb)
   // Interface -> member name over every queue (static and mapped members).
   std::map<std::string, std::string, std::less<>> member_of_interface;
   std::vector<std::string> warnings;  // "file:line: ..." for things Asterisk accepts but we skip

@@ -112,6 +112,12 @@ class QueueLogStateMachine {
   bool RestoreState(std::string_view blob);
 
  private:
+  struct Timer {
+    enum class Kind : std::uint8_t { kLost, kWrapupEnd } kind;
+    const std::string* call_key = nullptr;  // kLost: the waiting call's key in calls_
+    std::string member;                     // kWrapupEnd
+  };
+  using Timers = std::multimap<std::int64_t, Timer>;
   struct Call {
     std::string queue;
     std::string caller_id;
@@ -119,13 +125,11 @@ class QueueLogStateMachine {
     std::int64_t entered_ms = 0;
     std::int64_t answered_ms = 0;
     bool answered = false;
-    bool ended = false;           // abandoned, exited, completed, transferred or lost
-    bool entry_known = false;     // its ENTERQUEUE was read (entered_ms is the PBX's)
+    bool ended = false;        // abandoned, exited, completed, transferred or lost
+    bool entry_known = false;  // its ENTERQUEUE was read (entered_ms is the PBX's)
+    bool timed = false;        // lost_timer is set: the call is waiting
+    Timers::iterator lost_timer;
     std::string alias;  // another call id's key naming this call (an attended transfer)
-  };
-  struct Timer {
-    enum class Kind : std::uint8_t { kLost, kWrapupEnd } kind;
-    std::string key;  // call key, or member name
   };
   struct MemberState {
     std::int64_t wrapup_until_ms = 0;  // 0: not in wrap-up
@@ -143,7 +147,8 @@ class QueueLogStateMachine {
   void EmitState(std::int64_t time_ms, std::string_view agent, std::string_view queue, AgentState s,
                  std::string_view reason);
   void StateLine(const QueueLogLine& l, AgentState s, std::string_view reason, bool all_queues);
-  void Finish(const std::string& key);
+  void Finish(const std::string& key, Call& c);
+  void Unschedule(Call& c);
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
                std::int64_t answered_ms, std::uint32_t wait_ms, bool wait_unknown);
@@ -161,7 +166,7 @@ class QueueLogStateMachine {
   void StartWrapup(std::string_view member, std::string_view queue, std::int64_t t);
   std::int64_t MaxWait(std::string_view queue) const;
   std::uint32_t Wrapup(std::string_view queue, std::string_view member) const;
-  void ScheduleLost(const std::string& key, const Call& c);
+  void ScheduleLost(const std::string& key, Call& c);  // key: the one stored in calls_
 
   Sink sink_;
   QueueLogOptions options_;
@@ -169,7 +174,7 @@ class QueueLogStateMachine {
   std::unordered_map<std::string, Call> calls_;
   std::deque<std::string> ended_order_;  // bounded memory of ended calls, for dedupe
   std::unordered_map<std::string, std::string> aliases_;  // call key -> the call it continues
-  std::multimap<std::int64_t, Timer> timers_;
+  Timers timers_;
   std::unordered_map<std::string, MemberState> members_;
   std::map<std::string, std::string, std::less<>> bound_;  // learned interface -> member name
   std::vector<PendingAdd> pending_adds_;
@@ -177,8 +182,9 @@ class QueueLogStateMachine {
   std::vector<std::string> queues_seen_;
   bool announced_ = false;
   std::int64_t now_ms_ = 0;
-  std::string key_;    // scratch, reused
-  std::string lower_;  // scratch, reused
+  std::string key_;                           // scratch, reused
+  const std::string* created_key_ = nullptr;  // calls_'s key of the call Create() made last
+  std::string lower_;                         // scratch, reused
   QueueLogStats stats_;
 };
 

@@ -69,9 +69,9 @@ struct SipParseResult {
 };
 
 // Head of a response larger than this is refused (a probe answer is a few hundred bytes).
-inline constexpr std::size_t kMaxSipHeaderBytes = 16 * 1024;
+inline constexpr std::size_t kMaxSipHeaderBytes = 16384;
 // Bodies larger than this are refused (an OPTIONS answer may carry SDP, nothing more).
-inline constexpr std::size_t kMaxSipBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxSipBodyBytes = 65536;
 
 // Parses the head of one SIP response at the start of `data`, which may hold more (its body,
 // the next message on a TCP stream). Accepts CRLF or bare LF line ends, header folding,
