@@ -47,3 +47,10 @@ export DEBIAN_FRONTEND=noninteractive
 # --no-install-recommends keeps node-exporter and friends off build machines; policy-rc.d-less
 # containers may print service start warnings, which are harmless here.
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's kamailio package enables and starts kamailio.service (SIP on port 5060, every
+# interface, every boot) on hosts running systemd. The tests start their own Kamailio on a
+# loopback port; one installed here for them must not take 5060 from a PBX on the same box.
+if [[ " ${missing[*]} " == *" kamailio "* ]] && [[ -d /run/systemd/system ]]; then
+  "${sudo[@]}" systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+  echo "install-deps: kamailio.service disabled (tests run their own Kamailio)"
+fi

@@ -482,6 +482,19 @@ int RunAgent(const AgentOptions& o) {
 
   if (o.once) {
     poll_sources();
+    // An import of a file that is not there is a mistake, not something to wait for.
+    for (const auto& src : logs) {
+      if (src->waiting()) {
+        log->error("{}: not there or not readable; nothing imported", src->path());
+        return 1;
+      }
+    }
+    for (const auto& src : jsonls) {
+      if (src->waiting()) {
+        log->error("{}: not there or not readable; nothing imported", src->path());
+        return 1;
+      }
+    }
     heartbeat();
     write_truth();
     for (const auto& src : jsonls) {

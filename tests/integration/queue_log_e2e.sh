@@ -38,10 +38,23 @@ check_expected() {  # site expected-file
 # 1. The hand-computed file.
 agent s1 "$DATA/queue_log.basic" || fail "agent --once exited $?"
 check_expected s1 "$DATA/queue_log.basic.expected"
-before=$(scrape | grep -E '^ccmon_(calls|agents|agent_state)' | sort)
+# Agent state time accrues on the collector's 1 s tick: read the figures once a tick has
+# passed without changing them.
+settled() {
+  local a b
+  a=$(scrape | grep -E '^ccmon_(calls|agents|agent_state)' | sort)
+  for _ in $(seq 20); do
+    sleep 1.1
+    b=$(scrape | grep -E '^ccmon_(calls|agents|agent_state)' | sort)
+    [[ "$a" == "$b" ]] && break
+    a=$b
+  done
+  echo "$b"
+}
+before=$(settled)
 # 2. Same command, same spool: nothing changes (the cursor is saved, the collector dedupes).
 agent s1 "$DATA/queue_log.basic" || fail "second agent --once exited $?"
-after=$(scrape | grep -E '^ccmon_(calls|agents|agent_state)' | sort)
+after=$(settled)
 [[ "$before" == "$after" ]] || fail "second run changed counters: $(diff <(echo "$before") <(echo "$after"))"
 check_expected s1 "$DATA/queue_log.basic.expected"
 # 3. A fresh spool resends everything under a new instance: counted again, by design, so the

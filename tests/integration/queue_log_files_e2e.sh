@@ -69,7 +69,7 @@ expect_metric ccmon_calls_completed_total "$L" 33
 expect_metric ccmon_calls_waiting "$L" 0
 grep -q "rotated while stopped; finishing $LOG.1" "$WORK/agent-2.log" ||
   fail "agent did not say it finished the rotated file"
-grep -q "appeared; reading it from its start" "$WORK/agent-2.log" ||
+grep -q "appeared; reading it from byte 0" "$WORK/agent-2.log" ||
   fail "agent did not say the new file appeared"
 # The queues.conf the agent read: support's servicelevel and wrapuptime logged at start.
 grep -q "queue support: wrapuptime 15 s, servicelevel 20 s" "$WORK/agent-1.log" ||

@@ -60,6 +60,11 @@ std::uint32_t SecondsToMs(std::string_view s) {
 
 bool IsNone(std::string_view s) { return s.empty() || s == "NONE"; }
 
+// A span in ms as the 32-bit field events carry, clamped to [0, 2^32 - 1].
+std::uint32_t Ms(std::int64_t ms) {
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 0, 0xffffffffLL));
+}
+
 void PutStr(std::string* out, std::string_view s) {
   const auto n = static_cast<std::uint32_t>(s.size());
   out->append(reinterpret_cast<const char*>(&n), sizeof n);
@@ -265,6 +270,24 @@ void QueueLogStateMachine::AnnounceStaticMembers(std::int64_t t) {
   }
 }
 
+// A waiting call that will get no outcome line: unanswered, reason lost. The event is dated
+// at the call's entry, its last evidence, so offer and outcome fall in the same interval
+// (a closed ledger row is amended); wait_ms says how long it had waited when given up.
+void QueueLogStateMachine::EndLost(const std::string& key, Call& c, std::int64_t given_up_ms) {
+  c.ended = true;
+  ++stats_.lost;
+  CallEvent e;
+  e.kind = CallKind::kUnanswered;
+  e.reason = UnansweredReason::kLost;
+  e.queue = c.queue;
+  e.call_id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
+  e.caller_id = c.caller_id;
+  e.wait_ms = Ms(given_up_ms - c.entered_ms);
+  e.reconstructed = true;
+  Emit(c.entered_ms, e);
+  Finish(key, c);
+}
+
 void QueueLogStateMachine::Advance(std::int64_t now_ms) {
   if (now_ms <= now_ms_) return;
   now_ms_ = now_ms;
@@ -276,7 +299,9 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
       auto m = members_.find(timer.member);
       if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
       members_.erase(m);
-      EmitState(due, timer.member, {}, AgentState::kReady, {});
+      // A member who paused during the call stays paused after the wrap-up.
+      EmitState(due, timer.member, {},
+                paused_.count(timer.member) != 0 ? AgentState::kNotReady : AgentState::kReady, {});
       continue;
     }
     // A lost timer exists only while its call waits (Unschedule removes it), so the key it
@@ -284,17 +309,8 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
     const std::string& key = *timer.call_key;
     Call& c = calls_.at(key);
     c.timed = false;
-    c.ended = true;
-    ++stats_.lost;
-    CallEvent e;
-    e.kind = CallKind::kUnanswered;
-    e.reason = UnansweredReason::kLost;
-    e.queue = c.queue;
-    e.call_id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
-    e.caller_id = c.caller_id;
-    e.wait_ms = static_cast<std::uint32_t>(std::min<std::int64_t>(due - c.entered_ms, 0xffffffff));
-    Emit(due, e);
-    Finish(key, c);
+    now_ms_ = due;
+    EndLost(key, c, due);  // the wait given up is exactly the maximum
   }
   if (!pending_adds_.empty() && pending_adds_.front().time_ms + 1000 < now_ms) {
     FlushPendingAdd(nullptr);
@@ -398,7 +414,8 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Ensure(const QueueLogLine& l,
 }
 
 // Ends a caller's answered call as transferred at t (talk until t), with wrap-up.
-void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::int64_t t) {
+void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::int64_t t,
+                                          bool reconstructed) {
   c.ended = true;
   CallEvent x;
   x.kind = CallKind::kTransferred;
@@ -406,12 +423,10 @@ void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::
   x.call_id = std::string_view(key).substr(0, key.size() - c.queue.size() - 1);
   x.agent = c.agent;
   x.caller_id = c.caller_id;
-  x.wait_ms = c.entry_known ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-                                  c.answered_ms - c.entered_ms, 0, 0xffffffff))
-                            : 0;
-  x.talk_ms =
-      static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
+  x.wait_ms = c.entry_known ? Ms(c.answered_ms - c.entered_ms) : 0;
+  x.talk_ms = Ms(t - c.answered_ms);
   x.acw_ms = Wrapup(c.queue, c.agent);
+  x.reconstructed = reconstructed;
   Emit(t, x);
   StartWrapup(c.agent, c.queue, t);
   Finish(key, c);
@@ -466,13 +481,15 @@ bool QueueLogStateMachine::SwappedTransfer(const QueueLogLine& l) {
     consult->second.alias = alias;
     aliases_[std::move(alias)] = consult->first;
   }
-  EndTransferred(origin_key, origin->second, l.time_ms);
+  EndTransferred(origin_key, origin->second, l.time_ms, /*reconstructed=*/false);
   return true;
 }
 
 void QueueLogStateMachine::Restarted(std::int64_t t) {
   // The calls in progress died with Asterisk (no line will end them): waiting ones are lost,
-  // answered ones end at the restart (the talk is an upper bound).
+  // answered ones end at the old process's last line (the last evidence of them; the talk
+  // may be short by what followed it). Both are flagged reconstructed.
+  const std::int64_t last = prev_line_ms_;
   std::vector<std::string> open;
   for (const auto& [key, c] : calls_) {
     if (!c.ended) open.push_back(key);
@@ -489,26 +506,17 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       e.call_id = id;
       e.agent = c.agent;
       e.caller_id = c.caller_id;
-      e.talk_ms =
-          static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.answered_ms, 0, 0xffffffff));
-      Emit(t, e);
+      const std::int64_t end = std::clamp(last, c.answered_ms, t);
+      e.talk_ms = Ms(end - c.answered_ms);
+      e.reconstructed = true;
+      Emit(end, e);
       Finish(key, c);
     } else {
-      c.ended = true;
-      ++stats_.lost;
-      CallEvent e;
-      e.kind = CallKind::kUnanswered;
-      e.reason = UnansweredReason::kLost;
-      e.queue = c.queue;
-      e.call_id = id;
-      e.caller_id = c.caller_id;
-      e.wait_ms =
-          static_cast<std::uint32_t>(std::clamp<std::int64_t>(t - c.entered_ms, 0, 0xffffffff));
-      Emit(t, e);
-      Finish(key, c);
+      EndLost(key, c, std::max(last, c.entered_ms));
     }
   }
   members_.clear();  // no wrap-up survives a restart
+  paused_.clear();
   if (!options_.persistent_members) {
     // Dynamic members are gone; static ones come back below.
     std::vector<std::string> gone(logged_in_.begin(), logged_in_.end());
@@ -540,7 +548,24 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
   const std::string_view ev = l.event;
   const std::int64_t t = l.time_ms;
   auto d = [&](std::size_t i) { return l.data[i]; };
-  Advance(t);
+  prev_line_ms_ = last_line_ms_;
+  // The machine's clock follows the lines, but one line hours away from it (a PBX booting
+  // with a wrong RTC before NTP, a corrupt timestamp) must not carry it off: a step of more
+  // than 6 h is taken only when three lines in a row agree on it (a backfill's night gap).
+  constexpr std::int64_t kClockStepMs = std::int64_t{6} * 3600 * 1000;
+  if (now_ms_ != 0 && (t > now_ms_ + kClockStepMs || t < now_ms_ - kClockStepMs)) {
+    if (++step_lines_ >= 3) {
+      step_lines_ = 0;
+      ++stats_.clock_steps;
+      if (t < now_ms_) now_ms_ = t;
+      last_line_ms_ = t;
+      Advance(t);
+    }
+  } else {
+    step_lines_ = 0;
+    last_line_ms_ = std::max(last_line_ms_, t);
+    Advance(t);
+  }
   if (!announced_) AnnounceStaticMembers(t);
   if (!pending_adds_.empty()) FlushPendingAdd(&l);
 
@@ -554,8 +579,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     ++stats_.invalid_wait;
     if (c != nullptr && c->entry_known && t >= c->entered_ms) {
       ++stats_.wait_recomputed;
-      return Wait{static_cast<std::uint32_t>(std::min<std::int64_t>(t - c->entered_ms, 0xffffffff)),
-                  false};
+      return Wait{Ms(t - c->entered_ms), false};
     }
     return Wait{0, true};
   };
@@ -596,7 +620,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
       // Answered here with no entry: if the caller is still answered in another queue (its
       // transfer line lost or never written), that call has ended: the caller is here now.
       if (auto o = OpenElsewhere(l.call_id, l.queue, true); o != calls_.end()) {
-        EndTransferred(o->first, o->second, t - wait.ms);
+        EndTransferred(o->first, o->second, t - wait.ms, /*reconstructed=*/true);
       }
     }
     Call& call = c != nullptr ? *c : Ensure(l, t - wait.ms, false, 0, 0, false);
@@ -669,7 +693,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     const std::optional<std::uint32_t> talk_s = Seconds(d(hold_field + 1));
     std::uint32_t talk = talk_s ? *talk_s : 0;
     if (!talk_s && c != nullptr && c->answered && t >= c->answered_ms) {
-      talk = static_cast<std::uint32_t>(std::min<std::int64_t>(t - c->answered_ms, 0xffffffff));
+      talk = Ms(t - c->answered_ms);
     }
     const std::optional<std::uint32_t> hold_line = Seconds(d(hold_field));
     const Wait hold = hold_line                     ? Wait{*hold_line, false}
@@ -728,6 +752,17 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     return StateLine(l, paused ? AgentState::kNotReady : AgentState::kReady, {}, false);
   }
   if (ev == "REMOVEMEMBER") return StateLine(l, AgentState::kLoggedOut, {}, false);
+  if (ev == "PAUSE" || ev == "PAUSEALL" || ev == "UNPAUSE" || ev == "UNPAUSEALL" ||
+      ev == "REMOVEMEMBER") {
+    if (!IsNone(l.agent)) {
+      const std::string member(MemberName(l.agent));
+      if (ev.starts_with("PAUSE")) {
+        if (paused_.size() < 100000) paused_.insert(member);
+      } else {
+        paused_.erase(member);
+      }
+    }
+  }
   if (ev == "PAUSE" || ev == "PAUSEALL") {
     const bool acw = std::find(options_.acw_pause_reasons.begin(), options_.acw_pause_reasons.end(),
                                d(0)) != options_.acw_pause_reasons.end();

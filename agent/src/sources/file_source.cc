@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "log.h"
 
@@ -106,10 +107,10 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
       dev_ = static_cast<dev_t>(dev);
       ino_ = static_cast<ino_t>(ino);
       offset_ = offset;
+      line_no_ = line;
       if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
-        line_no_ = line;
         if (OpenCurrent(offset, nullptr)) return true;
-        return Wait(error);
+        return Wait();  // unreadable for now: resumed at the saved offset when it is back
       }
       // Rotated while we were down: finish the old file first, then start the new one.
       const std::string rotated = FindRotated(dev_, ino_);
@@ -117,8 +118,7 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
         log->info("{}: rotated while stopped; finishing {} from byte {}", path_, rotated, offset);
         const std::string current = path_;
         path_ = rotated;
-        line_no_ = line;
-        if (OpenCurrent(offset, nullptr)) Drain();
+        if (OpenCurrent(offset, nullptr)) unreported_lines_ += Drain();
         path_ = current;
       } else {
         log->warn(
@@ -126,14 +126,21 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
             path_);
       }
       line_no_ = 0;
+      dev_ = 0;  // what appears now is a new file
+      ino_ = 0;
+      offset_ = 0;
       if (OpenCurrent(0, nullptr)) return true;
-      return Wait(error);
+      return Wait();
     }
     log->warn("{}: unreadable cursor, starting afresh", path_);
   }
+  const bool exists = stat(path_.c_str(), &st) == 0;
   if (!OpenCurrent(0, nullptr)) {
-    // A file that appears later is new: all of it is read, whatever from_start says.
-    return Wait(error);
+    // A file that appears later is new: all of it is read, whatever from_start says; one that
+    // exists but cannot be read yet (permissions) is tailed from its end once it can be,
+    // unless from_start.
+    start_at_end_ = exists && !from_start;
+    return Wait();
   }
   if (!from_start) {
     std::fseek(file_, 0, SEEK_END);
@@ -142,13 +149,43 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
   return true;
 }
 
-bool FileSource::Wait(std::string* /*error*/) {
+bool FileSource::Wait() {
   // tail -F: a missing or unreadable file is waited for (the PBX not started yet, logrotate
-  // between rename and create, permissions being fixed), never a reason to stop.
+  // between rename and create, permissions being fixed), never a reason to stop. Said again
+  // every few minutes while it lasts: a typo in the path must not pass unnoticed.
   if (file_ != nullptr) std::fclose(file_);
   file_ = nullptr;
   partial_.clear();
   Log()->warn("{}: {}; waiting for it to appear", path_, std::strerror(errno));
+  waiting_since_ = clock_();
+  last_waiting_log_ = waiting_since_;
+  return true;
+}
+
+// Reopens a file that was missing or unreadable: the same file (inode) resumes at the saved
+// offset, a new one is read from its start (or its end, see Start).
+bool FileSource::Reopen() {
+  struct stat st {};
+  const bool known = dev_ != 0 || ino_ != 0;
+  const bool exists = stat(path_.c_str(), &st) == 0;
+  const bool same = exists && known && st.st_dev == dev_ && st.st_ino == ino_;
+  const std::uint64_t at = same                      ? offset_
+                           : start_at_end_ && exists ? static_cast<std::uint64_t>(st.st_size)
+                                                     : 0;
+  if (!exists || !OpenCurrent(at, nullptr)) {
+    const auto now = clock_();
+    if (now - last_waiting_log_ >= std::chrono::minutes(5)) {
+      last_waiting_log_ = now;
+      Log()->warn("{}: still waiting for it ({} min): {}", path_,
+                  std::chrono::duration_cast<std::chrono::minutes>(now - waiting_since_).count(),
+                  std::strerror(errno));
+    }
+    return false;
+  }
+  if (!same) line_no_ = 0;
+  start_at_end_ = false;
+  Log()->info("{}: {}; reading it from byte {}", path_, same ? "readable again" : "appeared",
+              offset_);
   return true;
 }
 
@@ -183,20 +220,35 @@ std::size_t FileSource::Drain() {
 }
 
 std::size_t FileSource::Poll() {
-  if (file_ == nullptr && !stream_) {
-    if (!OpenCurrent(0, nullptr)) return 0;  // still missing: Start() said so once
-    Log()->info("{}: appeared; reading it from its start", path_);
-    line_no_ = 0;
-  }
-  std::size_t lines = Drain();
+  // Lines read by Start() (a rotated file finished) count as read by this poll, so that the
+  // caller commits the cursor that covers them.
+  std::size_t lines = std::exchange(unreported_lines_, 0);
+  if (file_ == nullptr && !stream_ && !Reopen()) return lines;
+  const std::uint64_t before = offset_;
+  lines += Drain();
   if (stream_) return lines;
+  const auto now = clock_();
+  if (offset_ != before) last_growth_ = now;
   struct stat st {};
   if (stat(path_.c_str(), &st) != 0) return lines;  // between rename and create
   if (st.st_dev != dev_ || st.st_ino != ino_) {
-    // Rename-and-create: the old file is drained above; continue with the new one.
+    // Rename-and-create. Asterisk keeps writing to the renamed file until it reopens its
+    // log (logrotate's postrotate "logger reload"): follow the old file until Asterisk writes
+    // to the new one and the old has been quiet for 2 s, or the old has been quiet for 60 s.
+    const bool new_has_data = st.st_size > 0;
+    const auto quiet = now - last_growth_;
+    if (!(new_has_data && quiet >= std::chrono::seconds(2)) && quiet < std::chrono::seconds(60)) {
+      return lines;
+    }
+    lines += Drain();
     Log()->info("{}: rotated, following the new file", path_);
     line_no_ = 0;
-    if (OpenCurrent(0, nullptr)) lines += Drain();
+    if (OpenCurrent(0, nullptr)) {
+      lines += Drain();
+      last_growth_ = now;
+    } else {
+      Wait();
+    }
   } else if (static_cast<std::uint64_t>(st.st_size) < offset_) {
     // Copytruncate: lines written after our last read and before the cut are only in the
     // copy. Find it by the bytes we read last, finish it, then start the cut file afresh.

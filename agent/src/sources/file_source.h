@@ -7,8 +7,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,13 @@ class FileSource {
 
   // True while the file is missing or unreadable.
   bool waiting() const { return file_ == nullptr && !stream_; }
+
+  // The monotonic clock that times rotation grace and repeated warnings (tests pass a fake).
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  void set_clock(Clock clock) {
+    clock_ = std::move(clock);
+    last_growth_ = clock_();
+  }
 
   // Reads every complete line available now. Returns the number of lines consumed.
   std::size_t Poll();
@@ -51,7 +60,8 @@ class FileSource {
 
  private:
   bool OpenCurrent(std::uint64_t offset, std::string* error);
-  bool Wait(std::string* error);
+  bool Wait();
+  bool Reopen();
   std::size_t Drain();
   std::string FindRotated(dev_t dev, ino_t ino) const;
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
@@ -66,7 +76,12 @@ class FileSource {
   std::uint64_t offset_ = 0;  // of the first byte not yet consumed
   std::uint64_t line_no_ = 0;
   std::string partial_;
-  std::string tail_;  // the last bytes consumed, to recognise a copytruncate copy
+  std::string tail_;                  // the last bytes consumed, to recognise a copytruncate copy
+  std::size_t unreported_lines_ = 0;  // read by Start(), reported by the next Poll()
+  bool start_at_end_ = false;         // an existing but unreadable file: tail it from its end
+  std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;
+  Clock clock_ = [] { return std::chrono::steady_clock::now(); };
+  std::chrono::steady_clock::time_point last_growth_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace ccmon::agent

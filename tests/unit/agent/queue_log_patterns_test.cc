@@ -182,8 +182,9 @@ TEST(QueueLogPatternsTest, CallWithLostOutcomeLineIsClosedAsLost) {
   ASSERT_NE(lost, nullptr);
   EXPECT_EQ(lost->call.reason, UnansweredReason::kLost);
   EXPECT_EQ(lost->call_id, "L1");
-  EXPECT_EQ(lost->t, 1795600600000);
+  EXPECT_EQ(lost->t, 1795600000000);  // dated at its entry, with the wait it was given up at
   EXPECT_EQ(lost->call.wait_ms, 600000u);
+  EXPECT_TRUE(lost->call.reconstructed);
   EXPECT_EQ(h.Count("support", CallKind::kOffered), 2);
   EXPECT_EQ(h.Count("support", CallKind::kCompleted), 1);
   EXPECT_EQ(h.m.stats().lost, 1u);
@@ -282,9 +283,47 @@ TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
   h.m.Advance(540000);
   EXPECT_EQ(h.out.back().state, AgentState::kReady);
   EXPECT_EQ(h.out.back().t, 540000);
-  // A pause reason named as after-call work is that state, not a break.
-  h.Feed("600|NONE|q|Agent 1|PAUSE|Wrapup\n");
+  // A pause during the call outlives the wrap-up: not ready at its end, not ready again.
+  h.Feed(
+      "560|W4|q|NONE|ENTERQUEUE||+4|1\n"
+      "562|W4|q|Agent 1|CONNECT|2|W4b|1\n"
+      "570|NONE|q|Agent 1|PAUSE|Coaching\n"
+      "590|W4|q|Agent 1|COMPLETECALLER|2|28|1\n");
   EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+  h.m.Advance(600000);
+  EXPECT_EQ(h.out.back().state, AgentState::kNotReady);
+  EXPECT_EQ(h.out.back().t, 600000);
+  // A pause reason named as after-call work is that state, not a break.
+  h.Feed(
+      "610|NONE|q|Agent 1|UNPAUSE|\n"
+      "620|NONE|q|Agent 1|PAUSE|Wrapup\n");
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+}
+
+// One line hours away from the others (a PBX booting with a wrong clock before NTP, a
+// corrupt timestamp) does not carry the timers off: a waiting call is not closed as lost by
+// it. Three lines in a row agreeing on the new time are a real step (a backfill's night).
+TEST(QueueLogPatternsTest, OneLineFarAwayDoesNotStepTheClock) {
+  QueueLogOptions o;
+  o.max_wait_ms = 600 * 1000;
+  Machine h(o);
+  h.Feed(
+      "1795600000|S1|q|NONE|ENTERQUEUE||+1|1\n"
+      "1795700000|NONE|NONE|NONE|CONFIGRELOAD|\n"
+      "1795600020|S1|q|Agent 1|CONNECT|20|S1b|1\n");
+  EXPECT_EQ(h.Count("q", CallKind::kUnanswered), 0);
+  EXPECT_EQ(h.Count("q", CallKind::kAnswered), 1);
+  EXPECT_EQ(h.m.stats().clock_steps, 0u);
+  h.Feed(
+      "1795610000|S2|q|NONE|ENTERQUEUE||+2|1\n"
+      "1795700000|NONE|NONE|NONE|CONFIGRELOAD|\n"
+      "1795700001|NONE|NONE|NONE|CONFIGRELOAD|\n"
+      "1795700002|NONE|NONE|NONE|CONFIGRELOAD|\n");
+  EXPECT_EQ(h.m.stats().clock_steps, 1u);
+  const Out* lost = h.Find("q", CallKind::kUnanswered);
+  ASSERT_NE(lost, nullptr);
+  EXPECT_EQ(lost->call_id, "S2");
+  EXPECT_EQ(lost->call.wait_ms, 600000u);
 }
 
 // Per agent, the time spent in each state from the events, as the collector accrues it.
@@ -420,7 +459,8 @@ TEST(QueueLogPatternsTest, NoCallWaitsLongerThanItsQueueMaximum) {
 }
 
 // QUEUESTART is written once per Asterisk start: calls in progress died with the old process
-// and no line will end them. Waiting ones are lost, answered ones end at the restart; with
+// and no line will end them. Both end at the old process's last line (160 s, the last evidence
+// of them): waiting ones are lost (dated at their entry), answered ones complete; with
 // persistentmembers=no the dynamic members are gone, static ones are back.
 TEST(QueueLogPatternsTest, RestartEndsCallsInProgress) {
   QueueLogOptions o;
@@ -432,15 +472,20 @@ TEST(QueueLogPatternsTest, RestartEndsCallsInProgress) {
       "110|A|q|NONE|ENTERQUEUE||+1|1\n"
       "115|A|q|Dyn|CONNECT|5|Ab|1\n"
       "120|B|q|NONE|ENTERQUEUE||+2|2\n"
+      "160|NONE|NONE|NONE|CONFIGRELOAD|\n"
       "200|NONE|NONE|NONE|QUEUESTART|\n");
   const Out* lost = h.Find("q", CallKind::kUnanswered);
   ASSERT_NE(lost, nullptr);
   EXPECT_EQ(lost->call_id, "B");
   EXPECT_EQ(lost->call.reason, UnansweredReason::kLost);
-  EXPECT_EQ(lost->call.wait_ms, 80000u);
+  EXPECT_EQ(lost->t, 120000);
+  EXPECT_EQ(lost->call.wait_ms, 40000u);
+  EXPECT_TRUE(lost->call.reconstructed);
   const Out* done = h.Find("q", CallKind::kCompleted);
   ASSERT_NE(done, nullptr);
-  EXPECT_EQ(done->call.talk_ms, 85000u);
+  EXPECT_EQ(done->t, 160000);
+  EXPECT_EQ(done->call.talk_ms, 45000u);
+  EXPECT_TRUE(done->call.reconstructed);
   std::map<std::string, AgentState> last;
   for (const auto& s : h.out) {
     if (s.is_state) last[s.agent] = s.state;

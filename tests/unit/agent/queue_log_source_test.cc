@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -35,9 +36,11 @@ class QueueLogSourceTest : public ::testing::Test {
   }
 
   std::unique_ptr<QueueLogSource> Make() {
-    return std::make_unique<QueueLogSource>(path_, [this](const Event& e) {
+    auto src = std::make_unique<QueueLogSource>(path_, [this](const Event& e) {
       if (const auto* c = std::get_if<CallEvent>(&e.body)) ids_.emplace_back(c->call_id);
     });
+    src->set_clock([this] { return now_; });
+    return src;
   }
 
   std::vector<std::string> Expected(int from, int to) {
@@ -49,6 +52,7 @@ class QueueLogSourceTest : public ::testing::Test {
   fs::path dir_;
   std::string path_;
   std::vector<std::string> ids_;
+  std::chrono::steady_clock::time_point now_{};  // the sources' clock
 };
 
 TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
@@ -62,8 +66,41 @@ TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
   Append(path_ + ".1", 6, 6);  // Asterisk still writing to the old file until it reopens
   Append(path_, 7, 8);
   src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 6));  // the old file is followed while it may still grow
+  Append(path_ + ".1", 9, 9);       // a line Asterisk wrote just before its logger reload
+  now_ += std::chrono::seconds(1);
   src->Poll();
-  EXPECT_EQ(ids_, Expected(1, 8));
+  ASSERT_EQ(ids_.size(), 7u);
+  EXPECT_EQ(ids_.back(), "call-9");
+  now_ += std::chrono::seconds(3);  // the old file quiet for 2 s and the new one written to
+  src->Poll();
+  std::vector<std::string> want = Expected(1, 6);
+  want.push_back("call-9");
+  for (const auto& id : Expected(7, 8)) want.push_back(id);
+  EXPECT_EQ(ids_, want);
+}
+
+// With logrotate's "create" and no reload, the new file stays empty while Asterisk writes to
+// the renamed one: the source stays with the old file until it has been quiet for 60 s.
+TEST_F(QueueLogSourceTest, RenamedFileIsFollowedWhileTheNewOneIsEmpty) {
+  Append(path_, 1, 1);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  fs::rename(path_, path_ + ".1");
+  std::ofstream(path_).close();
+  for (int i = 2; i <= 4; ++i) {
+    now_ += std::chrono::seconds(30);
+    Append(path_ + ".1", i, i);
+    src->Poll();
+  }
+  EXPECT_EQ(ids_, Expected(1, 4));
+  now_ += std::chrono::seconds(61);
+  src->Poll();  // quiet for a minute: on to the new file
+  Append(path_, 5, 5);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 5));
 }
 
 TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
@@ -182,6 +219,15 @@ TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
   ASSERT_TRUE(src->Start(cursor, false, &err)) << err;
   EXPECT_EQ(ids_, Expected(1, 4));
   EXPECT_TRUE(src->waiting());
+  // The first poll reports the lines Start() read, so the caller commits their cursor: a
+  // second restart before the new file appears must not read the rotated file again.
+  EXPECT_EQ(src->Poll(), 2u);
+  const std::string after = src->Cursor();
+  src.reset();
+  src = Make();
+  ASSERT_TRUE(src->Start(after, false, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 4));
   Append(path_, 5, 6);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 6));

@@ -84,6 +84,7 @@ struct QueueLogStats {
   std::uint64_t wait_recomputed = 0;  // ... of which the wait came from the ENTERQUEUE
   std::uint64_t transfer_merges = 0;  // attended-transfer lines folded into one call
   std::uint64_t members_bound = 0;    // interface -> member name bindings learned
+  std::uint64_t clock_steps = 0;      // steps of more than 6 h the line clock took
 };
 
 // Turns parsed lines into events. Calls are keyed by (call id, queue). Duplicated steps are
@@ -149,11 +150,13 @@ class QueueLogStateMachine {
   void StateLine(const QueueLogLine& l, AgentState s, std::string_view reason, bool all_queues);
   void Finish(const std::string& key, Call& c);
   void Unschedule(Call& c);
+  void EndLost(const std::string& key, Call& c, std::int64_t given_up_ms);
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
                std::int64_t answered_ms, std::uint32_t wait_ms, bool wait_unknown);
   bool SwappedTransfer(const QueueLogLine& l);
-  void EndTransferred(const std::string& key, Call& c, std::int64_t t);
+  // Ends an answered call as transferred at t; `reconstructed` when no line of its own says so.
+  void EndTransferred(const std::string& key, Call& c, std::int64_t t, bool reconstructed);
   std::unordered_map<std::string, Call>::iterator OpenElsewhere(std::string_view call_id,
                                                                 std::string_view queue,
                                                                 bool answered);
@@ -179,6 +182,10 @@ class QueueLogStateMachine {
   std::map<std::string, std::string, std::less<>> bound_;  // learned interface -> member name
   std::vector<PendingAdd> pending_adds_;
   std::set<std::string> logged_in_;  // "member|queue" with a state other than logged out
+  std::set<std::string> paused_;     // members whose last pause line paused them
+  std::int64_t last_line_ms_ = 0;    // latest PBX time of any line read
+  std::int64_t prev_line_ms_ = 0;    // ... before the current line
+  int step_lines_ = 0;               // lines in a row far from the clock (see Process)
   std::vector<std::string> queues_seen_;
   bool announced_ = false;
   std::int64_t now_ms_ = 0;
