@@ -48,7 +48,8 @@ calls 1 20 >"$LOG"
 wait_for offered_is 20 || fail "lines of the file that appeared were not read"
 
 # 2. kill -9; lines written while it is down; logrotate renames the file (create mode) and
-#    Asterisk creates the new one only at its next event, after the agent restarted.
+#    Asterisk creates the new one only when it reopens its log (logrotate's postrotate
+#    "logger reload"), here after the agent restarted.
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 calls 21 30 >>"$LOG"

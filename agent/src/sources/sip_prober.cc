@@ -30,11 +30,18 @@ Outcome OutcomeOf(int status) {
 
 struct SipProber::Probe {
   explicit Probe(asio::io_context& io)
-      : timer(io), deadline(io), udp_resolver(io), tcp_resolver(io), udp(io), tcp(io) {}
+      : timer(io),
+        deadline(io),
+        retransmit(io),
+        udp_resolver(io),
+        tcp_resolver(io),
+        udp(io),
+        tcp(io) {}
   ProbeTarget target;
   LinkStats stats;
   asio::steady_timer timer;
   asio::steady_timer deadline;
+  asio::steady_timer retransmit;  // UDP: the request again, as a SIP client would (Timer E)
   asio::ip::udp::resolver udp_resolver;
   asio::ip::tcp::resolver tcp_resolver;
   asio::ip::udp::socket udp;
@@ -164,6 +171,12 @@ void SipProber::SendUdp(const ProbePtr& p, const asio::ip::udp::endpoint& to) {
   if (ec) return Finish(p, 0, "no local address");
   NewRequest(*p, local.address().to_string(), local.port());
   if (!p->receiving) ReceiveUdp(p);
+  SendUdpRequest(p, std::chrono::milliseconds(500));
+}
+
+// Sends the request in flight and arms its retransmission: RFC 3261 Timer E, from T1 = 500 ms
+// doubling, so one lost datagram does not read as a dead trunk. The deadline ends it.
+void SipProber::SendUdpRequest(const ProbePtr& p, std::chrono::milliseconds next) {
   const std::uint64_t run = p->run;
   p->udp.async_send(
       asio::buffer(p->request), [this, p, run](const asio::error_code& sec, std::size_t) {
@@ -172,6 +185,11 @@ void SipProber::SendUdp(const ProbePtr& p, const asio::ip::udp::endpoint& to) {
           Finish(p, 0, "send failed");
         }
       });
+  p->retransmit.expires_after(next);
+  p->retransmit.async_wait([this, p, run, next](const asio::error_code& ec) {
+    if (ec || p->run != run || !p->in_flight || !p->udp.is_open()) return;
+    SendUdpRequest(p, std::min<std::chrono::milliseconds>(next * 2, std::chrono::seconds(4)));
+  });
 }
 
 void SipProber::ReceiveUdp(const ProbePtr& p) {
@@ -288,6 +306,7 @@ void SipProber::Finish(const ProbePtr& p, int status, std::string_view reason) {
   p->in_flight = false;
   ++p->run;
   p->deadline.cancel();
+  p->retransmit.cancel();
   asio::error_code ignored;
   if (p->target.transport == SipTransport::kTcp) {
     p->tcp_resolver.cancel();

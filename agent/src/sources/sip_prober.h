@@ -36,6 +36,7 @@ class SipProber {
   void Run(const ProbePtr& p);
   void RunUdp(const ProbePtr& p);
   void SendUdp(const ProbePtr& p, const asio::ip::udp::endpoint& to);
+  void SendUdpRequest(const ProbePtr& p, std::chrono::milliseconds next);
   void ReceiveUdp(const ProbePtr& p);
   void OnDatagram(const ProbePtr& p, std::string_view data);
   void RunTcp(const ProbePtr& p);

@@ -105,7 +105,11 @@ TEST(SipOptionsTest, StatusClassesDecideUp) {
   EXPECT_TRUE(SipTrunkUp(200));
   EXPECT_TRUE(SipTrunkUp(302));
   EXPECT_TRUE(SipTrunkUp(404));  // answers, refuses OPTIONS: up
+  EXPECT_TRUE(SipTrunkUp(401));  // a challenge: the PBX's calls would be challenged too
   EXPECT_TRUE(SipTrunkUp(499));
+  EXPECT_FALSE(SipTrunkUp(403));  // our address refused: so are the site's calls
+  EXPECT_FALSE(SipTrunkUp(408));  // the proxy got no answer behind it
+  EXPECT_FALSE(SipTrunkUp(480));
   EXPECT_FALSE(SipTrunkUp(503));
   EXPECT_FALSE(SipTrunkUp(603));
   EXPECT_FALSE(SipTrunkUp(100));  // provisional: not an answer

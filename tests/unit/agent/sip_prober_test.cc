@@ -46,9 +46,10 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
 class SipProberTest : public ::testing::Test {
  protected:
   // Runs the prober until it has reported `n` samples (or 10 s have passed).
-  std::vector<Seen> Probe(const ProbeTarget& target, std::size_t n) {
+  std::vector<Seen> Probe(const ProbeTarget& target, std::size_t n,
+                          std::chrono::milliseconds interval = std::chrono::milliseconds(200)) {
     std::vector<Seen> seen;
-    SipProber prober(io_, {target}, std::chrono::milliseconds(200), [&](const Event& e) {
+    SipProber prober(io_, {target}, interval, [&](const Event& e) {
       const auto& l = std::get<LinkSample>(e.body);
       seen.push_back({l.up, l.sip_status, l.rtt_ms, l.loss_ratio, l.kind, std::string(l.link)});
       if (seen.size() == n) io_.stop();
@@ -154,6 +155,30 @@ TEST_F(SipProberTest, UdpReportsStatusAndIgnoresWhatDoesNotAnswerTheProbe) {
   // Every probe is a new transaction and dialog.
   EXPECT_NE(first.find("OPTIONS sip:127.0.0.1:"), std::string::npos) << first;
   EXPECT_NE(first.find("Max-Forwards: 70\r\n"), std::string::npos) << first;
+}
+
+// A lost datagram is not a dead trunk: the request goes again after 500 ms (RFC 3261 Timer E)
+// within the probe's deadline (here 1.5 s), unchanged, and its answer counts.
+TEST_F(SipProberTest, UdpRetransmitsARequestWithNoAnswer) {
+  std::vector<std::string> requests;
+  UdpPeer peer(io_, {
+                        [&](const std::string& r) -> std::vector<std::string> {
+                          requests.push_back(r);
+                          return {};  // the first datagram "lost"
+                        },
+                        [&](const std::string& r) -> std::vector<std::string> {
+                          requests.push_back(r);
+                          return {AnswerTo(r, "SIP/2.0 200 OK")};
+                        },
+                    });
+  const auto seen =
+      Probe(Target(peer.port(), SipTransport::kUdp), 1, std::chrono::milliseconds(1500));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].status, 200u);
+  EXPECT_TRUE(seen[0].up);
+  EXPECT_GE(seen[0].rtt_ms, 500);  // measured from the first send
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0], requests[1]) << "a retransmission is the same request";
 }
 
 TEST_F(SipProberTest, UdpPortUnreachableIsNoAnswerAtOnce) {
