@@ -118,6 +118,12 @@ defaults:
   resolve_after_s: 2
   trunk_down:
     for_s: $FOR_S
+  # As short as TrunkDown's, so that LinkDown and LinkDegraded would fire for the trunk
+  # by the time TrunkDown does if they were not held back.
+  link_down:
+    for_s: $FOR_S
+  link_degraded:
+    for_s: $FOR_S
 YML
 start_collector c --config "$WORK/collector.yaml" --alertmanager "$AM" \
   --continuity-rules "$WORK/continuity.yaml"
@@ -173,6 +179,7 @@ expect_metric ccmon_link_sip_status 'site="mnl-1",link="carrier"' 0
 expect_metric ccmon_link_up 'site="mnl-1",link="carrier"' 0
 # One alert per fault: the link alerts stay silent while TrunkDown fires.
 am_lacks alertname=LinkDown site=mnl-1 || fail "LinkDown alongside TrunkDown"
+am_lacks alertname=LinkDegraded site=mnl-1 || fail "LinkDegraded alongside TrunkDown"
 
 # --- 3. Kamailio back: resolved ---------------------------------------------------------------
 start_kamailio

@@ -744,6 +744,11 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
       return;
     }
     const bool paused = d(0) == "PAUSED";
+    if (paused) {
+      if (paused_.size() < 100000) paused_.emplace(MemberName(l.agent));
+    } else {
+      paused_.erase(std::string(MemberName(l.agent)));
+    }
     if (!options_.log_membername_as_agent && l.agent.find('/') != std::string_view::npos &&
         options_.member_of_interface.find(l.agent) == options_.member_of_interface.end()) {
       pending_adds_.push_back({std::string(l.queue), std::string(l.agent), t, paused});
@@ -752,8 +757,8 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     return StateLine(l, paused ? AgentState::kNotReady : AgentState::kReady, {}, false);
   }
   if (ev == "REMOVEMEMBER") return StateLine(l, AgentState::kLoggedOut, {}, false);
-  if (ev == "PAUSE" || ev == "PAUSEALL" || ev == "UNPAUSE" || ev == "UNPAUSEALL" ||
-      ev == "REMOVEMEMBER") {
+  // Whether the member is paused outlives a call and its wrap-up (see Advance).
+  if (ev == "PAUSE" || ev == "PAUSEALL" || ev == "UNPAUSE" || ev == "UNPAUSEALL") {
     if (!IsNone(l.agent)) {
       const std::string member(MemberName(l.agent));
       if (ev.starts_with("PAUSE")) {
