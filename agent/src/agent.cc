@@ -481,8 +481,8 @@ int RunAgent(const AgentOptions& o) {
   Sender sender(sopt, spool, spool_mu);
 
   if (o.once) {
-    poll_sources();
-    // An import of a file that is not there is a mistake, not something to wait for.
+    // An import of a file that is not there is a mistake, not something to wait for; checked
+    // before any source is read, so that nothing is imported.
     for (const auto& src : logs) {
       if (src->waiting()) {
         log->error("{}: not there or not readable; nothing imported", src->path());
@@ -495,6 +495,7 @@ int RunAgent(const AgentOptions& o) {
         return 1;
       }
     }
+    poll_sources();
     heartbeat();
     write_truth();
     for (const auto& src : jsonls) {

@@ -70,8 +70,8 @@ expect_metric ccmon_calls_completed_total "$L" 33
 expect_metric ccmon_calls_waiting "$L" 0
 grep -q "rotated while stopped; finishing $LOG.1" "$WORK/agent-2.log" ||
   fail "agent did not say it finished the rotated file"
-grep -q "appeared; reading it from byte 0" "$WORK/agent-2.log" ||
-  fail "agent did not say the new file appeared"
+grep -q "rotated, following the new file" "$WORK/agent-2.log" ||
+  fail "agent did not say it moved on to the new file"
 # The queues.conf the agent read: support's servicelevel and wrapuptime logged at start.
 grep -q "queue support: wrapuptime 15 s, servicelevel 20 s" "$WORK/agent-1.log" ||
   fail "queues.conf not read"

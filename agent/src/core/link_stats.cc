@@ -4,7 +4,7 @@
 
 namespace ccmon::agent {
 
-void LinkStats::Record(bool ok, double rtt_ms) {
+void LinkStats::Record(bool ok, double rtt_ms, bool timed) {
   results_.push_back(ok);
   if (!ok) ++failures_;
   if (results_.size() > window_) {
@@ -13,7 +13,7 @@ void LinkStats::Record(bool ok, double rtt_ms) {
   }
   f_.up = ok;
   f_.loss_ratio = static_cast<double>(failures_) / static_cast<double>(results_.size());
-  if (!ok) return;
+  if (!ok || !timed) return;
   if (have_rtt_) f_.jitter_ms += (std::fabs(rtt_ms - f_.rtt_ms) - f_.jitter_ms) / 16.0;
   f_.rtt_ms = rtt_ms;
   have_rtt_ = true;

@@ -288,6 +288,23 @@ void QueueLogStateMachine::EndLost(const std::string& key, Call& c, std::int64_t
   Finish(key, c);
 }
 
+void QueueLogStateMachine::SetPaused(std::string_view member, std::optional<AgentState> s) {
+  auto it = paused_.find(member);
+  if (!s) {
+    if (it != paused_.end()) paused_.erase(it);
+  } else if (it != paused_.end()) {
+    it->second = *s;
+  } else if (paused_.size() < 100000) {
+    paused_.emplace(std::string(member), *s);
+  }
+}
+
+std::optional<AgentState> QueueLogStateMachine::PausedState(std::string_view member) const {
+  auto it = paused_.find(member);
+  if (it == paused_.end()) return std::nullopt;
+  return it->second;
+}
+
 void QueueLogStateMachine::Advance(std::int64_t now_ms) {
   if (now_ms <= now_ms_) return;
   now_ms_ = now_ms;
@@ -300,8 +317,7 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
       if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
       members_.erase(m);
       // A member who paused during the call stays paused after the wrap-up.
-      EmitState(due, timer.member, {},
-                paused_.count(timer.member) != 0 ? AgentState::kNotReady : AgentState::kReady, {});
+      EmitState(due, timer.member, {}, PausedState(timer.member).value_or(AgentState::kReady), {});
       continue;
     }
     // A lost timer exists only while its call waits (Unschedule removes it), so the key it
@@ -309,7 +325,6 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
     const std::string& key = *timer.call_key;
     Call& c = calls_.at(key);
     c.timed = false;
-    now_ms_ = due;
     EndLost(key, c, due);  // the wait given up is exactly the maximum
   }
   if (!pending_adds_.empty() && pending_adds_.front().time_ms + 1000 < now_ms) {
@@ -506,7 +521,7 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       e.call_id = id;
       e.agent = c.agent;
       e.caller_id = c.caller_id;
-      const std::int64_t end = std::clamp(last, c.answered_ms, t);
+      const std::int64_t end = std::max(c.answered_ms, std::min(last, t));
       e.talk_ms = Ms(end - c.answered_ms);
       e.reconstructed = true;
       Emit(end, e);
@@ -744,11 +759,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
       return;
     }
     const bool paused = d(0) == "PAUSED";
-    if (paused) {
-      if (paused_.size() < 100000) paused_.emplace(MemberName(l.agent));
-    } else {
-      paused_.erase(std::string(MemberName(l.agent)));
-    }
+    SetPaused(MemberName(l.agent), paused ? std::optional(AgentState::kNotReady) : std::nullopt);
     if (!options_.log_membername_as_agent && l.agent.find('/') != std::string_view::npos &&
         options_.member_of_interface.find(l.agent) == options_.member_of_interface.end()) {
       pending_adds_.push_back({std::string(l.queue), std::string(l.agent), t, paused});
@@ -756,30 +767,27 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     }
     return StateLine(l, paused ? AgentState::kNotReady : AgentState::kReady, {}, false);
   }
-  if (ev == "REMOVEMEMBER") return StateLine(l, AgentState::kLoggedOut, {}, false);
-  // Whether the member is paused outlives a call and its wrap-up (see Advance).
-  if (ev == "PAUSE" || ev == "PAUSEALL" || ev == "UNPAUSE" || ev == "UNPAUSEALL") {
-    if (!IsNone(l.agent)) {
-      const std::string member(MemberName(l.agent));
-      if (ev.starts_with("PAUSE")) {
-        if (paused_.size() < 100000) paused_.insert(member);
-      } else {
-        paused_.erase(member);
-      }
-    }
+  if (ev == "REMOVEMEMBER") {
+    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
+    return StateLine(l, AgentState::kLoggedOut, {}, false);
   }
+  // Whether the member is paused (and why) outlives a call and its wrap-up (see Advance).
   if (ev == "PAUSE" || ev == "PAUSEALL") {
     const bool acw = std::find(options_.acw_pause_reasons.begin(), options_.acw_pause_reasons.end(),
                                d(0)) != options_.acw_pause_reasons.end();
-    return StateLine(l, acw ? AgentState::kAfterCallWork : AgentState::kNotReady, d(0),
-                     ev == "PAUSEALL");
+    const AgentState s = acw ? AgentState::kAfterCallWork : AgentState::kNotReady;
+    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), s);
+    return StateLine(l, s, d(0), ev == "PAUSEALL");
   }
-  if (ev == "UNPAUSE") return StateLine(l, AgentState::kReady, {}, false);
-  if (ev == "UNPAUSEALL") return StateLine(l, AgentState::kReady, {}, true);
+  if (ev == "UNPAUSE" || ev == "UNPAUSEALL") {
+    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
+    return StateLine(l, AgentState::kReady, {}, ev == "UNPAUSEALL");
+  }
   if (ev == "AGENTLOGIN" || ev == "AGENTCALLBACKLOGIN") {
     return StateLine(l, AgentState::kReady, {}, true);
   }
   if (ev == "AGENTLOGOFF" || ev == "AGENTCALLBACKLOGOFF") {
+    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
     return StateLine(l, AgentState::kLoggedOut, {}, true);
   }
   if (ev == "QUEUESTART") {
@@ -952,6 +960,9 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
   }
   if (!blob.empty()) return fail();
   now_ms_ = now;
+  // The last evidence of the PBX before the restart: what a QUEUESTART read first after it
+  // ends the calls in progress at (the saved clock followed the PBX up to the save).
+  last_line_ms_ = now;
   return true;
 }
 

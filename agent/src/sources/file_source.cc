@@ -112,14 +112,17 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
         if (OpenCurrent(offset, nullptr)) return true;
         return Wait();  // unreadable for now: resumed at the saved offset when it is back
       }
-      // Rotated while we were down: finish the old file first, then start the new one.
+      // Rotated while we were down: the old file is followed from the saved offset as after
+      // a rename seen running (Poll), so that lines Asterisk still writes to it before it
+      // reopens its log are read too; then the new one.
       const std::string rotated = FindRotated(dev_, ino_);
       if (!rotated.empty()) {
         log->info("{}: rotated while stopped; finishing {} from byte {}", path_, rotated, offset);
         const std::string current = path_;
         path_ = rotated;
-        if (OpenCurrent(offset, nullptr)) unreported_lines_ += Drain();
+        const bool open = OpenCurrent(offset, nullptr);
         path_ = current;
+        if (open) return true;
       } else {
         log->warn(
             "{}: the file saved in the cursor is gone; reading the current file from its start",
@@ -220,12 +223,9 @@ std::size_t FileSource::Drain() {
 }
 
 std::size_t FileSource::Poll() {
-  // Lines read by Start() (a rotated file finished) count as read by this poll, so that the
-  // caller commits the cursor that covers them.
-  std::size_t lines = std::exchange(unreported_lines_, 0);
-  if (file_ == nullptr && !stream_ && !Reopen()) return lines;
+  if (file_ == nullptr && !stream_ && !Reopen()) return 0;
   const std::uint64_t before = offset_;
-  lines += Drain();
+  std::size_t lines = Drain();
   if (stream_) return lines;
   const auto now = clock_();
   if (offset_ != before) last_growth_ = now;
@@ -233,13 +233,26 @@ std::size_t FileSource::Poll() {
   if (stat(path_.c_str(), &st) != 0) return lines;  // between rename and create
   if (st.st_dev != dev_ || st.st_ino != ino_) {
     // Rename-and-create. Asterisk keeps writing to the renamed file until it reopens its
-    // log (logrotate's postrotate "logger reload"): follow the old file until Asterisk writes
-    // to the new one and the old has been quiet for 2 s, or the old has been quiet for 60 s.
-    const bool new_has_data = st.st_size > 0;
-    const auto quiet = now - last_growth_;
-    if (!(new_has_data && quiet >= std::chrono::seconds(2)) && quiet < std::chrono::seconds(60)) {
+    // log (logrotate's postrotate "logger reload"): follow the old file until the new one
+    // has data and the old has been quiet for 2 s. An empty new file has nothing to read, so
+    // however long the wait, no line is lost; a renamed file still written to minutes later
+    // means the reload is missing, which is said every 5 minutes.
+    if (renamed_seen_ == std::chrono::steady_clock::time_point{}) {
+      renamed_seen_ = now;
+      renamed_warned_ = now;
+    }
+    if (st.st_size == 0 || now - last_growth_ < std::chrono::seconds(2)) {
+      if (st.st_size == 0 && last_growth_ > renamed_seen_ &&
+          now - renamed_warned_ >= std::chrono::minutes(5)) {
+        renamed_warned_ = now;
+        Log()->warn(
+            "{}: renamed {} min ago and still written to while the new file stays empty: "
+            "does logrotate's postrotate run `asterisk -rx 'logger reload'`?",
+            path_, std::chrono::duration_cast<std::chrono::minutes>(now - renamed_seen_).count());
+      }
       return lines;
     }
+    renamed_seen_ = {};
     lines += Drain();
     Log()->info("{}: rotated, following the new file", path_);
     line_no_ = 0;

@@ -76,12 +76,14 @@ class FileSource {
   std::uint64_t offset_ = 0;  // of the first byte not yet consumed
   std::uint64_t line_no_ = 0;
   std::string partial_;
-  std::string tail_;                  // the last bytes consumed, to recognise a copytruncate copy
-  std::size_t unreported_lines_ = 0;  // read by Start(), reported by the next Poll()
-  bool start_at_end_ = false;         // an existing but unreadable file: tail it from its end
+  std::string tail_;           // the last bytes consumed, to recognise a copytruncate copy
+  bool start_at_end_ = false;  // an existing but unreadable file: tail it from its end
   std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;
   Clock clock_ = [] { return std::chrono::steady_clock::now(); };
   std::chrono::steady_clock::time_point last_growth_ = std::chrono::steady_clock::now();
+  // When the current file was first seen renamed away (zero: not renamed), and when that
+  // was last warned about.
+  std::chrono::steady_clock::time_point renamed_seen_, renamed_warned_;
 };
 
 }  // namespace ccmon::agent

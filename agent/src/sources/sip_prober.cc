@@ -23,7 +23,7 @@ enum class Outcome : std::uint8_t { kNone, kUp, kDown, kSilent };
 
 Outcome OutcomeOf(int status) {
   if (status == 0) return Outcome::kSilent;
-  return SipTrunkUp(status) ? Outcome::kUp : Outcome::kDown;
+  return SipTrunkUp(static_cast<std::uint32_t>(status)) ? Outcome::kUp : Outcome::kDown;
 }
 
 }  // namespace
@@ -62,6 +62,7 @@ struct SipProber::Probe {
   std::uint64_t run = 0;  // bumped per probe, so callbacks of an earlier one do nothing
   Outcome last = Outcome::kNone;
   int last_status = 0;
+  bool resent = false;  // the request in flight was retransmitted
 };
 
 SipProber::SipProber(asio::io_context& io, std::vector<ProbeTarget> targets,
@@ -118,6 +119,7 @@ void SipProber::NewRequest(Probe& p, const std::string& local_host, std::uint16_
 
 void SipProber::Run(const ProbePtr& p) {
   p->in_flight = true;
+  p->resent = false;
   const std::uint64_t run = ++p->run;
   p->started = std::chrono::steady_clock::now();
   p->deadline.expires_after(timeout_);
@@ -188,6 +190,7 @@ void SipProber::SendUdpRequest(const ProbePtr& p, std::chrono::milliseconds next
   p->retransmit.expires_after(next);
   p->retransmit.async_wait([this, p, run, next](const asio::error_code& ec) {
     if (ec || p->run != run || !p->in_flight || !p->udp.is_open()) return;
+    p->resent = true;
     SendUdpRequest(p, std::min<std::chrono::milliseconds>(next * 2, std::chrono::seconds(4)));
   });
 }
@@ -320,13 +323,14 @@ void SipProber::Finish(const ProbePtr& p, int status, std::string_view reason) {
   const bool answered = status >= 200;
   // No answer may mean the trunk moved (DNS) or the socket broke: look it up again.
   if (!answered) p->resolve = true;
-  p->stats.Record(answered, rtt_ms);
+  // An answer after a retransmission may answer either send: no round trip from it.
+  p->stats.Record(answered, rtt_ms, !p->resent);
   const LinkFigures f = p->stats.figures();
   LinkSample s;
   s.link = p->target.name;
   s.kind = LinkKind::kSipTrunk;
   s.sip_status = static_cast<std::uint32_t>(status);
-  s.up = answered && SipTrunkUp(status);
+  s.up = answered && SipTrunkUp(static_cast<std::uint32_t>(status));
   s.rtt_ms = f.rtt_ms;
   s.jitter_ms = f.jitter_ms;
   s.loss_ratio = f.loss_ratio;

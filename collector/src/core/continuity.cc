@@ -272,8 +272,8 @@ void ContinuityEngine::Impl::Links(const Snapshot& snap,
       if (trunk) {
         const std::uint32_t st = lv.sip_status;
         Observation o;
-        o.fire = st == 0 || st >= 500;
-        o.clear = st >= 200 && st < 500;
+        o.fire = !SipTrunkUp(st);
+        o.clear = SipTrunkUp(st);
         Alert t = Base("TrunkDown", "critical", client, lv.site);
         t.link = lv.link;
         const std::string trunk_key = t.Key();

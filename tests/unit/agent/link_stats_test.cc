@@ -32,6 +32,12 @@ TEST(LinkStatsTest, JitterFollowsRfc3550Estimator) {
   s.Record(false, 0);  // a lost probe changes neither rtt nor jitter
   EXPECT_DOUBLE_EQ(s.figures().jitter_ms, 1.9375);
   EXPECT_DOUBLE_EQ(s.figures().rtt_ms, 40);
+  // Answered after a retransmission: up and not lost, but no round-trip sample (Karn).
+  s.Record(true, 540, /*timed=*/false);
+  EXPECT_TRUE(s.figures().up);
+  EXPECT_DOUBLE_EQ(s.figures().rtt_ms, 40);
+  EXPECT_DOUBLE_EQ(s.figures().jitter_ms, 1.9375);
+  EXPECT_DOUBLE_EQ(s.figures().loss_ratio, 1.0 / 5);  // only the lost probe
 }
 
 }  // namespace

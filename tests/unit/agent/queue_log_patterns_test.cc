@@ -300,6 +300,52 @@ TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
   EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
 }
 
+// A pause outlives the call it was taken in: after the wrap-up the member is in the state the
+// pause gave (after-call work for a reason named so); a logout ends it, so the member added
+// again is ready after the next call.
+TEST(QueueLogPatternsTest, APauseLastsUntilUnpauseOrLogout) {
+  QueueLogOptions o;
+  o.wrapup_ms["q"] = 10000;
+  o.acw_pause_reasons = {"Wrapup"};
+  Machine h(o);
+  h.Feed(
+      "100|NONE|q|Agent 1|ADDMEMBER|\n"
+      "110|P1|q|NONE|ENTERQUEUE||+1|1\n"
+      "112|P1|q|Agent 1|CONNECT|2|P1b|1\n"
+      "120|NONE|q|Agent 1|PAUSE|Wrapup\n"
+      "150|P1|q|Agent 1|COMPLETECALLER|2|38|1\n");
+  h.m.Advance(160000);
+  EXPECT_EQ(h.out.back().t, 160000);
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+  h.Feed(
+      "200|NONE|q|Agent 1|REMOVEMEMBER|\n"
+      "300|NONE|q|Agent 1|ADDMEMBER|\n"
+      "310|P2|q|NONE|ENTERQUEUE||+2|1\n"
+      "312|P2|q|Agent 1|CONNECT|2|P2b|1\n"
+      "350|P2|q|Agent 1|COMPLETECALLER|2|38|1\n");
+  h.m.Advance(360000);
+  EXPECT_EQ(h.out.back().t, 360000);
+  EXPECT_EQ(h.out.back().state, AgentState::kReady);
+}
+
+// The agent restarted (state saved and restored), then Asterisk: the call in progress ends at
+// the last time the saved machine knew the PBX alive, not at 0 s of talk.
+TEST(QueueLogPatternsTest, RestartAfterTheAgentRestartedUsesTheSavedClock) {
+  Machine a;
+  a.Feed(
+      "100|R1|q|NONE|ENTERQUEUE||+1|1\n"
+      "110|R1|q|Agent 1|CONNECT|10|R1b|1\n");
+  a.m.Advance(170000);  // the source's clock ran on after the last line
+  Machine b;
+  ASSERT_TRUE(b.m.RestoreState(a.m.SaveState()));
+  b.Feed("400|NONE|NONE|NONE|QUEUESTART|\n");
+  const Out* done = b.Find("q", CallKind::kCompleted);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->t, 170000);
+  EXPECT_EQ(done->call.talk_ms, 60000u);
+  EXPECT_TRUE(done->call.reconstructed);
+}
+
 // One line hours away from the others (a PBX booting with a wrong clock before NTP, a
 // corrupt timestamp) does not carry the timers off: a waiting call is not closed as lost by
 // it. Three lines in a row agreeing on the new time are a real step (a backfill's night).

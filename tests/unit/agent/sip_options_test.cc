@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "ccmon/model/event.h"
+
 namespace ccmon::agent {
 namespace {
 

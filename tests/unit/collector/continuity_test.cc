@@ -432,6 +432,15 @@ TEST_F(ContinuityTest, TrunkDownCounts503AsDownAnd404AsUp) {
   EXPECT_TRUE(Advance(5 * kMin).empty());
   SetStatus(Link(), 404);
   ResolvesAfter30s("TrunkDown");
+  // 403: the carrier refuses our address, and with it the site's calls.
+  SetStatus(Link(), 403);
+  const Alert f = FiresAfter(30 * kS, "TrunkDown");
+  EXPECT_EQ(f.summary,
+            "SIP trunk carrier-a at site pune-1 is down: it answers 403 Forbidden "
+            "(round trip 18 ms)");
+  // 401 (a challenge, as the PBX's calls get) is up.
+  SetStatus(Link(), 401);
+  ResolvesAfter30s("TrunkDown");
 }
 
 TEST_F(ContinuityTest, A5xxTrunkIsReachableSoTheNetworkAlertsStaySilent) {

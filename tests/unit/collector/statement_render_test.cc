@@ -970,7 +970,9 @@ TEST(StatementHtmlTest, UnknownWaitsAreShownForTheQueueThatHasThem) {
   for (const auto& e : DataElements(html)) {
     const Json* v = At(j, e.path);
     ASSERT_NE(v, nullptr) << "no JSON at " << e.path;
-    if (e.value) EXPECT_EQ(*e.value, v->text) << e.path;
+    if (e.value) {
+      EXPECT_EQ(*e.value, v->text) << e.path;
+    }
   }
   EXPECT_NE(html.find("data-path=\"queues.0.periods.0.answered_wait_unknown\" "
                       "data-value=\"2\">2<"),

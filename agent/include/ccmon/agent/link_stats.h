@@ -19,7 +19,9 @@ struct LinkFigures {
 class LinkStats {
  public:
   explicit LinkStats(std::size_t window = 20) : window_(window) {}
-  void Record(bool ok, double rtt_ms);
+  // One probe's result. `timed` false: answered, but its round trip is ambiguous (the
+  // answer may be to a retransmission: Karn's rule) and is left out of rtt and jitter.
+  void Record(bool ok, double rtt_ms, bool timed = true);
   LinkFigures figures() const { return f_; }
 
  private:

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -151,6 +152,8 @@ class QueueLogStateMachine {
   void Finish(const std::string& key, Call& c);
   void Unschedule(Call& c);
   void EndLost(const std::string& key, Call& c, std::int64_t given_up_ms);
+  void SetPaused(std::string_view member, std::optional<AgentState> s);  // nullopt: unpaused
+  std::optional<AgentState> PausedState(std::string_view member) const;
   // Makes sure the call has been offered (and answered when `answered`), reconstructing.
   Call& Ensure(const QueueLogLine& l, std::int64_t entered_ms, bool answered,
                std::int64_t answered_ms, std::uint32_t wait_ms, bool wait_unknown);
@@ -182,10 +185,11 @@ class QueueLogStateMachine {
   std::map<std::string, std::string, std::less<>> bound_;  // learned interface -> member name
   std::vector<PendingAdd> pending_adds_;
   std::set<std::string> logged_in_;  // "member|queue" with a state other than logged out
-  std::set<std::string> paused_;     // members whose last pause line paused them
-  std::int64_t last_line_ms_ = 0;    // latest PBX time of any line read
-  std::int64_t prev_line_ms_ = 0;    // ... before the current line
-  int step_lines_ = 0;               // lines in a row far from the clock (see Process)
+  // Paused members: not ready, or after-call work for a pause reason named so.
+  std::map<std::string, AgentState, std::less<>> paused_;
+  std::int64_t last_line_ms_ = 0;  // latest PBX time of any line read
+  std::int64_t prev_line_ms_ = 0;  // ... before the current line
+  int step_lines_ = 0;             // lines in a row far from the clock (see Process)
   std::vector<std::string> queues_seen_;
   bool announced_ = false;
   std::int64_t now_ms_ = 0;

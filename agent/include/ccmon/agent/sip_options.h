@@ -84,13 +84,4 @@ SipParseResult ParseSipResponse(std::string_view data, SipResponse* out);
 bool AnswersSipOptions(const SipResponse& r, std::string_view branch, std::string_view call_id,
                        std::uint32_t cseq);
 
-// Whether a final answer to OPTIONS says the trunk would take calls. 2xx-4xx: the far end
-// answers and routes (401/407 challenge us as they would the PBX's calls; 404/405 refuse
-// OPTIONS, not calls). Down: no answer, 5xx/6xx, and three 4xx that mean calls fail too:
-// 403 (our address is refused: the site's calls come from it), 408 (a proxy got no answer
-// from what is behind it) and 480 (the destination is unavailable).
-constexpr bool SipTrunkUp(int status) {
-  return status >= 200 && status < 500 && status != 403 && status != 408 && status != 480;
-}
-
 }  // namespace ccmon::agent

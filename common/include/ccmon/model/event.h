@@ -71,6 +71,16 @@ enum class LinkKind : std::uint8_t {
   kSipTrunk = 1,  // SIP OPTIONS to a trunk
 };
 
+// Whether a SIP trunk's final answer to OPTIONS (sip_status, 0 = none) says it would take
+// calls. 2xx-4xx: the far end answers and routes (401/407 challenge us as they would the
+// PBX's calls; 404/405 refuse OPTIONS, not calls). Down: no answer, 5xx/6xx, and three 4xx
+// that mean calls fail too: 403 (our address is refused: the site's calls come from it), 408
+// (a proxy got no answer from what is behind it) and 480 (the destination is unavailable).
+// The agent (its log, ccmon_link_up) and the collector (TrunkDown) judge by this one rule.
+constexpr bool SipTrunkUp(std::uint32_t status) {
+  return status >= 200 && status < 500 && status != 403 && status != 408 && status != 480;
+}
+
 struct LinkSample {
   std::string_view link;
   double rtt_ms = 0;
