@@ -496,6 +496,12 @@ int RunAgent(const AgentOptions& o) {
       }
     }
     poll_sources();
+    {
+      std::lock_guard lock(spool_mu);
+      for (auto& src : logs) {
+        if (src->FinishImport() > 0) writer.Commit("queue_log:" + src->path(), src->Cursor());
+      }
+    }
     heartbeat();
     write_truth();
     for (const auto& src : jsonls) {

@@ -83,6 +83,25 @@ if [[ -d "$REALDATA/asterisk" ]]; then
 else
   echo "SKIP real data: $REALDATA/asterisk not present"
 fi
+# 5. After-call work done by pausing, in an --once import: the call's end is held until the
+#    wrap-up pause ends; the import ends it at the file's last line. Talk 30 s, pause from
+#    1795600047 to the last line at 1795600065: 18 s of after-call work, handle time 48 s.
+cat >"$WORK/acw.queue_log" <<'LOG'
+1795600000|A1|acw|NONE|ENTERQUEUE||+15550009001|1
+1795600015|A1|acw|Agent 7|CONNECT|15|A1.b|3
+1795600045|A1|acw|Agent 7|COMPLETECALLER|15|30|1
+1795600047|NONE|acw|Agent 7|PAUSE|Wrapup
+1795600065|NONE|acw|Agent 8|ADDMEMBER|
+LOG
+"$BIN/ccmon-agent" --site w1 --collector "127.0.0.1:$GRPC_PORT" --queue-log "$WORK/acw.queue_log" \
+  --from-start --once --once-timeout 30 --no-fsync --spool-dir "$WORK/spool-w1" \
+  --acw-pause-reason Wrapup --log-level warn >>"$WORK/agent-w1.log" 2>&1 ||
+  fail "acw import exited $?"
+l='client="default",site="w1",queue="acw"'
+expect_metric ccmon_calls_completed_total "$l" 1
+expect_metric ccmon_call_handle_seconds_sum "$l" 48
+expect_metric ccmon_call_handle_seconds_count "$l" 1
+
 # The collector is still healthy and its exposition is valid.
 kill -0 "$COLLECTOR_PID" || fail "collector died"
 if command -v promtool >/dev/null; then

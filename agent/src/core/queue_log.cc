@@ -60,6 +60,13 @@ std::uint32_t SecondsToMs(std::string_view s) {
 
 bool IsNone(std::string_view s) { return s.empty() || s == "NONE"; }
 
+// After-call work done by pausing: a pause with an after-call-work reason that begins within
+// this long of a member's call end belongs to that call...
+constexpr std::int64_t kAcwPauseGraceMs = 10 * 1000;
+// ... and counts for at most this long (a member who forgets to unpause is not working on
+// the call for hours).
+constexpr std::int64_t kAcwPauseCapMs = 30 * 60 * 1000;
+
 // A span in ms as the 32-bit field events carry, clamped to [0, 2^32 - 1].
 std::uint32_t Ms(std::int64_t ms) {
   return static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 0, 0xffffffffLL));
@@ -263,6 +270,88 @@ void QueueLogStateMachine::StartWrapup(std::string_view member, std::string_view
   EmitState(t, member, {}, AgentState::kAfterCallWork, "wrapuptime");
 }
 
+void QueueLogStateMachine::EndOfCall(std::int64_t t, const CallEvent& e) {
+  if (options_.acw_pause_reasons.empty() || e.agent.empty()) return Emit(t, e);
+  const std::string member(e.agent);
+  if (held_.count(member) != 0) ReleaseHeld(member, t);  // a previous call's, still held
+  if (held_.size() >= 100000) return Emit(t, e);
+  HeldEnd h;
+  h.kind = e.kind;
+  h.queue = e.queue;
+  h.call_id = e.call_id;
+  h.agent = e.agent;
+  h.caller_id = e.caller_id;
+  h.wait_ms = e.wait_ms;
+  h.talk_ms = e.talk_ms;
+  h.hold_ms = e.hold_ms;
+  h.acw_ms = e.acw_ms;
+  h.hung_up_by = e.hung_up_by;
+  h.reconstructed = e.reconstructed;
+  h.wait_unknown = e.wait_unknown;
+  h.ended_ms = t;
+  // A desktop that set the after-call-work pause during the call: it counts from the end.
+  const std::optional<AgentState> paused = PausedState(member);
+  if (paused == AgentState::kAfterCallWork) {
+    h.acw_since_ms = t;
+    h.due_ms = t + kAcwPauseCapMs;
+  } else {
+    h.due_ms = t + kAcwPauseGraceMs;
+  }
+  timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, member});
+  // The collector ends the member's call when it sees its end; until then it says what the
+  // member is doing now (a wrap-up says it itself).
+  if (Wrapup(e.queue, member) == 0) {
+    EmitState(t, member, {}, paused.value_or(AgentState::kReady), {});
+  }
+  held_.insert_or_assign(member, std::move(h));
+}
+
+void QueueLogStateMachine::ReleaseHeld(std::string_view member, std::int64_t t) {
+  auto it = held_.find(member);
+  if (it == held_.end()) return;
+  const HeldEnd h = std::move(it->second);
+  held_.erase(it);
+  CallEvent e;
+  e.kind = h.kind;
+  e.queue = h.queue;
+  e.call_id = h.call_id;
+  e.agent = h.agent;
+  e.caller_id = h.caller_id;
+  e.wait_ms = h.wait_ms;
+  e.talk_ms = h.talk_ms;
+  e.hold_ms = h.hold_ms;
+  e.acw_ms = h.acw_ms;
+  e.hung_up_by = h.hung_up_by;
+  e.reconstructed = h.reconstructed;
+  e.wait_unknown = h.wait_unknown;
+  std::int64_t at = h.ended_ms;
+  if (h.acw_since_ms >= 0) {
+    // Handled when its after-call work ends, as ACDs count it (Avaya CMS, Genesys): the
+    // pause's span, or the wrap-up time if that is longer (both follow the same call).
+    at = std::min(std::max(t, h.acw_since_ms), h.acw_since_ms + kAcwPauseCapMs);
+    e.acw_ms = std::max(e.acw_ms, Ms(at - h.acw_since_ms));
+    at = std::max(at, h.ended_ms);
+  }
+  Emit(at, e);
+}
+
+void QueueLogStateMachine::PauseLine(std::string_view member, std::int64_t t, bool acw) {
+  auto it = held_.find(member);
+  if (it == held_.end()) return;
+  HeldEnd& h = it->second;
+  if (!acw) return ReleaseHeld(member, t);
+  if (h.acw_since_ms >= 0) return;  // already in after-call work
+  h.acw_since_ms = t;
+  h.due_ms = t + kAcwPauseCapMs;
+  timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, std::string(member)});
+}
+
+void QueueLogStateMachine::ReleaseAllHeld() {
+  std::vector<std::string> members;
+  for (const auto& [m, h] : held_) members.push_back(m);
+  for (const auto& m : members) ReleaseHeld(m, std::max(now_ms_, last_line_ms_));
+}
+
 void QueueLogStateMachine::AnnounceStaticMembers(std::int64_t t) {
   announced_ = true;
   for (const auto& m : options_.static_members) {
@@ -312,6 +401,11 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
     const auto node = timers_.extract(timers_.begin());
     const std::int64_t due = node.key();
     const Timer& timer = node.mapped();
+    if (timer.kind == Timer::Kind::kHeldEnd) {
+      auto h = held_.find(timer.member);
+      if (h != held_.end() && h->second.due_ms == due) ReleaseHeld(timer.member, due);
+      continue;
+    }
     if (timer.kind == Timer::Kind::kWrapupEnd) {
       auto m = members_.find(timer.member);
       if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
@@ -442,7 +536,7 @@ void QueueLogStateMachine::EndTransferred(const std::string& key, Call& c, std::
   x.talk_ms = Ms(t - c.answered_ms);
   x.acw_ms = Wrapup(c.queue, c.agent);
   x.reconstructed = reconstructed;
-  Emit(t, x);
+  EndOfCall(t, x);
   StartWrapup(c.agent, c.queue, t);
   Finish(key, c);
 }
@@ -530,6 +624,9 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       EndLost(key, c, std::max(last, c.entered_ms));
     }
   }
+  std::vector<std::string> held;
+  for (const auto& [m, h] : held_) held.push_back(m);
+  for (const auto& m : held) ReleaseHeld(m, last);
   members_.clear();  // no wrap-up survives a restart
   paused_.clear();
   if (!options_.persistent_members) {
@@ -644,6 +741,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     call.answered_ms = t;
     call.agent.assign(IsNone(l.agent) ? std::string_view{} : MemberName(l.agent));
     if (!members_.empty()) members_.erase(call.agent);
+    if (!held_.empty()) PauseLine(call.agent, t, false);  // a new call ends the last one's
     CallEvent e;
     e.kind = CallKind::kAnswered;
     e.queue = call.queue;
@@ -726,7 +824,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     e.talk_ms = talk;
     e.acw_ms = Wrapup(call.queue, e.agent);
     if (complete) e.hung_up_by = ev == "COMPLETEAGENT" ? Party::kAgent : Party::kCaller;
-    Emit(t, e);
+    EndOfCall(t, e);
     StartWrapup(e.agent, call.queue, t);
     Finish(key_, call);
     return;
@@ -768,7 +866,10 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     return StateLine(l, paused ? AgentState::kNotReady : AgentState::kReady, {}, false);
   }
   if (ev == "REMOVEMEMBER") {
-    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
+    if (!IsNone(l.agent)) {
+      SetPaused(MemberName(l.agent), std::nullopt);
+      PauseLine(MemberName(l.agent), t, false);
+    }
     return StateLine(l, AgentState::kLoggedOut, {}, false);
   }
   // Whether the member is paused (and why) outlives a call and its wrap-up (see Advance).
@@ -776,18 +877,27 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
     const bool acw = std::find(options_.acw_pause_reasons.begin(), options_.acw_pause_reasons.end(),
                                d(0)) != options_.acw_pause_reasons.end();
     const AgentState s = acw ? AgentState::kAfterCallWork : AgentState::kNotReady;
-    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), s);
+    if (!IsNone(l.agent)) {
+      SetPaused(MemberName(l.agent), s);
+      PauseLine(MemberName(l.agent), t, acw);
+    }
     return StateLine(l, s, d(0), ev == "PAUSEALL");
   }
   if (ev == "UNPAUSE" || ev == "UNPAUSEALL") {
-    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
+    if (!IsNone(l.agent)) {
+      SetPaused(MemberName(l.agent), std::nullopt);
+      PauseLine(MemberName(l.agent), t, false);
+    }
     return StateLine(l, AgentState::kReady, {}, ev == "UNPAUSEALL");
   }
   if (ev == "AGENTLOGIN" || ev == "AGENTCALLBACKLOGIN") {
     return StateLine(l, AgentState::kReady, {}, true);
   }
   if (ev == "AGENTLOGOFF" || ev == "AGENTCALLBACKLOGOFF") {
-    if (!IsNone(l.agent)) SetPaused(MemberName(l.agent), std::nullopt);
+    if (!IsNone(l.agent)) {
+      SetPaused(MemberName(l.agent), std::nullopt);
+      PauseLine(MemberName(l.agent), t, false);
+    }
     return StateLine(l, AgentState::kLoggedOut, {}, true);
   }
   if (ev == "QUEUESTART") {
@@ -824,11 +934,12 @@ void ApplyAsteriskConfig(const AsteriskConfig& config, QueueLogOptions* options)
   options->persistent_members = config.persistent_members;
 }
 
-// QLSM2: open calls (with answer time and flags), call-id aliases of attended transfers,
-// learned interface bindings, wrap-up periods and the machine's clock. QLSM1 (open calls
-// only) is still read.
+// QLSM3: open calls (with answer time and flags), call-id aliases of attended transfers,
+// learned interface bindings, wrap-up periods, the machine's clock, paused members and call
+// ends held for after-call work. QLSM2 (without the last two) and QLSM1 (open calls only)
+// are still read.
 std::string QueueLogStateMachine::SaveState() const {
-  std::string out = "QLSM2";
+  std::string out = "QLSM3";
   auto pod = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
   pod(now_ms_);
   out.push_back(announced_ ? '\1' : '\0');
@@ -864,6 +975,29 @@ std::string QueueLogStateMachine::SaveState() const {
     PutStr(&out, name);
     pod(m.wrapup_until_ms);
   }
+  pod(static_cast<std::uint32_t>(paused_.size()));
+  for (const auto& [name, state] : paused_) {
+    PutStr(&out, name);
+    out.push_back(static_cast<char>(state));
+  }
+  pod(static_cast<std::uint32_t>(held_.size()));
+  for (const auto& [member, h] : held_) {
+    PutStr(&out, member);
+    PutStr(&out, h.queue);
+    PutStr(&out, h.call_id);
+    PutStr(&out, h.agent);
+    PutStr(&out, h.caller_id);
+    out.push_back(static_cast<char>(h.kind));
+    out.push_back(static_cast<char>(h.hung_up_by));
+    out.push_back(static_cast<char>((h.reconstructed ? 1 : 0) | (h.wait_unknown ? 2 : 0)));
+    pod(h.wait_ms);
+    pod(h.talk_ms);
+    pod(h.hold_ms);
+    pod(h.acw_ms);
+    pod(h.ended_ms);
+    pod(h.acw_since_ms);
+    pod(h.due_ms);
+  }
   return out;
 }
 
@@ -876,7 +1010,11 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
   bound_.clear();
   pending_adds_.clear();
   queues_seen_.clear();
+  paused_.clear();
+  held_.clear();
   auto fail = [this] {
+    paused_.clear();
+    held_.clear();
     calls_.clear();
     aliases_.clear();
     members_.clear();
@@ -916,7 +1054,8 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     }
     return true;
   }
-  if (!blob.starts_with("QLSM2")) return blob.empty();
+  if (!blob.starts_with("QLSM2") && !blob.starts_with("QLSM3")) return blob.empty();
+  const bool v3 = blob.starts_with("QLSM3");
   blob.remove_prefix(5);
   std::int64_t now = 0;
   if (!pod(&now) || blob.empty()) return fail();
@@ -957,6 +1096,42 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     if (!GetStr(&blob, &name) || !pod(&until)) return fail();
     timers_.emplace(until, Timer{Timer::Kind::kWrapupEnd, nullptr, name});
     members_[std::move(name)].wrapup_until_ms = until;
+  }
+  if (v3) {
+    if (!pod(&n) || n > blob.size()) return fail();
+    for (; n > 0; --n) {
+      std::string name;
+      if (!GetStr(&blob, &name) || blob.empty()) return fail();
+      const auto state = static_cast<AgentState>(static_cast<unsigned char>(blob.front()));
+      blob.remove_prefix(1);
+      if (state != AgentState::kNotReady && state != AgentState::kAfterCallWork) return fail();
+      paused_.emplace(std::move(name), state);
+    }
+    if (!pod(&n) || n > blob.size()) return fail();
+    for (; n > 0; --n) {
+      std::string member;
+      HeldEnd h;
+      if (!GetStr(&blob, &member) || !GetStr(&blob, &h.queue) || !GetStr(&blob, &h.call_id) ||
+          !GetStr(&blob, &h.agent) || !GetStr(&blob, &h.caller_id) || blob.size() < 3) {
+        return fail();
+      }
+      if (static_cast<unsigned char>(blob[1]) > static_cast<unsigned char>(Party::kAgent)) {
+        return fail();
+      }
+      h.kind = static_cast<CallKind>(static_cast<unsigned char>(blob[0]));
+      h.hung_up_by = static_cast<Party>(static_cast<unsigned char>(blob[1]));
+      const auto flags = static_cast<unsigned char>(blob[2]);
+      blob.remove_prefix(3);
+      h.reconstructed = (flags & 1) != 0;
+      h.wait_unknown = (flags & 2) != 0;
+      if ((h.kind != CallKind::kCompleted && h.kind != CallKind::kTransferred) ||
+          !pod(&h.wait_ms) || !pod(&h.talk_ms) || !pod(&h.hold_ms) || !pod(&h.acw_ms) ||
+          !pod(&h.ended_ms) || !pod(&h.acw_since_ms) || !pod(&h.due_ms)) {
+        return fail();
+      }
+      timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, member});
+      held_.insert_or_assign(std::move(member), std::move(h));
+    }
   }
   if (!blob.empty()) return fail();
   now_ms_ = now;

@@ -29,6 +29,12 @@ std::size_t QueueLogSource::Poll() {
   return lines + (machine_.stats().events - before);
 }
 
+std::size_t QueueLogSource::FinishImport() {
+  const std::uint64_t before = machine_.stats().events;
+  machine_.ReleaseAllHeld();
+  return machine_.stats().events - before;
+}
+
 void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
   auto& st = machine_.mutable_stats();
   ++st.lines;

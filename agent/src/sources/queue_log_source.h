@@ -23,6 +23,9 @@ class QueueLogSource final : public FileSource {
   // Reads what is new, then advances the machine's clock. Returns lines read plus events the
   // clock produced (either means the cursor changed).
   std::size_t Poll();
+  // The end of an import (--once): call ends held for after-call work are emitted, their
+  // pauses ending at the last line. Returns the events emitted.
+  std::size_t FinishImport();
 
  protected:
   void OnLine(std::string_view line, std::uint64_t line_no) override;

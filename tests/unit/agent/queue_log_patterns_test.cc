@@ -247,7 +247,6 @@ TEST(QueueLogPatternsTest, RingCanceledIsTheCallersEvent) {
 TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
   QueueLogOptions o;
   o.wrapup_ms["q"] = 10000;
-  o.acw_pause_reasons = {"Wrapup"};
   Machine h(o);
   h.Feed(
       "100|W1|q|NONE|ENTERQUEUE||+1|1\n"
@@ -293,11 +292,97 @@ TEST(QueueLogPatternsTest, WrapupTimeIsAfterCallWork) {
   h.m.Advance(600000);
   EXPECT_EQ(h.out.back().state, AgentState::kNotReady);
   EXPECT_EQ(h.out.back().t, 600000);
-  // A pause reason named as after-call work is that state, not a break.
+}
+
+// After-call work done by pausing (agent desktops): a pause whose reason is listed in
+// acw_pause_reasons is the after_call_work state, and when it follows a call (within 10 s of
+// its end, or set during it) its span is that call's after-call work: the call's end is held
+// until the pause ends and counted then, as ACDs count handled calls, with acw_ms = the span
+// (or the wrapuptime if longer).
+TEST(QueueLogPatternsTest, AfterCallWorkByPausingIsInHandleTime) {
+  QueueLogOptions o;
+  o.acw_pause_reasons = {"Wrapup"};
+  Machine h(o);
+  auto last_state = [&h] {
+    for (auto it = h.out.rbegin(); it != h.out.rend(); ++it) {
+      if (it->is_state) return *it;
+    }
+    return Out{};
+  };
+  // 1. Paused for wrap-up 3 s after the call, for 40 s.
   h.Feed(
-      "610|NONE|q|Agent 1|UNPAUSE|\n"
-      "620|NONE|q|Agent 1|PAUSE|Wrapup\n");
-  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);
+      "100|NONE|q|Agent 1|ADDMEMBER|\n"
+      "110|A1|q|NONE|ENTERQUEUE||+1|1\n"
+      "112|A1|q|Agent 1|CONNECT|2|A1b|1\n"
+      "150|A1|q|Agent 1|COMPLETECALLER|2|38|1\n");
+  EXPECT_EQ(h.Count("q", CallKind::kCompleted), 0);   // held: a wrap-up pause may follow
+  EXPECT_EQ(last_state().state, AgentState::kReady);  // what the member is meanwhile
+  EXPECT_EQ(last_state().t, 150000);
+  h.Feed("153|NONE|q|Agent 1|PAUSE|Wrapup\n");
+  EXPECT_EQ(last_state().state, AgentState::kAfterCallWork);
+  h.m.Advance(190000);
+  EXPECT_EQ(h.Count("q", CallKind::kCompleted), 0);  // still in after-call work
+  h.Feed("193|NONE|q|Agent 1|UNPAUSE|\n");
+  const Out* a1 = h.Find("q", CallKind::kCompleted, 0);
+  ASSERT_NE(a1, nullptr);
+  EXPECT_EQ(a1->call_id, "A1");
+  EXPECT_EQ(a1->t, 193000);
+  EXPECT_EQ(a1->call.talk_ms, 38000u);
+  EXPECT_EQ(a1->call.acw_ms, 40000u);
+  // 2. No pause within 10 s: counted as it ended, with no after-call work.
+  h.Feed(
+      "200|A2|q|NONE|ENTERQUEUE||+2|1\n"
+      "201|A2|q|Agent 1|CONNECT|1|A2b|1\n"
+      "230|A2|q|Agent 1|COMPLETEAGENT|1|29|1\n");
+  h.m.Advance(239999);
+  EXPECT_EQ(h.Count("q", CallKind::kCompleted), 1);
+  h.m.Advance(240000);
+  const Out* a2 = h.Find("q", CallKind::kCompleted, 1);
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(a2->t, 230000);
+  EXPECT_EQ(a2->call.acw_ms, 0u);
+  // 3. A break (a reason not listed) right after the call is not after-call work.
+  h.Feed(
+      "300|A3|q|NONE|ENTERQUEUE||+3|1\n"
+      "301|A3|q|Agent 1|CONNECT|1|A3b|1\n"
+      "330|A3|q|Agent 1|COMPLETEAGENT|1|29|1\n"
+      "332|NONE|q|Agent 1|PAUSE|Lunch\n");
+  const Out* a3 = h.Find("q", CallKind::kCompleted, 2);
+  ASSERT_NE(a3, nullptr);
+  EXPECT_EQ(a3->t, 330000);
+  EXPECT_EQ(a3->call.acw_ms, 0u);
+  EXPECT_EQ(last_state().state, AgentState::kNotReady);
+  // 4. Wrap-up pause set during the call, forgotten: counted for 30 minutes at most.
+  h.Feed(
+      "400|NONE|q|Agent 1|UNPAUSE|\n"
+      "410|A4|q|NONE|ENTERQUEUE||+4|1\n"
+      "411|A4|q|Agent 1|CONNECT|1|A4b|1\n"
+      "420|NONE|q|Agent 1|PAUSE|Wrapup\n"
+      "440|A4|q|Agent 1|COMPLETECALLER|1|29|1\n");
+  EXPECT_EQ(h.Count("q", CallKind::kCompleted), 3);
+  // Saved and restored meanwhile (an agent restart): the held end survives.
+  Machine r(o);
+  ASSERT_TRUE(r.m.RestoreState(h.m.SaveState()));
+  r.m.Advance(440000 + 30 * 60 * 1000);
+  const Out* a4 = r.Find("q", CallKind::kCompleted, 0);
+  ASSERT_NE(a4, nullptr);
+  EXPECT_EQ(a4->call_id, "A4");
+  EXPECT_EQ(a4->t, 440000 + 30 * 60 * 1000);
+  EXPECT_EQ(a4->call.acw_ms, 30u * 60 * 1000);
+  // 5. The end of an import releases what is held, the pause ending at the last line.
+  h.Feed("500|NONE|q|Agent 1|UNPAUSEALL|\n");  // releases A4 here: 60 s of after-call work
+  EXPECT_EQ(h.Find("q", CallKind::kCompleted, 3)->call.acw_ms, 60000u);
+  h.Feed(
+      "510|A5|q|NONE|ENTERQUEUE||+5|1\n"
+      "511|A5|q|Agent 1|CONNECT|1|A5b|1\n"
+      "520|A5|q|Agent 1|COMPLETECALLER|1|9|1\n"
+      "521|NONE|q|Agent 1|PAUSE|Wrapup\n"
+      "530|NONE|q|Agent 2|ADDMEMBER|\n");
+  h.m.ReleaseAllHeld();
+  const Out* a5 = h.Find("q", CallKind::kCompleted, 4);
+  ASSERT_NE(a5, nullptr);
+  EXPECT_EQ(a5->t, 530000);
+  EXPECT_EQ(a5->call.acw_ms, 9000u);
 }
 
 // A pause outlives the call it was taken in: after the wrap-up the member is in the state the

@@ -108,6 +108,10 @@ class QueueLogStateMachine {
   const QueueLogStats& stats() const { return stats_; }
   QueueLogStats& mutable_stats() { return stats_; }
 
+  // Emits the call ends held for after-call work done by pausing, the pauses ending now (the
+  // end of an import: nothing more will come).
+  void ReleaseAllHeld();
+
   // Serialises the open-call table so a restart resumes exactly (see Restore).
   std::string SaveState() const;
   // Returns false (and starts empty) when the blob is not a valid SaveState() output.
@@ -115,9 +119,9 @@ class QueueLogStateMachine {
 
  private:
   struct Timer {
-    enum class Kind : std::uint8_t { kLost, kWrapupEnd } kind;
+    enum class Kind : std::uint8_t { kLost, kWrapupEnd, kHeldEnd } kind;
     const std::string* call_key = nullptr;  // kLost: the waiting call's key in calls_
-    std::string member;                     // kWrapupEnd
+    std::string member;                     // kWrapupEnd, kHeldEnd
   };
   using Timers = std::multimap<std::int64_t, Timer>;
   struct Call {
@@ -135,6 +139,19 @@ class QueueLogStateMachine {
   };
   struct MemberState {
     std::int64_t wrapup_until_ms = 0;  // 0: not in wrap-up
+  };
+  // A member's call end held back while after-call work done by pausing may follow it (see
+  // HoldEnd): the event with its strings owned.
+  struct HeldEnd {
+    CallKind kind = CallKind::kCompleted;
+    std::string queue, call_id, agent, caller_id;
+    std::uint32_t wait_ms = 0, talk_ms = 0, hold_ms = 0, acw_ms = 0;
+    Party hung_up_by = Party::kUnknown;
+    bool reconstructed = false;
+    bool wait_unknown = false;
+    std::int64_t ended_ms = 0;       // the call's end
+    std::int64_t acw_since_ms = -1;  // start of the after-call-work pause counted, -1 none yet
+    std::int64_t due_ms = 0;         // when it is released if nothing else releases it
   };
   struct PendingAdd {
     std::string queue;
@@ -170,6 +187,13 @@ class QueueLogStateMachine {
   void FlushPendingAdd(const QueueLogLine* next);
   void AnnounceStaticMembers(std::int64_t t);
   void StartWrapup(std::string_view member, std::string_view queue, std::int64_t t);
+  // A call's end (completed, transferred) by a member: emitted, or held while an
+  // after-call-work pause may follow (acw_pause_reasons set), its duration then added.
+  void EndOfCall(std::int64_t t, const CallEvent& e);
+  // Emits the held end of `member`'s last call; an after-call-work pause ends at t.
+  void ReleaseHeld(std::string_view member, std::int64_t t);
+  // An after-call-work pause began at t (or, acw false, another state line came).
+  void PauseLine(std::string_view member, std::int64_t t, bool acw);
   std::int64_t MaxWait(std::string_view queue) const;
   std::uint32_t Wrapup(std::string_view queue, std::string_view member) const;
   void ScheduleLost(const std::string& key, Call& c);  // key: the one stored in calls_
@@ -187,9 +211,10 @@ class QueueLogStateMachine {
   std::set<std::string> logged_in_;  // "member|queue" with a state other than logged out
   // Paused members: not ready, or after-call work for a pause reason named so.
   std::map<std::string, AgentState, std::less<>> paused_;
-  std::int64_t last_line_ms_ = 0;  // latest PBX time of any line read
-  std::int64_t prev_line_ms_ = 0;  // ... before the current line
-  int step_lines_ = 0;             // lines in a row far from the clock (see Process)
+  std::map<std::string, HeldEnd, std::less<>> held_;  // by member
+  std::int64_t last_line_ms_ = 0;                     // latest PBX time of any line read
+  std::int64_t prev_line_ms_ = 0;                     // ... before the current line
+  int step_lines_ = 0;  // lines in a row far from the clock (see Process)
   std::vector<std::string> queues_seen_;
   bool announced_ = false;
   std::int64_t now_ms_ = 0;
