@@ -514,10 +514,10 @@ int RunAgent(const AgentOptions& o) {
       log->info(
           "{}: {} lines, {} events, {} malformed, {} blank, {} duplicates, {} reconstructed, "
           "{} unknown kinds, {} invalid waits ({} recomputed), {} lost, {} ring canceled, "
-          "{} transfer merges, {} members bound",
+          "{} transfer merges, {} members bound, {} clock steps",
           src->path(), st.lines, st.events, st.malformed, st.blank, st.duplicates, st.reconstructed,
           st.unknown_kinds, st.invalid_wait, st.wait_recomputed, st.lost, st.ring_canceled,
-          st.transfer_merges, st.members_bound);
+          st.transfer_merges, st.members_bound, st.clock_steps);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.once_timeout_s);
     if (!sender.DrainUntilAcked(deadline)) {

@@ -61,7 +61,8 @@ std::uint32_t SecondsToMs(std::string_view s) {
 bool IsNone(std::string_view s) { return s.empty() || s == "NONE"; }
 
 // After-call work done by pausing: a pause with an after-call-work reason that begins within
-// this long of a member's call end belongs to that call...
+// this long of a member's call end (or within its wrap-up time, if longer) belongs to that
+// call...
 constexpr std::int64_t kAcwPauseGraceMs = 10 * 1000;
 // ... and counts for at most this long (a member who forgets to unpause is not working on
 // the call for hours).
@@ -267,7 +268,7 @@ void QueueLogStateMachine::StartWrapup(std::string_view member, std::string_view
   if (w == 0) return;
   members_[std::string(member)].wrapup_until_ms = t + w;
   timers_.emplace(t + w, Timer{Timer::Kind::kWrapupEnd, nullptr, std::string(member)});
-  EmitState(t, member, {}, AgentState::kAfterCallWork, "wrapuptime");
+  EmitState(t, member, {}, AgentState::kAfterCallWork, kReasonWrapup);
 }
 
 void QueueLogStateMachine::EndOfCall(std::int64_t t, const CallEvent& e) {
@@ -295,13 +296,15 @@ void QueueLogStateMachine::EndOfCall(std::int64_t t, const CallEvent& e) {
     h.acw_since_ms = t;
     h.due_ms = t + kAcwPauseCapMs;
   } else {
-    h.due_ms = t + kAcwPauseGraceMs;
+    // A pause stamped at the window's last second still counts (timers due at a line's time
+    // fire before the line).
+    h.due_ms = t + std::max<std::int64_t>(kAcwPauseGraceMs, h.acw_ms) + 1;
   }
   timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, member});
-  // The collector ends the member's call when it sees its end; until then it says what the
-  // member is doing now (a wrap-up says it itself).
+  // The call is over for the collector now, although its end event comes later: the member
+  // is ready, or in the pause's state (a wrap-up says it itself).
   if (Wrapup(e.queue, member) == 0) {
-    EmitState(t, member, {}, paused.value_or(AgentState::kReady), {});
+    EmitState(t, member, {}, paused.value_or(AgentState::kReady), kReasonCallEnd);
   }
   held_.insert_or_assign(member, std::move(h));
 }
@@ -341,8 +344,9 @@ void QueueLogStateMachine::PauseLine(std::string_view member, std::int64_t t, bo
   HeldEnd& h = it->second;
   if (!acw) return ReleaseHeld(member, t);
   if (h.acw_since_ms >= 0) return;  // already in after-call work
-  h.acw_since_ms = t;
-  h.due_ms = t + kAcwPauseCapMs;
+  // Paused within the wrap-up time: Asterisk kept the member from calls since the call's end.
+  h.acw_since_ms = t <= h.ended_ms + h.acw_ms ? h.ended_ms : t;
+  h.due_ms = h.acw_since_ms + kAcwPauseCapMs;
   timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, std::string(member)});
 }
 
@@ -411,7 +415,8 @@ void QueueLogStateMachine::Advance(std::int64_t now_ms) {
       if (m == members_.end() || m->second.wrapup_until_ms != due) continue;
       members_.erase(m);
       // A member who paused during the call stays paused after the wrap-up.
-      EmitState(due, timer.member, {}, PausedState(timer.member).value_or(AgentState::kReady), {});
+      EmitState(due, timer.member, {}, PausedState(timer.member).value_or(AgentState::kReady),
+                kReasonWrapupEnd);
       continue;
     }
     // A lost timer exists only while its call waits (Unschedule removes it), so the key it
@@ -627,7 +632,14 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
   std::vector<std::string> held;
   for (const auto& [m, h] : held_) held.push_back(m);
   for (const auto& m : held) ReleaseHeld(m, last);
-  members_.clear();  // no wrap-up survives a restart
+  // No wrap-up survives a restart: each ends when due, at the latest at the restart.
+  std::vector<std::pair<std::int64_t, std::string>> wrapups;
+  for (const auto& [name, m] : members_) wrapups.emplace_back(std::min(m.wrapup_until_ms, t), name);
+  std::sort(wrapups.begin(), wrapups.end());
+  for (const auto& [end, name] : wrapups) {
+    EmitState(end, name, {}, PausedState(name).value_or(AgentState::kReady), kReasonWrapupEnd);
+  }
+  members_.clear();
   paused_.clear();
   if (!options_.persistent_members) {
     // Dynamic members are gone; static ones come back below.
@@ -676,7 +688,9 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
   } else {
     step_lines_ = 0;
     last_line_ms_ = std::max(last_line_ms_, t);
-    Advance(t);
+    // A restart's calls end at the old process's last line (Restarted): timers due during the
+    // outage would end them later.
+    if (ev != "QUEUESTART") Advance(t);
   }
   if (!announced_) AnnounceStaticMembers(t);
   if (!pending_adds_.empty()) FlushPendingAdd(&l);
@@ -902,6 +916,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
   }
   if (ev == "QUEUESTART") {
     Restarted(t);
+    Advance(t);
     return;
   }
   if (ev == "CONFIGRELOAD" || ev == "AGENTDUMP" || ev == "SYSCOMPAT" || ev == "DID" ||

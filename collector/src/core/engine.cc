@@ -165,6 +165,8 @@ struct Queue {
 struct Agent {
   AgentState state = AgentState::kLoggedOut;
   bool paused = false;
+  // What a pause makes the agent: not ready, or after-call work (a wrap-up pause reason).
+  AgentState pause_state = AgentState::kNotReady;
   std::int64_t since_ms = 0;
   std::vector<Queue*> queues;
 };
@@ -731,7 +733,7 @@ struct Engine::Impl {
         if (!c.agent.empty()) {
           if (Agent* a = Find(site.agents, c.agent);
               a != nullptr && a->state == AgentState::kOnCall) {
-            SetState(*a, a->paused ? AgentState::kNotReady : AgentState::kReady, t);
+            SetState(*a, a->paused ? a->pause_state : AgentState::kReady, t);
           }
         }
         break;
@@ -778,14 +780,25 @@ struct Engine::Impl {
       while (!a->queues.empty()) Leave(*a, a->queues.back());
       return ApplyResult{};
     }
-    if (e.state == AgentState::kNotReady) a->paused = true;
+    // States that follow a call (wrap-up, its end, the call's end ahead of its event) do not
+    // bring back an agent that logged out during the call.
+    const bool wrapup = e.reason == kReasonWrapup;
+    const bool after_call = wrapup || e.reason == kReasonWrapupEnd || e.reason == kReasonCallEnd;
+    if (after_call && a->state == AgentState::kLoggedOut) return ApplyResult{};
+    // Pauses: not ready, or after-call work by a pause reason (the wrap-up time is no pause).
+    if (e.state == AgentState::kNotReady || (e.state == AgentState::kAfterCallWork && !wrapup)) {
+      a->paused = true;
+      a->pause_state = e.state;
+    }
     if (e.state == AgentState::kReady) a->paused = false;
     Accrue(*a, t);
     if (q != nullptr) Join(*a, q);
-    // A pause or unpause during a call changes what the agent returns to, not the call.
+    // A pause or unpause during a call changes what the agent returns to, not the call; the
+    // call's own end (and the wrap-up after it) does end it.
     const bool on_call = a->state == AgentState::kOnCall;
-    const bool pause_toggle = e.state == AgentState::kReady || e.state == AgentState::kNotReady;
-    if (!(on_call && pause_toggle)) SetState(*a, e.state, t);
+    const bool pause_toggle = e.state == AgentState::kReady || e.state == AgentState::kNotReady ||
+                              (e.state == AgentState::kAfterCallWork && !wrapup);
+    if (!(on_call && pause_toggle) || e.reason == kReasonCallEnd) SetState(*a, e.state, t);
     return ApplyResult{};
   }
 
@@ -1254,7 +1267,10 @@ std::string Engine::SaveState() const {
     for (const auto& [name, a] : site.agents) {
       w.Str(name);
       w.Pod(a.state);
-      w.Pod(static_cast<std::uint8_t>(a.paused ? 1 : 0));
+      // 0 not paused, 1 paused not ready, 2 paused for after-call work.
+      w.Pod(static_cast<std::uint8_t>(!a.paused                                     ? 0
+                                      : a.pause_state == AgentState::kAfterCallWork ? 2
+                                                                                    : 1));
       w.Pod(a.since_ms);
       w.Pod(static_cast<std::uint32_t>(a.queues.size()));
       for (const Queue* q : a.queues) w.Str(q->name);
@@ -1420,7 +1436,9 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       const std::string name = r.Str();
       Agent a;
       a.state = r.Pod<AgentState>();
-      a.paused = r.Pod<std::uint8_t>() != 0;
+      const auto paused = r.Pod<std::uint8_t>();
+      a.paused = paused != 0;
+      a.pause_state = paused == 2 ? AgentState::kAfterCallWork : AgentState::kNotReady;
       a.since_ms = r.Pod<std::int64_t>();
       if (static_cast<int>(a.state) < 1 || static_cast<int>(a.state) >= kAgentStateCount) {
         r.Count(std::numeric_limits<std::size_t>::max());  // marks the reader failed
@@ -1431,6 +1449,7 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       Agent* slot = m.GetAgent(site, name, a.since_ms);
       if (slot == nullptr) continue;
       slot->paused = a.paused;
+      slot->pause_state = a.pause_state;
       slot->since_ms = a.since_ms;
       slot->state = a.state;
       for (const auto& qn : queues) {

@@ -334,9 +334,9 @@ TEST(QueueLogPatternsTest, AfterCallWorkByPausingIsInHandleTime) {
       "200|A2|q|NONE|ENTERQUEUE||+2|1\n"
       "201|A2|q|Agent 1|CONNECT|1|A2b|1\n"
       "230|A2|q|Agent 1|COMPLETEAGENT|1|29|1\n");
-  h.m.Advance(239999);
+  h.m.Advance(240000);  // a pause stamped 240 would still count
   EXPECT_EQ(h.Count("q", CallKind::kCompleted), 1);
-  h.m.Advance(240000);
+  h.m.Advance(240001);
   const Out* a2 = h.Find("q", CallKind::kCompleted, 1);
   ASSERT_NE(a2, nullptr);
   EXPECT_EQ(a2->t, 230000);
@@ -429,6 +429,43 @@ TEST(QueueLogPatternsTest, RestartAfterTheAgentRestartedUsesTheSavedClock) {
   EXPECT_EQ(done->t, 170000);
   EXPECT_EQ(done->call.talk_ms, 60000u);
   EXPECT_TRUE(done->call.reconstructed);
+}
+
+// With wrapuptime as well: a wrap-up pause taken during the wrap-up (here 30 s) belongs to the
+// call and counts from the call's end (Asterisk kept the member from calls since); the member
+// is told ready at the call's end only when no wrap-up says otherwise; a restart ends an open
+// wrap-up pause at the old process's last line, not at the 30-minute cap.
+TEST(QueueLogPatternsTest, AfterCallWorkByPausingWithWrapupAndRestart) {
+  QueueLogOptions o;
+  o.wrapup_ms["q"] = 30000;
+  o.acw_pause_reasons = {"Wrapup"};
+  Machine h(o);
+  h.Feed(
+      "100|NONE|q|Agent 1|ADDMEMBER|\n"
+      "110|B1|q|NONE|ENTERQUEUE||+1|1\n"
+      "112|B1|q|Agent 1|CONNECT|2|B1b|1\n"
+      "150|B1|q|Agent 1|COMPLETECALLER|2|38|1\n");
+  ASSERT_TRUE(h.out.back().is_state);
+  EXPECT_EQ(h.out.back().state, AgentState::kAfterCallWork);  // the wrap-up, not "ready"
+  h.Feed(
+      "175|NONE|q|Agent 1|PAUSE|Wrapup\n"
+      "240|NONE|q|Agent 1|UNPAUSE|\n");
+  const Out* b1 = h.Find("q", CallKind::kCompleted);
+  ASSERT_NE(b1, nullptr);
+  EXPECT_EQ(b1->t, 240000);
+  EXPECT_EQ(b1->call.acw_ms, 90000u);  // 150 -> 240
+  // A pause open when Asterisk died: ended at the last line before QUEUESTART.
+  h.Feed(
+      "300|B2|q|NONE|ENTERQUEUE||+2|1\n"
+      "301|B2|q|Agent 1|CONNECT|1|B2b|1\n"
+      "320|B2|q|Agent 1|COMPLETECALLER|1|19|1\n"
+      "321|NONE|q|Agent 1|PAUSE|Wrapup\n"
+      "400|NONE|NONE|NONE|CONFIGRELOAD|\n"
+      "9000|NONE|NONE|NONE|QUEUESTART|\n");
+  const Out* b2 = h.Find("q", CallKind::kCompleted, 1);
+  ASSERT_NE(b2, nullptr);
+  EXPECT_EQ(b2->t, 400000);
+  EXPECT_EQ(b2->call.acw_ms, 80000u);  // 320 -> 400
 }
 
 // One line hours away from the others (a PBX booting with a wrong clock before NTP, a

@@ -95,11 +95,12 @@ class EngineTest : public ::testing::Test {
   }
 
   ApplyResult State(std::int64_t t, std::string_view agent, AgentState s,
-                    std::string_view queue = {}) {
+                    std::string_view queue = {}, std::string_view reason = {}) {
     AgentStateEvent e;
     e.agent = agent;
     e.queue = queue;
     e.state = s;
+    e.reason = reason;
     return engine_->Apply("s1", "i1", Event{++seq_, t, e});
   }
 
@@ -880,6 +881,68 @@ TEST_F(EngineTest, AgentsByStateFollowMemberAndCallEvents) {
   EXPECT_EQ(b.agent_state_ms[on_call], 2 * 60'000u);
   EXPECT_DOUBLE_EQ(*AhtSeconds(b.windows[0]), 120.0);
   EXPECT_DOUBLE_EQ(*Occupancy(b.windows[0]), 120.0 / 300.0);
+}
+
+// States that follow a call from the queue_log reader: a wrap-up pause set during the call
+// changes what the agent returns to, not the call; "ccmon:call-end" ends the call on the
+// roster before its completed event (held for after-call work) arrives; states that follow a
+// call do not bring back an agent that logged out during it.
+TEST_F(EngineTest, StatesThatFollowACall) {
+  Make();
+  const std::int64_t t = clock_.NowMs() - 10 * kMin;
+  const auto ready = static_cast<int>(AgentState::kReady);
+  const auto on_call = static_cast<int>(AgentState::kOnCall);
+  const auto acw = static_cast<int>(AgentState::kAfterCallWork);
+  State(t, "ann", AgentState::kReady, "billing");
+  CallEvent c;
+  c.kind = CallKind::kAnswered;
+  c.queue = "billing";
+  c.call_id = "x";
+  c.agent = "ann";
+  engine_->Apply("s1", "i1", Event{++seq_, t + kMin, c});
+  State(t + 2 * kMin, "ann", AgentState::kAfterCallWork, {}, "Wrapup");  // desktop, mid-call
+  auto s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[on_call], 1u);
+  // The call ends at 3 min: the reader says so at once; the completed event comes at 4 min.
+  State(t + 3 * kMin, "ann", AgentState::kAfterCallWork, {}, kReasonCallEnd);
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[acw], 1u);
+  c.kind = CallKind::kCompleted;
+  c.talk_ms = 120'000;
+  c.acw_ms = 60'000;
+  engine_->Apply("s1", "i1", Event{++seq_, t + 4 * kMin, c});
+  State(t + 4 * kMin, "ann", AgentState::kReady);
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[ready], 1u);
+  // State time: ready 1 min, on call 2 min (the pause did not cut the talk), ACW 1 min.
+  const QueueView& b = Queue(s, "s1", "billing");
+  EXPECT_EQ(b.agent_state_ms[ready], 60'000u);
+  EXPECT_EQ(b.agent_state_ms[on_call], 2 * 60'000u);
+  EXPECT_EQ(b.agent_state_ms[acw], 60'000u);
+  // A completed event with no state of its own returns a paused agent to the pause's state.
+  c.kind = CallKind::kAnswered;
+  c.call_id = "y";
+  engine_->Apply("s1", "i1", Event{++seq_, t + 5 * kMin, c});
+  State(t + 5 * kMin + kS, "ann", AgentState::kAfterCallWork, {}, "Wrapup");
+  c.kind = CallKind::kCompleted;
+  engine_->Apply("s1", "i1", Event{++seq_, t + 6 * kMin, c});
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[acw], 1u);
+  // Logged out during a call: its end, wrap-up and wrap-up end leave the agent logged out.
+  State(t + 7 * kMin, "ann", AgentState::kReady);
+  c.kind = CallKind::kAnswered;
+  c.call_id = "z";
+  engine_->Apply("s1", "i1", Event{++seq_, t + 7 * kMin, c});
+  State(t + 8 * kMin, "ann", AgentState::kLoggedOut);
+  State(t + 9 * kMin, "ann", AgentState::kReady, {}, kReasonCallEnd);
+  State(t + 9 * kMin, "ann", AgentState::kAfterCallWork, {}, kReasonWrapup);
+  State(t + 9 * kMin + 10 * kS, "ann", AgentState::kReady, {}, kReasonWrapupEnd);
+  s = engine_->TakeSnapshot();
+  for (int st = 1; st < kAgentStateCount; ++st) {
+    if (st != static_cast<int>(AgentState::kLoggedOut)) {
+      EXPECT_EQ(Queue(s, "s1", "billing").agents_by_state[st], 0u) << st;
+    }
+  }
 }
 
 TEST_F(EngineTest, HeartbeatReportsSkewAndBacklogAndLinksKeepLatest) {

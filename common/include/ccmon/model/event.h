@@ -58,6 +58,11 @@ struct CallEvent {
   bool wait_unknown = false;  // wait_ms is meaningless (see events.proto)
 };
 
+// Reasons of states that follow a call rather than a console (events.proto AgentStateEvent).
+inline constexpr std::string_view kReasonWrapup = "wrapuptime";
+inline constexpr std::string_view kReasonWrapupEnd = "ccmon:wrapup-end";
+inline constexpr std::string_view kReasonCallEnd = "ccmon:call-end";
+
 struct AgentStateEvent {
   std::string_view agent;
   std::string_view queue;  // empty: every queue the agent belongs to
