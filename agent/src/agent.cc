@@ -1,6 +1,7 @@
 // Agent wiring: sources feed the spool on the io thread; the sender drains it on its own.
 #include "ccmon/agent/agent.h"
 
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -282,6 +283,13 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
     if (w < 60 || w > 86400) {
       return absl::InvalidArgumentError("max_wait_s_by_queue: '" + queue +
                                         "' must be within [60, 86400] seconds");
+    }
+  }
+  for (const auto& r : o.acw_pause_reasons) {
+    // Reserved for the states the queue_log reader itself gives (events.proto).
+    if (r.empty() || r == kReasonWrapup || absl::StartsWith(r, "ccmon:")) {
+      return absl::InvalidArgumentError("acw_pause_reasons: '" + r +
+                                        "' is empty or reserved (wrapuptime, ccmon:...)");
     }
   }
   if (o.batch_max < 1 || o.batch_max > 65536) {

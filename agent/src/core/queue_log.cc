@@ -485,8 +485,9 @@ void QueueLogStateMachine::StateLine(const QueueLogLine& l, AgentState s, std::s
   if (!members_.empty()) {
     if (auto m = members_.find(std::string(member)); m != members_.end()) {
       // Asterisk offers no call before lastcall + wrapuptime (can_ring_entry), paused or not:
-      // an unpause during wrap-up changes nothing yet; a pause or a logout ends it.
-      if (s == AgentState::kReady) return;
+      // an unpause during wrap-up changes nothing yet; a pause or a logout ends it, and so
+      // does a new login (a member added again starts with no last call).
+      if (s == AgentState::kReady && l.event.starts_with("UNPAUSE")) return;
       members_.erase(m);
     }
   }
@@ -677,8 +678,11 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
   // with a wrong RTC before NTP, a corrupt timestamp) must not carry it off: a step of more
   // than 6 h is taken only when three lines in a row agree on it (a backfill's night gap).
   constexpr std::int64_t kClockStepMs = std::int64_t{6} * 3600 * 1000;
+  bool on_clock = true;  // this line's time moved the machine's clock
   if (now_ms_ != 0 && (t > now_ms_ + kClockStepMs || t < now_ms_ - kClockStepMs)) {
+    on_clock = false;
     if (++step_lines_ >= 3) {
+      on_clock = true;
       step_lines_ = 0;
       ++stats_.clock_steps;
       if (t < now_ms_) now_ms_ = t;
@@ -916,7 +920,7 @@ void QueueLogStateMachine::Process(const QueueLogLine& line) {
   }
   if (ev == "QUEUESTART") {
     Restarted(t);
-    Advance(t);
+    if (on_clock) Advance(t);
     return;
   }
   if (ev == "CONFIGRELOAD" || ev == "AGENTDUMP" || ev == "SYSCOMPAT" || ev == "DID" ||

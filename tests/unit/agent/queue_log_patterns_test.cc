@@ -468,6 +468,26 @@ TEST(QueueLogPatternsTest, AfterCallWorkByPausingWithWrapupAndRestart) {
   EXPECT_EQ(b2->call.acw_ms, 80000u);  // 320 -> 400
 }
 
+// A member removed during a call and added again within the wrap-up is ready at once: a
+// member added anew has no last call for the wrap-up to follow (only an unpause waits).
+TEST(QueueLogPatternsTest, ALoginEndsTheWrapup) {
+  QueueLogOptions o;
+  o.wrapup_ms["q"] = 30000;
+  Machine h(o);
+  h.Feed(
+      "100|NONE|q|Agent 1|ADDMEMBER|\n"
+      "110|L1|q|NONE|ENTERQUEUE||+1|1\n"
+      "112|L1|q|Agent 1|CONNECT|2|L1b|1\n"
+      "120|NONE|q|Agent 1|REMOVEMEMBER|\n"
+      "150|L1|q|Agent 1|COMPLETECALLER|2|38|1\n"
+      "160|NONE|q|Agent 1|ADDMEMBER|\n");
+  ASSERT_TRUE(h.out.back().is_state);
+  EXPECT_EQ(h.out.back().state, AgentState::kReady);
+  EXPECT_EQ(h.out.back().t, 160000);
+  h.m.Advance(200000);  // the wrap-up's timer says nothing more
+  EXPECT_EQ(h.out.back().t, 160000);
+}
+
 // One line hours away from the others (a PBX booting with a wrong clock before NTP, a
 // corrupt timestamp) does not carry the timers off: a waiting call is not closed as lost by
 // it. Three lines in a row agreeing on the new time are a real step (a backfill's night).
