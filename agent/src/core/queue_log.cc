@@ -277,18 +277,12 @@ void QueueLogStateMachine::EndOfCall(std::int64_t t, const CallEvent& e) {
   if (held_.count(member) != 0) ReleaseHeld(member, t);  // a previous call's, still held
   if (held_.size() >= 100000) return Emit(t, e);
   HeldEnd h;
-  h.kind = e.kind;
+  h.event = e;
+  h.event.queue = h.event.call_id = h.event.agent = h.event.caller_id = {};
   h.queue = e.queue;
   h.call_id = e.call_id;
   h.agent = e.agent;
   h.caller_id = e.caller_id;
-  h.wait_ms = e.wait_ms;
-  h.talk_ms = e.talk_ms;
-  h.hold_ms = e.hold_ms;
-  h.acw_ms = e.acw_ms;
-  h.hung_up_by = e.hung_up_by;
-  h.reconstructed = e.reconstructed;
-  h.wait_unknown = e.wait_unknown;
   h.ended_ms = t;
   // A desktop that set the after-call-work pause during the call: it counts from the end.
   const std::optional<AgentState> paused = PausedState(member);
@@ -298,7 +292,7 @@ void QueueLogStateMachine::EndOfCall(std::int64_t t, const CallEvent& e) {
   } else {
     // A pause stamped at the window's last second still counts (timers due at a line's time
     // fire before the line).
-    h.due_ms = t + std::max<std::int64_t>(kAcwPauseGraceMs, h.acw_ms) + 1;
+    h.due_ms = t + std::max<std::int64_t>(kAcwPauseGraceMs, h.event.acw_ms) + 1;
   }
   timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, member});
   // The call is over for the collector now, although its end event comes later: the member
@@ -314,19 +308,11 @@ void QueueLogStateMachine::ReleaseHeld(std::string_view member, std::int64_t t) 
   if (it == held_.end()) return;
   const HeldEnd h = std::move(it->second);
   held_.erase(it);
-  CallEvent e;
-  e.kind = h.kind;
+  CallEvent e = h.event;
   e.queue = h.queue;
   e.call_id = h.call_id;
   e.agent = h.agent;
   e.caller_id = h.caller_id;
-  e.wait_ms = h.wait_ms;
-  e.talk_ms = h.talk_ms;
-  e.hold_ms = h.hold_ms;
-  e.acw_ms = h.acw_ms;
-  e.hung_up_by = h.hung_up_by;
-  e.reconstructed = h.reconstructed;
-  e.wait_unknown = h.wait_unknown;
   std::int64_t at = h.ended_ms;
   if (h.acw_since_ms >= 0) {
     // Handled when its after-call work ends, as ACDs count it (Avaya CMS, Genesys): the
@@ -345,7 +331,7 @@ void QueueLogStateMachine::PauseLine(std::string_view member, std::int64_t t, bo
   if (!acw) return ReleaseHeld(member, t);
   if (h.acw_since_ms >= 0) return;  // already in after-call work
   // Paused within the wrap-up time: Asterisk kept the member from calls since the call's end.
-  h.acw_since_ms = t <= h.ended_ms + h.acw_ms ? h.ended_ms : t;
+  h.acw_since_ms = t <= h.ended_ms + h.event.acw_ms ? h.ended_ms : t;
   h.due_ms = h.acw_since_ms + kAcwPauseCapMs;
   timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, std::string(member)});
 }
@@ -1006,13 +992,14 @@ std::string QueueLogStateMachine::SaveState() const {
     PutStr(&out, h.call_id);
     PutStr(&out, h.agent);
     PutStr(&out, h.caller_id);
-    out.push_back(static_cast<char>(h.kind));
-    out.push_back(static_cast<char>(h.hung_up_by));
-    out.push_back(static_cast<char>((h.reconstructed ? 1 : 0) | (h.wait_unknown ? 2 : 0)));
-    pod(h.wait_ms);
-    pod(h.talk_ms);
-    pod(h.hold_ms);
-    pod(h.acw_ms);
+    out.push_back(static_cast<char>(h.event.kind));
+    out.push_back(static_cast<char>(h.event.hung_up_by));
+    out.push_back(
+        static_cast<char>((h.event.reconstructed ? 1 : 0) | (h.event.wait_unknown ? 2 : 0)));
+    pod(h.event.wait_ms);
+    pod(h.event.talk_ms);
+    pod(h.event.hold_ms);
+    pod(h.event.acw_ms);
     pod(h.ended_ms);
     pod(h.acw_since_ms);
     pod(h.due_ms);
@@ -1137,15 +1124,15 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
       if (static_cast<unsigned char>(blob[1]) > static_cast<unsigned char>(Party::kAgent)) {
         return fail();
       }
-      h.kind = static_cast<CallKind>(static_cast<unsigned char>(blob[0]));
-      h.hung_up_by = static_cast<Party>(static_cast<unsigned char>(blob[1]));
+      h.event.kind = static_cast<CallKind>(static_cast<unsigned char>(blob[0]));
+      h.event.hung_up_by = static_cast<Party>(static_cast<unsigned char>(blob[1]));
       const auto flags = static_cast<unsigned char>(blob[2]);
       blob.remove_prefix(3);
-      h.reconstructed = (flags & 1) != 0;
-      h.wait_unknown = (flags & 2) != 0;
-      if ((h.kind != CallKind::kCompleted && h.kind != CallKind::kTransferred) ||
-          !pod(&h.wait_ms) || !pod(&h.talk_ms) || !pod(&h.hold_ms) || !pod(&h.acw_ms) ||
-          !pod(&h.ended_ms) || !pod(&h.acw_since_ms) || !pod(&h.due_ms)) {
+      h.event.reconstructed = (flags & 1) != 0;
+      h.event.wait_unknown = (flags & 2) != 0;
+      if ((h.event.kind != CallKind::kCompleted && h.event.kind != CallKind::kTransferred) ||
+          !pod(&h.event.wait_ms) || !pod(&h.event.talk_ms) || !pod(&h.event.hold_ms) ||
+          !pod(&h.event.acw_ms) || !pod(&h.ended_ms) || !pod(&h.acw_since_ms) || !pod(&h.due_ms)) {
         return fail();
       }
       timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, member});

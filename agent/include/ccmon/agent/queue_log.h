@@ -143,12 +143,8 @@ class QueueLogStateMachine {
   // A member's call end held back while after-call work done by pausing may follow it (see
   // HoldEnd): the event with its strings owned.
   struct HeldEnd {
-    CallKind kind = CallKind::kCompleted;
+    CallEvent event;  // its string fields empty: they live in the strings below
     std::string queue, call_id, agent, caller_id;
-    std::uint32_t wait_ms = 0, talk_ms = 0, hold_ms = 0, acw_ms = 0;
-    Party hung_up_by = Party::kUnknown;
-    bool reconstructed = false;
-    bool wait_unknown = false;
     std::int64_t ended_ms = 0;       // the call's end
     std::int64_t acw_since_ms = -1;  // start of the after-call-work pause counted, -1 none yet
     std::int64_t due_ms = 0;         // when it is released if nothing else releases it
