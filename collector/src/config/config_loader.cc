@@ -260,6 +260,16 @@ class Reader : public YamlReader {
       }
       c->sl_formula = *parsed;
     }
+    // A short abandon is a misdial or a hang-up before anyone could answer: one that waited
+    // past T would be excluded as short and missed at once. Checked on the terms in force at
+    // this level (inherited ones included).
+    if (c->short_abandon_s > c->sl_threshold_s) {
+      const char* key = n["short_abandon_s"] ? "short_abandon_s" : "sl_threshold_s";
+      return Error(n[key] ? n[key] : n, Join(path, key),
+                   absl::StrCat("short_abandon_s (", c->short_abandon_s,
+                                " s) must not exceed sl_threshold_s (", c->sl_threshold_s,
+                                " s) in the terms in force here"));
+    }
     return absl::OkStatus();
   }
 };

@@ -100,7 +100,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"clients:\n  - queues: [q]\n", "field 'clients[0].name': is required"},
         BadCase{"defaults:\n  sl_target: abc\n", "field 'defaults.sl_target': has the wrong type"},
         BadCase{"listen: [unclosed\n", "bad.yaml:2:"},
-        BadCase{"limits:\n  max_queues_per_site: 0\n", "limits.max_queues_per_site"}));
+        BadCase{"limits:\n  max_queues_per_site: 0\n", "limits.max_queues_per_site"},
+        BadCase{"defaults:\n  sl_threshold_s: 20\n  short_abandon_s: 30\n",
+                "bad.yaml:3:20: field 'defaults.short_abandon_s': short_abandon_s (30 s) must not "
+                "exceed sl_threshold_s (20 s)"},
+        // Inherited: the default short abandon (5 s) under a queue's 3 s threshold.
+        BadCase{"clients:\n  - name: a\n    queues:\n      - name: q\n        contract:\n"
+                "          sl_threshold_s: 3\n",
+                "bad.yaml:6:27: field 'clients[0].queues[0].contract.sl_threshold_s': "
+                "short_abandon_s (5 s)"}));
 
 // ---- Contract statement terms (docs/contracts.md) and the ledger's top-level keys ----
 
