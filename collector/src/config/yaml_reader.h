@@ -7,10 +7,12 @@
 #include <absl/strings/str_cat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace ccmon::collector {
 
@@ -30,11 +32,17 @@ class YamlReader {
                     std::initializer_list<const char*> allowed) const {
     if (!map || map.IsNull()) return absl::OkStatus();
     if (!map.IsMap()) return Error(map, path, "must be a mapping");
+    std::vector<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.as<std::string>();
       bool ok = false;
       for (const char* a : allowed) ok = ok || key == a;
       if (!ok) return Error(kv.first, Join(path, key), "unknown key");
+      // yaml-cpp keeps both and reads the first: a second value would be ignored unseen.
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        return Error(kv.first, Join(path, key), "duplicate key (only one value may be given)");
+      }
+      seen.push_back(key);
     }
     return absl::OkStatus();
   }

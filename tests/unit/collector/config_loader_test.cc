@@ -90,6 +90,8 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigErrorTest,
     ::testing::Values(
         BadCase{"listen: a\nlisen: b\n", "bad.yaml:2:1: field 'lisen': unknown key"},
+        BadCase{"defaults:\n  sl_target: 0.8\n  sl_target: 0.9\n",
+                "bad.yaml:3:3: field 'defaults.sl_target': duplicate key"},
         BadCase{"defaults:\n  sl_formula: genesys\n", "bad.yaml:2:15: field 'defaults.sl_formula'"},
         BadCase{"defaults:\n  sl_target: 1.5\n", "field 'defaults.sl_target': must be within"},
         BadCase{"defaults:\n  interval_minutes: 45\n", "must be 15, 30 or 60"},
