@@ -161,9 +161,12 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
   if (root.IsNull()) return o;
   if (!root.IsMap()) return KeyError(path, root, "", "top level must be a mapping");
   try {
+    std::set<std::string> seen;
     for (const auto& kv : root) {
       const std::string k = kv.first.as<std::string>();
       const YAML::Node& v = kv.second;
+      // yaml-cpp keeps both values of a repeated key: which one counts must not be a surprise.
+      if (!seen.insert(k).second) return KeyError(path, kv.first, k, "duplicate key");
       if (k == "site")
         o.site = v.as<std::string>();
       else if (k == "collector")

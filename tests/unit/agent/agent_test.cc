@@ -94,6 +94,22 @@ TEST(ProbeSpecTest, ConfigFileProbesAreParsedAndBadOnesNameTheLine) {
   std::remove(path.c_str());
 }
 
+// A key given twice is refused with its line: yaml-cpp would keep both and the agent read
+// one of them without a word.
+TEST(AgentConfigTest, DuplicateKeyIsNamedWithItsLine) {
+  const std::string path = ::testing::TempDir() + "/agent_dup.yaml";
+  {
+    std::ofstream out(path);
+    out << "site: mnl-1\ncollector: a:1\nsite: pune-1\n";
+  }
+  const auto o = LoadAgentOptions(path);
+  ASSERT_FALSE(o.ok());
+  const std::string msg(o.status().message());
+  EXPECT_EQ(msg.rfind(path + ":3:", 0), 0u) << msg;
+  EXPECT_NE(msg.find("field 'site': duplicate key"), std::string::npos) << msg;
+  std::remove(path.c_str());
+}
+
 TEST(ProbeSpecTest, TwoProbesUnderOneNameAreRefused) {
   AgentOptions o;
   o.site = "mnl-1";
