@@ -336,10 +336,12 @@ void QueueLogStateMachine::PauseLine(std::string_view member, std::int64_t t, bo
   timers_.emplace(h.due_ms, Timer{Timer::Kind::kHeldEnd, nullptr, std::string(member)});
 }
 
-void QueueLogStateMachine::ReleaseAllHeld() {
+void QueueLogStateMachine::ReleaseAllHeld() { ReleaseAllHeldAt(std::max(now_ms_, last_line_ms_)); }
+
+void QueueLogStateMachine::ReleaseAllHeldAt(std::int64_t t) {
   std::vector<std::string> members;
   for (const auto& [m, h] : held_) members.push_back(m);
-  for (const auto& m : members) ReleaseHeld(m, std::max(now_ms_, last_line_ms_));
+  for (const auto& m : members) ReleaseHeld(m, t);
 }
 
 void QueueLogStateMachine::AnnounceStaticMembers(std::int64_t t) {
@@ -616,9 +618,7 @@ void QueueLogStateMachine::Restarted(std::int64_t t) {
       EndLost(key, c, std::max(last, c.entered_ms));
     }
   }
-  std::vector<std::string> held;
-  for (const auto& [m, h] : held_) held.push_back(m);
-  for (const auto& m : held) ReleaseHeld(m, last);
+  ReleaseAllHeldAt(last);
   // No wrap-up survives a restart: each ends when due, at the latest at the restart.
   std::vector<std::pair<std::int64_t, std::string>> wrapups;
   for (const auto& [name, m] : members_) wrapups.emplace_back(std::min(m.wrapup_until_ms, t), name);

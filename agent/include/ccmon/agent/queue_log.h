@@ -190,6 +190,7 @@ class QueueLogStateMachine {
   void ReleaseHeld(std::string_view member, std::int64_t t);
   // An after-call-work pause began at t (or, acw false, another state line came).
   void PauseLine(std::string_view member, std::int64_t t, bool acw);
+  void ReleaseAllHeldAt(std::int64_t t);  // every held end, pauses ending at t
   std::int64_t MaxWait(std::string_view queue) const;
   std::uint32_t Wrapup(std::string_view queue, std::string_view member) const;
   void ScheduleLost(const std::string& key, Call& c);  // key: the one stored in calls_
