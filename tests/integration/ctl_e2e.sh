@@ -57,13 +57,20 @@ echo "top quits on q and restores the terminal"
 "${CTL[@]}" --json status >"$WORK/status.json" || fail "status --json failed"
 jq -e '.sites | map(.site) | index("manila-1") != null' "$WORK/status.json" >/dev/null ||
   fail "status --json lacks manila-1"
-"${CTL[@]}" --json snapshot --client acme --site manila-1 >"$WORK/snap.json"
-for q in billing support; do
-  got=$(jq -r --arg q "$q" '.queues[] | select(.queue == $q and .site == "manila-1") |
+# The simulated site keeps the figures moving: a snapshot and a scrape taken a moment apart may
+# straddle a call, so they are compared again (a few times) until one pair agrees.
+sl_agrees() {  # queue
+  local got want
+  "${CTL[@]}" --json snapshot --client acme --site manila-1 >"$WORK/snap.json"
+  got=$(jq -r --arg q "$1" '.queues[] | select(.queue == $q and .site == "manila-1") |
     .windows[] | select(.window == "30m") | .service_level' "$WORK/snap.json")
-  want=$(metric ccmon_service_level_ratio "client=\"acme\",site=\"manila-1\",queue=\"$q\",window=\"30m\"")
-  awk -v a="$got" -v b="$want" 'BEGIN {exit !(a - b < 1e-9 && b - a < 1e-9)}' ||
-    fail "snapshot --json SL for $q is $got, /metrics says $want"
+  want=$(metric ccmon_service_level_ratio "client=\"acme\",site=\"manila-1\",queue=\"$1\",window=\"30m\"")
+  echo "snapshot $got, /metrics $want" >"$WORK/sl-$1.txt"
+  awk -v a="$got" -v b="$want" 'BEGIN {exit !(a != "" && a - b < 1e-9 && b - a < 1e-9)}'
+}
+for q in billing support; do
+  WAIT_S=10 wait_for sl_agrees "$q" ||
+    fail "snapshot --json SL for $q never matched /metrics: $(cat "$WORK/sl-$q.txt")"
 done
 "${CTL[@]}" --json alerts >"$WORK/alerts.json"
 n_json=$(jq '.alerts | length' "$WORK/alerts.json")
