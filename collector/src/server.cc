@@ -3,7 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -17,6 +17,7 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
 #include "engine_host.h"
+#include "export/http_server.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
 #include "ingest/ingest_service.h"
@@ -91,17 +92,15 @@ class ServerImpl final : public Server {
     if (!server_ || grpc_port_ == 0) {
       return absl::UnavailableError("cannot listen for gRPC on " + options_.listen);
     }
-    try {
-      exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_listen, 2);
-    } catch (const std::exception& e) {
+    metrics_ = std::make_shared<MetricsCollectable>(host_);
+    if (auto s = http_.Start(options_.metrics_listen,
+                             [this](std::string_view path) { return Serve(path); });
+        !s.ok()) {
       server_->Shutdown();
       return absl::UnavailableError("cannot listen for /metrics on " + options_.metrics_listen +
-                                    ": " + e.what());
+                                    ": " + std::string(s.message()));
     }
-    metrics_ = std::make_shared<MetricsCollectable>(host_);
-    exposer_->RegisterCollectable(metrics_);
-    const auto ports = exposer_->GetListeningPorts();
-    metrics_port_ = ports.empty() ? 0 : ports.front();
+    metrics_port_ = http_.port();
     ticker_ = std::thread([this] { TickLoop(); });
     if (host_.wal != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
@@ -295,6 +294,30 @@ class ServerImpl final : public Server {
     }
   }
 
+  // The HTTP side: /metrics for Prometheus, /healthz for load balancers and probes (503 while
+  // accepted events cannot be made durable, so acks are held).
+  HttpResponse Serve(std::string_view path) {
+    if (path == "/metrics") {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = prometheus::TextSerializer().Serialize(metrics_->Collect());
+      return r;
+    }
+    if (path == "/healthz" || path == "/-/healthy") {
+      if (host_.wal != nullptr) {
+        const WalStats ws = wal_.stats();
+        if (!ws.healthy) return {503, "text/plain", "unhealthy: " + ws.last_error + "\n"};
+      }
+      return {200, "text/plain", "ok\n"};
+    }
+    if (path == "/") {
+      return {200, "text/html",
+              "<html><body><a href=\"/metrics\">/metrics</a> "
+              "<a href=\"/healthz\">/healthz</a></body></html>\n"};
+    }
+    return {404, "text/plain", "not found\n"};
+  }
+
   ~ServerImpl() override { Shutdown(); }
 
   int grpc_port() const override { return grpc_port_; }
@@ -326,7 +349,7 @@ class ServerImpl final : public Server {
       Checkpoint();
       wal_.Stop();
     }
-    exposer_.reset();
+    http_.Stop();
   }
 
  private:
@@ -380,7 +403,7 @@ class ServerImpl final : public Server {
   IngestService ingest_;
   MonitorService monitor_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  HttpServer http_;
   std::shared_ptr<MetricsCollectable> metrics_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
