@@ -402,9 +402,13 @@ void ContinuityEngine::Impl::Staffing(const SiteView& sv, SiteMemory& m) {
 }
 
 void ContinuityEngine::Impl::Skew(const SiteView& sv) {
-  // Skew is measured at heartbeats; before the first one there is nothing to judge.
-  if (sv.heartbeat_interval_ms == 0) return;
-  const double skew = static_cast<double>(std::llabs(sv.clock_skew_ms));
+  // Two measures: the agent's clock at heartbeats (ahead or behind), and the PBX's own event
+  // stamps running ahead of the collector (a PBX clock that is not the agent's). A PBX clock
+  // behind cannot be told from a replayed backlog, so events judge only "ahead".
+  const bool by_pbx = sv.pbx_clock_ahead_ms > std::llabs(sv.clock_skew_ms);
+  if (sv.heartbeat_interval_ms == 0 && !by_pbx) return;
+  const auto skew_ms = by_pbx ? sv.pbx_clock_ahead_ms : sv.clock_skew_ms;
+  const double skew = static_cast<double>(std::llabs(skew_ms));
   for (const std::string& client : ClientsOf(&sv)) {
     const ContinuityThresholds& th = For(sv.site, client);
     const auto limit = static_cast<double>(th.clock_skew_ms);
@@ -412,15 +416,16 @@ void ContinuityEngine::Impl::Skew(const SiteView& sv) {
     o.fire = skew > limit;
     o.clear = skew <= limit * (1 - th.hysteresis);
     Step(Base("ClockSkew", "warning", client, sv.site), o, th.clock_skew_for_ms, th, [&](Alert& a) {
-      const char* way = sv.clock_skew_ms > 0 ? "ahead of" : "behind";
-      a.summary = Format("Site %s's agent clock is %.1f s %s the collector's", sv.site.c_str(),
-                         skew / 1000, way);
+      const char* way = skew_ms > 0 ? "ahead of" : "behind";
+      const char* whose = by_pbx ? "PBX clock (its call events' times)" : "agent clock";
+      a.summary = Format("Site %s's %s is %.1f s %s the collector's", sv.site.c_str(),
+                         by_pbx ? "PBX clock" : "agent clock", skew / 1000, way);
       a.description = Format(
-          "The ccmon agent at site %s reports a clock %.1f s %s the collector's (limit "
-          "%.1f s). Calls are counted by their event time, so answer and abandon times near "
-          "an interval boundary may land in the wrong SLA interval until the site's NTP is "
-          "fixed.",
-          sv.site.c_str(), skew / 1000, way, limit / 1000);
+          "The %s at site %s is %.1f s %s the collector's (limit %.1f s). Calls are counted "
+          "by their event time, so until the site's NTP is fixed they land in the SLA "
+          "intervals their stamps name, not the ones they happened in, and live figures "
+          "for the site lag or lead the wallboard's clock.",
+          whose, sv.site.c_str(), skew / 1000, way, limit / 1000);
     });
   }
 }

@@ -248,6 +248,10 @@ struct Site {
   std::int64_t event_watermark_ms = std::numeric_limits<std::int64_t>::min();
   std::int64_t next_close_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t clock_skew_ms = 0;
+  // How far the last PBX event's own time ran ahead of the collector's clock (0 when not):
+  // no event can come from the future, so this is a PBX clock running fast even when the
+  // agent's clock (heartbeats) is right. Measured again by every PBX event.
+  std::int64_t pbx_ahead_ms = 0;
   std::uint64_t spool_backlog = 0;
   std::uint64_t spool_dropped = 0;
   std::uint32_t heartbeat_interval_ms = 0;
@@ -1011,7 +1015,10 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
   const bool from_pbx = std::holds_alternative<CallEvent>(event.body) ||
                         std::holds_alternative<AgentStateEvent>(event.body) ||
                         std::holds_alternative<VoiceQuality>(event.body);
-  if (from_pbx) site.last_pbx_ms = now;
+  if (from_pbx) {
+    site.last_pbx_ms = now;
+    site.pbx_ahead_ms = std::max<std::int64_t>(0, t - now);
+  }
   const std::int64_t before = in.watermark_ms;
   const auto* call = std::get_if<CallEvent>(&event.body);
   m.AdvanceWatermark(in, t, from_pbx, call != nullptr ? call->call_id : std::string_view());
@@ -1540,6 +1547,7 @@ Snapshot Engine::TakeSnapshot() const {
     sv.connected = site->open_streams > 0;
     sv.last_seen_ms = site->last_seen_ms;
     sv.clock_skew_ms = site->clock_skew_ms;
+    sv.pbx_clock_ahead_ms = site->pbx_ahead_ms;
     sv.spool_backlog_events = site->spool_backlog;
     sv.spool_dropped_events = site->spool_dropped;
     sv.agent_instance = site->last_instance;

@@ -237,6 +237,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                              "Collector time of the site's last message.", T::Gauge);
   auto& skew = b.Family("ccmon_site_clock_skew_seconds",
                         "Agent clock minus collector clock at the last heartbeat.", T::Gauge);
+  auto& pbx_ahead = b.Family(
+      "ccmon_site_pbx_clock_ahead_seconds",
+      "How far the site's last PBX event was stamped ahead of the collector's clock (0 when "
+      "not ahead): a PBX clock running fast, counted by its own time and flagged by ClockSkew.",
+      T::Gauge);
   auto& backlog =
       b.Family("ccmon_agent_spool_backlog_events",
                "Events spooled by the site's agent and not yet acknowledged.", T::Gauge);
@@ -248,6 +253,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(connected, sl_labels, site.connected ? 1 : 0);
     AddValue(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
     AddValue(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);
+    AddValue(pbx_ahead, sl_labels, static_cast<double>(site.pbx_clock_ahead_ms) / 1000.0);
     AddValue(backlog, sl_labels, static_cast<double>(site.spool_backlog_events));
     AddValue(dropped, sl_labels, static_cast<double>(site.spool_dropped_events));
   }

@@ -755,6 +755,19 @@ TEST_F(ContinuityTest, ClockSkewWaitsForAHeartbeat) {
   EXPECT_TRUE(Advance(2 * kMin).empty());
 }
 
+// A PBX on its own machine with a fast clock: the agent's heartbeats are on time, but the
+// call events' stamps run ahead of the collector, which no correct clock can do.
+TEST_F(ContinuityTest, ClockSkewFiresOnPbxEventsAheadWithoutHeartbeats) {
+  SiteView& s = AddSite("pune-1");
+  s.heartbeat_interval_ms = 0;
+  s.clock_skew_ms = 0;
+  s.pbx_clock_ahead_ms = 3 * 3600 * kS;
+  const Alert a = FiresAfter(30 * kS, "ClockSkew");
+  EXPECT_EQ(a.summary, "Site pune-1's PBX clock is 10800.0 s ahead of the collector's");
+  Site().pbx_clock_ahead_ms = 200;
+  ResolvesAfter30s("ClockSkew");
+}
+
 TEST_F(ContinuityTest, ClockSkewDoesNotFlapAndResolves) {
   AddSite("pune-1");
   auto hover = [this](std::int64_t low) {

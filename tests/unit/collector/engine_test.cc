@@ -202,7 +202,7 @@ TEST_F(EngineTest, InvalidEventsConsumeTheirSequenceAndAreCountedByReason) {
   Make();
   const std::int64_t t = clock_.NowMs();
   EXPECT_EQ(Call(t, CallKind::kOffered, "", "x").reason, "missing_field");
-  EXPECT_EQ(Call(t + 2 * 3600 * kS, CallKind::kOffered, "q", "x").reason, "future_timestamp");
+  EXPECT_EQ(Call(t + 25 * 3600 * kS, CallKind::kOffered, "q", "x").reason, "future_timestamp");
   EXPECT_EQ(Call(t, CallKind::kOffered, std::string(500, 'q'), "x").reason, "bad_field");
   EXPECT_EQ(Call(t, CallKind::kOffered, "bad\nname", "x").reason, "bad_field");
   EXPECT_EQ(Unanswered(t, "q", UnansweredReason::kNone, 0).reason, "unknown_enum");
@@ -216,6 +216,28 @@ TEST_F(EngineTest, InvalidEventsConsumeTheirSequenceAndAreCountedByReason) {
   EXPECT_EQ(s.ingest.invalid_by_reason.at("no_body"), 1u);
   EXPECT_EQ(s.ingest.accepted, 0u);
   EXPECT_EQ(engine_->LastApplied("s1", "i1"), seq_);
+}
+
+// A site whose clock runs hours off either way keeps its calls: they count by their own
+// stamps, and how far the PBX runs ahead is measured for ClockSkew. Only stamps beyond
+// limits.max_future (24 h) are refused.
+TEST_F(EngineTest, SkewedSiteClocksAreCountedAndPbxAheadIsMeasured) {
+  Make();
+  const std::int64_t t = clock_.NowMs();
+  EXPECT_EQ(Call(t + 3 * 3600 * kS, CallKind::kOffered, "q", "ahead").kind,
+            ApplyResult::Kind::kAccepted);
+  Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "q").total.offered, 1u);
+  ASSERT_EQ(s.sites.size(), 1u);
+  EXPECT_EQ(s.sites[0].pbx_clock_ahead_ms, 3 * 3600 * kS);
+  EXPECT_EQ(Call(t - 3 * 3600 * kS, CallKind::kOffered, "q", "behind").kind,
+            ApplyResult::Kind::kAccepted);
+  s = engine_->TakeSnapshot();
+  EXPECT_EQ(Queue(s, "s1", "q").total.offered, 2u);
+  EXPECT_EQ(s.sites[0].pbx_clock_ahead_ms, 0) << "a stamp behind is not 'ahead'";
+  EXPECT_EQ(Call(t + 24 * 3600 * kS + kS, CallKind::kOffered, "q", "absurd").reason,
+            "future_timestamp");
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").total.offered, 2u);
 }
 
 TEST_F(EngineTest, QueueCapBoundsASite) {

@@ -56,7 +56,7 @@ Snapshot FullSnapshot(FakeClock& clock) {
   Heartbeat hb;
   hb.agent_time_ms = kNow;
   e.Apply("s1", "i1", Event{++seq, kNow, hb});
-  e.Apply("s1", "i1", Event{++seq, kNow + 7200'000, hb});  // future: invalid, counted
+  e.Apply("s1", "i1", Event{++seq, kNow + 25 * 3600'000LL, hb});  // future: invalid, counted
   // Close an interval so the ledger counters have a value.
   call(CallKind::kOffered, "e", 0, kNow + 600'000);
   e.Tick();

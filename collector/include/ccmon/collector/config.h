@@ -126,7 +126,7 @@ struct Limits {
   std::uint32_t max_batch_events = 4096;
   std::uint32_t max_field_bytes = 128;
   // Events stamped further ahead of the collector's clock are rejected (0: no limit).
-  std::int64_t max_future_ms = std::int64_t{3600} * 1000;
+  std::int64_t max_future_ms = std::int64_t{24} * 3600 * 1000;
   // Events older than this are rejected (0: no limit; historical backfills need none).
   std::int64_t max_age_ms = 0;
   std::uint32_t max_queues_per_site = 500;

@@ -64,7 +64,9 @@ struct SiteView {
   bool connected = false;
   std::uint32_t open_streams = 0;
   std::int64_t last_seen_ms = 0;  // collector clock
-  std::int64_t clock_skew_ms = 0;
+  std::int64_t clock_skew_ms = 0;  // agent clock minus collector clock, at heartbeats
+  // The last PBX event's time minus the collector's clock when it arrived, if positive.
+  std::int64_t pbx_clock_ahead_ms = 0;
   std::uint64_t spool_backlog_events = 0;
   std::uint64_t spool_dropped_events = 0;
   std::string agent_instance;
