@@ -42,31 +42,81 @@ std::string SegmentName(std::uint64_t first_lsn) {
 
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Scans a segment; returns the offset just past the last intact record and calls fn for each.
-std::uint64_t Scan(const std::string& path, std::uint64_t* last_lsn,
-                   const std::function<void(std::uint64_t, std::string_view)>& fn) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return 0;
-  std::uint64_t good = 0;
-  std::string payload;
-  while (true) {
-    unsigned char hdr[kHeader];
-    if (std::fread(hdr, 1, kHeader, f) != kHeader) break;
-    std::uint32_t len = 0, crc = 0;
-    std::uint64_t lsn = 0;
-    std::memcpy(&len, hdr, 4);
-    std::memcpy(&crc, hdr + 4, 4);
-    std::memcpy(&lsn, hdr + 8, 8);
-    if (len > kMaxRecord) break;
-    payload.resize(len);
-    if (std::fread(payload.data(), 1, len, f) != len) break;
-    if (Crc(lsn, payload) != crc || (*last_lsn != 0 && lsn != *last_lsn + 1)) break;
+struct ScanResult {
+  std::uint64_t good_end = 0;  // just past the last intact record
+  std::uint64_t size = 0;
+  // Damaged bytes between intact records: [from, to) offsets, and the LSNs they held.
+  struct Gap {
+    std::uint64_t from, to, first_lsn, last_lsn;
+  };
+  std::vector<Gap> gaps;
+  // Offsets and sizes of the intact records, to rewrite a damaged segment without its gaps.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
+};
+
+// Whether an intact record starts at pos: a sane length, an LSN after `last` (exactly
+// last + 1 unless resyncing, then within what the rest of the segment can hold) and a CRC
+// over LSN and payload that matches.
+bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t last, bool resync,
+              std::uint32_t* len, std::uint64_t* lsn) {
+  if (pos + kHeader > data.size()) return false;
+  std::uint32_t crc = 0;
+  std::memcpy(len, data.data() + pos, 4);
+  std::memcpy(&crc, data.data() + pos + 4, 4);
+  std::memcpy(lsn, data.data() + pos + 8, 8);
+  if (*len > kMaxRecord || *len > data.size() - pos - kHeader) return false;
+  if (last != 0 && !resync && *lsn != last + 1) return false;
+  if (resync && (*lsn <= last || *lsn > last + 1 + (data.size() - pos) / kHeader)) return false;
+  return Crc(*lsn, data.substr(pos + kHeader, *len)) == crc;
+}
+
+// Scans a segment's bytes: calls fn for each intact record in order, and past damaged bytes
+// finds the next intact record (its LSN follows and its CRC matches), so one bad record costs
+// only itself. What follows the last intact record is a torn tail.
+ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn,
+                      const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  ScanResult r;
+  r.size = data.size();
+  std::size_t pos = 0;
+  std::uint32_t len = 0;
+  std::uint64_t lsn = 0;
+  while (pos + kHeader <= data.size()) {
+    if (!RecordAt(data, pos, *last_lsn, false, &len, &lsn)) {
+      std::size_t next = pos;
+      while (next + kHeader <= data.size() && !RecordAt(data, next, *last_lsn, true, &len, &lsn)) {
+        ++next;
+      }
+      if (next + kHeader > data.size()) break;  // nothing intact after: a torn tail
+      // An intact record right here with a later LSN is a gap an earlier open repaired.
+      if (next != pos) r.gaps.push_back({pos, next, *last_lsn + 1, lsn - 1});
+      pos = next;
+    }
+    r.records.emplace_back(pos, kHeader + len);
+    if (fn) fn(lsn, data.substr(pos + kHeader, len));
     *last_lsn = lsn;
-    good += kHeader + len;
-    if (fn) fn(lsn, payload);
+    pos += kHeader + len;
+    r.good_end = pos;
   }
+  return r;
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  out->clear();
+  char buf[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+  const bool ok = std::ferror(f) == 0;
   std::fclose(f);
-  return good;
+  return ok;
+}
+
+ScanResult Scan(const std::string& path, std::uint64_t* last_lsn,
+                const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  std::string data;
+  if (!ReadFile(path, &data)) return {};
+  return ScanBuffer(data, last_lsn, fn);
 }
 
 }  // namespace
@@ -99,11 +149,53 @@ bool Wal::Open(const WalOptions& options, std::string* error, std::string* repor
   std::uint64_t last = 0;
   for (Segment& s : segments_) {
     std::uint64_t seg_last = s.first_lsn > 0 ? s.first_lsn - 1 : 0;
-    const std::uint64_t good = Scan(s.path, &seg_last, nullptr);
-    const auto size = fs::file_size(s.path, ec);
-    if (!ec && size > good) {
-      // A torn write (crash mid-record) or a damaged record: cut it so appends continue on an
-      // intact log. Records after the damage in this segment are lost; say so.
+    const ScanResult scan = Scan(s.path, &seg_last, nullptr);
+    const std::uint64_t good = scan.good_end;
+    const auto size = scan.size;
+    if (!scan.gaps.empty()) {
+      // Damaged records between intact ones (a flipped bit, a zeroed block): only they are
+      // lost. The segment is rewritten without them so appends and replays read it plainly.
+      std::string data, clean;
+      if (!ReadFile(s.path, &data)) {
+        *error = ErrnoText("cannot read " + s.path);
+        return false;
+      }
+      for (const auto& [at, n] : scan.records) clean.append(data, at, n);
+      for (const auto& g : scan.gaps) {
+        skipped_bytes_ += g.to - g.from;
+        skipped_records_ += g.last_lsn >= g.first_lsn ? g.last_lsn - g.first_lsn + 1 : 0;
+        if (report != nullptr) {
+          *report += s.path + ": skipped " + std::to_string(g.to - g.from) +
+                     " damaged bytes at offsets " + std::to_string(g.from) + "-" +
+                     std::to_string(g.to) + " (WAL records " + std::to_string(g.first_lsn) + "-" +
+                     std::to_string(g.last_lsn) + " lost; the intact records after them kept)\n";
+        }
+      }
+      if (size > good) {
+        torn_cut_ += size - good;
+        if (report != nullptr) {
+          *report += s.path + ": cut " + std::to_string(size - good) +
+                     " bytes of torn records at offset " + std::to_string(good) + "\n";
+        }
+      }
+      const std::string tmp = s.path + ".tmp";
+      std::FILE* f = std::fopen(tmp.c_str(), "wb");
+      const bool written = f != nullptr &&
+                           std::fwrite(clean.data(), 1, clean.size(), f) == clean.size() &&
+                           std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
+      if (f != nullptr) std::fclose(f);
+      if (!written || std::rename(tmp.c_str(), s.path.c_str()) != 0) {
+        *error = ErrnoText("cannot rewrite damaged WAL segment " + s.path);
+        return false;
+      }
+      s.bytes = clean.size();
+      s.last_lsn = seg_last >= s.first_lsn ? seg_last : 0;
+      last = std::max(last, seg_last);
+      continue;
+    }
+    if (size > good) {
+      // A torn write (crash mid-record) or damage with nothing intact after it: cut it so
+      // appends continue on an intact log.
       torn_cut_ += size - good;
       if (report != nullptr) {
         *report += s.path + ": cut " + std::to_string(size - good) + " bytes of torn or " +
@@ -312,6 +404,8 @@ WalStats Wal::stats() const {
     s.segments = segments_.size();
     s.write_errors = write_errors_;
     s.torn_bytes_cut = torn_cut_;
+    s.damaged_bytes_skipped = skipped_bytes_;
+    s.damaged_records_lost = skipped_records_;
     s.healthy = healthy_;
     s.last_error = last_error_;
   }

@@ -45,6 +45,9 @@ struct WalStats {
   std::uint64_t durable_lsn = 0;
   std::uint64_t write_errors = 0;
   std::uint64_t torn_bytes_cut = 0;
+  // Damaged records found between intact ones at Open: skipped, the records after them kept.
+  std::uint64_t damaged_bytes_skipped = 0;
+  std::uint64_t damaged_records_lost = 0;
   bool healthy = true;
   std::string last_error;
 };
@@ -56,8 +59,9 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // Opens the directory, checks every segment and cuts a torn or corrupt tail (reported in
-  // stats and *report). Does not start the flusher.
+  // Opens the directory and checks every segment: damaged records between intact ones are
+  // skipped (the segment is rewritten without them), a torn tail is cut; both are reported
+  // with their offsets in stats and *report. Does not start the flusher.
   bool Open(const WalOptions& options, std::string* error, std::string* report);
   // Calls fn for every intact record with lsn > after_lsn, in order.
   bool Replay(std::uint64_t after_lsn,
@@ -116,6 +120,8 @@ class Wal {
   int fd_ = -1;
   std::uint64_t write_errors_ = 0;
   std::uint64_t torn_cut_ = 0;
+  std::uint64_t skipped_bytes_ = 0;
+  std::uint64_t skipped_records_ = 0;
   bool healthy_ = true;
   std::string last_error_;
   std::thread flusher_;
