@@ -46,6 +46,7 @@ flags (each also a config file key; flags win):
   --spool-dir DIR           spool directory                       [./ccmon-spool-SITE]
   --spool-max-bytes N       spool bound                           [1073741824]
   --overflow POLICY         block|drop_oldest when the spool is full [block]
+  --max-line-bytes N        longer input lines are skipped and counted [65536]
   --no-fsync                do not fsync spool commits (tests only)
   --heartbeat-ms N          heartbeat interval                    [5000]
   --batch-max N             events per batch                      [256]
@@ -113,6 +114,8 @@ int main(int argc, char** argv) {
       o.spool_dir = value();
     } else if (a == "--spool-max-bytes") {
       o.spool_max_bytes = static_cast<std::uint64_t>(number());
+    } else if (a == "--max-line-bytes") {
+      o.max_line_bytes = static_cast<std::size_t>(number());
     } else if (a == "--overflow") {
       o.overflow = value();
     } else if (a == "--no-fsync") {

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "ccmon/agent/asterisk_config.h"
 #include "ccmon/agent/queue_log.h"
@@ -45,11 +46,16 @@ absl::Status KeyError(const std::string& file, const YAML::Node& n, const std::s
       absl::StrCat(file, ":", n.Mark().line + 1, ": field '", key, "': ", msg));
 }
 
-// Appends events to the spool (caller holds the spool mutex) as encoded wire events.
+// Appends events to the spool (caller holds the spool mutex) as encoded wire events. A write
+// the disk refuses (full, I/O error) fails the whole chunk: the writer rolls the spool back to
+// its last commit, remembers the failure, and ignores the chunk's other events; the caller
+// re-reads the chunk's input later (Retry). Input is never lost for it and the agent never
+// exits for it.
 class SpoolWriter {
  public:
   explicit SpoolWriter(Spool& spool) : spool_(spool) {}
   void Append(const Event& e) {
+    if (failed_) return;
     Event numbered = e;
     numbered.seq = spool_.next_seq();
     proto_.Clear();
@@ -58,21 +64,40 @@ class SpoolWriter {
     std::string err;
     if (!spool_.Append(buf_, &err)) Fail(err);
   }
-  void Commit(std::string_view source, std::string_view cursor) {
+  // False when the chunk failed (already rolled back).
+  bool Commit(std::string_view source, std::string_view cursor) {
+    if (failed_) return false;
     std::string err;
     if (!spool_.Commit(source, cursor, &err)) Fail(err);
+    return !failed_;
   }
+  // Whether the last chunk failed; clears the mark so the next chunk is tried.
+  bool TakeFailure() { return std::exchange(failed_, false); }
+  // Writes are refused until this time after a failure.
+  bool Paused() const { return std::chrono::steady_clock::now() < retry_at_; }
+  const std::string& last_error() const { return last_error_; }
 
  private:
-  [[noreturn]] static void Fail(const std::string& err) {
-    // Nothing uncommitted is lost: on restart recovery cuts the partial chunk and the
-    // sources re-read it.
-    Log()->critical("spool write failed, stopping: {}", err);
-    std::exit(1);
+  void Fail(const std::string& err) {
+    failed_ = true;
+    last_error_ = err;
+    retry_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::string rb;
+    const bool rolled = spool_.Rollback(&rb);
+    if (failures_++ % 60 == 0) {
+      Log()->error(
+          "spool write failed: {}; sources paused, the chunk will be read again (retried every "
+          "5 s){}",
+          err, rolled ? "" : "; rolling back also failed: " + rb);
+    }
   }
   Spool& spool_;
   v1::Event proto_;
   std::string buf_;
+  bool failed_ = false;
+  std::uint64_t failures_ = 0;
+  std::string last_error_;
+  std::chrono::steady_clock::time_point retry_at_{};
 };
 
 }  // namespace
@@ -229,6 +254,8 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.batch_max = v.as<std::size_t>();
       else if (k == "spool_max_bytes")
         o.spool_max_bytes = v.as<std::uint64_t>();
+      else if (k == "max_line_bytes")
+        o.max_line_bytes = v.as<std::size_t>();
       else if (k == "overflow")
         o.overflow = v.as<std::string>();
       else if (k == "fsync")
@@ -275,6 +302,12 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.simulate && !Simulator::KnownScenario(o.scenario)) {
     return absl::InvalidArgumentError("unknown scenario '" + o.scenario +
                                       "' (normal, typhoon, wan-outage, voice-degradation, surge)");
+  }
+  if (o.max_line_bytes < 1024 || o.max_line_bytes > (64U << 20)) {
+    return absl::InvalidArgumentError("max_line_bytes must be within [1024, 67108864]");
+  }
+  if (o.spool_max_bytes < (64U << 10)) {
+    return absl::InvalidArgumentError("spool_max_bytes must be at least 65536");
   }
   if (o.overflow != "block" && o.overflow != "drop_oldest") {
     return absl::InvalidArgumentError("overflow must be block or drop_oldest");
@@ -333,6 +366,10 @@ int RunAgent(const AgentOptions& o) {
             spool.stats().torn_bytes_cut > 0
                 ? absl::StrCat(", cut ", spool.stats().torn_bytes_cut, " torn/uncommitted bytes")
                 : "");
+  if (!spool.recovery_report().empty()) {
+    log->error("spool recovery skipped damaged records ({} events lost, counted as dropped):\n{}",
+               spool.stats().damaged_events_lost, spool.recovery_report());
+  }
   SpoolWriter writer(spool);
   auto sink = [&writer](const Event& e) { writer.Append(e); };
 
@@ -372,9 +409,23 @@ int RunAgent(const AgentOptions& o) {
     }
     ApplyAsteriskConfig(ac, &qopt);
   }
+  // Input read per commit: small against the spool bound, so a chunk read just under the
+  // bound cannot carry the spool far past it.
+  const auto kChunkBytes = static_cast<std::size_t>(
+      std::clamp<std::uint64_t>(o.spool_max_bytes / 16, 4096, std::uint64_t{1} << 20));
+  auto make_log = [&](const std::string& path) {
+    auto src = std::make_unique<QueueLogSource>(path, sink, qopt);
+    src->set_limits(o.max_line_bytes, kChunkBytes);
+    return src;
+  };
+  auto make_jsonl = [&](const std::string& path) {
+    auto src = std::make_unique<JsonlSource>(path, sink, o.once);
+    src->set_limits(o.max_line_bytes, kChunkBytes);
+    return src;
+  };
   std::vector<std::unique_ptr<QueueLogSource>> logs;
   for (const auto& path : o.queue_logs) {
-    auto src = std::make_unique<QueueLogSource>(path, sink, qopt);
+    auto src = make_log(path);
     if (!src->Start(spool.Cursor("queue_log:" + path), o.from_start, &err)) {
       log->error("queue_log {}", err);
       return 2;
@@ -383,7 +434,7 @@ int RunAgent(const AgentOptions& o) {
   }
   std::vector<std::unique_ptr<JsonlSource>> jsonls;
   for (const auto& path : o.jsonl) {
-    auto src = std::make_unique<JsonlSource>(path, sink, o.once);
+    auto src = make_jsonl(path);
     if (!src->Start(spool.Cursor("jsonl:" + path), o.from_start, &err)) {
       log->error("JSON-lines source {}", err);
       return 2;
@@ -415,23 +466,79 @@ int RunAgent(const AgentOptions& o) {
     sim = std::make_unique<Simulator>(sopt, start);
   }
 
-  // One pass over the sources: each chunk is committed with its cursor.
+  // Sources are read a chunk (about kChunkBytes of input) at a time, each chunk committed with
+  // its cursor, and not at all while the spool is at its bound or its disk refuses writes: the
+  // input waits in the files, so the bound holds whatever the backlog. A chunk the disk refused
+  // is read again from the cursor taken before it (the source is rebuilt there: its state
+  // machine too), so nothing is skipped and nothing spooled twice.
+  std::string stream_failure;  // a pipe cannot be read again: the import must stop
+  bool bound_logged = false;
+  auto input_paused = [&] {
+    const bool full = spool.Full();
+    if (full != bound_logged) {
+      bound_logged = full;
+      if (full) {
+        Log()->warn(
+            "spool at its bound ({} bytes): sources paused until the collector acknowledges",
+            o.spool_max_bytes);
+      } else {
+        Log()->info("spool below its bound again: reading sources");
+      }
+    }
+    return full || writer.Paused();
+  };
+  // A disk with less room than a chunk needs must still make progress: after a failure chunks
+  // shrink (to 4 KiB), after successes they grow back.
+  std::size_t chunk_bytes = kChunkBytes;
+  auto read_chunk = [&](auto& src, const std::string& key, auto& make) {
+    const std::string before = src->Cursor();
+    src->set_limits(o.max_line_bytes, chunk_bytes);
+    if (src->Poll() > 0) writer.Commit(key, src->Cursor());
+    if (!writer.TakeFailure()) {
+      chunk_bytes = std::min(kChunkBytes, chunk_bytes * 2);
+      return src->more();
+    }
+    chunk_bytes = std::max<std::size_t>(4096, chunk_bytes / 4);
+    if (src->path() == "/dev/stdin") {
+      stream_failure = writer.last_error();
+      return false;
+    }
+    auto again = make(src->path());
+    std::string e;
+    if (!again->Start(before, false, &e)) {
+      Log()->error("{}: cannot reopen after a spool failure: {}", src->path(), e);
+      return false;
+    }
+    src = std::move(again);
+    return false;
+  };
+  // Reads up to 8 chunks per source; true when input is left (poll again at once).
   auto poll_sources = [&]() {
+    bool more = false;
+    for (int round = 0; round < 8; ++round) {
+      std::lock_guard lock(spool_mu);
+      more = false;
+      for (auto& src : logs) {
+        if (input_paused()) return false;
+        more = read_chunk(src, "queue_log:" + src->path(), make_log) || more;
+      }
+      for (auto& src : jsonls) {
+        if (input_paused()) return false;
+        more = read_chunk(src, "jsonl:" + src->path(), make_jsonl) || more;
+      }
+      if (!more) break;
+    }
     std::lock_guard lock(spool_mu);
-    for (auto& src : logs) {
-      if (spool.Full()) break;
-      if (src->Poll() > 0) writer.Commit("queue_log:" + src->path(), src->Cursor());
-    }
-    for (auto& src : jsonls) {
-      if (spool.Full()) break;
-      if (src->Poll() > 0) writer.Commit("jsonl:" + src->path(), src->Cursor());
-    }
-    if (sim && !spool.Full()) {
+    if (sim && !input_paused()) {
       const auto before = spool.next_seq();
       sim->Advance(std::min(NowMs(), sim_end_ms), sink);
       if (spool.next_seq() != before) writer.Commit("simulator", "");
+      // The simulator cannot replay a chunk: what the disk refused is lost (demo data).
+      writer.TakeFailure();
     }
+    return more;
   };
+  std::uint64_t heartbeats_skipped = 0;
   auto heartbeat = [&]() {
     std::lock_guard lock(spool_mu);
     const auto st = spool.stats();
@@ -442,8 +549,24 @@ int RunAgent(const AgentOptions& o) {
     hb.events_dropped = st.dropped_events;
     hb.agent_version = CCMON_VERSION;
     hb.interval_ms = static_cast<std::uint32_t>(o.heartbeat_ms);
+    hb.spool_paused = input_paused();
+    for (const auto& src : logs) {
+      hb.lines_rejected += src->stats().malformed + src->oversized_lines();
+    }
+    for (const auto& src : jsonls)
+      hb.lines_rejected += src->stats().rejected + src->oversized_lines();
+    // Past the bound's headroom (a long outage) heartbeats wait too: they would only say
+    // "still here" to a collector that cannot hear them yet.
+    if (spool.OverHeadroom()) {
+      if (heartbeats_skipped++ % 100 == 0) {
+        Log()->warn("spool {} bytes past its bound: heartbeats are not spooled until it drains",
+                    st.bytes);
+      }
+      return;
+    }
     writer.Append(Event{0, hb.agent_time_ms, hb});
     writer.Commit("heartbeat", "");
+    writer.TakeFailure();
   };
   auto write_truth = [&]() {
     if (!sim || o.truth_file.empty()) return;
@@ -506,11 +629,45 @@ int RunAgent(const AgentOptions& o) {
         return 1;
       }
     }
-    poll_sources();
+    // The import: chunk by chunk; at the spool's bound what is spooled is delivered first.
+    while (true) {
+      const bool more = poll_sources();
+      if (!stream_failure.empty()) {
+        log->error("spool write failed while importing standard input: {}", stream_failure);
+        return 1;
+      }
+      bool full = false;
+      {
+        std::lock_guard lock(spool_mu);
+        full = input_paused();
+      }
+      if (full) {
+        if (writer.Paused()) {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          continue;
+        }
+        log->info("spool at its bound ({} bytes); delivering before reading on", o.spool_max_bytes);
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::seconds(o.once_timeout_s);
+        if (!sender.DrainUntilAcked(until)) {
+          log->error(
+              "collector {} did not acknowledge within {} s while the spool was full; what was "
+              "read is spooled, run again to resume",
+              o.collector, o.once_timeout_s);
+          return 1;
+        }
+        continue;
+      }
+      if (!more) break;
+    }
     {
       std::lock_guard lock(spool_mu);
       for (auto& src : logs) {
         if (src->FinishImport() > 0) writer.Commit("queue_log:" + src->path(), src->Cursor());
+      }
+      if (writer.TakeFailure()) {
+        log->error("spool write failed at the end of the import: {}", writer.last_error());
+        return 1;
       }
     }
     heartbeat();
@@ -547,13 +704,13 @@ int RunAgent(const AgentOptions& o) {
     io.stop();
   });
   asio::steady_timer poll_timer(io), hb_timer(io);
-  std::function<void()> schedule_poll = [&] {
-    poll_timer.expires_after(std::chrono::milliseconds(o.poll_ms));
+  std::function<void(bool)> schedule_poll = [&](bool at_once) {
+    poll_timer.expires_after(std::chrono::milliseconds(at_once ? 0 : o.poll_ms));
     poll_timer.async_wait([&](const asio::error_code& ec) {
       if (ec) return;
-      poll_sources();
+      const bool more = poll_sources();
       sender.Notify();
-      schedule_poll();
+      schedule_poll(more);
     });
   };
   std::function<void()> schedule_hb = [&] {
@@ -568,8 +725,10 @@ int RunAgent(const AgentOptions& o) {
   };
   auto probe_sink = [&](const Event& e) {
     std::lock_guard lock(spool_mu);
+    if (spool.OverHeadroom()) return;  // as heartbeats: a sample nobody can hear yet
     writer.Append(e);
     writer.Commit("probe", "");
+    writer.TakeFailure();  // a sample lost to a full disk is not worth a replay
     sender.Notify();
   };
   std::vector<ProbeTarget> tcp_probes, sip_probes;
@@ -579,9 +738,9 @@ int RunAgent(const AgentOptions& o) {
   const std::chrono::milliseconds probe_interval(o.probe_interval_ms);
   LinkProber prober(io, std::move(tcp_probes), probe_interval, probe_sink);
   SipProber sip_prober(io, std::move(sip_probes), probe_interval, probe_sink);
-  poll_sources();
+  const bool more = poll_sources();
   heartbeat();
-  schedule_poll();
+  schedule_poll(more);
   schedule_hb();
   prober.Start();
   sip_prober.Start();

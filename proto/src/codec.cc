@@ -66,6 +66,8 @@ void ToProto(const Event& in, v1::Event* out) {
           h->set_events_dropped(b.events_dropped);
           h->set_agent_version(b.agent_version.data(), b.agent_version.size());
           h->set_interval_ms(b.interval_ms);
+          h->set_spool_paused(b.spool_paused);
+          h->set_lines_rejected(b.lines_rejected);
         }
       },
       in.body);
@@ -143,7 +145,8 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
     case v1::Event::kHeartbeat: {
       const auto& h = in.heartbeat();
       out->body = Heartbeat{h.agent_time_ms(),  h.spool_backlog_events(), h.spool_backlog_bytes(),
-                            h.events_dropped(), h.agent_version(),        h.interval_ms()};
+                            h.events_dropped(), h.agent_version(),        h.interval_ms(),
+                            h.spool_paused(),   h.lines_rejected()};
       return {};
     }
     case v1::Event::BODY_NOT_SET:
@@ -413,6 +416,10 @@ bool ReadHeartbeat(CodedInputStream& in, const char* base, Heartbeat* h) {
         return ReadText(in, base, &h->agent_version);
       case Varint(6):
         return ReadVarint(in, &h->interval_ms);
+      case Varint(7):
+        return ReadVarint(in, &h->spool_paused);
+      case Varint(8):
+        return ReadVarint(in, &h->lines_rejected);
       default:
         return SkipUnknown(in, tag);
     }

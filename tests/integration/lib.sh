@@ -10,6 +10,8 @@ cleanup() {
   local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # A test's own teardown (unmounting what it mounted), once its processes are gone.
+  if declare -F on_cleanup >/dev/null; then on_cleanup || true; fi
   if [[ $rc -ne 0 ]]; then
     echo "--- test failed (rc=$rc); logs in $WORK:" >&2
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }; done

@@ -8,7 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <utility>
 
 namespace ccmon::agent {
 
@@ -93,6 +95,10 @@ Spool::~Spool() {
 
 bool Spool::Open(const SpoolOptions& options, std::string* error) {
   opt_ = options;
+  // The bound is enforced a segment at a time (drop_oldest drops one, acks free one): keep
+  // segments a small part of it.
+  opt_.segment_bytes = std::min(
+      opt_.segment_bytes, std::max<std::uint64_t>(opt_.max_bytes / 8, std::uint64_t{16} << 10));
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
   if (ec) {
@@ -123,60 +129,132 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
   return Recover(error);
 }
 
-bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
-  std::FILE* f = std::fopen(seg.path.c_str(), "rb");
-  if (f == nullptr) {
-    *error = Errno("cannot open", seg.path);
+namespace {
+
+constexpr std::size_t kRecordHeader = 8;  // u32 body length, u32 CRC
+constexpr std::size_t kMinRecord = kRecordHeader + 13;
+
+// Whether an intact record starts at pos: a sane length, a known type, a sequence number that
+// fits (strictly: the next event, or the commit of the last one; resyncing after damage that
+// began at gap_start: any later number the damaged bytes could have held) and a matching CRC.
+bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t prev, bool resync,
+              std::size_t gap_start, Parsed* p, std::size_t* size) {
+  if (pos + kMinRecord > data.size()) return false;
+  std::uint32_t len = 0, crc = 0;
+  std::memcpy(&len, data.data() + pos, 4);
+  std::memcpy(&crc, data.data() + pos + 4, 4);
+  if (len < 13 || len > kMaxRecord || len > data.size() - pos - kRecordHeader) return false;
+  const std::string_view body = data.substr(pos + kRecordHeader, len);
+  if (body[0] != kEvent && body[0] != kCommit) return false;
+  std::uint64_t seq = 0;
+  std::memcpy(&seq, body.data() + 1, 8);
+  if (!resync) {
+    if (seq != (body[0] == kEvent ? prev + 1 : prev)) return false;
+  } else if (seq < prev || (body[0] == kEvent && seq == prev) ||
+             (pos > gap_start && seq > prev + 1 + (pos - gap_start) / kMinRecord)) {
     return false;
   }
-  std::string body;
-  bool corrupt = false;
-  long good_end = 0;  // end of the last commit record
+  if (Crc32(body) != crc || !ParseBody(body, p)) return false;
+  *size = kRecordHeader + len;
+  return true;
+}
+
+}  // namespace
+
+bool Spool::ScanSegment(Segment& seg, bool /*last*/, std::string* error) {
+  std::string data;
+  {
+    std::ifstream in(seg.path, std::ios::binary);
+    if (!in) {
+      *error = Errno("cannot open", seg.path);
+      return false;
+    }
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  }
   // Sequence numbers are written gap-free and increasing within a segment; a commit names the
-  // last event of its chunk. Anything else is corruption, even with a valid CRC.
+  // last event of its chunk. Damaged bytes between intact records are skipped: only the
+  // events they held are lost (counted as dropped), never the committed chunks after them.
   std::uint64_t prev = seg.first_seq - 1;
   std::uint64_t committed = prev;
   std::map<std::string, std::string, std::less<>> cursors;
-  while (ReadRecord(f, &body, &corrupt)) {
-    Parsed p;
-    if (!ParseBody(body, &p)) {
-      corrupt = true;
-      break;
+  std::vector<std::pair<std::size_t, std::size_t>> records;  // intact: offset, size
+  std::size_t committed_records = 0;
+  std::size_t good_end = 0;  // end of the last commit record
+  std::size_t pos = 0;
+  std::uint64_t lost = 0, pending_lost = 0;  // pending: in gaps not yet followed by a commit
+  std::string report, pending_report;
+  Parsed p;
+  std::size_t size = 0;
+  while (pos + kRecordHeader <= data.size()) {
+    if (!RecordAt(data, pos, prev, false, pos, &p, &size)) {
+      std::size_t next = pos;
+      while (next + kMinRecord <= data.size() &&
+             !RecordAt(data, next, prev, true, pos, &p, &size)) {
+        ++next;
+      }
+      if (next + kMinRecord > data.size()) break;  // nothing intact after: a torn tail
+      if (next != pos) {
+        const std::uint64_t first_lost = prev + 1;
+        const std::uint64_t last_lost = p.type == kEvent ? p.seq - 1 : p.seq;
+        pending_lost += last_lost >= first_lost ? last_lost - first_lost + 1 : 0;
+        pending_report += seg.path + ": skipped " + std::to_string(next - pos) +
+                          " damaged bytes at offsets " + std::to_string(pos) + "-" +
+                          std::to_string(next) + " (events " + std::to_string(first_lost) + "-" +
+                          std::to_string(last_lost) + " lost; the records after them kept)\n";
+      }
+      pos = next;
     }
-    if (p.type == kEvent) {
-      if (p.seq != prev + 1) {
-        corrupt = true;
-        break;
-      }
-      prev = p.seq;
-    } else {
-      if (p.seq != prev) {
-        corrupt = true;
-        break;
-      }
+    records.emplace_back(pos, size);
+    pos += size;
+    prev = p.seq;
+    if (p.type == kCommit) {
       cursors[std::string(p.a)] = std::string(p.b);
       committed = prev;
       if (committed >= seg.first_seq) seg.last_seq = committed;
-      good_end = std::ftell(f);
+      good_end = pos;
+      committed_records = records.size();
+      lost += std::exchange(pending_lost, 0);
+      report += std::exchange(pending_report, {});
     }
   }
   committed_seq_ = std::max(committed_seq_, committed);
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
-  std::fclose(f);
   for (auto& [k, v] : cursors) cursors_[k] = v;
-  if (size != good_end) {
+  if (!report.empty()) {
+    // Rewrite the segment with its intact committed records only, so reads go on plainly.
+    std::string clean;
+    for (std::size_t i = 0; i < committed_records; ++i) {
+      clean.append(data, records[i].first, records[i].second);
+    }
+    const std::string tmp = seg.path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(clean.data(), static_cast<std::streamsize>(clean.size()));
+      if (!out.flush()) {
+        *error = Errno("cannot write", tmp);
+        return false;
+      }
+    }
+    if (std::rename(tmp.c_str(), seg.path.c_str()) != 0) {
+      *error = Errno("cannot replace damaged segment", seg.path);
+      return false;
+    }
+    damaged_lost_ += lost;
+    dropped_ += lost;
+    recovery_report_ += report;
+    torn_cut_ += data.size() - good_end;
+    seg.bytes = clean.size();
+    return true;
+  }
+  if (data.size() != good_end) {
     // A torn record (kill -9 mid-write) or events of an uncommitted chunk: cut them, so the
     // source re-reads that input and spools it once.
-    torn_cut_ += static_cast<std::uint64_t>(size - good_end);
-    if (::truncate(seg.path.c_str(), good_end) != 0) {
+    torn_cut_ += data.size() - good_end;
+    if (::truncate(seg.path.c_str(), static_cast<off_t>(good_end)) != 0) {
       *error = Errno("cannot truncate torn tail of", seg.path);
       return false;
     }
-    (void)last;
-    (void)corrupt;
   }
-  seg.bytes = static_cast<std::uint64_t>(good_end);
+  seg.bytes = good_end;
   return true;
 }
 
@@ -212,30 +290,48 @@ bool Spool::Recover(std::string* error) {
   return true;
 }
 
+namespace {
+
+std::string EncodeRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b) {
+  std::string rec(8, '\0');
+  rec.reserve(8 + 13 + a.size() + b.size());
+  rec.push_back(type);
+  rec.append(reinterpret_cast<const char*>(&seq), 8);
+  const auto alen = static_cast<std::uint32_t>(a.size());
+  rec.append(reinterpret_cast<const char*>(&alen), 4);
+  rec.append(a);
+  rec.append(b);
+  const std::string_view body = std::string_view(rec).substr(8);
+  const std::uint32_t hdr[2] = {static_cast<std::uint32_t>(body.size()), Crc32(body)};
+  std::memcpy(rec.data(), hdr, sizeof hdr);
+  return rec;
+}
+
+}  // namespace
+
 bool Spool::WriteRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
                         std::string* error) {
-  std::string body;
-  body.reserve(13 + a.size() + b.size());
-  body.push_back(type);
-  body.append(reinterpret_cast<const char*>(&seq), 8);
-  const auto alen = static_cast<std::uint32_t>(a.size());
-  body.append(reinterpret_cast<const char*>(&alen), 4);
-  body.append(a);
-  body.append(b);
-  const std::uint32_t hdr[2] = {static_cast<std::uint32_t>(body.size()), Crc32(body)};
-  if (std::fwrite(hdr, 1, sizeof hdr, out_) != sizeof hdr ||
-      std::fwrite(body.data(), 1, body.size(), out_) != body.size()) {
+  if (out_ == nullptr) {
+    *error = "spool segment " + segments_.back().path + " is not open (an earlier write failed)";
+    return false;
+  }
+  const std::string rec = EncodeRecord(type, seq, a, b);
+  if (std::fwrite(rec.data(), 1, rec.size(), out_) != rec.size()) {
     *error = Errno("cannot write spool segment", segments_.back().path);
     return false;
   }
-  const std::uint64_t n = sizeof hdr + body.size();
-  segments_.back().bytes += n;
-  pending_bytes_ += n;
+  segments_.back().bytes += rec.size();
+  pending_bytes_ += rec.size();
   return true;
 }
 
 bool Spool::Full() const {
   return opt_.overflow == OverflowPolicy::kBlock && stats().bytes >= opt_.max_bytes;
+}
+
+bool Spool::OverHeadroom() const {
+  const std::uint64_t headroom = std::max<std::uint64_t>(opt_.max_bytes / 16, 64 << 10);
+  return stats().bytes >= opt_.max_bytes + headroom;
 }
 
 bool Spool::Append(std::string_view payload, std::string* error) {
@@ -244,6 +340,7 @@ bool Spool::Append(std::string_view payload, std::string* error) {
   }
   if (!WriteRecord(kEvent, next_seq_, payload, {}, error)) return false;
   ++next_seq_;
+  ++pending_events_;
   return true;
 }
 
@@ -260,29 +357,65 @@ bool Spool::Commit(std::string_view source, std::string_view cursor, std::string
     segments_.back().last_seq = last;
   }
   pending_bytes_ = 0;
-  if (segments_.back().bytes >= opt_.segment_bytes) return Roll(error);
+  pending_events_ = 0;
+  if (segments_.back().bytes >= opt_.segment_bytes) {
+    std::string e;
+    Roll(&e);  // the chunk is committed either way; the next commit tries again
+  }
   return true;
 }
 
+bool Spool::Rollback(std::string* error) {
+  next_seq_ -= pending_events_;
+  pending_events_ = 0;
+  if (out_ != nullptr) std::fclose(out_);  // whatever it flushes now is cut below
+  out_ = nullptr;
+  Segment& seg = segments_.back();
+  seg.bytes -= std::min(seg.bytes, pending_bytes_);
+  pending_bytes_ = 0;
+  if (seg.bytes == 0 && segments_.size() > 1) {
+    // A segment Roll could not create or head with the cursors: go on in the previous one
+    // (the next commit rolls again).
+    std::error_code ec;
+    fs::remove(seg.path, ec);
+    segments_.pop_back();
+  } else if (::truncate(segments_.back().path.c_str(), static_cast<off_t>(seg.bytes)) != 0) {
+    *error = Errno("cannot cut the failed chunk from", seg.path);
+    return false;
+  }
+  out_ = std::fopen(segments_.back().path.c_str(), "ab");
+  if (out_ == nullptr) {
+    *error = Errno("cannot reopen for append", segments_.back().path);
+    return false;
+  }
+  return true;
+}
+
+// Starts a new segment headed by every cursor, so older segments can go. All or nothing: a
+// segment that cannot be created and written whole is removed and the current one stays.
 bool Spool::Roll(std::string* error) {
-  std::fclose(out_);
   Segment s;
   s.first_seq = next_seq_;
   s.path = opt_.dir + "/" + SegmentName(next_seq_);
-  segments_.push_back(s);
-  out_ = std::fopen(s.path.c_str(), "ab");
-  if (out_ == nullptr) {
+  std::string head;
+  for (const auto& [src, cur] : cursors_) head += EncodeRecord(kCommit, committed_seq_, src, cur);
+  std::FILE* f = std::fopen(s.path.c_str(), "wb");
+  if (f == nullptr) {
     *error = Errno("cannot create", s.path);
     return false;
   }
-  // Every cursor is repeated at the head of the new segment, so older segments can go.
-  for (const auto& [src, cur] : cursors_) {
-    if (!WriteRecord(kCommit, committed_seq_, src, cur, error)) return false;
-  }
-  if (std::fflush(out_) != 0) {
-    *error = Errno("cannot flush", s.path);
+  if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0 ||
+      (opt_.fsync_on_commit && ::fdatasync(::fileno(f)) != 0)) {
+    *error = Errno("cannot write", s.path);
+    std::fclose(f);
+    std::error_code ec;
+    fs::remove(s.path, ec);
     return false;
   }
+  if (out_ != nullptr) std::fclose(out_);
+  out_ = f;
+  s.bytes = head.size();
+  segments_.push_back(s);
   pending_bytes_ = 0;
   return true;
 }
@@ -331,6 +464,14 @@ void Spool::SkipTo(std::uint64_t seq) {
 
 void Spool::Ack(std::uint64_t seq) {
   acked_seq_ = std::max(acked_seq_, std::min(seq, committed_seq_));
+  // All acknowledged, nothing pending: a current segment of some size is rolled over so that
+  // its bytes can go now, not when it fills (a full disk frees space this way).
+  if (acked_seq_ >= committed_seq_ && pending_bytes_ == 0 &&
+      segments_.back().bytes >= std::min<std::uint64_t>(opt_.segment_bytes, 64 << 10) &&
+      segments_.back().bytes > 1024) {
+    std::string e;
+    Roll(&e);
+  }
   while (segments_.size() > 1) {
     const Segment& s = segments_.front();
     const std::uint64_t next_first = segments_[1].first_seq;
@@ -359,6 +500,7 @@ SpoolStats Spool::stats() const {
   st.acked_seq = acked_seq_;
   st.dropped_events = dropped_;
   st.torn_bytes_cut = torn_cut_;
+  st.damaged_events_lost = damaged_lost_;
   st.segments = segments_.size();
   return st;
 }

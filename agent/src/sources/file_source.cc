@@ -45,6 +45,7 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   ino_ = st.st_ino;
   if (offset > static_cast<std::uint64_t>(st.st_size)) offset = 0;  // truncated meanwhile
   offset_ = offset;
+  if (offset_ == 0) skipping_ = false;
   std::fseek(file_, static_cast<long>(offset_), SEEK_SET);
   partial_.clear();
   return true;
@@ -99,6 +100,8 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
     std::istringstream in(cursor.substr(0, cursor.find('\n')));
     std::uint64_t dev = 0, ino = 0, offset = 0, line = 0;
     if (in >> dev >> ino >> offset >> line) {
+      std::string flag;
+      skipping_ = (in >> flag) && flag == "skip";
       const auto nl = cursor.find('\n');
       if (!RestoreState(nl == std::string::npos ? std::string_view{}
                                                 : std::string_view(cursor).substr(nl + 1))) {
@@ -193,21 +196,45 @@ bool FileSource::Reopen() {
 }
 
 std::size_t FileSource::Drain() {
+  more_ = false;
   if (file_ == nullptr) return 0;
   std::size_t lines = 0;
+  std::size_t read = 0;
   char buf[64 * 1024];
   while (true) {
-    const std::size_t n = std::fread(buf, 1, sizeof buf, file_);
+    if (read >= max_read_) {
+      more_ = true;
+      break;
+    }
+    const std::size_t n = std::fread(buf, 1, std::min(sizeof buf, max_read_ - read), file_);
     if (n == 0) break;
-    partial_.append(buf, n);
+    read += n;
+    std::string_view chunk(buf, n);
+    if (skipping_) {
+      // The rest of an oversized line: drop bytes up to its newline.
+      const std::size_t nl = chunk.find('\n');
+      if (nl == std::string_view::npos) {
+        offset_ += n;
+        continue;
+      }
+      offset_ += nl + 1;
+      ++line_no_;
+      skipping_ = false;
+      chunk.remove_prefix(nl + 1);
+    }
+    partial_.append(chunk);
     std::size_t start = 0;
     while (true) {
       const std::size_t nl = partial_.find('\n', start);
       if (nl == std::string::npos) break;
       const std::string_view line(partial_.data() + start, nl - start);
       ++line_no_;
-      ++lines;
-      OnLine(line, line_no_);
+      if (line.size() > max_line_) {
+        OversizedLine(line_no_, line.size());
+      } else {
+        ++lines;
+        OnLine(line, line_no_);
+      }
       offset_ += nl - start + 1;
       start = nl + 1;
     }
@@ -217,16 +244,33 @@ std::size_t FileSource::Drain() {
       tail_.assign(partial_, start - keep, keep);
     }
     partial_.erase(0, start);
+    if (partial_.size() > max_line_) {
+      // No newline within the limit: skip the line without holding it.
+      OversizedLine(line_no_ + 1, partial_.size());
+      offset_ += partial_.size();
+      partial_.clear();
+      skipping_ = true;
+      ++lines;  // the cursor moved: the caller commits it
+    }
   }
   std::clearerr(file_);
   return lines;
 }
 
+void FileSource::OversizedLine(std::uint64_t line_no, std::size_t seen) {
+  ++oversized_;
+  if (oversized_ <= 20 || oversized_ % 1000 == 0) {
+    Log()->error("{}:{}: line longer than {} bytes ({}{} bytes) skipped", path_, line_no, max_line_,
+                 seen, skipping_ ? "" : " or more");
+  }
+}
+
 std::size_t FileSource::Poll() {
+  more_ = false;
   if (file_ == nullptr && !stream_ && !Reopen()) return 0;
   const std::uint64_t before = offset_;
   std::size_t lines = Drain();
-  if (stream_) return lines;
+  if (stream_ || more_) return lines;
   const auto now = clock_();
   if (offset_ != before) last_growth_ = now;
   struct stat st {};
@@ -252,8 +296,9 @@ std::size_t FileSource::Poll() {
       }
       return lines;
     }
-    renamed_seen_ = {};
     lines += Drain();
+    if (more_) return lines;  // the old file still has a chunk to read: next poll
+    renamed_seen_ = {};
     Log()->info("{}: rotated, following the new file", path_);
     line_no_ = 0;
     if (OpenCurrent(0, nullptr)) {
@@ -272,7 +317,10 @@ std::size_t FileSource::Poll() {
                 offset_);
       const std::string current = path_;
       path_ = copy;
-      if (OpenCurrent(offset_, nullptr)) lines += Drain();
+      if (OpenCurrent(offset_, nullptr)) {
+        do lines += Drain();
+        while (more_);
+      }
       path_ = current;
     } else {
       log->warn(
@@ -288,9 +336,9 @@ std::size_t FileSource::Poll() {
 
 std::string FileSource::Cursor() const {
   char head[128];
-  std::snprintf(head, sizeof head, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+  std::snprintf(head, sizeof head, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "%s\n",
                 static_cast<std::uint64_t>(dev_), static_cast<std::uint64_t>(ino_), offset_,
-                line_no_);
+                line_no_, skipping_ ? " skip" : "");
   return head + SaveState();
 }
 

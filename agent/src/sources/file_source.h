@@ -39,8 +39,19 @@ class FileSource {
     last_growth_ = clock_();
   }
 
-  // Reads every complete line available now. Returns the number of lines consumed.
+  // Reads complete lines, up to about max_read_bytes of input per call (so that the caller
+  // can commit and check its spool between chunks). Returns the number of lines consumed;
+  // more() says whether input was left unread.
   std::size_t Poll();
+  bool more() const { return more_; }
+
+  // Limits: a line longer than max_line_bytes is skipped whole (counted, logged with its
+  // number) without ever being held in memory; each Poll reads about max_read_bytes.
+  void set_limits(std::size_t max_line_bytes, std::size_t max_read_bytes) {
+    max_line_ = max_line_bytes;
+    max_read_ = max_read_bytes;
+  }
+  std::uint64_t oversized_lines() const { return oversized_; }
 
   // Position and subclass state after the last consumed line, for the spool's commit record.
   std::string Cursor() const;
@@ -63,6 +74,7 @@ class FileSource {
   bool Wait();
   bool Reopen();
   std::size_t Drain();
+  void OversizedLine(std::uint64_t line_no, std::size_t seen);
   std::string FindRotated(dev_t dev, ino_t ino) const;
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
   std::string FindCopy() const;
@@ -76,6 +88,13 @@ class FileSource {
   std::uint64_t offset_ = 0;  // of the first byte not yet consumed
   std::uint64_t line_no_ = 0;
   std::string partial_;
+  // Inside a line longer than max_line_: its bytes are skipped up to its newline. Saved in the
+  // cursor, so a restart mid-line does not read the rest as a line of its own.
+  bool skipping_ = false;
+  std::size_t max_line_ = 64 << 10;
+  std::size_t max_read_ = 1 << 20;
+  bool more_ = false;
+  std::uint64_t oversized_ = 0;
   std::string tail_;           // the last bytes consumed, to recognise a copytruncate copy
   bool start_at_end_ = false;  // an existing but unreadable file: tail it from its end
   std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;

@@ -445,14 +445,19 @@ void ContinuityEngine::Impl::Spool(const SiteView& sv, SiteMemory& m) {
         m.dropped_grew_ms >= 0 && now - m.dropped_grew_ms <= th.spool_dropped_window_ms;
     const auto limit = static_cast<double>(th.spool_backlog_events);
     Observation o;
-    o.fire = backlog > limit || dropping;
-    o.clear = backlog <= limit * (1 - th.hysteresis) && !dropping;
+    o.fire = backlog > limit || dropping || sv.spool_paused;
+    o.clear = backlog <= limit * (1 - th.hysteresis) && !dropping && !sv.spool_paused;
     Step(Base("SpoolBacklog", "warning", client, sv.site), o, th.spool_for_ms, th, [&](Alert& a) {
       const auto held = static_cast<unsigned long long>(sv.spool_backlog_events);
       const auto lost = static_cast<unsigned long long>(dropped);
       if (dropping) {
         a.summary = Format("Site %s's agent is discarding events (%llu dropped so far)",
                            sv.site.c_str(), lost);
+      } else if (sv.spool_paused) {
+        a.summary = Format(
+            "Site %s's agent has stopped reading its sources: its spool is full or its disk "
+            "refuses writes (%llu events held)",
+            sv.site.c_str(), held);
       } else {
         a.summary = Format("Site %s's agent holds %llu undelivered events", sv.site.c_str(), held);
       }

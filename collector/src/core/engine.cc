@@ -254,6 +254,8 @@ struct Site {
   std::int64_t pbx_ahead_ms = 0;
   std::uint64_t spool_backlog = 0;
   std::uint64_t spool_dropped = 0;
+  bool spool_paused = false;  // from heartbeats; not checkpointed (the next one says again)
+  std::uint64_t lines_rejected = 0;
   std::uint32_t heartbeat_interval_ms = 0;
   std::string last_instance;
   std::string version;
@@ -870,6 +872,8 @@ struct Engine::Impl {
     site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
     site.spool_backlog = h.spool_backlog_events;
     site.spool_dropped = h.events_dropped;
+    site.spool_paused = h.spool_paused;
+    site.lines_rejected = h.lines_rejected;
     site.heartbeat_interval_ms = h.interval_ms;
     if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
       site.version = std::string(h.agent_version);
@@ -1550,6 +1554,8 @@ Snapshot Engine::TakeSnapshot() const {
     sv.pbx_clock_ahead_ms = site->pbx_ahead_ms;
     sv.spool_backlog_events = site->spool_backlog;
     sv.spool_dropped_events = site->spool_dropped;
+    sv.spool_paused = site->spool_paused;
+    sv.lines_rejected = site->lines_rejected;
     sv.agent_instance = site->last_instance;
     if (auto* in = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
       sv.last_applied_seq = in->last_seq;

@@ -248,8 +248,19 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   auto& dropped =
       b.Family("ccmon_agent_dropped_events_total",
                "Events the site's agent discarded under its spool overflow policy.", T::Counter);
+  auto& paused = b.Family("ccmon_agent_spool_paused",
+                          "1 while the site's agent has stopped reading its sources: its spool "
+                          "is at its byte bound or its disk refuses writes.",
+                          T::Gauge);
+  auto& rejected =
+      b.Family("ccmon_agent_lines_rejected_total",
+               "Input lines the site's agent skipped as unreadable (malformed, over its line "
+               "limit, rejected JSON), since the agent process started.",
+               T::Counter);
   for (const auto& site : s.sites) {
     const Labels sl_labels = {{"site", site.site}};
+    AddValue(paused, sl_labels, site.spool_paused ? 1 : 0);
+    AddValue(rejected, sl_labels, static_cast<double>(site.lines_rejected));
     AddValue(connected, sl_labels, site.connected ? 1 : 0);
     AddValue(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
     AddValue(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);
@@ -366,6 +377,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_wal_torn_bytes_cut_total",
                       "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
              {}, static_cast<double>(w.torn_bytes_cut));
+    AddValue(b.Family("ccmon_wal_damaged_records_skipped_total",
+                      "WAL records lost to damage found between intact records at start-up "
+                      "(the records after them were kept).",
+                      T::Counter),
+             {}, static_cast<double>(w.damaged_records_lost));
     AddValue(b.Family("ccmon_wal_unacked_records", "WAL records appended and not yet durable.",
                       T::Gauge),
              {}, static_cast<double>(w.last_lsn - w.durable_lsn));

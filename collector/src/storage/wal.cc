@@ -55,10 +55,10 @@ struct ScanResult {
 };
 
 // Whether an intact record starts at pos: a sane length, an LSN after `last` (exactly
-// last + 1 unless resyncing, then within what the rest of the segment can hold) and a CRC
-// over LSN and payload that matches.
+// last + 1 unless resyncing after damage that began at gap_start, then within what the
+// damaged bytes could have held) and a CRC over LSN and payload that matches.
 bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t last, bool resync,
-              std::uint32_t* len, std::uint64_t* lsn) {
+              std::size_t gap_start, std::uint32_t* len, std::uint64_t* lsn) {
   if (pos + kHeader > data.size()) return false;
   std::uint32_t crc = 0;
   std::memcpy(len, data.data() + pos, 4);
@@ -66,7 +66,10 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t last, bool r
   std::memcpy(lsn, data.data() + pos + 8, 8);
   if (*len > kMaxRecord || *len > data.size() - pos - kHeader) return false;
   if (last != 0 && !resync && *lsn != last + 1) return false;
-  if (resync && (*lsn <= last || *lsn > last + 1 + (data.size() - pos) / kHeader)) return false;
+  // (A record right at gap_start with a later LSN follows a gap an earlier open repaired.)
+  if (resync && (*lsn <= last || (pos > gap_start && *lsn > last + 1 + (pos - gap_start) / kHeader))) {
+    return false;
+  }
   return Crc(*lsn, data.substr(pos + kHeader, *len)) == crc;
 }
 
@@ -81,9 +84,10 @@ ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn,
   std::uint32_t len = 0;
   std::uint64_t lsn = 0;
   while (pos + kHeader <= data.size()) {
-    if (!RecordAt(data, pos, *last_lsn, false, &len, &lsn)) {
+    if (!RecordAt(data, pos, *last_lsn, false, pos, &len, &lsn)) {
       std::size_t next = pos;
-      while (next + kHeader <= data.size() && !RecordAt(data, next, *last_lsn, true, &len, &lsn)) {
+      while (next + kHeader <= data.size() &&
+             !RecordAt(data, next, *last_lsn, true, pos, &len, &lsn)) {
         ++next;
       }
       if (next + kHeader > data.size()) break;  // nothing intact after: a torn tail

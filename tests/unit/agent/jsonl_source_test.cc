@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "ccmon/v1/events.pb.h"
 
 namespace ccmon::agent {
@@ -47,6 +49,44 @@ TEST(JsonlParseTest, RejectsBadLinesWithAReason) {
             std::string::npos);
   EXPECT_NE(JsonlSource::Parse(R"({"eventTimeMs":"5","call":{"kind":"KIND_NOPE"}})", &storage, &e),
             "");
+}
+
+// A line over the limit is skipped whole while reading in small chunks, also when the agent
+// restarts from a cursor saved in the middle of it: the rest of it is not read as a line of
+// its own, and the lines after it keep their numbers.
+TEST(JsonlSourceTest, OversizedLineIsSkippedAcrossChunksAndRestarts) {
+  const std::string path = ::testing::TempDir() + "/oversized.jsonl";
+  auto good = [](int id) {
+    return R"({"eventTimeMs":"1795600800000","call":{"kind":"KIND_OFFERED","queue":"q","callId":"c)" +
+           std::to_string(id) + "\"}}\n";
+  };
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << good(1) << std::string(10000, 'x') << "\n" << good(2) << good(3);
+  }
+  std::vector<std::string> ids;
+  auto sink = [&](const Event& e) { ids.emplace_back(std::get<CallEvent>(e.body).call_id); };
+  std::string cursor;
+  {
+    JsonlSource src(path, sink, false);
+    src.set_limits(1024, 2048);
+    std::string err;
+    ASSERT_TRUE(src.Start("", true, &err)) << err;
+    src.Poll();  // line 1 and the start of the long one
+    src.Poll();
+    EXPECT_TRUE(src.more());
+    cursor = src.Cursor();
+    EXPECT_NE(cursor.find(" skip"), std::string::npos) << cursor;
+  }
+  JsonlSource src(path, sink, false);
+  src.set_limits(1024, 2048);
+  std::string err;
+  ASSERT_TRUE(src.Start(cursor, false, &err)) << err;
+  while (src.Poll() > 0 || src.more()) {
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"c1", "c2", "c3"}));
+  EXPECT_EQ(src.stats().rejected, 0u) << "the long line's tail was parsed as a line";
+  EXPECT_NE(src.Cursor().find(" 4\n"), std::string::npos) << src.Cursor();  // 4 lines read
 }
 
 }  // namespace

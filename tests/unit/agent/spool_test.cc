@@ -1,10 +1,15 @@
 #include "ccmon/agent/spool.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 
 namespace ccmon::agent {
 namespace {
@@ -118,6 +123,166 @@ TEST_F(SpoolTest, CorruptRecordInTheMiddleCutsFromThere) {
   auto s = Open();
   EXPECT_EQ(s->Cursor("src"), "a");
   EXPECT_EQ(s->next_seq(), 3u);
+}
+
+// Damage anywhere in an unsent segment (a flipped byte or a zeroed run, random offsets over
+// many runs) loses only the events whose records it touched: every other committed event is
+// still read with its payload, cursors of intact commits stand, the loss is counted as
+// dropped and reported by offset, and the repaired spool takes new events.
+TEST_F(SpoolTest, DamageLosesOnlyTheEventsItTouches) {
+  struct Rec {
+    std::size_t begin, end;
+    std::uint64_t seq;  // 0: a commit record
+  };
+  std::vector<Rec> recs;
+  {
+    auto s = Open();
+    std::string err;
+    std::size_t at = 0;
+    for (int chunk = 0; chunk < 30; ++chunk) {
+      for (int i = 0; i < 4; ++i) {
+        const std::string payload = "event-" + std::to_string(s->next_seq());
+        recs.push_back({at, at + 8 + 13 + payload.size(), s->next_seq()});
+        at = recs.back().end;
+        ASSERT_TRUE(s->Append(payload, &err)) << err;
+      }
+      const std::string cursor = "pos-" + std::to_string(chunk);
+      recs.push_back({at, at + 8 + 13 + 3 + cursor.size(), 0});
+      at = recs.back().end;
+      ASSERT_TRUE(s->Commit("src", cursor, &err)) << err;
+    }
+  }
+  std::string seg;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().filename().string().starts_with("seg-")) seg = e.path().string();
+  }
+  std::string clean;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    clean.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(clean.size(), recs.back().end);
+  const std::string instance = [&] {
+    std::ifstream in(dir_ / "instance");
+    std::string id;
+    std::getline(in, id);
+    return id;
+  }();
+  std::mt19937 rng(4122026);
+  for (int run = 0; run < 300; ++run) {
+    std::string damaged = clean;
+    const std::size_t from = rng() % damaged.size();
+    const std::size_t n = run % 3 == 0 ? 1 + rng() % 60 : 1;
+    const std::size_t to = std::min(damaged.size(), from + n);
+    for (std::size_t i = from; i < to; ++i) {
+      damaged[i] = n == 1 ? static_cast<char>(damaged[i] ^ (1 << (rng() % 8))) : '\0';
+    }
+    if (damaged == clean) continue;
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    {
+      std::ofstream(dir_ / "instance") << instance << "\n";
+      std::ofstream out(seg, std::ios::binary);
+      out << damaged;
+    }
+    auto touched = [&](const Rec& r) {
+      return r.begin < to && from < r.end &&
+             damaged.compare(r.begin, r.end - r.begin, clean, r.begin, r.end - r.begin) != 0;
+    };
+    // Expected: every untouched event up to the last untouched commit; the chunk after that
+    // commit is uncommitted (its commit was damaged at the end) and is cut, to be re-read.
+    std::size_t last_commit = 0;
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      if (recs[i].seq == 0 && !touched(recs[i])) last_commit = i;
+    }
+    std::set<std::uint64_t> expected;
+    std::uint64_t lost = 0;
+    for (std::size_t i = 0; i < last_commit; ++i) {
+      if (recs[i].seq == 0) continue;
+      if (touched(recs[i])) {
+        ++lost;
+      } else {
+        expected.insert(recs[i].seq);
+      }
+    }
+    auto s = Open();
+    std::set<std::uint64_t> got;
+    for (const auto& r : s->Read(0, 1000)) {
+      EXPECT_EQ(r.payload, "event-" + std::to_string(r.seq)) << "run " << run;
+      got.insert(r.seq);
+    }
+    std::string diff;
+    for (auto q : expected)
+      if (!got.count(q)) diff += " missing " + std::to_string(q);
+    for (auto q : got)
+      if (!expected.count(q)) diff += " extra " + std::to_string(q);
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      if (touched(recs[i]))
+        diff += " touched#" + std::to_string(i) + "(seq " + std::to_string(recs[i].seq) + " " +
+                std::to_string(recs[i].begin) + "-" + std::to_string(recs[i].end) + ")";
+    }
+    diff += " size " + std::to_string(clean.size()) + " last_commit#" + std::to_string(last_commit);
+    ASSERT_EQ(got, expected) << "run " << run << ": damage at " << from << "-" << to << diff << "\n"
+                             << s->recovery_report();
+    EXPECT_EQ(s->stats().damaged_events_lost, lost) << "run " << run;
+    EXPECT_EQ(s->stats().dropped_events, lost) << "run " << run;
+    const bool any = std::any_of(recs.begin(), recs.begin() + last_commit, touched);
+    EXPECT_EQ(any, !s->recovery_report().empty()) << "run " << run;
+    const int chunk = static_cast<int>(std::count_if(recs.begin(), recs.begin() + last_commit + 1,
+                                                     [](const Rec& r) { return r.seq == 0; }));
+    EXPECT_EQ(s->Cursor("src"), "pos-" + std::to_string(chunk - 1)) << "run " << run;
+    Put(*s, 1, "more");
+    s.reset();
+    auto again = Open();
+    EXPECT_TRUE(again->recovery_report().empty()) << again->recovery_report();
+    EXPECT_EQ(again->Read(0, 1000).size(), expected.size() + 1) << "run " << run;
+  }
+}
+
+// A write the disk refuses (here the file-size limit, as a full disk would) fails the chunk:
+// Rollback leaves the spool exactly as at its last commit, appends work again once there is
+// room, and a reopen finds nothing torn.
+TEST_F(SpoolTest, RollbackAfterAFailedWriteRestoresTheLastCommit) {
+  auto s = Open();
+  Put(*s, 3, "a");
+  const auto bytes = s->stats().bytes;
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit lim = old;
+  lim.rlim_cur = bytes + 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::string err;
+  bool failed = false;
+  for (int i = 0; i < 1000 && !failed; ++i) {
+    failed = !s->Append(std::string(100, 'x'), &err);
+  }
+  if (!failed) failed = !s->Commit("src", "b", &err);
+  ASSERT_TRUE(failed) << "the size limit did not stop the writes";
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_EQ(s->next_seq(), 4u);
+  EXPECT_EQ(s->stats().bytes, bytes);
+  EXPECT_EQ(s->Read(0, 100).size(), 3u);
+  Put(*s, 2, "c");
+  s.reset();
+  auto again = Open();
+  EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
+  EXPECT_EQ(again->Cursor("src"), "c");
+  const auto recs = again->Read(0, 100);
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(recs.back().seq, 5u);
+}
+
+// A spool bound smaller than the default segment: segments shrink to an eighth of it, so the
+// block policy stops a backlog near the bound and drop_oldest can drop.
+TEST_F(SpoolTest, SegmentsFollowASmallBound) {
+  opt_.max_bytes = 200'000;
+  opt_.overflow = OverflowPolicy::kDropOldest;
+  auto s = Open();
+  for (int i = 0; i < 2000; ++i) Put(*s, 5, "x");
+  EXPECT_LE(s->stats().bytes, 200'000u + 25'000u);
+  EXPECT_GT(s->stats().dropped_events, 0u);
 }
 
 TEST_F(SpoolTest, AckDeletesFullyAckedSegmentsAndCursorsSurviveRolls) {

@@ -80,6 +80,8 @@ struct AgentOptions {
   int drain_timeout_s = 10;
   std::size_t batch_max = 256;
   std::uint64_t spool_max_bytes = 1ULL << 30;
+  // Input lines longer than this are skipped whole, logged with their number and counted.
+  std::size_t max_line_bytes = 64 << 10;
   std::string overflow = "block";  // block | drop_oldest
   bool fsync = true;
   std::string log_level = "info";

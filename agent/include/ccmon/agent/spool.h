@@ -36,6 +36,8 @@ struct SpoolStats {
   std::uint64_t acked_seq = 0;
   std::uint64_t dropped_events = 0;
   std::uint64_t torn_bytes_cut = 0;  // bytes removed by recovery
+  // Events lost to damaged records found by recovery (also counted in dropped_events).
+  std::uint64_t damaged_events_lost = 0;
   std::uint64_t segments = 0;
 };
 
@@ -56,6 +58,14 @@ class Spool {
 
   // True when the spool is at its byte bound under the block policy.
   bool Full() const;
+  // True while the spool is past its bound by more than the headroom kept for heartbeats and
+  // probe samples (a sixteenth of the bound, at least 64 KiB): they too must wait then.
+  bool OverHeadroom() const;
+  // After a failed Append or Commit (disk full, I/O error): drops the uncommitted chunk from
+  // the file and memory, so the spool is exactly as at its last commit and appends may be
+  // tried again. False when even that fails (*error says why); the spool then refuses
+  // appends until a later Rollback succeeds.
+  bool Rollback(std::string* error);
   // Appends one event; its payload must already carry the sequence number next_seq().
   bool Append(std::string_view payload, std::string* error);
   // Ends the current chunk: records `cursor` for `source` and makes the chunk readable.
@@ -73,6 +83,8 @@ class Spool {
   void Ack(std::uint64_t seq);
 
   SpoolStats stats() const;
+  // What recovery skipped as damaged, one line per range with offsets (empty when nothing).
+  const std::string& recovery_report() const { return recovery_report_; }
 
  private:
   struct Segment {
@@ -95,9 +107,12 @@ class Spool {
   std::uint64_t next_seq_ = 1;
   std::uint64_t committed_seq_ = 0;
   std::uint64_t acked_seq_ = 0;
-  std::uint64_t pending_bytes_ = 0;
+  std::uint64_t pending_bytes_ = 0;  // written since the last commit
+  std::uint64_t pending_events_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t torn_cut_ = 0;
+  std::uint64_t damaged_lost_ = 0;
+  std::string recovery_report_;
   std::map<std::string, std::string, std::less<>> cursors_;
   // Where the last Read stopped, so sequential reads do not rescan a segment.
   std::string hint_path_;

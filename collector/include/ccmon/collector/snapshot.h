@@ -69,6 +69,9 @@ struct SiteView {
   std::int64_t pbx_clock_ahead_ms = 0;
   std::uint64_t spool_backlog_events = 0;
   std::uint64_t spool_dropped_events = 0;
+  // The agent stopped reading its sources (spool at its bound or its disk refusing writes).
+  bool spool_paused = false;
+  std::uint64_t lines_rejected = 0;  // input lines the agent skipped, since it started
   std::string agent_instance;
   std::uint64_t last_applied_seq = 0;
   std::string agent_version;

@@ -113,6 +113,8 @@ struct Heartbeat {
   std::uint64_t events_dropped = 0;
   std::string_view agent_version;
   std::uint32_t interval_ms = 0;
+  bool spool_paused = false;
+  std::uint64_t lines_rejected = 0;
 };
 
 using EventBody = std::variant<CallEvent, AgentStateEvent, LinkSample, VoiceQuality, Heartbeat>;
