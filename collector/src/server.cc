@@ -262,6 +262,40 @@ class ServerImpl final : public Server {
     return true;
   }
 
+  // The WAL's files vanished under it (the data directory deleted or replaced while running):
+  // everything applied is still in memory, so a checkpoint of it written into a recreated
+  // directory makes the state durable again, and the WAL starts afresh after it.
+  bool RestoreDurability() {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir + "/wal", ec);
+    std::string blob, err;
+    std::uint64_t lsn = 0;
+    std::lock_guard ledger_lock(ledger_mu_);
+    host_.With([&](Engine& e) {
+      blob = e.SaveState();
+      lsn = wal_.last_lsn();
+      return 0;
+    });
+    if (ec || !WriteCheckpoint(options_.data_dir, lsn, blob, &err) || !wal_.Recreate(lsn, &err)) {
+      if (restore_failures_++ % 60 == 0) {
+        spdlog::get("collector")
+            ->error("cannot restore durability in {}: {}; acks stay held",
+                    options_.data_dir, ec ? ec.message() : err);
+      }
+      return false;
+    }
+    restore_failures_ = 0;
+    ++host_.checkpoints_ok;
+    host_.checkpoint_last_ms = host_.clock().NowMs();
+    spdlog::get("collector")
+        ->warn(
+            "{}: WAL files were gone; state rewritten from memory as a checkpoint through record "
+            "{} and acks resumed. Rows the ledger store wrote before are only in {}/ledger.db if "
+            "that file survived: check it",
+            options_.data_dir, lsn, options_.data_dir);
+    return true;
+  }
+
   void CheckpointLoop() {
     std::unique_lock lock(mu_);
     auto last = std::chrono::steady_clock::now();
@@ -269,6 +303,21 @@ class ServerImpl final : public Server {
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::seconds(1));
       if (stopping_) break;
+      if (!wal_.CheckFiles()) {
+        if (healthy) {
+          healthy = false;
+          spdlog::get("collector")
+              ->error("{}; holding acks (agents keep their data)", wal_.stats().last_error);
+        }
+        lock.unlock();
+        const bool restored = RestoreDurability();
+        lock.lock();
+        if (restored) {
+          healthy = true;
+          last = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
       // The WAL's own thread has no logger: say here, once per change, when the disk fails
       // (acks are held, reads go on) and when it recovers.
       const WalStats ws = wal_.stats();
@@ -420,6 +469,7 @@ class ServerImpl final : public Server {
   std::int64_t last_prune_ms_ = 0;
   std::int64_t last_touch_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;
+  std::uint64_t restore_failures_ = 0;  // checkpointer thread only
 };
 
 }  // namespace

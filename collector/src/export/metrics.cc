@@ -377,6 +377,12 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_wal_torn_bytes_cut_total",
                       "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
              {}, static_cast<double>(w.torn_bytes_cut));
+    AddValue(b.Family("ccmon_wal_files_lost_total",
+                      "Times the WAL segment being written vanished from disk (data directory "
+                      "deleted or replaced); acks were held until a checkpoint from memory "
+                      "restored durability.",
+                      T::Counter),
+             {}, static_cast<double>(w.files_lost));
     AddValue(b.Family("ccmon_wal_damaged_records_skipped_total",
                       "WAL records lost to damage found between intact records at start-up "
                       "(the records after them were kept).",

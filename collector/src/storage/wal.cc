@@ -1,6 +1,7 @@
 #include "storage/wal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -338,6 +339,12 @@ void Wal::FlushLoop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
       if (pending_.empty() && stopping_) break;
+      if (lost_) {
+        // The files are gone: nothing written now would be durable. Hold everything.
+        if (stopping_) break;
+        cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        continue;
+      }
       if (!stopping_ && opt_.fsync_interval.count() > 0) {
         // Group commit: let concurrent streams add their batches to this fsync.
         cv_.wait_for(lock, opt_.fsync_interval, [&] { return stopping_; });
@@ -400,6 +407,52 @@ void Wal::TruncateThrough(std::uint64_t lsn) {
   }
 }
 
+bool Wal::CheckFiles() {
+  std::lock_guard flock(file_mu_);
+  if (lost_ || segments_.empty() || fd_ < 0) return !lost_;
+  struct stat open_st {}, path_st {};
+  const bool same = ::fstat(fd_, &open_st) == 0 &&
+                    ::stat(segments_.back().path.c_str(), &path_st) == 0 &&
+                    open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
+  if (same) return true;
+  lost_ = true;
+  ++files_lost_;
+  healthy_ = false;
+  last_error_ = "WAL segment " + segments_.back().path +
+                " is gone from disk (data directory deleted or replaced?); nothing is durable "
+                "until a checkpoint is written again";
+  return false;
+}
+
+bool Wal::Recreate(std::uint64_t lsn, std::string* error) {
+  std::lock_guard lock(mu_);
+  std::lock_guard flock(file_mu_);
+  // Drop buffered records the checkpoint holds; keep later ones for the new segment.
+  std::size_t cut = 0;
+  while (cut + kHeader <= pending_.size()) {
+    std::uint32_t len = 0;
+    std::uint64_t rec_lsn = 0;
+    std::memcpy(&len, pending_.data() + cut, 4);
+    std::memcpy(&rec_lsn, pending_.data() + cut + 8, 8);
+    if (rec_lsn > lsn) break;
+    cut += kHeader + len;
+  }
+  pending_.erase(0, cut);
+  std::error_code ec;
+  fs::create_directories(opt_.dir, ec);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  segments_.clear();
+  if (!OpenSegment(lsn + 1, true, error)) return false;
+  durable_lsn_ = std::max(durable_lsn_, lsn);
+  lost_ = false;
+  healthy_ = true;
+  last_error_.clear();
+  durable_cv_.notify_all();
+  cv_.notify_all();
+  return true;
+}
+
 WalStats Wal::stats() const {
   WalStats s;
   {
@@ -410,6 +463,7 @@ WalStats Wal::stats() const {
     s.torn_bytes_cut = torn_cut_;
     s.damaged_bytes_skipped = skipped_bytes_;
     s.damaged_records_lost = skipped_records_;
+    s.files_lost = files_lost_;
     s.healthy = healthy_;
     s.last_error = last_error_;
   }

@@ -48,6 +48,7 @@ struct WalStats {
   // Damaged records found between intact ones at Open: skipped, the records after them kept.
   std::uint64_t damaged_bytes_skipped = 0;
   std::uint64_t damaged_records_lost = 0;
+  std::uint64_t files_lost = 0;  // times the segment being written vanished from disk
   bool healthy = true;
   std::string last_error;
 };
@@ -93,6 +94,17 @@ class Wal {
 
   WalStats stats() const;
 
+  // Whether the segment being written is still the file on disk. A data directory deleted (or
+  // replaced) while running leaves the WAL writing into an unlinked file, durable nowhere:
+  // then the WAL turns unhealthy and stops making records durable (acks stop) until
+  // Recreate. Call it periodically.
+  bool CheckFiles();
+  bool files_lost() const { return lost_.load(); }
+  // After lost files: the caller has just written a checkpoint of everything applied through
+  // lsn. Recreates the directory, starts a new segment after lsn, drops what is buffered up to
+  // it, and makes it durable: acks resume.
+  bool Recreate(std::uint64_t lsn, std::string* error);
+
  private:
   struct Segment {
     std::string path;
@@ -114,6 +126,7 @@ class Wal {
   std::atomic<std::uint64_t> last_lsn_{0};
   std::uint64_t durable_lsn_ = 0;
   bool stopping_ = false;
+  std::atomic<bool> lost_{false};
   // Files; owned by the flusher while it runs (file_mu_ guards against TruncateThrough).
   mutable std::mutex file_mu_;
   std::vector<Segment> segments_;
@@ -122,6 +135,7 @@ class Wal {
   std::uint64_t torn_cut_ = 0;
   std::uint64_t skipped_bytes_ = 0;
   std::uint64_t skipped_records_ = 0;
+  std::uint64_t files_lost_ = 0;
   bool healthy_ = true;
   std::string last_error_;
   std::thread flusher_;

@@ -158,7 +158,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
         "ccmon_ledger_store_refused_rows_total", "ccmon_ingest_streams_refused_total",
         "ccmon_ingest_apply_seconds_total", "ccmon_wal_bytes", "ccmon_wal_segments",
         "ccmon_wal_healthy", "ccmon_wal_write_errors_total", "ccmon_wal_torn_bytes_cut_total",
-        "ccmon_wal_damaged_records_skipped_total",
+        "ccmon_wal_damaged_records_skipped_total", "ccmon_wal_files_lost_total",
         "ccmon_wal_unacked_records", "ccmon_checkpoints_total",
         "ccmon_checkpoint_last_success_timestamp_seconds", "ccmon_alerts_active",
         "ccmon_alert_notifications_total", "ccmon_alert_queue_length", "ccmon_alert_receiver_up"}) {
