@@ -40,6 +40,10 @@ void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
   ++st.lines;
   const ParseResult r = ParseQueueLogLine(line, &parsed_);
   if (r.status == ParseStatus::kOk) {
+    if (parsed_.was_recoded && st.latin1++ % 1000 == 0) {
+      Log()->warn("{}:{}: not valid UTF-8; read as Latin-1 ({} such lines so far)", path(), line_no,
+                  st.latin1);
+    }
     machine_.Process(parsed_);
   } else if (r.status == ParseStatus::kBlank) {
     ++st.blank;

@@ -104,6 +104,31 @@ TEST(QueueLogParseTest, RejectsMalformedLines) {
   EXPECT_EQ(ParseQueueLogLine("99999999999999999999|c|q|a|X", &l).status, ParseStatus::kMalformed);
 }
 
+// Names saved in Latin-1 (an old queues.conf) are not UTF-8, which protobuf strings require:
+// the line is read as Latin-1, so the call and its agent keep one consistent name, and valid
+// UTF-8 (or plain ASCII) is left untouched.
+TEST(QueueLogParseTest, InvalidUtf8IsReadAsLatin1) {
+  QueueLogLine l;
+  ASSERT_EQ(ParseQueueLogLine("1795600825|c1|caf\xe9|Jos\xe9|CONNECT|15|c1.2|3", &l).status,
+            ParseStatus::kOk);
+  EXPECT_TRUE(l.was_recoded);
+  EXPECT_EQ(l.queue, "caf\xc3\xa9");
+  EXPECT_EQ(l.agent, "Jos\xc3\xa9");
+  EXPECT_EQ(l.data[0], "15");
+  ASSERT_EQ(ParseQueueLogLine("1795600825|c1|caf\xc3\xa9|SIP/1|CONNECT|15|c1.2|3", &l).status,
+            ParseStatus::kOk);
+  EXPECT_FALSE(l.was_recoded);
+  EXPECT_EQ(l.queue, "caf\xc3\xa9");
+  // Overlong forms and surrogates are not UTF-8 either.
+  ASSERT_EQ(ParseQueueLogLine("1795600825|c1|q\xc0\xaf|SIP/1|CONNECT|15|c1.2|3", &l).status,
+            ParseStatus::kOk);
+  EXPECT_TRUE(l.was_recoded);
+  EXPECT_EQ(l.queue, "q\xc3\x80\xc2\xaf");
+  ASSERT_EQ(ParseQueueLogLine("1795600825|c1|q\xed\xa0\x80|SIP/1|CONNECT|15|c1.2|3", &l).status,
+            ParseStatus::kOk);
+  EXPECT_TRUE(l.was_recoded);
+}
+
 TEST(QueueLogParseTest, ExtraFieldsStayInTheLastDataField) {
   QueueLogLine l;
   ASSERT_EQ(ParseQueueLogLine("1|c|q|a|INFO|1|2|3|4|5|6|7|8", &l).status, ParseStatus::kOk);

@@ -28,6 +28,10 @@ struct QueueLogLine {
   std::string_view event;
   std::array<std::string_view, 6> data{};
   std::size_t data_count = 0;
+  // Set when the line was not valid UTF-8: its bytes were read as Latin-1 (what old
+  // queues.conf and agents.conf files are often saved in) and the fields point here.
+  std::string recoded;
+  bool was_recoded = false;
 };
 
 enum class ParseStatus : std::uint8_t { kOk, kBlank, kMalformed };
@@ -78,6 +82,7 @@ struct QueueLogStats {
   std::uint64_t reconstructed = 0;    // steps synthesised for calls whose start predates the log
   std::uint64_t ignored = 0;          // known kinds with no ccmon meaning (CONFIGRELOAD, DID...)
   std::uint64_t unknown_kinds = 0;    // custom or unknown event names
+  std::uint64_t latin1 = 0;           // lines not valid UTF-8, read as Latin-1
   std::uint64_t orphan_rings = 0;     // RINGNOANSWER for calls never seen
   std::uint64_t ring_canceled = 0;    // RINGCANCELED: the caller left while a member rang
   std::uint64_t lost = 0;             // calls closed as lost after the queue's maximum wait
