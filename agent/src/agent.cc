@@ -693,6 +693,14 @@ int RunAgent(const AgentOptions& o) {
                  o.once_timeout_s);
       return 1;
     }
+    // The heartbeat above was spooled behind the whole import and reports it as backlog; the
+    // collector keeps the last value it hears, so end on one that says what is left (nothing):
+    // otherwise SpoolBacklog fires a minute after every import.
+    heartbeat();
+    if (!sender.DrainUntilAcked(std::chrono::steady_clock::now() + std::chrono::seconds(10))) {
+      log->warn(
+          "the closing heartbeat was not acknowledged; the site's backlog gauge may be stale");
+    }
     log->info("all events acknowledged up to seq {}", sender.acked());
     return 0;
   }

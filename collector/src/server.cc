@@ -279,8 +279,8 @@ class ServerImpl final : public Server {
     if (ec || !WriteCheckpoint(options_.data_dir, lsn, blob, &err) || !wal_.Recreate(lsn, &err)) {
       if (restore_failures_++ % 60 == 0) {
         spdlog::get("collector")
-            ->error("cannot restore durability in {}: {}; acks stay held",
-                    options_.data_dir, ec ? ec.message() : err);
+            ->error("cannot restore durability in {}: {}; acks stay held", options_.data_dir,
+                    ec ? ec.message() : err);
       }
       return false;
     }
@@ -404,13 +404,31 @@ class ServerImpl final : public Server {
  private:
   void TickLoop() {
     std::unique_lock lock(mu_);
+    auto last_tick = std::chrono::steady_clock::now();
+    std::int64_t blind_until_ms = 0;
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
       if (stopping_) break;
-      const Snapshot snap = host_.With([](Engine& e) {
+      Snapshot snap = host_.With([](Engine& e) {
         e.Tick();
         return e.TakeSnapshot();
       });
+      // The collector's own blindness is not the sites' silence: a tick that comes seconds
+      // late means the whole process stood still (SIGSTOP, a paused VM, swap), and a WAL that
+      // cannot be written holds every agent's acks so they stop sending. Sites are judged
+      // from the moment either ends.
+      const auto tick = std::chrono::steady_clock::now();
+      const auto gap = tick - last_tick;
+      last_tick = tick;
+      const bool stalled =
+          gap > std::chrono::milliseconds(options_.tick_ms) + std::chrono::seconds(5);
+      if (stalled) {
+        spdlog::get("collector")
+            ->warn("the collector stood still for {} s; sites are not judged dark for it",
+                   std::chrono::duration_cast<std::chrono::seconds>(gap).count());
+      }
+      if (stalled || (host_.wal != nullptr && !wal_.stats().healthy)) blind_until_ms = snap.now_ms;
+      snap.collector_blind_until_ms = blind_until_ms;
       FlushLedger();
       // Alerts are judged outside the engine lock; delivery only queues (never blocks).
       const auto changes = continuity_->Evaluate(snap);

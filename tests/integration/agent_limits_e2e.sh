@@ -7,7 +7,8 @@
 #     agent pauses its source, no event dropped) and is delivered in full once it is up;
 #  3. a spool disk that fills up (a 1 MB tmpfs) pauses the source instead of exiting: when the
 #     collector comes back the spool drains, reading resumes, and every call arrives exactly
-#     once. Skipped (with a note) where tmpfs cannot be mounted.
+#     once.
+# A finished --once import leaves the site's backlog gauge at 0. Skipped (with a note) where tmpfs cannot be mounted.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -47,6 +48,8 @@ spool_kb=$(du -sk "$WORK/spool-huge" | cut -f1)
 expect_metric ccmon_calls_offered_total "$(printf "$l" huge)" 7
 expect_metric ccmon_calls_answered_total "$(printf "$l" huge)" 7
 expect_metric ccmon_agent_lines_rejected_total 'site="huge"' 1
+# A finished import leaves nothing behind: the last heartbeat says so (no SpoolBacklog later).
+expect_metric ccmon_agent_spool_backlog_events 'site="huge"' 0
 kill "$COLLECTOR_PID"
 wait "$COLLECTOR_PID" 2>/dev/null || true
 

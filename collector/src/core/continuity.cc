@@ -217,6 +217,7 @@ struct ContinuityEngine::Impl {
   std::map<std::string, SiteMemory> sites;
   std::uint64_t generation = 0;
   std::int64_t now = 0;
+  std::int64_t blind_until_ms = 0;
   std::vector<AlertTransition> out;
 };
 
@@ -224,9 +225,11 @@ void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
   // Silence is counted from when this engine first saw the site at the earliest: a site never
   // heard from, or last heard from before a collector restart (a checkpoint keeps last-seen
   // times), is not blamed for the time the collector itself was down.
+  // Nor for the time the collector was stalled or holding acks (blind_until_ms): a site whose
+  // agent could not get through to it was not dark.
   const bool never = sv.last_seen_ms < m.first_seen_ms;
   const std::int64_t silent =
-      std::max<std::int64_t>(0, now - std::max(sv.last_seen_ms, m.first_seen_ms));
+      std::max<std::int64_t>(0, now - std::max({sv.last_seen_ms, m.first_seen_ms, blind_until_ms}));
   const std::int64_t hb =
       sv.heartbeat_interval_ms > 0 ? sv.heartbeat_interval_ms : kDefaultHeartbeatMs;
   for (const std::string& client : ClientsOf(&sv)) {
@@ -574,6 +577,7 @@ std::vector<AlertTransition> ContinuityEngine::Evaluate(const Snapshot& snapshot
   Impl& m = *impl_;
   // Time never runs backwards for the state machine, whatever the caller's clock does.
   m.now = std::max(m.now, snapshot.now_ms);
+  m.blind_until_ms = std::max(m.blind_until_ms, snapshot.collector_blind_until_ms);
   ++m.generation;
   m.out.clear();
 

@@ -738,6 +738,20 @@ TEST_F(ContinuityTest, SlaAtRiskResolvesWhenANewIntervalStarts) {
   ResolvesAfter30s("SlaAtRisk");
 }
 
+// The collector's own blindness (stalled, or holding acks on a failed WAL) is not a site's
+// silence: a site last heard before it is judged from its end.
+TEST_F(ContinuityTest, SiteDarkIsNotBlamedForTheCollectorsOwnStall) {
+  sites_report_ = false;
+  AddSite("pune-1");
+  Eval();
+  EXPECT_TRUE(Advance(10 * kS).empty());
+  snap_.collector_blind_until_ms = now_ + 60 * kS;  // stands still for the next minute
+  EXPECT_TRUE(Named(Advance(60 * kS), "SiteDark", true).empty());
+  // From the end of the stall the usual limit applies (3 heartbeats of 5 s).
+  EXPECT_TRUE(Named(Advance(15 * kS), "SiteDark", true).empty());
+  EXPECT_EQ(Named(Advance(kS), "SiteDark", true).size(), 1u);
+}
+
 // --- ClockSkew ---------------------------------------------------------------------------------
 
 TEST_F(ContinuityTest, ClockSkewFiresAfter30sEitherWay) {

@@ -101,6 +101,10 @@ struct IngestStats {
 
 struct Snapshot {
   std::int64_t now_ms = 0;
+  // Until this time the collector itself could not take events (its process was stalled, or
+  // it held acks because its WAL could not be written): sites are not blamed for silence
+  // before it. Set by the process around the engine, not by the engine.
+  std::int64_t collector_blind_until_ms = 0;
   std::vector<double> wait_bounds_s;    // histogram bounds for the wait histograms
   std::vector<double> handle_bounds_s;  // histogram bounds for handle time
   std::vector<QueueView> queues;        // sorted by client, site, queue
