@@ -47,6 +47,7 @@ flags (each also a config file key; flags win):
   --spool-max-bytes N       spool bound                           [1073741824]
   --overflow POLICY         block|drop_oldest when the spool is full [block]
   --max-line-bytes N        longer input lines are skipped and counted [65536]
+  --allow-insecure-token    send --token-file without TLS to a non-loopback collector
   --no-fsync                do not fsync spool commits (tests only)
   --heartbeat-ms N          heartbeat interval                    [5000]
   --batch-max N             events per batch                      [256]
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
       o.spool_dir = value();
     } else if (a == "--spool-max-bytes") {
       o.spool_max_bytes = static_cast<std::uint64_t>(number());
+    } else if (a == "--allow-insecure-token") {
+      o.allow_insecure_token = true;
     } else if (a == "--max-line-bytes") {
       o.max_line_bytes = static_cast<std::size_t>(number());
     } else if (a == "--overflow") {

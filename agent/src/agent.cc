@@ -3,6 +3,7 @@
 
 #include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,6 +22,7 @@
 #include "ccmon/agent/queue_log.h"
 #include "ccmon/agent/simulator.h"
 #include "ccmon/agent/spool.h"
+#include "ccmon/net/loopback.h"
 #include "ccmon/v1/events.pb.h"
 #include "ccmon/wire/codec.h"
 #include "log.h"
@@ -254,6 +256,8 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.batch_max = v.as<std::size_t>();
       else if (k == "spool_max_bytes")
         o.spool_max_bytes = v.as<std::uint64_t>();
+      else if (k == "allow_insecure_token")
+        o.allow_insecure_token = v.as<bool>();
       else if (k == "max_line_bytes")
         o.max_line_bytes = v.as<std::size_t>();
       else if (k == "overflow")
@@ -302,6 +306,15 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.simulate && !Simulator::KnownScenario(o.scenario)) {
     return absl::InvalidArgumentError("unknown scenario '" + o.scenario +
                                       "' (normal, typhoon, wan-outage, voice-degradation, surge)");
+  }
+  if (!o.token_file.empty() && o.tls_ca.empty() && !o.allow_insecure_token) {
+    for (const auto& addr : absl::StrSplit(o.collector, ',')) {
+      if (!net::IsLoopbackAddress(std::string(addr))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "token_file without tls_ca would send the token in cleartext to ", addr,
+            ": give --tls-ca (the collector's CA), or knowingly --allow-insecure-token"));
+      }
+    }
   }
   if (o.max_line_bytes < 1024 || o.max_line_bytes > (64U << 20)) {
     return absl::InvalidArgumentError("max_line_bytes must be within [1024, 67108864]");
@@ -500,7 +513,14 @@ int RunAgent(const AgentOptions& o) {
     }
     chunk_bytes = std::max<std::size_t>(4096, chunk_bytes / 4);
     if (src->path() == "/dev/stdin") {
+      // A pipe cannot be read again: its chunk is gone from the spool. An import stops with an
+      // error (checked by the --once loop); a follower stops too rather than go on with a hole.
       stream_failure = writer.last_error();
+      if (!o.once) {
+        Log()->critical("spool write failed while reading standard input ({}); stopping",
+                        stream_failure);
+        std::exit(1);
+      }
       return false;
     }
     auto again = make(src->path());

@@ -81,6 +81,8 @@ class EngineHost {
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> batches_refused{0};
   std::atomic<std::uint64_t> streams_refused{0};
+  // Streams opened for a site while another agent instance of it was streaming.
+  std::atomic<std::uint64_t> concurrent_instances{0};
   std::atomic<std::uint64_t> apply_ns_total{0};
   std::atomic<std::uint64_t> checkpoints_ok{0};
   std::atomic<std::uint64_t> checkpoints_failed{0};

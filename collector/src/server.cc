@@ -16,6 +16,7 @@
 #include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
+#include "ccmon/net/loopback.h"
 #include "engine_host.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
@@ -30,10 +31,6 @@ namespace ccmon::collector {
 
 namespace {
 
-bool IsLoopback(const std::string& addr) {
-  return addr.starts_with("127.") || addr.starts_with("localhost:") || addr.starts_with("[::1]:");
-}
-
 class ServerImpl final : public Server {
  public:
   ServerImpl(const CollectorOptions& o, const Clock& clock)
@@ -44,7 +41,7 @@ class ServerImpl final : public Server {
 
   absl::Status Init() {
     if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
-        !IsLoopback(options_.listen)) {
+        !net::IsLoopbackAddress(options_.listen)) {
       return absl::FailedPreconditionError(
           "listen address " + options_.listen +
           " is not loopback: configure tls (or, knowingly, allow_insecure_remote: true)");

@@ -53,6 +53,10 @@ grep -q "refused stream .* for site 'site-b'" "$WORK/mtls.log" || fail "collecto
   fail "site-b has data"
 # No client certificate: the TLS handshake itself fails; nothing is accepted.
 agent site-c none "${TLS_AGENT[@]}" --once-timeout 4 && fail "an agent without a certificate got in"
+# A plaintext agent against this TLS collector is told what is wrong, not only "no ack".
+agent site-d none --once-timeout 4 && fail "a plaintext agent got into a TLS collector"
+grep -q "this agent needs --tls-ca" "$WORK/agent-site-d-none.log" ||
+  fail "plaintext agent against TLS not explained: $(cat "$WORK/agent-site-d-none.log")"
 echo "mTLS: own certificate accepted; another site's refused; none refused"
 
 ctl() { "$BIN/ccmon-ctl" --collector "127.0.0.1:$GRPC_PORT" --tls-ca "$C/ca.pem" \
@@ -68,6 +72,14 @@ ctl --token-file "$WORK/acme.token" --json snapshot >"$WORK/acme.json" || fail "
 [[ $(jq '[.queues[].client] | unique' -c "$WORK/acme.json") == '["acme"]' ]] ||
   fail "acme's token saw other clients: $(jq -c '[.queues[].client] | unique' "$WORK/acme.json")"
 # The fixture's calls carry fixed 2026-11-25 timestamps: list them whatever day the test runs.
+# status: a client-scoped token sees neither the pipeline's counts across all clients nor
+# other clients' alerts; the vendor's token sees them.
+ctl --token-file "$WORK/acme.token" --json status >"$WORK/st-acme.json" || fail "acme status failed"
+ctl --token-file "$WORK/ops.token" --json status >"$WORK/st-ops.json" || fail "ops status failed"
+jq -e '(.events_accepted | tonumber) == 0' "$WORK/st-acme.json" >/dev/null ||
+  fail "acme's token saw the pipeline's event counts: $(cat "$WORK/st-acme.json")"
+jq -e '(.events_accepted | tonumber) > 0' "$WORK/st-ops.json" >/dev/null ||
+  fail "the vendor token lost the event counts: $(cat "$WORK/st-ops.json")"
 ctl --token-file "$WORK/acme.token" --json abandoned --since 3650d >"$WORK/ab-acme.json"
 ctl --token-file "$WORK/ops.token" --json abandoned --since 3650d >"$WORK/ab-ops.json"
 jq -e '.calls | length > 0' "$WORK/ab-ops.json" >/dev/null || fail "no abandoned calls listed"
@@ -93,4 +105,26 @@ agent site-b none --token-file "$WORK/a.token" --once-timeout 20 &&
   fail "site-a's token reported as site-b"
 grep -q "token belongs to site 'site-a'" "$WORK/agent-site-b-none.log" || fail "wrong-token not explained"
 echo "tokens: own accepted; missing or another site's refused"
+
+# A token is never sent in cleartext off this machine unless the operator says so.
+"$BIN/ccmon-agent" --site site-a --collector 192.0.2.10:7400 --token-file "$WORK/a.token" \
+  --jsonl "$WORK/a.token" --once --spool-dir "$WORK/spool-insecure" >"$WORK/insecure.log" 2>&1 &&
+  fail "a token was about to go in cleartext to 192.0.2.10"
+grep -q "would send the token in cleartext to 192.0.2.10:7400" "$WORK/insecure.log" ||
+  fail "cleartext token refusal not explained: $(cat "$WORK/insecure.log")"
+"$BIN/ccmon-agent" --site site-a --collector 192.0.2.10:7400 --token-file "$WORK/a.token" \
+  --allow-insecure-token --help >/dev/null || fail "--allow-insecure-token not accepted"
+
+# Two agents streaming under one site id (two spools): warned with both ids and counted.
+: >"$WORK/empty.jsonl"
+for n in 1 2; do
+  start_bg twin$n "$BIN/ccmon-agent" --site site-a --collector "127.0.0.1:$GRPC_PORT" \
+    --token-file "$WORK/a.token" --jsonl "$WORK/empty.jsonl" --no-fsync \
+    --spool-dir "$WORK/spool-twin$n"
+done
+twins() { grep -q "streams while instance .* is connected too" "$WORK/tokens.log"; }
+wait_for twins || fail "two agents under one site id were not warned about"
+[[ $(scrape | awk '$1 == "ccmon_ingest_concurrent_instances_total" { print $2 }') == 1 ]] ||
+  fail "two agents under one site id not counted"
+echo "identity: no cleartext token off the machine; twin agents warned"
 echo PASS

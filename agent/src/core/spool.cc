@@ -1,5 +1,6 @@
 #include "ccmon/agent/spool.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,7 +151,7 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t prev, bool r
   std::memcpy(&seq, body.data() + 1, 8);
   if (!resync) {
     if (seq != (body[0] == kEvent ? prev + 1 : prev)) return false;
-  } else if (seq < prev || (body[0] == kEvent && seq == prev) ||
+  } else if (seq < prev || (body[0] == kEvent && seq == prev) || seq >= (std::uint64_t{1} << 62) ||
              (pos > gap_start && seq > prev + 1 + (pos - gap_start) / kMinRecord)) {
     return false;
   }
@@ -161,7 +162,7 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t prev, bool r
 
 }  // namespace
 
-bool Spool::ScanSegment(Segment& seg, bool /*last*/, std::string* error) {
+bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   std::string data;
   {
     std::ifstream in(seg.path, std::ios::binary);
@@ -217,6 +218,16 @@ bool Spool::ScanSegment(Segment& seg, bool /*last*/, std::string* error) {
       report += std::exchange(pending_report, {});
     }
   }
+  if (!last && records.size() > committed_records) {
+    // A later segment exists, so this one's last chunk was committed even if its commit
+    // record is damaged: the next segment's head repeats every cursor.
+    committed = prev;
+    if (committed >= seg.first_seq) seg.last_seq = committed;
+    good_end = records.back().first + records.back().second;
+    committed_records = records.size();
+    lost += pending_lost;
+    report += pending_report;
+  }
   committed_seq_ = std::max(committed_seq_, committed);
   for (auto& [k, v] : cursors) cursors_[k] = v;
   if (!report.empty()) {
@@ -226,17 +237,20 @@ bool Spool::ScanSegment(Segment& seg, bool /*last*/, std::string* error) {
       clean.append(data, records[i].first, records[i].second);
     }
     const std::string tmp = seg.path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(clean.data(), static_cast<std::streamsize>(clean.size()));
-      if (!out.flush()) {
-        *error = Errno("cannot write", tmp);
-        return false;
-      }
-    }
-    if (std::rename(tmp.c_str(), seg.path.c_str()) != 0) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    const bool written = f != nullptr &&
+                         std::fwrite(clean.data(), 1, clean.size(), f) == clean.size() &&
+                         std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
+    const int saved = errno;
+    if (f != nullptr) std::fclose(f);
+    errno = saved;
+    if (!written || std::rename(tmp.c_str(), seg.path.c_str()) != 0) {
       *error = Errno("cannot replace damaged segment", seg.path);
       return false;
+    }
+    if (const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      ::fsync(dfd);  // the rename itself survives a power cut
+      ::close(dfd);
     }
     damaged_lost_ += lost;
     dropped_ += lost;
@@ -394,6 +408,9 @@ bool Spool::Rollback(std::string* error) {
 // Starts a new segment headed by every cursor, so older segments can go. All or nothing: a
 // segment that cannot be created and written whole is removed and the current one stays.
 bool Spool::Roll(std::string* error) {
+  // A segment holding no event yet already starts at next_seq_: it is the one Roll would
+  // create (same name), and rolling again would truncate it.
+  if (segments_.back().first_seq == next_seq_) return true;
   Segment s;
   s.first_seq = next_seq_;
   s.path = opt_.dir + "/" + SegmentName(next_seq_);

@@ -1,8 +1,13 @@
 #include "transport/sender.h"
 
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <random>
 #include <thread>
 
@@ -77,6 +82,39 @@ bool Sender::WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point 
          acked_.load() >= seq;
 }
 
+namespace {
+
+// Whether a TCP connection to HOST:PORT opens within a second.
+bool TcpConnects(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), address.c_str() + colon + 1, &hints, &res) != 0) return false;
+  bool ok = false;
+  for (const addrinfo* a = res; a != nullptr && !ok; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof err;
+      ok = ::poll(&p, 1, 1000) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+           err == 0;
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
+}
+
+}  // namespace
+
 void Sender::Backoff(std::chrono::milliseconds* delay) {
   static thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
@@ -94,7 +132,23 @@ bool Sender::Session(const std::function<bool()>& done) {
   // collector outage by up to our backoff plus its.
   if (!target.channel->WaitForConnected(std::chrono::system_clock::now() +
                                         std::chrono::seconds(5))) {
-    log->debug("collector {} not reachable yet", target.address);
+    // gRPC does not say why a channel never became ready. A TCP connect that works where the
+    // channel does not is almost always one side speaking TLS and the other not: say so once.
+    std::string why = TcpConnects(target.address) ? "accepts TCP but not this agent's gRPC stream"
+                                                  : "not reachable";
+    if (why != "not reachable") {
+      why += opt_.tls_ca.empty()
+                 ? " (if the collector uses TLS, this agent needs --tls-ca: it is speaking "
+                   "plaintext)"
+                 : " (TLS handshake failed: does the collector use TLS, does --tls-ca sign its "
+                   "certificate for this host name, does it require a client certificate?)";
+    }
+    if (why != last_failure_) {
+      log->warn("collector {} {}", target.address, why);
+      last_failure_ = why;
+    } else {
+      log->debug("collector {} {}", target.address, why);
+    }
     not_connected_ = true;  // that wait paced the retry already
     if (channel_->targets.size() > 1) {
       channel_->current = (channel_->current + 1) % channel_->targets.size();
@@ -123,7 +177,28 @@ bool Sender::Session(const std::function<bool()>& done) {
       refused_ = true;
       return false;
     }
-    log->debug("collector {} unavailable: {}", target.address, status.error_message());
+    // Said once per distinct reason (at debug after that), with a hint when the reason looks
+    // like one side speaking TLS and the other not: gRPC itself only says the socket closed.
+    std::string why = status.error_message();
+    const bool closed = why.find("Socket closed") != std::string::npos ||
+                        why.find("reset by peer") != std::string::npos ||
+                        why.find("end of stream") != std::string::npos;
+    const bool handshake = why.find("andshake") != std::string::npos ||
+                           why.find("SSL") != std::string::npos ||
+                           why.find("WRONG_VERSION_NUMBER") != std::string::npos;
+    if (opt_.tls_ca.empty() && closed) {
+      why += " (if the collector uses TLS, this agent needs --tls-ca: it is speaking plaintext)";
+    } else if (!opt_.tls_ca.empty() && (handshake || closed)) {
+      why +=
+          " (TLS handshake failed: does the collector use TLS, and does --tls-ca sign its "
+          "certificate for this host name?)";
+    }
+    if (why != last_failure_) {
+      log->warn("collector {} did not accept the stream: {}", target.address, why);
+      last_failure_ = why;
+    } else {
+      log->debug("collector {} unavailable: {}", target.address, why);
+    }
     if (channel_->targets.size() > 1) {
       channel_->current = (channel_->current + 1) % channel_->targets.size();
       log->info("failing over to collector {}", channel_->targets[channel_->current].address);
@@ -152,6 +227,7 @@ bool Sender::Session(const std::function<bool()>& done) {
   acked_ = sent;
   connected_ = true;
   log->info("connected to collector {}, resuming after seq {}", target.address, sent);
+  last_failure_.clear();
 
   std::atomic<bool> alive{true};
   std::thread reader([&] {

@@ -72,6 +72,7 @@ class Sender {
   std::atomic<bool> connected_{false};
   std::atomic<bool> refused_{false};
   bool not_connected_ = false;  // the last session found no connection (sender thread only)
+  std::string last_failure_;    // the last reason a stream was not accepted (sender thread)
   std::atomic<std::uint64_t> acked_{0};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -954,6 +954,18 @@ std::uint64_t Engine::OpenStream(std::string_view site_id, std::string_view inst
   return in.last_seq;
 }
 
+std::vector<std::string> Engine::OtherOpenInstances(std::string_view site_id,
+                                                    std::string_view instance) const {
+  std::vector<std::string> out;
+  auto* s = Find(impl_->sites, site_id);
+  if (s == nullptr) return out;
+  for (const auto& [id, in] : (*s)->instances) {
+    if (id != instance && in.open_streams > 0) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void Engine::CloseStream(std::string_view site_id, std::string_view instance) {
   auto* s = Find(impl_->sites, site_id);
   if (s == nullptr) return;

@@ -355,6 +355,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_ingest_streams_refused_total",
                       "Streams refused for a bad hello or protocol violation.", T::Counter),
              {}, static_cast<double>(host->streams_refused.load()));
+    AddValue(b.Family("ccmon_ingest_concurrent_instances_total",
+                      "Streams opened for a site while another agent instance of the same site "
+                      "was streaming (two agents under one site id; logged with both ids).",
+                      T::Counter),
+             {}, static_cast<double>(host->concurrent_instances.load()));
     AddValue(b.Family("ccmon_ingest_apply_seconds_total",
                       "Time spent applying batches to the engine (divide by batches for the "
                       "mean apply latency).",

@@ -101,10 +101,22 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     }
     return 0;
   });
-  const std::uint64_t last = host_.With(
-      [&](Engine& e) { return e.OpenStream(site, instance, first.hello().agent_version()); });
+  std::vector<std::string> others;
+  const std::uint64_t last = host_.With([&](Engine& e) {
+    others = e.OtherOpenInstances(site, instance);
+    return e.OpenStream(site, instance, first.hello().agent_version());
+  });
   log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
             ctx->peer(), last);
+  if (!others.empty()) {
+    // Legitimate only for agents reading different PBXs under one site id; two agents on one
+    // PBX (a copied spool directory, a second host started by mistake) count every call twice.
+    ++host_.concurrent_instances;
+    log->warn(
+        "site {}: agent instance {} streams while instance {} is connected too; if both read "
+        "the same PBX its calls are counted twice (give each agent its own site id or stop one)",
+        site, instance, others.front());
+  }
   struct Closer {
     EngineHost& host;
     const std::string& site;

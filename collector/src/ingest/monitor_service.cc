@@ -145,20 +145,28 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext* ctx, const v1::Statu
     o->set_spool_backlog_events(site.spool_backlog_events);
     o->set_clock_skew_ms(site.clock_skew_ms);
   }
-  out->set_events_accepted(s.ingest.accepted);
-  out->set_events_duplicate(s.ingest.duplicate);
-  std::uint64_t invalid = 0;
-  for (const auto& [r, n] : s.ingest.invalid_by_reason) invalid += n;
-  out->set_events_invalid(invalid);
+  // A client-scoped token sees its own client's figures only: the pipeline's event counts span
+  // every client, so they are left out for it, and so is the WAL's error text (paths).
+  if (client.empty()) {
+    out->set_events_accepted(s.ingest.accepted);
+    out->set_events_duplicate(s.ingest.duplicate);
+    std::uint64_t invalid = 0;
+    for (const auto& [r, n] : s.ingest.invalid_by_reason) invalid += n;
+    out->set_events_invalid(invalid);
+  }
   if (const Wal* wal = host_.wal) {
     const WalStats w = wal->stats();
     out->set_wal_enabled(true);
     out->set_wal_bytes(w.bytes);
     out->set_wal_healthy(w.healthy);
-    out->set_wal_error(w.last_error);
+    if (client.empty()) out->set_wal_error(w.last_error);
     out->set_last_checkpoint_ms(host_.checkpoint_last_ms.load());
   }
-  out->set_alerts_firing(static_cast<std::uint32_t>(host_.alerts.Active().size()));
+  const auto active = host_.alerts.Active();
+  out->set_alerts_firing(
+      static_cast<std::uint32_t>(std::count_if(active.begin(), active.end(), [&](const Alert& a) {
+        return client.empty() || a.client == client;
+      })));
   return grpc::Status::OK;
 }
 

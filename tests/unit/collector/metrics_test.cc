@@ -156,6 +156,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
        {"ccmon_ingest_batches_total", "ccmon_ingest_batches_refused_total",
         "ccmon_ledger_store_write_failures_total", "ccmon_ledger_revisions_written_total",
         "ccmon_ledger_store_refused_rows_total", "ccmon_ingest_streams_refused_total",
+        "ccmon_ingest_concurrent_instances_total",
         "ccmon_ingest_apply_seconds_total", "ccmon_wal_bytes", "ccmon_wal_segments",
         "ccmon_wal_healthy", "ccmon_wal_write_errors_total", "ccmon_wal_torn_bytes_cut_total",
         "ccmon_wal_damaged_records_skipped_total", "ccmon_wal_files_lost_total",

@@ -82,6 +82,8 @@ struct AgentOptions {
   std::uint64_t spool_max_bytes = 1ULL << 30;
   // Input lines longer than this are skipped whole, logged with their number and counted.
   std::size_t max_line_bytes = 64 << 10;
+  // Send a token to a collector that is neither TLS nor on this machine (readable on the path).
+  bool allow_insecure_token = false;
   std::string overflow = "block";  // block | drop_oldest
   bool fsync = true;
   std::string log_level = "info";

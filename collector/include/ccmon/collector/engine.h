@@ -33,6 +33,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // A stream from (site, instance) opened; returns the last sequence number applied for it.
+  // Agent instances other than `instance` holding an open stream for `site` now: two agents
+  // under one site id (both reading the same PBX would count its calls twice).
+  std::vector<std::string> OtherOpenInstances(std::string_view site,
+                                              std::string_view instance) const;
   std::uint64_t OpenStream(std::string_view site, std::string_view instance,
                            std::string_view agent_version);
   void CloseStream(std::string_view site, std::string_view instance);
