@@ -268,12 +268,22 @@ class ServerImpl final : public Server {
     std::string blob, err;
     std::uint64_t lsn = 0;
     std::lock_guard ledger_lock(ledger_mu_);
+    // As Checkpoint(): no row drained before this checkpoint may be left unwritten.
     host_.With([&](Engine& e) {
+      auto drained = e.DrainLedger();
+      unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
+                        std::make_move_iterator(drained.end()));
       blob = e.SaveState();
       lsn = wal_.last_lsn();
       return 0;
     });
-    if (ec || !WriteCheckpoint(options_.data_dir, lsn, blob, &err) || !wal_.Recreate(lsn, &err)) {
+    bool ok = WriteUnwritten();
+    if (!ok) {
+      err = "ledger rows drained before it cannot be written";
+    } else {
+      ok = !ec && WriteCheckpoint(options_.data_dir, lsn, blob, &err) && wal_.Recreate(lsn, &err);
+    }
+    if (!ok) {
       if (restore_failures_++ % 60 == 0) {
         spdlog::get("collector")
             ->error("cannot restore durability in {}: {}; acks stay held", options_.data_dir,
@@ -401,28 +411,33 @@ class ServerImpl final : public Server {
  private:
   void TickLoop() {
     std::unique_lock lock(mu_);
-    auto last_tick = std::chrono::steady_clock::now();
     std::int64_t blind_until_ms = 0;
     while (!stopping_) {
+      // How long the wait overslept, on both clocks (a suspended VM stops the steady one):
+      // seconds of oversleep mean the whole process stood still, not that work was slow.
+      const auto steady_before = std::chrono::steady_clock::now();
+      const auto wall_before = std::chrono::system_clock::now();
       cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
       if (stopping_) break;
+      const auto tick = std::chrono::milliseconds(options_.tick_ms);
+      const auto overslept = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - steady_before) -
+                                          tick,
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now() - wall_before) -
+                                          tick);
       Snapshot snap = host_.With([](Engine& e) {
         e.Tick();
         return e.TakeSnapshot();
       });
-      // The collector's own blindness is not the sites' silence: a tick that comes seconds
-      // late means the whole process stood still (SIGSTOP, a paused VM, swap), and a WAL that
-      // cannot be written holds every agent's acks so they stop sending. Sites are judged
-      // from the moment either ends.
-      const auto tick = std::chrono::steady_clock::now();
-      const auto gap = tick - last_tick;
-      last_tick = tick;
-      const bool stalled =
-          gap > std::chrono::milliseconds(options_.tick_ms) + std::chrono::seconds(5);
+      // The collector's own blindness is not the sites' silence: a process that stood still,
+      // or a WAL that cannot be written (every agent's acks held, so they stop sending).
+      // SiteDark neither fires nor clears for the time it lasted.
+      const bool stalled = overslept > std::chrono::seconds(5);
       if (stalled) {
         spdlog::get("collector")
             ->warn("the collector stood still for {} s; sites are not judged dark for it",
-                   std::chrono::duration_cast<std::chrono::seconds>(gap).count());
+                   std::chrono::duration_cast<std::chrono::seconds>(overslept).count());
       }
       if (stalled || (host_.wal != nullptr && !wal_.stats().healthy)) blind_until_ms = snap.now_ms;
       snap.collector_blind_until_ms = blind_until_ms;

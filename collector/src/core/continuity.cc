@@ -226,9 +226,12 @@ void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
   // heard from, or last heard from before a collector restart (a checkpoint keeps last-seen
   // times), is not blamed for the time the collector itself was down.
   // Nor for the time the collector was stalled or holding acks (blind_until_ms): a site whose
-  // agent could not get through to it was not dark.
+  // agent could not get through was not dark, so it fires only on silence after that. Clearing
+  // needs the site itself to be heard again: a dead site's alert stays through the stall.
   const bool never = sv.last_seen_ms < m.first_seen_ms;
   const std::int64_t silent =
+      std::max<std::int64_t>(0, now - std::max(sv.last_seen_ms, m.first_seen_ms));
+  const std::int64_t silent_since_blind =
       std::max<std::int64_t>(0, now - std::max({sv.last_seen_ms, m.first_seen_ms, blind_until_ms}));
   const std::int64_t hb =
       sv.heartbeat_interval_ms > 0 ? sv.heartbeat_interval_ms : kDefaultHeartbeatMs;
@@ -238,7 +241,7 @@ void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
         th.site_dark_min_ms,
         static_cast<std::int64_t>(std::llround(th.site_dark_heartbeats * static_cast<double>(hb))));
     Observation o;
-    o.fire = silent > limit;
+    o.fire = silent_since_blind > limit;
     o.clear = static_cast<double>(silent) <= static_cast<double>(limit) * (1 - th.hysteresis);
     Step(Base("SiteDark", "critical", client, sv.site), o, 0, th, [&](Alert& a) {
       if (never) {

@@ -43,64 +43,115 @@ std::string SegmentName(std::uint64_t first_lsn) {
 
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// Makes a directory's entries (a file created or renamed in it) survive a power cut.
+void FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// The top bit of a record's length marks the last record of a write group: the flusher
+// writes each group with one write() and fdatasync()s it before the next group starts, so
+// every group followed by another was on disk whole, and only the last group may be torn.
+constexpr std::uint32_t kGroupEnd = 0x80000000U;
+
 struct ScanResult {
-  std::uint64_t good_end = 0;  // just past the last intact record
+  std::uint64_t good_end = 0;  // just past the last intact record kept
   std::uint64_t size = 0;
   // Damaged bytes between intact records: [from, to) offsets, and the LSNs they held.
   struct Gap {
     std::uint64_t from, to, first_lsn, last_lsn;
   };
   std::vector<Gap> gaps;
-  // Offsets and sizes of the intact records, to rewrite a damaged segment without its gaps.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
+  // The intact records kept, to replay and to rewrite a damaged segment without its gaps.
+  struct Record {
+    std::uint64_t offset, size, lsn;
+    bool group_end;
+  };
+  std::vector<Record> records;
 };
 
 // Whether an intact record starts at pos: a sane length, an LSN after `last` (exactly
 // last + 1 unless resyncing after damage that began at gap_start, then within what the
 // damaged bytes could have held) and a CRC over LSN and payload that matches.
 bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t last, bool resync,
-              std::size_t gap_start, std::uint32_t* len, std::uint64_t* lsn) {
+              std::size_t gap_start, std::uint32_t* len, std::uint64_t* lsn, bool* group_end) {
   if (pos + kHeader > data.size()) return false;
   std::uint32_t crc = 0;
   std::memcpy(len, data.data() + pos, 4);
   std::memcpy(&crc, data.data() + pos + 4, 4);
   std::memcpy(lsn, data.data() + pos + 8, 8);
+  *group_end = (*len & kGroupEnd) != 0;
+  *len &= ~kGroupEnd;
   if (*len > kMaxRecord || *len > data.size() - pos - kHeader) return false;
   if (last != 0 && !resync && *lsn != last + 1) return false;
   // (A record right at gap_start with a later LSN follows a gap an earlier open repaired.)
-  if (resync && (*lsn <= last || (pos > gap_start && *lsn > last + 1 + (pos - gap_start) / kHeader))) {
+  if (resync &&
+      (*lsn <= last || (pos > gap_start && *lsn > last + 1 + (pos - gap_start) / kHeader))) {
     return false;
   }
   return Crc(*lsn, data.substr(pos + kHeader, *len)) == crc;
 }
 
-// Scans a segment's bytes: calls fn for each intact record in order, and past damaged bytes
-// finds the next intact record (its LSN follows and its CRC matches), so one bad record costs
-// only itself. What follows the last intact record is a torn tail.
+// Scans a segment's bytes. Past damaged bytes it finds the next intact record (its LSN
+// follows, its CRC matches, and the record after it is intact too or the segment ends), so
+// damage in a group that was on disk whole costs only the records it touched. Damage in the
+// last write group is a torn write (a crash before its fdatasync, which may leave holes): the
+// segment is cut there, because records after a hole were never acknowledged and replaying
+// them would tell their agent to skip the hole's events. Then calls fn for each record kept.
 ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn,
                       const std::function<void(std::uint64_t, std::string_view)>& fn) {
   ScanResult r;
   r.size = data.size();
   std::size_t pos = 0;
   std::uint32_t len = 0;
-  std::uint64_t lsn = 0;
+  std::uint64_t lsn = 0, last = *last_lsn;
+  bool group_end = false;
+  auto confirmed = [&](std::size_t at, std::uint32_t n, std::uint64_t l) {
+    const std::size_t after = at + kHeader + n;
+    std::uint32_t len2 = 0;
+    std::uint64_t lsn2 = 0;
+    bool ge2 = false;
+    return after == data.size() || RecordAt(data, after, l, false, after, &len2, &lsn2, &ge2);
+  };
   while (pos + kHeader <= data.size()) {
-    if (!RecordAt(data, pos, *last_lsn, false, pos, &len, &lsn)) {
+    if (!RecordAt(data, pos, last, false, pos, &len, &lsn, &group_end)) {
       std::size_t next = pos;
       while (next + kHeader <= data.size() &&
-             !RecordAt(data, next, *last_lsn, true, pos, &len, &lsn)) {
+             !(RecordAt(data, next, last, true, pos, &len, &lsn, &group_end) &&
+               confirmed(next, len, lsn))) {
         ++next;
       }
       if (next + kHeader > data.size()) break;  // nothing intact after: a torn tail
       // An intact record right here with a later LSN is a gap an earlier open repaired.
-      if (next != pos) r.gaps.push_back({pos, next, *last_lsn + 1, lsn - 1});
+      if (next != pos) r.gaps.push_back({pos, next, last + 1, lsn - 1});
       pos = next;
     }
-    r.records.emplace_back(pos, kHeader + len);
-    if (fn) fn(lsn, data.substr(pos + kHeader, len));
-    *last_lsn = lsn;
+    r.records.push_back({pos, kHeader + len, lsn, group_end});
+    last = lsn;
     pos += kHeader + len;
-    r.good_end = pos;
+  }
+  // Groups known whole: up to the last group end that has an intact record after it. A
+  // segment without group marks (written before they existed) proves nothing.
+  std::uint64_t proven_end = 0;
+  for (std::size_t i = 0; i + 1 < r.records.size(); ++i) {
+    if (r.records[i].group_end) proven_end = r.records[i].offset + r.records[i].size;
+  }
+  for (std::size_t g = 0; g < r.gaps.size(); ++g) {
+    if (r.gaps[g].from < proven_end) continue;
+    // Damage in the unproven last group: cut the segment at it.
+    const std::uint64_t cut = r.gaps[g].from;
+    while (!r.records.empty() && r.records.back().offset >= cut) r.records.pop_back();
+    r.gaps.resize(g);
+    break;
+  }
+  for (const auto& rec : r.records) {
+    if (fn) fn(rec.lsn, data.substr(rec.offset + kHeader, rec.size - kHeader));
+  }
+  if (!r.records.empty()) {
+    *last_lsn = r.records.back().lsn;
+    r.good_end = r.records.back().offset + r.records.back().size;
   }
   return r;
 }
@@ -165,7 +216,7 @@ bool Wal::Open(const WalOptions& options, std::string* error, std::string* repor
         *error = ErrnoText("cannot read " + s.path);
         return false;
       }
-      for (const auto& [at, n] : scan.records) clean.append(data, at, n);
+      for (const auto& rec : scan.records) clean.append(data, rec.offset, rec.size);
       for (const auto& g : scan.gaps) {
         skipped_bytes_ += g.to - g.from;
         skipped_records_ += g.last_lsn >= g.first_lsn ? g.last_lsn - g.first_lsn + 1 : 0;
@@ -193,6 +244,7 @@ bool Wal::Open(const WalOptions& options, std::string* error, std::string* repor
         *error = ErrnoText("cannot rewrite damaged WAL segment " + s.path);
         return false;
       }
+      FsyncDir(opt_.dir);
       s.bytes = clean.size();
       s.last_lsn = seg_last >= s.first_lsn ? seg_last : 0;
       last = std::max(last, seg_last);
@@ -234,7 +286,10 @@ bool Wal::OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* erro
     s.first_lsn = first_lsn;
     s.path = opt_.dir + "/" + SegmentName(first_lsn);
     fd_ = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ >= 0) segments_.push_back(s);
+    if (fd_ >= 0) {
+      segments_.push_back(s);
+      FsyncDir(opt_.dir);
+    }
   }
   if (fd_ < 0) {
     if (error != nullptr) *error = ErrnoText("cannot open WAL segment in " + opt_.dir);
@@ -361,10 +416,31 @@ void Wal::FlushLoop() {
     }
     cv_.notify_all();  // room for blocked appenders
     bool ok = false;
+    bool written = false;
     {
       std::lock_guard flock(file_mu_);
-      ok = WriteAll(buf);
-      if (ok) {
+      // Records a checkpoint took over while the files were lost are not written again.
+      TrimThrough(&buf, recreated_through_);
+      if (buf.empty()) {
+        ok = true;
+      } else if (lost_) {
+        ok = false;  // nothing written now would be durable
+      } else {
+        MarkGroupEnd(&buf, true);
+        ok = WriteAll(buf);
+        written = ok;
+        struct stat st {};
+        if (ok && ::fstat(fd_, &st) == 0 && st.st_nlink == 0) {
+          // Synced into a file nobody can open again: the directory is gone.
+          ok = false;
+          lost_ = true;
+          ++files_lost_;
+          last_error_ = "WAL segment " + segments_.back().path +
+                        " was deleted while written (data directory removed?)";
+        }
+        if (!ok) MarkGroupEnd(&buf, false);
+      }
+      if (ok && written) {
         Segment& seg = segments_.back();
         seg.bytes += buf.size();
         seg.last_lsn = buf_last;
@@ -373,15 +449,17 @@ void Wal::FlushLoop() {
         }
         healthy_ = true;
         if (seg.bytes >= opt_.segment_bytes) OpenSegment(buf_last + 1, true, nullptr);
-      } else {
-        ++write_errors_;
+      } else if (!ok) {
         healthy_ = false;
-        last_error_ = ErrnoText("WAL write to " + segments_.back().path + " failed");
+        if (!lost_) {
+          ++write_errors_;
+          last_error_ = ErrnoText("WAL write to " + segments_.back().path + " failed");
+        }
       }
     }
     std::unique_lock lock(mu_);
     if (ok) {
-      durable_lsn_ = buf_last;
+      durable_lsn_ = std::max(durable_lsn_, buf_last);
       durable_cv_.notify_all();
       buf.clear();
     } else {
@@ -393,6 +471,38 @@ void Wal::FlushLoop() {
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
     }
   }
+}
+
+// Marks (or unmarks, when the write failed and the records go back to the buffer) the last
+// record of buf as the end of a write group.
+void Wal::MarkGroupEnd(std::string* buf, bool on) {
+  std::size_t pos = 0, last = std::string::npos;
+  while (pos + kHeader <= buf->size()) {
+    std::uint32_t len = 0;
+    std::memcpy(&len, buf->data() + pos, 4);
+    last = pos;
+    pos += kHeader + (len & ~kGroupEnd);
+  }
+  if (last == std::string::npos) return;
+  std::uint32_t len = 0;
+  std::memcpy(&len, buf->data() + last, 4);
+  len = on ? (len | kGroupEnd) : (len & ~kGroupEnd);
+  std::memcpy(buf->data() + last, &len, 4);
+}
+
+// Drops the records with LSN <= lsn from the front of buf.
+void Wal::TrimThrough(std::string* buf, std::uint64_t lsn) {
+  if (lsn == 0) return;
+  std::size_t cut = 0;
+  while (cut + kHeader <= buf->size()) {
+    std::uint32_t len = 0;
+    std::uint64_t rec_lsn = 0;
+    std::memcpy(&len, buf->data() + cut, 4);
+    std::memcpy(&rec_lsn, buf->data() + cut + 8, 8);
+    if (rec_lsn > lsn) break;
+    cut += kHeader + (len & ~kGroupEnd);
+  }
+  buf->erase(0, cut);
 }
 
 void Wal::TruncateThrough(std::uint64_t lsn) {
@@ -410,11 +520,14 @@ void Wal::TruncateThrough(std::uint64_t lsn) {
 bool Wal::CheckFiles() {
   std::lock_guard flock(file_mu_);
   if (lost_ || segments_.empty() || fd_ < 0) return !lost_;
-  struct stat open_st {}, path_st {};
-  const bool same = ::fstat(fd_, &open_st) == 0 &&
-                    ::stat(segments_.back().path.c_str(), &path_st) == 0 &&
-                    open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
-  if (same) return true;
+  struct stat open_st {
+  }, path_st{};
+  if (::fstat(fd_, &open_st) != 0) return true;
+  if (::stat(segments_.back().path.c_str(), &path_st) != 0) {
+    if (errno != ENOENT) return true;  // an I/O error is the writes' business, not a loss
+  } else if (open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino) {
+    return true;
+  }
   lost_ = true;
   ++files_lost_;
   healthy_ = false;
@@ -428,18 +541,11 @@ bool Wal::Recreate(std::uint64_t lsn, std::string* error) {
   std::lock_guard lock(mu_);
   std::lock_guard flock(file_mu_);
   // Drop buffered records the checkpoint holds; keep later ones for the new segment.
-  std::size_t cut = 0;
-  while (cut + kHeader <= pending_.size()) {
-    std::uint32_t len = 0;
-    std::uint64_t rec_lsn = 0;
-    std::memcpy(&len, pending_.data() + cut, 4);
-    std::memcpy(&rec_lsn, pending_.data() + cut + 8, 8);
-    if (rec_lsn > lsn) break;
-    cut += kHeader + len;
-  }
-  pending_.erase(0, cut);
+  TrimThrough(&pending_, lsn);
+  recreated_through_ = std::max(recreated_through_, lsn);
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
+  FsyncDir(fs::path(opt_.dir).parent_path().string());
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   segments_.clear();
@@ -464,7 +570,7 @@ WalStats Wal::stats() const {
     s.damaged_bytes_skipped = skipped_bytes_;
     s.damaged_records_lost = skipped_records_;
     s.files_lost = files_lost_;
-    s.healthy = healthy_;
+    s.healthy = healthy_ && !lost_;
     s.last_error = last_error_;
   }
   std::lock_guard lock(mu_);

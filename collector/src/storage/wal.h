@@ -114,6 +114,8 @@ class Wal {
   };
   void FlushLoop();
   bool WriteAll(const std::string& buf);
+  static void MarkGroupEnd(std::string* buf, bool on);
+  static void TrimThrough(std::string* buf, std::uint64_t lsn);
   bool OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error);
 
   WalOptions opt_;
@@ -127,6 +129,7 @@ class Wal {
   std::uint64_t durable_lsn_ = 0;
   bool stopping_ = false;
   std::atomic<bool> lost_{false};
+  std::uint64_t recreated_through_ = 0;  // file_mu_: records a Recreate's checkpoint holds
   // Files; owned by the flusher while it runs (file_mu_ guards against TruncateThrough).
   mutable std::mutex file_mu_;
   std::vector<Segment> segments_;

@@ -750,6 +750,10 @@ TEST_F(ContinuityTest, SiteDarkIsNotBlamedForTheCollectorsOwnStall) {
   // From the end of the stall the usual limit applies (3 heartbeats of 5 s).
   EXPECT_TRUE(Named(Advance(15 * kS), "SiteDark", true).empty());
   EXPECT_EQ(Named(Advance(kS), "SiteDark", true).size(), 1u);
+  // A site already dark stays dark through the next stall: only hearing from it clears.
+  snap_.collector_blind_until_ms = now_ + 120 * kS;
+  EXPECT_TRUE(Named(Advance(120 * kS), "SiteDark", false).empty());
+  EXPECT_TRUE(IsActive("SiteDark"));
 }
 
 // --- ClockSkew ---------------------------------------------------------------------------------
