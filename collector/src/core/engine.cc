@@ -252,6 +252,7 @@ struct Site {
   // no event can come from the future, so this is a PBX clock running fast even when the
   // agent's clock (heartbeats) is right. Measured again by every PBX event.
   std::int64_t pbx_ahead_ms = 0;
+  std::int64_t pbx_last_ahead_ms = 0;  // the last PBX event's own lead
   std::uint64_t spool_backlog = 0;
   std::uint64_t spool_dropped = 0;
   bool spool_paused = false;  // from heartbeats; not checkpointed (the next one says again)
@@ -971,6 +972,8 @@ void Engine::CloseStream(std::string_view site_id, std::string_view instance) {
   if (s == nullptr) return;
   Site& site = **s;
   if (site.open_streams > 0) --site.open_streams;
+  // "Paused" is the agent's word while it streams; a disconnected agent says nothing.
+  if (site.open_streams == 0) site.spool_paused = false;
   if (auto* in = Find(site.instances, instance); in != nullptr && in->open_streams > 0) {
     --in->open_streams;
     // The site's close watermark may move on now that this instance stopped streaming.
@@ -1033,7 +1036,11 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
                         std::holds_alternative<VoiceQuality>(event.body);
   if (from_pbx) {
     site.last_pbx_ms = now;
-    site.pbx_ahead_ms = std::max<std::int64_t>(0, t - now);
+    // The lesser of the last two PBX events' leads: one glitched stamp (which the watermark
+    // also refuses) does not make a clock fast, two in a row do.
+    const std::int64_t ahead = std::max<std::int64_t>(0, t - now);
+    site.pbx_ahead_ms = std::min(ahead, site.pbx_last_ahead_ms);
+    site.pbx_last_ahead_ms = ahead;
   }
   const std::int64_t before = in.watermark_ms;
   const auto* call = std::get_if<CallEvent>(&event.body);

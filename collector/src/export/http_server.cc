@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <list>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -26,6 +27,8 @@ std::string_view Reason(int status) {
       return "Method Not Allowed";
     case 431:
       return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
     case 503:
       return "Service Unavailable";
     default:
@@ -96,7 +99,10 @@ struct HttpServer::Impl {
     std::string in;
     std::string out;
     bool head_started = false;  // bytes of the current request have arrived
+    bool writing = false;       // a response is on its way: never evicted
     bool closed = false;
+    std::string peer;  // remote address, for the per-peer cap
+    std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
     std::list<std::shared_ptr<Conn>>::iterator self;
 
     void Close() {
@@ -129,6 +135,7 @@ struct HttpServer::Impl {
           c->head_started = true;
           c->Arm(c->server.opt.header_timeout);
         }
+        c->last_active = std::chrono::steady_clock::now();
         c->in.append(buf->data(), n);
         c->Parse();
       });
@@ -143,8 +150,12 @@ struct HttpServer::Impl {
         Read();
         return;
       }
+      if (end > server.opt.max_header_bytes) {
+        Respond({431, "text/plain", "request head too large\n"}, false, false);
+        return;
+      }
       const std::string head = in.substr(0, end);
-      in.erase(0, end + 4);  // GET and HEAD carry no body
+      in.erase(0, end + 4);
       ++server.requests;
       const std::size_t sp1 = head.find(' ');
       const std::size_t sp2 = sp1 == std::string::npos ? sp1 : head.find(' ', sp1 + 1);
@@ -159,14 +170,26 @@ struct HttpServer::Impl {
           sp2 + 1, (eol == std::string::npos ? head.size() : eol) - sp2 - 1);
       target = target.substr(0, target.find('?'));
       const std::string_view connection = Header(head, "Connection");
-      const bool keep =
-          version == "HTTP/1.1" ? !IEquals(connection, "close") : IEquals(connection, "keep-alive");
+      // A request with a body is not ours to parse (GET and HEAD carry none): answer it and
+      // close, so the body is never read as the next request.
+      const std::string_view length = Header(head, "Content-Length");
+      const bool body =
+          (!length.empty() && length != "0") || !Header(head, "Transfer-Encoding").empty();
+      const bool keep = !body && (version == "HTTP/1.1" ? !IEquals(connection, "close")
+                                                        : IEquals(connection, "keep-alive"));
       if (method != "GET" && method != "HEAD") {
         Respond({405, "text/plain", "GET or HEAD only\n"}, keep, false);
         return;
       }
-      HttpResponse r = server.handler(target);
-      const bool gzip = IContains(Header(head, "Accept-Encoding"), "gzip") && r.body.size() > 1024;
+      HttpResponse r;
+      try {
+        r = server.handler(target);
+      } catch (const std::exception& e) {
+        r = {500, "text/plain", std::string("internal error: ") + e.what() + "\n"};
+      }
+      const std::string_view accept = Header(head, "Accept-Encoding");
+      const bool gzip =
+          IContains(accept, "gzip") && !IContains(accept, "gzip;q=0") && r.body.size() > 1024;
       if (gzip) {
         std::string z = Gzip(r.body);
         if (!z.empty()) {
@@ -184,14 +207,18 @@ struct HttpServer::Impl {
       out += "Content-Type: " + r.content_type + "\r\n";
       out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
       if (gzip) out += "Content-Encoding: gzip\r\n";
+      out += "Vary: Accept-Encoding\r\n";
       out += keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
       if (!head_only) out += r.body;
       timer.cancel();
       Arm(server.opt.header_timeout + std::chrono::seconds(30));  // a reader too slow to take it
+      writing = true;
       asio::async_write(
           socket, asio::buffer(out),
           [c = shared_from_this(), keep](const asio::error_code& ec, std::size_t) {
             if (c->closed) return;
+            c->writing = false;
+            c->last_active = std::chrono::steady_clock::now();
             if (ec || !keep) {
               c->Close();
               return;
@@ -205,29 +232,66 @@ struct HttpServer::Impl {
     }
   };
 
-  explicit Impl() : acceptor(io) {}
+  explicit Impl() : acceptor(io), retry(io) {}
+
+  // Makes room for a connection from `peer`: past the per-peer cap that peer's least recently
+  // active idle connection goes, past the global cap the one of the peer holding the most.
+  // A connection sending a response is never closed, so a flood cannot cut a scrape short,
+  // and a flood from one address cannot push out another's (Prometheus's) connection.
+  bool MakeRoom(const std::string& peer) {
+    std::map<std::string, std::size_t> per_peer;
+    for (const auto& c : conns) ++per_peer[c->peer];
+    std::string victim_peer;
+    if (per_peer[peer] >= opt.max_connections_per_peer) {
+      victim_peer = peer;
+    } else if (conns.size() >= opt.max_connections) {
+      victim_peer =
+          std::max_element(per_peer.begin(), per_peer.end(), [](const auto& a, const auto& b) {
+            return a.second < b.second;
+          })->first;
+    } else {
+      return true;
+    }
+    std::shared_ptr<Conn> victim;
+    for (const auto& c : conns) {
+      if (c->peer != victim_peer || c->writing) continue;
+      if (!victim || c->last_active < victim->last_active) victim = c;
+    }
+    if (!victim) return false;
+    ++evicted;
+    victim->Close();
+    return true;
+  }
 
   void Accept() {
     acceptor.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        while (conns.size() >= opt.max_connections && !conns.empty()) {
-          ++evicted;
-          std::shared_ptr<Conn> oldest = conns.front();
-          oldest->Close();
-        }
+      if (ec) {
+        // Out of descriptors or the like: retry shortly, not in a hot loop on this thread.
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](const asio::error_code& e) {
+          if (!e) Accept();
+        });
+        return;
+      }
+      asio::error_code pe;
+      const auto remote = sock.remote_endpoint(pe);
+      const std::string peer = pe ? std::string() : remote.address().to_string();
+      if (MakeRoom(peer)) {
         auto c = std::make_shared<Conn>(*this, std::move(sock));
+        c->peer = peer;
         conns.push_back(c);
         c->self = std::prev(conns.end());
         c->Arm(opt.idle_timeout);
         c->Read();
-      }
+      }  // else: every connection of that peer is being answered; this one is dropped
       Accept();
     });
   }
 
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer retry;
   HttpServerOptions opt;
   Handler handler;
   std::list<std::shared_ptr<Conn>> conns;  // io thread only; oldest first
@@ -277,6 +341,7 @@ void HttpServer::Stop() {
   asio::post(impl_->io, [this] {
     asio::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->retry.cancel();
     while (!impl_->conns.empty()) {
       const std::shared_ptr<Impl::Conn> c = impl_->conns.front();
       c->Close();

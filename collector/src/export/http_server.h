@@ -1,8 +1,10 @@
 // A small HTTP/1.1 server for /metrics and health, event-driven on one thread: an idle or
 // half-sent connection holds a socket and a timer, never a worker, so a scrape is answered
 // whoever else is connected. Requests must complete their headers within header_timeout;
-// keep-alive connections idle longer than idle_timeout are closed; past max_connections the
-// oldest connection is closed to make room. GET and HEAD only; gzip when the client asks.
+// keep-alive connections idle longer than idle_timeout are closed; past max_connections (or
+// max_connections_per_peer for one address) the least recently active idle connection of the
+// busiest peer is closed to make room, never one being answered. GET and HEAD only (a request
+// with a body is answered and the connection closed); gzip when the client asks.
 #pragma once
 
 #include <absl/status/status.h>
@@ -26,6 +28,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{120000};
   std::size_t max_connections = 512;
+  std::size_t max_connections_per_peer = 64;
   std::size_t max_header_bytes = 16 << 10;
 };
 

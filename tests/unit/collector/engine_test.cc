@@ -229,15 +229,19 @@ TEST_F(EngineTest, SkewedSiteClocksAreCountedAndPbxAheadIsMeasured) {
   Snapshot s = engine_->TakeSnapshot();
   EXPECT_EQ(Queue(s, "s1", "q").total.offered, 1u);
   ASSERT_EQ(s.sites.size(), 1u);
+  EXPECT_EQ(s.sites[0].pbx_clock_ahead_ms, 0) << "one stamp ahead may be a glitch";
+  EXPECT_EQ(Call(t + 3 * 3600 * kS, CallKind::kOffered, "q", "ahead2").kind,
+            ApplyResult::Kind::kAccepted);
+  s = engine_->TakeSnapshot();
   EXPECT_EQ(s.sites[0].pbx_clock_ahead_ms, 3 * 3600 * kS);
   EXPECT_EQ(Call(t - 3 * 3600 * kS, CallKind::kOffered, "q", "behind").kind,
             ApplyResult::Kind::kAccepted);
   s = engine_->TakeSnapshot();
-  EXPECT_EQ(Queue(s, "s1", "q").total.offered, 2u);
+  EXPECT_EQ(Queue(s, "s1", "q").total.offered, 3u);
   EXPECT_EQ(s.sites[0].pbx_clock_ahead_ms, 0) << "a stamp behind is not 'ahead'";
   EXPECT_EQ(Call(t + 24 * 3600 * kS + kS, CallKind::kOffered, "q", "absurd").reason,
             "future_timestamp");
-  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").total.offered, 2u);
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").total.offered, 3u);
 }
 
 TEST_F(EngineTest, QueueCapBoundsASite) {
