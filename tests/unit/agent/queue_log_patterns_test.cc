@@ -206,7 +206,8 @@ TEST(QueueLogPatternsTest, MissingWaitIsRecomputedOrFlaggedUnknown) {
       "303|E3|q|NONE|ABANDON|1|1|\n"    // recomputed: 3 s
       "400|E4|q|NONE|ABANDON|1|1|-5\n"  // no ENTERQUEUE: unknown
       "500|E5|q|NONE|ENTERQUEUE||+5|1\n"
-      "512|E5|q|NONE|EXITWITHKEY|5|1|1|x\n");  // recomputed: 12 s
+      "512|E5|q|NONE|EXITWITHKEY|5|1|1|x\n"             // recomputed: 12 s
+      "600|E6|q|Agent 3|CONNECT|99999999999|E6b|1\n");  // 3 171 years: unknown, not clamped
   const Out* a1 = h.Find("q", CallKind::kAnswered, 0);
   const Out* a2 = h.Find("q", CallKind::kAnswered, 1);
   ASSERT_TRUE(a1 && a2);
@@ -220,9 +221,12 @@ TEST(QueueLogPatternsTest, MissingWaitIsRecomputedOrFlaggedUnknown) {
   EXPECT_FALSE(ab1->call.wait_unknown);
   EXPECT_TRUE(ab2->call.wait_unknown);
   EXPECT_EQ(h.Find("q", CallKind::kUnanswered)->call.wait_ms, 12000u);
-  EXPECT_EQ(h.m.stats().invalid_wait, 5u);
+  const Out* a3 = h.Find("q", CallKind::kAnswered, 2);
+  ASSERT_TRUE(a3);
+  EXPECT_TRUE(a3->call.wait_unknown);
+  EXPECT_EQ(h.m.stats().invalid_wait, 6u);
   EXPECT_EQ(h.m.stats().wait_recomputed, 3u);
-  EXPECT_EQ(h.Count("q", CallKind::kOffered), 5);  // E2 and E4 reconstructed
+  EXPECT_EQ(h.Count("q", CallKind::kOffered), 6);  // E2, E4 and E6 reconstructed
 }
 
 // RINGCANCELED is written when the caller hangs up (or leaves) while members ring

@@ -152,17 +152,28 @@ TEST(MetricsTest, CatalogueMatchesExport) {
   for (const auto& f : BuildFamilies(FullSnapshot(clock), nullptr)) exported.insert(f.name);
   // Pipeline and WAL families need the host and a data dir; they are listed explicitly (the
   // durability integration test scrapes them from a real collector).
-  for (const char* n :
-       {"ccmon_ingest_batches_total", "ccmon_ingest_batches_refused_total",
-        "ccmon_ledger_store_write_failures_total", "ccmon_ledger_revisions_written_total",
-        "ccmon_ledger_store_refused_rows_total", "ccmon_ingest_streams_refused_total",
-        "ccmon_ingest_concurrent_instances_total",
-        "ccmon_ingest_apply_seconds_total", "ccmon_wal_bytes", "ccmon_wal_segments",
-        "ccmon_wal_healthy", "ccmon_wal_write_errors_total", "ccmon_wal_torn_bytes_cut_total",
-        "ccmon_wal_damaged_records_skipped_total", "ccmon_wal_files_lost_total",
-        "ccmon_wal_unacked_records", "ccmon_checkpoints_total",
-        "ccmon_checkpoint_last_success_timestamp_seconds", "ccmon_alerts_active",
-        "ccmon_alert_notifications_total", "ccmon_alert_queue_length", "ccmon_alert_receiver_up"}) {
+  for (const char* n : {"ccmon_ingest_batches_total",
+                        "ccmon_ingest_batches_refused_total",
+                        "ccmon_ledger_store_write_failures_total",
+                        "ccmon_ledger_revisions_written_total",
+                        "ccmon_ledger_store_refused_rows_total",
+                        "ccmon_ingest_streams_refused_total",
+                        "ccmon_ingest_concurrent_instances_total",
+                        "ccmon_ingest_apply_seconds_total",
+                        "ccmon_wal_bytes",
+                        "ccmon_wal_segments",
+                        "ccmon_wal_healthy",
+                        "ccmon_wal_write_errors_total",
+                        "ccmon_wal_torn_bytes_cut_total",
+                        "ccmon_wal_damaged_records_skipped_total",
+                        "ccmon_wal_files_lost_total",
+                        "ccmon_wal_unacked_records",
+                        "ccmon_checkpoints_total",
+                        "ccmon_checkpoint_last_success_timestamp_seconds",
+                        "ccmon_alerts_active",
+                        "ccmon_alert_notifications_total",
+                        "ccmon_alert_queue_length",
+                        "ccmon_alert_receiver_up"}) {
     exported.insert(n);
   }
   std::ifstream in(std::string(CCMON_SOURCE_DIR) + "/docs/metrics.md");

@@ -63,7 +63,7 @@ struct SiteView {
   std::string site;
   bool connected = false;
   std::uint32_t open_streams = 0;
-  std::int64_t last_seen_ms = 0;  // collector clock
+  std::int64_t last_seen_ms = 0;   // collector clock
   std::int64_t clock_skew_ms = 0;  // agent clock minus collector clock, at heartbeats
   // The last PBX event's time minus the collector's clock when it arrived, if positive.
   std::int64_t pbx_clock_ahead_ms = 0;
