@@ -475,6 +475,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   o->core.default_terms = default_terms;
   if (const auto clients = root["clients"]) {
     if (!clients.IsSequence()) return r.Error(clients, "clients", "must be a list");
+    std::set<std::string> client_names, queue_names;
     for (std::size_t i = 0; i < clients.size(); ++i) {
       const auto& cn = clients[i];
       const std::string path = absl::StrCat("clients[", i, "]");
@@ -485,6 +486,9 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
       std::string forecast_file = default_forecast;
       if (s = r.Get(cn, "name", path, &c.name); !s.ok()) return s;
       if (c.name.empty()) return r.Error(cn, path + ".name", "is required");
+      if (!client_names.insert(c.name).second) {
+        return r.Error(cn["name"], path + ".name", "client '" + c.name + "' is defined twice");
+      }
       if (cn["contract"]) {
         if (s = r.ContractAt(cn["contract"], path + ".contract", &c.contract, &c.terms,
                              &forecast_file);
@@ -506,6 +510,12 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
         } else {
           if (s = r.Keys(qn, qpath, {"name", "contract"}); !s.ok()) return s;
           if (s = r.Get(qn, "name", qpath, &q.name); !s.ok()) return s;
+        }
+        if (!queue_names.insert(q.name).second) {
+          return r.Error(qn.IsScalar() ? qn : qn["name"], qpath,
+                         "queue '" + q.name + "' is claimed by more than one client");
+        }
+        if (!qn.IsScalar()) {
           if (qn["contract"]) {
             std::string queue_forecast;  // one forecast file per client
             if (s = r.ContractAt(qn["contract"], qpath + ".contract", &q.contract, &q.terms,
@@ -561,6 +571,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   }
   if (const auto sites = root["sites"]) {
     if (!sites.IsSequence()) return r.Error(sites, "sites", "must be a list");
+    std::set<std::string> site_ids;
     for (std::size_t i = 0; i < sites.size(); ++i) {
       const std::string path = absl::StrCat("sites[", i, "]");
       if (s = r.Keys(sites[i], path, {"id", "timezone", "token", "token_file"}); !s.ok()) return s;
@@ -569,6 +580,17 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
       if (s = r.Get(sites[i], "id", path, &sc.id); !s.ok()) return s;
       if (s = r.Get(sites[i], "timezone", path, &sc.timezone); !s.ok()) return s;
       if (sc.id.empty()) return r.Error(sites[i], path + ".id", "is required");
+      // The agent's own rule for --site: an id it cannot send would never report.
+      if (sc.id.size() > 64 ||
+          sc.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "._-") != std::string::npos) {
+        return r.Error(sites[i]["id"], path + ".id",
+                       "site id '" + sc.id +
+                           "' cannot be an agent's --site: 1-64 characters of [A-Za-z0-9._-]");
+      }
+      if (!site_ids.insert(sc.id).second) {
+        return r.Error(sites[i]["id"], path + ".id", "site '" + sc.id + "' is defined twice");
+      }
       absl::TimeZone tz;
       if (!absl::LoadTimeZone(sc.timezone, &tz)) {
         return r.Error(sites[i]["timezone"] ? sites[i]["timezone"] : sites[i], path + ".timezone",

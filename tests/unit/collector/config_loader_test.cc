@@ -98,8 +98,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"sites:\n  - id: x\n    timezone: Mars/Olympus\n",
                 "bad.yaml:3:15: field 'sites[0].timezone': unknown IANA time zone"},
         BadCase{"clients:\n  - name: a\n    queues: [q]\n  - name: b\n    queues: [q]\n",
-                "queue 'q' claimed by more than one client"},
+                "bad.yaml:5:14: field 'clients[1].queues[0]': queue 'q' is claimed by more than "
+                "one client"},
         BadCase{"clients:\n  - queues: [q]\n", "field 'clients[0].name': is required"},
+        BadCase{"sites:\n  - id: manila 1\n",
+                "bad.yaml:2:9: field 'sites[0].id': site id "
+                "'manila 1' cannot be an agent's --site"},
+        BadCase{"sites:\n  - id: a\n  - id: a\n",
+                "bad.yaml:3:9: field 'sites[1].id': site 'a' is defined twice"},
+        BadCase{"clients:\n  - name: a\n  - name: a\n",
+                "bad.yaml:3:11: field 'clients[1].name': client 'a' is defined twice"},
         BadCase{"defaults:\n  sl_target: abc\n", "field 'defaults.sl_target': has the wrong type"},
         BadCase{"listen: [unclosed\n", "bad.yaml:2:"},
         BadCase{"limits:\n  max_queues_per_site: 0\n", "limits.max_queues_per_site"},
