@@ -486,6 +486,7 @@ int RunAgent(const AgentOptions& o) {
   // machine too), so nothing is skipped and nothing spooled twice.
   std::string stream_failure;  // a pipe cannot be read again: the import must stop
   bool bound_logged = false;
+  std::atomic<bool> paused_now{false};  // for the sender's live status
   auto input_paused = [&] {
     const bool full = spool.Full();
     if (full != bound_logged) {
@@ -498,7 +499,8 @@ int RunAgent(const AgentOptions& o) {
         Log()->info("spool below its bound again: reading sources");
       }
     }
-    return full || writer.Paused();
+    paused_now = full || writer.Paused();
+    return paused_now.load();
   };
   // A disk with less room than a chunk needs must still make progress: after a failure chunks
   // shrink (to 4 KiB), after successes they grow back.
@@ -632,6 +634,8 @@ int RunAgent(const AgentOptions& o) {
   sopt.site = o.site;
   sopt.version = CCMON_VERSION;
   sopt.batch_max = o.batch_max;
+  sopt.status_interval = std::chrono::milliseconds(std::min(o.heartbeat_ms, 2000));
+  sopt.paused = [&paused_now] { return paused_now.load(); };
   Sender sender(sopt, spool, spool_mu);
 
   if (o.once) {

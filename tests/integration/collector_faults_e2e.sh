@@ -6,6 +6,10 @@
 #  2. the process stopped (SIGSTOP) for 20 s while a site streams heartbeats every second:
 #     SiteDark (3 s limit here) does not fire for the site on resume, because the silence was
 #     the collector's, and the log says it stood still.
+#  3. its data disk full (a tmpfs) while a site sends 3000 calls: acks are held, /healthz says
+#     503, the site's backlog gauge shows the calls waiting (the agent's live status, not its
+#     spooled heartbeats), SiteDark stays quiet; once there is room every call is counted and
+#     the backlog is back to 0. Skipped where tmpfs cannot be mounted.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -68,4 +72,40 @@ if grep -q "alert SiteDark firing" "$WORK/c2.log"; then
   fail "SiteDark fired for a site that was connected while the collector stood still"
 fi
 expect_metric ccmon_site_connected 'site="s2"' 1
-echo "PASS: data directory restored from memory; no SiteDark for the collector's own stall"
+kill "$COLLECTOR_PID"
+wait "$COLLECTOR_PID" 2>/dev/null || true
+
+# --- 3. the data disk fills up -----------------------------------------------------------------
+mkdir -p "$WORK/fs"
+if ! mount -t tmpfs -o size=4m tmpfs "$WORK/fs" 2>/dev/null; then
+  echo "NOTE: cannot mount tmpfs here; the full data disk case is left to the unit tests"
+  echo "PASS: data directory restored from memory; no SiteDark for the collector's own stall"
+  exit 0
+fi
+on_cleanup() { umount "$WORK/fs"; }
+start_collector c3 --continuity-rules "$WORK/rules.yaml" --data-dir "$WORK/fs/data"
+: >"$WORK/feed.jsonl"
+start_bg agent3 "$BIN/ccmon-agent" --site s3 --collector "127.0.0.1:$GRPC_PORT" \
+  --jsonl "$WORK/feed.jsonl" --heartbeat-ms 1000 --no-fsync --spool-dir "$WORK/spool-3"
+connected3() { [[ $(metric ccmon_site_connected 'site="s3"') == 1 ]]; }
+wait_for connected3 || fail "agent 3 did not connect"
+dd if=/dev/zero of="$WORK/fs/filler" bs=64k >/dev/null 2>&1 || true
+jsonl_calls 1000 3000 >>"$WORK/feed.jsonl"
+unhealthy() { [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/healthz") == 503 ]]; }
+wait_for unhealthy || fail "/healthz did not say 503 with the data disk full"
+waiting() {
+  local b
+  b=$(metric ccmon_agent_spool_backlog_events 'site="s3"')
+  [[ $b != absent ]] && ((b > 1000))
+}
+wait_for waiting || fail "the backlog gauge does not show the waiting calls: $(metric ccmon_agent_spool_backlog_events 'site="s3"')"
+sleep 6
+if grep -q "alert SiteDark firing.*site=s3" "$WORK/c3.log"; then
+  fail "SiteDark fired for a site held back by the collector's own full disk"
+fi
+rm -f "$WORK/fs/filler"
+all3() { [[ $(metric ccmon_calls_answered_total 'client="default",site="s3",queue="q"') == 3000 ]]; }
+WAIT_S=60 wait_for all3 || fail "after the disk freed: $(metric ccmon_calls_answered_total 'client="default",site="s3",queue="q"') of 3000 answered"
+drained() { [[ $(metric ccmon_agent_spool_backlog_events 'site="s3"') == 0 ]]; }
+wait_for drained || fail "backlog gauge stays at $(metric ccmon_agent_spool_backlog_events 'site="s3"')"
+echo "PASS: data directory restored; no SiteDark for the collector's stall or full disk; live backlog"

@@ -253,7 +253,22 @@ bool Sender::Session(const std::function<bool()>& done) {
   });
 
   v1::AgentMessage batch;
+  const bool status_ok = in.welcome().accepts_status();
+  auto last_status = std::chrono::steady_clock::time_point{};
   while (alive && !stop_ && !done()) {
+    // Live status beside the spooled events: what is waiting now, even while acks are held.
+    if (status_ok && std::chrono::steady_clock::now() - last_status >= opt_.status_interval) {
+      last_status = std::chrono::steady_clock::now();
+      v1::AgentMessage status;
+      {
+        std::lock_guard lock(spool_mu_);
+        const auto st = spool_.stats();
+        status.mutable_status()->set_spool_backlog_events(st.committed_seq - st.acked_seq);
+        status.mutable_status()->set_spool_backlog_bytes(st.bytes);
+      }
+      status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
+      if (!stream->Write(status)) break;
+    }
     std::vector<SpoolRecord> recs;
     std::uint64_t seen_wake = 0;
     {

@@ -34,6 +34,10 @@ struct SenderOptions {
   // Called (on the sender's thread) with each Welcome's contract SL thresholds: per queue
   // the collector names, and the default for the others.
   std::function<void(const std::map<std::string, double>&, double)> on_thresholds;
+  // Live status (AgentStatus) period, and whether the agent has paused its sources now (called
+  // on the sender's thread; may be empty).
+  std::chrono::milliseconds status_interval{2000};
+  std::function<bool()> paused;
 };
 
 class Sender {

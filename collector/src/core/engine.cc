@@ -256,6 +256,7 @@ struct Site {
   std::uint64_t spool_backlog = 0;
   std::uint64_t spool_dropped = 0;
   bool spool_paused = false;  // from heartbeats; not checkpointed (the next one says again)
+  bool live_status = false;   // the agent sends AgentStatus (until it disconnects)
   std::uint64_t lines_rejected = 0;
   std::uint32_t heartbeat_interval_ms = 0;
   std::string last_instance;
@@ -871,9 +872,13 @@ struct Engine::Impl {
 
   void ApplyHeartbeat(Site& site, const Heartbeat& h) {
     site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
-    site.spool_backlog = h.spool_backlog_events;
+    // A heartbeat is as old as its place in the spool: live status, when the agent sends it,
+    // says the backlog and the pause better.
+    if (!site.live_status) {
+      site.spool_backlog = h.spool_backlog_events;
+      site.spool_paused = h.spool_paused;
+    }
     site.spool_dropped = h.events_dropped;
-    site.spool_paused = h.spool_paused;
     site.lines_rejected = h.lines_rejected;
     site.heartbeat_interval_ms = h.interval_ms;
     if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
@@ -955,6 +960,14 @@ std::uint64_t Engine::OpenStream(std::string_view site_id, std::string_view inst
   return in.last_seq;
 }
 
+void Engine::ApplyAgentStatus(std::string_view site_id, std::uint64_t backlog_events, bool paused) {
+  Site& site = impl_->GetSite(site_id);
+  site.spool_backlog = backlog_events;
+  site.spool_paused = paused;
+  site.live_status = true;
+  site.last_seen_ms = impl_->clock.NowMs();
+}
+
 std::vector<std::string> Engine::OtherOpenInstances(std::string_view site_id,
                                                     std::string_view instance) const {
   std::vector<std::string> out;
@@ -973,7 +986,10 @@ void Engine::CloseStream(std::string_view site_id, std::string_view instance) {
   Site& site = **s;
   if (site.open_streams > 0) --site.open_streams;
   // "Paused" is the agent's word while it streams; a disconnected agent says nothing.
-  if (site.open_streams == 0) site.spool_paused = false;
+  if (site.open_streams == 0) {
+    site.spool_paused = false;
+    site.live_status = false;
+  }
   if (auto* in = Find(site.instances, instance); in != nullptr && in->open_streams > 0) {
     --in->open_streams;
     // The site's close watermark may move on now that this instance stopped streaming.

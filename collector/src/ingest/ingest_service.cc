@@ -139,6 +139,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   welcome->set_last_applied_seq(last);
   welcome->set_collector_version(CCMON_VERSION);
   welcome->set_max_batch_events(static_cast<std::uint32_t>(max_batch));
+  welcome->set_accepts_status(true);
   if (!WriteMessage(stream, out)) return grpc::Status::OK;
 
   // Acks are written by their own thread once the WAL has made each batch durable, so this
@@ -214,9 +215,17 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
         result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
         break;
       }
+      if (msg.msg_case() == v1::AgentMessage::kStatus) {
+        host_.With([&](Engine& e) {
+          e.ApplyAgentStatus(site, msg.status().spool_backlog_events(),
+                             msg.status().spool_paused());
+          return 0;
+        });
+        continue;
+      }
       if (msg.msg_case() != v1::AgentMessage::kBatch) {
         ++host_.streams_refused;
-        result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches may follow hello"};
+        result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches and status may follow hello"};
         break;
       }
       msg.batch().SerializeToString(&reserialised);

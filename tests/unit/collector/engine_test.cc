@@ -995,6 +995,33 @@ TEST_F(EngineTest, HeartbeatReportsSkewAndBacklogAndLinksKeepLatest) {
   EXPECT_DOUBLE_EQ(s.links[0].rtt_ms, 40);
 }
 
+// Live status (sent beside the spool) says what waits now: spooled heartbeats, which arrive
+// as late as the events ahead of them, no longer set the backlog or the pause while the agent
+// streams, and the status is a sign of life. A disconnected agent is neither paused nor live.
+TEST_F(EngineTest, LiveStatusOutranksSpooledHeartbeats) {
+  Make();
+  EXPECT_EQ(engine_->OpenStream("s1", "i1", "v"), 0u);
+  Heartbeat hb;
+  hb.agent_time_ms = clock_.NowMs();
+  hb.spool_backlog_events = 10;
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 10u);
+  clock_.Advance(30 * kS);
+  engine_->ApplyAgentStatus("s1", 14018, true);
+  Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(s.sites[0].spool_backlog_events, 14018u);
+  EXPECT_TRUE(s.sites[0].spool_paused);
+  EXPECT_EQ(s.sites[0].last_seen_ms, clock_.NowMs());
+  hb.spool_backlog_events = 0;  // written long ago, delivered now
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 14018u);
+  engine_->CloseStream("s1", "i1");
+  EXPECT_FALSE(engine_->TakeSnapshot().sites[0].spool_paused);
+  hb.spool_backlog_events = 5;  // an agent without live status: heartbeats say it again
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 5u);
+}
+
 TEST_F(EngineTest, VoiceQualityAveragesOverFiveMinutes) {
   Make();
   VoiceQuality v;
