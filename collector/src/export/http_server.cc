@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <asio.hpp>
 #include <atomic>
 #include <cctype>
@@ -90,6 +91,16 @@ std::string Gzip(std::string_view data) {
 }
 
 struct HttpServer::Impl {
+  struct Body {
+    int status = 200;
+    std::string content_type;
+    std::shared_ptr<const std::string> bytes;
+    bool gzipped = false;
+  };
+  struct Cached {
+    std::chrono::steady_clock::time_point at;
+    Body plain, gz;
+  };
   struct Conn : std::enable_shared_from_this<Conn> {
     Conn(Impl& s, asio::ip::tcp::socket sock)
         : server(s), socket(std::move(sock)), timer(socket.get_executor()) {}
@@ -97,9 +108,10 @@ struct HttpServer::Impl {
     asio::ip::tcp::socket socket;
     asio::steady_timer timer;
     std::string in;
-    std::string out;
-    bool head_started = false;  // bytes of the current request have arrived
-    bool writing = false;       // a response is on its way: never evicted
+    std::string out;                          // the response head
+    std::shared_ptr<const std::string> body;  // the response body being written
+    bool head_started = false;                // bytes of the current request have arrived
+    bool writing = false;                     // a response is on its way: never evicted
     bool closed = false;
     std::string peer;  // remote address, for the per-peer cap
     std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
@@ -173,51 +185,47 @@ struct HttpServer::Impl {
       // A request with a body is not ours to parse (GET and HEAD carry none): answer it and
       // close, so the body is never read as the next request.
       const std::string_view length = Header(head, "Content-Length");
-      const bool body =
+      const bool has_body =
           (!length.empty() && length != "0") || !Header(head, "Transfer-Encoding").empty();
-      const bool keep = !body && (version == "HTTP/1.1" ? !IEquals(connection, "close")
-                                                        : IEquals(connection, "keep-alive"));
+      const bool keep = !has_body && (version == "HTTP/1.1" ? !IEquals(connection, "close")
+                                                            : IEquals(connection, "keep-alive"));
       if (method != "GET" && method != "HEAD") {
         Respond({405, "text/plain", "GET or HEAD only\n"}, keep, false);
         return;
       }
-      HttpResponse r;
-      try {
-        r = server.handler(target);
-      } catch (const std::exception& e) {
-        r = {500, "text/plain", std::string("internal error: ") + e.what() + "\n"};
-      }
       const std::string_view accept = Header(head, "Accept-Encoding");
-      const bool gzip =
-          IContains(accept, "gzip") && !IContains(accept, "gzip;q=0") && r.body.size() > 1024;
-      if (gzip) {
-        std::string z = Gzip(r.body);
-        if (!z.empty()) {
-          r.body = std::move(z);
-        } else {
-          Respond(std::move(r), keep, false, method == "HEAD");
-          return;
-        }
-      }
-      Respond(std::move(r), keep, gzip, method == "HEAD");
+      const bool want_gzip = IContains(accept, "gzip") && !IContains(accept, "gzip;q=0");
+      Body rendered = server.Render(target, want_gzip);
+      Respond(std::move(rendered), keep, method == "HEAD");
     }
-    void Respond(HttpResponse r, bool keep, bool gzip, bool head_only = false) {
+    void Respond(HttpResponse r, bool keep, bool /*gzip*/, bool head_only = false) {
+      Body b;
+      b.status = r.status;
+      b.content_type = std::move(r.content_type);
+      b.bytes = std::make_shared<const std::string>(std::move(r.body));
+      Respond(std::move(b), keep, head_only);
+    }
+    // The body is shared (one rendering serves every request within the cache period), so
+    // slow readers cost a header each, not a copy of the exposition.
+    void Respond(Body b, bool keep, bool head_only) {
       out.clear();
-      out += "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(Reason(r.status)) + "\r\n";
-      out += "Content-Type: " + r.content_type + "\r\n";
-      out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-      if (gzip) out += "Content-Encoding: gzip\r\n";
+      out += "HTTP/1.1 " + std::to_string(b.status) + " " + std::string(Reason(b.status)) + "\r\n";
+      out += "Content-Type: " + b.content_type + "\r\n";
+      out += "Content-Length: " + std::to_string(b.bytes->size()) + "\r\n";
+      if (b.gzipped) out += "Content-Encoding: gzip\r\n";
       out += "Vary: Accept-Encoding\r\n";
       out += keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-      if (!head_only) out += r.body;
+      body = head_only ? nullptr : std::move(b.bytes);
       timer.cancel();
       Arm(server.opt.header_timeout + std::chrono::seconds(30));  // a reader too slow to take it
       writing = true;
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(out),
+                                             body ? asio::buffer(*body) : asio::const_buffer()};
       asio::async_write(
-          socket, asio::buffer(out),
-          [c = shared_from_this(), keep](const asio::error_code& ec, std::size_t) {
+          socket, bufs, [c = shared_from_this(), keep](const asio::error_code& ec, std::size_t) {
             if (c->closed) return;
             c->writing = false;
+            c->body.reset();
             c->last_active = std::chrono::steady_clock::now();
             if (ec || !keep) {
               c->Close();
@@ -231,6 +239,41 @@ struct HttpServer::Impl {
           });
     }
   };
+
+  // A response and its gzip form, rendered at most once per cache period per path. Only
+  // answers that succeeded are kept, so unknown paths cannot grow the cache.
+  Body Render(std::string_view path, bool gzip) {
+    const auto now = std::chrono::steady_clock::now();
+    auto it = cache.find(path);
+    if (it == cache.end() || now - it->second.at >= opt.cache_period) {
+      HttpResponse r;
+      try {
+        r = handler(path);
+      } catch (const std::exception& e) {
+        r = {500, "text/plain", std::string("internal error: ") + e.what() + "\n"};
+      }
+      Cached fresh;
+      fresh.at = now;
+      fresh.plain.status = r.status;
+      fresh.plain.content_type = r.content_type;
+      fresh.plain.bytes = std::make_shared<const std::string>(std::move(r.body));
+      if (r.status != 200) {
+        if (it != cache.end()) cache.erase(it);
+        return fresh.plain;
+      }
+      it = cache.insert_or_assign(std::string(path), std::move(fresh)).first;
+    }
+    Cached& c = it->second;
+    if (!gzip || c.plain.bytes->size() <= 1024) return c.plain;
+    if (!c.gz.bytes) {
+      std::string z = Gzip(*c.plain.bytes);
+      if (z.empty()) return c.plain;
+      c.gz = c.plain;
+      c.gz.bytes = std::make_shared<const std::string>(std::move(z));
+      c.gz.gzipped = true;
+    }
+    return c.gz;
+  }
 
   explicit Impl() : acceptor(io), retry(io) {}
 
@@ -294,7 +337,8 @@ struct HttpServer::Impl {
   asio::steady_timer retry;
   HttpServerOptions opt;
   Handler handler;
-  std::list<std::shared_ptr<Conn>> conns;  // io thread only; oldest first
+  std::list<std::shared_ptr<Conn>> conns;            // io thread only; oldest first
+  std::map<std::string, Cached, std::less<>> cache;  // io thread only
   std::atomic<std::uint64_t> requests{0}, timeouts{0}, evicted{0};
   std::thread thread;
   int port = 0;

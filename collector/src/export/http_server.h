@@ -30,6 +30,9 @@ struct HttpServerOptions {
   std::size_t max_connections = 512;
   std::size_t max_connections_per_peer = 64;
   std::size_t max_header_bytes = 16 << 10;
+  // A path's response (and its gzip form) is rendered at most once per period and shared by
+  // every request in it: Prometheus pairs, pipelined or repeated scrapes cost one rendering.
+  std::chrono::milliseconds cache_period{250};
 };
 
 class HttpServer {
