@@ -427,7 +427,12 @@ void Wal::FlushLoop() {
         ok = false;  // nothing written now would be durable
       } else {
         MarkGroupEnd(&buf, true);
+        write_started_ms_ =
+            std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
         ok = WriteAll(buf);
+        write_started_ms_ = 0;
         written = ok;
         struct stat st {};
         if (ok && ::fstat(fd_, &st) == 0 && st.st_nlink == 0) {
@@ -561,17 +566,35 @@ bool Wal::Recreate(std::uint64_t lsn, std::string* error) {
 
 WalStats Wal::stats() const {
   WalStats s;
-  {
-    std::lock_guard flock(file_mu_);
-    for (const auto& seg : segments_) s.bytes += seg.bytes;
-    s.segments = segments_.size();
-    s.write_errors = write_errors_;
-    s.torn_bytes_cut = torn_cut_;
-    s.damaged_bytes_skipped = skipped_bytes_;
-    s.damaged_records_lost = skipped_records_;
-    s.files_lost = files_lost_;
-    s.healthy = healthy_ && !lost_;
-    s.last_error = last_error_;
+  // The flusher holds file_mu_ across write and fdatasync: on a hung disk that is forever,
+  // and health and /metrics must still answer. Then the last figures are given, and a write
+  // stuck for more than 5 s makes the WAL unhealthy.
+  std::unique_lock flock(file_mu_, std::try_to_lock);
+  if (!flock.owns_lock()) flock.try_lock_for(std::chrono::milliseconds(200));
+  std::lock_guard slock(stats_mu_);
+  if (flock.owns_lock()) {
+    WalStats& c = cached_;
+    c = WalStats{};
+    for (const auto& seg : segments_) c.bytes += seg.bytes;
+    c.segments = segments_.size();
+    c.write_errors = write_errors_;
+    c.torn_bytes_cut = torn_cut_;
+    c.damaged_bytes_skipped = skipped_bytes_;
+    c.damaged_records_lost = skipped_records_;
+    c.files_lost = files_lost_;
+    c.healthy = healthy_ && !lost_;
+    c.last_error = last_error_;
+    flock.unlock();
+  }
+  s = cached_;
+  const std::int64_t started = write_started_ms_.load();
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+  if (started != 0 && now_ms - started > opt_.hung_after.count()) {
+    s.healthy = false;
+    s.last_error = "a WAL write has not returned for " + std::to_string((now_ms - started) / 1000) +
+                   " s (disk hung?)";
   }
   std::lock_guard lock(mu_);
   s.last_lsn = last_lsn_.load();

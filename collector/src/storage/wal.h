@@ -34,6 +34,9 @@ struct WalOptions {
   std::uint64_t segment_bytes = 64ULL << 20;
   // Appends block (backpressure) while this much is buffered and not yet written.
   std::uint64_t max_pending_bytes = 256ULL << 20;
+  // A write (with its fdatasync) that has not returned after this long makes the WAL
+  // unhealthy in stats(): a hung disk.
+  std::chrono::milliseconds hung_after{5000};
   // Test hook standing in for write(2), to inject disk-full and short writes.
   std::function<ssize_t(int, const void*, std::size_t)> write_fn;
 };
@@ -131,7 +134,11 @@ class Wal {
   std::atomic<bool> lost_{false};
   std::uint64_t recreated_through_ = 0;  // file_mu_: records a Recreate's checkpoint holds
   // Files; owned by the flusher while it runs (file_mu_ guards against TruncateThrough).
-  mutable std::mutex file_mu_;
+  mutable std::timed_mutex file_mu_;
+  // stats() when file_mu_ is held too long (a hung disk): the last figures it could read.
+  mutable std::mutex stats_mu_;
+  mutable WalStats cached_;
+  std::atomic<std::int64_t> write_started_ms_{0};  // steady ms of the write in progress, or 0
   std::vector<Segment> segments_;
   int fd_ = -1;
   std::uint64_t write_errors_ = 0;

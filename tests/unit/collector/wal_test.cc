@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -303,6 +305,53 @@ TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {
   const auto recs = ReplayAll(again);
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].second, "held");
+}
+
+// A disk that hangs inside write(2) holds the flusher's file lock: stats() (and so /healthz
+// and /metrics) still answers at once, with the last figures, and says the WAL is unhealthy
+// once the write has been stuck for longer than hung_after.
+TEST_F(WalTest, AHungWriteIsReportedWithoutBlockingStats) {
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool hang = true, in_write = false;
+  opt_.hung_after = milliseconds(100);
+  opt_.write_fn = [&](int fd, const void* p, std::size_t n) {
+    std::unique_lock lock(gate_mu);
+    in_write = true;
+    gate_cv.notify_all();
+    gate_cv.wait(lock, [&] { return !hang; });
+    return ::write(fd, p, n);
+  };
+  Wal w;
+  std::string err, report;
+  ASSERT_TRUE(w.Open(opt_, &err, &report)) << err;
+  w.Start();
+  const std::uint64_t lsn = w.Append("stuck");
+  {
+    std::unique_lock lock(gate_mu);
+    ASSERT_TRUE(gate_cv.wait_for(lock, std::chrono::seconds(5), [&] { return in_write; }));
+  }
+  // Unhealthy once the write has been stuck past hung_after; each call returns promptly.
+  bool unhealthy = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!unhealthy && std::chrono::steady_clock::now() < deadline) {
+    const auto before = std::chrono::steady_clock::now();
+    const WalStats s = w.stats();
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2));
+    unhealthy = !s.healthy;
+    if (unhealthy) {
+      EXPECT_NE(s.last_error.find("disk hung"), std::string::npos) << s.last_error;
+    }
+  }
+  EXPECT_TRUE(unhealthy);
+  EXPECT_FALSE(w.WaitDurable(lsn, milliseconds(1)));
+  {
+    std::lock_guard lock(gate_mu);
+    hang = false;
+  }
+  gate_cv.notify_all();
+  ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));
+  EXPECT_TRUE(w.stats().healthy);
 }
 
 TEST_F(WalTest, ShortWritesDoNotTearRecords) {
