@@ -118,7 +118,9 @@ TEST_F(WalTest, DamageLosesOnlyTheRecordsItTouchesBeforeTheLastGroup) {
       spans.emplace_back(at, at + 16 + payloads.back().size());
       at = spans.back().second;
       const std::uint64_t lsn = w.Append(payloads.back());
-      if (i % 10 == 9) ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));  // one group
+      if (i % 10 == 9) {
+        ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));  // one write group
+      }
     }
   }
   std::string seg;
@@ -219,7 +221,9 @@ TEST_F(WalTest, AZeroedBlockInTheMiddleKeepsEverythingAfterIt) {
     w.Start();
     for (int i = 0; i < 200; ++i) {
       const std::uint64_t lsn = w.Append("event-batch-" + std::to_string(i));
-      if (i % 20 == 19) ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));
+      if (i % 20 == 19) {
+        ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));
+      }
     }
   }
   std::string seg;
