@@ -194,10 +194,15 @@ cp "$WORK/statement.html" "$WORK/statement.json" "$ARTIFACTS/"
 
 # Force majeure: a live Manila agent is killed, SiteDark fires and is recorded; the vendor's
 # proposal over it is clipped to the alert and the client accepts it.
+# The backfills ended a while ago, so manila-1 may be dark already: the live agent must first
+# bring it back (its SiteDark resolved) for the kill to start a new outage.
+before=$(grep -c 'site manila-1 instance .* connected from' "$WORK/c.log")
 start_bg live "$BIN/ccmon-agent" --site manila-1 --collector "127.0.0.1:$GRPC_PORT" --simulate \
   --seed 5 --sim-queue billing --heartbeat-ms 500 --spool-dir "$WORK/spool-live" --no-fsync
-connections() { (($(grep -c 'site manila-1 instance .* connected from' "$WORK/c.log") >= 2)); }
+connections() { (($(grep -c 'site manila-1 instance .* connected from' "$WORK/c.log") > before)); }
 wait_for connections || fail "live agent did not connect"
+not_dark() { ! scrape | grep -q '^ccmon_alerts_active{alertname="SiteDark".*site="manila-1"'; }
+WAIT_S=90 wait_for not_dark || fail "manila-1 still dark with its live agent connected"
 kill -9 "$LAST_PID"
 killed_ms=$(date +%s%3N)
 dark_after_kill() {
