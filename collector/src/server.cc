@@ -230,19 +230,25 @@ class ServerImpl final : public Server {
     return true;
   }
 
+  // Under ledger_mu_: moves the engine's closed rows to unwritten_ and takes its state with
+  // the WAL position it covers, in one engine critical section.
+  void DrainAndSave(std::string* blob, std::uint64_t* lsn) {
+    host_.With([&](Engine& e) {
+      auto drained = e.DrainLedger();
+      unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
+                        std::make_move_iterator(drained.end()));
+      *blob = e.SaveState();
+      *lsn = wal_.last_lsn();
+      return 0;
+    });
+  }
+
   bool Checkpoint() {
     std::string blob;
     std::uint64_t lsn = 0;
     // The ledger lock first: no row drained before this checkpoint is left unwritten.
     std::lock_guard ledger_lock(ledger_mu_);
-    host_.With([&](Engine& e) {
-      auto drained = e.DrainLedger();
-      unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
-                        std::make_move_iterator(drained.end()));
-      blob = e.SaveState();
-      lsn = wal_.last_lsn();
-      return 0;
-    });
+    DrainAndSave(&blob, &lsn);
     if (!WriteUnwritten()) {
       ++host_.checkpoints_failed;
       return false;
@@ -268,15 +274,7 @@ class ServerImpl final : public Server {
     std::string blob, err;
     std::uint64_t lsn = 0;
     std::lock_guard ledger_lock(ledger_mu_);
-    // As Checkpoint(): no row drained before this checkpoint may be left unwritten.
-    host_.With([&](Engine& e) {
-      auto drained = e.DrainLedger();
-      unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
-                        std::make_move_iterator(drained.end()));
-      blob = e.SaveState();
-      lsn = wal_.last_lsn();
-      return 0;
-    });
+    DrainAndSave(&blob, &lsn);  // as Checkpoint(): drained rows are written first
     bool ok = WriteUnwritten();
     if (!ok) {
       err = "ledger rows drained before it cannot be written";

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "ccmon/agent/asterisk_config.h"
+#include "ccmon/model/utf8.h"
 
 namespace ccmon::agent {
 
@@ -94,48 +95,11 @@ bool GetStr(std::string_view* in, std::string* s) {
 
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 (RFC 3629: no overlongs, no
-// surrogates, nothing past U+10FFFF).
-std::size_t Utf8Seq(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
-  }
-  return n;
-}
-
-bool ValidUtf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = Utf8Seq(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 // Valid sequences kept, every other byte read as its Latin-1 character.
 void Latin1ToUtf8(std::string_view s, std::string* out) {
   out->clear();
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = Utf8Seq(s, i);
+    const std::size_t n = Utf8SequenceLength(s, i);
     if (n > 0) {
       out->append(s.substr(i, n));
       i += n;
@@ -151,7 +115,7 @@ void Latin1ToUtf8(std::string_view s, std::string* out) {
 
 ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
   out->was_recoded = false;
-  if (!ValidUtf8(line)) {
+  if (!IsUtf8(line)) {
     // Names travel as protobuf strings, which must be UTF-8: a name saved in Latin-1 is read
     // as such (the same name every time, so a call and its agent stay one), never dropped.
     Latin1ToUtf8(line, &out->recoded);
