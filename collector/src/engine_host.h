@@ -81,6 +81,11 @@ class EngineHost {
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> batches_refused{0};
   std::atomic<std::uint64_t> streams_refused{0};
+  // Bumped by everything that changes what /metrics shows besides batches (ticks, streams
+  // opening and closing, live status, alerts): with `batches` it tells whether a rendered
+  // exposition is still current.
+  std::atomic<std::uint64_t> changes{0};
+  std::uint64_t generation() const { return batches.load() + changes.load(); }
   // Streams opened for a site while another agent instance of it was streaming.
   std::atomic<std::uint64_t> concurrent_instances{0};
   std::atomic<std::uint64_t> apply_ns_total{0};

@@ -90,8 +90,9 @@ class ServerImpl final : public Server {
       return absl::UnavailableError("cannot listen for gRPC on " + options_.listen);
     }
     metrics_ = std::make_shared<MetricsCollectable>(host_);
-    if (auto s = http_.Start(options_.metrics_listen,
-                             [this](std::string_view path) { return Serve(path); });
+    if (auto s = http_.Start(
+            options_.metrics_listen, [this](std::string_view path) { return Serve(path); }, {},
+            [this] { return host_.generation(); });
         !s.ok()) {
       server_->Shutdown();
       return absl::UnavailableError("cannot listen for /metrics on " + options_.metrics_listen +
@@ -428,16 +429,19 @@ class ServerImpl final : public Server {
         e.Tick();
         return e.TakeSnapshot();
       });
+      ++host_.changes;
       // The collector's own blindness is not the sites' silence: a process that stood still,
-      // or a WAL that cannot be written (every agent's acks held, so they stop sending).
-      // SiteDark neither fires nor clears for the time it lasted.
+      // or ingest blocked behind a WAL buffer at its bound. SiteDark neither fires nor clears
+      // for the time it lasted.
       const bool stalled = overslept > std::chrono::seconds(5);
       if (stalled) {
         spdlog::get("collector")
             ->warn("the collector stood still for {} s; sites are not judged dark for it",
                    std::chrono::duration_cast<std::chrono::seconds>(overslept).count());
       }
-      if (stalled || (host_.wal != nullptr && !wal_.stats().healthy)) blind_until_ms = snap.now_ms;
+      // While acks are held, agents keep talking (live status), so a site that goes quiet then
+      // is dark; only when ingest itself blocks (the WAL buffer full) can the collector not hear.
+      if (stalled || (host_.wal != nullptr && wal_.backpressured())) blind_until_ms = snap.now_ms;
       snap.collector_blind_until_ms = blind_until_ms;
       FlushLedger();
       // Alerts are judged outside the engine lock; delivery only queues (never blocks).

@@ -225,7 +225,7 @@ void ContinuityEngine::Impl::SiteDark(const SiteView& sv, const SiteMemory& m) {
   // Silence is counted from when this engine first saw the site at the earliest: a site never
   // heard from, or last heard from before a collector restart (a checkpoint keeps last-seen
   // times), is not blamed for the time the collector itself was down.
-  // Nor for the time the collector was stalled or holding acks (blind_until_ms): a site whose
+  // Nor for the time the collector could not listen (blind_until_ms): a site whose
   // agent could not get through was not dark, so it fires only on silence after that. Clearing
   // needs the site itself to be heard again: a dead site's alert stays through the stall.
   const bool never = sv.last_seen_ms < m.first_seen_ms;

@@ -99,6 +99,7 @@ struct HttpServer::Impl {
   };
   struct Cached {
     std::chrono::steady_clock::time_point at;
+    std::uint64_t generation = 0;
     Body plain, gz;
   };
   struct Conn : std::enable_shared_from_this<Conn> {
@@ -244,8 +245,10 @@ struct HttpServer::Impl {
   // answers that succeeded are kept, so unknown paths cannot grow the cache.
   Body Render(std::string_view path, bool gzip) {
     const auto now = std::chrono::steady_clock::now();
+    const std::uint64_t gen = generation ? generation() : 0;
     auto it = cache.find(path);
-    if (it == cache.end() || now - it->second.at >= opt.cache_period) {
+    if (it == cache.end() || now - it->second.at >= opt.cache_period || !generation ||
+        it->second.generation != gen) {
       HttpResponse r;
       try {
         r = handler(path);
@@ -254,6 +257,7 @@ struct HttpServer::Impl {
       }
       Cached fresh;
       fresh.at = now;
+      fresh.generation = gen;
       fresh.plain.status = r.status;
       fresh.plain.content_type = r.content_type;
       fresh.plain.bytes = std::make_shared<const std::string>(std::move(r.body));
@@ -337,6 +341,7 @@ struct HttpServer::Impl {
   asio::steady_timer retry;
   HttpServerOptions opt;
   Handler handler;
+  Generation generation;
   std::list<std::shared_ptr<Conn>> conns;            // io thread only; oldest first
   std::map<std::string, Cached, std::less<>> cache;  // io thread only
   std::atomic<std::uint64_t> requests{0}, timeouts{0}, evicted{0};
@@ -348,7 +353,7 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start(const std::string& listen, Handler handler,
-                               HttpServerOptions options) {
+                               HttpServerOptions options, Generation generation) {
   const std::size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError("listen address '" + listen + "' is not HOST:PORT");
@@ -361,6 +366,7 @@ absl::Status HttpServer::Start(const std::string& listen, Handler handler,
   if (host.empty()) host = "0.0.0.0";
   impl_->opt = options;
   impl_->handler = std::move(handler);
+  impl_->generation = std::move(generation);
   asio::error_code ec;
   asio::ip::tcp::resolver resolver(impl_->io);
   const auto results = resolver.resolve(host, port, asio::ip::resolver_base::passive, ec);

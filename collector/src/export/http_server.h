@@ -30,8 +30,9 @@ struct HttpServerOptions {
   std::size_t max_connections = 512;
   std::size_t max_connections_per_peer = 64;
   std::size_t max_header_bytes = 16 << 10;
-  // A path's response (and its gzip form) is rendered at most once per period and shared by
-  // every request in it: Prometheus pairs, pipelined or repeated scrapes cost one rendering.
+  // A path's response (and its gzip form) is rendered at most once per period while nothing
+  // changed (see Generation) and shared by every request in it: Prometheus pairs, pipelined
+  // or repeated scrapes cost one rendering, and a scrape never misses a change.
   std::chrono::milliseconds cache_period{250};
 };
 
@@ -45,8 +46,13 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Tells whether what the handler would return has changed: a cached response is reused
+  // only while this stays the same (and for at most cache_period). Empty: never reused.
+  using Generation = std::function<std::uint64_t()>;
+
   // Listens on HOST:PORT ([v6]:PORT; port 0 picks one) and starts serving.
-  absl::Status Start(const std::string& listen, Handler handler, HttpServerOptions options = {});
+  absl::Status Start(const std::string& listen, Handler handler, HttpServerOptions options = {},
+                     Generation generation = nullptr);
   void Stop();
   int port() const;
 

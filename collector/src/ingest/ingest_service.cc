@@ -106,6 +106,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     others = e.OtherOpenInstances(site, instance);
     return e.OpenStream(site, instance, first.hello().agent_version());
   });
+  ++host_.changes;
   log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
             ctx->peer(), last);
   if (!others.empty()) {
@@ -126,6 +127,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
         e.CloseStream(site, instance);
         return 0;
       });
+      ++host.changes;
     }
   } closer{host_, site, instance};
 

@@ -100,7 +100,7 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t last, bool r
 // last write group is a torn write (a crash before its fdatasync, which may leave holes): the
 // segment is cut there, because records after a hole were never acknowledged and replaying
 // them would tell their agent to skip the hole's events. Then calls fn for each record kept.
-ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn,
+ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn, bool sealed,
                       const std::function<void(std::uint64_t, std::string_view)>& fn) {
   ScanResult r;
   r.size = data.size();
@@ -132,10 +132,11 @@ ScanResult ScanBuffer(std::string_view data, std::uint64_t* last_lsn,
     last = lsn;
     pos += kHeader + len;
   }
-  // Groups known whole: up to the last group end that has an intact record after it. A
-  // segment without group marks (written before they existed) proves nothing.
-  std::uint64_t proven_end = 0;
-  for (std::size_t i = 0; i + 1 < r.records.size(); ++i) {
+  // Groups known whole: up to the last group end that has an intact record after it; all of
+  // a sealed segment (one a later segment follows: it was closed after a successful sync). An
+  // unsealed segment without group marks (written before they existed) proves nothing.
+  std::uint64_t proven_end = sealed ? data.size() : 0;
+  for (std::size_t i = 0; !sealed && i + 1 < r.records.size(); ++i) {
     if (r.records[i].group_end) proven_end = r.records[i].offset + r.records[i].size;
   }
   for (std::size_t g = 0; g < r.gaps.size(); ++g) {
@@ -168,11 +169,11 @@ bool ReadFile(const std::string& path, std::string* out) {
   return ok;
 }
 
-ScanResult Scan(const std::string& path, std::uint64_t* last_lsn,
+ScanResult Scan(const std::string& path, std::uint64_t* last_lsn, bool sealed,
                 const std::function<void(std::uint64_t, std::string_view)>& fn) {
   std::string data;
   if (!ReadFile(path, &data)) return {};
-  return ScanBuffer(data, last_lsn, fn);
+  return ScanBuffer(data, last_lsn, sealed, fn);
 }
 
 }  // namespace
@@ -205,7 +206,8 @@ bool Wal::Open(const WalOptions& options, std::string* error, std::string* repor
   std::uint64_t last = 0;
   for (Segment& s : segments_) {
     std::uint64_t seg_last = s.first_lsn > 0 ? s.first_lsn - 1 : 0;
-    const ScanResult scan = Scan(s.path, &seg_last, nullptr);
+    const bool sealed = &s != &segments_.back();
+    const ScanResult scan = Scan(s.path, &seg_last, sealed, nullptr);
     const std::uint64_t good = scan.good_end;
     const auto size = scan.size;
     if (!scan.gaps.empty()) {
@@ -304,7 +306,7 @@ bool Wal::Replay(std::uint64_t after_lsn,
   for (const Segment& s : segments_) {
     if (s.last_lsn != 0 && s.last_lsn <= after_lsn) continue;
     std::uint64_t seg_last = s.first_lsn > 0 ? s.first_lsn - 1 : 0;
-    Scan(s.path, &seg_last, [&](std::uint64_t lsn, std::string_view rec) {
+    Scan(s.path, &seg_last, /*sealed=*/true, [&](std::uint64_t lsn, std::string_view rec) {
       if (lsn > after_lsn) fn(lsn, rec);
     });
   }
@@ -325,6 +327,11 @@ void Wal::Stop() {
   cv_.notify_all();
   durable_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
+}
+
+bool Wal::backpressured() const {
+  std::lock_guard lock(mu_);
+  return pending_.size() >= opt_.max_pending_bytes;
 }
 
 bool Wal::WaitForRoom(std::chrono::milliseconds timeout) {
@@ -382,7 +389,14 @@ bool Wal::WriteAll(const std::string& buf) {
     }
     done += static_cast<std::size_t>(n);
   }
-  return ::fdatasync(fd_) == 0;
+  if (::fdatasync(fd_) == 0) return true;
+  // Not durable: cut it, so the retry writes these records once, not after a copy of them.
+  const int saved = errno;
+  if (::ftruncate(fd_, static_cast<off_t>(segments_.back().bytes)) != 0) {
+    // The next recovery sees the copy as damage in the last group and cuts it.
+  }
+  errno = saved;
+  return false;
 }
 
 void Wal::FlushLoop() {
@@ -523,7 +537,10 @@ void Wal::TruncateThrough(std::uint64_t lsn) {
 }
 
 bool Wal::CheckFiles() {
-  std::lock_guard flock(file_mu_);
+  // A flusher stuck on a hung disk holds file_mu_: then this check cannot be made now, and
+  // its caller must not hang with it.
+  std::unique_lock flock(file_mu_, std::chrono::milliseconds(200));
+  if (!flock.owns_lock()) return !lost_;
   if (lost_ || segments_.empty() || fd_ < 0) return !lost_;
   struct stat open_st {
   }, path_st{};
@@ -569,9 +586,11 @@ WalStats Wal::stats() const {
   // The flusher holds file_mu_ across write and fdatasync: on a hung disk that is forever,
   // and health and /metrics must still answer. Then the last figures are given, and a write
   // stuck for more than 5 s makes the WAL unhealthy.
+  // Locks: file_mu_ then stats_mu_, each released before mu_ is taken (Recreate holds mu_
+  // while it waits for file_mu_).
   std::unique_lock flock(file_mu_, std::try_to_lock);
   if (!flock.owns_lock()) flock.try_lock_for(std::chrono::milliseconds(200));
-  std::lock_guard slock(stats_mu_);
+  std::unique_lock slock(stats_mu_);
   if (flock.owns_lock()) {
     WalStats& c = cached_;
     c = WalStats{};
@@ -587,6 +606,7 @@ WalStats Wal::stats() const {
     flock.unlock();
   }
   s = cached_;
+  slock.unlock();
   const std::int64_t started = write_started_ms_.load();
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now().time_since_epoch())

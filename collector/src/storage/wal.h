@@ -103,6 +103,9 @@ class Wal {
   // Recreate. Call it periodically.
   bool CheckFiles();
   bool files_lost() const { return lost_.load(); }
+  // Appenders are blocked in WaitForRoom: the unwritten buffer is at its bound (disk trouble),
+  // so ingest streams are not being read.
+  bool backpressured() const;
   // After lost files: the caller has just written a checkpoint of everything applied through
   // lsn. Recreates the directory, starts a new segment after lsn, drops what is buffered up to
   // it, and makes it durable: acks resume.

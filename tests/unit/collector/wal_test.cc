@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -280,6 +282,46 @@ TEST_F(WalTest, AHoleInTheLastWriteGroupCutsTheLogThere) {
   ASSERT_EQ(recs.size(), 12u) << report;
   EXPECT_EQ(recs.back().second, "last-group-1");
   EXPECT_NE(report.find("cut"), std::string::npos) << report;
+}
+
+// A segment that a later segment follows was closed after a successful sync: damage in its
+// last write group costs only the record it touched, not the records after it.
+TEST_F(WalTest, DamageInASealedSegmentsLastGroupLosesOnlyThatRecord) {
+  opt_.segment_bytes = 150;  // three groups of three 24-byte records per segment
+  {
+    Wal w;
+    std::string err, report;
+    ASSERT_TRUE(w.Open(opt_, &err, &report)) << err;
+    w.Start();
+    for (int i = 1; i <= 18; ++i) {
+      char payload[16];
+      std::snprintf(payload, sizeof payload, "rec-%04d", i);
+      const std::uint64_t lsn = w.Append(payload);
+      if (i % 3 == 0) {
+        ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));
+      }
+    }
+  }
+  std::vector<std::string> segs;
+  for (const auto& e : fs::directory_iterator(dir_)) segs.push_back(e.path().string());
+  std::sort(segs.begin(), segs.end());
+  ASSERT_GE(segs.size(), 2u);
+  ASSERT_EQ(fs::file_size(segs[0]), 9u * 24u);
+  {
+    std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(6 * 24 + 16 + 2);  // a payload byte of record 7, first of the segment's last group
+    f.put('X');
+  }
+  Wal w;
+  std::string err, report;
+  ASSERT_TRUE(w.Open(opt_, &err, &report)) << err;
+  std::vector<std::uint64_t> lsns;
+  for (const auto& [lsn, rec] : ReplayAll(w)) lsns.push_back(lsn);
+  std::vector<std::uint64_t> expected;
+  for (std::uint64_t i = 1; i <= 18; ++i) {
+    if (i != 7) expected.push_back(i);
+  }
+  EXPECT_EQ(lsns, expected) << report;
 }
 
 TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {

@@ -101,9 +101,9 @@ struct IngestStats {
 
 struct Snapshot {
   std::int64_t now_ms = 0;
-  // Until this time the collector itself could not take events (its process was stalled, or
-  // it held acks because its WAL could not be written): sites are not blamed for silence
-  // before it. Set by the process around the engine, not by the engine.
+  // Until this time the collector itself could not take events (its process stood still, or
+  // ingest was blocked behind a full WAL buffer): sites are not blamed for silence before it.
+  // Set by the process around the engine, not by the engine.
   std::int64_t collector_blind_until_ms = 0;
   std::vector<double> wait_bounds_s;    // histogram bounds for the wait histograms
   std::vector<double> handle_bounds_s;  // histogram bounds for handle time
