@@ -255,19 +255,22 @@ bool Sender::Session(const std::function<bool()>& done) {
   v1::AgentMessage batch;
   const bool status_ok = in.welcome().accepts_status();
   auto last_status = std::chrono::steady_clock::time_point{};
+  auto write_status = [&] {
+    v1::AgentMessage status;
+    {
+      std::lock_guard lock(spool_mu_);
+      const auto st = spool_.stats();
+      status.mutable_status()->set_spool_backlog_events(st.committed_seq - st.acked_seq);
+      status.mutable_status()->set_spool_backlog_bytes(st.bytes);
+    }
+    status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
+    return stream->Write(status);
+  };
   while (alive && !stop_ && !done()) {
     // Live status beside the spooled events: what is waiting now, even while acks are held.
     if (status_ok && std::chrono::steady_clock::now() - last_status >= opt_.status_interval) {
       last_status = std::chrono::steady_clock::now();
-      v1::AgentMessage status;
-      {
-        std::lock_guard lock(spool_mu_);
-        const auto st = spool_.stats();
-        status.mutable_status()->set_spool_backlog_events(st.committed_seq - st.acked_seq);
-        status.mutable_status()->set_spool_backlog_bytes(st.bytes);
-      }
-      status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
-      if (!stream->Write(status)) break;
+      if (!write_status()) break;
     }
     std::vector<SpoolRecord> recs;
     std::uint64_t seen_wake = 0;
@@ -303,7 +306,14 @@ bool Sender::Session(const std::function<bool()>& done) {
     if (!ok) break;
     sent = recs.back().seq;
   }
-  ctx.TryCancel();
+  // Done (an import delivered, a drain complete): the last word is the status as it ends (its
+  // backlog 0), and the stream is half-closed so the collector reads it before the end.
+  bool graceful = false;
+  if (status_ok && alive && !stop_ && done() && write_status() && stream->WritesDone()) {
+    std::unique_lock lock(mu_);  // the reader says when the collector has closed (Notify)
+    graceful = cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !alive.load(); });
+  }
+  if (!graceful) ctx.TryCancel();
   reader.join();
   const auto status = stream->Finish();
   connected_ = false;
