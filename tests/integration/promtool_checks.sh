@@ -39,11 +39,18 @@ route_is() {  # expected-receivers labels...
     >/dev/null 2>&1 || errors+=("alertmanager routes '$*' to $(amtool config routes test \
     --config.file=deploy/alertmanager.yml "$@" 2>/dev/null), expected $want")
 }
-route_is liaison-acme alertname=SiteDark severity=critical client=acme site=manila-1
-route_is liaison-acme alertname=LinkDown severity=critical client=acme site=manila-1 link=wan
-route_is liaison-acme alertname=TrunkDown severity=critical client=acme site=manila-1 link=carrier-a
-route_is oncall-tickets alertname=TrunkDown severity=critical client=default site=x link=carrier-a
-route_is liaison-globex alertname=SlaAtRisk severity=warning client=globex site=bogota-1 queue=sales
+# Each audience of docs/alerts.md "Who is told": on-call (paged for what stops service),
+# vendor network/IT, the site's floor leads (every site's for SiteDark), workforce management,
+# and the client's liaison, at once or in the digest for informational alerts.
+route_is oncall-pager,vendor-noc,floor-all,liaison-acme alertname=SiteDark severity=critical client=acme site=manila-1
+route_is oncall-pager,vendor-noc,floor-manila-1,liaison-acme alertname=LinkDown severity=critical client=acme site=manila-1 link=wan
+route_is oncall-pager,vendor-noc,floor-manila-1,liaison-acme alertname=TrunkDown severity=critical client=acme site=manila-1 link=carrier-a
+route_is oncall-pager,vendor-noc alertname=TrunkDown severity=critical client=default site=x link=carrier-a
+route_is vendor-noc,floor-manila-1,liaison-acme-digest alertname=LinkDegraded severity=warning client=acme site=manila-1 link=wan
+route_is floor-bogota-1,liaison-globex alertname=SlaAtRisk severity=warning client=globex site=bogota-1 queue=sales
+route_is floor-bogota-1,liaison-globex-digest alertname=QueueSurge severity=warning client=globex site=bogota-1 queue=sales
+route_is oncall-pager,floor-pune-1,workforce,liaison-acme alertname=StaffingCollapse severity=critical client=acme site=pune-1
+route_is oncall-tickets,vendor-noc,liaison-acme-digest alertname=ClockSkew severity=warning client=acme site=pune-1
 route_is oncall-pager alertname=CollectorDown severity=critical team=oncall
 route_is oncall-pager,liaison-acme alertname=SlaBreach severity=critical team=oncall client=acme
 route_is oncall-tickets alertname=ScrapeSlow severity=warning team=oncall
