@@ -55,6 +55,7 @@ route_is oncall-pager alertname=CollectorDown severity=critical team=oncall
 route_is oncall-pager,liaison-acme alertname=SlaBreach severity=critical team=oncall client=acme
 route_is oncall-tickets alertname=ScrapeSlow severity=warning team=oncall
 route_is oncall-tickets alertname=QueueSurge severity=warning client=default site=x
+route_is deadman alertname=Watchdog severity=none team=oncall
 
 # 4. Dashboards: JSON, schema, one data source, the three template variables.
 for f in grafana/dashboards/*.json; do
