@@ -87,9 +87,13 @@ t0=$SECONDS
 WAIT_S=20 wait_for am_has alertname=SiteDark site=manila-1 client=acme ||
   fail "SiteDark for manila-1 not in Alertmanager within 20 s"
 echo "SiteDark in Alertmanager $((SECONDS - t0)) s after the agent was killed"
+site_up_is() { [[ $(metric ccmon_site_up 'site="manila-1"') == "$1" ]]; }
+wait_for site_up_is 0 || fail "ccmon_site_up for dark manila-1 is $(metric ccmon_site_up 'site="manila-1"')"
+[[ $(metric ccmon_site_up 'site="pune-1"') == 1 ]] || fail "pune-1 flagged down"
 agent manila2 manila-1 normal 0 billing support
 WAIT_S=60 wait_for bash -c "! amtool --alertmanager.url=$AM alert query alertname=SiteDark \
   site=manila-1 -o json | jq -e 'length > 0' >/dev/null" || fail "SiteDark did not resolve"
+wait_for site_up_is 1 || fail "ccmon_site_up stays 0 after manila-1 came back"
 echo "SiteDark resolved after the agent returned"
 
 # Webhooks: acme got SiteDark firing and resolved; each sink only its own client.

@@ -1,5 +1,6 @@
 #include "export/metrics.h"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -404,9 +405,22 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
              {}, static_cast<double>(host->checkpoint_last_ms.load()) / 1000.0);
   }
   if (host != nullptr) {
+    const std::vector<Alert> firing = host->alerts.Active();
+    // Whether a site's live figures are current: a dark site keeps its last values (and the
+    // wallboard says since when, from ccmon_site_last_seen_timestamp_seconds) but is flagged.
+    auto& site_up = b.Family("ccmon_site_up",
+                             "0 while SiteDark fires for the site (its live gauges are its last "
+                             "values, not current), 1 otherwise.",
+                             T::Gauge);
+    for (const auto& site : s.sites) {
+      const bool dark = std::any_of(firing.begin(), firing.end(), [&](const Alert& a) {
+        return a.name == "SiteDark" && a.site == site.site;
+      });
+      AddValue(site_up, {{"site", site.site}}, dark ? 0 : 1);
+    }
     auto& active = b.Family("ccmon_alerts_active",
                             "1 per continuity alert firing now (docs/alerts.md).", T::Gauge);
-    for (const Alert& a : host->alerts.Active()) {
+    for (const Alert& a : firing) {
       AddValue(active,
                {{"alertname", a.name},
                 {"severity", a.severity},

@@ -171,6 +171,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_checkpoints_total",
                         "ccmon_checkpoint_last_success_timestamp_seconds",
                         "ccmon_alerts_active",
+                        "ccmon_site_up",
                         "ccmon_alert_notifications_total",
                         "ccmon_alert_queue_length",
                         "ccmon_alert_receiver_up"}) {
