@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ccmon/agent/spool.h"
+#include "damage.h"
 
 namespace {
 
@@ -82,18 +83,7 @@ void Damaged(std::string_view data) {
     file.assign(std::istreambuf_iterator<char>(in), {});
   }
   if (file.empty()) return;
-  // Damage from the second half: (offset, byte) pairs; a zero byte zeroes a run of 16.
-  const std::string_view damage = data.substr(data.size() / 2);
-  for (std::size_t i = 0; i + 2 < damage.size() && i < 24; i += 3) {
-    const std::size_t at =
-        ((static_cast<unsigned char>(damage[i]) << 8) | static_cast<unsigned char>(damage[i + 1])) %
-        file.size();
-    if (damage[i + 2] == 0) {
-      for (std::size_t k = at; k < file.size() && k < at + 16; ++k) file[k] = 0;
-    } else {
-      file[at] = static_cast<char>(file[at] ^ damage[i + 2]);
-    }
-  }
+  ApplyDamage(data.substr(data.size() / 2), &file);  // the input's second half
   {
     std::ofstream out(seg, std::ios::binary | std::ios::trunc);
     out << file;

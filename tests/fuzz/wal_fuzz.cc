@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "damage.h"
 #include "storage/wal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -48,17 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     file.assign(std::istreambuf_iterator<char>(in), {});
   }
   if (file.empty()) return 0;
-  const std::string_view damage = text.substr(text.size() / 2);
-  for (std::size_t i = 0; i + 2 < damage.size() && i < 24; i += 3) {
-    const std::size_t at =
-        ((static_cast<unsigned char>(damage[i]) << 8) | static_cast<unsigned char>(damage[i + 1])) %
-        file.size();
-    if (damage[i + 2] == 0) {
-      for (std::size_t k = at; k < file.size() && k < at + 16; ++k) file[k] = 0;
-    } else {
-      file[at] = static_cast<char>(file[at] ^ damage[i + 2]);
-    }
-  }
+  ApplyDamage(text.substr(text.size() / 2), &file);  // the input's second half
   {
     std::ofstream out(seg, std::ios::binary | std::ios::trunc);
     out << file;

@@ -115,6 +115,17 @@ bool TcpConnects(const std::string& address) {
 
 }  // namespace
 
+// Why a collector could not be used, said at warning once per distinct reason (an unchanged
+// reason retried every few seconds would flood the log), at debug after that.
+void Sender::ReportFailure(const std::string& address, const std::string& why) {
+  if (why != last_failure_) {
+    Log()->warn("collector {} {}", address, why);
+    last_failure_ = why;
+  } else {
+    Log()->debug("collector {} {}", address, why);
+  }
+}
+
 void Sender::Backoff(std::chrono::milliseconds* delay) {
   static thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
@@ -143,12 +154,7 @@ bool Sender::Session(const std::function<bool()>& done) {
                  : " (TLS handshake failed: does the collector use TLS, does --tls-ca sign its "
                    "certificate for this host name, does it require a client certificate?)";
     }
-    if (why != last_failure_) {
-      log->warn("collector {} {}", target.address, why);
-      last_failure_ = why;
-    } else {
-      log->debug("collector {} {}", target.address, why);
-    }
+    ReportFailure(target.address, why);
     not_connected_ = true;  // that wait paced the retry already
     if (channel_->targets.size() > 1) {
       channel_->current = (channel_->current + 1) % channel_->targets.size();
@@ -193,12 +199,7 @@ bool Sender::Session(const std::function<bool()>& done) {
           " (TLS handshake failed: does the collector use TLS, and does --tls-ca sign its "
           "certificate for this host name?)";
     }
-    if (why != last_failure_) {
-      log->warn("collector {} did not accept the stream: {}", target.address, why);
-      last_failure_ = why;
-    } else {
-      log->debug("collector {} unavailable: {}", target.address, why);
-    }
+    ReportFailure(target.address, "did not accept the stream: " + why);
     if (channel_->targets.size() > 1) {
       channel_->current = (channel_->current + 1) % channel_->targets.size();
       log->info("failing over to collector {}", channel_->targets[channel_->current].address);

@@ -67,6 +67,7 @@ class Sender {
   // One stream; returns true if it got a welcome (resets the backoff).
   bool Session(const std::function<bool()>& done);
   void Backoff(std::chrono::milliseconds* delay);
+  void ReportFailure(const std::string& address, const std::string& why);
 
   SenderOptions opt_;
   Spool& spool_;
