@@ -33,7 +33,9 @@ std::string Format(const char* fmt, ...) {
 
 // Durations as a person reads them on a phone: "47 s", "3 min 20 s", "1 h 05 min".
 std::string Duration(std::int64_t ms) {
-  const long long s = std::max<std::int64_t>(ms, 0) / 1000;
+  ms = std::max<std::int64_t>(ms, 0);
+  if (ms < 10000 && ms % 1000 != 0) return Format("%.1f s", static_cast<double>(ms) / 1000);
+  const long long s = ms / 1000;
   if (s < 120) return Format("%lld s", s);
   if (s < 600) return Format("%lld min %lld s", s / 60, s % 60);
   if (s < 7200) return Format("%lld min", s / 60);

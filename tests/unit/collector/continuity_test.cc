@@ -188,6 +188,17 @@ TEST_F(ContinuityTest, SiteDarkUsesTheAnnouncedHeartbeatInterval) {
   EXPECT_EQ(Named(Advance(kS), "SiteDark", true).size(), 1u);
 }
 
+// A sub-second heartbeat is described as such, not as "heartbeats of 0 s".
+TEST_F(ContinuityTest, SiteDarkDescribesASubSecondHeartbeat) {
+  sites_report_ = false;
+  AddSite("pune-1").heartbeat_interval_ms = 500;
+  Eval();
+  auto fired = Named(Advance(16 * kS), "SiteDark", true);
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_NE(fired[0].alert.description.find("3 missed heartbeats of 0.5 s"), std::string::npos)
+      << fired[0].alert.description;
+}
+
 TEST_F(ContinuityTest, SiteDarkForANeverSeenSiteCountsFromTheFirstEvaluation) {
   sites_report_ = false;
   SiteView& s = AddSite("cebu-1", {});
