@@ -80,7 +80,15 @@ class EngineHost {
   // Pipeline self-metrics kept outside the engine's lock.
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> batches_refused{0};
+  // Streams refused: a malformed hello or protocol violation, and a token or certificate that
+  // does not grant the site (TLS handshakes that fail never reach the service).
   std::atomic<std::uint64_t> streams_refused{0};
+  std::atomic<std::uint64_t> streams_unauthorized{0};
+  // Counts a refused stream in `counter` so that the next /metrics render shows it.
+  void CountRefusal(std::atomic<std::uint64_t>& counter) {
+    ++counter;
+    ++changes;
+  }
   // Bumped by everything that changes what /metrics shows besides batches (ticks, streams
   // opening and closing, live status, alerts): with `batches` it tells whether a rendered
   // exposition is still current.

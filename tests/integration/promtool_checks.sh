@@ -56,6 +56,10 @@ route_is oncall-pager,liaison-acme alertname=SlaBreach severity=critical team=on
 route_is oncall-tickets alertname=ScrapeSlow severity=warning team=oncall
 route_is oncall-tickets alertname=QueueSurge severity=warning client=default site=x
 route_is deadman alertname=Watchdog severity=none team=oncall
+route_is oncall-pager alertname=CollectorDurabilityLost severity=critical team=oncall cause=checkpoint
+route_is oncall-tickets alertname=CollectorDiskFilling severity=warning team=oncall cause=low
+route_is oncall-tickets alertname=IngestStreamsRefused severity=warning team=oncall reason=unauthorized
+route_is oncall-tickets alertname=AlertReceiverDown severity=warning team=oncall
 
 # 4. Dashboards: JSON, schema, one data source, the three template variables.
 for f in grafana/dashboards/*.json; do

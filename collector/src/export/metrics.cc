@@ -1,5 +1,7 @@
 #include "export/metrics.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -353,9 +355,14 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_ingest_batches_refused_total",
                       "Batches refused for exceeding max_batch_events.", T::Counter),
              {}, static_cast<double>(host->batches_refused.load()));
-    AddValue(b.Family("ccmon_ingest_streams_refused_total",
-                      "Streams refused for a bad hello or protocol violation.", T::Counter),
-             {}, static_cast<double>(host->streams_refused.load()));
+    auto& refused = b.Family("ccmon_ingest_streams_refused_total",
+                             "Streams refused, by reason: protocol (a bad hello or a protocol "
+                             "violation), unauthorized (the token or client certificate does "
+                             "not grant the site).",
+                             T::Counter);
+    AddValue(refused, {{"reason", "protocol"}}, static_cast<double>(host->streams_refused.load()));
+    AddValue(refused, {{"reason", "unauthorized"}},
+             static_cast<double>(host->streams_unauthorized.load()));
     AddValue(b.Family("ccmon_ingest_concurrent_instances_total",
                       "Streams opened for a site while another agent instance of the same site "
                       "was streaming (two agents under one site id; logged with both ids).",
@@ -397,6 +404,18 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     AddValue(b.Family("ccmon_wal_unacked_records", "WAL records appended and not yet durable.",
                       T::Gauge),
              {}, static_cast<double>(w.last_lsn - w.durable_lsn));
+    // The data disk, read at scrape time: a WAL and checkpoints that cannot be written hold
+    // every agent's acks, so a filling disk is worth an alert before it is full.
+    struct statvfs fs {};
+    if (::statvfs(host->wal->dir().c_str(), &fs) == 0) {
+      AddValue(b.Family("ccmon_data_disk_available_bytes",
+                        "Bytes available to the collector on its data directory's filesystem.",
+                        T::Gauge),
+               {}, static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize));
+      AddValue(b.Family("ccmon_data_disk_size_bytes",
+                        "Size of the collector's data directory's filesystem.", T::Gauge),
+               {}, static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize));
+    }
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
     AddValue(ck, {{"result", "ok"}}, static_cast<double>(host->checkpoints_ok.load()));
     AddValue(ck, {{"result", "failed"}}, static_cast<double>(host->checkpoints_failed.load()));

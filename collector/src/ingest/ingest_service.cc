@@ -68,22 +68,22 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   v1::AgentMessage first;
   if (!raw.Read(stream)) return grpc::Status::OK;
   if (!first.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
-    ++host_.streams_refused;
+    host_.CountRefusal(host_.streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the first message (AgentMessage)"};
   }
   if (first.msg_case() != v1::AgentMessage::kHello) {
-    ++host_.streams_refused;
+    host_.CountRefusal(host_.streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello"};
   }
   const std::string site = first.hello().site();
   const std::string instance = first.hello().agent_instance();
   if (!ValidId(site) || !ValidId(instance)) {
-    ++host_.streams_refused;
+    host_.CountRefusal(host_.streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "hello.site and hello.agent_instance must be 1-64 characters of [A-Za-z0-9._-]"};
   }
   if (grpc::Status auth = AuthorizeSite(security_, *ctx, site); !auth.ok()) {
-    ++host_.streams_refused;
+    host_.CountRefusal(host_.streams_unauthorized);
     log->warn("refused stream from {} for site '{}': {}", ctx->peer(), site, auth.error_message());
     return auth;
   }
@@ -213,7 +213,8 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     if (batch.empty()) {
       v1::AgentMessage msg;
       if (!msg.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
-        ++host_.streams_refused;  // a protocol violation, like a non-batch after hello
+        host_.CountRefusal(
+            host_.streams_refused);  // a protocol violation, like a non-batch after hello
         result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
         break;
       }
@@ -226,7 +227,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
         continue;
       }
       if (msg.msg_case() != v1::AgentMessage::kBatch) {
-        ++host_.streams_refused;
+        host_.CountRefusal(host_.streams_refused);
         result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches and status may follow hello"};
         break;
       }
@@ -235,12 +236,12 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       enclosing = 0;
     }
     if (!wire::DecodeBatch(batch, &events, enclosing)) {
-      ++host_.streams_refused;
+      host_.CountRefusal(host_.streams_refused);
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;
     }
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
-      ++host_.batches_refused;
+      host_.CountRefusal(host_.batches_refused);
       result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
                                                           " events exceeds max_batch_events " +
                                                           std::to_string(max_batch)};

@@ -96,6 +96,8 @@ class Wal {
   void TruncateThrough(std::uint64_t lsn);
 
   WalStats stats() const;
+  // The directory the log lives in (for the data disk's free space).
+  const std::string& dir() const { return opt_.dir; }
 
   // Whether the segment being written is still the file on disk. A data directory deleted (or
   // replaced) while running leaves the WAL writing into an unlinked file, durable nowhere:

@@ -155,7 +155,7 @@ TEST_F(IngestServiceTest, BatchesAreAckedAndReplayedFromTheWalAfterARestart) {
   ASSERT_EQ(Send({Batch(1, 3).SerializeAsString(), second}), 5u);
   EXPECT_EQ(Offered(), 5u);
   EXPECT_EQ(Metric("ccmon_ingest_batches_total"), 2);
-  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 0);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total{reason=\"protocol\"}"), 0);
   // The WAL holds both batches, each decoding to the events sent (read by a second reader
   // while the collector idles: everything acked is durable).
   {
@@ -287,7 +287,7 @@ TEST_F(IngestServiceTest, BytesThatAreNotAnAgentMessageEndTheStreamWithAClearErr
   EXPECT_NE(status.error_message().find("cannot parse"), std::string::npos)
       << status.error_message();
   EXPECT_EQ(Offered(), 0u);
-  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 1);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total{reason=\"protocol\"}"), 1);
 }
 
 // A batch in the agents' framing whose events do not decode (invalid UTF-8 in a string, which
@@ -304,7 +304,7 @@ TEST_F(IngestServiceTest, ABatchThatDoesNotDecodeEndsTheStreamAndAppliesNothingO
   EXPECT_NE(status.error_message().find("cannot parse"), std::string::npos)
       << status.error_message();
   EXPECT_EQ(Offered(), 2u);
-  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total"), 1);
+  EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total{reason=\"protocol\"}"), 1);
 }
 
 }  // namespace

@@ -170,6 +170,8 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_wal_unacked_records",
                         "ccmon_checkpoints_total",
                         "ccmon_checkpoint_last_success_timestamp_seconds",
+                        "ccmon_data_disk_available_bytes",
+                        "ccmon_data_disk_size_bytes",
                         "ccmon_alerts_active",
                         "ccmon_site_up",
                         "ccmon_alert_notifications_total",
