@@ -31,6 +31,13 @@ for p in "${want[@]}"; do
   fi
 done
 
+# The dashboard schema check runs on Node.js (tests/schema). A Node installed another way (with
+# its own npm) is used as it is; Debian's packages are installed only when there is none.
+if [[ "${1:-}" != "--runtime-only" ]]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#want[@]} packages present"
   exit 0

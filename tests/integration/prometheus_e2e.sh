@@ -64,13 +64,24 @@ for site in "${!SITE_QUEUES[@]}"; do
   LIVE_PID[$site]=$LAST_PID
 done
 
-# --- Prometheus: every second, our rules, our Alertmanager.
+# --- Prometheus: every second, our rules, our Alertmanager (scraped too, as in production). One
+#     extra rule fires an on-call alert per client at once, so that the panels showing
+#     Prometheus' own alerts (ALERTS) have one to show.
+cat >"$WORK/test-alert.yml" <<EOF
+groups:
+  - name: test
+    rules:
+      - alert: TestOnCallAlert
+        expr: group by (client) (ccmon_contract_info)
+        labels: {severity: warning, team: oncall}
+EOF
 cat >"$WORK/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files:
   - $ROOT/rules/*.yml
+  - $WORK/test-alert.yml
 alerting:
   alertmanagers:
     - static_configs:
@@ -80,6 +91,9 @@ scrape_configs:
     scrape_timeout: 1s
     static_configs:
       - targets: ["127.0.0.1:$METRICS_PORT"]
+  - job_name: alertmanager
+    static_configs:
+      - targets: ["127.0.0.1:$AM_PORT"]
 EOF
 start_server prometheus /-/ready prometheus --config.file="$WORK/prometheus.yml" \
   --storage.tsdb.path="$WORK/tsdb" --web.listen-address=127.0.0.1:@PORT@ --log.level=warn
@@ -150,7 +164,12 @@ for dash in "$ROOT"/grafana/dashboards/*.json; do
     [[ $name == queue ]] && want=$QUEUE
     label_values "$(subst "$def")" | grep -qxF "$want" ||
       failures+=("$(basename "$dash") variable $name ($def) does not offer $want")
-  done < <(jq -r '.templating.list[] | [.name, .definition] | @tsv' "$dash")
+  done < <(jq -r '.templating.list[] | select(.hide != 2) | [.name, .definition] | @tsv' "$dash")
+  # Hidden helper variables must resolve too (the liaison's contract interval length).
+  while IFS=$'\t' read -r name def; do
+    [[ -n "$(label_values "$(subst "$def")")" ]] ||
+      failures+=("$(basename "$dash") hidden variable $name ($def) has no value")
+  done < <(jq -r '.templating.list[] | select(.hide == 2) | [.name, .definition] | @tsv' "$dash")
 done
 
 # --- 3. Every panel query returns data (retried while live traffic fills the windows).
@@ -159,10 +178,29 @@ ALERT_METRICS='ccmon_alerts?_[a-z_]+'
 exported() { scrape | grep -qE "^$1[{ ]"; }
 : >"$WORK/queries"
 : >"$WORK/alert-queries"
+: >"$WORK/dark-queries"
+: >"$WORK/live-queries"
 for dash in "$ROOT"/grafana/dashboards/*.json; do
+  # A live tile's SITE DARK query holds a dark site's last values: it has data only once a
+  # site is dark (section 4); the tile's other queries, the live sites', must then leave the
+  # dark site out.
   jq -r --arg d "$(basename "$dash")" \
     '.panels[] | recurse(.panels[]?) | select(.targets != null) | .title as $t
-     | .targets[] | select(.expr != null and .expr != "") | [$d, $t, (.expr | @base64)] | @tsv' "$dash" |
+     | select(any(.targets[]; .legendFormat // "" | startswith("SITE DARK")))
+     | .targets[] | [$d, $t, (.legendFormat // "" | startswith("SITE DARK")), (.expr | @base64)]
+     | @tsv' "$dash" |
+    while IFS=$'\t' read -r d title dark expr; do
+      if [[ $dark == true ]]; then
+        printf '%s\t%s\t%s\n' "$d" "$title" "$expr" >>"$WORK/dark-queries"
+      else
+        printf '%s\t%s\t%s\n' "$d" "$title" "$expr" >>"$WORK/live-queries"
+      fi
+    done
+  jq -r --arg d "$(basename "$dash")" \
+    '.panels[] | recurse(.panels[]?) | select(.targets != null) | .title as $t
+     | .targets[] | select(.expr != null and .expr != ""
+                           and (.legendFormat // "" | startswith("SITE DARK") | not))
+     | [$d, $t, (.expr | @base64)] | @tsv' "$dash" |
     while IFS=$'\t' read -r d title expr; do
       if base64 -d <<<"$expr" | grep -qE "$ALERT_METRICS"; then
         printf '%s\t%s\t%s\n' "$d" "$title" "$expr" >>"$WORK/alert-queries"
@@ -203,10 +241,49 @@ check_queries() {
 check_queries "$WORK/queries"
 echo "checked $(wc -l <"$WORK/queries") panel queries"
 
-# --- 4. Alert panels: take manila-1 dark so that the collector has a continuity alert to show
-#        and to deliver, then check those panels if the collector exports their metrics.
+# Annotation queries (alerts and dark sites drawn on every time series) must evaluate.
+while IFS=$'\t' read -r d name expr; do
+  n=$(series_count "$(subst "$(base64 -d <<<"$expr")")")
+  [[ "$n" != error* ]] || failures+=("$d annotation '$name': $n")
+done < <(for dash in "$ROOT"/grafana/dashboards/*.json; do
+  jq -r --arg d "$(basename "$dash")" '.annotations.list[] | select(.expr != null)
+    | [$d, .name, (.expr | @base64)] | @tsv' "$dash"; done)
+
+# --- 4. manila-1's agent is killed: the wallboard's query set shows the site dark within 20 s
+#        (through Prometheus, as Grafana reads it), its live tiles move from the live queries
+#        to the greyed SITE DARK ones, and the collector has a continuity alert to show and
+#        to deliver for the alert panels. Variables are "All" here, as on the floor.
+all_sites() { CLIENT='.*' SITE='.*' QUEUE='.*' subst "$1"; }
+WALLBOARD_STATUS=$(jq -r '.panels[] | select(.title == "Site status") | .targets[]
+  | select(.refId == "A") | .expr' "$WALLBOARD")
+[[ -n "$WALLBOARD_STATUS" ]] || fail "the wallboard has no site status query"
+dark_on_wallboard() {
+  curl -s --data-urlencode "query=$(all_sites "$WALLBOARD_STATUS")" "$PROM/api/v1/query" |
+    jq -e 'any(.data.result[]; .metric.site == "manila-1" and .value[1] == "0")' >/dev/null
+}
+dark_on_wallboard && fail "manila-1 shows dark before its agent is killed"
+kill -9 "${LIVE_PID[manila-1]}"
+killed_at=$SECONDS
+WAIT_S=25 wait_for dark_on_wallboard || fail "manila-1 not dark on the wallboard 25 s after its agent died"
+dark_after=$((SECONDS - killed_at))
+((dark_after <= 20)) || fail "manila-1 took ${dark_after} s to show dark on the wallboard (limit 20 s)"
+echo "manila-1 dark on the wallboard ${dark_after} s after its agent was killed"
+sites_of() {  # expression -> the sites of its series, sorted
+  curl -s --data-urlencode "query=$(all_sites "$1")" "$PROM/api/v1/query" |
+    jq -r '.data.result[].metric.site // empty' | sort -u
+}
+while IFS=$'\t' read -r d title expr; do
+  sites_of "$(base64 -d <<<"$expr")" | grep -qxF manila-1 ||
+    failures+=("$d '$title': the SITE DARK query does not show manila-1's last values")
+done <"$WORK/dark-queries"
+while IFS=$'\t' read -r d title expr; do
+  if sites_of "$(base64 -d <<<"$expr")" | grep -qxF manila-1; then
+    failures+=("$d '$title': a live query still shows dark manila-1 as current")
+  fi
+done <"$WORK/live-queries"
+((${#failures[@]} == 0)) || { printf 'FAIL: %s\n' "${failures[@]}" >&2; exit 1; }
+echo "checked $(wc -l <"$WORK/dark-queries") dark-site and $(wc -l <"$WORK/live-queries") live queries"
 if [[ -s "$WORK/alert-queries" ]]; then
-  kill "${LIVE_PID[manila-1]}"
   WAIT_S=30 wait_for exported ccmon_alerts_active || true
   : >"$WORK/alert-queries-ready"
   while IFS=$'\t' read -r d title expr; do
