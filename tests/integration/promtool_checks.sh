@@ -51,6 +51,8 @@ route_is floor-bogota-1,liaison-globex alertname=SlaAtRisk severity=warning clie
 route_is floor-bogota-1,liaison-globex-digest alertname=QueueSurge severity=warning client=globex site=bogota-1 queue=sales
 route_is oncall-pager,floor-pune-1,workforce,liaison-acme alertname=StaffingCollapse severity=critical client=acme site=pune-1
 route_is oncall-tickets,vendor-noc,liaison-acme-digest alertname=ClockSkew severity=warning client=acme site=pune-1
+route_is oncall-tickets,vendor-noc,liaison-acme-digest alertname=SpoolBacklog severity=warning client=acme site=pune-1
+route_is vendor-noc,floor-pune-1,liaison-acme-digest alertname=VoiceQualityLow severity=warning client=acme site=pune-1 queue=billing
 route_is oncall-pager alertname=CollectorDown severity=critical team=oncall
 route_is oncall-pager,liaison-acme alertname=SlaBreach severity=critical team=oncall client=acme
 route_is oncall-tickets alertname=ScrapeSlow severity=warning team=oncall
