@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -902,6 +903,27 @@ struct Engine::Impl {
     return c;
   }
 
+  // The closed rows of the local day (the queue's zone) that the interval at `current` is in.
+  // One zone lookup for the day unless its offset changes within it (a DST day).
+  static void ClosedToday(const Queue& q, std::int64_t current, std::vector<IntervalView>* out) {
+    const std::int64_t offset_now = q.zone_offset.OffsetMs(*q.zone, current);
+    const std::int64_t from = current - kDayMs;
+    const bool one_offset = q.zone->At(absl::FromUnixMillis(from)).offset * 1000LL == offset_now;
+    const std::int64_t day = FloorDiv(current + offset_now, kDayMs);
+    for (auto it = q.rows.lower_bound(from); it != q.rows.end() && it->first < current; ++it) {
+      if (!it->second.closed) continue;
+      const std::int64_t offset =
+          one_offset ? offset_now : q.zone->At(absl::FromUnixMillis(it->first)).offset * 1000LL;
+      const std::int64_t local = it->first + offset;
+      if (FloorDiv(local, kDayMs) != day) continue;
+      const std::int64_t minute_of_day = (local - FloorDiv(local, kDayMs) * kDayMs) / kMinuteMs;
+      char hhmm[8];
+      std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(minute_of_day / 60),
+                    static_cast<int>(minute_of_day % 60));
+      out->push_back({it->first, hhmm, it->second.counts});
+    }
+  }
+
   QueueView View(const Queue& q) const {
     QueueView v;
     v.client = q.client;
@@ -914,9 +936,9 @@ struct Engine::Impl {
       v.windows[i] = WindowCounts(q, now, kRollingWindowMinutes[i], nullptr, nullptr);
     }
     if (LocalDay(*q.site, now) == q.today_day) v.windows[3] = q.today;
-    if (auto it = q.rows.find(IntervalStart(q, now)); it != q.rows.end()) {
-      v.interval = it->second.counts;
-    }
+    const std::int64_t current = IntervalStart(q, now);
+    if (auto it = q.rows.find(current); it != q.rows.end()) v.interval = it->second.counts;
+    ClosedToday(q, current, &v.closed_today);
     v.answered_wait = q.answered_wait.View();
     v.abandoned_wait = q.abandoned_wait.View();
     v.handle_time = q.handle_time.View();
@@ -1643,6 +1665,18 @@ Snapshot Engine::TakeSnapshot() const {
     }
     c.ledger_met += q.ledger_met;
     c.ledger_missed += q.ledger_missed;
+    // Intervals add up across sites by start (sites in other zones, when the contract names
+    // none, have other starts and stay apart).
+    for (const IntervalView& iv : q.closed_today) {
+      auto at = std::lower_bound(
+          c.closed_today.begin(), c.closed_today.end(), iv.start_ms,
+          [](const IntervalView& x, std::int64_t start) { return x.start_ms < start; });
+      if (at != c.closed_today.end() && at->start_ms == iv.start_ms) {
+        at->counts += iv.counts;
+      } else {
+        c.closed_today.insert(at, iv);
+      }
+    }
   }
   for (QueueView& c : s.client_queues) {
     const double aht = AhtSeconds(c.windows[1]).value_or(180.0);

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "ccmon/collector/alert_delivery.h"
+#include "ccmon/collector/ledger.h"
 
 namespace ccmon::collector {
 
@@ -219,6 +220,18 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   auto& c_req =
       b.Family("ccmon_client_agents_required",
                "Erlang C agents needed across sites at the last 30 minutes' load.", T::Gauge);
+  auto& c_iv_sl = b.Family("ccmon_client_interval_service_level_ratio",
+                           "Service level of each closed contract interval of the client's "
+                           "day so far, across sites, as the ledger holds it now.",
+                           T::Gauge);
+  auto& c_iv_offered = b.Family("ccmon_client_interval_calls_offered",
+                                "Calls offered in each closed contract interval of the day so "
+                                "far, across sites.",
+                                T::Gauge);
+  auto& c_iv_met = b.Family("ccmon_client_interval_sl_met",
+                            "1 when the closed interval's service level met the contract target, "
+                            "0 when it missed it (absent without calls).",
+                            T::Gauge);
   for (const auto& q : s.client_queues) {
     const Labels cl = {{"client", q.client}, {"queue", q.queue}};
     auto windowed = [&](const char* window, const Counts& c) {
@@ -229,6 +242,13 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     };
     for (std::size_t i = 0; i < q.windows.size(); ++i) windowed(kWindowNames[i], q.windows[i]);
     windowed("interval", q.interval);
+    for (const IntervalView& iv : q.closed_today) {
+      const Labels il = With(cl, "interval", iv.local_start);
+      AddValue(c_iv_offered, il, static_cast<double>(iv.counts.offered));
+      if (auto v = ServiceLevel(iv.counts, q.contract.sl_formula)) AddValue(c_iv_sl, il, *v);
+      const Judgement j = JudgeSl(iv.counts, q.contract);
+      if (j != Judgement::kNoCalls) AddValue(c_iv_met, il, j == Judgement::kMet ? 1 : 0);
+    }
     AddValue(c_wait, cl, q.calls_waiting);
     AddValue(c_oldest, cl, q.oldest_wait_s);
     AddValue(c_req, cl, q.agents_required);

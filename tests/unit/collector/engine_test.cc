@@ -299,6 +299,66 @@ TEST_F(EngineTest, RollingWindowsKeepOnlyTheirMinutes) {
   EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").windows[0].offered, 0u);
 }
 
+// The closed intervals of the contract's day so far, summed across the sites serving the
+// queue: a liaison's per-interval table. Yesterday's rows and the open interval are not in it.
+TEST_F(EngineTest, SnapshotHoldsTodaysClosedIntervalsAcrossSites) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});
+  cfg.sites.push_back({"delhi", "Asia/Kolkata"});
+  cfg.allowed_lateness_ms = 0;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  // 18:20 UTC the day before = 23:50 IST: yesterday's last interval (23:30 IST).
+  const std::int64_t yesterday = kDay - (5 * 60 + 40) * kMin;
+  // 04:40 UTC = 10:10 IST: the 10:00 IST interval.
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;
+  clock_.Set(yesterday);
+  std::string instance = "yesterday";  // an agent of its own: a 10-hour jump is an anomaly
+  auto call = [&](const char* site, std::int64_t at, CallKind k, const std::string& id,
+                  std::uint32_t wait) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait;
+    return engine_->Apply(site, instance + site, Event{++seq_, at, c});
+  };
+  call("pune", yesterday, CallKind::kOffered, "y", 0);
+  call("pune", yesterday + kS, CallKind::kAnswered, "y", 1'000);
+  instance = "today";
+  clock_.Set(t);
+  // pune: 2 offered, both answered within 20 s; delhi: 2 offered, 1 within, 1 after 40 s.
+  for (const char* site : {"pune", "delhi"}) {
+    for (int i = 0; i < 2; ++i) {
+      const std::string id = std::string(site) + std::to_string(i);
+      const bool slow = std::string(site) == "delhi" && i == 1;
+      call(site, t, CallKind::kOffered, id, 0);
+      call(site, t + 5 * kS, CallKind::kAnswered, id, slow ? 40'000 : 5'000);
+    }
+  }
+  // Both sites' event time passes 10:30 IST: the 10:00 row closes; 10:30 stays open.
+  const std::int64_t next = kDay + (5 * 60 + 5) * kMin;
+  clock_.Set(next);
+  // (Two calls each: one call far ahead of an agent's timeline is held as a possible glitch.)
+  for (const char* id : {"next1", "next2"}) {
+    call("pune", next, CallKind::kOffered, std::string("p-") + id, 0);
+    call("delhi", next, CallKind::kOffered, std::string("d-") + id, 0);
+  }
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  const auto& days = s.client_queues[0].closed_today;
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].local_start, "10:00");
+  EXPECT_EQ(days[0].start_ms, kDay + (4 * 60 + 30) * kMin);
+  EXPECT_EQ(days[0].counts.offered, 4u);
+  EXPECT_EQ(days[0].counts.answered_in_threshold, 3u);
+  ASSERT_EQ(Queue(s, "delhi", "billing").closed_today.size(), 1u);
+  EXPECT_EQ(Queue(s, "delhi", "billing").closed_today[0].counts.offered, 2u);
+}
+
 TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
   CoreConfig cfg;
   cfg.sites.push_back({"pune", "Asia/Kolkata"});  // UTC+05:30

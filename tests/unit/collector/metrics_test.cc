@@ -145,6 +145,38 @@ TEST(MetricsTest, UnknownWaitsAndLostCallsHaveTheirOwnCounters) {
   has("ccmon_call_abandon_wait_seconds_count" + q + " 0");
 }
 
+// Today's closed intervals of a client's queue: SL by the contract's formula, calls offered,
+// and met (1) or missed (0) against the target; nothing for an interval without calls.
+TEST(MetricsTest, ClosedIntervalsOfTheDayAreExportedPerClientQueue) {
+  Snapshot s;
+  QueueView q;
+  q.client = "acme";
+  q.queue = "billing";
+  q.contract.sl_target = 0.8;
+  Counts met;
+  met.offered = 4;
+  met.answered = 4;
+  met.answered_in_threshold = 4;
+  Counts missed;
+  missed.offered = 5;
+  missed.answered = 5;
+  missed.answered_in_threshold = 3;
+  q.closed_today = {{0, "09:30", met}, {1, "10:00", missed}, {2, "10:30", Counts{}}};
+  s.client_queues.push_back(q);
+  const std::string text = Render(s);
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line;
+  };
+  has(R"(ccmon_client_interval_service_level_ratio{client="acme",queue="billing",interval="09:30"} 1)");
+  has(R"(ccmon_client_interval_service_level_ratio{client="acme",queue="billing",interval="10:00"} 0.6)");
+  has(R"(ccmon_client_interval_sl_met{client="acme",queue="billing",interval="09:30"} 1)");
+  has(R"(ccmon_client_interval_sl_met{client="acme",queue="billing",interval="10:00"} 0)");
+  has(R"(ccmon_client_interval_calls_offered{client="acme",queue="billing",interval="10:30"} 0)");
+  EXPECT_EQ(
+      text.find(R"(ccmon_client_interval_sl_met{client="acme",queue="billing",interval="10:30"})"),
+      std::string::npos);
+}
+
 // Every exported family is in docs/metrics.md and every catalogued one is exported.
 TEST(MetricsTest, CatalogueMatchesExport) {
   FakeClock clock(kNow);

@@ -25,6 +25,14 @@ struct Histogram {
   std::uint64_t count = 0;
 };
 
+// A closed contract interval of the queue's local day (in the contract's zone when it names
+// one, else the site's): the figures its ledger row holds now, late calls included.
+struct IntervalView {
+  std::int64_t start_ms = 0;
+  std::string local_start;  // "HH:MM" in that zone
+  Counts counts;
+};
+
 struct QueueView {
   std::string client;
   std::string site;
@@ -33,6 +41,8 @@ struct QueueView {
   Counts total;                     // since the collector's state began
   std::array<Counts, 4> windows{};  // kWindowNames order
   Counts interval;                  // the current (open) contract interval
+  // The closed intervals of the current interval's local day, oldest first.
+  std::vector<IntervalView> closed_today;
   Histogram answered_wait;
   Histogram abandoned_wait;
   Histogram handle_time;
