@@ -22,6 +22,7 @@ flags (each also a config file key; flags win):
   --listen HOST:PORT        gRPC ingest and Monitor API      [127.0.0.1:7400]
   --metrics-listen HOST:PORT  Prometheus /metrics            [127.0.0.1:9464]
   --data-dir DIR            state directory
+  --shard NAME              the sites this collector watches [default]
   --alertmanager URL        Alertmanager base URL (repeatable)
   --continuity-rules FILE   continuity thresholds            [rules/continuity.yaml]
   --log-level LEVEL         trace|debug|info|warn|error      [info]
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
       value(&o.metrics_listen);
     } else if (a == "--data-dir") {
       value(&o.data_dir);
+    } else if (a == "--shard") {
+      value(&o.shard);
     } else if (a == "--alertmanager") {
       if (!alertmanager_flag) o.alertmanagers.clear();
       alertmanager_flag = true;

@@ -82,6 +82,8 @@ class EngineHost {
   std::atomic<std::uint64_t> batches_refused{0};
   // Streams refused: a malformed hello or protocol violation, and a token or certificate that
   // does not grant the site (TLS handshakes that fail never reach the service).
+  // The collector's shard name (options), on ccmon_build_info. Set before serving.
+  std::string shard = "default";
   std::atomic<std::uint64_t> streams_refused{0};
   std::atomic<std::uint64_t> streams_unauthorized{0};
   // Counts a refused stream in `counter` so that the next /metrics render shows it.

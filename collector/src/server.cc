@@ -40,6 +40,7 @@ class ServerImpl final : public Server {
         monitor_(host_, options_.security, options_.core, clock.NowMs()) {}
 
   absl::Status Init() {
+    host_.shard = options_.shard;
     if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
         !net::IsLoopbackAddress(options_.listen)) {
       return absl::FailedPreconditionError(
@@ -75,6 +76,7 @@ class ServerImpl final : public Server {
     continuity_ = std::make_unique<ContinuityEngine>(std::move(rules));
     DeliveryOptions delivery = options_.delivery;
     delivery.alertmanagers = options_.alertmanagers;
+    delivery.shard = options_.shard;
     dispatcher_ = std::make_unique<AlertDispatcher>(std::move(delivery), host_.clock());
     dispatcher_->Start();
     host_.dispatcher = dispatcher_.get();

@@ -147,7 +147,8 @@ void NonEmptyMember(std::string& out, bool& first, std::string_view key, std::st
 }  // namespace
 
 std::string AlertmanagerBody(const std::vector<AlertTransition>& transitions, std::int64_t now_ms,
-                             std::int64_t auto_resolve_ms, const std::string& generator_url) {
+                             std::int64_t auto_resolve_ms, const std::string& generator_url,
+                             const std::string& shard) {
   std::string out = "[";
   for (std::size_t i = 0; i < transitions.size(); ++i) {
     const Alert& a = transitions[i].alert;
@@ -162,6 +163,7 @@ std::string AlertmanagerBody(const std::vector<AlertTransition>& transitions, st
     NonEmptyMember(labels, lfirst, "site", a.site);
     NonEmptyMember(labels, lfirst, "queue", a.queue);
     NonEmptyMember(labels, lfirst, "link", a.link);
+    NonEmptyMember(labels, lfirst, "shard", shard);
     labels += '}';
     Member(out, first, "labels", labels);
     std::string annotations = "{";
@@ -517,7 +519,8 @@ class AlertmanagerReceiver final : public Receiver {
       : Receiver("alertmanager:" + RedactUserinfo(url), AlertsEndpoint(url), options, clock,
                  std::move(log)),
         resend_interval_ms_(std::max<std::int64_t>(options.resend_interval_ms, 1)),
-        generator_url_(options.generator_url) {}
+        generator_url_(options.generator_url),
+        shard_(options.shard) {}
 
   void Push(const std::vector<AlertTransition>& transitions,
             const std::shared_ptr<const std::vector<Alert>>& active) {
@@ -593,11 +596,12 @@ class AlertmanagerReceiver final : public Receiver {
       }
     }
     *count = all.size();
-    return detail::AlertmanagerBody(all, now_ms, 4 * resend_interval_ms_, generator_url_);
+    return detail::AlertmanagerBody(all, now_ms, 10 * resend_interval_ms_, generator_url_, shard_);
   }
 
   const std::int64_t resend_interval_ms_;
   const std::string generator_url_;
+  const std::string shard_;
   // Guarded by mu_.
   std::map<std::string, Pending> by_key_;
   std::map<std::uint64_t, std::string> by_age_;

@@ -398,6 +398,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                       {"listen",
                        "metrics_listen",
                        "data_dir",
+                       "shard",
                        "alertmanagers",
                        "continuity_rules",
                        "log_level",
@@ -426,6 +427,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   if (s = r.Get(root, "listen", "", &o->listen); !s.ok()) return s;
   if (s = r.Get(root, "metrics_listen", "", &o->metrics_listen); !s.ok()) return s;
   if (s = r.Get(root, "data_dir", "", &o->data_dir); !s.ok()) return s;
+  if (s = r.Get(root, "shard", "", &o->shard); !s.ok()) return s;
   if (s = r.Get(root, "continuity_rules", "", &o->continuity_rules); !s.ok()) return s;
   if (s = r.Get(root, "log_level", "", &o->log_level); !s.ok()) return s;
   if (s = r.Get(root, "allow_insecure_remote", "", &o->allow_insecure_remote); !s.ok()) return s;
@@ -724,6 +726,13 @@ absl::StatusOr<CollectorOptions> LoadCollectorOptions(const std::string& path) {
 }
 
 absl::Status ValidateCollectorOptions(const CollectorOptions& o) {
+  if (o.shard.empty() || o.shard.size() > 64 ||
+      o.shard.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'shard': '", o.shard, "' must be 1-64 characters of [A-Za-z0-9._-]"));
+  }
   if (o.core.ledger_amend_days > o.core.ledger_retention_days) {
     // A late event for a row the store pruned would write a partial row back.
     return absl::InvalidArgumentError(

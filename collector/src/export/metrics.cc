@@ -489,8 +489,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
       }
     }
   }
-  AddValue(b.Family("ccmon_build_info", "Collector build; value 1.", T::Gauge),
-           {{"version", CCMON_VERSION}}, 1);
+  AddValue(b.Family("ccmon_build_info", "Collector build and shard; value 1.", T::Gauge),
+           {{"version", CCMON_VERSION}, {"shard", host != nullptr ? host->shard : "default"}}, 1);
   return b.Take();
 }
 

@@ -501,6 +501,7 @@ TEST(AlertDispatcherTest, AlertmanagerPayloadHasLabelsAnnotationsAndRfc3339Times
   FakeClock clock(kT0);
   DeliveryOptions o = TestOptions();
   o.alertmanagers = {am.Url("/")};  // the trailing slash must not double up in the path
+  o.shard = "asia";
   AlertDispatcher d(o, clock);
   d.Start();
 
@@ -516,7 +517,8 @@ TEST(AlertDispatcherTest, AlertmanagerPayloadHasLabelsAnnotationsAndRfc3339Times
   ASSERT_EQ(body.type, Json::Type::kArray);
   ASSERT_EQ(body.items.size(), 1U);
   const Json& alert = body[0];
-  EXPECT_EQ(alert["labels"].members.size(), 5U);  // no empty `link` label
+  EXPECT_EQ(alert["labels"].members.size(), 6U);  // no empty `link` label
+  EXPECT_EQ(alert["labels"]["shard"].str, "asia");
   EXPECT_EQ(alert["labels"]["alertname"].str, "QueueSurge");
   EXPECT_EQ(alert["labels"]["severity"].str, "warning");
   EXPECT_EQ(alert["labels"]["client"].str, "acme");
@@ -526,8 +528,9 @@ TEST(AlertDispatcherTest, AlertmanagerPayloadHasLabelsAnnotationsAndRfc3339Times
   EXPECT_EQ(alert["annotations"]["description"].str, "details of QueueSurge");
   EXPECT_EQ(alert["annotations"]["runbook_url"].str, "https://example.test/runbooks/QueueSurge.md");
   EXPECT_EQ(alert["startsAt"].str, "2026-11-26T09:59:00.000Z");
-  // Firing: endsAt = now + 4 x resend interval, so Alertmanager resolves it if we go silent.
-  EXPECT_EQ(alert["endsAt"].str, "2026-11-26T10:02:00.000Z");
+  // Firing: endsAt = now + 10 x resend interval, so Alertmanager resolves it if we go silent
+  // (after CollectorDown has fired to silence it).
+  EXPECT_EQ(alert["endsAt"].str, "2026-11-26T10:05:00.000Z");
   EXPECT_EQ(alert["generatorURL"].str, "http://collector.test:9464/");
 
   ASSERT_TRUE(Eventually([&] { return StatsOf(d, "alertmanager:" + am.Url("/")).sent == 1; }));
@@ -585,7 +588,7 @@ TEST(AlertDispatcherTest, FiringAlertsAreResentInOnePostWhileActive) {
     ASSERT_EQ(resend.items.size(), 2U);
     for (const Json& alert : resend.items) {
       EXPECT_EQ(alert["startsAt"].str, "2026-11-26T09:59:00.000Z");  // unchanged by resends
-      EXPECT_EQ(alert["endsAt"].str, "2026-11-26T10:02:30.000Z");    // +30 s +4 x 30 s
+      EXPECT_EQ(alert["endsAt"].str, "2026-11-26T10:05:30.000Z");    // +30 s +10 x 30 s
     }
   }
 

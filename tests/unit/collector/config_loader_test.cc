@@ -66,6 +66,7 @@ TEST(ConfigLoaderTest, EmptyConfigIsTheEmbeddedDefaults) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->listen, "127.0.0.1:7400");
   EXPECT_EQ(o->metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(o->shard, "default");
   EXPECT_DOUBLE_EQ(o->core.default_contract.sl_target, 0.8);
   EXPECT_DOUBLE_EQ(o->core.default_contract.sl_threshold_s, 20);
   EXPECT_DOUBLE_EQ(o->core.default_contract.short_abandon_s, 5);
@@ -90,6 +91,8 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigErrorTest,
     ::testing::Values(
         BadCase{"listen: a\nlisen: b\n", "bad.yaml:2:1: field 'lisen': unknown key"},
+        BadCase{"shard: asia pacific\n",
+                "bad.yaml: field 'shard': 'asia pacific' must be 1-64 characters of [A-Za-z0-9._-]"},
         BadCase{"defaults:\n  sl_target: 0.8\n  sl_target: 0.9\n",
                 "bad.yaml:3:3: field 'defaults.sl_target': duplicate key"},
         BadCase{"defaults:\n  sl_formula: genesys\n", "bad.yaml:2:15: field 'defaults.sl_formula'"},

@@ -26,8 +26,10 @@ struct DeliveryOptions {
   // Pending notifications per receiver; past it the oldest is dropped and counted. For an
   // Alertmanager receiver an entry is one alert key (states of the same alert collapse).
   std::size_t queue_capacity = 1000;
-  // Firing alerts are re-sent to Alertmanager this often, and carry endsAt = send time + 4x this,
-  // so Alertmanager resolves them by itself if the collector stops sending.
+  // Firing alerts are re-sent to Alertmanager this often, and carry endsAt = send time + 10x
+  // this, so Alertmanager resolves them by itself if the collector stops sending: after
+  // CollectorDown (1 min and a scrape) has fired and silences them, so that a collector that
+  // dies does not tell everyone its alerts are over.
   std::int64_t resend_interval_ms = 30000;
   // Whole-request timeout (connect included) of one HTTP attempt.
   std::int64_t timeout_ms = 5000;
@@ -38,6 +40,8 @@ struct DeliveryOptions {
   int max_attempts = 5;
   // Sent as generatorURL to Alertmanager (a link back to this collector); omitted when empty.
   std::string generator_url;
+  // Sent as the `shard` label of every alert to Alertmanager; omitted when empty.
+  std::string shard;
 };
 
 // Counters of one receiver, for /metrics.
@@ -110,9 +114,10 @@ std::string JsonString(std::string_view s);
 std::string FormatRfc3339(std::int64_t unix_ms);
 
 // The body of a POST /api/v2/alerts: `transitions` in order, firing ones with
-// endsAt = now_ms + auto_resolve_ms.
+// endsAt = now_ms + auto_resolve_ms, each labelled with `shard` when it is not empty.
 std::string AlertmanagerBody(const std::vector<AlertTransition>& transitions, std::int64_t now_ms,
-                             std::int64_t auto_resolve_ms, const std::string& generator_url);
+                             std::int64_t auto_resolve_ms, const std::string& generator_url,
+                             const std::string& shard = "");
 
 // The body of one webhook POST (docs/webhooks.md).
 std::string WebhookBody(const AlertTransition& transition);

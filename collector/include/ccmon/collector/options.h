@@ -37,6 +37,10 @@ struct CollectorOptions {
   std::string listen = "127.0.0.1:7400";
   std::string metrics_listen = "127.0.0.1:9464";
   std::string data_dir;
+  // Names the set of sites this collector watches (replicas of one shard share the name). On
+  // ccmon_build_info and on every alert sent to Alertmanager as the `shard` label, so that an
+  // alert about the collector (CollectorDown, NoSitesReporting) silences only its own sites'.
+  std::string shard = "default";
   std::vector<std::string> alertmanagers;
   std::string continuity_rules;  // empty: built-in defaults (those of rules/continuity.yaml)
   // Retry, resend and queue settings of alert delivery, and clients[].webhooks. Its
