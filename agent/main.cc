@@ -42,7 +42,8 @@ sources (at least one):
 flags (each also a config file key; flags win):
   --config FILE             YAML config (see docs/configuration.md)
   --site ID                 this site's id (required)
-  --collector HOST:PORT     collector gRPC address; A,B fails over [127.0.0.1:7400]
+  --collector HOST:PORT     collector gRPC address; A,B: replicas, each gets every event
+                            [127.0.0.1:7400]
   --spool-dir DIR           spool directory                       [./ccmon-spool-SITE]
   --spool-max-bytes N       spool bound                           [1073741824]
   --overflow POLICY         block|drop_oldest when the spool is full [block]

@@ -487,7 +487,10 @@ int RunAgent(const AgentOptions& o) {
   std::string stream_failure;  // a pipe cannot be read again: the import must stop
   bool bound_logged = false;
   std::atomic<bool> paused_now{false};  // for the sender's live status
+  SenderSet* senders = nullptr;         // set once the senders exist
   auto input_paused = [&] {
+    // A replica that stays away until the spool is full is given up: the others go on.
+    if (senders != nullptr && spool.Full()) senders->GiveUpLaggingLocked();
     const bool full = spool.Full();
     if (full != bound_logged) {
       bound_logged = full;
@@ -572,6 +575,7 @@ int RunAgent(const AgentOptions& o) {
     hb.agent_version = CCMON_VERSION;
     hb.interval_ms = static_cast<std::uint32_t>(o.heartbeat_ms);
     hb.spool_paused = input_paused();
+    hb.replicas_given_up = senders != nullptr ? senders->given_up_total_locked() : 0;
     for (const auto& src : logs) {
       hb.lines_rejected += src->stats().malformed + src->oversized_lines();
     }
@@ -636,7 +640,8 @@ int RunAgent(const AgentOptions& o) {
   sopt.batch_max = o.batch_max;
   sopt.status_interval = std::chrono::milliseconds(std::min(o.heartbeat_ms, 2000));
   sopt.paused = [&paused_now] { return paused_now.load(); };
-  Sender sender(sopt, spool, spool_mu);
+  SenderSet sender(sopt, spool, spool_mu);
+  senders = &sender;
 
   if (o.once) {
     // An import of a file that is not there is a mistake, not something to wait for; checked

@@ -68,6 +68,7 @@ void ToProto(const Event& in, v1::Event* out) {
           h->set_interval_ms(b.interval_ms);
           h->set_spool_paused(b.spool_paused);
           h->set_lines_rejected(b.lines_rejected);
+          h->set_replicas_given_up(b.replicas_given_up);
         }
       },
       in.body);
@@ -146,7 +147,7 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
       const auto& h = in.heartbeat();
       out->body = Heartbeat{h.agent_time_ms(),  h.spool_backlog_events(), h.spool_backlog_bytes(),
                             h.events_dropped(), h.agent_version(),        h.interval_ms(),
-                            h.spool_paused(),   h.lines_rejected()};
+                            h.spool_paused(),   h.lines_rejected(),       h.replicas_given_up()};
       return {};
     }
     case v1::Event::BODY_NOT_SET:
@@ -420,6 +421,8 @@ bool ReadHeartbeat(CodedInputStream& in, const char* base, Heartbeat* h) {
         return ReadVarint(in, &h->spool_paused);
       case Varint(8):
         return ReadVarint(in, &h->lines_rejected);
+      case Varint(9):
+        return ReadVarint(in, &h->replicas_given_up);
       default:
         return SkipUnknown(in, tag);
     }

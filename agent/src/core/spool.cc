@@ -442,7 +442,9 @@ std::string Spool::Cursor(std::string_view source) const {
   return it == cursors_.end() ? std::string() : it->second;
 }
 
-std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max) {
+std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max, std::size_t reader) {
+  if (hints_.size() <= reader) hints_.resize(reader + 1);
+  ReadHint& hint = hints_[reader];
   std::vector<SpoolRecord> out;
   std::string body;
   for (const Segment& seg : segments_) {
@@ -451,7 +453,7 @@ std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max) {
     if (seg.first_seq > committed_seq_) break;
     std::FILE* f = std::fopen(seg.path.c_str(), "rb");
     if (f == nullptr) continue;
-    if (after_seq == hint_seq_ && seg.path == hint_path_) std::fseek(f, hint_offset_, SEEK_SET);
+    if (after_seq == hint.seq && seg.path == hint.path) std::fseek(f, hint.offset, SEEK_SET);
     bool corrupt = false;
     long end = std::ftell(f);
     while (out.size() < max && ReadRecord(f, &body, &corrupt)) {
@@ -463,9 +465,9 @@ std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max) {
       out.push_back(SpoolRecord{p.seq, std::string(p.a)});
     }
     if (!out.empty()) {
-      hint_path_ = seg.path;
-      hint_offset_ = end;
-      hint_seq_ = out.back().seq;
+      hint.path = seg.path;
+      hint.offset = end;
+      hint.seq = out.back().seq;
     }
     std::fclose(f);
   }

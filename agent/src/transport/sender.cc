@@ -17,19 +17,18 @@
 namespace ccmon::agent {
 
 struct Sender::Channel {
-  struct Target {
-    std::string address;
-    std::shared_ptr<grpc::Channel> channel;
-    std::unique_ptr<v1::Ingest::Stub> stub;
-  };
-  std::vector<Target> targets;  // failover order
-  std::size_t current = 0;
+  std::string address;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Ingest::Stub> stub;
 };
 
-Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
+Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu, ReplicaAcks& acks,
+               std::size_t replica)
     : opt_(std::move(options)),
       spool_(spool),
       spool_mu_(spool_mu),
+      acks_(acks),
+      replica_(replica),
       channel_(std::make_unique<Channel>()) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -38,28 +37,20 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  std::size_t start = 0;
-  while (start <= opt_.collector.size()) {
-    std::size_t comma = opt_.collector.find(',', start);
-    if (comma == std::string::npos) comma = opt_.collector.size();
-    if (comma > start) {
-      Channel::Target t;
-      t.address = opt_.collector.substr(start, comma - start);
-      std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-      if (!opt_.tls_ca.empty()) {
-        grpc::SslCredentialsOptions so;
-        so.pem_root_certs = opt_.tls_ca;
-        so.pem_cert_chain = opt_.tls_cert;
-        so.pem_private_key = opt_.tls_key;
-        creds = grpc::SslCredentials(so);
-      }
-      t.channel = grpc::CreateCustomChannel(t.address, creds, args);
-      t.stub = v1::Ingest::NewStub(t.channel);
-      channel_->targets.push_back(std::move(t));
-    }
-    start = comma + 1;
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!opt_.tls_ca.empty()) {
+    grpc::SslCredentialsOptions so;
+    so.pem_root_certs = opt_.tls_ca;
+    so.pem_cert_chain = opt_.tls_cert;
+    so.pem_private_key = opt_.tls_key;
+    creds = grpc::SslCredentials(so);
   }
+  channel_->address = opt_.collector;
+  channel_->channel = grpc::CreateCustomChannel(channel_->address, creds, args);
+  channel_->stub = v1::Ingest::NewStub(channel_->channel);
 }
+
+void Sender::AckLocked(std::uint64_t seq) { spool_.Ack(acks_.Ack(replica_, seq)); }
 
 Sender::~Sender() = default;
 
@@ -137,7 +128,7 @@ void Sender::Backoff(std::chrono::milliseconds* delay) {
 
 bool Sender::Session(const std::function<bool()>& done) {
   auto log = Log();
-  auto& target = channel_->targets[channel_->current];
+  auto& target = *channel_;
   // Drive the channel to connect now: a fail-fast stream on a channel in TRANSIENT_FAILURE
   // would fail at once and leave reconnecting to gRPC's own backoff, delaying recovery after a
   // collector outage by up to our backoff plus its.
@@ -156,10 +147,6 @@ bool Sender::Session(const std::function<bool()>& done) {
     }
     ReportFailure(target.address, why);
     not_connected_ = true;  // that wait paced the retry already
-    if (channel_->targets.size() > 1) {
-      channel_->current = (channel_->current + 1) % channel_->targets.size();
-      log->info("failing over to collector {}", channel_->targets[channel_->current].address);
-    }
     return false;
   }
   not_connected_ = false;
@@ -200,10 +187,6 @@ bool Sender::Session(const std::function<bool()>& done) {
           "certificate for this host name?)";
     }
     ReportFailure(target.address, "did not accept the stream: " + why);
-    if (channel_->targets.size() > 1) {
-      channel_->current = (channel_->current + 1) % channel_->targets.size();
-      log->info("failing over to collector {}", channel_->targets[channel_->current].address);
-    }
     return false;
   }
   std::uint64_t sent = in.welcome().last_applied_seq();
@@ -223,7 +206,7 @@ bool Sender::Session(const std::function<bool()>& done) {
           sent, spool_.next_seq() - 1);
       spool_.SkipTo(sent);
     }
-    spool_.Ack(sent);
+    AckLocked(sent);
   }
   acked_ = sent;
   connected_ = true;
@@ -244,7 +227,7 @@ bool Sender::Session(const std::function<bool()>& done) {
       }
       {
         std::lock_guard lock(spool_mu_);
-        spool_.Ack(ack.acked_seq());
+        AckLocked(ack.acked_seq());
       }
       acked_ = ack.acked_seq();
       Notify();
@@ -260,8 +243,11 @@ bool Sender::Session(const std::function<bool()>& done) {
     v1::AgentMessage status;
     {
       std::lock_guard lock(spool_mu_);
+      // This replica's backlog: what it has not acknowledged, whatever the others have.
       const auto st = spool_.stats();
-      status.mutable_status()->set_spool_backlog_events(st.committed_seq - st.acked_seq);
+      const std::uint64_t acked = std::max(acks_.acked(replica_), st.acked_seq);
+      status.mutable_status()->set_spool_backlog_events(
+          st.committed_seq > acked ? st.committed_seq - acked : 0);
       status.mutable_status()->set_spool_backlog_bytes(st.bytes);
     }
     status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
@@ -282,7 +268,7 @@ bool Sender::Session(const std::function<bool()>& done) {
     const bool window_full = sent - acked_.load() >= batch_max * opt_.max_in_flight_batches;
     if (!window_full) {
       std::lock_guard lock(spool_mu_);
-      recs = spool_.Read(sent, batch_max);
+      recs = spool_.Read(sent, batch_max, replica_);
     }
     if (recs.empty()) {
       std::unique_lock lock(mu_);
@@ -340,23 +326,117 @@ void Sender::Run(const std::function<bool()>& paused) {
   }
 }
 
-bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
+bool Sender::DrainUntilAcked(std::chrono::steady_clock::time_point deadline,
+                             const std::function<bool()>& give_up) {
   std::uint64_t target = 0;
   {
     std::lock_guard lock(spool_mu_);
     target = spool_.stats().committed_seq;
   }
   auto done = [&] { return acked_.load() >= target; };
+  auto given_up = [&] { return give_up && give_up(); };
   auto delay = opt_.backoff_initial;
-  while (!stop_ && std::chrono::steady_clock::now() < deadline) {
-    const bool welcomed =
-        Session([&] { return done() || std::chrono::steady_clock::now() >= deadline; });
+  while (!stop_ && std::chrono::steady_clock::now() < deadline && !given_up()) {
+    const bool welcomed = Session(
+        [&] { return done() || given_up() || std::chrono::steady_clock::now() >= deadline; });
     if (done()) return true;
+    if (given_up()) return false;
     if (refused_) return false;  // an import with the wrong identity fails at once
     if (welcomed) delay = opt_.backoff_initial;
     if (!not_connected_) Backoff(&delay);
   }
   return done();
+}
+
+SenderSet::SenderSet(const SenderOptions& options, Spool& spool, std::mutex& spool_mu)
+    : spool_(spool),
+      spool_mu_(spool_mu),
+      addresses_([&] {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        while (start <= options.collector.size()) {
+          std::size_t comma = options.collector.find(',', start);
+          if (comma == std::string::npos) comma = options.collector.size();
+          if (comma > start) out.push_back(options.collector.substr(start, comma - start));
+          start = comma + 1;
+        }
+        return out;
+      }()),
+      acks_(addresses_.size()) {
+  for (std::size_t r = 0; r < addresses_.size(); ++r) {
+    SenderOptions o = options;
+    o.collector = addresses_[r];
+    senders_.push_back(std::make_unique<Sender>(std::move(o), spool, spool_mu, acks_, r));
+  }
+}
+
+SenderSet::~SenderSet() = default;
+
+void SenderSet::Run(const std::function<bool()>& paused) {
+  std::vector<std::thread> threads;
+  for (std::size_t r = 1; r < senders_.size(); ++r) {
+    threads.emplace_back([&, r] { senders_[r]->Run(paused); });
+  }
+  if (!senders_.empty()) senders_[0]->Run(paused);
+  for (auto& t : threads) t.join();
+}
+
+bool SenderSet::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
+  std::vector<char> ok(senders_.size(), 0);
+  std::atomic<std::size_t> running{senders_.size()};
+  std::vector<std::thread> threads;
+  for (std::size_t r = 0; r < senders_.size(); ++r) {
+    threads.emplace_back([&, r] {
+      ok[r] = senders_[r]->DrainUntilAcked(deadline, [&, r] {
+        std::lock_guard lock(spool_mu_);
+        return acks_.given_up(r);
+      });
+      --running;
+    });
+  }
+  // While the others deliver, a replica left behind with the spool full is given up (its
+  // drain then ends): the import goes on with the others.
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::lock_guard lock(spool_mu_);
+    if (spool_.Full()) GiveUpLaggingLocked();
+  }
+  for (auto& t : threads) t.join();
+  std::lock_guard lock(spool_mu_);
+  for (std::size_t r = 0; r < senders_.size(); ++r) {
+    if (!ok[r] && !acks_.given_up(r)) return false;
+  }
+  return true;
+}
+
+void SenderSet::Stop() {
+  for (auto& s : senders_) s->Stop();
+}
+
+bool SenderSet::WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+  bool all = true;
+  for (auto& s : senders_) all = s->WaitAcked(seq, deadline) && all;
+  return all;
+}
+
+void SenderSet::Notify() {
+  for (auto& s : senders_) s->Notify();
+}
+
+std::uint64_t SenderSet::acked() const {
+  std::lock_guard lock(spool_mu_);
+  return acks_.Min();
+}
+
+void SenderSet::GiveUpLaggingLocked() {
+  if (senders_.size() < 2) return;
+  for (std::size_t r : acks_.GiveUpLagging()) {
+    Log()->error(
+        "collector {} has acknowledged only up to seq {} and the spool is full: giving it up "
+        "so that the other collectors go on; it misses what the spool drops before it is back",
+        addresses_[r], acks_.acked(r));
+  }
+  spool_.Ack(acks_.Min());
 }
 
 }  // namespace ccmon::agent

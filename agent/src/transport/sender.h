@@ -1,7 +1,9 @@
-// Streams spooled events to the collector over gRPC: hello, resume from the collector's
-// last applied sequence number, batches with a bounded number in flight, cumulative acks;
-// reconnects with exponential backoff and jitter. Thread-safe: runs on its own thread and
-// touches the spool only under the shared mutex.
+// Streams spooled events to a collector over gRPC: hello, resume from the collector's last
+// applied sequence number, batches with a bounded number in flight, cumulative acks;
+// reconnects with exponential backoff and jitter. A SenderSet runs one Sender per collector
+// replica: each replica gets every event, and the spool forgets an event once every replica
+// it follows has acknowledged it. Thread-safe: each Sender runs on its own thread and touches
+// the spool (and the replicas' acks) only under the shared mutex.
 #pragma once
 
 #include <atomic>
@@ -14,12 +16,13 @@
 #include <mutex>
 #include <string>
 
+#include "ccmon/agent/replica_acks.h"
 #include "ccmon/agent/spool.h"
 
 namespace ccmon::agent {
 
 struct SenderOptions {
-  std::string collector;  // HOST:PORT
+  std::string collector;  // HOST:PORT (a SenderSet: HOST:PORT,HOST:PORT... one per replica)
   std::string site;
   std::string version;
   std::size_t batch_max = 256;
@@ -42,14 +45,19 @@ struct SenderOptions {
 
 class Sender {
  public:
-  Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu);
+  // `acks` (guarded by spool_mu) holds what each replica acknowledged; this sender is replica
+  // `replica` of it.
+  Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu, ReplicaAcks& acks,
+         std::size_t replica);
   ~Sender();
 
   // Runs sessions until Stop(). `paused` (may be empty) holds the sender back while true,
   // e.g. during a simulated WAN outage.
   void Run(const std::function<bool()>& paused);
-  // Runs sessions until everything committed so far is acked or the deadline passes.
-  bool DrainUntilAcked(std::chrono::steady_clock::time_point deadline);
+  // Runs sessions until everything committed so far is acked or the deadline passes, or
+  // `give_up` (may be empty) says this replica was given up.
+  bool DrainUntilAcked(std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& give_up = {});
   void Stop();
   // Waits (while Run goes on) until everything up to seq is acked; false at the deadline.
   bool WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline);
@@ -69,9 +77,14 @@ class Sender {
   void Backoff(std::chrono::milliseconds* delay);
   void ReportFailure(const std::string& address, const std::string& why);
 
+  // Records replica_'s ack and lets the spool forget what every followed replica has.
+  void AckLocked(std::uint64_t seq);
+
   SenderOptions opt_;
   Spool& spool_;
   std::mutex& spool_mu_;
+  ReplicaAcks& acks_;
+  const std::size_t replica_;
   std::unique_ptr<Channel> channel_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
@@ -82,6 +95,35 @@ class Sender {
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t wake_ = 0;
+};
+
+// The collector replicas of an agent: one Sender each, the same interface as one Sender. An
+// event counts as delivered (acked(), DrainUntilAcked) once every replica has it.
+class SenderSet {
+ public:
+  // options.collector lists the replicas, comma-separated.
+  SenderSet(const SenderOptions& options, Spool& spool, std::mutex& spool_mu);
+  ~SenderSet();
+
+  void Run(const std::function<bool()>& paused);  // every replica, until Stop()
+  bool DrainUntilAcked(std::chrono::steady_clock::time_point deadline);
+  void Stop();
+  bool WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline);
+  void Notify();
+  // The lowest ack of the replicas followed.
+  std::uint64_t acked() const;
+  // The spool is full: gives up the replicas furthest behind the others (logged at error and
+  // counted in given_up_total()) so that the others go on. Caller holds spool_mu.
+  void GiveUpLaggingLocked();
+  std::uint64_t given_up_total_locked() const { return acks_.given_up_total(); }
+  std::size_t size() const { return senders_.size(); }
+
+ private:
+  Spool& spool_;
+  std::mutex& spool_mu_;
+  std::vector<std::string> addresses_;
+  ReplicaAcks acks_;
+  std::vector<std::unique_ptr<Sender>> senders_;
 };
 
 }  // namespace ccmon::agent

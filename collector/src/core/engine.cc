@@ -259,6 +259,7 @@ struct Site {
   bool spool_paused = false;  // from heartbeats; not checkpointed (the next one says again)
   bool live_status = false;   // the agent sends AgentStatus (until it disconnects)
   std::uint64_t lines_rejected = 0;
+  std::uint64_t replicas_given_up = 0;
   std::uint32_t heartbeat_interval_ms = 0;
   std::string last_instance;
   std::string version;
@@ -881,6 +882,7 @@ struct Engine::Impl {
     }
     site.spool_dropped = h.events_dropped;
     site.lines_rejected = h.lines_rejected;
+    site.replicas_given_up = h.replicas_given_up;
     site.heartbeat_interval_ms = h.interval_ms;
     if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
       site.version = std::string(h.agent_version);
@@ -1613,6 +1615,7 @@ Snapshot Engine::TakeSnapshot() const {
     sv.spool_dropped_events = site->spool_dropped;
     sv.spool_paused = site->spool_paused;
     sv.lines_rejected = site->lines_rejected;
+    sv.replicas_given_up = site->replicas_given_up;
     sv.agent_instance = site->last_instance;
     if (auto* in = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
       sv.last_applied_seq = in->last_seq;

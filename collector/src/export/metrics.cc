@@ -280,10 +280,16 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                "Input lines the site's agent skipped as unreadable (malformed, over its line "
                "limit, rejected JSON), since the agent process started.",
                T::Counter);
+  auto& given_up = b.Family("ccmon_agent_replicas_given_up_total",
+                            "Collector replicas the site's agent gave up (one stayed away until "
+                            "the spool was full; it misses what the spool dropped), since the "
+                            "agent process started.",
+                            T::Counter);
   for (const auto& site : s.sites) {
     const Labels sl_labels = {{"site", site.site}};
     AddValue(paused, sl_labels, site.spool_paused ? 1 : 0);
     AddValue(rejected, sl_labels, static_cast<double>(site.lines_rejected));
+    AddValue(given_up, sl_labels, static_cast<double>(site.replicas_given_up));
     AddValue(connected, sl_labels, site.connected ? 1 : 0);
     AddValue(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
     AddValue(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);

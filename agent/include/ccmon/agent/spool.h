@@ -73,8 +73,9 @@ class Spool {
   // The cursor last committed for `source` (empty when none).
   std::string Cursor(std::string_view source) const;
 
-  // Reads up to `max` committed records with seq > after_seq.
-  std::vector<SpoolRecord> Read(std::uint64_t after_seq, std::size_t max);
+  // Reads up to `max` committed records with seq > after_seq. Each `reader` (one per
+  // collector replica) keeps its own place, so sequential reads do not rescan a segment.
+  std::vector<SpoolRecord> Read(std::uint64_t after_seq, std::size_t max, std::size_t reader = 0);
   // The collector has applied up to seq although this spool never produced it (the spool
   // was reset but kept its instance id): number new events after it so none is taken for a
   // duplicate.
@@ -114,10 +115,13 @@ class Spool {
   std::uint64_t damaged_lost_ = 0;
   std::string recovery_report_;
   std::map<std::string, std::string, std::less<>> cursors_;
-  // Where the last Read stopped, so sequential reads do not rescan a segment.
-  std::string hint_path_;
-  long hint_offset_ = 0;
-  std::uint64_t hint_seq_ = 0;
+  // Where each reader's last Read stopped, so sequential reads do not rescan a segment.
+  struct ReadHint {
+    std::string path;
+    long offset = 0;
+    std::uint64_t seq = 0;
+  };
+  std::vector<ReadHint> hints_;
 };
 
 // CRC-32 (IEEE) of data.

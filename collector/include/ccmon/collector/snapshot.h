@@ -81,7 +81,8 @@ struct SiteView {
   std::uint64_t spool_dropped_events = 0;
   // The agent stopped reading its sources (spool at its bound or its disk refusing writes).
   bool spool_paused = false;
-  std::uint64_t lines_rejected = 0;  // input lines the agent skipped, since it started
+  std::uint64_t lines_rejected = 0;     // input lines the agent skipped, since it started
+  std::uint64_t replicas_given_up = 0;  // collector replicas the agent gave up, since it started
   std::string agent_instance;
   std::uint64_t last_applied_seq = 0;
   std::string agent_version;

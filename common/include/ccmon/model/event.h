@@ -115,6 +115,9 @@ struct Heartbeat {
   std::uint32_t interval_ms = 0;
   bool spool_paused = false;
   std::uint64_t lines_rejected = 0;
+  // Collector replicas the agent gave up (it stayed away until the spool was full),
+  // cumulative since the agent process started.
+  std::uint64_t replicas_given_up = 0;
 };
 
 using EventBody = std::variant<CallEvent, AgentStateEvent, LinkSample, VoiceQuality, Heartbeat>;
