@@ -478,7 +478,8 @@ void Spool::SkipTo(std::uint64_t seq) {
   if (seq < next_seq_) return;
   next_seq_ = seq + 1;
   committed_seq_ = seq;
-  acked_seq_ = seq;
+  // What the spool may forget stays Ack's to say: another collector replica may still need
+  // what this spool holds.
 }
 
 void Spool::Ack(std::uint64_t seq) {

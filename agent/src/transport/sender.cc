@@ -50,7 +50,25 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu, Replic
   channel_->stub = v1::Ingest::NewStub(channel_->channel);
 }
 
-void Sender::AckLocked(std::uint64_t seq) { spool_.Ack(acks_.Ack(replica_, seq)); }
+namespace {
+
+// Monotonic milliseconds, for how long a replica has been away.
+std::int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A replica without a stream for this long while the spool is full and another replica is
+// connected and ahead is given up.
+constexpr std::int64_t kGiveUpAfterMs = 30000;
+
+}  // namespace
+
+void Sender::AckLocked(std::uint64_t seq) {
+  acks_.Contact(replica_, SteadyMs());
+  spool_.Ack(acks_.Ack(replica_, seq));
+}
 
 Sender::~Sender() = default;
 
@@ -206,7 +224,15 @@ bool Sender::Session(const std::function<bool()>& done) {
           sent, spool_.next_seq() - 1);
       spool_.SkipTo(sent);
     }
-    AckLocked(sent);
+    const std::uint64_t forgotten = spool_.stats().acked_seq;
+    if (sent < forgotten) {
+      log->warn(
+          "collector {} has applied up to seq {} but the spool no longer holds seq {}-{} (given "
+          "up while it was away, or it was restored from an older copy): it misses them",
+          target.address, sent, sent + 1, forgotten);
+    }
+    acks_.Contact(replica_, SteadyMs());
+    spool_.Ack(acks_.Welcome(replica_, sent));
   }
   acked_ = sent;
   connected_ = true;
@@ -245,7 +271,7 @@ bool Sender::Session(const std::function<bool()>& done) {
       std::lock_guard lock(spool_mu_);
       // This replica's backlog: what it has not acknowledged, whatever the others have.
       const auto st = spool_.stats();
-      const std::uint64_t acked = std::max(acks_.acked(replica_), st.acked_seq);
+      const std::uint64_t acked = acks_.acked(replica_);
       status.mutable_status()->set_spool_backlog_events(
           st.committed_seq > acked ? st.committed_seq - acked : 0);
       status.mutable_status()->set_spool_backlog_bytes(st.bytes);
@@ -304,6 +330,10 @@ bool Sender::Session(const std::function<bool()>& done) {
   reader.join();
   const auto status = stream->Finish();
   connected_ = false;
+  {
+    std::lock_guard lock(spool_mu_);
+    acks_.Disconnected(replica_, SteadyMs());
+  }
   if (!stop_ && !done()) {
     log->warn("stream to collector {} ended: {}", target.address,
               status.ok() ? "closed" : status.error_message());
@@ -362,7 +392,7 @@ SenderSet::SenderSet(const SenderOptions& options, Spool& spool, std::mutex& spo
         }
         return out;
       }()),
-      acks_(addresses_.size()) {
+      acks_(addresses_.size(), spool.stats().acked_seq, SteadyMs()) {
   for (std::size_t r = 0; r < addresses_.size(); ++r) {
     SenderOptions o = options;
     o.collector = addresses_[r];
@@ -403,10 +433,18 @@ bool SenderSet::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) 
   }
   for (auto& t : threads) t.join();
   std::lock_guard lock(spool_mu_);
+  bool all = true;
   for (std::size_t r = 0; r < senders_.size(); ++r) {
-    if (!ok[r] && !acks_.given_up(r)) return false;
+    if (ok[r]) continue;
+    if (!acks_.given_up(r)) {
+      Log()->error("collector {} did not acknowledge everything in time", addresses_[r]);
+      all = false;
+    } else {
+      Log()->warn("collector {} was given up: it misses what it had not acknowledged",
+                  addresses_[r]);
+    }
   }
-  return true;
+  return all;
 }
 
 void SenderSet::Stop() {
@@ -415,7 +453,13 @@ void SenderSet::Stop() {
 
 bool SenderSet::WaitAcked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline) {
   bool all = true;
-  for (auto& s : senders_) all = s->WaitAcked(seq, deadline) && all;
+  for (std::size_t r = 0; r < senders_.size(); ++r) {
+    {
+      std::lock_guard lock(spool_mu_);
+      if (acks_.given_up(r)) continue;
+    }
+    all = senders_[r]->WaitAcked(seq, deadline) && all;
+  }
   return all;
 }
 
@@ -430,11 +474,12 @@ std::uint64_t SenderSet::acked() const {
 
 void SenderSet::GiveUpLaggingLocked() {
   if (senders_.size() < 2) return;
-  for (std::size_t r : acks_.GiveUpLagging()) {
+  for (std::size_t r : acks_.GiveUpAway(SteadyMs(), kGiveUpAfterMs)) {
     Log()->error(
-        "collector {} has acknowledged only up to seq {} and the spool is full: giving it up "
-        "so that the other collectors go on; it misses what the spool drops before it is back",
-        addresses_[r], acks_.acked(r));
+        "collector {} has been away for over {} s with only seq {} acknowledged and the spool "
+        "is full: giving it up so that the other collectors go on; it misses what the spool "
+        "drops before it is back",
+        addresses_[r], kGiveUpAfterMs / 1000, acks_.acked(r));
   }
   spool_.Ack(acks_.Min());
 }
