@@ -91,8 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigErrorTest,
     ::testing::Values(
         BadCase{"listen: a\nlisen: b\n", "bad.yaml:2:1: field 'lisen': unknown key"},
-        BadCase{"shard: asia pacific\n",
-                "bad.yaml: field 'shard': 'asia pacific' must be 1-64 characters of [A-Za-z0-9._-]"},
+        BadCase{
+            "shard: asia pacific\n",
+            "bad.yaml: field 'shard': 'asia pacific' must be 1-64 characters of [A-Za-z0-9._-]"},
         BadCase{"defaults:\n  sl_target: 0.8\n  sl_target: 0.9\n",
                 "bad.yaml:3:3: field 'defaults.sl_target': duplicate key"},
         BadCase{"defaults:\n  sl_formula: genesys\n", "bad.yaml:2:15: field 'defaults.sl_formula'"},
