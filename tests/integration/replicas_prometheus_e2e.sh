@@ -125,6 +125,34 @@ both_up() { [[ $(value 'count(up{job="ccmon"} == 1)') == 2 ]]; }
 WAIT_S=20 wait_for both_up || fail "Prometheus does not see both replicas up"
 compare "both replicas up"
 
+# The floor's and the liaison's dashboards with both replicas scraped: every query evaluates
+# (no many-to-many match between the replicas' copies) and none shows a series per replica.
+dash_query() {  # expression with dashboard variables as "All"
+  local e=$1
+  e=${e//\$__rate_interval/1m}
+  e=${e//\$__interval/1m}
+  e=${e//\$__range/1m}
+  e=${e//\$\{interval_minutes\}/30}
+  for v in client site queue; do
+    e=${e//\$\{$v\}/.*}
+    e=${e//\$$v/.*}
+  done
+  curl -s --data-urlencode "query=$e" "$PROM/api/v1/query"
+}
+checked=0
+while IFS=$'\t' read -r dash title expr; do
+  out=$(dash_query "$(base64 -d <<<"$expr")")
+  jq -e '.status == "success"' <<<"$out" >/dev/null ||
+    fail "$dash '$title' fails with two replicas: $(jq -r .error <<<"$out")"
+  ! jq -e 'any(.data.result[]; .metric.replica != null)' <<<"$out" >/dev/null ||
+    fail "$dash '$title' shows a series per replica"
+  checked=$((checked + 1))
+done < <(for d in floor-wallboard client-liaison; do
+  jq -r --arg d "$d" '.panels[] | select(.targets != null) | .title as $t | .targets[]
+    | select(.expr != null) | [$d, $t, (.expr | @base64)] | @tsv' "$ROOT/grafana/dashboards/$d.json"
+done)
+echo "$checked wallboard and liaison queries: one copy with two replicas"
+
 kill -9 "$A_PID"
 a_down() { [[ $(value 'up{job="ccmon",replica="a"}') == 0 ]]; }
 WAIT_S=20 wait_for a_down || fail "Prometheus did not see replica A go down"
