@@ -3,6 +3,7 @@
 
 #include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 #include <absl/strings/str_split.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -198,6 +199,8 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path) {
         o.site = v.as<std::string>();
       else if (k == "collector")
         o.collector = v.as<std::string>();
+      else if (k == "collectors")  // the replicas as a list: the same as collector: A,B
+        o.collector = absl::StrJoin(v.as<std::vector<std::string>>(), ",");
       else if (k == "spool_dir")
         o.spool_dir = v.as<std::string>();
       else if (k == "queue_logs")
@@ -306,6 +309,21 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
   if (o.simulate && !Simulator::KnownScenario(o.scenario)) {
     return absl::InvalidArgumentError("unknown scenario '" + o.scenario +
                                       "' (normal, typhoon, wan-outage, voice-degradation, surge)");
+  }
+  {
+    // The collector replicas: each once, HOST:PORT, nothing else.
+    std::set<std::string> seen;
+    for (const auto& addr : absl::StrSplit(o.collector, ',')) {
+      const std::string a(addr);
+      if (a.empty() || a.find(':') == std::string::npos ||
+          a.find_first_of(" \t") != std::string::npos) {
+        return absl::InvalidArgumentError("collector '" + o.collector +
+                                          "': each replica must be HOST:PORT, comma-separated");
+      }
+      if (!seen.insert(a).second) {
+        return absl::InvalidArgumentError("collector '" + o.collector + "' names " + a + " twice");
+      }
+    }
   }
   if (!o.token_file.empty() && o.tls_ca.empty() && !o.allow_insecure_token) {
     for (const auto& addr : absl::StrSplit(o.collector, ',')) {

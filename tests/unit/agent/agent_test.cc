@@ -110,6 +110,32 @@ TEST(AgentConfigTest, DuplicateKeyIsNamedWithItsLine) {
   std::remove(path.c_str());
 }
 
+// Collector replicas: `collectors:` is the list form of `collector: A,B`; each replica is
+// HOST:PORT and named once.
+TEST(AgentConfigTest, CollectorReplicasAsAListAndBadOnesRefused) {
+  const std::string path = ::testing::TempDir() + "/agent_replicas.yaml";
+  {
+    std::ofstream out(path);
+    out << "site: mnl-1\ncollectors: [c1.example:7400, c2.example:7400]\nsimulate: true\n";
+  }
+  const auto o = LoadAgentOptions(path);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->collector, "c1.example:7400,c2.example:7400");
+  EXPECT_TRUE(ValidateAgentOptions(*o).ok());
+  std::remove(path.c_str());
+  AgentOptions bad = *o;
+  bad.collector = "c1.example:7400,c1.example:7400";
+  EXPECT_EQ(std::string(ValidateAgentOptions(bad).message()),
+            "collector 'c1.example:7400,c1.example:7400' names c1.example:7400 twice");
+  for (const char* c : {"c1.example:7400,", "c1.example:7400, c2.example:7400", "c1.example"}) {
+    bad.collector = c;
+    EXPECT_NE(std::string(ValidateAgentOptions(bad).message())
+                  .find("each replica must be HOST:PORT, comma-separated"),
+              std::string::npos)
+        << c;
+  }
+}
+
 TEST(ProbeSpecTest, TwoProbesUnderOneNameAreRefused) {
   AgentOptions o;
   o.site = "mnl-1";
