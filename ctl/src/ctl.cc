@@ -327,13 +327,19 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     } else {
       out << "WAL: off (no data_dir: state is lost on restart)\n";
     }
-    out << std::left << std::setw(20) << "SITE" << std::setw(11) << "CONNECTED" << std::setw(14)
+    out << std::left << std::setw(20) << "SITE" << std::setw(11) << "CONNECTED" << std::setw(15)
         << "LAST SEEN" << std::setw(10) << "BACKLOG"
         << "SKEW\n";
     for (const auto& s : st.sites()) {
+      // A configured site never heard from has no last-seen time; columns stay apart however
+      // wide a value is.
+      const std::string seen =
+          s.last_seen_ms() == 0
+              ? std::string("never")
+              : std::to_string((st.now_ms() - s.last_seen_ms()) / 1000) + " s ago";
       out << std::setw(20) << s.site() << std::setw(11) << (s.connected() ? "yes" : "no")
-          << std::setw(14) << (std::to_string((st.now_ms() - s.last_seen_ms()) / 1000) + " s ago")
-          << std::setw(10) << s.spool_backlog_events() << s.clock_skew_ms() << " ms\n";
+          << std::setw(14) << seen << ' ' << std::setw(9) << s.spool_backlog_events() << ' '
+          << s.clock_skew_ms() << " ms\n";
     }
     return 0;
   }
