@@ -108,7 +108,7 @@ METRICS_PORT=$(sed -n 's/.*\/metrics on port \([0-9]*\).*/\1/p' "$WORK/c3.log" |
 delivered() { [[ $(metric ccmon_calls_answered_total "$(printf "$l" full)") == 6000 ]]; }
 WAIT_S=120 wait_for delivered || fail "after the disk freed up: $(metric ccmon_calls_answered_total "$(printf "$l" full)") of 6000 answered"
 expect_metric ccmon_calls_offered_total "$(printf "$l" full)" 6000
-gaps=$(scrape | awk '$1 == "ccmon_ingest_sequence_gaps_total" { print $2 }')
+gaps=$(metric ccmon_ingest_sequence_gaps_total '')
 [[ $gaps == 0 ]] || fail "sequence gaps: $gaps (a chunk spooled twice or lost)"
 kill "$AGENT_PID"
 echo "PASS: huge line, spool bound and full spool disk"

@@ -6,22 +6,12 @@
 # shard's continuity alerts and its own on-call alerts, never the Watchdog; a low data disk
 # silences the trend alert that led there. Alerts are posted to the v2 API as the collector
 # posts them (with its `shard` label).
-set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 for tool in prometheus-alertmanager jq curl; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (deploy/install-deps.sh installs it)"
 done
-for attempt in 1 2 3; do
-  PORT=$(free_port) || fail "no free port"
-  start_bg alertmanager prometheus-alertmanager --config.file="$ROOT/deploy/alertmanager.yml" \
-    --storage.path="$WORK/am" --web.listen-address="127.0.0.1:$PORT" --cluster.listen-address= \
-    --log.level=warn
-  WAIT_S=30 wait_for curl -sf "http://127.0.0.1:$PORT/-/ready" && break
-  kill "$LAST_PID" 2>/dev/null || true
-  ((attempt < 3)) || fail "alertmanager did not start"
-done
-AM="http://127.0.0.1:$PORT"
+run_alertmanager am "$ROOT/deploy/alertmanager.yml"
 
 post() {  # label=value... : one firing alert
   local labels="{" sep=""

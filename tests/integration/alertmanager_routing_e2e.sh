@@ -41,16 +41,7 @@ cp "$ROOT/deploy/alertmanager.tmpl" "$WORK/"
 grep -q "example" <(grep -E 'url:|smarthost' "$WORK/alertmanager.yml") &&
   fail "a receiver still points outside the test: $(grep -nE 'url:|smarthost' "$WORK/alertmanager.yml")"
 
-for attempt in 1 2 3; do
-  AM_PORT=$(free_port) || fail "no free port"
-  start_bg alertmanager prometheus-alertmanager --config.file="$WORK/alertmanager.yml" \
-    --storage.path="$WORK/am" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
-    --log.level=warn
-  WAIT_S=30 wait_for curl -sf "http://127.0.0.1:$AM_PORT/-/ready" && break
-  kill "$LAST_PID" 2>/dev/null || true
-  ((attempt < 3)) || fail "alertmanager did not start"
-done
-AM="http://127.0.0.1:$AM_PORT"
+run_alertmanager am "$WORK/alertmanager.yml"
 
 # The shipped thresholds, faster: dark after 4 s of silence, resolved 1 s after data returns.
 cat >"$WORK/continuity.yaml" <<YML

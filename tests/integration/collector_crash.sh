@@ -49,16 +49,7 @@ grep -q 'recovered state' "$WORK/c$KILLS.log" || fail "last restart did not reco
 # Compare with the simulators' truth: queue offered answered within20 abandoned short timed_out
 # completed.
 for s in 1 2 3; do
-  while read -r queue offered answered within abandoned short timed_out completed; do
-    l="client=\"default\",site=\"site$s\",queue=\"$queue\""
-    expect_metric ccmon_calls_offered_total "$l" "$offered"
-    expect_metric ccmon_calls_answered_total "$l" "$answered"
-    expect_metric ccmon_calls_answered_in_threshold_total "$l" "$within"
-    expect_metric ccmon_calls_abandoned_total "$l" "$abandoned"
-    expect_metric ccmon_calls_short_abandoned_total "$l" "$short"
-    expect_metric ccmon_calls_unanswered_total "$l,reason=\"timeout\"" "$timed_out"
-    expect_metric ccmon_calls_completed_total "$l" "$completed"
-  done <"$WORK/truth$s"
+  expect_truth "site$s" "$WORK/truth$s"
 done
 dups=$(metric ccmon_ingest_events_total 'result="duplicate",reason=""')
 echo "PASS: $KILLS kill -9 restarts; counters equal truth ($dups resent events dropped as duplicates)"

@@ -48,10 +48,12 @@ start_collector() {
 
 scrape() { curl -sf "http://127.0.0.1:$METRICS_PORT/metrics"; }
 
-# metric NAME LABELS: the sample value of NAME{LABELS} (exact label string), or "absent".
+# metric NAME LABELS: the sample value of NAME{LABELS} (exact label string; empty for a
+# series without labels), or "absent".
 metric() {
-  local v
-  v=$(scrape | awk -v key="$1{$2}" '$1 == key { print $2 }')
+  local v key="$1{$2}"
+  [[ -n "$2" ]] || key=$1
+  v=$(scrape | awk -v key="$key" '$1 == key { print $2 }')
   echo "${v:-absent}"
 }
 
@@ -59,6 +61,42 @@ expect_metric() {
   local got
   got=$(metric "$1" "$2")
   [[ "$got" == "$3" ]] || fail "$1{$2} = $got, expected $3"
+}
+
+# expect_truth SITE TRUTH: the site's call counters (client "default") equal a simulator's
+# ground truth file (--truth): one line per queue, "queue offered answered within abandoned
+# short timed_out completed".
+expect_truth() {
+  local site=$1 queue offered answered within abandoned short timed_out completed l
+  while read -r queue offered answered within abandoned short timed_out completed; do
+    l="client=\"default\",site=\"$site\",queue=\"$queue\""
+    expect_metric ccmon_calls_offered_total "$l" "$offered"
+    expect_metric ccmon_calls_answered_total "$l" "$answered"
+    expect_metric ccmon_calls_answered_in_threshold_total "$l" "$within"
+    expect_metric ccmon_calls_abandoned_total "$l" "$abandoned"
+    expect_metric ccmon_calls_short_abandoned_total "$l" "$short"
+    expect_metric ccmon_calls_unanswered_total "$l,reason=\"timeout\"" "$timed_out"
+    expect_metric ccmon_calls_completed_total "$l" "$completed"
+  done <"$2"
+}
+
+# run_alertmanager NAME CONFIG [flags...]: a real Alertmanager on a free loopback port (tried
+# again on another port if one was taken meanwhile), clustering off unless flags say otherwise;
+# sets AM to its URL.
+run_alertmanager() {
+  local name=$1 config=$2 attempt port
+  shift 2
+  for attempt in 1 2 3; do
+    port=$(free_port) || fail "no free port"
+    start_bg "$name" prometheus-alertmanager --config.file="$config" --storage.path="$WORK/$name" \
+      --web.listen-address="127.0.0.1:$port" --cluster.listen-address= --log.level=warn "$@"
+    if WAIT_S=30 wait_for curl -sf "http://127.0.0.1:$port/-/ready"; then
+      AM="http://127.0.0.1:$port"
+      return 0
+    fi
+    kill "$LAST_PID" 2>/dev/null || true
+  done
+  fail "$name did not start"
 }
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now.
