@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
-  libsqlite3-dev
+  libsqlite3-dev libpqxx-dev
   tzdata
 )
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the
@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
   prometheus prometheus-alertmanager curl jq openssl tmux procps sqlite3 chromium
-  kamailio sip-tester
+  kamailio sip-tester postgresql
 )
 
 want=("${build_pkgs[@]}")

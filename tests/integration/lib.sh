@@ -120,3 +120,41 @@ start_bg() {
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }
+
+# start_postgres: a throwaway PostgreSQL server (initdb in $WORK, TCP on a free loopback port,
+# no Unix socket, trust for the local superuser ccmon) stopped by cleanup; sets PG_URI to its
+# database ccmon. As root the server runs as the postgres user (PostgreSQL refuses root).
+start_postgres() {
+  local bin dir attempt port
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [[ -x $bin/initdb ]] || fail "PostgreSQL server binaries not found (apt install postgresql)"
+  dir="$WORK/pgdata"
+  local as=()
+  if [[ $(id -u) -eq 0 ]]; then
+    chmod 711 "$WORK"
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  mkdir -p "$dir"
+  [[ ${#as[@]} -eq 0 ]] || chown postgres:postgres "$dir"
+  "${as[@]}" "$bin/initdb" -D "$dir" -U ccmon -A trust --no-sync -E UTF8 --locale=C.UTF-8 \
+    >"$WORK/initdb.log" 2>&1 || fail "initdb failed (see $WORK/initdb.log)"
+  for attempt in 1 2 3; do
+    port=$(free_port) || fail "no free port"
+    start_bg postgres "${as[@]}" "$bin/postgres" -D "$dir" -p "$port" \
+      -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off
+    if WAIT_S=30 wait_for "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U ccmon -d postgres; then
+      PG_BIN=$bin
+      PG_PORT=$port
+      "$bin/psql" -q -h 127.0.0.1 -p "$port" -U ccmon -d postgres -c 'CREATE DATABASE ccmon' \
+        >/dev/null || fail "cannot create the test database"
+      PG_URI="postgresql://ccmon@127.0.0.1:$port/ccmon"
+      return 0
+    fi
+    kill "$LAST_PID" 2>/dev/null || true
+    wait "$LAST_PID" 2>/dev/null || true
+  done
+  fail "PostgreSQL did not start (see $WORK/postgres.log)"
+}
+
+# psql_q SQL: one query on the test database, unaligned, no headers.
+psql_q() { "$PG_BIN/psql" -qAtX -h 127.0.0.1 -p "$PG_PORT" -U ccmon -d ccmon -c "$1"; }

@@ -64,8 +64,14 @@ static_assert(std::size(kStoredReasons) == kUnansweredReasonCount - 1);
 // ALTER TABLE ... DEFAULT 0 when it opens, which is exact (no such call could be counted then).
 constexpr const char* kAddedColumns[] = {"unanswered_lost", "answered_wait_unknown",
                                          "abandoned_wait_unknown"};
+using Kind = SqlDb::Kind;
 
-std::string TermsDdl() {
+// Column types both databases read the same way: SQLite's INTEGER is 64-bit, PostgreSQL's is
+// not (BIGINT); PostgreSQL's REAL is 32-bit (DOUBLE PRECISION).
+const char* IntType(Kind k) { return k == Kind::kSqlite ? "INTEGER" : "BIGINT"; }
+const char* RealType(Kind k) { return k == Kind::kSqlite ? "REAL" : "DOUBLE PRECISION"; }
+
+std::string TermsDdl(Kind k) {
   std::string s;
   for (const char* c : kTermColumns) {
     const std::string_view n(c);
@@ -73,127 +79,88 @@ std::string TermsDdl() {
                       n == "timezone" || n == "sl_formula" || n.ends_with("_result");
     const bool real = n == "sl_threshold_s" || n == "sl_target" || n == "short_abandon_s" ||
                       n == "abandon_target" || n == "asa_target_s";
-    const char* type = text ? " TEXT NOT NULL" : real ? " REAL NOT NULL" : " INTEGER NOT NULL";
-    absl::StrAppend(&s, ",\n  ", c, type);
+    absl::StrAppend(&s, ",\n  ", c, " ", text ? "TEXT" : real ? RealType(k) : IntType(k),
+                    " NOT NULL");
   }
   return s;
 }
 
-std::string Schema() {
-  const std::string terms = TermsDdl();
+std::string Schema(Kind k) {
+  const std::string terms = TermsDdl(k);
+  const char* i = IntType(k);
+  const char* rowid = k == Kind::kSqlite ? " WITHOUT ROWID" : "";
   return absl::StrCat(
       "CREATE TABLE IF NOT EXISTS ledger_rows (\n"
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
-      "  start_utc_ms INTEGER NOT NULL",
-      terms,
-      ",\n  PRIMARY KEY (client, site, queue, start_utc_ms)) WITHOUT ROWID;\n"
+      "  start_utc_ms ",
+      i, " NOT NULL", terms, ",\n  PRIMARY KEY (client, site, queue, start_utc_ms))", rowid,
+      ";\n"
       "CREATE INDEX IF NOT EXISTS ledger_rows_by_time ON ledger_rows (client, start_utc_ms);\n"
       "CREATE INDEX IF NOT EXISTS ledger_rows_by_date ON ledger_rows (client, local_date);\n"
       "CREATE TABLE IF NOT EXISTS ledger_revisions (\n"
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
-      "  start_utc_ms INTEGER NOT NULL",
-      terms,
+      "  start_utc_ms ",
+      i, " NOT NULL", terms,
       ",\n  change TEXT NOT NULL, reason TEXT NOT NULL,\n"
-      "  PRIMARY KEY (client, site, queue, start_utc_ms, revision)) WITHOUT ROWID;\n"
-      "CREATE TABLE IF NOT EXISTS exclusions (\n"
-      "  id INTEGER PRIMARY KEY AUTOINCREMENT, client TEXT NOT NULL, site TEXT NOT NULL,\n"
-      "  queue TEXT NOT NULL, alert TEXT NOT NULL, from_ms INTEGER NOT NULL,\n"
-      "  to_ms INTEGER NOT NULL, reason TEXT NOT NULL, state TEXT NOT NULL,\n"
-      "  proposed_by TEXT NOT NULL, proposed_ms INTEGER NOT NULL, decided_by TEXT NOT NULL,\n"
-      "  decided_ms INTEGER NOT NULL, decision_note TEXT NOT NULL);\n"
+      "  PRIMARY KEY (client, site, queue, start_utc_ms, revision))",
+      rowid,
+      ";\n"
+      "CREATE TABLE IF NOT EXISTS exclusions (\n  id ",
+      k == Kind::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY",
+      ", client TEXT NOT NULL, site TEXT NOT NULL,\n"
+      "  queue TEXT NOT NULL, alert TEXT NOT NULL, from_ms ",
+      i, " NOT NULL,\n  to_ms ", i,
+      " NOT NULL, reason TEXT NOT NULL, state TEXT NOT NULL,\n"
+      "  proposed_by TEXT NOT NULL, proposed_ms ",
+      i, " NOT NULL, decided_by TEXT NOT NULL,\n  decided_ms ", i,
+      " NOT NULL, decision_note TEXT NOT NULL);\n"
       "CREATE TABLE IF NOT EXISTS alert_periods (\n"
+      "  writer TEXT NOT NULL DEFAULT '',\n"
       "  name TEXT NOT NULL, client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
-      "  link TEXT NOT NULL, starts_ms INTEGER NOT NULL, ends_ms INTEGER NOT NULL,\n"
-      "  seen_ms INTEGER NOT NULL,\n"
-      "  PRIMARY KEY (name, client, site, queue, link, starts_ms)) WITHOUT ROWID;\n"
+      "  link TEXT NOT NULL, starts_ms ",
+      i, " NOT NULL, ends_ms ", i, " NOT NULL,\n  seen_ms ", i,
+      " NOT NULL,\n"
+      "  PRIMARY KEY (writer, name, client, site, queue, link, starts_ms))",
+      rowid,
+      ";\n"
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n");
 }
 
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  absl::Status status() const {
-    if (rc_ == SQLITE_OK) return absl::OkStatus();
-    return absl::InternalError(absl::StrCat("ledger store: ", sqlite3_errmsg(db_)));
-  }
-  Stmt& Bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, double v) {
-    sqlite3_bind_double(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(s_); }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::int64_t Int(int i) const { return sqlite3_column_int64(s_, i); }
-  double Real(int i) const { return sqlite3_column_double(s_, i); }
-  std::string Text(int i) const {
-    const auto* p = sqlite3_column_text(s_, i);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(s_, i)));
-  }
-  absl::Status Error() const {
-    return absl::InternalError(absl::StrCat("ledger store: ", sqlite3_errmsg(db_)));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
-
-std::string ColumnList() {
-  std::string s = "client, site, queue, start_utc_ms";
-  for (const char* c : kTermColumns) absl::StrAppend(&s, ", ", c);
-  return s;
-}
-
-std::string Placeholders(int n) {
+std::string ColumnList(const std::string& prefix = "") {
   std::string s;
-  for (int i = 1; i <= n; ++i) absl::StrAppend(&s, i == 1 ? "?" : ", ?");
+  for (const char* c : {"client", "site", "queue", "start_utc_ms"}) {
+    absl::StrAppend(&s, s.empty() ? "" : ", ", prefix, c);
+  }
+  for (const char* c : kTermColumns) absl::StrAppend(&s, ", ", prefix, c);
   return s;
 }
 
-// Binds key and terms of `r` from parameter 1 on, in ColumnList order; returns the next free
-// parameter index.
-int BindRow(Stmt& st, const LedgerRow& r) {
-  int i = 1;
-  auto bind = [&](auto v) { st.Bind(i++, v); };
-  auto u = [&](std::uint64_t v) { bind(static_cast<std::int64_t>(v)); };
-  bind(std::string_view(r.client));
-  bind(std::string_view(r.site));
-  bind(std::string_view(r.queue));
-  bind(r.start_ms);
-  bind(std::string_view(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(r.start_ms),
-                                         absl::UTCTimeZone())));
-  const std::string local_start = r.LocalStart(), local_date = r.LocalDate();
-  bind(std::string_view(local_start));
-  bind(std::string_view(local_date));
-  bind(std::string_view(r.timezone));
-  bind(std::int64_t{r.utc_offset_s});
-  bind(std::int64_t{r.length_minutes});
+// "$first, ..., $(first + n - 1)".
+std::string Placeholders(int n, int first = 1) {
+  std::string s;
+  for (int i = first; i < first + n; ++i) absl::StrAppend(&s, i == first ? "$" : ", $", i);
+  return s;
+}
+
+// Appends key and terms of `r` in ColumnList order.
+void AppendRow(std::vector<SqlValue>& p, const LedgerRow& r) {
+  auto u = [&](std::uint64_t v) { p.emplace_back(static_cast<std::int64_t>(v)); };
+  p.emplace_back(r.client);
+  p.emplace_back(r.site);
+  p.emplace_back(r.queue);
+  p.emplace_back(r.start_ms);
+  p.emplace_back(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(r.start_ms),
+                                  absl::UTCTimeZone()));
+  p.emplace_back(r.LocalStart());
+  p.emplace_back(r.LocalDate());
+  p.emplace_back(r.timezone);
+  p.emplace_back(std::int64_t{r.utc_offset_s});
+  p.emplace_back(std::int64_t{r.length_minutes});
   const Contract& k = r.contract;
-  bind(ToString(k.sl_formula));
+  p.emplace_back(std::string(ToString(k.sl_formula)));
   for (double v :
        {k.sl_threshold_s, k.sl_target, k.short_abandon_s, k.abandon_target, k.asa_target_s}) {
-    bind(v);
+    p.emplace_back(v);
   }
   const Counts& c = r.counts;
   for (std::uint64_t v : {c.offered, c.answered, c.answered_in_threshold, c.abandoned,
@@ -207,52 +174,63 @@ int BindRow(Stmt& st, const LedgerRow& r) {
                           c.abandoned_wait_ms, c.handle_ms}) {
     u(v);
   }
-  bind(std::string_view(ToString(r.SlResult())));
-  bind(std::string_view(ToString(r.AbandonResult())));
-  bind(std::string_view(ToString(r.AsaResult())));
-  bind(std::int64_t{r.revision});
+  p.emplace_back(std::string(ToString(r.SlResult())));
+  p.emplace_back(std::string(ToString(r.AbandonResult())));
+  p.emplace_back(std::string(ToString(r.AsaResult())));
+  p.emplace_back(std::int64_t{r.revision});
   u(r.late_events);
   u(r.rebuilt_events);
-  bind(r.closed_ms);
-  bind(r.changed_ms);
-  return i;
+  p.emplace_back(r.closed_ms);
+  p.emplace_back(r.changed_ms);
 }
 
-// Brings a store of an earlier schema to this one (Schema() creates a new store complete):
-// adds the kAddedColumns it lacks, in one transaction, and records schema_version 2.
-absl::Status Migrate(sqlite3* db) {
-  auto exec = [&](const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) {
-      return absl::OkStatus();
-    }
-    std::string msg = err != nullptr ? err : "unknown error";
-    sqlite3_free(err);
-    return absl::InternalError(absl::StrCat("ledger store: migrating the schema: ", msg));
-  };
+// Brings a SQLite store of an earlier schema to this one (Schema() creates a new store
+// complete): adds the kAddedColumns it lacks and the alert periods' writer, in one
+// transaction, and records schema_version 3.
+absl::Status MigrateSqlite(SqlDb& db) {
   std::string alter;
-  for (const char* table : {"ledger_rows", "ledger_revisions"}) {
-    Stmt info(db, absl::StrCat("PRAGMA table_info(", table, ")"));
-    if (auto s = info.status(); !s.ok()) return s;
+  auto columns = [&](const char* table) -> absl::StatusOr<std::vector<std::string>> {
+    auto info = db.Run(absl::StrCat("PRAGMA table_info(", table, ")"), {});
+    if (!info.ok()) return info.status();
     std::vector<std::string> have;
-    int rc;
-    while ((rc = info.Step()) == SQLITE_ROW) have.push_back(info.Text(1));
-    if (rc != SQLITE_DONE) return info.Error();
+    for (const SqlRow& r : info->rows) have.push_back(r.Text(1));
+    return have;
+  };
+  auto has = [](const std::vector<std::string>& v, std::string_view c) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+  };
+  for (const char* table : {"ledger_rows", "ledger_revisions"}) {
+    auto have = columns(table);
+    if (!have.ok()) return have.status();
     for (const char* column : kAddedColumns) {
-      if (std::find(have.begin(), have.end(), column) == have.end()) {
+      if (!has(*have, column)) {
         absl::StrAppend(&alter, "ALTER TABLE ", table, " ADD COLUMN ", column,
                         " INTEGER NOT NULL DEFAULT 0;\n");
       }
     }
   }
-  return exec(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
-                           "INSERT OR REPLACE INTO meta VALUES ('schema_version', '2');\n"
-                           "COMMIT;"));
+  auto periods = columns("alert_periods");
+  if (!periods.ok()) return periods.status();
+  if (!has(*periods, "writer")) {
+    // The old key has no writer; a unique index with it lets the upsert name its conflict.
+    absl::StrAppend(&alter,
+                    "ALTER TABLE alert_periods ADD COLUMN writer TEXT NOT NULL DEFAULT '';\n"
+                    "CREATE UNIQUE INDEX alert_periods_by_writer ON alert_periods "
+                    "(writer, name, client, site, queue, link, starts_ms);\n");
+  }
+  auto s = db.Script(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
+                                  "INSERT OR REPLACE INTO meta VALUES ('schema_version', '3');\n"
+                                  "COMMIT;"));
+  if (!s.ok()) {
+    db.Rollback();
+    return absl::InternalError(absl::StrCat("migrating the schema: ", s.message()));
+  }
+  return absl::OkStatus();
 }
 
-// Reads key and terms from column `first` on (as ColumnList orders them).
-LedgerRow ReadRow(const Stmt& st, int first = 0) {
-  int i = first;
+// Reads key and terms from cell `first` on (as ColumnList orders them).
+LedgerRow ReadRow(const SqlRow& st, std::size_t first = 0) {
+  std::size_t i = first;
   LedgerRow r;
   r.client = st.Text(i++);
   r.site = st.Text(i++);
@@ -271,7 +249,7 @@ LedgerRow ReadRow(const Stmt& st, int first = 0) {
   k.asa_target_s = st.Real(i++);
   k.interval_minutes = r.length_minutes;
   Counts& c = r.counts;
-  auto u = [&](int col) { return static_cast<std::uint64_t>(st.Int(col)); };
+  auto u = [&](std::size_t col) { return static_cast<std::uint64_t>(st.Int(col)); };
   c.offered = u(i++);
   c.answered = u(i++);
   c.answered_in_threshold = u(i++);
@@ -296,6 +274,7 @@ LedgerRow ReadRow(const Stmt& st, int first = 0) {
   r.change = r.revision > 1 ? RowChange::kAmended : RowChange::kClosed;
   return r;
 }
+
 
 // The call terms a row stores (agent state time is not a ledger term).
 Counts CallTerms(Counts c) {
@@ -366,33 +345,28 @@ Exclusion::State ParseState(const std::string& s) {
   return Exclusion::State::kProposed;
 }
 
-// The WHERE clause of a row query with only the filters given (an "? = '' OR" test would
-// keep SQLite from its indexes), columns prefixed; parameters ?1..?6 as BindQuery binds them.
-std::string Where(const LedgerQuery& q, std::string_view p) {
-  const std::string c(p);
-  std::string w = c + "start_utc_ms >= ?1";
-  if (q.to_ms != 0) w += " AND " + c + "start_utc_ms < ?2";
-  if (!q.client.empty()) w += " AND " + c + "client = ?3";
-  if (!q.site.empty()) w += " AND " + c + "site = ?4";
-  if (!q.queue.empty()) w += " AND " + c + "queue = ?5";
-  if (!q.local_date.empty()) w += " AND " + c + "local_date = ?6";
+// The WHERE clause of a row query with only the filters given (an "$n = '' OR" test would
+// keep SQLite from its indexes), columns prefixed; appends the parameters it numbers.
+std::string Where(const LedgerQuery& q, const std::string& prefix, std::vector<SqlValue>& p) {
+  std::string w;
+  auto add = [&](const char* column, SqlValue v) {
+    p.push_back(std::move(v));
+    absl::StrAppend(&w, w.empty() ? "" : " AND ", prefix, column, " $", p.size());
+  };
+  add("start_utc_ms >=", q.from_ms);
+  if (q.to_ms != 0) add("start_utc_ms <", q.to_ms);
+  if (!q.client.empty()) add("client =", q.client);
+  if (!q.site.empty()) add("site =", q.site);
+  if (!q.queue.empty()) add("queue =", q.queue);
+  if (!q.local_date.empty()) add("local_date =", q.local_date);
   return w;
-}
-
-void BindQuery(Stmt& st, const LedgerQuery& q) {
-  st.Bind(1, q.from_ms);
-  if (q.to_ms != 0) st.Bind(2, q.to_ms);
-  if (!q.client.empty()) st.Bind(3, q.client);
-  if (!q.site.empty()) st.Bind(4, q.site);
-  if (!q.queue.empty()) st.Bind(5, q.queue);
-  if (!q.local_date.empty()) st.Bind(6, q.local_date);
 }
 
 constexpr const char* kExclusionColumns =
     "id, client, site, queue, alert, from_ms, to_ms, reason, state, proposed_by, proposed_ms, "
     "decided_by, decided_ms, decision_note";
 
-Exclusion ReadExclusion(const Stmt& st) {
+Exclusion ReadExclusion(const SqlRow& st) {
   Exclusion e;
   e.id = st.Int(0);
   e.client = st.Text(1);
@@ -411,80 +385,91 @@ Exclusion ReadExclusion(const Stmt& st) {
   return e;
 }
 
+// Periods of one alert (same name, client, site, queue and link) that overlap or touch are
+// one firing seen by several writers: merged from the first start to the last end (open if
+// any is). Input ordered by key then start.
+std::vector<Alert> MergePeriods(std::vector<Alert> in) {
+  std::vector<Alert> out;
+  auto same = [](const Alert& a, const Alert& b) {
+    return a.name == b.name && a.client == b.client && a.site == b.site && a.queue == b.queue &&
+           a.link == b.link;
+  };
+  for (Alert& a : in) {
+    if (!out.empty() && same(out.back(), a) &&
+        (out.back().ends_ms == 0 || a.starts_ms <= out.back().ends_ms)) {
+      Alert& m = out.back();
+      m.ends_ms = (m.ends_ms == 0 || a.ends_ms == 0) ? 0 : std::max(m.ends_ms, a.ends_ms);
+      continue;
+    }
+    out.push_back(std::move(a));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Alert& a, const Alert& b) { return a.starts_ms < b.starts_ms; });
+  return out;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LedgerStore>> LedgerStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return absl::UnavailableError(absl::StrCat(path, ": cannot open the ledger store: ", msg));
-  }
-  std::unique_ptr<LedgerStore> store(new LedgerStore(db));
-  sqlite3_busy_timeout(db, 5000);
-  // WAL journal: readers (the sqlite3 shell, a report) never block the collector's writes.
-  // synchronous=FULL: a written revision survives power loss, as the event WAL does.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
-    if (path != ":memory:") {
-      if (auto s = store->Exec(pragma); !s.ok()) {
-        return absl::UnavailableError(absl::StrCat(path, ": ", s.message()));
-      }
-    }
-  }
-  if (auto s = store->Exec(Schema().c_str()); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat(path, ": ", s.message()));
-  }
-  if (auto s = Migrate(db); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat(path, ": ", s.message()));
+absl::StatusOr<std::unique_ptr<LedgerStore>> LedgerStore::Open(const std::string& where,
+                                                               const std::string& writer) {
+  auto db = IsPostgresUri(where) ? OpenPostgres(where) : OpenSqlite(where);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<LedgerStore> store(new LedgerStore(*std::move(db), writer));
+  if (auto s = store->CreateSchema(); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(store->db_->name(), ": ", s.message()));
   }
   return store;
 }
 
-LedgerStore::~LedgerStore() { sqlite3_close(db_); }
-
-absl::Status LedgerStore::Exec(const char* sql) const {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err != nullptr ? err : "unknown error";
-    sqlite3_free(err);
-    return absl::InternalError(absl::StrCat("ledger store: ", msg));
+absl::Status LedgerStore::CreateSchema() {
+  const Kind k = db_->kind();
+  if (k == Kind::kSqlite) {
+    if (auto s = db_->Script(Schema(k)); !s.ok()) return s;
+    return MigrateSqlite(*db_);
   }
-  return absl::OkStatus();
+  // Replicas starting together must not race on CREATE TABLE IF NOT EXISTS (it is not atomic
+  // in PostgreSQL): one transaction, under an advisory lock, creates everything.
+  return db_->Script(absl::StrCat("BEGIN;\nSELECT pg_advisory_xact_lock(7325403102);\n", Schema(k),
+                                  "INSERT INTO meta VALUES ('schema_version', '3') ON CONFLICT "
+                                  "(key) DO NOTHING;\nCOMMIT;"));
 }
+
+LedgerStore::~LedgerStore() = default;
 
 absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& rows) {
   if (rows.empty()) return 0;
   std::lock_guard lock(mu_);
   const std::string cols = ColumnList();
-  Stmt get(db_, absl::StrCat("SELECT ", cols,
-                             " FROM ledger_rows WHERE client=? AND site=? AND queue=? AND "
-                             "start_utc_ms=?"));
-  Stmt put(db_, absl::StrCat("INSERT OR REPLACE INTO ledger_rows (", cols, ") VALUES (",
-                             Placeholders(kKeyColumns + kTermCount), ")"));
-  Stmt rev(db_, absl::StrCat("INSERT OR REPLACE INTO ledger_revisions (", cols,
-                             ", change, reason) VALUES (",
-                             Placeholders(kKeyColumns + kTermCount + 2), ")"));
-  for (const Stmt* st : {&get, &put, &rev}) {
-    if (auto s = st->status(); !s.ok()) return s;
-  }
-  if (auto s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  const int n = kKeyColumns + kTermCount;
+  std::string set;
+  for (const char* c : kTermColumns) absl::StrAppend(&set, set.empty() ? "" : ", ", c, " = excluded.", c);
+  const std::string get = absl::StrCat(
+      "SELECT ", cols, " FROM ledger_rows WHERE client=$1 AND site=$2 AND queue=$3 AND "
+      "start_utc_ms=$4");
+  const std::string put = absl::StrCat("INSERT INTO ledger_rows (", cols, ") VALUES (",
+                                       Placeholders(n),
+                                       ") ON CONFLICT (client, site, queue, start_utc_ms) DO "
+                                       "UPDATE SET ",
+                                       set);
+  // Writers take turns (BeginWrite), so a revision is never numbered twice; were it ever, the
+  // one first written stands.
+  const std::string rev = absl::StrCat("INSERT INTO ledger_revisions (", cols,
+                                       ", change, reason) VALUES (", Placeholders(n + 2),
+                                       ") ON CONFLICT DO NOTHING");
+  if (auto s = db_->BeginWrite("ledger_rows"); !s.ok()) return s;
+  auto fail = [&](absl::Status s) {
+    db_->Rollback();
+    return s;
+  };
   std::size_t written = 0;
   for (const LedgerRow& in : rows) {
-    get.Reset();
-    get.Bind(1, in.client).Bind(2, in.site).Bind(3, in.queue).Bind(4, in.start_ms);
-    const int rc = get.Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      auto err = get.Error();
-      (void)Exec("ROLLBACK;");
-      return err;
-    }
-    const bool existed = rc == SQLITE_ROW;
+    auto found = db_->Run(get, {in.client, in.site, in.queue, in.start_ms});
+    if (!found.ok()) return fail(found.status());
+    const bool existed = !found->rows.empty();
     LedgerRow stored;
     if (existed) {
-      stored = ReadRow(get);
-      if (SameTerms(stored, in)) continue;  // replayed or already written
+      stored = ReadRow(found->rows.front());
+      if (SameTerms(stored, in)) continue;  // replayed, already written, or another replica's
       if (protected_ || !Covers(in.counts, stored.counts)) {
         ++refused_;
         continue;
@@ -494,59 +479,52 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     r.revision = existed ? stored.revision + 1 : 1;
     r.change = existed ? RowChange::kAmended : RowChange::kClosed;
     if (existed) r.closed_ms = stored.closed_ms;
-    put.Reset();
-    BindRow(put, r);
-    rev.Reset();
-    const int next = BindRow(rev, r);
-    rev.Bind(next, ToString(r.change)).Bind(next + 1, Reason(stored, r, existed));
-    if (put.Step() != SQLITE_DONE || rev.Step() != SQLITE_DONE) {
-      auto err = put.Error();
-      (void)Exec("ROLLBACK;");
-      return err;
-    }
+    std::vector<SqlValue> p;
+    p.reserve(static_cast<std::size_t>(n + 2));
+    AppendRow(p, r);
+    if (auto s = db_->Run(put, p); !s.ok()) return fail(s.status());
+    p.emplace_back(std::string(ToString(r.change)));
+    p.emplace_back(Reason(stored, r, existed));
+    if (auto s = db_->Run(rev, p); !s.ok()) return fail(s.status());
     ++written;
   }
-  if (auto s = Exec("COMMIT;"); !s.ok()) {
-    (void)Exec("ROLLBACK;");
-    return s;
-  }
+  if (auto s = db_->Commit(); !s.ok()) return fail(s);
   return written;
 }
 
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::Rows(const LedgerQuery& q) const {
   std::lock_guard lock(mu_);
-  Stmt st(db_, absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", Where(q, ""),
-                            " ORDER BY client, site, queue, start_utc_ms"));
-  if (auto s = st.status(); !s.ok()) return s;
-  BindQuery(st, q);
+  std::vector<SqlValue> p;
+  const std::string where = Where(q, "", p);
+  auto res = db_->Run(absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", where,
+                                   " ORDER BY client, site, queue, start_utc_ms"),
+                      p);
+  if (!res.ok()) return res.status();
   std::vector<LedgerRow> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadRow(st));
-  if (rc != SQLITE_DONE) return st.Error();
+  out.reserve(res->rows.size());
+  for (const SqlRow& r : res->rows) out.push_back(ReadRow(r));
   return out;
 }
 
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::RowsAsOf(const LedgerQuery& q,
                                                              std::int64_t as_of_ms) const {
   std::lock_guard lock(mu_);
-  std::string cols;
-  for (const char* c : {"client", "site", "queue", "start_utc_ms"}) {
-    absl::StrAppend(&cols, cols.empty() ? "" : ", ", "r.", c);
-  }
-  for (const char* c : kTermColumns) absl::StrAppend(&cols, ", r.", c);
-  Stmt st(db_, absl::StrCat("SELECT ", cols, " FROM ledger_revisions r WHERE ", Where(q, "r."),
-                            " AND r.changed_ms <= ?7 AND r.revision = (SELECT max(x.revision) "
-                            "FROM ledger_revisions x WHERE x.client = r.client AND x.site = r.site "
-                            "AND x.queue = r.queue AND x.start_utc_ms = r.start_utc_ms AND "
-                            "x.changed_ms <= ?7) ORDER BY r.client, r.site, r.queue, "
-                            "r.start_utc_ms"));
-  if (auto s = st.status(); !s.ok()) return s;
-  BindQuery(st, q);
-  st.Bind(7, as_of_ms);
+  std::vector<SqlValue> p;
+  const std::string where = Where(q, "r.", p);
+  p.emplace_back(as_of_ms);
+  const std::string as_of = absl::StrCat("$", p.size());
+  auto res = db_->Run(
+      absl::StrCat("SELECT ", ColumnList("r."), " FROM ledger_revisions r WHERE ", where,
+                   " AND r.changed_ms <= ", as_of,
+                   " AND r.revision = (SELECT max(x.revision) FROM ledger_revisions x WHERE "
+                   "x.client = r.client AND x.site = r.site AND x.queue = r.queue AND "
+                   "x.start_utc_ms = r.start_utc_ms AND x.changed_ms <= ",
+                   as_of, ") ORDER BY r.client, r.site, r.queue, r.start_utc_ms"),
+      p);
+  if (!res.ok()) return res.status();
   std::vector<LedgerRow> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadRow(st));
-  if (rc != SQLITE_DONE) return st.Error();
+  out.reserve(res->rows.size());
+  for (const SqlRow& r : res->rows) out.push_back(ReadRow(r));
   return out;
 }
 
@@ -555,95 +533,92 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
                                                                 const std::string& queue,
                                                                 std::int64_t start_ms) const {
   std::lock_guard lock(mu_);
-  Stmt st(db_, absl::StrCat("SELECT ", ColumnList(),
-                            ", change, reason FROM ledger_revisions WHERE client=? AND site=? "
-                            "AND queue=? AND start_utc_ms=? ORDER BY revision"));
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, client).Bind(2, site).Bind(3, queue).Bind(4, start_ms);
+  auto res = db_->Run(absl::StrCat("SELECT ", ColumnList(),
+                                   ", change, reason FROM ledger_revisions WHERE client=$1 AND "
+                                   "site=$2 AND queue=$3 AND start_utc_ms=$4 ORDER BY revision"),
+                      {client, site, queue, start_ms});
+  if (!res.ok()) return res.status();
   std::vector<RowRevision> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    RowRevision r{ReadRow(st), st.Text(kKeyColumns + kTermCount + 1)};
-    r.row.change =
-        st.Text(kKeyColumns + kTermCount) == "amended" ? RowChange::kAmended : RowChange::kClosed;
+  constexpr auto kChange = static_cast<std::size_t>(kKeyColumns + kTermCount);
+  for (const SqlRow& row : res->rows) {
+    RowRevision r{ReadRow(row), row.Text(kChange + 1)};
+    r.row.change = row.Text(kChange) == "amended" ? RowChange::kAmended : RowChange::kClosed;
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return st.Error();
   return out;
 }
 
 absl::StatusOr<std::size_t> LedgerStore::Prune(std::int64_t before_ms) {
   std::lock_guard lock(mu_);
-  Stmt rows(db_, "DELETE FROM ledger_rows WHERE start_utc_ms < ?");
-  Stmt revs(db_, "DELETE FROM ledger_revisions WHERE start_utc_ms < ?");
-  if (auto s = rows.status(); !s.ok()) return s;
-  if (auto s = revs.status(); !s.ok()) return s;
-  rows.Bind(1, before_ms);
-  revs.Bind(1, before_ms);
-  if (rows.Step() != SQLITE_DONE) return rows.Error();
-  const auto n = static_cast<std::size_t>(sqlite3_changes(db_));
-  if (revs.Step() != SQLITE_DONE) return revs.Error();
-  return n;
+  auto rows = db_->Run("DELETE FROM ledger_rows WHERE start_utc_ms < $1", {before_ms});
+  if (!rows.ok()) return rows.status();
+  auto revs = db_->Run("DELETE FROM ledger_revisions WHERE start_utc_ms < $1", {before_ms});
+  if (!revs.ok()) return revs.status();
+  return static_cast<std::size_t>(rows->changed);
 }
 
 absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
   std::lock_guard lock(mu_);
   const Alert& a = t.alert;
-  Stmt st(db_,
-          "INSERT INTO alert_periods VALUES (?, ?, ?, ?, ?, ?, ?, ?6) ON CONFLICT (name, client, "
-          "site, queue, link, starts_ms) DO UPDATE SET ends_ms = excluded.ends_ms");
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, a.name).Bind(2, a.client).Bind(3, a.site).Bind(4, a.queue).Bind(5, a.link);
-  st.Bind(6, a.starts_ms).Bind(7, t.firing ? std::int64_t{0} : a.ends_ms);
-  if (st.Step() != SQLITE_DONE) return st.Error();
-  return absl::OkStatus();
+  auto res = db_->Run(
+      "INSERT INTO alert_periods (writer, name, client, site, queue, link, starts_ms, ends_ms, "
+      "seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) ON CONFLICT (writer, name, client, "
+      "site, queue, link, starts_ms) DO UPDATE SET ends_ms = excluded.ends_ms",
+      {writer_, a.name, a.client, a.site, a.queue, a.link, a.starts_ms,
+       t.firing ? std::int64_t{0} : a.ends_ms});
+  return res.status();
 }
 
 absl::Status LedgerStore::ProtectStoredRows(std::int64_t until_ms) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "INSERT OR REPLACE INTO meta VALUES ('protect_stored_rows_until_ms', ?)");
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, std::to_string(until_ms));
-  if (st.Step() != SQLITE_DONE) return st.Error();
+  auto res = db_->Run(
+      "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
+      "excluded.value",
+      {ProtectionKey(), std::to_string(until_ms)});
+  if (!res.ok()) return res.status();
   protected_ = true;
   return absl::OkStatus();
 }
 
 absl::Status LedgerStore::LoadProtection(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT value FROM meta WHERE key = 'protect_stored_rows_until_ms'");
-  if (auto s = st.status(); !s.ok()) return s;
-  const int rc = st.Step();
-  if (rc == SQLITE_ROW) protected_ = std::stoll("0" + st.Text(0)) > now_ms;
+  auto res = db_->Run("SELECT value FROM meta WHERE key = $1", {ProtectionKey()});
+  if (!res.ok()) return res.status();
+  if (!res->rows.empty()) protected_ = std::stoll("0" + res->rows[0].Text(0)) > now_ms;
   return absl::OkStatus();
+}
+
+std::string LedgerStore::ProtectionKey() const {
+  return writer_.empty() ? "protect_stored_rows_until_ms"
+                         : absl::StrCat("protect_stored_rows_until_ms/", writer_);
 }
 
 absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, now_ms > 0 ? "UPDATE alert_periods SET ends_ms = ?1 WHERE ends_ms = 0"
-                          : "UPDATE alert_periods SET ends_ms = max(seen_ms, starts_ms + 1) "
-                            "WHERE ends_ms = 0");
-  if (auto s = st.status(); !s.ok()) return s;
-  if (now_ms > 0) st.Bind(1, now_ms);
-  if (st.Step() != SQLITE_DONE) return st.Error();
-  return absl::OkStatus();
+  auto res =
+      now_ms > 0
+          ? db_->Run("UPDATE alert_periods SET ends_ms = $2 WHERE ends_ms = 0 AND writer = $1",
+                     {writer_, now_ms})
+          : db_->Run(
+                "UPDATE alert_periods SET ends_ms = CASE WHEN seen_ms > starts_ms THEN seen_ms "
+                "ELSE starts_ms + 1 END WHERE ends_ms = 0 AND writer = $1",
+                {writer_});
+  return res.status();
 }
 
 absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "UPDATE alert_periods SET seen_ms = ? WHERE ends_ms = 0");
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, now_ms);
-  if (st.Step() != SQLITE_DONE) return st.Error();
-  return absl::OkStatus();
+  return db_
+      ->Run("UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
+            {writer_, now_ms})
+      .status();
 }
 
 absl::StatusOr<std::uint64_t> LedgerStore::RowCount() const {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT count(*) FROM ledger_rows");
-  if (auto s = st.status(); !s.ok()) return s;
-  if (st.Step() != SQLITE_ROW) return st.Error();
-  return static_cast<std::uint64_t>(st.Int(0));
+  auto res = db_->Run("SELECT count(*) FROM ledger_rows", {});
+  if (!res.ok()) return res.status();
+  return static_cast<std::uint64_t>(res->rows.at(0).Int(0));
 }
 
 absl::StatusOr<std::vector<Alert>> LedgerStore::AlertPeriods(const std::string& alert,
@@ -652,40 +627,37 @@ absl::StatusOr<std::vector<Alert>> LedgerStore::AlertPeriods(const std::string& 
                                                              std::int64_t from_ms,
                                                              std::int64_t to_ms) const {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT name, client, site, queue, link, starts_ms, ends_ms FROM alert_periods "
-          "WHERE name = ? AND client = ? AND (? = '' OR site = ?) AND starts_ms < ? AND "
-          "(ends_ms = 0 OR ends_ms > ?) ORDER BY starts_ms");
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, alert).Bind(2, client).Bind(3, site).Bind(4, site).Bind(5, to_ms).Bind(6, from_ms);
+  auto res = db_->Run(
+      "SELECT name, client, site, queue, link, starts_ms, ends_ms FROM alert_periods "
+      "WHERE name = $1 AND client = $2 AND ($3 = '' OR site = $3) AND starts_ms < $4 AND "
+      "(ends_ms = 0 OR ends_ms > $5) ORDER BY name, client, site, queue, link, starts_ms",
+      {alert, client, site, to_ms, from_ms});
+  if (!res.ok()) return res.status();
   std::vector<Alert> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
+  for (const SqlRow& r : res->rows) {
     Alert a;
-    a.name = st.Text(0);
-    a.client = st.Text(1);
-    a.site = st.Text(2);
-    a.queue = st.Text(3);
-    a.link = st.Text(4);
-    a.starts_ms = st.Int(5);
-    a.ends_ms = st.Int(6);
+    a.name = r.Text(0);
+    a.client = r.Text(1);
+    a.site = r.Text(2);
+    a.queue = r.Text(3);
+    a.link = r.Text(4);
+    a.starts_ms = r.Int(5);
+    a.ends_ms = r.Int(6);
     out.push_back(std::move(a));
   }
-  if (rc != SQLITE_DONE) return st.Error();
-  return out;
+  return MergePeriods(std::move(out));
 }
 
 absl::StatusOr<Exclusion> LedgerStore::AddExclusion(Exclusion e) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "INSERT INTO exclusions (client, site, queue, alert, from_ms, to_ms, reason, state, "
-          "proposed_by, proposed_ms, decided_by, decided_ms, decision_note) VALUES "
-          "(?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, '', 0, '')");
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, e.client).Bind(2, e.site).Bind(3, e.queue).Bind(4, e.alert).Bind(5, e.from_ms);
-  st.Bind(6, e.to_ms).Bind(7, e.reason).Bind(8, e.proposed_by).Bind(9, e.proposed_ms);
-  if (st.Step() != SQLITE_DONE) return st.Error();
-  e.id = sqlite3_last_insert_rowid(db_);
+  auto res = db_->Run(
+      "INSERT INTO exclusions (client, site, queue, alert, from_ms, to_ms, reason, state, "
+      "proposed_by, proposed_ms, decided_by, decided_ms, decision_note) VALUES "
+      "($1, $2, $3, $4, $5, $6, $7, 'proposed', $8, $9, '', 0, '') RETURNING id",
+      {e.client, e.site, e.queue, e.alert, e.from_ms, e.to_ms, e.reason, e.proposed_by,
+       e.proposed_ms});
+  if (!res.ok()) return res.status();
+  e.id = res->rows.at(0).Int(0);
   e.state = Exclusion::State::kProposed;
   return e;
 }
@@ -695,30 +667,35 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
                                                        const std::string& note,
                                                        std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Stmt get(db_, absl::StrCat("SELECT ", kExclusionColumns,
-                             " FROM exclusions WHERE id = ? AND client = ?"));
-  if (auto s = get.status(); !s.ok()) return s;
-  get.Bind(1, id).Bind(2, client);
-  const int rc = get.Step();
-  if (rc == SQLITE_DONE) {
+  auto get = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
+                                   " FROM exclusions WHERE id = $1 AND client = $2"),
+                      {id, client});
+  if (!get.ok()) return get.status();
+  if (get->rows.empty()) {
     return absl::NotFoundError(absl::StrCat("no exclusion ", id, " for client ", client));
   }
-  if (rc != SQLITE_ROW) return get.Error();
-  Exclusion e = ReadExclusion(get);
-  if (e.state != Exclusion::State::kProposed) {
+  Exclusion e = ReadExclusion(get->rows.front());
+  auto decided = [&](const Exclusion& x) {
     return absl::FailedPreconditionError(
-        absl::StrCat("exclusion ", id, " was already ", ToString(e.state), " by ", e.decided_by));
-  }
+        absl::StrCat("exclusion ", id, " was already ", ToString(x.state), " by ", x.decided_by));
+  };
+  if (e.state != Exclusion::State::kProposed) return decided(e);
   e.state = accept ? Exclusion::State::kAccepted : Exclusion::State::kRejected;
   e.decided_by = by;
   e.decided_ms = now_ms;
   e.decision_note = note;
-  Stmt put(db_,
-           "UPDATE exclusions SET state = ?, decided_by = ?, decided_ms = ?, decision_note = ? "
-           "WHERE id = ? AND state = 'proposed'");
-  if (auto s = put.status(); !s.ok()) return s;
-  put.Bind(1, ToString(e.state)).Bind(2, by).Bind(3, now_ms).Bind(4, note).Bind(5, id);
-  if (put.Step() != SQLITE_DONE) return put.Error();
+  auto put = db_->Run(
+      "UPDATE exclusions SET state = $1, decided_by = $2, decided_ms = $3, decision_note = $4 "
+      "WHERE id = $5 AND state = 'proposed'",
+      {std::string(ToString(e.state)), by, now_ms, note, id});
+  if (!put.ok()) return put.status();
+  if (put->changed == 0) {  // decided through another collector since it was read
+    auto again = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
+                                       " FROM exclusions WHERE id = $1"),
+                          {id});
+    if (!again.ok()) return again.status();
+    return decided(ReadExclusion(again->rows.at(0)));
+  }
   return e;
 }
 
@@ -726,15 +703,13 @@ absl::StatusOr<std::vector<Exclusion>> LedgerStore::Exclusions(const std::string
                                                                std::int64_t from_ms,
                                                                std::int64_t to_ms) const {
   std::lock_guard lock(mu_);
-  Stmt st(db_, absl::StrCat("SELECT ", kExclusionColumns,
-                            " FROM exclusions WHERE (?1 = '' OR client = ?1) AND to_ms > ?2 AND "
-                            "(?3 = 0 OR from_ms < ?3) ORDER BY id"));
-  if (auto s = st.status(); !s.ok()) return s;
-  st.Bind(1, client).Bind(2, from_ms).Bind(3, to_ms);
+  auto res = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
+                                   " FROM exclusions WHERE ($1 = '' OR client = $1) AND to_ms > "
+                                   "$2 AND (CAST($3 AS BIGINT) = 0 OR from_ms < $3) ORDER BY id"),
+                      {client, from_ms, to_ms});
+  if (!res.ok()) return res.status();
   std::vector<Exclusion> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadExclusion(st));
-  if (rc != SQLITE_DONE) return st.Error();
+  for (const SqlRow& r : res->rows) out.push_back(ReadExclusion(r));
   return out;
 }
 

@@ -1,12 +1,13 @@
 // The ledger's durable home: closed rows, their revisions (the audit trail), force-majeure
-// exclusions and the periods of continuity alerts, in one SQLite database (WAL journal) under
-// the data directory, or in memory when the collector has none. Schema: docs/contracts.md.
+// exclusions and the periods of continuity alerts. Embedded: one SQLite database (WAL journal)
+// under the data directory, or in memory when the collector has none. Shared: one PostgreSQL
+// database that the replicas and shards of a deployment all write, each row once (the same
+// row from two replicas is one row) and read across shards. Schema: docs/contracts.md.
 // Thread-safe: one connection behind a mutex (the ticker writes, Monitor calls read).
 #pragma once
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/ledger.h"
 #include "ccmon/collector/statement.h"
+#include "storage/sql.h"
 
 namespace ccmon::collector {
 
@@ -37,8 +39,11 @@ struct LedgerQuery {
 
 class LedgerStore {
  public:
-  // `path` is a file (created with its schema when missing) or ":memory:".
-  static absl::StatusOr<std::unique_ptr<LedgerStore>> Open(const std::string& path);
+  // `where` is a SQLite file (created with its schema when missing), ":memory:", or a
+  // postgresql:// URI (tables created when missing). `writer` names this collector among
+  // those sharing a database: its alert periods and protection are its own.
+  static absl::StatusOr<std::unique_ptr<LedgerStore>> Open(const std::string& where,
+                                                           const std::string& writer = "");
   ~LedgerStore();
   LedgerStore(const LedgerStore&) = delete;
   LedgerStore& operator=(const LedgerStore&) = delete;
@@ -81,9 +86,12 @@ class LedgerStore {
   absl::StatusOr<std::size_t> Prune(std::int64_t before_ms);
 
   // Continuity alert periods (firing and resolved), the ground on which exclusions stand.
+  // Each writer records its own; CloseOpenAlerts and TouchFiringAlerts touch only this one's.
   absl::Status RecordAlert(const AlertTransition& t);
   // Periods of `alert` for `client` at `site` overlapping [from_ms, to_ms), oldest first
-  // (a firing one has ends_ms 0).
+  // (a firing one has ends_ms 0). Overlapping periods of one alert recorded by several
+  // writers (replicas saw the same firing) are returned as one, from the first start to the
+  // last end.
   absl::StatusOr<std::vector<Alert>> AlertPeriods(const std::string& alert,
                                                   const std::string& client,
                                                   const std::string& site, std::int64_t from_ms,
@@ -91,7 +99,8 @@ class LedgerStore {
 
   // Stores a proposed exclusion and returns it with its id.
   absl::StatusOr<Exclusion> AddExclusion(Exclusion e);
-  // Accepts or rejects a proposed exclusion of `client`. Decided ones are final.
+  // Accepts or rejects a proposed exclusion of `client`. Decided ones are final, also when
+  // two collectors sharing the store are asked at once: the second is refused.
   absl::StatusOr<Exclusion> DecideExclusion(const std::string& client, std::int64_t id, bool accept,
                                             const std::string& by, const std::string& note,
                                             std::int64_t now_ms);
@@ -100,11 +109,14 @@ class LedgerStore {
                                                     std::int64_t to_ms) const;
 
  private:
-  explicit LedgerStore(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const char* sql) const;
+  LedgerStore(std::unique_ptr<SqlDb> db, std::string writer)
+      : db_(std::move(db)), writer_(std::move(writer)) {}
+  absl::Status CreateSchema();
+  std::string ProtectionKey() const;  // the meta key of this writer's protection
 
   mutable std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<SqlDb> db_;
+  std::string writer_;
   std::uint64_t refused_ = 0;
   bool protected_ = false;
 };

@@ -1,5 +1,8 @@
-// LedgerStore against a real SQLite database: in memory, and in a file read back with the
-// sqlite3 C API the way docs/contracts.md tells an operator to read it.
+// LedgerStore against real databases: SQLite in memory, and in a file read back with the
+// sqlite3 C API the way docs/contracts.md tells an operator to read it; PostgreSQL when
+// CCMON_TEST_PG_URI names a server (tests/integration/pg_ledger_store.sh starts one and runs
+// every test that is not about SQLite's file against it). SharedLedgerStoreTest has two
+// collectors (writers) share one database, as replicas and shards do.
 #include "storage/ledger_store.h"
 
 #include <absl/strings/str_cat.h>
@@ -7,6 +10,8 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
+#include <functional>
+#include <thread>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -71,8 +76,26 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// The PostgreSQL server under test, if any.
+std::string PgUri() {
+  const char* uri = std::getenv("CCMON_TEST_PG_URI");
+  return uri == nullptr ? std::string() : std::string(uri);
+}
+
+// Empties the PostgreSQL test database: each test starts from no store, as in memory.
+void ResetPg(const std::string& uri) {
+  auto db = OpenPostgres(uri);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Script("DROP TABLE IF EXISTS ledger_rows, ledger_revisions, exclusions, "
+                            "alert_periods, meta CASCADE")
+                  .ok());
+}
+
+// A new, empty store: SQLite in memory, or the PostgreSQL test database emptied.
 std::unique_ptr<LedgerStore> OpenMemory() {
-  auto s = LedgerStore::Open(":memory:");
+  const std::string pg = PgUri();
+  if (!pg.empty()) ResetPg(pg);
+  auto s = LedgerStore::Open(pg.empty() ? ":memory:" : pg);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : nullptr;
 }
@@ -872,9 +895,10 @@ TEST_F(LedgerStoreFileTest, TheSchemaIsQueryableAsDocumented) {
   sqlite3_close(db);
 }
 
-// A ledger.db of the schema before unanswered_lost and the unknown-wait columns (the previous
-// build's), with a row and its revision: it opens, gains the columns at 0, keeps its rows and
-// revisions, takes rows with the new terms, and opens again unchanged.
+// A ledger.db of the first schema (before unanswered_lost, the unknown-wait columns and the
+// alert periods' writer), with a row, its revision and an alert period left open by a crash:
+// it opens, gains the columns at 0, keeps its rows, revisions and periods, takes rows with the
+// new terms and periods by the new key, and opens again unchanged.
 TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns) {
   // The term columns of schema 1 and one row's values for them, in order.
   const std::vector<std::pair<const char*, std::string>> terms = {
@@ -933,6 +957,13 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
                   "INSERT INTO meta VALUES ('schema_version', '1');");
   absl::StrAppend(&schema1, "INSERT INTO ledger_rows VALUES (", row, ");");
   absl::StrAppend(&schema1, "INSERT INTO ledger_revisions VALUES (", row, ", 'closed', 'closed');");
+  absl::StrAppend(&schema1,
+                  "CREATE TABLE alert_periods (name TEXT NOT NULL, client TEXT NOT NULL, "
+                  "site TEXT NOT NULL, queue TEXT NOT NULL, link TEXT NOT NULL, "
+                  "starts_ms INTEGER NOT NULL, ends_ms INTEGER NOT NULL, seen_ms INTEGER NOT "
+                  "NULL, PRIMARY KEY (name, client, site, queue, link, starts_ms)) WITHOUT ROWID;",
+                  "INSERT INTO alert_periods VALUES ('SiteDark', 'acme', 'manila-1', '', '', ",
+                  kNov2_0800Est, ", 0, ", kNov2_0800Est + kHour, ");");
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -969,6 +1000,15 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
     EXPECT_EQ(revs[1].reason,
               "amended by 2 late event(s): offered 5->7, answered 4->5, unanswered 0->1, "
               "answered_wait_unknown 0->1");
+    // The open period closes at its last touch; a new one is recorded and resolved.
+    ASSERT_TRUE((*store)->CloseOpenAlerts(0).ok());
+    Alert again = SiteDark("acme", "manila-1", kNov2_0800Est + 3 * kHour);
+    ASSERT_TRUE((*store)->RecordAlert({again, true}).ok());
+    again.ends_ms = kNov2_0800Est + 4 * kHour;
+    ASSERT_TRUE((*store)->RecordAlert({again, false}).ok());
+    EXPECT_EQ(Spans((*store)->AlertPeriods("SiteDark", "acme", "manila-1", 0, kNov2_0800Est + 24 * kHour)),
+              (std::vector<Span>{Span{kNov2_0800Est, kNov2_0800Est + kHour},
+                                 Span{kNov2_0800Est + 3 * kHour, kNov2_0800Est + 4 * kHour}}));
   }
   // Opened again: nothing left to add, the rows as written.
   auto store = LedgerStore::Open(path_);
@@ -990,7 +1030,7 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
             SQLITE_OK)
       << sqlite3_errmsg(db);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "2");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "3");
   EXPECT_EQ(sqlite3_column_int64(st, 1), 1);
   EXPECT_EQ(sqlite3_column_int64(st, 2), 1);
   EXPECT_EQ(sqlite3_column_int64(st, 3), 0);
@@ -1005,6 +1045,171 @@ TEST_F(LedgerStoreFileTest, OpenFailsNamingThePath) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(std::string(store.status().message()), bad))
       << std::string(store.status().message());
+}
+
+
+// Two collectors on one database: replicas of a shard, or two shards. On SQLite a file both
+// open; on PostgreSQL the test server.
+class SharedLedgerStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    where_ = PgUri();
+    if (where_.empty()) {
+      std::string tmpl = (fs::temp_directory_path() / "ccmon-shared-ledger-XXXXXX").string();
+      ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+      dir_ = tmpl;
+      where_ = (dir_ / "ledger.db").string();
+    } else {
+      ResetPg(where_);
+    }
+    a_ = Open("shard-1/a");
+    b_ = Open("shard-1/b");
+    ASSERT_NE(a_, nullptr);
+    ASSERT_NE(b_, nullptr);
+  }
+  void TearDown() override {
+    a_.reset();
+    b_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::unique_ptr<LedgerStore> Open(const std::string& writer) {
+    auto s = LedgerStore::Open(where_, writer);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+
+  std::string where_;
+  fs::path dir_;
+  std::unique_ptr<LedgerStore> a_, b_;
+};
+
+// Replicas close the same rows: the first write stores them, the second is the same row and
+// writes nothing, and neither counts a refusal.
+TEST_F(SharedLedgerStoreTest, TheSameRowsFromTwoReplicasAreOneRowEach) {
+  const std::vector<LedgerRow> rows = {Row("acme", "manila-1", "billing", kNov2_0800Est),
+                                       Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute)};
+  EXPECT_EQ(WriteOk(*a_, rows), 2u);
+  EXPECT_EQ(WriteOk(*b_, rows), 0u);
+  EXPECT_EQ(a_->refused() + b_->refused(), 0u);
+  EXPECT_EQ(Query(*b_, {}).size(), 2u);
+  EXPECT_EQ(RevisionsOf(*a_, rows[0]).size(), 1u);
+  auto n = b_->RowCount();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+}
+
+// A replica ahead of the other (it already has a late call) amends the row; the one behind
+// writes its older row, which is refused and counted, and when it catches up its row is the
+// stored one: one amendment in the audit trail, not three.
+TEST_F(SharedLedgerStoreTest, AReplicaBehindNeverTakesARowBack) {
+  const LedgerRow closed = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  LedgerRow late = closed;
+  late.counts.offered = 6;
+  late.counts.abandoned = 2;
+  late.late_events = 1;
+  EXPECT_EQ(WriteOk(*a_, {closed}), 1u);
+  EXPECT_EQ(WriteOk(*a_, {late}), 1u);
+  EXPECT_EQ(WriteOk(*b_, {closed}), 0u);
+  EXPECT_EQ(b_->refused(), 1u);
+  EXPECT_EQ(WriteOk(*b_, {late}), 0u);
+  const auto revs = RevisionsOf(*b_, closed);
+  ASSERT_EQ(revs.size(), 2u);
+  EXPECT_EQ(revs[1].row.counts.offered, 6u);
+  EXPECT_EQ(Query(*a_, {})[0].revision, 2u);
+}
+
+// Both writers at once, from two threads, rows overlapping: every row stored once, numbered
+// once, and no write fails (writers take turns).
+TEST_F(SharedLedgerStoreTest, ConcurrentWritersStoreEachRowOnce) {
+  std::vector<LedgerRow> rows;
+  for (int i = 0; i < 60; ++i) {
+    rows.push_back(Row("acme", i % 2 == 0 ? "manila-1" : "pune-1", "billing",
+                       kNov2_0800Est + i * 30 * kMinute));
+  }
+  auto run = [&](LedgerStore& s, std::size_t* written) {
+    for (std::size_t i = 0; i < rows.size(); i += 6) {
+      auto n = s.Write({rows.begin() + static_cast<std::ptrdiff_t>(i),
+                        rows.begin() + static_cast<std::ptrdiff_t>(i + 6)});
+      EXPECT_TRUE(n.ok()) << n.status();
+      if (n.ok()) *written += *n;
+    }
+  };
+  std::size_t wa = 0, wb = 0;
+  std::thread ta(run, std::ref(*a_), &wa);
+  std::thread tb(run, std::ref(*b_), &wb);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(wa + wb, rows.size());
+  const auto stored = Query(*a_, {});
+  ASSERT_EQ(stored.size(), rows.size());
+  for (const auto& r : stored) EXPECT_EQ(r.revision, 1u) << r.site << " " << r.start_ms;
+}
+
+// Each replica records the firing it saw (their clocks differ by a few seconds): the store
+// answers one period. A replica that restarts closes only its own open periods.
+TEST_F(SharedLedgerStoreTest, OneFiringSeenByTwoReplicasIsOnePeriod) {
+  const std::int64_t t0 = kNov2_0800Est;
+  ASSERT_TRUE(a_->RecordAlert({SiteDark("acme", "manila-1", t0), true}).ok());
+  ASSERT_TRUE(b_->RecordAlert({SiteDark("acme", "manila-1", t0 + 3000), true}).ok());
+  ASSERT_TRUE(a_->TouchFiringAlerts(t0 + kHour).ok());
+  ASSERT_TRUE(b_->TouchFiringAlerts(t0 + kHour).ok());
+  EXPECT_EQ(Spans(b_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 2 * kHour)),
+            (std::vector<Span>{Span{t0, 0}}));
+  // a crashed and restarted: its period ends at its last touch; b's still fires.
+  auto a2 = Open("shard-1/a");
+  ASSERT_NE(a2, nullptr);
+  ASSERT_TRUE(a2->CloseOpenAlerts(0).ok());
+  EXPECT_EQ(Spans(a2->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 2 * kHour)),
+            (std::vector<Span>{Span{t0, 0}}));
+  // b resolves it: one period, from the first start to the last end.
+  Alert resolved = SiteDark("acme", "manila-1", t0 + 3000);
+  resolved.ends_ms = t0 + 2 * kHour;
+  ASSERT_TRUE(b_->RecordAlert({resolved, false}).ok());
+  EXPECT_EQ(Spans(a2->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 3 * kHour)),
+            (std::vector<Span>{Span{t0, t0 + 2 * kHour}}));
+  // A later firing that does not touch it stays a period of its own.
+  ASSERT_TRUE(a2->RecordAlert({SiteDark("acme", "manila-1", t0 + 5 * kHour), true}).ok());
+  EXPECT_EQ(Spans(b_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 6 * kHour)),
+            (std::vector<Span>{Span{t0, t0 + 2 * kHour}, Span{t0 + 5 * kHour, 0}}));
+}
+
+// An exclusion proposed through one collector is decided through another, once: a second
+// decision through the first is refused, naming who decided.
+TEST_F(SharedLedgerStoreTest, AnExclusionIsDecidedOnceWhicheverCollectorIsAsked) {
+  auto e = a_->AddExclusion(Proposed("acme", kNov2_0800Est, kNov2_0800Est + kHour));
+  ASSERT_TRUE(e.ok()) << e.status();
+  auto accepted = b_->DecideExclusion("acme", e->id, true, "acme-liaison", "ok", kNov3_0900Est);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  auto again = a_->DecideExclusion("acme", e->id, false, "someone", "", kNov3_0900Est);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(std::string(again.status().message()), "accepted by acme-liaison"))
+      << again.status();
+}
+
+// Protection after a lost checkpoint is the writer's own: one replica rebuilt without its
+// checkpoint refuses to amend stored rows, the other still amends them.
+TEST_F(SharedLedgerStoreTest, ProtectionIsPerWriter) {
+  const LedgerRow closed = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  ASSERT_EQ(WriteOk(*a_, {closed}), 1u);
+  ASSERT_TRUE(a_->ProtectStoredRows(kNov3_0900Est).ok());
+  LedgerRow late = closed;
+  late.counts.offered = 6;
+  late.counts.abandoned = 2;
+  late.late_events = 1;
+  EXPECT_EQ(WriteOk(*a_, {late}), 0u);
+  EXPECT_EQ(a_->refused(), 1u);
+  auto b2 = Open("shard-1/b");
+  ASSERT_NE(b2, nullptr);
+  ASSERT_TRUE(b2->LoadProtection(kNov2_0800Est).ok());
+  EXPECT_EQ(WriteOk(*b2, {late}), 1u);
+  auto a2 = Open("shard-1/a");
+  ASSERT_NE(a2, nullptr);
+  ASSERT_TRUE(a2->LoadProtection(kNov2_0800Est).ok());
+  late.counts.offered = 7;
+  late.counts.abandoned = 3;
+  late.late_events = 2;
+  EXPECT_EQ(WriteOk(*a2, {late}), 0u);
 }
 
 }  // namespace
