@@ -23,6 +23,7 @@ flags (each also a config file key; flags win):
   --metrics-listen HOST:PORT  Prometheus /metrics            [127.0.0.1:9464]
   --data-dir DIR            state directory
   --shard NAME              the sites this collector watches [default]
+  --ledger-database URI     postgresql://... shared ledger   [SQLite in data dir]
   --alertmanager URL        Alertmanager base URL (repeatable)
   --continuity-rules FILE   continuity thresholds            [rules/continuity.yaml]
   --log-level LEVEL         trace|debug|info|warn|error      [info]
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
       value(&o.data_dir);
     } else if (a == "--shard") {
       value(&o.shard);
+    } else if (a == "--ledger-database") {
+      value(&o.ledger_database);
     } else if (a == "--alertmanager") {
       if (!alertmanager_flag) o.alertmanagers.clear();
       alertmanager_flag = true;

@@ -110,6 +110,7 @@ class EngineHost {
   // The ledger store (file or in memory); set before the services start.
   LedgerStore* ledger = nullptr;
   std::atomic<std::uint64_t> ledger_write_failures{0};
+  std::atomic<std::uint64_t> ledger_rows_waiting{0};
   std::atomic<std::uint64_t> ledger_revisions_written{0};
   std::atomic<std::uint64_t> ledger_rows_refused{0};
 

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -49,22 +50,31 @@ class ServerImpl final : public Server {
     }
     auto creds = Credentials();
     if (!creds.ok()) return creds.status();
-    const std::string ledger_path =
-        options_.data_dir.empty() ? ":memory:" : options_.data_dir + "/ledger.db";
+    const bool shared_ledger = !options_.ledger_database.empty();
+    const std::string ledger_path = shared_ledger           ? options_.ledger_database
+                                    : options_.data_dir.empty() ? ":memory:"
+                                                                : options_.data_dir + "/ledger.db";
     if (!options_.data_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(options_.data_dir, ec);
       if (ec) return absl::UnavailableError(options_.data_dir + ": " + ec.message());
     }
-    auto store = LedgerStore::Open(ledger_path);
+    auto store = LedgerStore::Open(ledger_path, LedgerWriter());
     if (!store.ok()) return store.status();
     ledger_ = *std::move(store);
     host_.ledger = ledger_.get();
+    if (auto s = ledger_->Reachable(); !s.ok()) {
+      // A shared database down must not take the monitor down with it: rows wait in memory
+      // (and in the WAL, as checkpoints wait for them) and are written when it is back.
+      spdlog::get("collector")
+          ->error("ledger store not reachable at start ({}); closed rows wait until it is",
+                  std::string(s.message()));
+    }
     // Alerts firing when the process stopped: they were last seen at their last touch.
     if (auto s = ledger_->CloseOpenAlerts(0); !s.ok()) return s;
     if (auto s = Recover(); !s.ok()) return s;
     // Rows the replay closed or amended, and any a checkpoint held undrained.
-    if (!FlushLedger()) {
+    if (!FlushLedger() && !shared_ledger) {
       return absl::UnavailableError(ledger_path + ": cannot write recovered ledger rows");
     }
     ContinuityRules rules;
@@ -209,16 +219,33 @@ class ServerImpl final : public Server {
     return WriteUnwritten();
   }
 
+  // This collector among those sharing a ledger database: its shard, host and gRPC address
+  // (replicas of a shard differ by host, or by address on one host).
+  std::string LedgerWriter() const {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return options_.shard + "/" + host + "/" + options_.listen;
+  }
+
   bool WriteUnwritten() {
+    host_.ledger_rows_waiting = unwritten_.size();
     if (unwritten_.empty()) return true;
     auto n = ledger_->Write(unwritten_);
     if (!n.ok()) {
-      if (host_.ledger_write_failures++ == 0 || host_.ledger_write_failures % 60 == 0) {
+      if (failed_writes_++ % 60 == 0) {
         spdlog::get("collector")
             ->error("ledger store: {} rows wait: {}", unwritten_.size(), n.status().ToString());
       }
+      ++host_.ledger_write_failures;
       return false;
     }
+    if (failed_writes_ > 0) {
+      spdlog::get("collector")
+          ->warn("ledger store: reachable again; {} waiting rows written after {} failed attempts",
+                 unwritten_.size(), failed_writes_);
+      failed_writes_ = 0;
+    }
+    host_.ledger_rows_waiting = 0;
     host_.ledger_revisions_written += *n;
     const std::uint64_t refused = ledger_->refused();
     if (refused > host_.ledger_rows_refused) {
@@ -500,6 +527,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<LedgerStore> ledger_;
   std::mutex ledger_mu_;              // drain + write, and checkpoints
   std::vector<LedgerRow> unwritten_;  // drained rows the store has not taken yet
+  std::uint64_t failed_writes_ = 0;   // writes failed in a row (under ledger_mu_)
   std::int64_t last_prune_ms_ = 0;
   std::int64_t last_touch_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;

@@ -140,11 +140,8 @@ start_postgres() {
     >"$WORK/initdb.log" 2>&1 || fail "initdb failed (see $WORK/initdb.log)"
   for attempt in 1 2 3; do
     port=$(free_port) || fail "no free port"
-    start_bg postgres "${as[@]}" "$bin/postgres" -D "$dir" -p "$port" \
-      -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off
-    if WAIT_S=30 wait_for "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U ccmon -d postgres; then
-      PG_BIN=$bin
-      PG_PORT=$port
+    PG_BIN=$bin PG_DIR=$dir PG_AS=("${as[@]}") PG_PORT=$port
+    if run_postgres; then
       "$bin/psql" -q -h 127.0.0.1 -p "$port" -U ccmon -d postgres -c 'CREATE DATABASE ccmon' \
         >/dev/null || fail "cannot create the test database"
       PG_URI="postgresql://ccmon@127.0.0.1:$port/ccmon"
@@ -154,6 +151,20 @@ start_postgres() {
     wait "$LAST_PID" 2>/dev/null || true
   done
   fail "PostgreSQL did not start (see $WORK/postgres.log)"
+}
+
+# run_postgres: (re)starts the server start_postgres made, on its port; sets PG_PID.
+run_postgres() {
+  start_bg postgres "${PG_AS[@]}" "$PG_BIN/postgres" -D "$PG_DIR" -p "$PG_PORT" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off
+  PG_PID=$LAST_PID
+  WAIT_S=30 wait_for "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U ccmon -d postgres
+}
+
+# stop_postgres: a fast shutdown (clients disconnected), as an outage of the database.
+stop_postgres() {
+  kill -INT "$PG_PID"
+  wait "$PG_PID" 2>/dev/null || true
 }
 
 # psql_q SQL: one query on the test database, unaligned, no headers.

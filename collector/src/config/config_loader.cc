@@ -399,6 +399,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
                        "metrics_listen",
                        "data_dir",
                        "shard",
+                       "ledger_database",
                        "alertmanagers",
                        "continuity_rules",
                        "log_level",
@@ -428,6 +429,7 @@ absl::Status Parse(const YAML::Node& root, const Reader& r, CollectorOptions* o)
   if (s = r.Get(root, "metrics_listen", "", &o->metrics_listen); !s.ok()) return s;
   if (s = r.Get(root, "data_dir", "", &o->data_dir); !s.ok()) return s;
   if (s = r.Get(root, "shard", "", &o->shard); !s.ok()) return s;
+  if (s = r.Get(root, "ledger_database", "", &o->ledger_database); !s.ok()) return s;
   if (s = r.Get(root, "continuity_rules", "", &o->continuity_rules); !s.ok()) return s;
   if (s = r.Get(root, "log_level", "", &o->log_level); !s.ok()) return s;
   if (s = r.Get(root, "allow_insecure_remote", "", &o->allow_insecure_remote); !s.ok()) return s;
@@ -732,6 +734,12 @@ absl::Status ValidateCollectorOptions(const CollectorOptions& o) {
           std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("field 'shard': '", o.shard, "' must be 1-64 characters of [A-Za-z0-9._-]"));
+  }
+  if (!o.ledger_database.empty() && !o.ledger_database.starts_with("postgresql://") &&
+      !o.ledger_database.starts_with("postgres://")) {
+    return absl::InvalidArgumentError(
+        "field 'ledger_database': must be a postgresql:// URI (leave it out for the embedded "
+        "SQLite ledger in data_dir)");
   }
   if (o.core.ledger_amend_days > o.core.ledger_retention_days) {
     // A late event for a row the store pruned would write a partial row back.

@@ -369,6 +369,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                       "Failed writes of ledger rows to the store (rows wait and are retried).",
                       T::Counter),
              {}, static_cast<double>(host->ledger_write_failures.load()));
+    AddValue(b.Family("ccmon_ledger_store_rows_waiting",
+                      "Closed or amended ledger rows not yet written to the store (it failed "
+                      "or was unreachable); checkpoints wait for them.",
+                      T::Gauge),
+             {}, static_cast<double>(host->ledger_rows_waiting.load()));
     AddValue(b.Family("ccmon_ledger_revisions_written_total",
                       "Ledger row revisions written to the store (first closes and amendments).",
                       T::Counter),

@@ -415,13 +415,37 @@ absl::StatusOr<std::unique_ptr<LedgerStore>> LedgerStore::Open(const std::string
   auto db = IsPostgresUri(where) ? OpenPostgres(where) : OpenSqlite(where);
   if (!db.ok()) return db.status();
   std::unique_ptr<LedgerStore> store(new LedgerStore(*std::move(db), writer));
-  if (auto s = store->CreateSchema(); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat(store->db_->name(), ": ", s.message()));
+  std::lock_guard lock(store->mu_);
+  store->first_attempt_ = store->Ready();
+  if (!store->first_attempt_.ok() && store->db_->kind() == Kind::kSqlite) {
+    return store->first_attempt_;
   }
   return store;
 }
 
-absl::Status LedgerStore::CreateSchema() {
+absl::Status LedgerStore::Reachable() const {
+  std::lock_guard lock(mu_);
+  return ready_ ? absl::OkStatus() : first_attempt_;
+}
+
+absl::Status LedgerStore::Ready() const {
+  if (ready_) return absl::OkStatus();
+  if (auto s = CreateSchema(); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(db_->name(), ": ", s.message()));
+  }
+  ready_ = true;
+  if (close_on_ready_) {
+    if (auto s = CloseOpenAlertsLocked(0); !s.ok()) return s;
+    close_on_ready_ = false;
+  }
+  if (protection_now_ms_ >= 0) {
+    if (auto s = LoadProtectionLocked(protection_now_ms_); !s.ok()) return s;
+    protection_now_ms_ = -1;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LedgerStore::CreateSchema() const {
   const Kind k = db_->kind();
   if (k == Kind::kSqlite) {
     if (auto s = db_->Script(Schema(k)); !s.ok()) return s;
@@ -439,6 +463,7 @@ LedgerStore::~LedgerStore() = default;
 absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& rows) {
   if (rows.empty()) return 0;
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   const std::string cols = ColumnList();
   const int n = kKeyColumns + kTermCount;
   std::string set;
@@ -494,6 +519,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
 
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::Rows(const LedgerQuery& q) const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   std::vector<SqlValue> p;
   const std::string where = Where(q, "", p);
   auto res = db_->Run(absl::StrCat("SELECT ", ColumnList(), " FROM ledger_rows WHERE ", where,
@@ -509,6 +535,7 @@ absl::StatusOr<std::vector<LedgerRow>> LedgerStore::Rows(const LedgerQuery& q) c
 absl::StatusOr<std::vector<LedgerRow>> LedgerStore::RowsAsOf(const LedgerQuery& q,
                                                              std::int64_t as_of_ms) const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   std::vector<SqlValue> p;
   const std::string where = Where(q, "r.", p);
   p.emplace_back(as_of_ms);
@@ -533,6 +560,7 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
                                                                 const std::string& queue,
                                                                 std::int64_t start_ms) const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run(absl::StrCat("SELECT ", ColumnList(),
                                    ", change, reason FROM ledger_revisions WHERE client=$1 AND "
                                    "site=$2 AND queue=$3 AND start_utc_ms=$4 ORDER BY revision"),
@@ -550,6 +578,7 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
 
 absl::StatusOr<std::size_t> LedgerStore::Prune(std::int64_t before_ms) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto rows = db_->Run("DELETE FROM ledger_rows WHERE start_utc_ms < $1", {before_ms});
   if (!rows.ok()) return rows.status();
   auto revs = db_->Run("DELETE FROM ledger_revisions WHERE start_utc_ms < $1", {before_ms});
@@ -559,6 +588,7 @@ absl::StatusOr<std::size_t> LedgerStore::Prune(std::int64_t before_ms) {
 
 absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   const Alert& a = t.alert;
   auto res = db_->Run(
       "INSERT INTO alert_periods (writer, name, client, site, queue, link, starts_ms, ends_ms, "
@@ -571,6 +601,7 @@ absl::Status LedgerStore::RecordAlert(const AlertTransition& t) {
 
 absl::Status LedgerStore::ProtectStoredRows(std::int64_t until_ms) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run(
       "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = "
       "excluded.value",
@@ -582,6 +613,14 @@ absl::Status LedgerStore::ProtectStoredRows(std::int64_t until_ms) {
 
 absl::Status LedgerStore::LoadProtection(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  if (!ready_ && !Ready().ok()) {
+    protection_now_ms_ = now_ms;
+    return absl::OkStatus();
+  }
+  return LoadProtectionLocked(now_ms);
+}
+
+absl::Status LedgerStore::LoadProtectionLocked(std::int64_t now_ms) const {
   auto res = db_->Run("SELECT value FROM meta WHERE key = $1", {ProtectionKey()});
   if (!res.ok()) return res.status();
   if (!res->rows.empty()) protected_ = std::stoll("0" + res->rows[0].Text(0)) > now_ms;
@@ -595,6 +634,17 @@ std::string LedgerStore::ProtectionKey() const {
 
 absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  if (!ready_ && !Ready().ok()) {
+    if (now_ms == 0) {
+      close_on_ready_ = true;
+      return absl::OkStatus();
+    }
+    return Ready();
+  }
+  return CloseOpenAlertsLocked(now_ms);
+}
+
+absl::Status LedgerStore::CloseOpenAlertsLocked(std::int64_t now_ms) const {
   auto res =
       now_ms > 0
           ? db_->Run("UPDATE alert_periods SET ends_ms = $2 WHERE ends_ms = 0 AND writer = $1",
@@ -608,6 +658,7 @@ absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
 
 absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   return db_
       ->Run("UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
             {writer_, now_ms})
@@ -616,6 +667,7 @@ absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
 
 absl::StatusOr<std::uint64_t> LedgerStore::RowCount() const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run("SELECT count(*) FROM ledger_rows", {});
   if (!res.ok()) return res.status();
   return static_cast<std::uint64_t>(res->rows.at(0).Int(0));
@@ -627,6 +679,7 @@ absl::StatusOr<std::vector<Alert>> LedgerStore::AlertPeriods(const std::string& 
                                                              std::int64_t from_ms,
                                                              std::int64_t to_ms) const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run(
       "SELECT name, client, site, queue, link, starts_ms, ends_ms FROM alert_periods "
       "WHERE name = $1 AND client = $2 AND ($3 = '' OR site = $3) AND starts_ms < $4 AND "
@@ -650,6 +703,7 @@ absl::StatusOr<std::vector<Alert>> LedgerStore::AlertPeriods(const std::string& 
 
 absl::StatusOr<Exclusion> LedgerStore::AddExclusion(Exclusion e) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run(
       "INSERT INTO exclusions (client, site, queue, alert, from_ms, to_ms, reason, state, "
       "proposed_by, proposed_ms, decided_by, decided_ms, decision_note) VALUES "
@@ -667,6 +721,7 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
                                                        const std::string& note,
                                                        std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto get = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
                                    " FROM exclusions WHERE id = $1 AND client = $2"),
                       {id, client});
@@ -703,6 +758,7 @@ absl::StatusOr<std::vector<Exclusion>> LedgerStore::Exclusions(const std::string
                                                                std::int64_t from_ms,
                                                                std::int64_t to_ms) const {
   std::lock_guard lock(mu_);
+  if (auto s = Ready(); !s.ok()) return s;
   auto res = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
                                    " FROM exclusions WHERE ($1 = '' OR client = $1) AND to_ms > "
                                    "$2 AND (CAST($3 AS BIGINT) = 0 OR from_ms < $3) ORDER BY id"),

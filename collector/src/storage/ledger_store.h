@@ -41,7 +41,9 @@ class LedgerStore {
  public:
   // `where` is a SQLite file (created with its schema when missing), ":memory:", or a
   // postgresql:// URI (tables created when missing). `writer` names this collector among
-  // those sharing a database: its alert periods and protection are its own.
+  // those sharing a database: its alert periods and protection are its own. A PostgreSQL
+  // server that cannot be reached does not fail Open: the store connects on each later call
+  // until it can (Reachable() says how the first attempt went); SQLite errors fail Open.
   static absl::StatusOr<std::unique_ptr<LedgerStore>> Open(const std::string& where,
                                                            const std::string& writer = "");
   ~LedgerStore();
@@ -54,6 +56,8 @@ class LedgerStore {
   // and an audit record. A row with fewer of any term than the stored one (a partial rebuild)
   // is refused and counted (refused()). Returns the number of revisions written.
   absl::StatusOr<std::size_t> Write(const std::vector<LedgerRow>& rows);
+  // OK once the database has been reached and its schema is in place; else why not.
+  absl::Status Reachable() const;
   std::uint64_t refused() const {
     std::lock_guard lock(mu_);
     return refused_;
@@ -61,6 +65,8 @@ class LedgerStore {
   // Until `until_ms` (collector clock), rows already stored are kept as they are: Write only
   // adds new rows and counts the rest as refused. Persisted (table meta); LoadProtection(now)
   // reads it back at start.
+  // Until the database is first reached, LoadProtection and CloseOpenAlerts(0) (what a start
+  // does) are remembered and done then, before anything else.
   absl::Status ProtectStoredRows(std::int64_t until_ms);
   absl::Status LoadProtection(std::int64_t now_ms);
   // Marks alert periods still open as ended: at `now_ms` (a clean stop: they fired until
@@ -111,14 +117,23 @@ class LedgerStore {
  private:
   LedgerStore(std::unique_ptr<SqlDb> db, std::string writer)
       : db_(std::move(db)), writer_(std::move(writer)) {}
-  absl::Status CreateSchema();
+  absl::Status CreateSchema() const;
+  // Under mu_: reaches the database and creates its schema the first time, then does what
+  // start deferred. Every call goes through it.
+  absl::Status Ready() const;
+  absl::Status LoadProtectionLocked(std::int64_t now_ms) const;
+  absl::Status CloseOpenAlertsLocked(std::int64_t now_ms) const;
   std::string ProtectionKey() const;  // the meta key of this writer's protection
 
   mutable std::mutex mu_;
   std::unique_ptr<SqlDb> db_;
   std::string writer_;
   std::uint64_t refused_ = 0;
-  bool protected_ = false;
+  mutable bool protected_ = false;
+  mutable bool ready_ = false;
+  mutable absl::Status first_attempt_;
+  mutable bool close_on_ready_ = false;          // CloseOpenAlerts(0) deferred
+  mutable std::int64_t protection_now_ms_ = -1;  // LoadProtection(now) deferred
 };
 
 }  // namespace ccmon::collector

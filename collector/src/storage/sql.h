@@ -53,8 +53,8 @@ class SqlDb {
 // `path` is a file (created when missing) or ":memory:".
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path);
 // `uri` is a libpq connection URI (postgresql://user@host:port/db?sslmode=...); the password
-// comes from the URI, PGPASSWORD or ~/.pgpass / PGPASSFILE, as libpq reads them. A connection
-// lost later is opened again on the next call.
+// comes from the URI, PGPASSWORD or ~/.pgpass / PGPASSFILE, as libpq reads them. It connects on
+// its first call, and again on the call after a connection is lost.
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri);
 // True when `where` names a PostgreSQL database rather than a SQLite file.
 bool IsPostgresUri(const std::string& where);

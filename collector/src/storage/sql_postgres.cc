@@ -27,13 +27,6 @@ class PostgresDb final : public SqlDb {
   Kind kind() const override { return Kind::kPostgres; }
   const std::string& name() const override { return name_; }
 
-  absl::Status Connect() {
-    return Guard([&] {
-      conn_ = std::make_unique<pqxx::connection>(uri_);
-      return absl::OkStatus();
-    });
-  }
-
   absl::Status Script(const std::string& sql) override {
     return Guard([&] {
       if (auto s = Connected(); !s.ok()) return s;
@@ -161,11 +154,11 @@ class PostgresDb final : public SqlDb {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
-  auto db = std::make_unique<PostgresDb>(uri);
-  if (auto s = db->Connect(); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot open the ledger store: ", s.message()));
+  if (!IsPostgresUri(uri)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(RedactUri(uri), ": not a postgresql:// URI"));
   }
-  return db;
+  return std::make_unique<PostgresDb>(uri);
 }
 
 }  // namespace ccmon::collector

@@ -1214,3 +1214,43 @@ TEST_F(SharedLedgerStoreTest, ProtectionIsPerWriter) {
 
 }  // namespace
 }  // namespace ccmon::collector
+
+namespace ccmon::collector {
+namespace {
+
+// A PostgreSQL server that cannot be reached does not stop a collector from starting: the
+// store opens, says why it is not reachable (naming the database, never its password), fails
+// each call with Unavailable, and remembers what start asked of it.
+TEST(UnreachableLedgerStoreTest, OpensAndFailsEachCallNamingTheDatabase) {
+  auto store = LedgerStore::Open("postgresql://ccmon:s3cret@127.0.0.1:1/ccmon?connect_timeout=2",
+                                 "shard-1/a");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const absl::Status why = (*store)->Reachable();
+  EXPECT_EQ(why.code(), absl::StatusCode::kUnavailable) << why;
+  EXPECT_TRUE(Contains(std::string(why.message()), "postgresql://ccmon:***@127.0.0.1:1/ccmon"))
+      << why;
+  EXPECT_FALSE(Contains(std::string(why.message()), "s3cret")) << why;
+  EXPECT_TRUE((*store)->CloseOpenAlerts(0).ok());  // deferred to the first connection
+  EXPECT_TRUE((*store)->LoadProtection(kNov2_0800Est).ok());
+  auto n = (*store)->Write({Row("acme", "manila-1", "billing", kNov2_0800Est)});
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*store)->Rows({}).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(UnreachableLedgerStoreTest, SqliteErrorsFailOpen) {
+  auto store = LedgerStore::Open("/nonexistent-dir/ledger.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(Contains(std::string(store.status().message()), "/nonexistent-dir/ledger.db"))
+      << store.status();
+}
+
+TEST(RedactUriTest, HidesPasswordsInUserinfoAndParameters) {
+  EXPECT_EQ(RedactUri("postgresql://u:pw@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(RedactUri("postgres://u@h/db?sslmode=require&password=pw&x=1"),
+            "postgres://u@h/db?sslmode=require&password=***&x=1");
+  EXPECT_EQ(RedactUri("postgresql://h/db"), "postgresql://h/db");
+}
+
+}  // namespace
+}  // namespace ccmon::collector

@@ -41,6 +41,9 @@ struct CollectorOptions {
   // ccmon_build_info and on every alert sent to Alertmanager as the `shard` label, so that an
   // alert about the collector (CollectorDown, NoSitesReporting) silences only its own sites'.
   std::string shard = "default";
+  // Where the ledger lives: empty, a SQLite file in data_dir (in memory without one); or a
+  // postgresql:// URI, one database the replicas and shards of a deployment share.
+  std::string ledger_database;
   std::vector<std::string> alertmanagers;
   std::string continuity_rules;  // empty: built-in defaults (those of rules/continuity.yaml)
   // Retry, resend and queue settings of alert delivery, and clients[].webhooks. Its
