@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <unistd.h>
 #include <fstream>
@@ -217,6 +218,29 @@ class ServerImpl final : public Server {
     unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
                       std::make_move_iterator(drained.end()));
     return WriteUnwritten();
+  }
+
+  // Records alert transitions in the ledger store: the periods exclusions are proposed
+  // against. Those the store cannot take wait, in order, and go first next time, so that a
+  // resolution is never lost (its period would stay open) while the store is away.
+  void RecordAlertPeriods(const std::vector<AlertTransition>& changes) {
+    unrecorded_alerts_.insert(unrecorded_alerts_.end(), changes.begin(), changes.end());
+    while (unrecorded_alerts_.size() > kMaxUnrecordedAlerts) {
+      unrecorded_alerts_.pop_front();  // the oldest: a store away for days of flapping alerts
+      ++alerts_unrecorded_dropped_;
+    }
+    while (!unrecorded_alerts_.empty()) {
+      if (auto s = ledger_->RecordAlert(unrecorded_alerts_.front()); !s.ok()) {
+        if (alert_record_failures_++ % 60 == 0) {
+          spdlog::get("collector")
+              ->warn("ledger store: {} alert transition(s) wait to be recorded ({} dropped): {}",
+                     unrecorded_alerts_.size(), alerts_unrecorded_dropped_, s.ToString());
+        }
+        return;
+      }
+      unrecorded_alerts_.pop_front();
+    }
+    alert_record_failures_ = 0;
   }
 
   // This collector among those sharing a ledger database: its shard, host and gRPC address
@@ -480,13 +504,7 @@ class ServerImpl final : public Server {
         last_touch_ms_ = snap.now_ms;
         (void)ledger_->TouchFiringAlerts(snap.now_ms);
       }
-      for (const auto& c : changes) {
-        // The record exclusions are proposed against.
-        if (auto s = ledger_->RecordAlert(c); !s.ok()) {
-          spdlog::get("collector")
-              ->warn("ledger store: alert period not recorded: {}", s.ToString());
-        }
-      }
+      RecordAlertPeriods(changes);
       if (snap.now_ms - last_prune_ms_ >= 3'600'000) {
         last_prune_ms_ = snap.now_ms;
         const std::int64_t horizon =
@@ -528,6 +546,11 @@ class ServerImpl final : public Server {
   std::mutex ledger_mu_;              // drain + write, and checkpoints
   std::vector<LedgerRow> unwritten_;  // drained rows the store has not taken yet
   std::uint64_t failed_writes_ = 0;   // writes failed in a row (under ledger_mu_)
+  // Alert transitions the store has not recorded yet (ticker thread only).
+  static constexpr std::size_t kMaxUnrecordedAlerts = 100'000;
+  std::deque<AlertTransition> unrecorded_alerts_;
+  std::uint64_t alert_record_failures_ = 0;
+  std::uint64_t alerts_unrecorded_dropped_ = 0;
   std::int64_t last_prune_ms_ = 0;
   std::int64_t last_touch_ms_ = 0;
   std::unique_ptr<AlertDispatcher> dispatcher_;

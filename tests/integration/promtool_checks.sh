@@ -60,6 +60,7 @@ route_is oncall-tickets alertname=QueueSurge severity=warning client=default sit
 route_is deadman alertname=Watchdog severity=none team=oncall
 route_is oncall-pager alertname=CollectorDurabilityLost severity=critical team=oncall cause=checkpoint
 route_is oncall-tickets alertname=CollectorDiskFilling severity=warning team=oncall cause=low
+route_is oncall-pager alertname=LedgerStoreUnavailable severity=critical team=oncall
 route_is oncall-tickets alertname=IngestStreamsRefused severity=warning team=oncall reason=unauthorized
 route_is oncall-tickets alertname=AlertReceiverDown severity=warning team=oncall
 

@@ -659,9 +659,24 @@ absl::Status LedgerStore::CloseOpenAlertsLocked(std::int64_t now_ms) const {
 absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (auto s = Ready(); !s.ok()) return s;
+  auto touched = db_->Run(
+      "UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
+      {writer_, now_ms});
+  if (!touched.ok()) return touched.status();
+  // Only a writer that has been touching all along judges others: one back from an outage of
+  // the database would find everyone's periods untouched.
+  const bool current = last_touch_ms_ > 0 && now_ms - last_touch_ms_ <= 60'000;
+  last_touch_ms_ = now_ms;
+  if (!current) return absl::OkStatus();
+  // Another writer's period nobody has touched for kOrphanedAfterMs: its collector is gone
+  // (moved to another host, or retired) and will not end it. It ends at its last touch, as a
+  // crashed collector's does at its next start (and if it was only cut off, its resolution
+  // sets the real end when it records it).
   return db_
-      ->Run("UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
-            {writer_, now_ms})
+      ->Run(
+          "UPDATE alert_periods SET ends_ms = CASE WHEN seen_ms > starts_ms THEN seen_ms ELSE "
+          "starts_ms + 1 END WHERE ends_ms = 0 AND writer <> $1 AND seen_ms < $2",
+          {writer_, now_ms - kOrphanedAfterMs})
       .status();
 }
 

@@ -74,8 +74,11 @@ class LedgerStore {
   // known of the time the process was down). A restart re-fires what is still wrong, as a new
   // period.
   absl::Status CloseOpenAlerts(std::int64_t now_ms);
-  // Records that the alerts still firing were firing at `now_ms`.
+  // Records that this writer's alerts still firing were firing at `now_ms`, and ends other
+  // writers' open periods untouched for kOrphanedAfterMs at their last touch (only when this
+  // writer's own previous touch was within a minute: it has been watching).
   absl::Status TouchFiringAlerts(std::int64_t now_ms);
+  static constexpr std::int64_t kOrphanedAfterMs = 10 * 60'000;
   absl::StatusOr<std::uint64_t> RowCount() const;
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
@@ -132,6 +135,7 @@ class LedgerStore {
   mutable bool protected_ = false;
   mutable bool ready_ = false;
   mutable absl::Status first_attempt_;
+  std::int64_t last_touch_ms_ = 0;               // this writer's last TouchFiringAlerts
   mutable bool close_on_ready_ = false;          // CloseOpenAlerts(0) deferred
   mutable std::int64_t protection_now_ms_ = -1;  // LoadProtection(now) deferred
 };

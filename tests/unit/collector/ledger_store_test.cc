@@ -1151,8 +1151,8 @@ TEST_F(SharedLedgerStoreTest, OneFiringSeenByTwoReplicasIsOnePeriod) {
   const std::int64_t t0 = kNov2_0800Est;
   ASSERT_TRUE(a_->RecordAlert({SiteDark("acme", "manila-1", t0), true}).ok());
   ASSERT_TRUE(b_->RecordAlert({SiteDark("acme", "manila-1", t0 + 3000), true}).ok());
-  ASSERT_TRUE(a_->TouchFiringAlerts(t0 + kHour).ok());
-  ASSERT_TRUE(b_->TouchFiringAlerts(t0 + kHour).ok());
+  ASSERT_TRUE(a_->TouchFiringAlerts(t0 + kMinute).ok());
+  ASSERT_TRUE(b_->TouchFiringAlerts(t0 + kMinute).ok());
   EXPECT_EQ(Spans(b_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 2 * kHour)),
             (std::vector<Span>{Span{t0, 0}}));
   // a crashed and restarted: its period ends at its last touch; b's still fires.
@@ -1171,6 +1171,31 @@ TEST_F(SharedLedgerStoreTest, OneFiringSeenByTwoReplicasIsOnePeriod) {
   ASSERT_TRUE(a2->RecordAlert({SiteDark("acme", "manila-1", t0 + 5 * kHour), true}).ok());
   EXPECT_EQ(Spans(b_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + 6 * kHour)),
             (std::vector<Span>{Span{t0, t0 + 2 * kHour}, Span{t0 + 5 * kHour, 0}}));
+}
+
+// A collector that left for good (another host name) leaves its open period behind: a live
+// writer ends it at its last touch once nobody has touched it for ten minutes, never sooner.
+TEST_F(SharedLedgerStoreTest, AnOrphanedOpenPeriodEndsAtItsLastTouch) {
+  const std::int64_t t0 = kNov2_0800Est;
+  auto gone = Open("shard-1/old-host/0.0.0.0:7400");
+  ASSERT_NE(gone, nullptr);
+  ASSERT_TRUE(gone->RecordAlert({SiteDark("acme", "manila-1", t0), true}).ok());
+  ASSERT_TRUE(gone->TouchFiringAlerts(t0 + kMinute).ok());
+  gone.reset();
+  const std::int64_t stale = t0 + kMinute + LedgerStore::kOrphanedAfterMs;
+  // a's first touch in a long while (it was away too) judges nobody.
+  ASSERT_TRUE(a_->TouchFiringAlerts(stale + kHour).ok());
+  EXPECT_EQ(Spans(a_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + kHour)),
+            (std::vector<Span>{Span{t0, 0}}));
+  auto c = Open("shard-2/c");
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->TouchFiringAlerts(stale - 10'000).ok());
+  ASSERT_TRUE(c->TouchFiringAlerts(stale).ok());  // ten minutes untouched, not more
+  EXPECT_EQ(Spans(a_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + kHour)),
+            (std::vector<Span>{Span{t0, 0}}));
+  ASSERT_TRUE(c->TouchFiringAlerts(stale + 1).ok());
+  EXPECT_EQ(Spans(a_->AlertPeriods("SiteDark", "acme", "manila-1", t0, t0 + kHour)),
+            (std::vector<Span>{Span{t0, t0 + kMinute}}));
 }
 
 // An exclusion proposed through one collector is decided through another, once: a second
