@@ -57,6 +57,12 @@ export DEBIAN_FRONTEND=noninteractive
 # Debian's kamailio package enables and starts kamailio.service (SIP on port 5060, every
 # interface, every boot) on hosts running systemd. The tests start their own Kamailio on a
 # loopback port; one installed here for them must not take 5060 from a PBX on the same box.
+# Likewise Debian's postgresql creates and starts a cluster on port 5432; the tests run their
+# own throwaway servers (initdb) and need only the binaries.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [[ -d /run/systemd/system ]]; then
+  "${sudo[@]}" systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+  echo "install-deps: postgresql.service disabled (tests run their own PostgreSQL)"
+fi
 if [[ " ${missing[*]} " == *" kamailio "* ]] && [[ -d /run/systemd/system ]]; then
   "${sudo[@]}" systemctl disable --now kamailio.service >/dev/null 2>&1 || true
   echo "install-deps: kamailio.service disabled (tests run their own Kamailio)"

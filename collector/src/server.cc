@@ -5,12 +5,14 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -52,7 +54,7 @@ class ServerImpl final : public Server {
     auto creds = Credentials();
     if (!creds.ok()) return creds.status();
     const bool shared_ledger = !options_.ledger_database.empty();
-    const std::string ledger_path = shared_ledger           ? options_.ledger_database
+    const std::string ledger_path = shared_ledger               ? options_.ledger_database
                                     : options_.data_dir.empty() ? ":memory:"
                                                                 : options_.data_dir + "/ledger.db";
     if (!options_.data_dir.empty()) {
@@ -243,18 +245,52 @@ class ServerImpl final : public Server {
     alert_record_failures_ = 0;
   }
 
-  // This collector among those sharing a ledger database: its shard, host and gRPC address
-  // (replicas of a shard differ by host, or by address on one host).
+  // This collector among those sharing a ledger database: its shard and an id kept in its data
+  // directory (made once, so a collector keeps it across restarts, hosts and containers), or
+  // without one its host and gRPC address. Empty for the embedded SQLite ledger: one writer.
   std::string LedgerWriter() const {
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    return options_.shard + "/" + host + "/" + options_.listen;
+    if (options_.ledger_database.empty()) return "";
+    if (options_.data_dir.empty()) {
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+      return options_.shard + "/" + host + "/" + options_.listen;
+    }
+    const std::string path = options_.data_dir + "/ledger-writer-id";
+    std::string id;
+    if (std::ifstream in(path); in) std::getline(in, id);
+    if (id.empty()) {
+      std::random_device rd;
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+      id = buf;
+      std::ofstream out(path, std::ios::trunc);
+      out << id << "\n";
+      if (!out.flush()) {
+        spdlog::get("collector")->warn("{}: cannot keep the ledger writer id", path);
+      }
+    }
+    return options_.shard + "/" + id;
   }
 
   bool WriteUnwritten() {
     host_.ledger_rows_waiting = unwritten_.size();
     if (unwritten_.empty()) return true;
-    auto n = ledger_->Write(unwritten_);
+    // In transactions of kWriteChunk rows: a backlog after an outage neither holds the writers'
+    // locks for long nor hits the statement timeout, and what is written leaves the queue.
+    constexpr std::size_t kWriteChunk = 500;
+    absl::StatusOr<std::size_t> n = std::size_t{0};
+    std::size_t done = 0, revisions = 0;
+    while (done < unwritten_.size()) {
+      const std::size_t end = std::min(unwritten_.size(), done + kWriteChunk);
+      n = ledger_->Write({unwritten_.begin() + static_cast<std::ptrdiff_t>(done),
+                          unwritten_.begin() + static_cast<std::ptrdiff_t>(end)});
+      if (!n.ok()) break;
+      revisions += *n;
+      done = end;
+    }
+    unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(done));
+    host_.ledger_revisions_written += revisions;
+    host_.ledger_rows_waiting = unwritten_.size();
     if (!n.ok()) {
       if (failed_writes_++ % 60 == 0) {
         spdlog::get("collector")
@@ -266,11 +302,9 @@ class ServerImpl final : public Server {
     if (failed_writes_ > 0) {
       spdlog::get("collector")
           ->warn("ledger store: reachable again; {} waiting rows written after {} failed attempts",
-                 unwritten_.size(), failed_writes_);
+                 done, failed_writes_);
       failed_writes_ = 0;
     }
-    host_.ledger_rows_waiting = 0;
-    host_.ledger_revisions_written += *n;
     const std::uint64_t refused = ledger_->refused();
     if (refused > host_.ledger_rows_refused) {
       spdlog::get("collector")
@@ -302,6 +336,12 @@ class ServerImpl final : public Server {
     std::uint64_t lsn = 0;
     // The ledger lock first: no row drained before this checkpoint is left unwritten.
     std::lock_guard ledger_lock(ledger_mu_);
+    // While the store refuses rows, a checkpoint cannot succeed: fail it before saving the
+    // engine's state (under the engine lock, which would stall ingest every retry for nothing).
+    if (failed_writes_ > 0 && !WriteUnwritten()) {
+      ++host_.checkpoints_failed;
+      return false;
+    }
     DrainAndSave(&blob, &lsn);
     if (!WriteUnwritten()) {
       ++host_.checkpoints_failed;

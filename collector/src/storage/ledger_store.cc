@@ -1,6 +1,7 @@
 #include "storage/ledger_store.h"
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_replace.h>
 #include <absl/time/time.h>
 
 #include <algorithm>
@@ -65,10 +66,14 @@ static_assert(std::size(kStoredReasons) == kUnansweredReasonCount - 1);
 constexpr const char* kAddedColumns[] = {"unanswered_lost", "answered_wait_unknown",
                                          "abandoned_wait_unknown"};
 using Kind = SqlDb::Kind;
+constexpr const char* kSchemaVersion = "3";
 
 // Column types both databases read the same way: SQLite's INTEGER is 64-bit, PostgreSQL's is
 // not (BIGINT); PostgreSQL's REAL is 32-bit (DOUBLE PRECISION).
 const char* IntType(Kind k) { return k == Kind::kSqlite ? "INTEGER" : "BIGINT"; }
+// Text compares byte by byte, as SQLite's does, whatever the database's locale: the same rows
+// in the same order from either store.
+const char* TextType(Kind k) { return k == Kind::kSqlite ? "TEXT" : "TEXT COLLATE \"C\""; }
 const char* RealType(Kind k) { return k == Kind::kSqlite ? "REAL" : "DOUBLE PRECISION"; }
 
 std::string TermsDdl(Kind k) {
@@ -79,7 +84,10 @@ std::string TermsDdl(Kind k) {
                       n == "timezone" || n == "sl_formula" || n.ends_with("_result");
     const bool real = n == "sl_threshold_s" || n == "sl_target" || n == "short_abandon_s" ||
                       n == "abandon_target" || n == "asa_target_s";
-    absl::StrAppend(&s, ",\n  ", c, " ", text ? "TEXT" : real ? RealType(k) : IntType(k),
+    absl::StrAppend(&s, ",\n  ", c, " ",
+                    text   ? TextType(k)
+                    : real ? RealType(k)
+                           : IntType(k),
                     " NOT NULL");
   }
   return s;
@@ -89,7 +97,7 @@ std::string Schema(Kind k) {
   const std::string terms = TermsDdl(k);
   const char* i = IntType(k);
   const char* rowid = k == Kind::kSqlite ? " WITHOUT ROWID" : "";
-  return absl::StrCat(
+  const std::string ddl = absl::StrCat(
       "CREATE TABLE IF NOT EXISTS ledger_rows (\n"
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
       "  start_utc_ms ",
@@ -123,7 +131,19 @@ std::string Schema(Kind k) {
       "  PRIMARY KEY (writer, name, client, site, queue, link, starts_ms))",
       rowid,
       ";\n"
-      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n");
+      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+      // Statements as of a date, pruning by age, and the periods an exclusion stands on.
+      "CREATE INDEX IF NOT EXISTS ledger_revisions_by_time ON ledger_revisions (client, "
+      "start_utc_ms);\n"
+      "CREATE INDEX IF NOT EXISTS ledger_rows_by_start ON ledger_rows (start_utc_ms);\n"
+      "CREATE INDEX IF NOT EXISTS ledger_revisions_by_start ON ledger_revisions "
+      "(start_utc_ms);\n"
+      "CREATE INDEX IF NOT EXISTS alert_periods_by_alert ON alert_periods (name, client, site, "
+      "starts_ms);\n");
+  if (k == Kind::kSqlite) return ddl;
+  // Key and name columns: "TEXT NOT NULL" outside the term list, typed here.
+  return absl::StrReplaceAll(ddl, {{" TEXT NOT NULL", absl::StrCat(" ", TextType(k), " NOT NULL")},
+                                   {"key TEXT PRIMARY KEY", "key TEXT COLLATE \"C\" PRIMARY KEY"}});
 }
 
 std::string ColumnList(const std::string& prefix = "") {
@@ -274,7 +294,6 @@ LedgerRow ReadRow(const SqlRow& st, std::size_t first = 0) {
   r.change = r.revision > 1 ? RowChange::kAmended : RowChange::kClosed;
   return r;
 }
-
 
 // The call terms a row stores (agent state time is not a ledger term).
 Counts CallTerms(Counts c) {
@@ -433,7 +452,7 @@ absl::Status LedgerStore::Ready() const {
   if (auto s = CreateSchema(); !s.ok()) {
     return absl::UnavailableError(absl::StrCat(db_->name(), ": ", s.message()));
   }
-  ready_ = true;
+  // What start deferred, before anything else; on failure the next call tries it all again.
   if (close_on_ready_) {
     if (auto s = CloseOpenAlertsLocked(0); !s.ok()) return s;
     close_on_ready_ = false;
@@ -442,6 +461,7 @@ absl::Status LedgerStore::Ready() const {
     if (auto s = LoadProtectionLocked(protection_now_ms_); !s.ok()) return s;
     protection_now_ms_ = -1;
   }
+  ready_ = true;
   return absl::OkStatus();
 }
 
@@ -451,11 +471,17 @@ absl::Status LedgerStore::CreateSchema() const {
     if (auto s = db_->Script(Schema(k)); !s.ok()) return s;
     return MigrateSqlite(*db_);
   }
+  // A database already at this schema is used as it is: no DDL, so a role that may only read
+  // and write the tables (not own them) is enough once they exist.
+  if (auto v = db_->Run("SELECT value FROM meta WHERE key = 'schema_version'", {});
+      v.ok() && !v->rows.empty() && v->rows[0].Text(0) == kSchemaVersion) {
+    return absl::OkStatus();
+  }
   // Replicas starting together must not race on CREATE TABLE IF NOT EXISTS (it is not atomic
   // in PostgreSQL): one transaction, under an advisory lock, creates everything.
-  return db_->Script(absl::StrCat("BEGIN;\nSELECT pg_advisory_xact_lock(7325403102);\n", Schema(k),
-                                  "INSERT INTO meta VALUES ('schema_version', '3') ON CONFLICT "
-                                  "(key) DO NOTHING;\nCOMMIT;"));
+  return db_->Script(absl::StrCat("SELECT pg_advisory_xact_lock(7325403102);\n", Schema(k),
+                                  "INSERT INTO meta VALUES ('schema_version', '", kSchemaVersion,
+                                  "') ON CONFLICT (key) DO NOTHING;\n"));
 }
 
 LedgerStore::~LedgerStore() = default;
@@ -467,21 +493,25 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
   const std::string cols = ColumnList();
   const int n = kKeyColumns + kTermCount;
   std::string set;
-  for (const char* c : kTermColumns) absl::StrAppend(&set, set.empty() ? "" : ", ", c, " = excluded.", c);
-  const std::string get = absl::StrCat(
-      "SELECT ", cols, " FROM ledger_rows WHERE client=$1 AND site=$2 AND queue=$3 AND "
-      "start_utc_ms=$4");
-  const std::string put = absl::StrCat("INSERT INTO ledger_rows (", cols, ") VALUES (",
-                                       Placeholders(n),
-                                       ") ON CONFLICT (client, site, queue, start_utc_ms) DO "
-                                       "UPDATE SET ",
-                                       set);
-  // Writers take turns (BeginWrite), so a revision is never numbered twice; were it ever, the
-  // one first written stands.
+  for (const char* c : kTermColumns)
+    absl::StrAppend(&set, set.empty() ? "" : ", ", c, " = excluded.", c);
+  const std::string get =
+      absl::StrCat("SELECT ", cols,
+                   " FROM ledger_rows WHERE client=$1 AND site=$2 AND queue=$3 AND "
+                   "start_utc_ms=$4");
+  const std::string put =
+      absl::StrCat("INSERT INTO ledger_rows (", cols, ") VALUES (", Placeholders(n),
+                   ") ON CONFLICT (client, site, queue, start_utc_ms) DO "
+                   "UPDATE SET ",
+                   set);
+  // Writers of a site take turns (BeginWrite), so a revision is never numbered twice; were it
+  // ever, the primary key refuses the write and it is retried.
   const std::string rev = absl::StrCat("INSERT INTO ledger_revisions (", cols,
-                                       ", change, reason) VALUES (", Placeholders(n + 2),
-                                       ") ON CONFLICT DO NOTHING");
-  if (auto s = db_->BeginWrite("ledger_rows"); !s.ok()) return s;
+                                       ", change, reason) VALUES (", Placeholders(n + 2), ")");
+  std::vector<std::string> sites;
+  for (const LedgerRow& r : rows) sites.push_back(r.site);
+  if (auto s = db_->BeginWrite(sites); !s.ok()) return s;
+  std::uint64_t refused = 0;  // counted once the transaction commits
   auto fail = [&](absl::Status s) {
     db_->Rollback();
     return s;
@@ -496,7 +526,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
       stored = ReadRow(found->rows.front());
       if (SameTerms(stored, in)) continue;  // replayed, already written, or another replica's
       if (protected_ || !Covers(in.counts, stored.counts)) {
-        ++refused_;
+        ++refused;
         continue;
       }
     }
@@ -514,6 +544,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     ++written;
   }
   if (auto s = db_->Commit(); !s.ok()) return fail(s);
+  refused_ += refused;
   return written;
 }
 
@@ -579,10 +610,16 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
 absl::StatusOr<std::size_t> LedgerStore::Prune(std::int64_t before_ms) {
   std::lock_guard lock(mu_);
   if (auto s = Ready(); !s.ok()) return s;
+  if (auto s = db_->BeginWrite({}); !s.ok()) return s;
   auto rows = db_->Run("DELETE FROM ledger_rows WHERE start_utc_ms < $1", {before_ms});
-  if (!rows.ok()) return rows.status();
-  auto revs = db_->Run("DELETE FROM ledger_revisions WHERE start_utc_ms < $1", {before_ms});
-  if (!revs.ok()) return revs.status();
+  auto revs = rows.ok()
+                  ? db_->Run("DELETE FROM ledger_revisions WHERE start_utc_ms < $1", {before_ms})
+                  : rows;
+  absl::Status s = revs.ok() ? db_->Commit() : revs.status();
+  if (!s.ok()) {
+    db_->Rollback();
+    return s;
+  }
   return static_cast<std::size_t>(rows->changed);
 }
 
@@ -659,9 +696,8 @@ absl::Status LedgerStore::CloseOpenAlertsLocked(std::int64_t now_ms) const {
 absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (auto s = Ready(); !s.ok()) return s;
-  auto touched = db_->Run(
-      "UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
-      {writer_, now_ms});
+  auto touched = db_->Run("UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
+                          {writer_, now_ms});
   if (!touched.ok()) return touched.status();
   // Only a writer that has been touching all along judges others: one back from an outage of
   // the database would find everyone's periods untouched.
@@ -737,9 +773,9 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
                                                        std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (auto s = Ready(); !s.ok()) return s;
-  auto get = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
-                                   " FROM exclusions WHERE id = $1 AND client = $2"),
-                      {id, client});
+  auto get = db_->Run(
+      absl::StrCat("SELECT ", kExclusionColumns, " FROM exclusions WHERE id = $1 AND client = $2"),
+      {id, client});
   if (!get.ok()) return get.status();
   if (get->rows.empty()) {
     return absl::NotFoundError(absl::StrCat("no exclusion ", id, " for client ", client));
@@ -760,9 +796,8 @@ absl::StatusOr<Exclusion> LedgerStore::DecideExclusion(const std::string& client
       {std::string(ToString(e.state)), by, now_ms, note, id});
   if (!put.ok()) return put.status();
   if (put->changed == 0) {  // decided through another collector since it was read
-    auto again = db_->Run(absl::StrCat("SELECT ", kExclusionColumns,
-                                       " FROM exclusions WHERE id = $1"),
-                          {id});
+    auto again = db_->Run(
+        absl::StrCat("SELECT ", kExclusionColumns, " FROM exclusions WHERE id = $1"), {id});
     if (!again.ok()) return again.status();
     return decided(ReadExclusion(again->rows.at(0)));
   }

@@ -1,9 +1,9 @@
+#include "storage/sql.h"
+
 #include <absl/strings/str_cat.h>
 #include <sqlite3.h>
 
 #include <charconv>
-
-#include "storage/sql.h"
 
 namespace ccmon::collector {
 
@@ -120,7 +120,9 @@ class SqliteDb final : public SqlDb {
     return out;
   }
 
-  absl::Status BeginWrite(const std::string&) override { return Script("BEGIN IMMEDIATE;"); }
+  absl::Status BeginWrite(const std::vector<std::string>&) override {
+    return Script("BEGIN IMMEDIATE;");
+  }
   absl::Status Commit() override { return Script("COMMIT;"); }
   void Rollback() override { (void)Script("ROLLBACK;"); }
 

@@ -43,9 +43,9 @@ class SqlDb {
   // Runs one statement with parameters $1..$N (params[0] is $1).
   virtual absl::StatusOr<SqlResult> Run(const std::string& sql,
                                         const std::vector<SqlValue>& params) = 0;
-  // A transaction that writes. On PostgreSQL it also takes `lock_table` in a mode that lets
-  // readers in and makes writers (other replicas, other shards) wait their turn.
-  virtual absl::Status BeginWrite(const std::string& lock_table) = 0;
+  // A transaction that writes. Writers holding any of the same `lock_keys` take turns (on
+  // SQLite every writer does); readers never wait.
+  virtual absl::Status BeginWrite(const std::vector<std::string>& lock_keys) = 0;
   virtual absl::Status Commit() = 0;
   virtual void Rollback() = 0;
 };
@@ -60,6 +60,9 @@ absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri);
 bool IsPostgresUri(const std::string& where);
 // The shortest text that reads back as exactly `v`.
 std::string FormatDouble(double v);
+// `uri` with libpq parameters bounding every wait (connect, keepalives, lock, statement and
+// idle-in-transaction timeouts) and extra_float_digits=3, where the URI does not set them.
+std::string WithSessionDefaults(const std::string& uri);
 // `uri` with any password replaced by "***", for logs and errors.
 std::string RedactUri(const std::string& uri);
 

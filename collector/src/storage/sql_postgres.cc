@@ -1,5 +1,7 @@
 #include <absl/strings/str_cat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <pqxx/pqxx>
 #include <regex>
 
@@ -18,23 +20,56 @@ std::string RedactUri(const std::string& uri) {
   return std::regex_replace(std::regex_replace(uri, userinfo, "$1:***@"), param, "$1***");
 }
 
+std::string WithSessionDefaults(const std::string& uri) {
+  // Bounds on every wait, so that a dead server, a dead peer holding a lock, or a half-open
+  // TCP connection costs the collector seconds, not the kernel's two hours; and doubles sent
+  // back in the shortest exact text whatever the role's settings. Each is added only when the
+  // URI does not set it.
+  const std::pair<const char*, const char*> defaults[] = {
+      {"connect_timeout", "3"},
+      {"keepalives", "1"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "60000"},
+      {"application_name", "ccmon-collector"},
+      {"options",
+       "-c%20lock_timeout%3D5s%20-c%20statement_timeout%3D30s%20-c%20"
+       "idle_in_transaction_session_timeout%3D60s%20-c%20extra_float_digits%3D3"}};
+  std::string out = uri;
+  for (const auto& [key, value] : defaults) {
+    const std::string k = std::string(key) + "=";
+    const auto q = out.find('?');
+    if (q != std::string::npos &&
+        (out.find("?" + k, q) != std::string::npos || out.find("&" + k, q) != std::string::npos)) {
+      continue;
+    }
+    absl::StrAppend(&out, q == std::string::npos ? "?" : "&", k, value);
+  }
+  return out;
+}
+
 namespace {
 
 class PostgresDb final : public SqlDb {
  public:
-  explicit PostgresDb(std::string uri) : uri_(std::move(uri)), name_(RedactUri(uri_)) {}
+  explicit PostgresDb(const std::string& uri)
+      : uri_(WithSessionDefaults(uri)), name_(RedactUri(uri)) {}
 
   Kind kind() const override { return Kind::kPostgres; }
   const std::string& name() const override { return name_; }
 
+  // A script runs in a transaction of its own (DDL is transactional in PostgreSQL): all of it
+  // or nothing, and never a session left inside a failed transaction block.
   absl::Status Script(const std::string& sql) override {
     return Guard([&] {
       if (auto s = Connected(); !s.ok()) return s;
       if (tx_) {
         tx_->exec(sql);
       } else {
-        pqxx::nontransaction t(*conn_);
+        pqxx::work t(*conn_);
         t.exec(sql);
+        t.commit();
       }
       return absl::OkStatus();
     });
@@ -81,13 +116,19 @@ class PostgresDb final : public SqlDb {
     return out;
   }
 
-  absl::Status BeginWrite(const std::string& lock_table) override {
+  absl::Status BeginWrite(const std::vector<std::string>& lock_keys) override {
     return Guard([&] {
       if (auto s = Connected(); !s.ok()) return s;
       tx_ = std::make_unique<pqxx::work>(*conn_);
-      // SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with reads: one writer
-      // at a time reads the stored row and decides its revision.
-      tx_->exec(absl::StrCat("LOCK TABLE ", lock_table, " IN SHARE ROW EXCLUSIVE MODE"));
+      // Transaction-scoped advisory locks, taken in sorted order (no deadlock between two
+      // writers): writers of the same keys take turns, others never wait, and readers and
+      // autovacuum are not blocked.
+      std::vector<std::string> keys = lock_keys;
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      for (const auto& k : keys) {
+        tx_->exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "ccmon-ledger/" + k);
+      }
       return absl::OkStatus();
     });
   }
@@ -110,11 +151,32 @@ class PostgresDb final : public SqlDb {
   }
 
  private:
+  // Connects when there is no connection, at most once per backoff step (1 s doubling to
+  // 30 s) after a failure: a collector waiting for its database stalls its ticker for at most
+  // connect_timeout now and then, not every second.
   absl::Status Connected() {
     if (conn_ && conn_->is_open()) return absl::OkStatus();
     tx_.reset();
-    conn_ = std::make_unique<pqxx::connection>(uri_);
-    return absl::OkStatus();
+    conn_.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) {
+      return absl::UnavailableError(absl::StrCat(
+          name_, ": PostgreSQL unreachable: ", last_error_, " (next attempt in ",
+          std::chrono::duration_cast<std::chrono::seconds>(next_attempt_ - now).count() + 1,
+          " s)"));
+    }
+    try {
+      conn_ = std::make_unique<pqxx::connection>(uri_);
+      backoff_ = std::chrono::seconds(0);
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      last_error_ = FirstLine(e.what());
+      backoff_ = std::min<std::chrono::seconds>(
+          std::chrono::seconds(30),
+          std::max<std::chrono::seconds>(std::chrono::seconds(1), backoff_ * 2));
+      next_attempt_ = now + backoff_;
+      return absl::UnavailableError(absl::StrCat(name_, ": PostgreSQL unreachable: ", last_error_));
+    }
   }
 
   // Runs `f`, turning libpqxx's exceptions into a status that names the database. A lost
@@ -131,11 +193,14 @@ class PostgresDb final : public SqlDb {
     } catch (const pqxx::in_doubt_error& e) {
       tx_.reset();
       conn_.reset();
-      return absl::UnavailableError(
-          absl::StrCat(name_, ": commit in doubt (retried as written rows are idempotent): ",
-                       FirstLine(e.what())));
+      return absl::UnavailableError(absl::StrCat(
+          name_,
+          ": commit in doubt (retried as written rows are idempotent): ", FirstLine(e.what())));
     } catch (const std::exception& e) {
+      // A statement failed (a timeout, a constraint, privileges): the transaction is gone,
+      // and the connection is dropped too, so that nothing of the session's state survives.
       tx_.reset();
+      conn_.reset();
       return absl::InternalError(absl::StrCat(name_, ": ", FirstLine(e.what())));
     }
   }
@@ -149,14 +214,16 @@ class PostgresDb final : public SqlDb {
   std::string name_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::seconds backoff_{0};
+  std::string last_error_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& uri) {
   if (!IsPostgresUri(uri)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(RedactUri(uri), ": not a postgresql:// URI"));
+    return absl::InvalidArgumentError(absl::StrCat(RedactUri(uri), ": not a postgresql:// URI"));
   }
   return std::make_unique<PostgresDb>(uri);
 }

@@ -10,10 +10,10 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
-#include <functional>
-#include <thread>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -86,8 +86,9 @@ std::string PgUri() {
 void ResetPg(const std::string& uri) {
   auto db = OpenPostgres(uri);
   ASSERT_TRUE(db.ok()) << db.status();
-  ASSERT_TRUE((*db)->Script("DROP TABLE IF EXISTS ledger_rows, ledger_revisions, exclusions, "
-                            "alert_periods, meta CASCADE")
+  ASSERT_TRUE((*db)
+                  ->Script("DROP TABLE IF EXISTS ledger_rows, ledger_revisions, exclusions, "
+                           "alert_periods, meta CASCADE")
                   .ok());
 }
 
@@ -1006,7 +1007,8 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
     ASSERT_TRUE((*store)->RecordAlert({again, true}).ok());
     again.ends_ms = kNov2_0800Est + 4 * kHour;
     ASSERT_TRUE((*store)->RecordAlert({again, false}).ok());
-    EXPECT_EQ(Spans((*store)->AlertPeriods("SiteDark", "acme", "manila-1", 0, kNov2_0800Est + 24 * kHour)),
+    EXPECT_EQ(Spans((*store)->AlertPeriods("SiteDark", "acme", "manila-1", 0,
+                                           kNov2_0800Est + 24 * kHour)),
               (std::vector<Span>{Span{kNov2_0800Est, kNov2_0800Est + kHour},
                                  Span{kNov2_0800Est + 3 * kHour, kNov2_0800Est + 4 * kHour}}));
   }
@@ -1047,7 +1049,6 @@ TEST_F(LedgerStoreFileTest, OpenFailsNamingThePath) {
       << std::string(store.status().message());
 }
 
-
 // Two collectors on one database: replicas of a shard, or two shards. On SQLite a file both
 // open; on PostgreSQL the test server.
 class SharedLedgerStoreTest : public ::testing::Test {
@@ -1086,8 +1087,9 @@ class SharedLedgerStoreTest : public ::testing::Test {
 // Replicas close the same rows: the first write stores them, the second is the same row and
 // writes nothing, and neither counts a refusal.
 TEST_F(SharedLedgerStoreTest, TheSameRowsFromTwoReplicasAreOneRowEach) {
-  const std::vector<LedgerRow> rows = {Row("acme", "manila-1", "billing", kNov2_0800Est),
-                                       Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute)};
+  const std::vector<LedgerRow> rows = {
+      Row("acme", "manila-1", "billing", kNov2_0800Est),
+      Row("acme", "manila-1", "billing", kNov2_0800Est + 30 * kMinute)};
   EXPECT_EQ(WriteOk(*a_, rows), 2u);
   EXPECT_EQ(WriteOk(*b_, rows), 0u);
   EXPECT_EQ(a_->refused() + b_->refused(), 0u);
@@ -1143,6 +1145,42 @@ TEST_F(SharedLedgerStoreTest, ConcurrentWritersStoreEachRowOnce) {
   const auto stored = Query(*a_, {});
   ASSERT_EQ(stored.size(), rows.size());
   for (const auto& r : stored) EXPECT_EQ(r.revision, 1u) << r.site << " " << r.start_ms;
+}
+
+// Two replicas amending the same rows at once (late calls arriving at both): every write
+// succeeds, the revisions of a row are numbered 1, 2, 3... without a gap or a repeat, and the
+// row ends with every late call.
+TEST_F(SharedLedgerStoreTest, ConcurrentAmendmentsNumberRevisionsOnce) {
+  const LedgerRow base = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  auto run = [&](LedgerStore& s, int* failures) {
+    for (std::uint64_t k = 0; k <= 20; ++k) {
+      LedgerRow r = base;
+      r.counts.offered += k;
+      r.counts.abandoned += k;
+      r.late_events = k;
+      auto n = s.Write({r});
+      if (!n.ok()) {
+        ++*failures;
+        ADD_FAILURE() << n.status();
+      }
+    }
+  };
+  int fa = 0, fb = 0;
+  std::thread ta(run, std::ref(*a_), &fa);
+  std::thread tb(run, std::ref(*b_), &fb);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(fa + fb, 0);
+  const auto revs = RevisionsOf(*a_, base);
+  ASSERT_FALSE(revs.empty());
+  for (std::size_t i = 0; i < revs.size(); ++i) {
+    EXPECT_EQ(revs[i].row.revision, i + 1);
+    if (i > 0) {
+      EXPECT_GT(revs[i].row.counts.offered, revs[i - 1].row.counts.offered);
+    }
+  }
+  EXPECT_EQ(revs.back().row.counts.offered, base.counts.offered + 20);
+  EXPECT_EQ(Query(*b_, {})[0].revision, revs.size());
 }
 
 // Each replica records the firing it saw (their clocks differ by a few seconds): the store
@@ -1268,6 +1306,19 @@ TEST(UnreachableLedgerStoreTest, SqliteErrorsFailOpen) {
   ASSERT_FALSE(store.ok());
   EXPECT_TRUE(Contains(std::string(store.status().message()), "/nonexistent-dir/ledger.db"))
       << store.status();
+}
+
+// Every wait is bounded unless the URI says otherwise, and the URI's own settings stand.
+TEST(SessionDefaultsTest, BoundEveryWaitUnlessTheUriSetsIt) {
+  const std::string u = WithSessionDefaults("postgresql://ccmon@db:5432/ccmon");
+  for (const char* want : {"?connect_timeout=3", "&keepalives=1", "&tcp_user_timeout=60000",
+                           "lock_timeout%3D5s", "statement_timeout%3D30s",
+                           "idle_in_transaction_session_timeout", "extra_float_digits%3D3"}) {
+    EXPECT_TRUE(Contains(u, want)) << want << " not in " << u;
+  }
+  const std::string own = WithSessionDefaults("postgres://db/x?sslmode=require&connect_timeout=10");
+  EXPECT_TRUE(Contains(own, "?sslmode=require&connect_timeout=10&keepalives=1")) << own;
+  EXPECT_FALSE(Contains(own, "connect_timeout=3")) << own;
 }
 
 TEST(RedactUriTest, HidesPasswordsInUserinfoAndParameters) {
