@@ -189,6 +189,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_ledger_store_write_failures_total",
                         "ccmon_ledger_revisions_written_total",
                         "ccmon_ledger_store_refused_rows_total",
+                        "ccmon_ledger_store_rows_waiting",
                         "ccmon_ingest_streams_refused_total",
                         "ccmon_ingest_concurrent_instances_total",
                         "ccmon_ingest_apply_seconds_total",
