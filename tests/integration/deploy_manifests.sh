@@ -92,7 +92,7 @@ for kpath in [p for p in yamls if os.path.basename(p) == "kustomization.yaml"]:
             err(f"{kpath} does not list {os.path.basename(f)}")
     if kdir == K8S:
         for what, r in refs:
-            if r.strip("./").split("/")[0] in ("prometheus-operator", "tls"):
+            if r.strip("./").split("/")[0] in ("prometheus-operator", "tls", "shared-ledger"):
                 err(f"{kpath}: the base must not include the optional {r}")
 
 # Every manifest: parsed, with apiVersion, kind and name.
@@ -193,6 +193,23 @@ if sts and cm:
         out.write(cm["data"]["collector.yaml"])
     with open(os.path.join(work, "continuity.yaml"), "w") as out:
         out.write(cm["data"]["continuity.yaml"])
+
+# The shared-ledger component: the collector keeps its config and gets a postgresql:// ledger,
+# with the password from a Secret, never in the URI.
+sl = next((d for p, ds in docs.items() if p == f"{K8S}/shared-ledger/collector-patch.yaml" for d in ds), None)
+if not sl:
+    err("deploy/k8s/shared-ledger/collector-patch.yaml missing")
+else:
+    c = sl["spec"]["template"]["spec"]["containers"][0]
+    args = c.get("args", [])
+    if args[:3] != ["ccmon-collector", "--config", "/etc/ccmon/collector.yaml"]:
+        err(f"shared-ledger component: args {args} drop the collector's config")
+    uri = args[args.index("--ledger-database") + 1] if "--ledger-database" in args else ""
+    if not uri.startswith("postgresql://") or re.match(r"postgresql://[^/@]*:[^@]*@", uri):
+        err(f"shared-ledger component: --ledger-database {uri!r} is not a postgresql:// URI without a password")
+    env = {e["name"]: e for e in c.get("env", [])}
+    if "secretKeyRef" not in (env.get("PGPASSWORD", {}).get("valueFrom") or {}):
+        err("shared-ledger component: PGPASSWORD must come from a Secret")
 
 # The tls component: probes leave gRPC (plaintext only), secrets read-only with mode 0400, and
 # every secret path its config names lies in a secret mount.
