@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5, must-show 2 and 3, against a real Alertmanager on loopback:
+# Continuity alerts against a real Alertmanager on loopback:
 #  - a killed site agent raises SiteDark in Alertmanager within 20 s; it resolves when the
 #    agent returns;
 #  - the typhoon scenario raises StaffingCollapse, voice-degradation raises VoiceQualityLow;

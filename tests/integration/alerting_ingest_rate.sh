@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5, must-show 3: while every alert receiver is dead (Alertmanager down, webhooks
+# Alerting never slows ingest: while every alert receiver is dead (Alertmanager down, webhooks
 # refusing or hanging) and alerts are firing and being retried, ingest runs at the rate it has
 # with no alerting at all (within 5%, median run against median run). Both rates are measured
 # here, side by side, over seven alternating runs each of the same simulated backlog (6 h at 1200 calls/min, ~2M events), as
@@ -100,6 +100,6 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 off=$(($(median "${rates0[@]}") * hz / 1000))
 on=$(($(median "${rates1[@]}") * hz / 1000))
 echo "ingest events per collector CPU second, median run: without alerting $off, receivers dead $on"
-echo "ratio: $((on * 1000 / off / 10)).$((on * 1000 / off % 10))% (issue 5 asks for >= 95%)"
+echo "ratio: $((on * 1000 / off / 10)).$((on * 1000 / off % 10))% (the target is >= 95%)"
 ((on * 100 >= off * 95)) || fail "ingest with dead receivers is below 95% of the rate without alerting"
 echo PASS

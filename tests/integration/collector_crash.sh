@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7, must-show 1 (and issue 4's collector-outage case): simulated sites stream a backlog
+# Crash safety: simulated sites stream a backlog
 # while the collector is kill -9ed and restarted again and again from its data directory; at
 # the end every counter equals the simulators' ground truth: nothing lost, nothing twice.
 source "$(dirname "$0")/lib.sh"

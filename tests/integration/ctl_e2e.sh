@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 9: `ccmon-ctl top` inside tmux shows the queues with the collector's own SL figures and
+# `ccmon-ctl top` inside tmux shows the queues with the collector's own SL figures and
 # an alert a scenario raised, and quits cleanly on 'q'; every --json output parses and matches
 # the collector's /metrics.
 source "$(dirname "$0")/lib.sh"

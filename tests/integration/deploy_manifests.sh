@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 16, item 5: the deployment files hold together. deploy/k8s: the PrometheusRule is what
+# The deployment files hold together. deploy/k8s: the PrometheusRule is what
 # deploy/k8s/gen-prometheusrule.sh makes of rules/*.yml now, its groups are the rule files' and
 # pass promtool, and no rule selects a job by name (under the ServiceMonitor the job is the
 # Service's name); every YAML parses, every object has a kind and a name, each kustomization

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7, must-show 3: one site floods the collector with queues of random names; it stops at
+# One site floods the collector with queues of random names; it stops at
 # the per-site cap with counted rejections, the collector's memory stays bounded, and another
 # site's figures are exact.
 source "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6: rules and dashboards against a real Prometheus scraping a real collector. A collector
+# Rules and dashboards against a real Prometheus scraping a real collector. A collector
 # on the demo config gets an hour and a half of simulated history for three sites (agents with --once),
 # then live simulated traffic; Prometheus scrapes it every second with rules/ loaded and sends its
 # alerts to a real Alertmanager on deploy/alertmanager.yml. Every recording rule and every

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6: the Prometheus side checked by the real tools. promtool checks and unit-tests the rules
+# The Prometheus side checked by the real tools. promtool checks and unit-tests the rules
 # and checks deploy/prometheus.yml laid out as installed (rules/ beside it); amtool checks
 # deploy/alertmanager.yml and its routing; the dashboards are valid JSON on the ccmon data source;
 # and every ccmon_* name a rule or a panel uses is in the catalogue (docs/metrics.md), every

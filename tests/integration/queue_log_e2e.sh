@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2, must-show 2: an agent replays a queue_log with --once into a real collector over
+# An agent replays a queue_log with --once into a real collector over
 # loopback gRPC; the collector's counters equal the hand-computed figures; a second run with
 # the same spool changes nothing. Also the real PBX files: nothing crashes or corrupts.
 source "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7, must-show 2, with certificates made here by openssl: a site presenting another
+# Ingest and Monitor API security, with certificates made here by openssl: a site presenting another
 # site's certificate or token is rejected (counted, logged); an agent without credentials is
 # refused; a liaison's Monitor token for client A cannot read client B, and caller ids are
 # shown only to a token with the PII scope.
