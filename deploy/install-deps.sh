@@ -14,7 +14,7 @@ build_pkgs=(
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the
 # integration tests drive (Kamailio and SIPp answer the agent's SIP trunk probes).
 test_pkgs=(
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   prometheus prometheus-alertmanager curl jq openssl tmux procps sqlite3 chromium
   kamailio sip-tester postgresql
 )

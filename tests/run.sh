@@ -14,7 +14,9 @@ cmake -S . -B "$BUILD_DIR-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCCMON_FU
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR-fuzz" -j "$JOBS"
 
+# CCMON_WERROR=ON (CI sets it) makes any compiler warning a build error.
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCMON_BUILD_TESTS=ON \
+  -DCCMON_WERROR="${CCMON_WERROR:-OFF}" \
   -DCCMON_FUZZ_BIN_DIR="$PWD/$BUILD_DIR-fuzz/bin" -DCCMON_FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
   >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"

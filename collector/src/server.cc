@@ -192,8 +192,11 @@ class ServerImpl final : public Server {
     // No checkpoint, and the WAL does not go back to the start: the engine knows only part of
     // the rows the store already holds. Its rows for those intervals would be partial, so for
     // the amendment horizon the store keeps every row it has as it is and only adds new ones.
+    // A shared ledger holds other collectors' rows: one starting with nothing at all (a new
+    // replica or shard) has lost nothing and protects nothing.
     const std::int64_t now = host_.clock().NowMs();
-    if (blob.empty() && first_lsn != 1) {
+    const bool fresh_on_shared = !options_.ledger_database.empty() && replayed == 0;
+    if (blob.empty() && first_lsn != 1 && !fresh_on_shared) {
       auto n = ledger_->RowCount();
       if (n.ok() && *n > 0) {
         const std::int64_t until = now + std::int64_t{options_.core.ledger_amend_days} * 86'400'000;
@@ -233,6 +236,17 @@ class ServerImpl final : public Server {
     }
     while (!unrecorded_alerts_.empty()) {
       if (auto s = ledger_->RecordAlert(unrecorded_alerts_.front()); !s.ok()) {
+        // One the store refuses while it takes the next is set aside (as rows are).
+        if (s.code() != absl::StatusCode::kUnavailable && unrecorded_alerts_.size() > 1 &&
+            ledger_->RecordAlert(unrecorded_alerts_[1]).ok()) {
+          const Alert& a = unrecorded_alerts_.front().alert;
+          spdlog::get("collector")
+              ->error("ledger store: alert period {} {}/{} set aside, the store refuses it: {}",
+                      a.name, a.client, a.site, s.ToString());
+          unrecorded_alerts_.pop_front();
+          unrecorded_alerts_.pop_front();
+          continue;
+        }
         if (alert_record_failures_++ % 60 == 0) {
           spdlog::get("collector")
               ->warn("ledger store: {} alert transition(s) wait to be recorded ({} dropped): {}",
@@ -272,6 +286,36 @@ class ServerImpl final : public Server {
     return options_.shard + "/" + id;
   }
 
+  // A chunk the store refused (not for being away): its rows one by one. A row that fails on
+  // its own while others of the chunk are written is one the store will never take (a value
+  // it rejects): it is logged with its key and counted, and left out so that it does not hold
+  // every later row and checkpoint back. When none can be written the cause is the store's,
+  // and every row waits. Returns the revisions written, or the store's error.
+  absl::StatusOr<std::size_t> SetAsideUnwritable(std::size_t from, std::size_t to) {
+    std::size_t revisions = 0, written = 0;
+    std::vector<std::size_t> failed;
+    absl::Status last;
+    for (std::size_t i = from; i < to; ++i) {
+      auto n = ledger_->Write({unwritten_[i]});
+      if (n.ok()) {
+        revisions += *n;
+        ++written;
+      } else {
+        failed.push_back(i);
+        last = n.status();
+      }
+    }
+    if (written == 0 && !failed.empty()) return last;
+    for (std::size_t i : failed) {
+      const LedgerRow& r = unwritten_[i];
+      ++host_.ledger_write_failures;
+      spdlog::get("collector")
+          ->error("ledger store: row {}/{}/{} at {} set aside, the store refuses it: {}", r.client,
+                  r.site, r.queue, r.start_ms, last.ToString());
+    }
+    return revisions;
+  }
+
   bool WriteUnwritten() {
     host_.ledger_rows_waiting = unwritten_.size();
     if (unwritten_.empty()) return true;
@@ -284,6 +328,9 @@ class ServerImpl final : public Server {
       const std::size_t end = std::min(unwritten_.size(), done + kWriteChunk);
       n = ledger_->Write({unwritten_.begin() + static_cast<std::ptrdiff_t>(done),
                           unwritten_.begin() + static_cast<std::ptrdiff_t>(end)});
+      if (!n.ok() && n.status().code() != absl::StatusCode::kUnavailable) {
+        n = SetAsideUnwritable(done, end);
+      }
       if (!n.ok()) break;
       revisions += *n;
       done = end;

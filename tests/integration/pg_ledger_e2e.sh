@@ -7,7 +7,9 @@
 # with the embedded SQLite ledger gets every site's events too (each agent sends to its
 # shard's replicas and to it). When the database is back, the waiting rows are written: the
 # same rows, each once (revision 1: two replicas, one row), as the reference's, and
-# `ccmon-ctl statement` through either shard (it reads across shards) is the reference's.
+# `ccmon-ctl statement` through either shard (it reads across shards) is the reference's. Then
+# a new replica joins the filled database without protecting it, and a row the database
+# refuses is set aside without holding the others back.
 source "$(dirname "$0")/lib.sh"
 for tool in jq sqlite3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (deploy/install-deps.sh installs it)"
@@ -123,6 +125,33 @@ for r in a2 b1; do
   diff "$WORK/ref.json" "$WORK/$r.json" >"$WORK/statement.diff" ||
     { head -10 "$WORK/statement.diff"; fail "the statement through $r differs from the reference"; }
 done
+# A new replica joining a database that already holds rows has lost nothing: it protects
+# nothing (protection would refuse its own amendments for weeks).
+replica a3 asia
+wait_for grep -q 'recovered state from' "$WORK/a3.log" || fail "a3 did not start"
+grep -q 'stored rows will not be amended' "$WORK/a3.log" && fail "a new replica protected the shared rows"
+
+# A row the database refuses (here a trigger rejects queue "poison") is set aside, named in the
+# log; the row closed beside it is written and nothing waits behind it.
+psql_q "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS \$\$
+  BEGIN IF NEW.queue = 'poison' THEN RAISE EXCEPTION 'poison row'; END IF; RETURN NEW; END \$\$;
+  CREATE TRIGGER refuse_poison BEFORE INSERT OR UPDATE ON ledger_rows
+  FOR EACH ROW EXECUTE FUNCTION refuse_poison();" >/dev/null
+t=$(($(date +%s) * 1000 - 7200000))
+for q in poison billing; do
+  echo "{\"eventTimeMs\":\"$t\",\"call\":{\"kind\":\"KIND_OFFERED\",\"queue\":\"$q\",\"callId\":\"p-$q\"}}"
+  echo "{\"eventTimeMs\":\"$((t + 5000))\",\"call\":{\"kind\":\"KIND_ABANDONED\",\"queue\":\"$q\",\"callId\":\"p-$q\"}}"
+done | "$BIN/ccmon-agent" --site lima-1 --collector "127.0.0.1:$b1_PORT" --jsonl - --once \
+  --once-timeout 30 --no-fsync --spool-dir "$WORK/spool-lima" --log-level warn >"$WORK/lima.log" 2>&1 ||
+  fail "lima-1's events were not delivered"
+lima_billing() { [[ $(psql_q "SELECT count(*) FROM ledger_rows WHERE site = 'lima-1' AND queue = 'billing'") == 1 ]]; }
+WAIT_S=30 wait_for lima_billing || fail "the row beside the refused one was not written"
+wait_for grep -q 'row default/lima-1/poison at .* set aside, the store refuses it' "$WORK/b1.log" ||
+  fail "the refused row was not named in the log: $(grep 'ledger store' "$WORK/b1.log" | tail -2)"
+METRICS_PORT=$b1_METRICS
+drained() { [[ $(metric ccmon_ledger_store_rows_waiting '') == 0 ]]; }
+WAIT_S=10 wait_for drained || fail "rows wait behind the refused one"
+
 echo "PASS: $rows rows of 3 sites in 2 shards x 2 replicas, written after a PostgreSQL outage," \
   "equal the reference's (one revision each); the statement through either shard" \
   "($(jq '[.queues[].offered] | add' "$WORK/ref.json") calls) equals the single collector's"

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "ccmon/collector/staffing.h"
+#include "core/minute_ring.h"
 
 namespace ccmon::collector {
 
@@ -402,16 +403,7 @@ struct Engine::Impl {
 
   void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
     q.total += d;
-    const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
-    MinuteBucket& b =
-        q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
-    if (b.minute == minute) {
-      b.counts += d;
-    } else if (b.minute < minute) {
-      b = MinuteBucket{};
-      b.minute = minute;
-      b.counts = d;
-    }
+    if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
     const std::int64_t day = LocalDay(*q.site, t_ms);
     if (day == q.today_day) {
       q.today += d;
@@ -619,16 +611,7 @@ struct Engine::Impl {
   // State time goes to the totals and rolling windows only: the ledger is about calls.
   static void AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
     q.total += d;
-    const std::int64_t minute = FloorDiv(t_ms, kMinuteMs);
-    MinuteBucket& b =
-        q.ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
-    if (b.minute == minute) {
-      b.counts += d;
-    } else if (b.minute < minute) {
-      b = MinuteBucket{};
-      b.minute = minute;
-      b.counts = d;
-    }
+    if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
     if (LocalDay(*q.site, t_ms) == q.today_day) q.today += d;
   }
 
@@ -858,16 +841,9 @@ struct Engine::Impl {
     Queue* q = GetQueue(site, v.queue);
     if (q == nullptr) return Invalid("queue_cap", "site has reached max_queues_per_site");
     const double mos = v.mos > 0 ? v.mos : MosFromNetwork(v.rtt_ms, v.jitter_ms, v.loss_ratio);
-    const std::int64_t minute = FloorDiv(t, kMinuteMs);
-    MinuteBucket& b =
-        q->ring[static_cast<std::size_t>(((minute % kRingMinutes) + kRingMinutes) % kRingMinutes)];
-    if (b.minute < minute) {
-      b = MinuteBucket{};
-      b.minute = minute;
-    }
-    if (b.minute == minute) {
-      b.mos_milli_sum += static_cast<std::uint64_t>(std::llround(mos * 1000));
-      ++b.mos_samples;
+    if (MinuteBucket* b = RingAt(q->ring, FloorDiv(t, kMinuteMs))) {
+      b->mos_milli_sum += static_cast<std::uint64_t>(std::llround(mos * 1000));
+      ++b->mos_samples;
     }
     return ApplyResult{};
   }
@@ -892,16 +868,13 @@ struct Engine::Impl {
   Counts WindowCounts(const Queue& q, std::int64_t now_ms, int minutes, std::uint64_t* mos_milli,
                       std::uint64_t* mos_n) const {
     Counts c;
-    const std::int64_t now_min = FloorDiv(now_ms, kMinuteMs);
-    for (const MinuteBucket& b : q.ring) {
-      if (b.minute > now_min - minutes && b.minute <= now_min) {
-        c += b.counts;
-        if (mos_milli != nullptr) {
-          *mos_milli += b.mos_milli_sum;
-          *mos_n += b.mos_samples;
-        }
+    ForRingWindow(q.ring, FloorDiv(now_ms, kMinuteMs), minutes, [&](const MinuteBucket& b) {
+      c += b.counts;
+      if (mos_milli != nullptr) {
+        *mos_milli += b.mos_milli_sum;
+        *mos_n += b.mos_samples;
       }
-    }
+    });
     return c;
   }
 

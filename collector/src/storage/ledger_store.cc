@@ -654,7 +654,13 @@ absl::Status LedgerStore::LoadProtection(std::int64_t now_ms) {
     protection_now_ms_ = now_ms;
     return absl::OkStatus();
   }
-  return LoadProtectionLocked(now_ms);
+  auto s = LoadProtectionLocked(now_ms);
+  if (!s.ok() && db_->kind() == Kind::kPostgres) {
+    protection_now_ms_ = now_ms;  // as above
+    ready_ = false;
+    return absl::OkStatus();
+  }
+  return s;
 }
 
 absl::Status LedgerStore::LoadProtectionLocked(std::int64_t now_ms) const {
@@ -678,7 +684,13 @@ absl::Status LedgerStore::CloseOpenAlerts(std::int64_t now_ms) {
     }
     return Ready();
   }
-  return CloseOpenAlertsLocked(now_ms);
+  auto s = CloseOpenAlertsLocked(now_ms);
+  if (!s.ok() && now_ms == 0 && db_->kind() == Kind::kPostgres) {
+    close_on_ready_ = true;  // the database went away since: done when it is back
+    ready_ = false;
+    return absl::OkStatus();
+  }
+  return s;
 }
 
 absl::Status LedgerStore::CloseOpenAlertsLocked(std::int64_t now_ms) const {
@@ -699,11 +711,12 @@ absl::Status LedgerStore::TouchFiringAlerts(std::int64_t now_ms) {
   auto touched = db_->Run("UPDATE alert_periods SET seen_ms = $2 WHERE ends_ms = 0 AND writer = $1",
                           {writer_, now_ms});
   if (!touched.ok()) return touched.status();
-  // Only a writer that has been touching all along judges others: one back from an outage of
-  // the database would find everyone's periods untouched.
-  const bool current = last_touch_ms_ > 0 && now_ms - last_touch_ms_ <= 60'000;
+  // Only a writer that has been touching without a break for kOrphanedAfterMs judges others:
+  // after an outage of the database every writer gets that long to come back and touch its
+  // own periods before anyone calls them orphaned.
+  if (last_touch_ms_ == 0 || now_ms - last_touch_ms_ > 60'000) touching_since_ms_ = now_ms;
   last_touch_ms_ = now_ms;
-  if (!current) return absl::OkStatus();
+  if (now_ms - touching_since_ms_ < kOrphanedAfterMs) return absl::OkStatus();
   // Another writer's period nobody has touched for kOrphanedAfterMs: its collector is gone
   // (moved to another host, or retired) and will not end it. It ends at its last touch, as a
   // crashed collector's does at its next start (and if it was only cut off, its resolution

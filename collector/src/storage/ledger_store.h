@@ -75,8 +75,8 @@ class LedgerStore {
   // period.
   absl::Status CloseOpenAlerts(std::int64_t now_ms);
   // Records that this writer's alerts still firing were firing at `now_ms`, and ends other
-  // writers' open periods untouched for kOrphanedAfterMs at their last touch (only when this
-  // writer's own previous touch was within a minute: it has been watching).
+  // writers' open periods untouched for kOrphanedAfterMs at their last touch (only once this
+  // writer has itself touched without a break, every minute at least, for that long).
   absl::Status TouchFiringAlerts(std::int64_t now_ms);
   static constexpr std::int64_t kOrphanedAfterMs = 10 * 60'000;
   absl::StatusOr<std::uint64_t> RowCount() const;
@@ -136,6 +136,7 @@ class LedgerStore {
   mutable bool ready_ = false;
   mutable absl::Status first_attempt_;
   std::int64_t last_touch_ms_ = 0;               // this writer's last TouchFiringAlerts
+  std::int64_t touching_since_ms_ = 0;           // and since when it has touched without a break
   mutable bool close_on_ready_ = false;          // CloseOpenAlerts(0) deferred
   mutable std::int64_t protection_now_ms_ = -1;  // LoadProtection(now) deferred
 };

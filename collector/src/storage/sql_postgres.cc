@@ -44,7 +44,10 @@ std::string WithSessionDefaults(const std::string& uri) {
         (out.find("?" + k, q) != std::string::npos || out.find("&" + k, q) != std::string::npos)) {
       continue;
     }
-    absl::StrAppend(&out, q == std::string::npos ? "?" : "&", k, value);
+    const char* sep = q == std::string::npos                     ? "?"
+                      : (out.back() == '?' || out.back() == '&') ? ""
+                                                                 : "&";
+    absl::StrAppend(&out, sep, k, value);
   }
   return out;
 }
@@ -120,6 +123,9 @@ class PostgresDb final : public SqlDb {
     return Guard([&] {
       if (auto s = Connected(); !s.ok()) return s;
       tx_ = std::make_unique<pqxx::work>(*conn_);
+      // Read committed whatever the role's default: each read after the lock sees the rows the
+      // writer before committed.
+      tx_->exec("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       // Transaction-scoped advisory locks, taken in sorted order (no deadlock between two
       // writers): writers of the same keys take turns, others never wait, and readers and
       // autovacuum are not blocked.
@@ -197,10 +203,9 @@ class PostgresDb final : public SqlDb {
           name_,
           ": commit in doubt (retried as written rows are idempotent): ", FirstLine(e.what())));
     } catch (const std::exception& e) {
-      // A statement failed (a timeout, a constraint, privileges): the transaction is gone,
-      // and the connection is dropped too, so that nothing of the session's state survives.
+      // A statement failed (a timeout, a constraint, privileges): its transaction object is
+      // gone (aborted), the connection stays for the next call.
       tx_.reset();
-      conn_.reset();
       return absl::InternalError(absl::StrCat(name_, ": ", FirstLine(e.what())));
     }
   }
