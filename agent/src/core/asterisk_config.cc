@@ -50,7 +50,7 @@ bool Number(std::string_view v, long* out) {
 bool Seconds(std::string_view v, std::uint32_t* out) {
   long n = 0;
   const bool ok = Number(v, &n);
-  *out = n > 0 ? static_cast<std::uint32_t>(std::min<long>(n, 86400 * 366)) : 0;
+  *out = n > 0 ? static_cast<std::uint32_t>(std::min<long>(n, 86400L * 366)) : 0;
   return ok && n >= 0;
 }
 

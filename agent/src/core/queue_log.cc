@@ -64,10 +64,10 @@ bool IsNone(std::string_view s) { return s.empty() || s == "NONE"; }
 // After-call work done by pausing: a pause with an after-call-work reason that begins within
 // this long of a member's call end (or within its wrap-up time, if longer) belongs to that
 // call...
-constexpr std::int64_t kAcwPauseGraceMs = 10 * 1000;
+constexpr std::int64_t kAcwPauseGraceMs = std::int64_t{10} * 1000;
 // ... and counts for at most this long (a member who forgets to unpause is not working on
 // the call for hours).
-constexpr std::int64_t kAcwPauseCapMs = 30 * 60 * 1000;
+constexpr std::int64_t kAcwPauseCapMs = std::int64_t{30} * 60 * 1000;
 
 // A span in ms as the 32-bit field events carry, clamped to [0, 2^32 - 1].
 std::uint32_t Ms(std::int64_t ms) {

@@ -21,7 +21,7 @@ class JsonlSource final : public FileSource {
  public:
   using Sink = std::function<void(const Event&)>;
   // path "-" reads standard input (to its end when until_eof).
-  JsonlSource(std::string path, Sink sink, bool until_eof = false);
+  JsonlSource(const std::string& path, Sink sink, bool until_eof = false);
   const JsonlStats& stats() const { return stats_; }
 
   // Parses one line; returns "" and fills *out (views into *storage) or the reason it is bad.

@@ -69,15 +69,15 @@ void LinkProber::Run(const std::shared_ptr<Probe>& p) {
   p->deadline.async_wait([p, finish](const asio::error_code& ec) {
     if (!ec) finish(false);
   });
-  p->resolver.async_resolve(
-      p->target.host, p->target.port,
-      [p, finish](const asio::error_code& ec, asio::ip::tcp::resolver::results_type results) {
-        if (ec || p->done) return finish(false);
-        asio::async_connect(p->socket, results,
-                            [finish](const asio::error_code& cec, const asio::ip::tcp::endpoint&) {
-                              finish(!cec);
+  p->resolver.async_resolve(p->target.host, p->target.port,
+                            [p, finish](const asio::error_code& ec,
+                                        const asio::ip::tcp::resolver::results_type& results) {
+                              if (ec || p->done) return finish(false);
+                              asio::async_connect(
+                                  p->socket, results,
+                                  [finish](const asio::error_code& cec,
+                                           const asio::ip::tcp::endpoint&) { finish(!cec); });
                             });
-      });
 }
 
 }  // namespace ccmon::agent

@@ -417,10 +417,10 @@ bool SenderSet::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) 
   std::vector<std::thread> threads;
   for (std::size_t r = 0; r < senders_.size(); ++r) {
     threads.emplace_back([&, r] {
-      ok[r] = senders_[r]->DrainUntilAcked(deadline, [&, r] {
+      ok[r] = static_cast<char>(senders_[r]->DrainUntilAcked(deadline, [&, r] {
         std::lock_guard lock(spool_mu_);
         return acks_.given_up(r);
-      });
+      }));
       --running;
     });
   }

@@ -1133,7 +1133,7 @@ constexpr std::uint32_t kStateVersionV2 = 2;
 // Counts are stored as their bytes, and the header records sizeof(Counts): that size tells
 // the layouts apart (within either version). A new field of Counts changes it and needs a
 // reader of the layout before (the static_assert is the reminder).
-static_assert(std::is_trivially_copyable_v<Counts> && sizeof(Counts) == 23 * 8,
+static_assert(std::is_trivially_copyable_v<Counts> && sizeof(Counts) == 23 * sizeof(std::uint64_t),
               "Counts changed: keep a reader of the previous layout (ReadCounts)");
 
 // Counts as checkpoints stored them before the `lost` reason and the unknown-wait counters.
@@ -1144,7 +1144,7 @@ struct CountsV1 {
   std::uint64_t completed, transferred, handled, answered_wait_ms, abandoned_wait_ms, handle_ms,
       on_call_ms, acw_ms, ready_ms;
 };
-static_assert(sizeof(CountsV1) == 20 * 8);
+static_assert(sizeof(CountsV1) == 20 * sizeof(std::uint64_t));
 
 enum class CountsLayout : std::uint8_t { kCurrent, kV1 };
 

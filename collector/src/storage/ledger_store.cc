@@ -140,7 +140,7 @@ std::string Schema(Kind k) {
       "(start_utc_ms);\n"
       "CREATE INDEX IF NOT EXISTS alert_periods_by_alert ON alert_periods (name, client, site, "
       "starts_ms);\n");
-  if (k == Kind::kSqlite) return ddl;
+  if (k == Kind::kSqlite) return std::string(ddl);
   // Key and name columns: "TEXT NOT NULL" outside the term list, typed here.
   return absl::StrReplaceAll(ddl, {{" TEXT NOT NULL", absl::StrCat(" ", TextType(k), " NOT NULL")},
                                    {"key TEXT PRIMARY KEY", "key TEXT COLLATE \"C\" PRIMARY KEY"}});
@@ -509,6 +509,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
   const std::string rev = absl::StrCat("INSERT INTO ledger_revisions (", cols,
                                        ", change, reason) VALUES (", Placeholders(n + 2), ")");
   std::vector<std::string> sites;
+  sites.reserve(rows.size());
   for (const LedgerRow& r : rows) sites.push_back(r.site);
   if (auto s = db_->BeginWrite(sites); !s.ok()) return s;
   std::uint64_t refused = 0;  // counted once the transaction commits
@@ -535,7 +536,7 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     r.change = existed ? RowChange::kAmended : RowChange::kClosed;
     if (existed) r.closed_ms = stored.closed_ms;
     std::vector<SqlValue> p;
-    p.reserve(static_cast<std::size_t>(n + 2));
+    p.reserve(static_cast<std::size_t>(n) + 2);
     AppendRow(p, r);
     if (auto s = db_->Run(put, p); !s.ok()) return fail(s.status());
     p.emplace_back(std::string(ToString(r.change)));
@@ -598,7 +599,7 @@ absl::StatusOr<std::vector<RowRevision>> LedgerStore::Revisions(const std::strin
                       {client, site, queue, start_ms});
   if (!res.ok()) return res.status();
   std::vector<RowRevision> out;
-  constexpr auto kChange = static_cast<std::size_t>(kKeyColumns + kTermCount);
+  constexpr auto kChange = static_cast<std::size_t>(kKeyColumns) + kTermCount;
   for (const SqlRow& row : res->rows) {
     RowRevision r{ReadRow(row), row.Text(kChange + 1)};
     r.row.change = row.Text(kChange) == "amended" ? RowChange::kAmended : RowChange::kClosed;

@@ -78,7 +78,7 @@ class LedgerStore {
   // writers' open periods untouched for kOrphanedAfterMs at their last touch (only once this
   // writer has itself touched without a break, every minute at least, for that long).
   absl::Status TouchFiringAlerts(std::int64_t now_ms);
-  static constexpr std::int64_t kOrphanedAfterMs = 10 * 60'000;
+  static constexpr std::int64_t kOrphanedAfterMs = std::int64_t{10} * 60'000;
   absl::StatusOr<std::uint64_t> RowCount() const;
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;

@@ -105,7 +105,7 @@ class PostgresDb final : public SqlDb {
         pqxx::nontransaction t(*conn_);
         r = run(t);
       }
-      out.changed = r.affected_rows();
+      out.changed = static_cast<std::int64_t>(r.affected_rows());
       out.rows.reserve(r.size());
       for (const auto& row : r) {
         SqlRow o;

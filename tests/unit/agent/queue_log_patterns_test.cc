@@ -565,6 +565,7 @@ TEST(QueueLogPatternsTest, RealLogOnePersonIsOneAgent) {
     if (s.is_state) last[s.agent] = s.state;
   }
   std::vector<std::string> names;
+  names.reserve(last.size());
   for (const auto& [name, state] : last) names.push_back(name);
   EXPECT_EQ(names,
             (std::vector<std::string>{"Agent 1", "Karthik", "Reception", "Sathish", "karthik"}));
@@ -623,7 +624,7 @@ TEST(QueueLogPatternsTest, NoCallWaitsLongerThanItsQueueMaximum) {
       const std::string q = rng() % 2 ? "fast" : "slow";
       const std::string id = "c" + std::to_string(i);
       lines.emplace_back(t, std::to_string(t) + "|" + id + "|" + q + "|NONE|ENTERQUEUE||+1|1");
-      const std::int64_t wait = rng() % 1500;
+      const auto wait = static_cast<std::int64_t>(rng() % 1500);
       switch (rng() % 4) {
         case 0:  // outcome line lost
           break;

@@ -248,10 +248,11 @@ TEST_F(SpoolTest, DamageLosesOnlyTheEventsItTouches) {
                              << s->recovery_report();
     EXPECT_EQ(s->stats().damaged_events_lost, lost) << "run " << run;
     EXPECT_EQ(s->stats().dropped_events, lost) << "run " << run;
-    const bool any = std::any_of(recs.begin(), recs.begin() + last_commit, touched);
+    const auto commit_end = recs.begin() + static_cast<std::ptrdiff_t>(last_commit);
+    const bool any = std::any_of(recs.begin(), commit_end, touched);
     EXPECT_EQ(any, !s->recovery_report().empty()) << "run " << run;
-    const int chunk = static_cast<int>(std::count_if(recs.begin(), recs.begin() + last_commit + 1,
-                                                     [](const Rec& r) { return r.seq == 0; }));
+    const int chunk = static_cast<int>(
+        std::count_if(recs.begin(), commit_end + 1, [](const Rec& r) { return r.seq == 0; }));
     EXPECT_EQ(s->Cursor("src"), "pos-" + std::to_string(chunk - 1)) << "run " << run;
     Put(*s, 1, "more");
     s.reset();

@@ -1124,6 +1124,7 @@ TEST_F(SharedLedgerStoreTest, AReplicaBehindNeverTakesARowBack) {
 // once, and no write fails (writers take turns).
 TEST_F(SharedLedgerStoreTest, ConcurrentWritersStoreEachRowOnce) {
   std::vector<LedgerRow> rows;
+  rows.reserve(60);
   for (int i = 0; i < 60; ++i) {
     rows.push_back(Row("acme", i % 2 == 0 ? "manila-1" : "pune-1", "billing",
                        kNov2_0800Est + i * 30 * kMinute));

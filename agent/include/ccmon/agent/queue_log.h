@@ -55,7 +55,7 @@ struct QueueLogOptions {
     bool paused = false;
   };
   // A call still waiting this long with no outcome is closed as lost (UnansweredReason::kLost).
-  std::int64_t max_wait_ms = 3600 * 1000;
+  std::int64_t max_wait_ms = std::int64_t{3600} * 1000;
   std::map<std::string, std::int64_t, std::less<>> max_wait_ms_by_queue;
   // wrapuptime per queue, and per "queue|member" where a member overrides it.
   std::map<std::string, std::uint32_t, std::less<>> wrapup_ms;
