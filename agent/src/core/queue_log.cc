@@ -162,10 +162,10 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
   return {};
 }
 
-QueueLogStateMachine::QueueLogStateMachine(Sink sink, std::size_t max_tracked_calls)
+QueueLogStateMachine::QueueLogStateMachine(EventSink sink, std::size_t max_tracked_calls)
     : QueueLogStateMachine(std::move(sink), QueueLogOptions{}, max_tracked_calls) {}
 
-QueueLogStateMachine::QueueLogStateMachine(Sink sink, QueueLogOptions options,
+QueueLogStateMachine::QueueLogStateMachine(EventSink sink, QueueLogOptions options,
                                            std::size_t max_tracked_calls)
     : sink_(std::move(sink)), options_(std::move(options)), max_tracked_(max_tracked_calls) {}
 

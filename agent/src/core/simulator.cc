@@ -142,7 +142,7 @@ struct SimCall {
 struct Simulator::Impl {
   Impl(SimulatorOptions o, std::int64_t start);
 
-  void Advance(std::int64_t now_ms, const Sink& sink);
+  void Advance(std::int64_t now_ms, const EventSink& sink);
   bool InDisaster(std::int64_t t) const { return t >= disaster_begin_ms && t < disaster_end_ms; }
 
   void Schedule(std::int64_t t, ActionKind kind, std::uint64_t arg = 0, std::uint64_t epoch = 0);
@@ -200,7 +200,7 @@ struct Simulator::Impl {
   std::priority_queue<Action, std::vector<Action>, LaterFirst> actions;
   std::uint64_t next_order = 0;
   std::uint64_t calls_created = 0;
-  const Sink* sink = nullptr;  // set only inside Advance
+  const EventSink* sink = nullptr;  // set only inside Advance
 };
 
 Simulator::Impl::Impl(SimulatorOptions o, std::int64_t start)
@@ -257,7 +257,7 @@ void Simulator::Impl::Schedule(std::int64_t t, ActionKind kind, std::uint64_t ar
   actions.push(Action{t, next_order++, kind, arg, epoch});
 }
 
-void Simulator::Impl::Advance(std::int64_t now_ms, const Sink& s) {
+void Simulator::Impl::Advance(std::int64_t now_ms, const EventSink& s) {
   sink = &s;
   while (!actions.empty() && actions.top().time_ms <= now_ms) {
     const Action a = actions.top();
@@ -612,7 +612,9 @@ Simulator::Simulator(SimulatorOptions options, std::int64_t start_ms)
 
 Simulator::~Simulator() = default;
 
-void Simulator::Advance(std::int64_t now_ms, const Sink& sink) { impl_->Advance(now_ms, sink); }
+void Simulator::Advance(std::int64_t now_ms, const EventSink& sink) {
+  impl_->Advance(now_ms, sink);
+}
 
 bool Simulator::WanDown(std::int64_t now_ms) const {
   return impl_->scenario == Scenario::kWanOutage && impl_->InDisaster(now_ms);

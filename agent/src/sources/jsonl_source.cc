@@ -6,7 +6,7 @@
 
 namespace ccmon::agent {
 
-JsonlSource::JsonlSource(const std::string& path, Sink sink, bool until_eof)
+JsonlSource::JsonlSource(const std::string& path, EventSink sink, bool until_eof)
     : FileSource(path == "-" ? "/dev/stdin" : path), sink_(std::move(sink)) {
   if (path == "-") set_stream(until_eof);
 }

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "ccmon/agent/event_sink.h"
 #include "ccmon/model/event.h"
 #include "sources/file_source.h"
 
@@ -19,9 +20,8 @@ struct JsonlStats {
 
 class JsonlSource final : public FileSource {
  public:
-  using Sink = std::function<void(const Event&)>;
   // path "-" reads standard input (to its end when until_eof).
-  JsonlSource(const std::string& path, Sink sink, bool until_eof = false);
+  JsonlSource(const std::string& path, EventSink sink, bool until_eof = false);
   const JsonlStats& stats() const { return stats_; }
 
   // Parses one line; returns "" and fills *out (views into *storage) or the reason it is bad.
@@ -31,7 +31,7 @@ class JsonlSource final : public FileSource {
   void OnLine(std::string_view line, std::uint64_t line_no) override;
 
  private:
-  Sink sink_;
+  EventSink sink_;
   JsonlStats stats_;
 };
 

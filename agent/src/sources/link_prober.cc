@@ -17,7 +17,7 @@ struct LinkProber::Probe {
 };
 
 LinkProber::LinkProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-                       std::chrono::milliseconds interval, Sink sink)
+                       std::chrono::milliseconds interval, EventSink sink)
     : io_(io), interval_(interval), sink_(std::move(sink)) {
   for (auto& t : targets) {
     auto p = std::make_shared<Probe>(io_);

@@ -9,17 +9,17 @@
 #include <string>
 #include <vector>
 
-#include "ccmon/agent/agent.h"
+#include "ccmon/agent/event_sink.h"
 #include "ccmon/agent/link_stats.h"
+#include "ccmon/agent/probe_target.h"
 #include "ccmon/model/event.h"
 
 namespace ccmon::agent {
 
 class LinkProber {
  public:
-  using Sink = std::function<void(const Event&)>;
   LinkProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-             std::chrono::milliseconds interval, Sink sink);
+             std::chrono::milliseconds interval, EventSink sink);
   void Start();
 
  private:
@@ -29,7 +29,7 @@ class LinkProber {
 
   asio::io_context& io_;
   std::chrono::milliseconds interval_;
-  Sink sink_;
+  EventSink sink_;
   std::vector<std::shared_ptr<Probe>> probes_;
 };
 

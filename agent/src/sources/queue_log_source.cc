@@ -6,8 +6,8 @@
 
 namespace ccmon::agent {
 
-QueueLogSource::QueueLogSource(std::string path, QueueLogStateMachine::Sink sink,
-                               QueueLogOptions options, SteadyClock clock)
+QueueLogSource::QueueLogSource(std::string path, EventSink sink, QueueLogOptions options,
+                               SteadyClock clock)
     : FileSource(std::move(path)),
       machine_(std::move(sink), std::move(options)),
       clock_(clock ? std::move(clock) : [] {

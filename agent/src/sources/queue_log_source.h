@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "ccmon/agent/event_sink.h"
 #include "ccmon/agent/queue_log.h"
 #include "sources/file_source.h"
 
@@ -16,7 +17,7 @@ namespace ccmon::agent {
 class QueueLogSource final : public FileSource {
  public:
   using SteadyClock = std::function<std::int64_t()>;  // monotonic ms
-  QueueLogSource(std::string path, QueueLogStateMachine::Sink sink, QueueLogOptions options = {},
+  QueueLogSource(std::string path, EventSink sink, QueueLogOptions options = {},
                  SteadyClock clock = nullptr);
   const QueueLogStats& stats() const { return machine_.stats(); }
 

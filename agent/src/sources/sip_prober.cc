@@ -66,7 +66,7 @@ struct SipProber::Probe {
 };
 
 SipProber::SipProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-                     std::chrono::milliseconds interval, Sink sink)
+                     std::chrono::milliseconds interval, EventSink sink)
     : io_(io),
       interval_(interval),
       timeout_(std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(2))),

@@ -17,16 +17,16 @@
 #include <string_view>
 #include <vector>
 
-#include "ccmon/agent/agent.h"
+#include "ccmon/agent/event_sink.h"
+#include "ccmon/agent/probe_target.h"
 #include "ccmon/model/event.h"
 
 namespace ccmon::agent {
 
 class SipProber {
  public:
-  using Sink = std::function<void(const Event&)>;
   SipProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-            std::chrono::milliseconds interval, Sink sink);
+            std::chrono::milliseconds interval, EventSink sink);
   void Start();
 
  private:
@@ -50,7 +50,7 @@ class SipProber {
   asio::io_context& io_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds timeout_;
-  Sink sink_;
+  EventSink sink_;
   std::vector<ProbePtr> probes_;
   std::mt19937_64 rng_;
 };

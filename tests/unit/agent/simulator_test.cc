@@ -89,7 +89,7 @@ Recorded Record(const Event& e) {
 std::vector<Recorded> Simulate(Simulator& sim, std::int64_t until_ms,
                                std::chrono::milliseconds step) {
   std::vector<Recorded> out;
-  const Simulator::Sink sink = [&out](const Event& e) {
+  const EventSink sink = [&out](const Event& e) {
     EXPECT_EQ(e.seq, 0U);
     out.push_back(Record(e));
   };

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ccmon/agent/event_sink.h"
 #include "ccmon/model/event.h"
 
 namespace ccmon::agent {
@@ -99,9 +100,9 @@ struct QueueLogStats {
 // offered.
 class QueueLogStateMachine {
  public:
-  using Sink = std::function<void(const Event&)>;
-  explicit QueueLogStateMachine(Sink sink, std::size_t max_tracked_calls = 20000);
-  QueueLogStateMachine(Sink sink, QueueLogOptions options, std::size_t max_tracked_calls = 20000);
+  explicit QueueLogStateMachine(EventSink sink, std::size_t max_tracked_calls = 20000);
+  QueueLogStateMachine(EventSink sink, QueueLogOptions options,
+                       std::size_t max_tracked_calls = 20000);
 
   void Process(const QueueLogLine& line);
   // Moves the machine's clock (the PBX's time) to now_ms: calls waiting past their maximum
@@ -200,7 +201,7 @@ class QueueLogStateMachine {
   std::uint32_t Wrapup(std::string_view queue, std::string_view member) const;
   void ScheduleLost(const std::string& key, Call& c);  // key: the one stored in calls_
 
-  Sink sink_;
+  EventSink sink_;
   QueueLogOptions options_;
   std::size_t max_tracked_;
   std::unordered_map<std::string, Call> calls_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ccmon/agent/event_sink.h"
 #include "ccmon/model/event.h"
 
 namespace ccmon::agent {
@@ -50,14 +51,13 @@ struct SimTruth {
 
 class Simulator {
  public:
-  using Sink = std::function<void(const Event&)>;
   // Simulated time starts at start_ms (Unix ms).
   Simulator(SimulatorOptions options, std::int64_t start_ms);
   ~Simulator();
 
   // Emits, in time order, every event with time <= now_ms. Calls still waiting or talking at
   // now_ms are emitted later. Event seq fields are 0 (the spool numbers them).
-  void Advance(std::int64_t now_ms, const Sink& sink);
+  void Advance(std::int64_t now_ms, const EventSink& sink);
 
   // True while the scenario's WAN outage is on (the agent then holds its sender back).
   bool WanDown(std::int64_t now_ms) const;
