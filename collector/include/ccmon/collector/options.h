@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/config.h"
+#include "ccmon/collector/delivery_options.h"
 
 namespace ccmon::collector {
 
