@@ -296,7 +296,7 @@ class ServerImpl final : public Server {
     std::vector<std::size_t> failed;
     absl::Status last;
     for (std::size_t i = from; i < to; ++i) {
-      auto n = ledger_->Write({unwritten_[i]});
+      auto n = ledger_->Write({unwritten_[i]}, host_.clock().NowMs());
       if (n.ok()) {
         revisions += *n;
         ++written;
@@ -327,7 +327,8 @@ class ServerImpl final : public Server {
     while (done < unwritten_.size()) {
       const std::size_t end = std::min(unwritten_.size(), done + kWriteChunk);
       n = ledger_->Write({unwritten_.begin() + static_cast<std::ptrdiff_t>(done),
-                          unwritten_.begin() + static_cast<std::ptrdiff_t>(end)});
+                          unwritten_.begin() + static_cast<std::ptrdiff_t>(end)},
+                         host_.clock().NowMs());
       if (!n.ok() && n.status().code() != absl::StatusCode::kUnavailable) {
         n = SetAsideUnwritable(done, end);
       }

@@ -66,7 +66,7 @@ static_assert(std::size(kStoredReasons) == kUnansweredReasonCount - 1);
 constexpr const char* kAddedColumns[] = {"unanswered_lost", "answered_wait_unknown",
                                          "abandoned_wait_unknown"};
 using Kind = SqlDb::Kind;
-constexpr const char* kSchemaVersion = "3";
+constexpr const char* kSchemaVersion = "4";
 
 // Column types both databases read the same way: SQLite's INTEGER is 64-bit, PostgreSQL's is
 // not (BIGINT); PostgreSQL's REAL is 32-bit (DOUBLE PRECISION).
@@ -109,7 +109,9 @@ std::string Schema(Kind k) {
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
       "  start_utc_ms ",
       i, " NOT NULL", terms,
-      ",\n  change TEXT NOT NULL, reason TEXT NOT NULL,\n"
+      ",\n  change TEXT NOT NULL, reason TEXT NOT NULL, written_ms ",
+      i,
+      " NOT NULL DEFAULT 0,\n"
       "  PRIMARY KEY (client, site, queue, start_utc_ms, revision))",
       rowid,
       ";\n"
@@ -205,8 +207,8 @@ void AppendRow(std::vector<SqlValue>& p, const LedgerRow& r) {
 }
 
 // Brings a SQLite store of an earlier schema to this one (Schema() creates a new store
-// complete): adds the kAddedColumns it lacks and the alert periods' writer, in one
-// transaction, and records schema_version 3.
+// complete): adds the kAddedColumns it lacks, the alert periods' writer and the revisions'
+// written_ms, in one transaction, and records kSchemaVersion.
 absl::Status MigrateSqlite(SqlDb& db) {
   std::string alter;
   auto columns = [&](const char* table) -> absl::StatusOr<std::vector<std::string>> {
@@ -229,6 +231,14 @@ absl::Status MigrateSqlite(SqlDb& db) {
       }
     }
   }
+  auto revisions = columns("ledger_revisions");
+  if (!revisions.ok()) return revisions.status();
+  if (!has(*revisions, "written_ms")) {
+    // Before it, a revision was written when it changed (the store took rows as they came).
+    absl::StrAppend(&alter,
+                    "ALTER TABLE ledger_revisions ADD COLUMN written_ms INTEGER NOT NULL "
+                    "DEFAULT 0;\nUPDATE ledger_revisions SET written_ms = changed_ms;\n");
+  }
   auto periods = columns("alert_periods");
   if (!periods.ok()) return periods.status();
   if (!has(*periods, "writer")) {
@@ -239,7 +249,8 @@ absl::Status MigrateSqlite(SqlDb& db) {
                     "(writer, name, client, site, queue, link, starts_ms);\n");
   }
   auto s = db.Script(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
-                                  "INSERT OR REPLACE INTO meta VALUES ('schema_version', '3');\n"
+                                  "INSERT OR REPLACE INTO meta VALUES ('schema_version', '",
+                                  kSchemaVersion, "');\n"
                                   "COMMIT;"));
   if (!s.ok()) {
     db.Rollback();
@@ -479,14 +490,20 @@ absl::Status LedgerStore::CreateSchema() const {
   }
   // Replicas starting together must not race on CREATE TABLE IF NOT EXISTS (it is not atomic
   // in PostgreSQL): one transaction, under an advisory lock, creates everything.
-  return db_->Script(absl::StrCat("SELECT pg_advisory_xact_lock(7325403102);\n", Schema(k),
-                                  "INSERT INTO meta VALUES ('schema_version', '", kSchemaVersion,
-                                  "') ON CONFLICT (key) DO NOTHING;\n"));
+  // A database of schema 3 (before written_ms) gains the column as SQLite's does.
+  return db_->Script(absl::StrCat(
+      "SELECT pg_advisory_xact_lock(7325403102);\n", Schema(k),
+      "ALTER TABLE ledger_revisions ADD COLUMN IF NOT EXISTS written_ms BIGINT NOT NULL "
+      "DEFAULT 0;\nUPDATE ledger_revisions SET written_ms = changed_ms WHERE written_ms = 0;\n"
+      "INSERT INTO meta VALUES ('schema_version', '",
+      kSchemaVersion,
+      "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n"));
 }
 
 LedgerStore::~LedgerStore() = default;
 
-absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& rows) {
+absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& rows,
+                                               std::int64_t written_ms) {
   if (rows.empty()) return 0;
   std::lock_guard lock(mu_);
   if (auto s = Ready(); !s.ok()) return s;
@@ -507,7 +524,8 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
   // Writers of a site take turns (BeginWrite), so a revision is never numbered twice; were it
   // ever, the primary key refuses the write and it is retried.
   const std::string rev = absl::StrCat("INSERT INTO ledger_revisions (", cols,
-                                       ", change, reason) VALUES (", Placeholders(n + 2), ")");
+                                       ", change, reason, written_ms) VALUES (",
+                                       Placeholders(n + 3), ")");
   std::vector<std::string> sites;
   sites.reserve(rows.size());
   for (const LedgerRow& r : rows) sites.push_back(r.site);
@@ -536,11 +554,12 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
     r.change = existed ? RowChange::kAmended : RowChange::kClosed;
     if (existed) r.closed_ms = stored.closed_ms;
     std::vector<SqlValue> p;
-    p.reserve(static_cast<std::size_t>(n) + 2);
+    p.reserve(static_cast<std::size_t>(n) + 3);
     AppendRow(p, r);
     if (auto s = db_->Run(put, p); !s.ok()) return fail(s.status());
     p.emplace_back(std::string(ToString(r.change)));
     p.emplace_back(Reason(stored, r, existed));
+    p.emplace_back(written_ms != 0 ? written_ms : r.changed_ms);
     if (auto s = db_->Run(rev, p); !s.ok()) return fail(s.status());
     ++written;
   }
@@ -574,10 +593,10 @@ absl::StatusOr<std::vector<LedgerRow>> LedgerStore::RowsAsOf(const LedgerQuery& 
   const std::string as_of = absl::StrCat("$", p.size());
   auto res = db_->Run(
       absl::StrCat("SELECT ", ColumnList("r."), " FROM ledger_revisions r WHERE ", where,
-                   " AND r.changed_ms <= ", as_of,
+                   " AND r.written_ms <= ", as_of,
                    " AND r.revision = (SELECT max(x.revision) FROM ledger_revisions x WHERE "
                    "x.client = r.client AND x.site = r.site AND x.queue = r.queue AND "
-                   "x.start_utc_ms = r.start_utc_ms AND x.changed_ms <= ",
+                   "x.start_utc_ms = r.start_utc_ms AND x.written_ms <= ",
                    as_of, ") ORDER BY r.client, r.site, r.queue, r.start_utc_ms"),
       p);
   if (!res.ok()) return res.status();

@@ -54,8 +54,10 @@ class LedgerStore {
   // stored one (every raw term and contract term) changes nothing, so replaying the WAL
   // after a crash writes no second revision. A row that differs gets the stored revision + 1
   // and an audit record. A row with fewer of any term than the stored one (a partial rebuild)
-  // is refused and counted (refused()). Returns the number of revisions written.
-  absl::StatusOr<std::size_t> Write(const std::vector<LedgerRow>& rows);
+  // is refused and counted (refused()). Each revision records `written_ms` (collector clock;
+  // 0: the row's changed_ms), the time RowsAsOf goes by. Returns the revisions written.
+  absl::StatusOr<std::size_t> Write(const std::vector<LedgerRow>& rows,
+                                    std::int64_t written_ms = 0);
   // OK once the database has been reached and its schema is in place; else why not.
   absl::Status Reachable() const;
   std::uint64_t refused() const {
@@ -82,8 +84,10 @@ class LedgerStore {
   absl::StatusOr<std::uint64_t> RowCount() const;
 
   absl::StatusOr<std::vector<LedgerRow>> Rows(const LedgerQuery& q) const;
-  // The rows as they stood at `as_of_ms` (collector clock): each row's last revision written
-  // by then; rows first written later are absent. A statement issued then can be rebuilt.
+  // The rows as they stood at `as_of_ms` (collector clock): each row's last revision the store
+  // had taken by then (written_ms, not when the row changed: a row that waited for the store
+  // was not there to be read); rows first written later are absent. A statement issued then
+  // can be rebuilt.
   absl::StatusOr<std::vector<LedgerRow>> RowsAsOf(const LedgerQuery& q,
                                                   std::int64_t as_of_ms) const;
   // Every revision of one row, oldest first.

@@ -606,6 +606,26 @@ TEST(LedgerStoreTest, RowsAsOfTakeTheLastRevisionWrittenByThen) {
   EXPECT_EQ(now[0].revision, 2u);
 }
 
+// A row that waited for the store (it was down) was not there to be read before it was
+// written: as of a time between its change and its writing, the statement had the revision
+// before it, or nothing.
+TEST(LedgerStoreTest, RowsAsOfGoByWhenTheStoreTookTheRow) {
+  auto store = OpenMemory();
+  ASSERT_NE(store, nullptr);
+  LedgerRow a = Row("acme", "manila-1", "billing", kNov2_0800Est);
+  a.changed_ms = kNov2_0800Est + 40 * kMinute;
+  ASSERT_EQ(*store->Write({a}, kNov2_0800Est + 2 * kHour), 1u);  // written 80 minutes late
+  LedgerRow a2 = a;
+  a2.counts.offered = 7;
+  a2.changed_ms = kNov2_0800Est + 3 * kHour;
+  ASSERT_EQ(*store->Write({a2}, kNov2_0800Est + 5 * kHour), 1u);
+  auto at = [&](std::int64_t t) { return *store->RowsAsOf({}, t); };
+  EXPECT_TRUE(at(kNov2_0800Est + kHour).empty());  // changed by then, not yet stored
+  ASSERT_EQ(at(kNov2_0800Est + 2 * kHour).size(), 1u);
+  EXPECT_EQ(at(kNov2_0800Est + 4 * kHour)[0].counts.offered, 5u);  // a2 waited
+  EXPECT_EQ(at(kNov2_0800Est + 5 * kHour)[0].counts.offered, 7u);
+}
+
 TEST(LedgerStoreTest, AlertPeriodsFilterByNameClientAndSite) {
   auto store = OpenMemory();
   ASSERT_NE(store, nullptr);
@@ -984,6 +1004,10 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].counts, stored.counts);  // the new terms read 0
     EXPECT_EQ(rows[0].revision, 1u);
+    // Its revision counts as written when it changed (the store took rows as they came then).
+    auto as_of = (*store)->RowsAsOf({}, kNov2_0800Est + 35 * kMinute);
+    ASSERT_TRUE(as_of.ok()) << as_of.status();
+    EXPECT_EQ(as_of->size(), 1u);
     // Replaying the same row writes nothing; one late lost call and one late answer of
     // unknown wait make revision 2 with the new terms.
     EXPECT_EQ(WriteOk(**store, {stored}), 0u);
@@ -1032,7 +1056,7 @@ TEST_F(LedgerStoreFileTest, AStoreOfThePreviousSchemaOpensAndGainsTheNewColumns)
             SQLITE_OK)
       << sqlite3_errmsg(db);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "3");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "4");
   EXPECT_EQ(sqlite3_column_int64(st, 1), 1);
   EXPECT_EQ(sqlite3_column_int64(st, 2), 1);
   EXPECT_EQ(sqlite3_column_int64(st, 3), 0);
