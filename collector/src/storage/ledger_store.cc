@@ -108,9 +108,7 @@ std::string Schema(Kind k) {
       "CREATE TABLE IF NOT EXISTS ledger_revisions (\n"
       "  client TEXT NOT NULL, site TEXT NOT NULL, queue TEXT NOT NULL,\n"
       "  start_utc_ms ",
-      i, " NOT NULL", terms,
-      ",\n  change TEXT NOT NULL, reason TEXT NOT NULL, written_ms ",
-      i,
+      i, " NOT NULL", terms, ",\n  change TEXT NOT NULL, reason TEXT NOT NULL, written_ms ", i,
       " NOT NULL DEFAULT 0,\n"
       "  PRIMARY KEY (client, site, queue, start_utc_ms, revision))",
       rowid,
@@ -250,7 +248,8 @@ absl::Status MigrateSqlite(SqlDb& db) {
   }
   auto s = db.Script(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
                                   "INSERT OR REPLACE INTO meta VALUES ('schema_version', '",
-                                  kSchemaVersion, "');\n"
+                                  kSchemaVersion,
+                                  "');\n"
                                   "COMMIT;"));
   if (!s.ok()) {
     db.Rollback();
@@ -496,8 +495,7 @@ absl::Status LedgerStore::CreateSchema() const {
       "ALTER TABLE ledger_revisions ADD COLUMN IF NOT EXISTS written_ms BIGINT NOT NULL "
       "DEFAULT 0;\nUPDATE ledger_revisions SET written_ms = changed_ms WHERE written_ms = 0;\n"
       "INSERT INTO meta VALUES ('schema_version', '",
-      kSchemaVersion,
-      "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n"));
+      kSchemaVersion, "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n"));
 }
 
 LedgerStore::~LedgerStore() = default;
@@ -523,9 +521,9 @@ absl::StatusOr<std::size_t> LedgerStore::Write(const std::vector<LedgerRow>& row
                    set);
   // Writers of a site take turns (BeginWrite), so a revision is never numbered twice; were it
   // ever, the primary key refuses the write and it is retried.
-  const std::string rev = absl::StrCat("INSERT INTO ledger_revisions (", cols,
-                                       ", change, reason, written_ms) VALUES (",
-                                       Placeholders(n + 3), ")");
+  const std::string rev =
+      absl::StrCat("INSERT INTO ledger_revisions (", cols, ", change, reason, written_ms) VALUES (",
+                   Placeholders(n + 3), ")");
   std::vector<std::string> sites;
   sites.reserve(rows.size());
   for (const LedgerRow& r : rows) sites.push_back(r.site);
