@@ -37,12 +37,6 @@ namespace ccmon::agent {
 
 namespace {
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 absl::Status KeyError(const std::string& file, const YAML::Node& n, const std::string& key,
                       const std::string& msg) {
   return absl::InvalidArgumentError(
@@ -379,6 +373,11 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
 }
 
 int RunAgent(const AgentOptions& o) {
+  static const SystemClock system_clock;
+  return RunAgent(o, system_clock);
+}
+
+int RunAgent(const AgentOptions& o, const Clock& clock) {
   auto log = Log();
   std::mutex spool_mu;
   Spool spool;
@@ -491,9 +490,9 @@ int RunAgent(const AgentOptions& o) {
     }
     sim_end_ms = o.once && o.simulate_end_s > 0 ? static_cast<std::int64_t>(o.simulate_end_s * 1000)
                                                 : std::numeric_limits<std::int64_t>::max();
-    const std::int64_t start = o.once ? std::min(NowMs(), sim_end_ms) -
+    const std::int64_t start = o.once ? std::min(clock.NowMs(), sim_end_ms) -
                                             static_cast<std::int64_t>(o.simulate_seconds * 1000)
-                                      : NowMs();
+                                      : clock.NowMs();
     sim = std::make_unique<Simulator>(sopt, start);
   }
 
@@ -574,7 +573,7 @@ int RunAgent(const AgentOptions& o) {
     std::lock_guard lock(spool_mu);
     if (sim && !input_paused()) {
       const auto before = spool.next_seq();
-      sim->Advance(std::min(NowMs(), sim_end_ms), sink);
+      sim->Advance(std::min(clock.NowMs(), sim_end_ms), sink);
       if (spool.next_seq() != before) writer.Commit("simulator", "");
       // The simulator cannot replay a chunk: what the disk refused is lost (demo data).
       writer.TakeFailure();
@@ -586,7 +585,7 @@ int RunAgent(const AgentOptions& o) {
     std::lock_guard lock(spool_mu);
     const auto st = spool.stats();
     Heartbeat hb;
-    hb.agent_time_ms = NowMs();
+    hb.agent_time_ms = clock.NowMs();
     hb.spool_backlog_events = st.committed_seq - st.acked_seq;
     hb.spool_backlog_bytes = st.bytes;
     hb.events_dropped = st.dropped_events;
@@ -791,15 +790,15 @@ int RunAgent(const AgentOptions& o) {
     (p.kind == LinkKind::kSipTrunk ? sip_probes : tcp_probes).push_back(p);
   }
   const std::chrono::milliseconds probe_interval(o.probe_interval_ms);
-  LinkProber prober(io, std::move(tcp_probes), probe_interval, probe_sink);
-  SipProber sip_prober(io, std::move(sip_probes), probe_interval, probe_sink);
+  LinkProber prober(io, std::move(tcp_probes), probe_interval, probe_sink, clock);
+  SipProber sip_prober(io, std::move(sip_probes), probe_interval, probe_sink, clock);
   const bool more = poll_sources();
   heartbeat();
   schedule_poll(more);
   schedule_hb();
   prober.Start();
   sip_prober.Start();
-  std::thread send_thread([&] { sender.Run([&] { return sim && sim->WanDown(NowMs()); }); });
+  std::thread send_thread([&] { sender.Run([&] { return sim && sim->WanDown(clock.NowMs()); }); });
   io.run();
   std::uint64_t target = 0;
   {

@@ -17,8 +17,8 @@ struct LinkProber::Probe {
 };
 
 LinkProber::LinkProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-                       std::chrono::milliseconds interval, EventSink sink)
-    : io_(io), interval_(interval), sink_(std::move(sink)) {
+                       std::chrono::milliseconds interval, EventSink sink, const Clock& clock)
+    : io_(io), interval_(interval), sink_(std::move(sink)), clock_(clock) {
   for (auto& t : targets) {
     auto p = std::make_shared<Probe>(io_);
     p->target = std::move(t);
@@ -57,10 +57,7 @@ void LinkProber::Run(const std::shared_ptr<Probe>& p) {
     s.rtt_ms = f.rtt_ms;
     s.jitter_ms = f.jitter_ms;
     s.loss_ratio = f.loss_ratio;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    sink_(Event{0, now, s});
+    sink_(Event{0, clock_.NowMs(), s});
     Schedule(p);
   };
   // A probe that takes longer than the interval (or 2 s) counts as lost.

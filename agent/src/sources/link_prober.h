@@ -13,13 +13,14 @@
 #include "ccmon/agent/link_stats.h"
 #include "ccmon/agent/probe_target.h"
 #include "ccmon/model/event.h"
+#include "ccmon/time/clock.h"
 
 namespace ccmon::agent {
 
 class LinkProber {
  public:
   LinkProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-             std::chrono::milliseconds interval, EventSink sink);
+             std::chrono::milliseconds interval, EventSink sink, const Clock& clock);
   void Start();
 
  private:
@@ -30,6 +31,7 @@ class LinkProber {
   asio::io_context& io_;
   std::chrono::milliseconds interval_;
   EventSink sink_;
+  const Clock& clock_;  // stamps the samples
   std::vector<std::shared_ptr<Probe>> probes_;
 };
 

@@ -12,12 +12,6 @@ namespace ccmon::agent {
 
 namespace {
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // What a transition log says about a probe's outcome.
 enum class Outcome : std::uint8_t { kNone, kUp, kDown, kSilent };
 
@@ -66,11 +60,12 @@ struct SipProber::Probe {
 };
 
 SipProber::SipProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-                     std::chrono::milliseconds interval, EventSink sink)
+                     std::chrono::milliseconds interval, EventSink sink, const Clock& clock)
     : io_(io),
       interval_(interval),
       timeout_(std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(2))),
       sink_(std::move(sink)),
+      clock_(clock),
       rng_([] {
         std::random_device rd;
         return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -349,7 +344,7 @@ void SipProber::Finish(const ProbePtr& p, int status, std::string_view reason) {
   }
   p->last = now;
   p->last_status = status;
-  sink_(Event{0, NowMs(), s});
+  sink_(Event{0, clock_.NowMs(), s});
   Schedule(p);
 }
 

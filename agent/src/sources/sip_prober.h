@@ -20,13 +20,14 @@
 #include "ccmon/agent/event_sink.h"
 #include "ccmon/agent/probe_target.h"
 #include "ccmon/model/event.h"
+#include "ccmon/time/clock.h"
 
 namespace ccmon::agent {
 
 class SipProber {
  public:
   SipProber(asio::io_context& io, std::vector<ProbeTarget> targets,
-            std::chrono::milliseconds interval, EventSink sink);
+            std::chrono::milliseconds interval, EventSink sink, const Clock& clock);
   void Start();
 
  private:
@@ -51,6 +52,7 @@ class SipProber {
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds timeout_;
   EventSink sink_;
+  const Clock& clock_;  // stamps the samples
   std::vector<ProbePtr> probes_;
   std::mt19937_64 rng_;
 };

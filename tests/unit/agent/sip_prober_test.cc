@@ -1,5 +1,6 @@
 // SipProber against a scripted SIP peer on loopback (port 0): what it reports for each kind of
-// answer, over UDP and TCP, and that what does not answer the probe in flight is ignored.
+// answer, over UDP and TCP, that what does not answer the probe in flight is ignored, and
+// that each sample is stamped by the injected clock.
 #include "sources/sip_prober.h"
 
 #include <gtest/gtest.h>
@@ -49,11 +50,15 @@ class SipProberTest : public ::testing::Test {
   std::vector<Seen> Probe(const ProbeTarget& target, std::size_t n,
                           std::chrono::milliseconds interval = std::chrono::milliseconds(200)) {
     std::vector<Seen> seen;
-    SipProber prober(io_, {target}, interval, [&](const Event& e) {
-      const auto& l = std::get<LinkSample>(e.body);
-      seen.push_back({l.up, l.sip_status, l.rtt_ms, l.loss_ratio, l.kind, std::string(l.link)});
-      if (seen.size() == n) io_.stop();
-    });
+    SipProber prober(
+        io_, {target}, interval,
+        [&](const Event& e) {
+          EXPECT_EQ(e.time_ms, kStampMs);  // the injected clock, not the system's
+          const auto& l = std::get<LinkSample>(e.body);
+          seen.push_back({l.up, l.sip_status, l.rtt_ms, l.loss_ratio, l.kind, std::string(l.link)});
+          if (seen.size() == n) io_.stop();
+        },
+        clock_);
     asio::steady_timer guard(io_);
     guard.expires_after(std::chrono::seconds(10));
     guard.async_wait([this](const asio::error_code& ec) {
@@ -74,6 +79,8 @@ class SipProberTest : public ::testing::Test {
     return t;
   }
 
+  static constexpr std::int64_t kStampMs = 1'793'577'600'000;
+  FakeClock clock_{kStampMs};
   asio::io_context io_;
 };
 

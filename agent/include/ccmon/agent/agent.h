@@ -13,6 +13,7 @@
 #include "ccmon/agent/probe_target.h"
 #include "ccmon/agent/sip_options.h"
 #include "ccmon/model/event.h"
+#include "ccmon/time/clock.h"
 
 namespace ccmon::agent {
 
@@ -86,7 +87,9 @@ absl::StatusOr<AgentOptions> LoadAgentOptions(const std::string& path);
 absl::Status ValidateAgentOptions(const AgentOptions& options);
 
 // Runs the agent until SIGTERM/SIGINT (or, with once, until everything is acked).
-// Returns the process exit code.
+// Returns the process exit code. `clock` stamps what the agent makes itself (heartbeats, probe
+// samples, simulated calls); the system clock by default.
 int RunAgent(const AgentOptions& options);
+int RunAgent(const AgentOptions& options, const Clock& clock);
 
 }  // namespace ccmon::agent

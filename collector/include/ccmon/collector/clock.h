@@ -1,33 +1,13 @@
-// Injected time source: production uses SystemClock, tests a FakeClock they advance by hand.
+// The collector's injected time source: the one clock of ccmon (ccmon/time/clock.h), named in
+// the collector's namespace.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
+#include "ccmon/time/clock.h"
 
 namespace ccmon::collector {
 
-class Clock {
- public:
-  virtual ~Clock() = default;
-  // Wall-clock time, Unix epoch milliseconds. Thread-safe.
-  virtual std::int64_t NowMs() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  std::int64_t NowMs() const override;
-};
-
-// Thread-safe manual clock for tests.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(std::int64_t now_ms = 0) : now_ms_(now_ms) {}
-  std::int64_t NowMs() const override { return now_ms_.load(); }
-  void Set(std::int64_t now_ms) { now_ms_.store(now_ms); }
-  void Advance(std::int64_t delta_ms) { now_ms_.fetch_add(delta_ms); }
-
- private:
-  std::atomic<std::int64_t> now_ms_;
-};
+using ::ccmon::Clock;
+using ::ccmon::FakeClock;
+using ::ccmon::SystemClock;
 
 }  // namespace ccmon::collector
