@@ -5,6 +5,7 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 namespace ccmon::collector {
@@ -219,32 +220,37 @@ absl::Status MigrateSqlite(SqlDb& db) {
   auto has = [](const std::vector<std::string>& v, std::string_view c) {
     return std::find(v.begin(), v.end(), c) != v.end();
   };
+  // Each column added after the first schema, and what adding it to a store without it takes.
+  struct Added {
+    const char* table;
+    const char* column;
+    std::string ddl;
+  };
+  std::vector<Added> added;
   for (const char* table : {"ledger_rows", "ledger_revisions"}) {
-    auto have = columns(table);
-    if (!have.ok()) return have.status();
     for (const char* column : kAddedColumns) {
-      if (!has(*have, column)) {
-        absl::StrAppend(&alter, "ALTER TABLE ", table, " ADD COLUMN ", column,
-                        " INTEGER NOT NULL DEFAULT 0;\n");
-      }
+      added.push_back({table, column,
+                       absl::StrCat("ALTER TABLE ", table, " ADD COLUMN ", column,
+                                    " INTEGER NOT NULL DEFAULT 0;\n")});
     }
   }
-  auto revisions = columns("ledger_revisions");
-  if (!revisions.ok()) return revisions.status();
-  if (!has(*revisions, "written_ms")) {
-    // Before it, a revision was written when it changed (the store took rows as they came).
-    absl::StrAppend(&alter,
-                    "ALTER TABLE ledger_revisions ADD COLUMN written_ms INTEGER NOT NULL "
-                    "DEFAULT 0;\nUPDATE ledger_revisions SET written_ms = changed_ms;\n");
-  }
-  auto periods = columns("alert_periods");
-  if (!periods.ok()) return periods.status();
-  if (!has(*periods, "writer")) {
-    // The old key has no writer; a unique index with it lets the upsert name its conflict.
-    absl::StrAppend(&alter,
-                    "ALTER TABLE alert_periods ADD COLUMN writer TEXT NOT NULL DEFAULT '';\n"
-                    "CREATE UNIQUE INDEX alert_periods_by_writer ON alert_periods "
-                    "(writer, name, client, site, queue, link, starts_ms);\n");
+  // Before it, a revision was written when it changed (the store took rows as they came).
+  added.push_back({"ledger_revisions", "written_ms",
+                   "ALTER TABLE ledger_revisions ADD COLUMN written_ms INTEGER NOT NULL DEFAULT "
+                   "0;\nUPDATE ledger_revisions SET written_ms = changed_ms;\n"});
+  // The old key has no writer; a unique index with it lets the upsert name its conflict.
+  added.push_back({"alert_periods", "writer",
+                   "ALTER TABLE alert_periods ADD COLUMN writer TEXT NOT NULL DEFAULT '';\n"
+                   "CREATE UNIQUE INDEX alert_periods_by_writer ON alert_periods "
+                   "(writer, name, client, site, queue, link, starts_ms);\n"});
+  std::map<std::string, std::vector<std::string>> have;
+  for (const Added& a : added) {
+    if (!have.contains(a.table)) {
+      auto c = columns(a.table);
+      if (!c.ok()) return c.status();
+      have[a.table] = *std::move(c);
+    }
+    if (!has(have[a.table], a.column)) alter += a.ddl;
   }
   auto s = db.Script(absl::StrCat("BEGIN IMMEDIATE;\n", alter,
                                   "INSERT OR REPLACE INTO meta VALUES ('schema_version', '",
