@@ -21,12 +21,12 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
 #include "ccmon/net/loopback.h"
-#include "engine_host.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
 #include "ingest/ingest_service.h"
 #include "ingest/monitor_service.h"
+#include "pipeline/pipeline.h"
 #include "storage/checkpoint.h"
 #include "storage/ledger_store.h"
 #include "storage/wal.h"
@@ -39,12 +39,12 @@ class ServerImpl final : public Server {
  public:
   ServerImpl(const CollectorOptions& o, const Clock& clock)
       : options_(o),
-        host_(o.core, clock),
-        ingest_(host_, options_.security),
-        monitor_(host_, options_.security, options_.core, clock.NowMs()) {}
+        pipeline_(o.core, clock),
+        ingest_(pipeline_, options_.security),
+        monitor_(pipeline_, options_.security, options_.core, clock.NowMs()) {}
 
   absl::Status Init() {
-    host_.shard = options_.shard;
+    pipeline_.set_shard(options_.shard);
     if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
         !net::IsLoopbackAddress(options_.listen)) {
       return absl::FailedPreconditionError(
@@ -65,7 +65,7 @@ class ServerImpl final : public Server {
     auto store = LedgerStore::Open(ledger_path, LedgerWriter());
     if (!store.ok()) return store.status();
     ledger_ = *std::move(store);
-    host_.ledger = ledger_.get();
+    monitor_.set_ledger(ledger_.get());
     if (auto s = ledger_->Reachable(); !s.ok()) {
       // A shared database down must not take the monitor down with it: rows wait in memory
       // (and in the WAL, as checkpoints wait for them) and are written when it is back.
@@ -90,9 +90,11 @@ class ServerImpl final : public Server {
     DeliveryOptions delivery = options_.delivery;
     delivery.alertmanagers = options_.alertmanagers;
     delivery.shard = options_.shard;
-    dispatcher_ = std::make_unique<AlertDispatcher>(std::move(delivery), host_.clock());
+    dispatcher_ = std::make_unique<AlertDispatcher>(std::move(delivery), pipeline_.clock());
     dispatcher_->Start();
-    host_.dispatcher = dispatcher_.get();
+    pipeline_.set_receiver_stats([d = dispatcher_.get()] { return d->Stats(); });
+    // From here on one thread owns the engine; the services and the ticker hand it work.
+    pipeline_.Start();
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -104,10 +106,10 @@ class ServerImpl final : public Server {
     if (!server_ || grpc_port_ == 0) {
       return absl::UnavailableError("cannot listen for gRPC on " + options_.listen);
     }
-    metrics_ = std::make_shared<MetricsCollectable>(host_);
+    metrics_ = std::make_shared<MetricsCollectable>(pipeline_);
     if (auto s = http_.Start(
             options_.metrics_listen, [this](std::string_view path) { return Serve(path); }, {},
-            [this] { return host_.generation(); });
+            [this] { return pipeline_.generation(); });
         !s.ok()) {
       server_->Shutdown();
       return absl::UnavailableError("cannot listen for /metrics on " + options_.metrics_listen +
@@ -115,7 +117,7 @@ class ServerImpl final : public Server {
     }
     metrics_port_ = http_.port();
     ticker_ = std::thread([this] { TickLoop(); });
-    if (host_.wal != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    if (pipeline_.journal() != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return absl::OkStatus();
   }
 
@@ -161,7 +163,7 @@ class ServerImpl final : public Server {
                                  "is then lost)");
     }
     if (!blob.empty()) {
-      const bool ok = host_.With([&](Engine& e) { return e.LoadState(blob, &err); });
+      const bool ok = pipeline_.Run([&](Engine& e) { return e.LoadState(blob, &err); });
       if (!ok) return absl::DataLossError(options_.data_dir + "/checkpoint: " + err);
     }
     WalOptions wo;
@@ -170,7 +172,7 @@ class ServerImpl final : public Server {
     if (!wal_.Open(wo, &err, &report)) return absl::UnavailableError(err);
     if (!report.empty()) log->error("WAL recovery: {}", report);
     std::uint64_t replayed = 0, first_lsn = 0;
-    host_.With([&](Engine& e) {
+    pipeline_.Run([&](Engine& e) {
       std::vector<wire::DecodedEvent> events;
       return wal_.Replay(
           ckpt_lsn,
@@ -194,7 +196,7 @@ class ServerImpl final : public Server {
     // the amendment horizon the store keeps every row it has as it is and only adds new ones.
     // A shared ledger holds other collectors' rows: one starting with nothing at all (a new
     // replica or shard) has lost nothing and protects nothing.
-    const std::int64_t now = host_.clock().NowMs();
+    const std::int64_t now = pipeline_.clock().NowMs();
     const bool fresh_on_shared = !options_.ledger_database.empty() && replayed == 0;
     if (blob.empty() && first_lsn != 1 && !fresh_on_shared) {
       auto n = ledger_->RowCount();
@@ -210,7 +212,7 @@ class ServerImpl final : public Server {
     }
     if (auto s = ledger_->LoadProtection(now); !s.ok()) return s;
     wal_.Start();
-    host_.wal = &wal_;
+    pipeline_.set_journal(&wal_);
     return absl::OkStatus();
   }
 
@@ -219,7 +221,7 @@ class ServerImpl final : public Server {
   // crash replays the WAL and closes them again.
   bool FlushLedger(bool all = false) {
     std::lock_guard lock(ledger_mu_);
-    auto drained = host_.With([all](Engine& e) { return e.DrainLedger(all); });
+    auto drained = pipeline_.Run([all](Engine& e) { return e.DrainLedger(all); });
     unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
                       std::make_move_iterator(drained.end()));
     return WriteUnwritten();
@@ -296,7 +298,7 @@ class ServerImpl final : public Server {
     std::vector<std::size_t> failed;
     absl::Status last;
     for (std::size_t i = from; i < to; ++i) {
-      auto n = ledger_->Write({unwritten_[i]}, host_.clock().NowMs());
+      auto n = ledger_->Write({unwritten_[i]}, pipeline_.clock().NowMs());
       if (n.ok()) {
         revisions += *n;
         ++written;
@@ -308,7 +310,7 @@ class ServerImpl final : public Server {
     if (written == 0 && !failed.empty()) return last;
     for (std::size_t i : failed) {
       const LedgerRow& r = unwritten_[i];
-      ++host_.ledger_write_failures;
+      ++pipeline_.counters().ledger_write_failures;
       spdlog::get("collector")
           ->error("ledger store: row {}/{}/{} at {} set aside, the store refuses it: {}", r.client,
                   r.site, r.queue, r.start_ms, last.ToString());
@@ -317,7 +319,7 @@ class ServerImpl final : public Server {
   }
 
   bool WriteUnwritten() {
-    host_.ledger_rows_waiting = unwritten_.size();
+    pipeline_.counters().ledger_rows_waiting = unwritten_.size();
     if (unwritten_.empty()) return true;
     // In transactions of kWriteChunk rows: a backlog after an outage neither holds the writers'
     // locks for long nor hits the statement timeout, and what is written leaves the queue.
@@ -328,7 +330,7 @@ class ServerImpl final : public Server {
       const std::size_t end = std::min(unwritten_.size(), done + kWriteChunk);
       n = ledger_->Write({unwritten_.begin() + static_cast<std::ptrdiff_t>(done),
                           unwritten_.begin() + static_cast<std::ptrdiff_t>(end)},
-                         host_.clock().NowMs());
+                         pipeline_.clock().NowMs());
       if (!n.ok() && n.status().code() != absl::StatusCode::kUnavailable) {
         n = SetAsideUnwritable(done, end);
       }
@@ -337,14 +339,14 @@ class ServerImpl final : public Server {
       done = end;
     }
     unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(done));
-    host_.ledger_revisions_written += revisions;
-    host_.ledger_rows_waiting = unwritten_.size();
+    pipeline_.counters().ledger_revisions_written += revisions;
+    pipeline_.counters().ledger_rows_waiting = unwritten_.size();
     if (!n.ok()) {
       if (failed_writes_++ % 60 == 0) {
         spdlog::get("collector")
             ->error("ledger store: {} rows wait: {}", unwritten_.size(), n.status().ToString());
       }
-      ++host_.ledger_write_failures;
+      ++pipeline_.counters().ledger_write_failures;
       return false;
     }
     if (failed_writes_ > 0) {
@@ -354,13 +356,13 @@ class ServerImpl final : public Server {
       failed_writes_ = 0;
     }
     const std::uint64_t refused = ledger_->refused();
-    if (refused > host_.ledger_rows_refused) {
+    if (refused > pipeline_.counters().ledger_rows_refused) {
       spdlog::get("collector")
           ->warn(
               "ledger store: {} row(s) with fewer calls than the stored revision refused (a "
               "state rebuilt without its checkpoint?); the stored rows stand",
-              refused - host_.ledger_rows_refused);
-      host_.ledger_rows_refused = refused;
+              refused - pipeline_.counters().ledger_rows_refused);
+      pipeline_.counters().ledger_rows_refused = refused;
     }
     unwritten_.clear();
     return true;
@@ -369,13 +371,12 @@ class ServerImpl final : public Server {
   // Under ledger_mu_: moves the engine's closed rows to unwritten_ and takes its state with
   // the WAL position it covers, in one engine critical section.
   void DrainAndSave(std::string* blob, std::uint64_t* lsn) {
-    host_.With([&](Engine& e) {
+    pipeline_.Run([&](Engine& e) {
       auto drained = e.DrainLedger();
       unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
                         std::make_move_iterator(drained.end()));
       *blob = e.SaveState();
       *lsn = wal_.last_lsn();
-      return 0;
     });
   }
 
@@ -387,23 +388,23 @@ class ServerImpl final : public Server {
     // While the store refuses rows, a checkpoint cannot succeed: fail it before saving the
     // engine's state (under the engine lock, which would stall ingest every retry for nothing).
     if (failed_writes_ > 0 && !WriteUnwritten()) {
-      ++host_.checkpoints_failed;
+      ++pipeline_.counters().checkpoints_failed;
       return false;
     }
     DrainAndSave(&blob, &lsn);
     if (!WriteUnwritten()) {
-      ++host_.checkpoints_failed;
+      ++pipeline_.counters().checkpoints_failed;
       return false;
     }
     std::string err;
     if (!WriteCheckpoint(options_.data_dir, lsn, blob, &err)) {
-      ++host_.checkpoints_failed;
+      ++pipeline_.counters().checkpoints_failed;
       spdlog::get("collector")->error("checkpoint failed: {}", err);
       return false;
     }
     wal_.TruncateThrough(lsn);
-    ++host_.checkpoints_ok;
-    host_.checkpoint_last_ms = host_.clock().NowMs();
+    ++pipeline_.counters().checkpoints_ok;
+    pipeline_.counters().checkpoint_last_ms = pipeline_.clock().NowMs();
     return true;
   }
 
@@ -432,8 +433,8 @@ class ServerImpl final : public Server {
       return false;
     }
     restore_failures_ = 0;
-    ++host_.checkpoints_ok;
-    host_.checkpoint_last_ms = host_.clock().NowMs();
+    ++pipeline_.counters().checkpoints_ok;
+    pipeline_.counters().checkpoint_last_ms = pipeline_.clock().NowMs();
     spdlog::get("collector")
         ->warn(
             "{}: WAL files were gone; state rewritten from memory as a checkpoint through record "
@@ -500,7 +501,7 @@ class ServerImpl final : public Server {
       return r;
     }
     if (path == "/healthz" || path == "/-/healthy") {
-      if (host_.wal != nullptr) {
+      if (pipeline_.journal() != nullptr) {
         const WalStats ws = wal_.stats();
         if (!ws.healthy) return {503, "text/plain", "unhealthy: " + ws.last_error + "\n"};
       }
@@ -529,23 +530,18 @@ class ServerImpl final : public Server {
     if (ticker_.joinable()) ticker_.join();
     if (checkpointer_.joinable()) checkpointer_.join();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    host_.With([](Engine& e) {
-      e.Tick();
-      return 0;
-    });
+    pipeline_.Run([](Engine& e) { e.Tick(); });
     FlushLedger(/*all=*/true);
-    if (ledger_) (void)ledger_->CloseOpenAlerts(host_.clock().NowMs());
-    if (dispatcher_) {
-      host_.dispatcher = nullptr;
-      dispatcher_->Stop();
-    }
-    if (host_.wal != nullptr) {
+    if (ledger_) (void)ledger_->CloseOpenAlerts(pipeline_.clock().NowMs());
+    if (dispatcher_) dispatcher_->Stop();
+    if (pipeline_.journal() != nullptr) {
       // Drain: everything accepted is in the final checkpoint.
       wal_.WaitDurable(wal_.last_lsn(), std::chrono::seconds(5));
       Checkpoint();
       wal_.Stop();
     }
     http_.Stop();
+    pipeline_.Stop();
   }
 
  private:
@@ -566,11 +562,9 @@ class ServerImpl final : public Server {
                                       std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now() - wall_before) -
                                           tick);
-      Snapshot snap = host_.With([](Engine& e) {
-        e.Tick();
-        return e.TakeSnapshot();
-      });
-      ++host_.changes;
+      pipeline_.Run([](Engine& e) { e.Tick(); });
+      // The snapshot readers share, copied: alert evaluation adds the collector's blindness.
+      Snapshot snap = *pipeline_.Current();
       // The collector's own blindness is not the sites' silence: a process that stood still,
       // or ingest blocked behind a WAL buffer at its bound. SiteDark neither fires nor clears
       // for the time it lasted.
@@ -582,10 +576,12 @@ class ServerImpl final : public Server {
       }
       // While acks are held, agents keep talking (live status), so a site that goes quiet then
       // is dark; only when ingest itself blocks (the WAL buffer full) can the collector not hear.
-      if (stalled || (host_.wal != nullptr && wal_.backpressured())) blind_until_ms = snap.now_ms;
+      if (stalled || (pipeline_.journal() != nullptr && wal_.backpressured())) {
+        blind_until_ms = snap.now_ms;
+      }
       snap.collector_blind_until_ms = blind_until_ms;
       FlushLedger();
-      // Alerts are judged outside the engine lock; delivery only queues (never blocks).
+      // Alerts are judged off the apply thread; delivery only queues (never blocks).
       const auto changes = continuity_->Evaluate(snap);
       if (snap.now_ms - last_touch_ms_ >= 10'000) {
         // How long the alerts still firing are known to have fired, should the process die.
@@ -610,12 +606,13 @@ class ServerImpl final : public Server {
                    c.alert.queue.empty() ? "" : " queue=" + c.alert.queue,
                    c.alert.link.empty() ? "" : " link=" + c.alert.link);
       }
-      host_.alerts.Update(std::move(active), changes);
+      pipeline_.alerts().Update(std::move(active), changes);
+      pipeline_.Changed();
     }
   }
 
   CollectorOptions options_;
-  EngineHost host_;
+  Pipeline pipeline_;
   IngestService ingest_;
   MonitorService monitor_;
   std::unique_ptr<grpc::Server> server_;

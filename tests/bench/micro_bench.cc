@@ -22,6 +22,7 @@
 #include "ccmon/wire/codec.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
+#include "storage/wal.h"
 
 namespace {
 

@@ -7,7 +7,6 @@
 #include <functional>
 #include <limits>
 
-#include "ccmon/collector/alert_delivery.h"
 #include "ccmon/collector/ledger.h"
 
 namespace ccmon::collector {
@@ -74,7 +73,9 @@ void AddHistogram(MetricFamily& f, Labels labels, const Histogram& h,
 
 }  // namespace
 
-std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* host) {
+std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipeline) {
+  const PipelineCounters* pc = pipeline != nullptr ? &pipeline->counters() : nullptr;
+  const Journal* wal = pipeline != nullptr ? pipeline->journal() : nullptr;
   Builder b;
   using T = MetricType;
   struct CounterDef {
@@ -362,51 +363,61 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
   std::uint32_t streams = 0;
   for (const auto& site : s.sites) streams += site.open_streams;
   AddValue(b.Family("ccmon_ingest_streams_open", "Open agent streams.", T::Gauge), {}, streams);
-  if (host != nullptr) {
+  if (pc != nullptr) {
     AddValue(b.Family("ccmon_ingest_batches_total", "Event batches applied.", T::Counter), {},
-             static_cast<double>(host->batches.load()));
+             static_cast<double>(pc->batches.load()));
     AddValue(b.Family("ccmon_ledger_store_write_failures_total",
                       "Failed writes of ledger rows to the store (rows wait and are retried).",
                       T::Counter),
-             {}, static_cast<double>(host->ledger_write_failures.load()));
+             {}, static_cast<double>(pc->ledger_write_failures.load()));
     AddValue(b.Family("ccmon_ledger_store_rows_waiting",
                       "Closed or amended ledger rows not yet written to the store (it failed "
                       "or was unreachable); checkpoints wait for them.",
                       T::Gauge),
-             {}, static_cast<double>(host->ledger_rows_waiting.load()));
+             {}, static_cast<double>(pc->ledger_rows_waiting.load()));
     AddValue(b.Family("ccmon_ledger_revisions_written_total",
                       "Ledger row revisions written to the store (first closes and amendments).",
                       T::Counter),
-             {}, static_cast<double>(host->ledger_revisions_written.load()));
+             {}, static_cast<double>(pc->ledger_revisions_written.load()));
     AddValue(b.Family("ccmon_ledger_store_refused_rows_total",
                       "Rows refused by the store for holding fewer calls than the stored "
                       "revision (a partial rebuild); the stored rows stand.",
                       T::Counter),
-             {}, static_cast<double>(host->ledger_rows_refused.load()));
+             {}, static_cast<double>(pc->ledger_rows_refused.load()));
     AddValue(b.Family("ccmon_ingest_batches_refused_total",
                       "Batches refused for exceeding max_batch_events.", T::Counter),
-             {}, static_cast<double>(host->batches_refused.load()));
+             {}, static_cast<double>(pc->batches_refused.load()));
     auto& refused = b.Family("ccmon_ingest_streams_refused_total",
                              "Streams refused, by reason: protocol (a bad hello or a protocol "
                              "violation), unauthorized (the token or client certificate does "
                              "not grant the site).",
                              T::Counter);
-    AddValue(refused, {{"reason", "protocol"}}, static_cast<double>(host->streams_refused.load()));
+    AddValue(refused, {{"reason", "protocol"}}, static_cast<double>(pc->streams_refused.load()));
     AddValue(refused, {{"reason", "unauthorized"}},
-             static_cast<double>(host->streams_unauthorized.load()));
+             static_cast<double>(pc->streams_unauthorized.load()));
     AddValue(b.Family("ccmon_ingest_concurrent_instances_total",
                       "Streams opened for a site while another agent instance of the same site "
                       "was streaming (two agents under one site id; logged with both ids).",
                       T::Counter),
-             {}, static_cast<double>(host->concurrent_instances.load()));
+             {}, static_cast<double>(pc->concurrent_instances.load()));
     AddValue(b.Family("ccmon_ingest_apply_seconds_total",
                       "Time spent applying batches to the engine (divide by batches for the "
                       "mean apply latency).",
                       T::Counter),
-             {}, static_cast<double>(host->apply_ns_total.load()) / 1e9);
+             {}, static_cast<double>(pc->apply_ns_total.load()) / 1e9);
+    AddValue(b.Family("ccmon_pipeline_queued_total",
+                      "Work handed to the apply thread (batches, stream opens and closes, "
+                      "ticks) that queued behind other work: ingest back-pressure.",
+                      T::Counter),
+             {}, static_cast<double>(pc->apply_waits.load()));
+    AddValue(b.Family("ccmon_pipeline_snapshots_total",
+                      "Snapshots the apply thread published for readers (/metrics, the Monitor "
+                      "API, alert evaluation), each shared by every reader until state changes.",
+                      T::Counter),
+             {}, static_cast<double>(pc->snapshots_published.load()));
   }
-  if (host != nullptr && host->wal != nullptr) {
-    const WalStats w = host->wal->stats();
+  if (pc != nullptr && wal != nullptr) {
+    const WalStats w = wal->stats();
     AddValue(b.Family("ccmon_wal_bytes", "Bytes in the write-ahead log.", T::Gauge), {},
              static_cast<double>(w.bytes));
     AddValue(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge), {},
@@ -438,7 +449,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
     // The data disk, read at scrape time: a WAL and checkpoints that cannot be written hold
     // every agent's acks, so a filling disk is worth an alert before it is full.
     struct statvfs fs {};
-    if (::statvfs(host->wal->dir().c_str(), &fs) == 0) {
+    if (::statvfs(wal->dir().c_str(), &fs) == 0) {
       AddValue(b.Family("ccmon_data_disk_available_bytes",
                         "Bytes available to the collector on its data directory's filesystem.",
                         T::Gauge),
@@ -448,14 +459,14 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                {}, static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize));
     }
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
-    AddValue(ck, {{"result", "ok"}}, static_cast<double>(host->checkpoints_ok.load()));
-    AddValue(ck, {{"result", "failed"}}, static_cast<double>(host->checkpoints_failed.load()));
+    AddValue(ck, {{"result", "ok"}}, static_cast<double>(pc->checkpoints_ok.load()));
+    AddValue(ck, {{"result", "failed"}}, static_cast<double>(pc->checkpoints_failed.load()));
     AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
                       "When the last checkpoint was written (0: none since start).", T::Gauge),
-             {}, static_cast<double>(host->checkpoint_last_ms.load()) / 1000.0);
+             {}, static_cast<double>(pc->checkpoint_last_ms.load()) / 1000.0);
   }
-  if (host != nullptr) {
-    const std::vector<Alert> firing = host->alerts.Active();
+  if (pipeline != nullptr) {
+    const std::vector<Alert> firing = pipeline->alerts().Active();
     // Whether a site's live figures are current: a dark site keeps its last values (and the
     // wallboard says since when, from ccmon_site_last_seen_timestamp_seconds) but is flagged.
     auto& site_up = b.Family("ccmon_site_up",
@@ -480,7 +491,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
                 {"link", a.link}},
                1);
     }
-    if (host->dispatcher != nullptr) {
+    if (const auto receivers = pipeline->receiver_stats(); !receivers.empty()) {
       auto& sent = b.Family("ccmon_alert_notifications_total",
                             "Alert notifications by receiver and result (sent, failed after "
                             "every retry, dropped from a full queue).",
@@ -489,7 +500,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
           b.Family("ccmon_alert_queue_length", "Notifications waiting for a receiver.", T::Gauge);
       auto& up = b.Family("ccmon_alert_receiver_up",
                           "0 while the receiver's last delivery attempt failed.", T::Gauge);
-      for (const auto& r : host->dispatcher->Stats()) {
+      for (const auto& r : receivers) {
         AddValue(sent, {{"receiver", r.receiver}, {"result", "sent"}}, static_cast<double>(r.sent));
         AddValue(sent, {{"receiver", r.receiver}, {"result", "failed"}},
                  static_cast<double>(r.failed));
@@ -500,14 +511,15 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* hos
       }
     }
   }
-  AddValue(b.Family("ccmon_build_info", "Collector build and shard; value 1.", T::Gauge),
-           {{"version", CCMON_VERSION}, {"shard", host != nullptr ? host->shard : "default"}}, 1);
+  AddValue(
+      b.Family("ccmon_build_info", "Collector build and shard; value 1.", T::Gauge),
+      {{"version", CCMON_VERSION}, {"shard", pipeline != nullptr ? pipeline->shard() : "default"}},
+      1);
   return b.Take();
 }
 
 std::vector<MetricFamily> MetricsCollectable::Collect() const {
-  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
-  return BuildFamilies(s, &host_);
+  return BuildFamilies(*pipeline_.Current(), &pipeline_);
 }
 
 }  // namespace ccmon::collector

@@ -1,25 +1,26 @@
 // Prometheus exposition built from an engine snapshot at scrape time (no per-event
-// registry work). Thread-safe: Collect() takes a snapshot under the engine lock and renders
-// without it.
+// registry work). Thread-safe: Collect() renders the pipeline's published snapshot, shared
+// with other readers, and takes nothing ingest waits on.
 #pragma once
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
-#include "engine_host.h"
+#include "pipeline/pipeline.h"
 
 namespace ccmon::collector {
 
 class MetricsCollectable final : public prometheus::Collectable {
  public:
-  explicit MetricsCollectable(EngineHost& host) : host_(host) {}
+  explicit MetricsCollectable(Pipeline& pipeline) : pipeline_(pipeline) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  EngineHost& host_;
+  Pipeline& pipeline_;
 };
 
-// Builds the families from a snapshot plus pipeline counters; exposed for tests.
-std::vector<prometheus::MetricFamily> BuildFamilies(const Snapshot& s, const EngineHost* host);
+// Builds the families from a snapshot plus the pipeline's counters, journal and alerts (none
+// when pipeline is null); exposed for tests.
+std::vector<prometheus::MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipeline);
 
 }  // namespace ccmon::collector

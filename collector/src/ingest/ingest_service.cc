@@ -51,8 +51,8 @@ const std::string& StreamMethodName() {
 
 }  // namespace
 
-IngestService::IngestService(EngineHost& host, const SecurityOptions& security)
-    : host_(host), security_(security) {
+IngestService::IngestService(Pipeline& pipeline, const SecurityOptions& security)
+    : pipeline_(pipeline), security_(security) {
   AddMethod(new grpc::internal::RpcServiceMethod(
       StreamMethodName().c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
       new grpc::internal::BidiStreamingHandler<IngestService, grpc::ByteBuffer, grpc::ByteBuffer>(
@@ -68,71 +68,62 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   v1::AgentMessage first;
   if (!raw.Read(stream)) return grpc::Status::OK;
   if (!first.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
-    host_.CountRefusal(host_.streams_refused);
+    pipeline_.CountRefusal(pipeline_.counters().streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse the first message (AgentMessage)"};
   }
   if (first.msg_case() != v1::AgentMessage::kHello) {
-    host_.CountRefusal(host_.streams_refused);
+    pipeline_.CountRefusal(pipeline_.counters().streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT, "first message must be hello"};
   }
   const std::string site = first.hello().site();
   const std::string instance = first.hello().agent_instance();
   if (!ValidId(site) || !ValidId(instance)) {
-    host_.CountRefusal(host_.streams_refused);
+    pipeline_.CountRefusal(pipeline_.counters().streams_refused);
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "hello.site and hello.agent_instance must be 1-64 characters of [A-Za-z0-9._-]"};
   }
   if (grpc::Status auth = AuthorizeSite(security_, *ctx, site); !auth.ok()) {
-    host_.CountRefusal(host_.streams_unauthorized);
+    pipeline_.CountRefusal(pipeline_.counters().streams_unauthorized);
     log->warn("refused stream from {} for site '{}': {}", ctx->peer(), site, auth.error_message());
     return auth;
   }
-  const std::uint64_t max_batch =
-      host_.With([](Engine& e) { return e.config().limits.max_batch_events; });
+  const CoreConfig& config = pipeline_.config();
+  const std::uint64_t max_batch = config.limits.max_batch_events;
   v1::CollectorMessage out;
   auto* welcome = out.mutable_welcome();
-  host_.With([welcome](Engine& e) {
-    const CoreConfig& c = e.config();
-    welcome->set_default_sl_threshold_s(c.default_contract.sl_threshold_s);
-    for (const auto& client : c.clients) {
-      for (const auto& q : client.queues) {
-        (*welcome->mutable_sl_threshold_s())[q.name] = q.contract.sl_threshold_s;
-      }
+  welcome->set_default_sl_threshold_s(config.default_contract.sl_threshold_s);
+  for (const auto& client : config.clients) {
+    for (const auto& q : client.queues) {
+      (*welcome->mutable_sl_threshold_s())[q.name] = q.contract.sl_threshold_s;
     }
-    return 0;
-  });
+  }
   std::vector<std::string> others;
-  const std::uint64_t last = host_.With([&](Engine& e) {
+  const std::uint64_t last = pipeline_.Run([&](Engine& e) {
     others = e.OtherOpenInstances(site, instance);
     return e.OpenStream(site, instance, first.hello().agent_version());
   });
-  ++host_.changes;
   log->info("site {} instance {} connected from {}, resuming after seq {}", site, instance,
             ctx->peer(), last);
   if (!others.empty()) {
     // Legitimate only for agents reading different PBXs under one site id; two agents on one
     // PBX (a copied spool directory, a second host started by mistake) count every call twice.
-    ++host_.concurrent_instances;
+    ++pipeline_.counters().concurrent_instances;
     log->warn(
         "site {}: agent instance {} streams while instance {} is connected too; if both read "
         "the same PBX its calls are counted twice (give each agent its own site id or stop one)",
         site, instance, others.front());
   }
   struct Closer {
-    EngineHost& host;
+    Pipeline& pipeline;
     const std::string& site;
     const std::string& instance;
     ~Closer() {
-      host.With([&](Engine& e) {
-        e.CloseStream(site, instance);
-        return 0;
-      });
-      ++host.changes;
+      pipeline.Run([&](Engine& e) { e.CloseStream(site, instance); });
     }
-  } closer{host_, site, instance};
+  } closer{pipeline_, site, instance};
 
   // The resume point must itself be durable: the agent drops what it is told is applied.
-  if (Wal* wal = host_.wal) {
+  if (Journal* wal = pipeline_.journal()) {
     const std::uint64_t lsn = wal->last_lsn();
     while (!wal->WaitDurable(lsn, std::chrono::seconds(1))) {
       if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "stream cancelled"};
@@ -155,7 +146,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   std::deque<PendingAck> pending;
   bool reading_done = false;
   std::atomic<bool> ack_failed{false};
-  Wal* const wal = host_.wal;
+  Journal* const wal = pipeline_.journal();
   // Acks are cumulative, so every batch made durable by the same group commit is acked by one
   // message: the last batch's acked_seq with the rejections of all of them.
   std::thread ack_writer([&] {
@@ -213,21 +204,20 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     if (batch.empty()) {
       v1::AgentMessage msg;
       if (!msg.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
-        host_.CountRefusal(
-            host_.streams_refused);  // a protocol violation, like a non-batch after hello
+        // A protocol violation, like a non-batch after hello.
+        pipeline_.CountRefusal(pipeline_.counters().streams_refused);
         result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
         break;
       }
       if (msg.msg_case() == v1::AgentMessage::kStatus) {
-        host_.With([&](Engine& e) {
+        pipeline_.Run([&](Engine& e) {
           e.ApplyAgentStatus(site, msg.status().spool_backlog_events(),
                              msg.status().spool_paused());
-          return 0;
         });
         continue;
       }
       if (msg.msg_case() != v1::AgentMessage::kBatch) {
-        host_.CountRefusal(host_.streams_refused);
+        pipeline_.CountRefusal(pipeline_.counters().streams_refused);
         result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches and status may follow hello"};
         break;
       }
@@ -236,12 +226,12 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       enclosing = 0;
     }
     if (!wire::DecodeBatch(batch, &events, enclosing)) {
-      host_.CountRefusal(host_.streams_refused);
+      pipeline_.CountRefusal(pipeline_.counters().streams_refused);
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;
     }
     if (static_cast<std::uint64_t>(events.size()) > max_batch) {
-      host_.CountRefusal(host_.batches_refused);
+      pipeline_.CountRefusal(pipeline_.counters().batches_refused);
       result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
                                                           " events exceeds max_batch_events " +
                                                           std::to_string(max_batch)};
@@ -249,8 +239,8 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     }
     PendingAck p{0, {}};
     auto* ack = p.msg.mutable_ack();
-    // Backpressure while the WAL cannot write (disk full): wait here, outside the engine
-    // lock, so reads and scrapes go on.
+    // Backpressure while the WAL cannot write (disk full): wait here, before handing the
+    // batch to the apply thread, so other work and reads go on.
     bool cancelled = false;
     while (wal != nullptr && !wal->WaitForRoom(std::chrono::seconds(1))) {
       if ((cancelled = ctx->IsCancelled())) break;
@@ -259,24 +249,22 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       result = {grpc::StatusCode::CANCELLED, "stream cancelled"};
       break;
     }
-    // The WAL record is encoded and checksummed before taking the engine lock: under it only
-    // the apply and a copy into the WAL buffer happen (appending under the lock keeps WAL
-    // order equal to apply order).
+    // The WAL record is framed and checksummed here, in parallel with the apply thread: the
+    // apply thread only applies and copies the bytes into the WAL buffer (in apply order).
     std::uint32_t wal_crc = 0;
-    if (wal != nullptr) {
-      EncodeWalRecord(site, instance, batch, &wal_record);
-      wal_crc = Wal::RecordCrc(wal_record);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::uint64_t acked = host_.With([&](Engine& e) {
+    if (wal != nullptr) wal_crc = wal->Frame(site, instance, batch, &wal_record);
+    PipelineCounters& counters = pipeline_.counters();
+    const std::uint64_t acked = pipeline_.Run([&](Engine& e) {
+      const auto t0 = std::chrono::steady_clock::now();
       ApplyBatch(e, site, instance, events, ack);
       if (wal != nullptr) p.lsn = wal->Append(wal_record, wal_crc);
+      counters.apply_ns_total +=
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count());
+      ++counters.batches;
       return e.LastApplied(site, instance);
     });
-    host_.apply_ns_total += static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
-            .count());
-    ++host_.batches;
     if (ack->rejected_size() > 0) {
       log->debug("site {}: {} events rejected, first: seq {} {}", site, ack->rejected_size(),
                  ack->rejected(0).seq(), ack->rejected(0).detail());

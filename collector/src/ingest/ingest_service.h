@@ -1,7 +1,7 @@
 // gRPC Ingest adapter: decodes batches, applies them to the engine, answers with acks.
-// Thread-safe: gRPC runs each stream on its own thread, which reads and applies batches while
-// a second thread per stream writes the acks once the WAL has made them durable; the engine
-// host serialises access to the engine.
+// Thread-safe: gRPC runs each stream on its own thread, which reads and decodes batches and
+// hands them to the pipeline's apply thread, while a second thread per stream writes the acks
+// once the journal has made them durable.
 //
 // It serves ccmon.v1.Ingest/Stream on raw bytes (a sync bidi handler over grpc::ByteBuffer,
 // registered like the generated service registers its typed one): a batch is decoded in place
@@ -16,19 +16,19 @@
 
 #include "ccmon/collector/options.h"
 #include "ccmon/v1/ingest.pb.h"
-#include "engine_host.h"
+#include "pipeline/pipeline.h"
 
 namespace ccmon::collector {
 
 class IngestService final : public grpc::Service {
  public:
-  IngestService(EngineHost& host, const SecurityOptions& security);
+  IngestService(Pipeline& pipeline, const SecurityOptions& security);
 
   using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
   grpc::Status Stream(grpc::ServerContext* ctx, RawStream* stream);
 
  private:
-  EngineHost& host_;
+  Pipeline& pipeline_;
   const SecurityOptions& security_;
 };
 

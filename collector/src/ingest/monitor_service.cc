@@ -83,8 +83,8 @@ grpc::Status MonitorService::ListAlerts(grpc::ServerContext* ctx, const v1::Aler
   v1::AlertsRequest scoped;
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::AlertsRequest* req = &scoped;
-  out->set_now_ms(host_.clock().NowMs());
-  for (const Alert& a : host_.alerts.Active()) {
+  out->set_now_ms(pipeline_.clock().NowMs());
+  for (const Alert& a : pipeline_.alerts().Active()) {
     if (req->client().empty() || a.client == req->client()) FillAlert(a, out->add_alerts());
   }
   return grpc::Status::OK;
@@ -96,7 +96,7 @@ grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::Ale
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::AlertsRequest* req = &scoped;
   auto send_active = [&] {
-    for (const Alert& a : host_.alerts.Active()) {
+    for (const Alert& a : pipeline_.alerts().Active()) {
       if (!req->client().empty() && a.client != req->client()) continue;
       v1::AlertUpdate u;
       u.set_firing(true);
@@ -105,11 +105,11 @@ grpc::Status MonitorService::WatchAlerts(grpc::ServerContext* ctx, const v1::Ale
     }
     return true;
   };
-  std::uint64_t after = host_.alerts.seq();
+  std::uint64_t after = pipeline_.alerts().seq();
   if (!send_active()) return grpc::Status::OK;
   while (!ctx->IsCancelled()) {
     bool resync = false;
-    const auto changes = host_.alerts.ChangesAfter(&after, std::chrono::seconds(1), &resync);
+    const auto changes = pipeline_.alerts().ChangesAfter(&after, std::chrono::seconds(1), &resync);
     if (resync && !send_active()) break;
     for (const auto& c : changes) {
       if (!req->client().empty() && c.alert.client != req->client()) continue;
@@ -127,7 +127,8 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext* ctx, const v1::Statu
   std::string client;
   bool pii = false;
   if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
-  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
+  const std::shared_ptr<const Snapshot> snapshot = pipeline_.Current();
+  const Snapshot& s = *snapshot;
   out->set_version(CCMON_VERSION);
   out->set_now_ms(s.now_ms);
   out->set_started_ms(started_ms_);
@@ -154,15 +155,15 @@ grpc::Status MonitorService::GetStatus(grpc::ServerContext* ctx, const v1::Statu
     for (const auto& [r, n] : s.ingest.invalid_by_reason) invalid += n;
     out->set_events_invalid(invalid);
   }
-  if (const Wal* wal = host_.wal) {
+  if (const Journal* wal = pipeline_.journal()) {
     const WalStats w = wal->stats();
     out->set_wal_enabled(true);
     out->set_wal_bytes(w.bytes);
     out->set_wal_healthy(w.healthy);
     if (client.empty()) out->set_wal_error(w.last_error);
-    out->set_last_checkpoint_ms(host_.checkpoint_last_ms.load());
+    out->set_last_checkpoint_ms(pipeline_.counters().checkpoint_last_ms.load());
   }
-  const auto active = host_.alerts.Active();
+  const auto active = pipeline_.alerts().Active();
   out->set_alerts_firing(
       static_cast<std::uint32_t>(std::count_if(active.begin(), active.end(), [&](const Alert& a) {
         return client.empty() || a.client == client;
@@ -204,7 +205,7 @@ grpc::Status MonitorService::ListAbandoned(grpc::ServerContext* ctx,
   bool pii = false;
   if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
   const auto calls =
-      host_.With([&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
+      pipeline_.Run([&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
   for (const AbandonedView& a : calls) {
     auto* o = out->add_calls();
     o->set_abandoned_ms(a.abandoned_ms);
@@ -221,7 +222,8 @@ grpc::Status MonitorService::ListAbandoned(grpc::ServerContext* ctx,
 
 void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snapshot* out) {
   const v1::SnapshotRequest* req = &request;
-  const Snapshot s = host_.With([](Engine& e) { return e.TakeSnapshot(); });
+  const std::shared_ptr<const Snapshot> snapshot = pipeline_.Current();
+  const Snapshot& s = *snapshot;
   out->set_now_ms(s.now_ms);
   for (const auto& site : s.sites) {
     if (!req->site().empty() && site.site != req->site()) continue;
@@ -238,7 +240,7 @@ void MonitorService::BuildSnapshot(const v1::SnapshotRequest& request, v1::Snaps
     o->set_spool_backlog_events(site.spool_backlog_events);
     o->set_clock_skew_ms(site.clock_skew_ms);
   }
-  for (const Alert& a : host_.alerts.Active()) {
+  for (const Alert& a : pipeline_.alerts().Active()) {
     if (!req->client().empty() && a.client != req->client()) continue;
     if (!req->site().empty() && a.site != req->site()) continue;
     FillAlert(a, out->add_alerts());
@@ -410,12 +412,12 @@ grpc::Status MonitorService::GetLedger(grpc::ServerContext* ctx, const v1::Ledge
   if (!ValidDate(req->date())) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "date must be YYYY-MM-DD"};
   }
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
   LedgerQuery q;
   q.client = req->client();
   q.site = req->site();
   q.local_date = req->date();
-  auto rows = host_.ledger->Rows(q);
+  auto rows = ledger_->Rows(q);
   if (!rows.ok()) return FromStatus(rows.status());
   for (const auto& r : *rows) FillRow(r, out->add_rows());
   if (req->client_level()) {
@@ -428,9 +430,8 @@ grpc::Status MonitorService::GetRowHistory(grpc::ServerContext* ctx,
                                            const v1::RowHistoryRequest* request, v1::Ledger* out) {
   v1::RowHistoryRequest scoped;
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
-  auto revs =
-      host_.ledger->Revisions(scoped.client(), scoped.site(), scoped.queue(), scoped.start_ms());
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto revs = ledger_->Revisions(scoped.client(), scoped.site(), scoped.queue(), scoped.start_ms());
   if (!revs.ok()) return FromStatus(revs.status());
   for (const auto& r : *revs) {
     auto* o = out->add_rows();
@@ -448,7 +449,7 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
   const v1::StatementRequest& req = scoped;
   if (req.client().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "client is required"};
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
   StatementInput in;
   in.client = req.client();
   if (!req.month().empty()) {
@@ -478,10 +479,10 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
   q.from_ms = absl::ToUnixMillis(absl::FromCivil(from - 1, absl::UTCTimeZone()));
   q.to_ms = absl::ToUnixMillis(absl::FromCivil(to + 2, absl::UTCTimeZone()));
   const std::int64_t as_of = req.as_of_ms();
-  auto rows = as_of > 0 ? host_.ledger->RowsAsOf(q, as_of) : host_.ledger->Rows(q);
+  auto rows = as_of > 0 ? ledger_->RowsAsOf(q, as_of) : ledger_->Rows(q);
   if (!rows.ok()) return FromStatus(rows.status());
   in.rows = *std::move(rows);
-  auto exclusions = host_.ledger->Exclusions(in.client, q.from_ms, q.to_ms);
+  auto exclusions = ledger_->Exclusions(in.client, q.from_ms, q.to_ms);
   if (!exclusions.ok()) return FromStatus(exclusions.status());
   for (Exclusion& e : *exclusions) {
     if (as_of > 0 && e.proposed_ms > as_of) continue;  // not proposed yet then
@@ -496,7 +497,7 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
   for (const auto& c : core_.clients) {
     if (c.name == in.client) in.forecast = c.forecast;
   }
-  in.generated_ms = host_.clock().NowMs();
+  in.generated_ms = pipeline_.clock().NowMs();
   std::string error;
   Statement s = BuildStatement(in, &error);
   if (!error.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, error};
@@ -546,12 +547,12 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "site is required: an exclusion stands on one site's alert"};
   }
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
   // The exclusion stands on one recorded firing of the alert at that site: it covers at most
   // that firing (a firing one: until now), never the gap between two firings. Another firing
   // is another proposal.
   auto periods =
-      host_.ledger->AlertPeriods(req.alert(), req.client(), req.site(), req.from_ms(), req.to_ms());
+      ledger_->AlertPeriods(req.alert(), req.client(), req.site(), req.from_ms(), req.to_ms());
   if (!periods.ok()) return FromStatus(periods.status());
   if (periods->empty()) {
     return {grpc::StatusCode::FAILED_PRECONDITION,
@@ -559,7 +560,7 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
                 (req.site().empty() ? "" : " at site " + req.site()) +
                 " fired in that period: only a recorded alert's period can be excluded"};
   }
-  const std::int64_t now = host_.clock().NowMs();
+  const std::int64_t now = pipeline_.clock().NowMs();
   std::int64_t first = 0, last = 0;
   for (const auto& a : *periods) {
     const std::int64_t from = std::max(req.from_ms(), a.starts_ms);
@@ -583,7 +584,7 @@ grpc::Status MonitorService::ProposeExclusion(grpc::ServerContext* ctx,
   e.reason = req.reason();
   e.proposed_by = req.by() + " (" + scope.label + ")";
   e.proposed_ms = now;
-  auto stored = host_.ledger->AddExclusion(std::move(e));
+  auto stored = ledger_->AddExclusion(std::move(e));
   if (!stored.ok()) return FromStatus(stored.status());
   FillExclusion(*stored, out);
   return grpc::Status::OK;
@@ -604,10 +605,10 @@ grpc::Status MonitorService::DecideExclusion(grpc::ServerContext* ctx,
     return {grpc::StatusCode::PERMISSION_DENIED,
             "this token may decide for client '" + scope.client + "' only"};
   }
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
-  auto e = host_.ledger->DecideExclusion(req.client(), req.id(), req.accept(),
-                                         req.by() + " (" + scope.label + ")", req.note(),
-                                         host_.clock().NowMs());
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto e = ledger_->DecideExclusion(req.client(), req.id(), req.accept(),
+                                    req.by() + " (" + scope.label + ")", req.note(),
+                                    pipeline_.clock().NowMs());
   if (!e.ok()) return FromStatus(e.status());
   FillExclusion(*e, out);
   return grpc::Status::OK;
@@ -618,8 +619,8 @@ grpc::Status MonitorService::ListExclusions(grpc::ServerContext* ctx,
                                             v1::ExclusionList* out) {
   v1::ExclusionsRequest scoped;
   if (auto st = Scoped(*request, *ctx, &scoped); !st.ok()) return st;
-  if (host_.ledger == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
-  auto list = host_.ledger->Exclusions(scoped.client(), 0, 0);
+  if (ledger_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "no ledger store"};
+  auto list = ledger_->Exclusions(scoped.client(), 0, 0);
   if (!list.ok()) return FromStatus(list.status());
   for (const auto& e : *list) FillExclusion(e, out->add_exclusions());
   return grpc::Status::OK;

@@ -5,7 +5,8 @@
 #include "ccmon/collector/options.h"
 #include "ccmon/collector/statement.h"
 #include "ccmon/v1/monitor.grpc.pb.h"
-#include "engine_host.h"
+#include "pipeline/pipeline.h"
+#include "storage/ledger_store.h"
 
 namespace ccmon::collector {
 
@@ -14,9 +15,11 @@ std::string MaskCallerId(std::string_view id);
 
 class MonitorService final : public v1::Monitor::Service {
  public:
-  MonitorService(EngineHost& host, const SecurityOptions& security, const CoreConfig& core,
+  MonitorService(Pipeline& pipeline, const SecurityOptions& security, const CoreConfig& core,
                  std::int64_t started_ms)
-      : host_(host), security_(security), core_(core), started_ms_(started_ms) {}
+      : pipeline_(pipeline), security_(security), core_(core), started_ms_(started_ms) {}
+  // The ledger store the ledger, statement and exclusion calls read; set before serving.
+  void set_ledger(LedgerStore* ledger) { ledger_ = ledger; }
   grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::StatusRequest* req,
                          v1::Status* out) override;
   grpc::Status GetSnapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest* req,
@@ -49,7 +52,8 @@ class MonitorService final : public v1::Monitor::Service {
   // The contract terms of every queue of `client` (zones filled in), for statements.
   std::vector<QueueTerms> TermsOf(const std::string& client) const;
   const StatementTerms& ClientTerms(const std::string& client) const;
-  EngineHost& host_;
+  Pipeline& pipeline_;
+  LedgerStore* ledger_ = nullptr;
   const SecurityOptions& security_;
   const CoreConfig& core_;
   std::int64_t started_ms_;

@@ -622,4 +622,44 @@ WalStats Wal::stats() const {
   return s;
 }
 
+namespace {
+void PutStr(std::string* out, std::string_view s) {
+  const auto n = static_cast<std::uint16_t>(s.size());
+  out->append(reinterpret_cast<const char*>(&n), 2);
+  out->append(s.substr(0, n));
+}
+bool GetStr(std::string_view* in, std::string_view* s) {
+  std::uint16_t n = 0;
+  if (in->size() < 2) return false;
+  std::memcpy(&n, in->data(), 2);
+  in->remove_prefix(2);
+  if (in->size() < n) return false;
+  *s = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+}  // namespace
+
+void EncodeWalRecord(std::string_view site, std::string_view instance, std::string_view batch_bytes,
+                     std::string* out) {
+  out->clear();
+  out->reserve(8 + site.size() + instance.size() + batch_bytes.size());
+  PutStr(out, site);
+  PutStr(out, instance);
+  out->append(batch_bytes);
+}
+
+bool DecodeWalRecord(std::string_view record, std::string_view* site, std::string_view* instance,
+                     std::string_view* batch) {
+  if (!GetStr(&record, site) || !GetStr(&record, instance)) return false;
+  *batch = record;
+  return true;
+}
+
+std::uint32_t Wal::Frame(std::string_view site, std::string_view instance, std::string_view batch,
+                         std::string* record) const {
+  EncodeWalRecord(site, instance, batch, record);
+  return RecordCrc(*record);
+}
+
 }  // namespace ccmon::collector

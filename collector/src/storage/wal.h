@@ -1,4 +1,4 @@
-// Write-ahead log of accepted batches: records are appended under the engine lock (so WAL
+// Write-ahead log of accepted batches: records are appended by the apply thread (so WAL
 // order is apply order) into a memory buffer that a flusher thread writes and fdatasyncs in
 // groups (group commit). Callers ack only once WaitDurable() says their record is on disk.
 // When the disk fails (full, I/O error) the flusher keeps the buffer and retries every second;
@@ -17,6 +17,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "pipeline/journal.h"
 
 namespace ccmon::collector {
 
@@ -41,25 +43,18 @@ struct WalOptions {
   std::function<ssize_t(int, const void*, std::size_t)> write_fn;
 };
 
-struct WalStats {
-  std::uint64_t bytes = 0;  // on disk, all segments
-  std::uint64_t segments = 0;
-  std::uint64_t last_lsn = 0;
-  std::uint64_t durable_lsn = 0;
-  std::uint64_t write_errors = 0;
-  std::uint64_t torn_bytes_cut = 0;
-  // Damaged records found between intact ones at Open: skipped, the records after them kept.
-  std::uint64_t damaged_bytes_skipped = 0;
-  std::uint64_t damaged_records_lost = 0;
-  std::uint64_t files_lost = 0;  // times the segment being written vanished from disk
-  bool healthy = true;
-  std::string last_error;
-};
+// A record of the log: site, instance and the serialised EventBatch as received, into *out (its
+// capacity is reused).
+void EncodeWalRecord(std::string_view site, std::string_view instance, std::string_view batch_bytes,
+                     std::string* out);
+// Splits a record; the views point into `record`. *batch is the serialised EventBatch.
+bool DecodeWalRecord(std::string_view record, std::string_view* site, std::string_view* instance,
+                     std::string_view* batch);
 
-class Wal {
+class Wal final : public Journal {
  public:
   Wal() = default;
-  ~Wal();
+  ~Wal() override;
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
@@ -77,27 +72,30 @@ class Wal {
 
   // Blocks while the unwritten buffer is over its bound (disk trouble); false on timeout.
   // Call it before taking locks that readers need, then Append.
-  bool WaitForRoom(std::chrono::milliseconds timeout);
+  bool WaitForRoom(std::chrono::milliseconds timeout) override;
   // Appends a record and returns its LSN. Never blocks on I/O.
   std::uint64_t Append(std::string_view record) { return Append(record, RecordCrc(record)); }
   // The same with the record's CRC computed beforehand (RecordCrc), outside whatever lock the
   // caller holds around Append: under the lock only the bytes are copied.
-  std::uint64_t Append(std::string_view record, std::uint32_t record_crc);
+  std::uint64_t Append(std::string_view record, std::uint32_t record_crc) override;
+  // The record of a received batch (wal_record.h) and its CRC.
+  std::uint32_t Frame(std::string_view site, std::string_view instance, std::string_view batch,
+                      std::string* record) const override;
   static std::uint32_t RecordCrc(std::string_view record);
-  std::uint64_t last_lsn() const { return last_lsn_.load(); }
-  std::uint64_t durable_lsn() const {
+  std::uint64_t last_lsn() const override { return last_lsn_.load(); }
+  std::uint64_t durable_lsn() const override {
     std::lock_guard lock(mu_);
     return durable_lsn_;
   }
   // Waits until lsn is durable; false on timeout or when stopping.
-  bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout);
+  bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) override;
   // Everything up to lsn is in a checkpoint: delete segments holding only older records and
   // start a new segment if the current one holds only such records.
   void TruncateThrough(std::uint64_t lsn);
 
-  WalStats stats() const;
+  WalStats stats() const override;
   // The directory the log lives in (for the data disk's free space).
-  const std::string& dir() const { return opt_.dir; }
+  const std::string& dir() const override { return opt_.dir; }
 
   // Whether the segment being written is still the file on disk. A data directory deleted (or
   // replaced) while running leaves the WAL writing into an unlinked file, durable nowhere:

@@ -16,7 +16,6 @@
 #include "ccmon/collector/server.h"
 #include "ccmon/v1/ingest.grpc.pb.h"
 #include "ccmon/v1/monitor.grpc.pb.h"
-#include "ingest/apply.h"
 #include "ingest/raw_message.h"
 #include "storage/wal.h"
 

@@ -193,6 +193,8 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_ingest_streams_refused_total",
                         "ccmon_ingest_concurrent_instances_total",
                         "ccmon_ingest_apply_seconds_total",
+                        "ccmon_pipeline_queued_total",
+                        "ccmon_pipeline_snapshots_total",
                         "ccmon_wal_bytes",
                         "ccmon_wal_segments",
                         "ccmon_wal_healthy",

@@ -17,20 +17,6 @@
 
 namespace ccmon::collector {
 
-// Counters of one receiver, for /metrics.
-struct ReceiverStats {
-  // Metric label value: "alertmanager:<url>" or "webhook:<client>:<url>" (URL credentials, i.e.
-  // user:password@, are replaced by "***@").
-  std::string receiver;
-  // Alert notifications by result. An Alertmanager POST carries several alerts and counts each
-  // of them; a webhook POST is one notification.
-  std::uint64_t sent = 0;
-  std::uint64_t failed = 0;   // given up: max_attempts failed, or rejected with a 4xx
-  std::uint64_t dropped = 0;  // pushed out of a full queue before being sent
-  std::size_t queue_length = 0;
-  bool up = true;  // false while the last attempt failed
-};
-
 // Pushes alert transitions to one worker thread per receiver (each Alertmanager URL and each
 // webhook URL), through bounded per-receiver queues, so a slow or dead receiver delays neither
 // ingest nor the other receivers.

@@ -1,6 +1,6 @@
 // How continuity alerts are delivered (Alertmanager and client webhooks): the settings the
-// collector's configuration holds, apart from the dispatcher that acts on them
-// (alert_delivery.h).
+// collector's configuration holds and the counters delivery reports, apart from the dispatcher
+// that acts on them (alert_delivery.h).
 #pragma once
 
 #include <cstddef>
@@ -37,6 +37,20 @@ struct DeliveryOptions {
   std::string generator_url;
   // Sent as the `shard` label of every alert to Alertmanager; omitted when empty.
   std::string shard;
+};
+
+// Counters of one receiver, for /metrics.
+struct ReceiverStats {
+  // Metric label value: "alertmanager:<url>" or "webhook:<client>:<url>" (URL credentials, i.e.
+  // user:password@, are replaced by "***@").
+  std::string receiver;
+  // Alert notifications by result. An Alertmanager POST carries several alerts and counts each
+  // of them; a webhook POST is one notification.
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;   // given up: max_attempts failed, or rejected with a 4xx
+  std::uint64_t dropped = 0;  // pushed out of a full queue before being sent
+  std::size_t queue_length = 0;
+  bool up = true;  // false while the last attempt failed
 };
 
 }  // namespace ccmon::collector

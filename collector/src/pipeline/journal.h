@@ -1,0 +1,49 @@
+// The write-ahead journal as the pipeline sees it: the apply thread appends each applied batch
+// in apply order, stream threads frame records beforehand and wait for them to be durable
+// before acking. storage/wal.h implements it. Implementations are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ccmon::collector {
+
+struct WalStats {
+  std::uint64_t bytes = 0;  // on disk, all segments
+  std::uint64_t segments = 0;
+  std::uint64_t last_lsn = 0;
+  std::uint64_t durable_lsn = 0;
+  std::uint64_t write_errors = 0;
+  std::uint64_t torn_bytes_cut = 0;
+  // Damaged records found between intact ones at Open: skipped, the records after them kept.
+  std::uint64_t damaged_bytes_skipped = 0;
+  std::uint64_t damaged_records_lost = 0;
+  std::uint64_t files_lost = 0;  // times the segment being written vanished from disk
+  bool healthy = true;
+  std::string last_error;
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // The record of a received batch (site, instance and the batch bytes as received) into
+  // *record, reusing its capacity; returns the record's checksum. Any thread: stream threads
+  // frame before handing the batch over, so the apply thread only copies bytes.
+  virtual std::uint32_t Frame(std::string_view site, std::string_view instance,
+                              std::string_view batch, std::string* record) const = 0;
+  // Appends a framed record and returns its LSN. Never blocks on I/O.
+  virtual std::uint64_t Append(std::string_view record, std::uint32_t record_crc) = 0;
+  // Blocks while the unwritten buffer is over its bound (disk trouble); false on timeout.
+  virtual bool WaitForRoom(std::chrono::milliseconds timeout) = 0;
+  // Waits until lsn is durable; false on timeout or when stopping.
+  virtual bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) = 0;
+  virtual std::uint64_t last_lsn() const = 0;
+  virtual std::uint64_t durable_lsn() const = 0;
+  virtual WalStats stats() const = 0;
+  // The directory the journal lives in (for the data disk's free space).
+  virtual const std::string& dir() const = 0;
+};
+
+}  // namespace ccmon::collector
