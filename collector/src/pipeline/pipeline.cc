@@ -41,13 +41,17 @@ void Pipeline::Stop() {
   }
   cv_.notify_all();
   thread_.join();
+  std::lock_guard lock(mu_);
+  apply_id_ = {};
 }
 
 void Pipeline::Execute(Work& w) {
+  bool on_apply_thread = false;
   {
     std::unique_lock lock(mu_);
-    if (running_ && std::this_thread::get_id() != apply_id_) {
-      if (!queue_.empty()) ++counters_.apply_waits;
+    on_apply_thread = std::this_thread::get_id() == apply_id_;
+    if (running_ && !on_apply_thread) {
+      if (busy_ || !queue_.empty()) ++counters_.apply_waits;
       queue_.push_back(&w);
       lock.unlock();
       cv_.notify_one();
@@ -56,9 +60,10 @@ void Pipeline::Execute(Work& w) {
       return;
     }
   }
-  // No apply thread (start-up, shutdown), or work handed in by work already on it.
+  // Work handed in by work already on the apply thread runs in place; without an apply thread
+  // (start-up, shutdown) one caller at a time runs it.
   std::unique_lock<std::mutex> inline_lock;
-  if (std::this_thread::get_id() != apply_id_) inline_lock = std::unique_lock(inline_mu_);
+  if (!on_apply_thread) inline_lock = std::unique_lock(inline_mu_);
   w.fn(w.ctx, engine_);
   if (w.mutates) applied_.fetch_add(1);
 }
@@ -70,6 +75,7 @@ void Pipeline::Loop() {
     cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) break;  // stopping, and everything queued before it is done
     group.swap(queue_);
+    busy_ = true;
     lock.unlock();
     for (Work* w : group) {
       w->fn(w->ctx, engine_);
@@ -82,6 +88,7 @@ void Pipeline::Loop() {
     done_cv_.notify_all();
     group.clear();
     lock.lock();
+    busy_ = false;
   }
 }
 

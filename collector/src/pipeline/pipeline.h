@@ -146,9 +146,10 @@ class Pipeline {
   AlertBoard alerts_;
   std::string shard_ = "default";
 
-  std::mutex mu_;  // queue_, running_, stopping_
+  std::mutex mu_;  // queue_, busy_, running_, stopping_
   std::condition_variable cv_;
   std::vector<Work*> queue_;
+  bool busy_ = false;  // the apply thread is running a group of work
   bool running_ = false;
   bool stopping_ = false;
   std::thread thread_;
