@@ -157,14 +157,29 @@ class ServerImpl final : public Server {
     std::string err, report;
     std::uint64_t ckpt_lsn = 0;
     std::string blob;
-    if (!ReadCheckpoint(options_.data_dir, &ckpt_lsn, &blob, &err)) {
-      return absl::DataLossError(err +
-                                 " (move it aside to start without it; state before it "
-                                 "is then lost)");
+    CheckpointPayload payload = CheckpointPayload::kProtobuf;
+    bool loaded = ReadCheckpoint(options_.data_dir, &ckpt_lsn, &blob, &payload, &err);
+    if (loaded && !blob.empty()) {
+      EngineState state;
+      loaded = payload == CheckpointPayload::kLegacy
+                   ? pipeline_.Run([&](Engine& e) { return e.LoadLegacyState(blob, &err); })
+                   : DecodeEngineState(blob, &state, &err) &&
+                         pipeline_.Run([&](Engine& e) { return e.ImportState(state, &err); });
     }
-    if (!blob.empty()) {
-      const bool ok = pipeline_.Run([&](Engine& e) { return e.LoadState(blob, &err); });
-      if (!ok) return absl::DataLossError(options_.data_dir + "/checkpoint: " + err);
+    if (!loaded) {
+      // A checkpoint this build cannot take (damaged, or written by a newer collector) is
+      // kept aside for whoever investigates, and the state is rebuilt from what the WAL
+      // still holds, as without a checkpoint: ledger rows the rebuild cannot know whole are
+      // protected below.
+      const std::string path = options_.data_dir + "/checkpoint";
+      const std::string aside = path + ".refused-" + std::to_string(pipeline_.clock().NowMs());
+      std::error_code ec;
+      std::filesystem::rename(path, aside, ec);
+      if (ec) return absl::DataLossError(err + "; cannot move it aside: " + ec.message());
+      log->error("{} (checkpoint moved to {}); rebuilding the state from the WAL", err, aside);
+      ++pipeline_.counters().checkpoints_refused;
+      blob.clear();
+      ckpt_lsn = 0;
     }
     WalOptions wo;
     wo.dir = options_.data_dir + "/wal";
@@ -371,13 +386,15 @@ class ServerImpl final : public Server {
   // Under ledger_mu_: moves the engine's closed rows to unwritten_ and takes its state with
   // the WAL position it covers, in one engine critical section.
   void DrainAndSave(std::string* blob, std::uint64_t* lsn) {
+    EngineState state;
     pipeline_.Run([&](Engine& e) {
       auto drained = e.DrainLedger();
       unwritten_.insert(unwritten_.end(), std::make_move_iterator(drained.begin()),
                         std::make_move_iterator(drained.end()));
-      *blob = e.SaveState();
+      state = e.ExportState();
       *lsn = wal_.last_lsn();
     });
+    *blob = EncodeEngineState(state);  // off the apply thread
   }
 
   bool Checkpoint() {

@@ -1067,27 +1067,12 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
 
 namespace {
 
-// Little-endian, length-prefixed binary form of the engine state.
-class StateWriter {
+// Checkpoints written before the protobuf format (storage/checkpoint.cc): a little-endian,
+// length-prefixed binary form, versions 2 and 3, with counters stored as raw structs in one of
+// two frozen layouts. Read only, so that such a checkpoint still loads after an upgrade.
+class LegacyReader {
  public:
-  template <typename T>
-  void Pod(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void Str(std::string_view s) {
-    Pod(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class StateReader {
- public:
-  explicit StateReader(std::string_view in) : in_(in) {}
+  explicit LegacyReader(std::string_view in) : in_(in) {}
   template <typename T>
   T Pod() {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -1116,6 +1101,7 @@ class StateReader {
     if (n > in_.size() / std::max<std::size_t>(min_bytes, 1)) ok_ = false;
     return ok_ ? n : 0;
   }
+  void Fail() { ok_ = false; }
   bool ok() const { return ok_; }
   bool done() const { return in_.empty(); }
 
@@ -1124,33 +1110,34 @@ class StateReader {
   bool ok_ = true;
 };
 
-constexpr std::uint32_t kStateMagic = 0x43434d53;  // "SMCC"
-// 3: ledger rows (open and closed) per queue with revisions, instance watermarks. 2 (read
-// for upgrades): closed ledger entries in one list, open intervals per queue.
-constexpr std::uint32_t kStateVersion = 3;
-constexpr std::uint32_t kStateVersionV2 = 2;
+constexpr std::uint32_t kLegacyMagic = 0x43434d53;  // "SMCC"
+// 3: ledger rows (open and closed) per queue with revisions, instance watermarks. 2: closed
+// ledger entries in one list, open intervals per queue.
+constexpr std::uint32_t kLegacyV3 = 3;
+constexpr std::uint32_t kLegacyV2 = 2;
+constexpr int kLegacyRingMinutes = 60;
+constexpr std::size_t kLegacyHeld = 8;
 
-// Counts are stored as their bytes, and the header records sizeof(Counts): that size tells
-// the layouts apart (within either version). A new field of Counts changes it and needs a
-// reader of the layout before (the static_assert is the reminder).
-static_assert(std::is_trivially_copyable_v<Counts> && sizeof(Counts) == 23 * sizeof(std::uint64_t),
-              "Counts changed: keep a reader of the previous layout (ReadCounts)");
-
-// Counts as checkpoints stored them before the `lost` reason and the unknown-wait counters.
-struct CountsV1 {
+// The two counter layouts legacy checkpoints stored, told apart by the size in their header.
+struct CountsV1 {  // before the `lost` reason and the unknown-wait counters
   std::uint64_t offered, answered, answered_in_threshold, abandoned, abandoned_in_threshold,
       short_abandoned;
   std::array<std::uint64_t, 5> unanswered;  // kNone..kWithdraw
   std::uint64_t completed, transferred, handled, answered_wait_ms, abandoned_wait_ms, handle_ms,
       on_call_ms, acw_ms, ready_ms;
 };
+struct CountsV3 {
+  std::uint64_t offered, answered, answered_in_threshold, abandoned, abandoned_in_threshold,
+      short_abandoned;
+  std::array<std::uint64_t, 6> unanswered;  // kNone..kLost
+  std::uint64_t answered_wait_unknown, abandoned_wait_unknown, completed, transferred, handled,
+      answered_wait_ms, abandoned_wait_ms, handle_ms, on_call_ms, acw_ms, ready_ms;
+};
 static_assert(sizeof(CountsV1) == 20 * sizeof(std::uint64_t));
+static_assert(sizeof(CountsV3) == 23 * sizeof(std::uint64_t));
 
-enum class CountsLayout : std::uint8_t { kCurrent, kV1 };
-
-Counts ReadCounts(StateReader& r, CountsLayout layout) {
-  if (layout == CountsLayout::kCurrent) return r.Pod<Counts>();
-  const auto o = r.Pod<CountsV1>();
+template <typename Old>
+Counts FromLegacy(const Old& o) {
   Counts c;
   c.offered = o.offered;
   c.answered = o.answered;
@@ -1159,6 +1146,10 @@ Counts ReadCounts(StateReader& r, CountsLayout layout) {
   c.abandoned_in_threshold = o.abandoned_in_threshold;
   c.short_abandoned = o.short_abandoned;
   std::copy(o.unanswered.begin(), o.unanswered.end(), c.unanswered.begin());
+  if constexpr (std::is_same_v<Old, CountsV3>) {
+    c.answered_wait_unknown = o.answered_wait_unknown;
+    c.abandoned_wait_unknown = o.abandoned_wait_unknown;
+  }
   c.completed = o.completed;
   c.transferred = o.transferred;
   c.handled = o.handled;
@@ -1171,202 +1162,57 @@ Counts ReadCounts(StateReader& r, CountsLayout layout) {
   return c;
 }
 
-// A MinuteBucket is written as its bytes: the minute, the counts, the two MOS sums.
-static_assert(sizeof(MinuteBucket) == 8 + sizeof(Counts) + 16);
-
-MinuteBucket ReadBucket(StateReader& r, CountsLayout layout) {
-  if (layout == CountsLayout::kCurrent) return r.Pod<MinuteBucket>();
-  MinuteBucket b;
-  b.minute = r.Pod<std::int64_t>();
-  b.counts = ReadCounts(r, layout);
-  b.mos_milli_sum = r.Pod<std::uint64_t>();
-  b.mos_samples = r.Pod<std::uint64_t>();
-  return b;
+Counts ReadCounts(LegacyReader& r, bool v1_layout) {
+  return v1_layout ? FromLegacy(r.Pod<CountsV1>()) : FromLegacy(r.Pod<CountsV3>());
 }
 
-void WriteRow(StateWriter& w, std::int64_t start, const Row& row) {
-  w.Pod(start);
-  w.Pod(row.counts);
-  w.Pod(row.late);
-  w.Pod(row.rebuilt);
-  w.Pod(row.pending_late);
-  w.Pod(row.closed_ms);
-  w.Pod(row.changed_ms);
-  w.Pod(row.revision);
-  w.Pod(static_cast<std::uint8_t>((row.closed ? 1 : 0) | (row.dirty ? 2 : 0)));
+EngineState::Histogram ReadHistogram(LegacyReader& r) {
+  EngineState::Histogram h;
+  h.counts.resize(r.Count(8));
+  for (auto& c : h.counts) c = r.Pod<std::uint64_t>();
+  h.sum_ms = r.Pod<std::uint64_t>();
+  h.count = r.Pod<std::uint64_t>();
+  return h;
 }
 
-Row ReadRow(StateReader& r, std::int64_t* start, CountsLayout layout) {
-  Row row;
-  *start = r.Pod<std::int64_t>();
-  row.counts = ReadCounts(r, layout);
-  row.late = r.Pod<std::uint64_t>();
-  row.rebuilt = r.Pod<std::uint64_t>();
-  row.pending_late = r.Pod<std::uint64_t>();
-  row.closed_ms = r.Pod<std::int64_t>();
-  row.changed_ms = r.Pod<std::int64_t>();
-  row.revision = r.Pod<std::uint32_t>();
-  const auto flags = r.Pod<std::uint8_t>();
-  row.closed = (flags & 1) != 0;
-  row.dirty = (flags & 2) != 0;
-  return row;
-}
-
-void WriteHistogram(StateWriter& w, const HistogramState& h) {
-  w.Pod(static_cast<std::uint32_t>(h.counts.size()));
-  for (auto c : h.counts) w.Pod(c);
-  w.Pod(h.sum_ms);
-  w.Pod(h.count);
-}
-
-void ReadHistogram(StateReader& r, HistogramState& h) {
-  const std::uint32_t n = r.Count(8);
-  std::vector<std::uint64_t> counts(n);
-  for (auto& c : counts) c = r.Pod<std::uint64_t>();
-  const auto sum = r.Pod<std::uint64_t>();
-  const auto count = r.Pod<std::uint64_t>();
-  // Bounds follow the configured thresholds; if they changed, the old counts mean nothing.
-  if (counts.size() == h.counts.size()) {
-    h.counts = std::move(counts);
-    h.sum_ms = sum;
-    h.count = count;
-  }
-}
-
-}  // namespace
-
-std::string Engine::SaveState() const {
-  const Impl& m = *impl_;
-  StateWriter w;
-  w.Pod(kStateMagic);
-  w.Pod(kStateVersion);
-  w.Pod(static_cast<std::uint32_t>(sizeof(Counts)));
-  w.Pod(m.stats.accepted);
-  w.Pod(m.stats.duplicate);
-  w.Pod(m.stats.late);
-  w.Pod(m.stats.reconstructed);
-  w.Pod(m.stats.sequence_gaps);
-  w.Pod(m.stats.intervals_closed);
-  w.Pod(static_cast<std::uint32_t>(m.stats.invalid_by_reason.size()));
-  for (const auto& [reason, n] : m.stats.invalid_by_reason) {
-    w.Str(reason);
-    w.Pod(n);
-  }
-  w.Pod(m.stats.clock_anomaly);
-  w.Pod(m.stats.ledger_amendments);
-  w.Pod(m.stats.ledger_too_old);
-  w.Pod(static_cast<std::uint32_t>(m.sites.size()));
-  for (const auto& [id, sp] : m.sites) {
-    const Site& site = *sp;
-    w.Str(site.id);
-    w.Pod(site.last_seen_ms);
-    w.Pod(site.event_watermark_ms);
-    w.Pod(site.close_watermark_ms);
-    w.Pod(site.clock_skew_ms);
-    w.Pod(site.spool_backlog);
-    w.Pod(site.spool_dropped);
-    w.Pod(site.heartbeat_interval_ms);
-    w.Str(site.last_instance);
-    w.Str(site.version);
-    w.Pod(static_cast<std::uint32_t>(site.instances.size()));
-    for (const auto& [inst, in] : site.instances) {
-      w.Str(inst);
-      w.Pod(in.last_seq);
-      w.Pod(in.watermark_ms);
-      w.Pod(in.held);
-      w.Pod(in.held_n);
-      w.Pod(static_cast<std::uint64_t>(in.held_call));
-    }
-    w.Pod(static_cast<std::uint32_t>(site.queues.size()));
-    for (const auto& [name, qp] : site.queues) {
-      const Queue& q = *qp;
-      w.Str(q.name);
-      w.Pod(q.total);
-      for (const MinuteBucket& b : q.ring) w.Pod(b);
-      w.Pod(q.today_day);
-      w.Pod(q.today);
-      w.Pod(static_cast<std::uint32_t>(q.rows.size()));
-      for (const auto& [start, row] : q.rows) WriteRow(w, start, row);
-      WriteHistogram(w, q.answered_wait);
-      WriteHistogram(w, q.abandoned_wait);
-      WriteHistogram(w, q.handle_time);
-      w.Pod(static_cast<std::uint32_t>(q.waiting.size()));
-      for (const auto& [call, t] : q.waiting) {
-        w.Str(call);
-        w.Pod(t);
-      }
-      w.Pod(q.ledger_met);
-      w.Pod(q.ledger_missed);
-      w.Pod(q.agent_state_ms);
-      w.Pod(static_cast<std::uint32_t>(q.abandoned.size()));
-      for (const AbandonedRecord& a : q.abandoned) {
-        w.Pod(a.time_ms);
-        w.Pod(a.wait_ms);
-        w.Str(a.call_id);
-        w.Str(a.caller_id);
-      }
-    }
-    w.Pod(static_cast<std::uint32_t>(site.agents.size()));
-    for (const auto& [name, a] : site.agents) {
-      w.Str(name);
-      w.Pod(a.state);
-      // 0 not paused, 1 paused not ready, 2 paused for after-call work.
-      w.Pod(static_cast<std::uint8_t>(!a.paused                                     ? 0
-                                      : a.pause_state == AgentState::kAfterCallWork ? 2
-                                                                                    : 1));
-      w.Pod(a.since_ms);
-      w.Pod(static_cast<std::uint32_t>(a.queues.size()));
-      for (const Queue* q : a.queues) w.Str(q->name);
-    }
-    w.Pod(static_cast<std::uint32_t>(site.links.size()));
-    for (const auto& [name, l] : site.links) {
-      w.Str(name);
-      w.Pod(static_cast<std::uint8_t>(l.view.up ? 1 : 0));
-      w.Pod(l.view.rtt_ms);
-      w.Pod(l.view.jitter_ms);
-      w.Pod(l.view.loss_ratio);
-      w.Pod(l.view.last_ms);
-    }
-  }
-  return w.Take();
-}
-
-bool Engine::LoadState(std::string_view blob, std::string* error) {
-  auto fresh = std::make_unique<Impl>(impl_->cfg, impl_->clock);
-  Impl& m = *fresh;
-  StateReader r(blob);
-  if (r.Pod<std::uint32_t>() != kStateMagic) {
+// A legacy checkpoint as state. now_ms stamps the closed intervals of version 2, which become
+// closed rows drained once more so the store holds them.
+bool ParseLegacyState(std::string_view blob, std::int64_t now_ms, EngineState* out,
+                      std::string* error) {
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+  LegacyReader r(blob);
+  if (r.Pod<std::uint32_t>() != kLegacyMagic) {
     *error = "not a ccmon engine checkpoint";
     return false;
   }
   const auto version = r.Pod<std::uint32_t>();
-  if (version != kStateVersion && version != kStateVersionV2) {
+  if (version != kLegacyV3 && version != kLegacyV2) {
     *error = "checkpoint format version " + std::to_string(version) + ", this build reads " +
-             std::to_string(kStateVersionV2) + " and " + std::to_string(kStateVersion);
+             std::to_string(kLegacyV2) + " and " + std::to_string(kLegacyV3) +
+             " (binary) and the protobuf format";
     return false;
   }
-  const bool v2 = version == kStateVersionV2;
+  const bool v2 = version == kLegacyV2;
   const auto counts_bytes = r.Pod<std::uint32_t>();
-  if (counts_bytes != sizeof(Counts) && counts_bytes != sizeof(CountsV1)) {
+  if (counts_bytes != sizeof(CountsV3) && counts_bytes != sizeof(CountsV1)) {
     *error = "checkpoint written by a build with a different counter layout (" +
              std::to_string(counts_bytes) + " bytes of counts, this build reads " +
-             std::to_string(sizeof(CountsV1)) + " and " + std::to_string(sizeof(Counts)) + ")";
+             std::to_string(sizeof(CountsV1)) + " and " + std::to_string(sizeof(CountsV3)) + ")";
     return false;
   }
-  const CountsLayout layout =
-      counts_bytes == sizeof(Counts) ? CountsLayout::kCurrent : CountsLayout::kV1;
-  m.stats.accepted = r.Pod<std::uint64_t>();
-  m.stats.duplicate = r.Pod<std::uint64_t>();
-  m.stats.late = r.Pod<std::uint64_t>();
-  m.stats.reconstructed = r.Pod<std::uint64_t>();
-  m.stats.sequence_gaps = r.Pod<std::uint64_t>();
-  m.stats.intervals_closed = r.Pod<std::uint64_t>();
+  const bool v1_layout = counts_bytes == sizeof(CountsV1);
+  EngineState& s = *out;
+  s = {};
+  s.stats.accepted = r.Pod<std::uint64_t>();
+  s.stats.duplicate = r.Pod<std::uint64_t>();
+  s.stats.late = r.Pod<std::uint64_t>();
+  s.stats.reconstructed = r.Pod<std::uint64_t>();
+  s.stats.sequence_gaps = r.Pod<std::uint64_t>();
+  s.stats.intervals_closed = r.Pod<std::uint64_t>();
   for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
     std::string reason = r.Str();
-    m.stats.invalid_by_reason[reason] = r.Pod<std::uint64_t>();
+    s.stats.invalid_by_reason[reason] = r.Pod<std::uint64_t>();
   }
-  // Version 2 kept closed intervals in one list: they become closed rows of their queues,
-  // drained once more so the store holds them.
   struct OldEntry {
     std::string site, queue;
     std::int64_t start = 0;
@@ -1384,23 +1230,23 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
       r.Str();
       r.Str();
       r.Pod<Contract>();
-      e.counts = ReadCounts(r, layout);
+      e.counts = ReadCounts(r, v1_layout);
       r.Pod<std::uint8_t>();
       r.Pod<std::uint8_t>();
       r.Pod<std::uint8_t>();
       old_entries.push_back(std::move(e));
     }
   } else {
-    m.stats.clock_anomaly = r.Pod<std::uint64_t>();
-    m.stats.ledger_amendments = r.Pod<std::uint64_t>();
-    m.stats.ledger_too_old = r.Pod<std::uint64_t>();
+    s.stats.clock_anomaly = r.Pod<std::uint64_t>();
+    s.stats.ledger_amendments = r.Pod<std::uint64_t>();
+    s.stats.ledger_too_old = r.Pod<std::uint64_t>();
   }
   for (std::uint32_t ns = r.Count(40); ns > 0 && r.ok(); --ns) {
-    Site& site = m.GetSite(r.Str());
+    EngineState::Site& site = s.sites.emplace_back();
+    site.id = r.Str();
     site.last_seen_ms = r.Pod<std::int64_t>();
     site.event_watermark_ms = r.Pod<std::int64_t>();
-    site.last_pbx_ms = m.clock.NowMs();  // idle time counts from the restart
-    if (!v2) site.close_watermark_ms = r.Pod<std::int64_t>();
+    site.close_watermark_ms = v2 ? kNone : r.Pod<std::int64_t>();
     site.clock_skew_ms = r.Pod<std::int64_t>();
     site.spool_backlog = r.Pod<std::uint64_t>();
     site.spool_dropped = r.Pod<std::uint64_t>();
@@ -1408,8 +1254,8 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     site.last_instance = r.Str();
     site.version = r.Str();
     for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
-      std::string inst = r.Str();
-      Instance& in = site.instances[inst];
+      EngineState::Instance& in = site.instances.emplace_back();
+      in.name = r.Str();
       in.last_seq = r.Pod<std::uint64_t>();
       if (v2) {
         // One site-wide watermark then: each instance starts from it.
@@ -1417,98 +1263,82 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
         site.close_watermark_ms = site.event_watermark_ms;
       } else {
         in.watermark_ms = r.Pod<std::int64_t>();
-        in.held = r.Pod<decltype(in.held)>();
-        in.held_n = std::min<std::uint32_t>(r.Pod<std::uint32_t>(), kWatermarkConfirm - 1);
-        in.held_call = static_cast<std::size_t>(r.Pod<std::uint64_t>());
+        const auto held = r.Pod<std::array<std::int64_t, kLegacyHeld>>();
+        in.held.assign(held.begin(), held.end());
+        in.held_n = r.Pod<std::uint32_t>();
+        in.held_call = r.Pod<std::uint64_t>();
       }
     }
     for (std::uint32_t nq = r.Count(counts_bytes); nq > 0 && r.ok(); --nq) {
-      const std::string name = r.Str();
-      Queue* q = r.ok() ? m.GetQueue(site, name) : nullptr;
-      Queue scratch;  // read into scratch when the queue no longer fits the caps
-      scratch.answered_wait.counts.assign(m.wait_bounds_ms.size() + 1, 0);
-      scratch.abandoned_wait.counts = scratch.answered_wait.counts;
-      scratch.handle_time.counts.assign(m.handle_bounds_ms.size() + 1, 0);
-      Queue& t = q != nullptr ? *q : scratch;
-      t.total = ReadCounts(r, layout);
-      for (MinuteBucket& b : t.ring) b = ReadBucket(r, layout);
-      t.today_day = r.Pod<std::int64_t>();
-      t.today = ReadCounts(r, layout);
+      EngineState::Queue& q = site.queues.emplace_back();
+      q.name = r.Str();
+      q.total = ReadCounts(r, v1_layout);
+      for (int i = 0; i < kLegacyRingMinutes; ++i) {
+        EngineState::Minute m;
+        m.minute = r.Pod<std::int64_t>();
+        m.counts = ReadCounts(r, v1_layout);
+        m.mos_milli_sum = r.Pod<std::uint64_t>();
+        m.mos_samples = r.Pod<std::uint64_t>();
+        if (m.minute != kNone) q.ring.push_back(m);
+      }
+      q.today_day = r.Pod<std::int64_t>();
+      q.today = ReadCounts(r, v1_layout);
       for (std::uint32_t n = r.Count(8 + counts_bytes); n > 0 && r.ok(); --n) {
-        std::int64_t start = 0;
-        Row row;
-        if (v2) {
-          start = r.Pod<std::int64_t>();
-          row.counts = ReadCounts(r, layout);
-        } else {
-          row = ReadRow(r, &start, layout);
-        }
-        if (!row.closed) {
-          site.next_close_ms =
-              std::min(site.next_close_ms, start + t.interval_ms + m.cfg.allowed_lateness_ms);
-          t.first_open = std::min(t.first_open, start);
-        }
-        const bool dirty = row.dirty;
-        row.dirty = false;
-        Row& placed = t.rows[start] = row;
-        if (dirty && q != nullptr) {
-          m.MarkDirty(*q, start, placed);
-          placed.pending_since_ms = m.clock.NowMs();
-        }
+        EngineState::Row& row = q.rows.emplace_back();
+        row.start_ms = r.Pod<std::int64_t>();
+        row.counts = ReadCounts(r, v1_layout);
+        if (v2) continue;  // an open interval: its counts only
+        row.late = r.Pod<std::uint64_t>();
+        row.rebuilt = r.Pod<std::uint64_t>();
+        row.pending_late = r.Pod<std::uint64_t>();
+        row.closed_ms = r.Pod<std::int64_t>();
+        row.changed_ms = r.Pod<std::int64_t>();
+        row.revision = r.Pod<std::uint32_t>();
+        const auto flags = r.Pod<std::uint8_t>();
+        row.closed = (flags & 1) != 0;
+        row.dirty = (flags & 2) != 0;
       }
-      ReadHistogram(r, t.answered_wait);
-      ReadHistogram(r, t.abandoned_wait);
-      ReadHistogram(r, t.handle_time);
+      q.answered_wait = ReadHistogram(r);
+      q.abandoned_wait = ReadHistogram(r);
+      q.handle_time = ReadHistogram(r);
       for (std::uint32_t n = r.Count(12); n > 0 && r.ok(); --n) {
-        std::string call = r.Str();
-        t.waiting[call] = r.Pod<std::int64_t>();
+        EngineState::Waiting& w = q.waiting.emplace_back();
+        w.call_id = r.Str();
+        w.since_ms = r.Pod<std::int64_t>();
       }
-      t.ledger_met = r.Pod<std::uint64_t>();
-      t.ledger_missed = r.Pod<std::uint64_t>();
-      t.agent_state_ms = r.Pod<std::array<std::uint64_t, kAgentStateCount>>();
+      q.ledger_met = r.Pod<std::uint64_t>();
+      q.ledger_missed = r.Pod<std::uint64_t>();
+      q.agent_state_ms = r.Pod<std::array<std::uint64_t, kAgentStateCount>>();
       for (std::uint32_t n = r.Count(20); n > 0 && r.ok(); --n) {
-        AbandonedRecord a;
+        EngineState::Abandoned& a = q.abandoned.emplace_back();
         a.time_ms = r.Pod<std::int64_t>();
         a.wait_ms = r.Pod<std::uint32_t>();
         a.call_id = r.Str();
         a.caller_id = r.Str();
-        if (t.abandoned.size() < Engine::kMaxAbandonedPerQueue) t.abandoned.push_back(std::move(a));
       }
     }
     for (std::uint32_t na = r.Count(18); na > 0 && r.ok(); --na) {
-      const std::string name = r.Str();
-      Agent a;
-      a.state = r.Pod<AgentState>();
-      const auto paused = r.Pod<std::uint8_t>();
+      EngineState::Agent& a = site.agents.emplace_back();
+      a.name = r.Str();
+      a.state = static_cast<AgentState>(r.Pod<std::uint8_t>());
+      const auto paused = r.Pod<std::uint8_t>();  // 0 no, 1 not ready, 2 after-call work
       a.paused = paused != 0;
       a.pause_state = paused == 2 ? AgentState::kAfterCallWork : AgentState::kNotReady;
       a.since_ms = r.Pod<std::int64_t>();
       if (static_cast<int>(a.state) < 1 || static_cast<int>(a.state) >= kAgentStateCount) {
-        r.Count(std::numeric_limits<std::size_t>::max());  // marks the reader failed
+        r.Fail();
         break;
       }
-      std::vector<std::string> queues;
-      for (std::uint32_t n = r.Count(4); n > 0 && r.ok(); --n) queues.push_back(r.Str());
-      Agent* slot = m.GetAgent(site, name, a.since_ms);
-      if (slot == nullptr) continue;
-      slot->paused = a.paused;
-      slot->pause_state = a.pause_state;
-      slot->since_ms = a.since_ms;
-      slot->state = a.state;
-      for (const auto& qn : queues) {
-        if (auto* q = Find(site.queues, qn)) m.Join(*slot, q->get());
-      }
+      for (std::uint32_t n = r.Count(4); n > 0 && r.ok(); --n) a.queues.push_back(r.Str());
     }
     for (std::uint32_t nl = r.Count(36); nl > 0 && r.ok(); --nl) {
-      const std::string name = r.Str();
-      Link& l = site.links[name];
-      l.view.site = site.id;
-      l.view.link = name;
-      l.view.up = r.Pod<std::uint8_t>() != 0;
-      l.view.rtt_ms = r.Pod<double>();
-      l.view.jitter_ms = r.Pod<double>();
-      l.view.loss_ratio = r.Pod<double>();
-      l.view.last_ms = r.Pod<std::int64_t>();
+      EngineState::Link& l = site.links.emplace_back();
+      l.name = r.Str();
+      l.up = r.Pod<std::uint8_t>() != 0;
+      l.rtt_ms = r.Pod<double>();
+      l.jitter_ms = r.Pod<double>();
+      l.loss_ratio = r.Pod<double>();
+      l.last_ms = r.Pod<std::int64_t>();
     }
   }
   if (!r.ok() || !r.done()) {
@@ -1516,17 +1346,226 @@ bool Engine::LoadState(std::string_view blob, std::string* error) {
     return false;
   }
   for (OldEntry& e : old_entries) {
-    auto* sp = Find(m.sites, e.site);
-    Queue* q = sp == nullptr ? nullptr : m.GetQueue(**sp, e.queue);
-    if (q == nullptr) continue;
-    Row& row = q->rows[e.start];
+    auto site = std::find_if(s.sites.begin(), s.sites.end(),
+                             [&](const EngineState::Site& x) { return x.id == e.site; });
+    if (site == s.sites.end()) continue;
+    auto q = std::find_if(site->queues.begin(), site->queues.end(),
+                          [&](const EngineState::Queue& x) { return x.name == e.queue; });
+    if (q == site->queues.end()) {
+      q = site->queues.insert(site->queues.end(), EngineState::Queue{});
+      q->name = e.queue;
+    }
+    EngineState::Row row;
+    row.start_ms = e.start;
     row.counts = e.counts;
     row.closed = true;
-    row.closed_ms = m.clock.NowMs();
-    m.MarkDirty(*q, e.start, row);
+    row.closed_ms = now_ms;
+    row.dirty = true;
+    q->rows.push_back(row);
   }
+  return true;
+}
+
+template <typename Map>
+std::vector<typename Map::const_pointer> SortedByKey(const Map& map) {
+  std::vector<typename Map::const_pointer> out;
+  out.reserve(map.size());
+  for (const auto& entry : map) out.push_back(&entry);
+  std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->first < b->first; });
+  return out;
+}
+
+EngineState::Histogram ExportHistogram(const HistogramState& h) {
+  return {h.counts, h.sum_ms, h.count};
+}
+
+}  // namespace
+
+EngineState Engine::ExportState() const {
+  const Impl& m = *impl_;
+  EngineState s;
+  s.stats = m.stats;
+  for (const auto* site_entry : SortedByKey(m.sites)) {
+    const Site& site = *site_entry->second;
+    EngineState::Site& o = s.sites.emplace_back();
+    o.id = site.id;
+    o.last_seen_ms = site.last_seen_ms;
+    o.event_watermark_ms = site.event_watermark_ms;
+    o.close_watermark_ms = site.close_watermark_ms;
+    o.clock_skew_ms = site.clock_skew_ms;
+    o.spool_backlog = site.spool_backlog;
+    o.spool_dropped = site.spool_dropped;
+    o.heartbeat_interval_ms = site.heartbeat_interval_ms;
+    o.last_instance = site.last_instance;
+    o.version = site.version;
+    for (const auto* entry : SortedByKey(site.instances)) {
+      const Instance& in = entry->second;
+      o.instances.push_back({entry->first, in.last_seq, in.watermark_ms,
+                             std::vector<std::int64_t>(in.held.begin(), in.held.end()), in.held_n,
+                             static_cast<std::uint64_t>(in.held_call)});
+    }
+    for (const auto* entry : SortedByKey(site.queues)) {
+      const Queue& q = *entry->second;
+      EngineState::Queue& oq = o.queues.emplace_back();
+      oq.name = q.name;
+      oq.total = q.total;
+      for (const MinuteBucket& b : q.ring) {
+        if (b.minute == std::numeric_limits<std::int64_t>::min()) continue;
+        oq.ring.push_back({b.minute, b.counts, b.mos_milli_sum, b.mos_samples});
+      }
+      std::sort(oq.ring.begin(), oq.ring.end(),
+                [](const auto& a, const auto& b) { return a.minute < b.minute; });
+      oq.today_day = q.today_day;
+      oq.today = q.today;
+      for (const auto& [start, row] : q.rows) {
+        oq.rows.push_back({start, row.counts, row.late, row.rebuilt, row.pending_late,
+                           row.closed_ms, row.changed_ms, row.revision, row.closed, row.dirty});
+      }
+      oq.answered_wait = ExportHistogram(q.answered_wait);
+      oq.abandoned_wait = ExportHistogram(q.abandoned_wait);
+      oq.handle_time = ExportHistogram(q.handle_time);
+      for (const auto* w : SortedByKey(q.waiting)) oq.waiting.push_back({w->first, w->second});
+      oq.ledger_met = q.ledger_met;
+      oq.ledger_missed = q.ledger_missed;
+      oq.agent_state_ms = q.agent_state_ms;
+      for (const AbandonedRecord& a : q.abandoned) {
+        oq.abandoned.push_back({a.time_ms, a.wait_ms, a.call_id, a.caller_id});
+      }
+    }
+    for (const auto* entry : SortedByKey(site.agents)) {
+      const Agent& a = entry->second;
+      EngineState::Agent& oa = o.agents.emplace_back();
+      oa.name = entry->first;
+      oa.state = a.state;
+      oa.paused = a.paused;
+      oa.pause_state = a.pause_state;
+      oa.since_ms = a.since_ms;
+      for (const Queue* q : a.queues) oa.queues.push_back(q->name);
+    }
+    for (const auto* entry : SortedByKey(site.links)) {
+      const LinkView& l = entry->second.view;
+      o.links.push_back({entry->first, l.up, l.rtt_ms, l.jitter_ms, l.loss_ratio, l.last_ms});
+    }
+  }
+  return s;
+}
+
+bool Engine::ImportState(const EngineState& state, std::string* error) {
+  auto fresh = std::make_unique<Impl>(impl_->cfg, impl_->clock);
+  Impl& m = *fresh;
+  const std::int64_t now = m.clock.NowMs();
+  for (const EngineState::Site& in_site : state.sites) {
+    Site& site = m.GetSite(in_site.id);
+    site.last_seen_ms = in_site.last_seen_ms;
+    site.event_watermark_ms = in_site.event_watermark_ms;
+    site.last_pbx_ms = now;  // idle time counts from the restart
+    site.close_watermark_ms = in_site.close_watermark_ms;
+    site.clock_skew_ms = in_site.clock_skew_ms;
+    site.spool_backlog = in_site.spool_backlog;
+    site.spool_dropped = in_site.spool_dropped;
+    site.heartbeat_interval_ms = in_site.heartbeat_interval_ms;
+    site.last_instance = in_site.last_instance;
+    site.version = in_site.version;
+    for (const EngineState::Instance& ii : in_site.instances) {
+      Instance& in = site.instances[ii.name];
+      in.last_seq = ii.last_seq;
+      in.watermark_ms = ii.watermark_ms;
+      const std::size_t held = std::min(ii.held.size(), in.held.size());
+      std::copy_n(ii.held.begin(), held, in.held.begin());
+      in.held_n = std::min<std::uint32_t>(ii.held_n, kWatermarkConfirm - 1);
+      in.held_call = static_cast<std::size_t>(ii.held_call);
+    }
+    for (const EngineState::Queue& iq : in_site.queues) {
+      Queue* q = m.GetQueue(site, iq.name);
+      if (q == nullptr) continue;  // no longer fits the caps
+      q->total = iq.total;
+      for (const EngineState::Minute& im : iq.ring) {
+        if (MinuteBucket* b = RingAt(q->ring, im.minute)) {
+          b->counts = im.counts;
+          b->mos_milli_sum = im.mos_milli_sum;
+          b->mos_samples = im.mos_samples;
+        }
+      }
+      q->today_day = iq.today_day;
+      q->today = iq.today;
+      for (const EngineState::Row& ir : iq.rows) {
+        Row row;
+        row.counts = ir.counts;
+        row.late = ir.late;
+        row.rebuilt = ir.rebuilt;
+        row.pending_late = ir.pending_late;
+        row.closed_ms = ir.closed_ms;
+        row.changed_ms = ir.changed_ms;
+        row.revision = ir.revision;
+        row.closed = ir.closed;
+        if (!row.closed) {
+          site.next_close_ms = std::min(site.next_close_ms,
+                                        ir.start_ms + q->interval_ms + m.cfg.allowed_lateness_ms);
+          q->first_open = std::min(q->first_open, ir.start_ms);
+        }
+        Row& placed = q->rows[ir.start_ms] = row;
+        if (ir.dirty) {
+          m.MarkDirty(*q, ir.start_ms, placed);
+          placed.pending_since_ms = now;
+        }
+      }
+      // Bounds follow the configured thresholds; if they changed, the old counts mean nothing.
+      auto restore = [](HistogramState& h, const EngineState::Histogram& ih) {
+        if (ih.counts.size() != h.counts.size()) return;
+        h.counts = ih.counts;
+        h.sum_ms = ih.sum_ms;
+        h.count = ih.count;
+      };
+      restore(q->answered_wait, iq.answered_wait);
+      restore(q->abandoned_wait, iq.abandoned_wait);
+      restore(q->handle_time, iq.handle_time);
+      for (const EngineState::Waiting& w : iq.waiting) q->waiting[w.call_id] = w.since_ms;
+      q->ledger_met = iq.ledger_met;
+      q->ledger_missed = iq.ledger_missed;
+      q->agent_state_ms = iq.agent_state_ms;
+      for (const EngineState::Abandoned& a : iq.abandoned) {
+        if (q->abandoned.size() == Engine::kMaxAbandonedPerQueue) q->abandoned.pop_front();
+        q->abandoned.push_back({a.time_ms, a.wait_ms, a.call_id, a.caller_id});
+      }
+    }
+    for (const EngineState::Agent& ia : in_site.agents) {
+      auto valid = [](AgentState s) {
+        return static_cast<int>(s) >= 1 && static_cast<int>(s) < kAgentStateCount;
+      };
+      if (!valid(ia.state) || !valid(ia.pause_state)) {
+        *error = "agent " + ia.name + " of site " + in_site.id + " has agent state " +
+                 std::to_string(static_cast<int>(ia.state)) + ", which this build does not know";
+        return false;
+      }
+      Agent* slot = m.GetAgent(site, ia.name, ia.since_ms);
+      if (slot == nullptr) continue;
+      slot->paused = ia.paused;
+      slot->pause_state = ia.pause_state;
+      slot->since_ms = ia.since_ms;
+      slot->state = ia.state;
+      for (const auto& qn : ia.queues) {
+        if (auto* q = Find(site.queues, qn)) m.Join(*slot, q->get());
+      }
+    }
+    for (const EngineState::Link& il : in_site.links) {
+      Link& l = site.links[il.name];
+      l.view.site = site.id;
+      l.view.link = il.name;
+      l.view.up = il.up;
+      l.view.rtt_ms = il.rtt_ms;
+      l.view.jitter_ms = il.jitter_ms;
+      l.view.loss_ratio = il.loss_ratio;
+      l.view.last_ms = il.last_ms;
+    }
+  }
+  m.stats = state.stats;  // last: placing rows and agents above counts nothing
   impl_ = std::move(fresh);
   return true;
+}
+
+bool Engine::LoadLegacyState(std::string_view blob, std::string* error) {
+  EngineState state;
+  return ParseLegacyState(blob, impl_->clock.NowMs(), &state, error) && ImportState(state, error);
 }
 
 bool Engine::Reject(std::string_view site_id, std::string_view instance, std::uint64_t seq,

@@ -461,6 +461,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
     AddValue(ck, {{"result", "ok"}}, static_cast<double>(pc->checkpoints_ok.load()));
     AddValue(ck, {{"result", "failed"}}, static_cast<double>(pc->checkpoints_failed.load()));
+    AddValue(b.Family("ccmon_checkpoint_refused_at_start",
+                      "1 when the checkpoint found at start could not be loaded (damaged or of "
+                      "a newer format): it was moved aside and the state rebuilt from the WAL.",
+                      T::Gauge),
+             {}, static_cast<double>(pc->checkpoints_refused.load()));
     AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
                       "When the last checkpoint was written (0: none since start).", T::Gauge),
              {}, static_cast<double>(pc->checkpoint_last_ms.load()) / 1000.0);

@@ -50,6 +50,9 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> checkpoints_ok{0};
   std::atomic<std::uint64_t> checkpoints_failed{0};
   std::atomic<std::int64_t> checkpoint_last_ms{0};
+  // 1 when the checkpoint found at start could not be loaded and the state was rebuilt from
+  // the WAL alone.
+  std::atomic<std::uint64_t> checkpoints_refused{0};
   std::atomic<std::uint64_t> ledger_write_failures{0};
   std::atomic<std::uint64_t> ledger_rows_waiting{0};
   std::atomic<std::uint64_t> ledger_revisions_written{0};

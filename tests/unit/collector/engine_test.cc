@@ -544,13 +544,15 @@ TEST_F(EngineTest, CheckpointRoundTripRestoresEverything) {
   l.rtt_ms = 41;
   engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), l});
   engine_->Tick();
-  const std::string blob = engine_->SaveState();
+  const EngineState saved = engine_->ExportState();
   const Snapshot before = engine_->TakeSnapshot();
   const auto ledger_before = engine_->Ledger("", "");
 
   Engine restored(cfg, clock_);
   std::string err;
-  ASSERT_TRUE(restored.LoadState(blob, &err)) << err;
+  ASSERT_TRUE(restored.ImportState(saved, &err)) << err;
+  // It exports what was imported: rows, ring, agents, links, dedupe state and counters.
+  EXPECT_TRUE(restored.ExportState() == saved);
   const Snapshot after = restored.TakeSnapshot();
   ASSERT_EQ(after.queues.size(), before.queues.size());
   const QueueView& a = after.queues[0];
@@ -574,21 +576,28 @@ TEST_F(EngineTest, CheckpointRoundTripRestoresEverything) {
             ApplyResult::Kind::kDuplicate);
   // A checkpoint of the restored engine restores to the same figures again.
   Engine again(cfg, clock_);
-  ASSERT_TRUE(again.LoadState(restored.SaveState(), &err)) << err;
+  ASSERT_TRUE(again.ImportState(restored.ExportState(), &err)) << err;
   EXPECT_TRUE(again.TakeSnapshot().queues[0].total == b.total);
 }
 
 TEST_F(EngineTest, DamagedCheckpointIsRefusedAndStateKept) {
   Make();
   Call(clock_.NowMs(), CallKind::kOffered, "q", "a");
-  std::string blob = engine_->SaveState();
   std::string err;
-  EXPECT_FALSE(engine_->LoadState(blob.substr(0, blob.size() / 2), &err));
-  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
-  EXPECT_FALSE(engine_->LoadState("garbage", &err));
-  blob[4] = 9;  // version
-  EXPECT_FALSE(engine_->LoadState(blob, &err));
-  EXPECT_NE(err.find("version"), std::string::npos) << err;
+  EXPECT_FALSE(engine_->LoadLegacyState("garbage", &err));
+  EXPECT_NE(err.find("not a ccmon engine checkpoint"), std::string::npos) << err;
+  std::string header(12, '\0');
+  const std::uint32_t magic = 0x43434d53, version = 9;
+  std::memcpy(header.data(), &magic, 4);
+  std::memcpy(header.data() + 4, &version, 4);
+  EXPECT_FALSE(engine_->LoadLegacyState(header, &err));
+  EXPECT_NE(err.find("version 9"), std::string::npos) << err;
+  // A state naming an agent state this build does not know is refused by name.
+  EngineState state = engine_->ExportState();
+  state.sites[0].agents.push_back(
+      {"ann", static_cast<AgentState>(42), false, AgentState::kNotReady, 0, {}});
+  EXPECT_FALSE(engine_->ImportState(state, &err));
+  EXPECT_NE(err.find("agent ann of site s1"), std::string::npos) << err;
   EXPECT_EQ(Queue(engine_->TakeSnapshot(), "s1", "q").total.offered, 1u);
 }
 
@@ -667,7 +676,7 @@ TEST_F(EngineTest, ACheckpointOfTheFormerFormatLoads) {
 
   Make();
   std::string err;
-  ASSERT_TRUE(engine_->LoadState(b, &err)) << err;
+  ASSERT_TRUE(engine_->LoadLegacyState(b, &err)) << err;
   EXPECT_EQ(engine_->LastApplied("s1", "i1"), 7u);
   const auto drained = engine_->DrainLedger();
   ASSERT_EQ(drained.size(), 1u);
@@ -779,7 +788,10 @@ TEST_F(EngineTest, ACheckpointOfThePreviousCounterLayoutLoads) {
 
   Make();
   std::string err;
-  ASSERT_TRUE(engine_->LoadState(b, &err)) << err;
+  // Cut anywhere, it is refused as damaged.
+  EXPECT_FALSE(engine_->LoadLegacyState(b.substr(0, b.size() / 2), &err));
+  EXPECT_NE(err.find("truncated or damaged"), std::string::npos) << err;
+  ASSERT_TRUE(engine_->LoadLegacyState(b, &err)) << err;
   EXPECT_EQ(engine_->LastApplied("s1", "i1"), 7u);
   const std::size_t lost = static_cast<std::size_t>(UnansweredReason::kLost);
   const auto rows = engine_->Ledger("", "");
@@ -819,7 +831,7 @@ TEST_F(EngineTest, ACheckpointOfThePreviousCounterLayoutLoads) {
   EXPECT_EQ(after[1].counts.abandoned_wait_unknown, 1u);
   // Saved again, in the current layout, it reads back the same.
   Engine again(CoreConfig{}, clock_);
-  ASSERT_TRUE(again.LoadState(engine_->SaveState(), &err)) << err;
+  ASSERT_TRUE(again.ImportState(engine_->ExportState(), &err)) << err;
   EXPECT_EQ(again.Ledger("", "")[1].counts, after[1].counts);
   EXPECT_EQ(Queue(again.TakeSnapshot(), "s1", "q").total,
             Queue(engine_->TakeSnapshot(), "s1", "q").total);
@@ -828,7 +840,7 @@ TEST_F(EngineTest, ACheckpointOfThePreviousCounterLayoutLoads) {
   std::string odd = b;
   const std::uint32_t size = 168;
   std::memcpy(odd.data() + 8, &size, sizeof size);
-  EXPECT_FALSE(again.LoadState(odd, &err));
+  EXPECT_FALSE(again.LoadLegacyState(odd, &err));
   EXPECT_NE(err.find("counter layout (168 bytes"), std::string::npos) << err;
 }
 

@@ -1,7 +1,8 @@
 // The Ingest service over loopback gRPC against a real collector (Server::Start): batches are
 // acked, written to the WAL as received (or serialised again when the message carries more
 // than the batch) and replayed after a restart; bytes that are not an AgentMessage end the
-// stream with INVALID_ARGUMENT and are counted.
+// stream with INVALID_ARGUMENT and are counted. At start a checkpoint of the former binary
+// format loads, and one this build must not load is set aside while the WAL rebuilds the state.
 #include <curl/curl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -9,14 +10,19 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <string>
 
 #include "ccmon/collector/server.h"
+#include "ccmon/v1/checkpoint.pb.h"
 #include "ccmon/v1/ingest.grpc.pb.h"
 #include "ccmon/v1/monitor.grpc.pb.h"
 #include "ingest/raw_message.h"
+#include "storage/checkpoint.h"
 #include "storage/wal.h"
 
 namespace ccmon::collector {
@@ -304,6 +310,134 @@ TEST_F(IngestServiceTest, ABatchThatDoesNotDecodeEndsTheStreamAndAppliesNothingO
       << status.error_message();
   EXPECT_EQ(Offered(), 2u);
   EXPECT_EQ(Metric("ccmon_ingest_streams_refused_total{reason=\"protocol\"}"), 1);
+}
+
+// The framed checkpoint file of the format before the protobuf one (magic CCMONCK1, the WAL
+// position, a CRC, the length, the state), with a version 3 binary state of site s1: agent
+// instance i1 applied through seq 7, and queue q offered 5 calls today.
+std::string LegacyCheckpointFile(std::int64_t now_ms) {
+  std::string b;
+  auto pod = [&](const auto& v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  auto str = [&](std::string_view v) {
+    pod(static_cast<std::uint32_t>(v.size()));
+    b.append(v);
+  };
+  constexpr int kCounts = 23;  // the version 3 counter layout: 23 uint64
+  auto counts = [&](std::uint64_t offered) {
+    pod(offered);
+    for (int i = 1; i < kCounts; ++i) pod(std::uint64_t{0});
+  };
+  pod(std::uint32_t{0x43434d53});
+  pod(std::uint32_t{3});
+  pod(static_cast<std::uint32_t>(kCounts * 8));
+  pod(std::uint64_t{5});                              // accepted
+  for (int i = 0; i < 5; ++i) pod(std::uint64_t{0});  // the other ingest stats
+  pod(std::uint32_t{0});                              // invalid reasons
+  for (int i = 0; i < 3; ++i) pod(std::uint64_t{0});  // anomalies, amendments, too old
+  pod(std::uint32_t{1});                              // sites
+  str("s1");
+  pod(now_ms);           // last seen
+  pod(now_ms - 60'000);  // event watermark
+  pod(now_ms - 60'000);  // close watermark
+  pod(std::int64_t{0});  // skew
+  pod(std::uint64_t{0});
+  pod(std::uint64_t{0});
+  pod(std::uint32_t{0});
+  str("i1");
+  str("0.1.0");
+  pod(std::uint32_t{1});  // instances
+  str("i1");
+  pod(std::uint64_t{7});
+  pod(now_ms - 60'000);
+  for (int i = 0; i < 8; ++i) pod(std::int64_t{0});  // held
+  pod(std::uint32_t{0});
+  pod(std::uint64_t{0});
+  pod(std::uint32_t{1});  // queues
+  str("q");
+  counts(5);  // total
+  for (int i = 0; i < 60; ++i) {
+    pod(std::numeric_limits<std::int64_t>::min());  // an empty minute
+    counts(0);
+    pod(std::uint64_t{0});
+    pod(std::uint64_t{0});
+  }
+  pod(now_ms / 86'400'000);  // today (UTC)
+  counts(5);
+  pod(std::uint32_t{0});  // rows
+  for (int h = 0; h < 3; ++h) {
+    pod(std::uint32_t{0});
+    pod(std::uint64_t{0});
+    pod(std::uint64_t{0});
+  }
+  pod(std::uint32_t{0});  // waiting
+  pod(std::uint64_t{0});
+  pod(std::uint64_t{0});
+  for (int i = 0; i < 6; ++i) pod(std::uint64_t{0});  // agent state time
+  pod(std::uint32_t{0});                              // abandoned
+  pod(std::uint32_t{0});                              // agents
+  pod(std::uint32_t{0});                              // links
+  std::string file("CCMONCK1", 8);
+  const std::uint64_t lsn = 0, len = b.size();
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(b.data()), static_cast<uInt>(b.size())));
+  file.append(reinterpret_cast<const char*>(&lsn), 8);
+  file.append(reinterpret_cast<const char*>(&crc), 4);
+  file.append(reinterpret_cast<const char*>(&len), 8);
+  return file + b;
+}
+
+// A collector upgraded over a checkpoint of the binary format loads it: its counts show, and
+// its dedupe state holds (seq 7 is a duplicate, 8 is new). Its next checkpoint is protobuf.
+TEST_F(IngestServiceTest, ACheckpointOfTheFormerBinaryFormatLoadsAtStart) {
+  Stop();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  {
+    std::ofstream out(dir_ / "checkpoint", std::ios::binary);
+    out << LegacyCheckpointFile(clock_.NowMs());
+  }
+  Start();
+  EXPECT_EQ(Offered(), 5u);
+  EXPECT_EQ(Send({Batch(7, 2).SerializeAsString()}), 8u);
+  EXPECT_EQ(Offered(), 6u);
+  EXPECT_EQ(Metric("ccmon_checkpoint_refused_at_start"), 0);
+  Stop();
+  std::ifstream in(dir_ / "checkpoint", std::ios::binary);
+  std::string magic(8, '\0');
+  in.read(magic.data(), 8);
+  EXPECT_EQ(magic, "CCMONCK2");
+  Start();
+  EXPECT_EQ(Offered(), 6u);
+}
+
+// A checkpoint this build must not load (here: the format of a newer collector) does not stop
+// the collector: it is moved aside, said in a metric, and the state is rebuilt from the WAL.
+TEST_F(IngestServiceTest, ACheckpointOfANewerFormatIsSetAsideAndTheWalReplayed) {
+  ASSERT_EQ(Send({Batch(1, 3).SerializeAsString(), Batch(4, 2).SerializeAsString()}), 5u);
+  // Everything acked is durable: a copy of the WAL now holds all five calls (the final
+  // checkpoint at Stop lets the collector drop them from its own).
+  const auto wal_copy = dir_.string() + "-wal";
+  std::filesystem::remove_all(wal_copy);
+  std::filesystem::copy(dir_ / "wal", wal_copy, std::filesystem::copy_options::recursive);
+  Stop();
+  std::filesystem::remove_all(dir_ / "wal");
+  std::filesystem::rename(wal_copy, dir_ / "wal");
+  v1::EngineCheckpoint newer;
+  newer.set_format(kCheckpointFormat + 1);
+  std::string err;
+  ASSERT_TRUE(WriteCheckpoint(dir_.string(), 5, newer.SerializeAsString(), &err)) << err;
+
+  Start();
+  EXPECT_EQ(Offered(), 5u);
+  EXPECT_EQ(Metric("ccmon_checkpoint_refused_at_start"), 1);
+  int aside = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir_)) {
+    aside += f.path().filename().string().rfind("checkpoint.refused-", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(aside, 1);
+  // Dedupe state came back with the calls: the agent resumes after seq 5.
+  EXPECT_EQ(Send({Batch(5, 2).SerializeAsString()}), 6u);
+  EXPECT_EQ(Offered(), 6u);
 }
 
 }  // namespace

@@ -448,18 +448,20 @@ TEST_F(WalTest, CheckpointFileRoundTripAndDamage) {
   fs::create_directories(dir_);
   std::string err, state;
   std::uint64_t lsn = 7;
-  ASSERT_TRUE(ReadCheckpoint(dir_.string(), &lsn, &state, &err));  // none yet
+  CheckpointPayload payload = CheckpointPayload::kLegacy;
+  ASSERT_TRUE(ReadCheckpoint(dir_.string(), &lsn, &state, &payload, &err));  // none yet
   EXPECT_EQ(lsn, 0u);
   ASSERT_TRUE(WriteCheckpoint(dir_.string(), 42, "engine-state", &err)) << err;
-  ASSERT_TRUE(ReadCheckpoint(dir_.string(), &lsn, &state, &err)) << err;
+  ASSERT_TRUE(ReadCheckpoint(dir_.string(), &lsn, &state, &payload, &err)) << err;
   EXPECT_EQ(lsn, 42u);
   EXPECT_EQ(state, "engine-state");
+  EXPECT_EQ(payload, CheckpointPayload::kProtobuf);
   {
     std::fstream f(dir_ / "checkpoint", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(-2, std::ios::end);
     f.put('Z');
   }
-  EXPECT_FALSE(ReadCheckpoint(dir_.string(), &lsn, &state, &err));
+  EXPECT_FALSE(ReadCheckpoint(dir_.string(), &lsn, &state, &payload, &err));
   EXPECT_NE(err.find("checksum"), std::string::npos) << err;
 }
 

@@ -11,6 +11,7 @@
 
 #include "ccmon/collector/clock.h"
 #include "ccmon/collector/config.h"
+#include "ccmon/collector/engine_state.h"
 #include "ccmon/collector/ledger.h"
 #include "ccmon/collector/snapshot.h"
 #include "ccmon/model/event.h"
@@ -78,11 +79,14 @@ class Engine {
   std::vector<AbandonedView> Abandoned(std::string_view client, std::string_view queue,
                                        std::int64_t since_ms) const;
 
-  // Serialises the whole state (for checkpoints) and restores it into a fresh engine. The
-  // format carries a version; LoadState fails with a message on any mismatch or damage and
-  // then leaves the engine as it was.
-  std::string SaveState() const;
-  bool LoadState(std::string_view blob, std::string* error);
+  // The whole state, for checkpoints (storage/checkpoint.cc writes it as protobuf), and its
+  // restoration into this engine. ImportState fails with a message naming what it cannot take
+  // and then leaves the engine as it was.
+  EngineState ExportState() const;
+  bool ImportState(const EngineState& state, std::string* error);
+  // Restores a checkpoint of the binary format written before the protobuf one (versions 2
+  // and 3), so that an upgrade keeps its state; fails with a message on damage.
+  bool LoadLegacyState(std::string_view blob, std::string* error);
 
   std::uint64_t LastApplied(std::string_view site, std::string_view instance) const;
   const CoreConfig& config() const;

@@ -108,6 +108,7 @@ struct IngestStats {
   std::uint64_t ledger_amendments = 0;
   // Outcomes for intervals older than ledger_amend_days: counted live, not in the ledger.
   std::uint64_t ledger_too_old = 0;
+  bool operator==(const IngestStats&) const = default;
 };
 
 struct Snapshot {
