@@ -405,9 +405,9 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
                       "mean apply latency).",
                       T::Counter),
              {}, static_cast<double>(pc->apply_ns_total.load()) / 1e9);
-    AddValue(b.Family("ccmon_pipeline_queued_total",
-                      "Work handed to the apply thread (batches, stream opens and closes, "
-                      "ticks) that queued behind other work: ingest back-pressure.",
+    AddValue(b.Family("ccmon_ingest_backpressure_waits_total",
+                      "Times a stream stopped reading because every batch it had received was "
+                      "still queued for the apply thread or waiting for its ack.",
                       T::Counter),
              {}, static_cast<double>(pc->apply_waits.load()));
     AddValue(b.Family("ccmon_pipeline_snapshots_total",

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -135,77 +136,161 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   welcome->set_accepts_status(true);
   if (!WriteMessage(stream, out)) return grpc::Status::OK;
 
-  // Acks are written by their own thread once the WAL has made each batch durable, so this
-  // thread keeps reading and applying the next batches meanwhile (acks stay in order).
-  struct PendingAck {
-    std::uint64_t lsn;
-    v1::CollectorMessage msg;
+  // Batches go to the apply thread without waiting for it, each in one of a fixed set of
+  // slots (its bytes, decoded events, WAL record and ack), so this thread reads and decodes
+  // the next batches meanwhile. Acks are written by their own thread, in order, once a batch
+  // is applied and the WAL has made it durable. Acks are cumulative, so every batch made
+  // durable by the same group commit is acked by one message: the last batch's acked_seq with
+  // the rejections of all of them.
+  struct Slot {
+    RawMessage raw;
+    std::string reserialised;
+    std::vector<wire::DecodedEvent> events;  // views into raw's bytes (or reserialised)
+    std::string wal_record;
+    std::uint32_t wal_crc = 0;
+    v1::CollectorMessage msg;  // the ack
+    std::uint64_t lsn = 0;
+    bool applied = false;  // under ack_mu
+    // What the apply thread needs, set before the slot is submitted.
+    const std::string* site = nullptr;
+    const std::string* instance = nullptr;
+    Journal* wal = nullptr;
+    PipelineCounters* counters = nullptr;
+    std::mutex* mu = nullptr;
+    std::condition_variable* cv = nullptr;
+    std::size_t* in_pipeline = nullptr;
   };
+  // Enough for an agent's window of unacknowledged batches (8 by default) when its batches
+  // are not full; a stream with every slot busy stops reading until an ack frees one.
+  constexpr std::size_t kSlots = 16;
   std::mutex ack_mu;
   std::condition_variable ack_cv;
-  std::deque<PendingAck> pending;
+  std::vector<std::unique_ptr<Slot>> slots(kSlots);
+  std::vector<Slot*> free_slots;
+  for (auto& s : slots) {
+    s = std::make_unique<Slot>();
+    free_slots.push_back(s.get());
+  }
+  std::deque<Slot*> pending;    // submitted, in order
+  std::size_t in_pipeline = 0;  // submitted and not yet applied (under ack_mu)
   bool reading_done = false;
-  std::atomic<bool> ack_failed{false};
+  bool ack_failed = false;  // under ack_mu
   Journal* const wal = pipeline_.journal();
-  // Acks are cumulative, so every batch made durable by the same group commit is acked by one
-  // message: the last batch's acked_seq with the rejections of all of them.
+  PipelineCounters& counters = pipeline_.counters();
+
+  // On the apply thread: the batch is applied and appended to the WAL in apply order.
+  auto apply = [](void* ctx, Engine& e) {
+    Slot& s = *static_cast<Slot*>(ctx);
+    const auto t0 = std::chrono::steady_clock::now();
+    v1::Ack* ack = s.msg.mutable_ack();
+    ApplyBatch(e, *s.site, *s.instance, s.events, ack);
+    if (s.wal != nullptr) s.lsn = s.wal->Append(s.wal_record, s.wal_crc);
+    ack->set_acked_seq(e.LastApplied(*s.site, *s.instance));
+    s.counters->apply_ns_total += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    ++s.counters->batches;
+  };
+  // Told under the stream's lock: the stream cannot end (it waits for every submitted slot)
+  // before this returns.
+  auto applied = [](void* ctx) {
+    Slot& s = *static_cast<Slot*>(ctx);
+    std::lock_guard lock(*s.mu);
+    s.applied = true;
+    --*s.in_pipeline;
+    s.cv->notify_all();
+  };
+  // Ends the stream from the ack writer (the peer is gone or cancelled).
+  auto fail_acks = [&] {
+    {
+      std::lock_guard lock(ack_mu);
+      ack_failed = true;
+    }
+    ack_cv.notify_all();
+  };
+
   std::thread ack_writer([&] {
     pthread_setname_np(pthread_self(), "ccmon-acks");  // tells it from gRPC's in top -H
+    v1::CollectorMessage out_msg;
     while (true) {
       std::uint64_t lsn = 0;
       {
         std::unique_lock lock(ack_mu);
-        ack_cv.wait(lock, [&] { return !pending.empty() || reading_done; });
+        ack_cv.wait(lock, [&] {
+          return (!pending.empty() && pending.front()->applied) ||
+                 (pending.empty() && reading_done);
+        });
         if (pending.empty()) return;
-        lsn = pending.front().lsn;
+        lsn = pending.front()->lsn;
       }
       // Ack only what is durable: wait for the group commit that covers this batch.
       while (wal != nullptr && !wal->WaitDurable(lsn, std::chrono::seconds(1))) {
         if (ctx->IsCancelled()) {
-          ack_failed = true;
-          ack_cv.notify_all();
+          fail_acks();
           return;
         }
       }
       const std::uint64_t durable = wal != nullptr ? wal->durable_lsn() : 0;
-      PendingAck p;
       {
         std::lock_guard lock(ack_mu);
-        p = std::move(pending.front());
+        Slot* first = pending.front();
         pending.pop_front();
-        while (!pending.empty() && (wal == nullptr || pending.front().lsn <= durable)) {
-          v1::Ack* into = p.msg.mutable_ack();
-          v1::Ack* next = pending.front().msg.mutable_ack();
-          into->set_acked_seq(next->acked_seq());
-          for (auto& r : *next->mutable_rejected()) *into->add_rejected() = std::move(r);
+        out_msg.Swap(&first->msg);
+        first->msg.Clear();
+        first->applied = false;
+        free_slots.push_back(first);
+        v1::Ack* into = out_msg.mutable_ack();
+        while (!pending.empty() && pending.front()->applied &&
+               (wal == nullptr || pending.front()->lsn <= durable)) {
+          Slot* next = pending.front();
           pending.pop_front();
+          v1::Ack* from = next->msg.mutable_ack();
+          into->set_acked_seq(from->acked_seq());
+          for (auto& r : *from->mutable_rejected()) *into->add_rejected() = std::move(r);
+          next->msg.Clear();
+          next->applied = false;
+          free_slots.push_back(next);
         }
       }
       ack_cv.notify_all();
-      if (!WriteMessage(stream, p.msg)) {
-        ack_failed = true;
-        ack_cv.notify_all();
+      const v1::Ack& a = out_msg.ack();
+      if (a.rejected_size() > 0) {
+        log->debug("site {}: {} events rejected, first: seq {} {}", site, a.rejected_size(),
+                   a.rejected(0).seq(), a.rejected(0).detail());
+      }
+      if (!WriteMessage(stream, out_msg)) {
+        fail_acks();
         return;
       }
+      out_msg.Clear();
     }
   });
   grpc::Status result = grpc::Status::OK;
-  constexpr std::size_t kMaxPendingAcks = 64;
-  std::string reserialised;
-  std::vector<wire::DecodedEvent> events;  // views into raw's bytes (or reserialised)
-  std::string wal_record;
-  while (!ack_failed) {
-    if (!raw.Read(stream)) break;
+  Slot* slot = nullptr;
+  while (true) {
+    if (slot == nullptr) {
+      std::unique_lock lock(ack_mu);
+      if (ack_failed) break;
+      if (free_slots.empty()) {
+        ++counters.apply_waits;
+        ack_cv.wait(lock, [&] { return !free_slots.empty() || ack_failed; });
+        if (ack_failed) break;
+      }
+      slot = free_slots.back();
+      free_slots.pop_back();
+    }
+    if (!slot->raw.Read(stream)) break;
     // An agent's message is its batch field alone: that is decoded straight into events and
     // stored in the WAL as received. Anything else (unknown fields from a newer agent, not a
     // batch) goes through the generated parser, its batch serialised again.
-    std::string_view batch = wire::BatchPayload(raw.bytes());
+    std::string_view batch = wire::BatchPayload(slot->raw.bytes());
     int enclosing = 1;  // the payload is nested in the AgentMessage: one level of the limit
     if (batch.empty()) {
       v1::AgentMessage msg;
-      if (!msg.ParseFromArray(raw.bytes().data(), static_cast<int>(raw.bytes().size()))) {
+      const std::string_view bytes = slot->raw.bytes();
+      if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         // A protocol violation, like a non-batch after hello.
-        pipeline_.CountRefusal(pipeline_.counters().streams_refused);
+        pipeline_.CountRefusal(counters.streams_refused);
         result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
         break;
       }
@@ -217,28 +302,26 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
         continue;
       }
       if (msg.msg_case() != v1::AgentMessage::kBatch) {
-        pipeline_.CountRefusal(pipeline_.counters().streams_refused);
+        pipeline_.CountRefusal(counters.streams_refused);
         result = {grpc::StatusCode::INVALID_ARGUMENT, "only batches and status may follow hello"};
         break;
       }
-      msg.batch().SerializeToString(&reserialised);
-      batch = reserialised;
+      msg.batch().SerializeToString(&slot->reserialised);
+      batch = slot->reserialised;
       enclosing = 0;
     }
-    if (!wire::DecodeBatch(batch, &events, enclosing)) {
-      pipeline_.CountRefusal(pipeline_.counters().streams_refused);
+    if (!wire::DecodeBatch(batch, &slot->events, enclosing)) {
+      pipeline_.CountRefusal(counters.streams_refused);
       result = {grpc::StatusCode::INVALID_ARGUMENT, "cannot parse a message (AgentMessage)"};
       break;
     }
-    if (static_cast<std::uint64_t>(events.size()) > max_batch) {
-      pipeline_.CountRefusal(pipeline_.counters().batches_refused);
-      result = {grpc::StatusCode::RESOURCE_EXHAUSTED, "batch of " + std::to_string(events.size()) +
-                                                          " events exceeds max_batch_events " +
-                                                          std::to_string(max_batch)};
+    if (static_cast<std::uint64_t>(slot->events.size()) > max_batch) {
+      pipeline_.CountRefusal(counters.batches_refused);
+      result = {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                "batch of " + std::to_string(slot->events.size()) +
+                    " events exceeds max_batch_events " + std::to_string(max_batch)};
       break;
     }
-    PendingAck p{0, {}};
-    auto* ack = p.msg.mutable_ack();
     // Backpressure while the WAL cannot write (disk full): wait here, before handing the
     // batch to the apply thread, so other work and reads go on.
     bool cancelled = false;
@@ -251,30 +334,21 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     }
     // The WAL record is framed and checksummed here, in parallel with the apply thread: the
     // apply thread only applies and copies the bytes into the WAL buffer (in apply order).
-    std::uint32_t wal_crc = 0;
-    if (wal != nullptr) wal_crc = wal->Frame(site, instance, batch, &wal_record);
-    PipelineCounters& counters = pipeline_.counters();
-    const std::uint64_t acked = pipeline_.Run([&](Engine& e) {
-      const auto t0 = std::chrono::steady_clock::now();
-      ApplyBatch(e, site, instance, events, ack);
-      if (wal != nullptr) p.lsn = wal->Append(wal_record, wal_crc);
-      counters.apply_ns_total +=
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count());
-      ++counters.batches;
-      return e.LastApplied(site, instance);
-    });
-    if (ack->rejected_size() > 0) {
-      log->debug("site {}: {} events rejected, first: seq {} {}", site, ack->rejected_size(),
-                 ack->rejected(0).seq(), ack->rejected(0).detail());
+    if (wal != nullptr) slot->wal_crc = wal->Frame(site, instance, batch, &slot->wal_record);
+    slot->site = &site;
+    slot->instance = &instance;
+    slot->wal = wal;
+    slot->counters = &counters;
+    slot->mu = &ack_mu;
+    slot->cv = &ack_cv;
+    slot->in_pipeline = &in_pipeline;
+    {
+      std::lock_guard lock(ack_mu);
+      pending.push_back(slot);
+      ++in_pipeline;
     }
-    ack->set_acked_seq(acked);
-    std::unique_lock lock(ack_mu);
-    ack_cv.wait(lock, [&] { return pending.size() < kMaxPendingAcks || ack_failed; });
-    pending.push_back(std::move(p));
-    lock.unlock();
-    ack_cv.notify_all();
+    pipeline_.Submit({apply, applied, slot});
+    slot = nullptr;
   }
   {
     std::lock_guard lock(ack_mu);
@@ -282,6 +356,11 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   }
   ack_cv.notify_all();
   ack_writer.join();
+  {
+    // Slots still queued for the apply thread live here: wait for them before they go.
+    std::unique_lock lock(ack_mu);
+    ack_cv.wait(lock, [&] { return in_pipeline == 0; });
+  }
   if (!result.ok()) return result;
   log->info("site {} instance {} disconnected", site, instance);
   return grpc::Status::OK;

@@ -45,50 +45,74 @@ void Pipeline::Stop() {
   apply_id_ = {};
 }
 
-void Pipeline::Execute(Work& w) {
+bool Pipeline::Enqueue(const Entry& entry) {
   bool on_apply_thread = false;
   {
     std::unique_lock lock(mu_);
     on_apply_thread = std::this_thread::get_id() == apply_id_;
     if (running_ && !on_apply_thread) {
-      if (busy_ || !queue_.empty()) ++counters_.apply_waits;
-      queue_.push_back(&w);
+      queue_.push_back(entry);
+      const bool wake = idle_;
+      idle_ = false;
       lock.unlock();
-      cv_.notify_one();
-      std::unique_lock done(done_mu_);
-      done_cv_.wait(done, [&w] { return w.done; });
-      return;
+      if (wake) cv_.notify_one();
+      return true;
     }
   }
   // Work handed in by work already on the apply thread runs in place; without an apply thread
   // (start-up, shutdown) one caller at a time runs it.
   std::unique_lock<std::mutex> inline_lock;
   if (!on_apply_thread) inline_lock = std::unique_lock(inline_mu_);
-  w.fn(w.ctx, engine_);
-  if (w.mutates) applied_.fetch_add(1);
+  entry.fn(entry.ctx, engine_);
+  if (entry.mutates) applied_.fetch_add(1);
+  if (entry.done != nullptr) entry.done(entry.ctx);
+  return false;
+}
+
+void Pipeline::Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates) {
+  thread_local Waiter waiter;
+  {
+    std::lock_guard lock(waiter.mu);
+    waiter.done = false;
+  }
+  if (!Enqueue({fn, nullptr, ctx, &waiter, mutates})) return;
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [] { return waiter.done; });
+}
+
+void Pipeline::Submit(const Job& job) { Enqueue({job.run, job.done, job.ctx, nullptr, true}); }
+
+void Pipeline::Complete(const Entry& e) {
+  if (e.mutates) applied_.fetch_add(1);
+  if (e.done != nullptr) {
+    e.done(e.ctx);  // the job's owner may reuse or free ctx from here on
+  } else if (e.waiter != nullptr) {
+    // Told under its lock: the waiting thread (and its thread-local waiter) cannot go before
+    // this returns.
+    std::lock_guard lock(e.waiter->mu);
+    e.waiter->done = true;
+    e.waiter->cv.notify_one();
+  }
 }
 
 void Pipeline::Loop() {
-  std::vector<Work*> group;
+  std::vector<Entry> group;
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+    if (queue_.empty() && !stopping_) {
+      idle_ = true;
+      cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      idle_ = false;
+    }
     if (queue_.empty()) break;  // stopping, and everything queued before it is done
     group.swap(queue_);
-    busy_ = true;
     lock.unlock();
-    for (Work* w : group) {
-      w->fn(w->ctx, engine_);
-      if (w->mutates) applied_.fetch_add(1);
+    for (const Entry& e : group) {
+      e.fn(e.ctx, engine_);
+      Complete(e);
     }
-    {
-      std::lock_guard done(done_mu_);
-      for (Work* w : group) w->done = true;
-    }
-    done_cv_.notify_all();
     group.clear();
     lock.lock();
-    busy_ = false;
   }
 }
 
@@ -101,25 +125,25 @@ std::shared_ptr<const Snapshot> Pipeline::Current() {
       return published_;
     }
   }
-  Work w{[](void* c, Engine& e) {
-           auto* self = static_cast<Pipeline*>(c);
-           const std::uint64_t at = self->applied_.load();
-           {
-             // Another reader's request, ahead of this one, published it already.
-             std::lock_guard lock(self->snap_mu_);
-             if (self->published_ && self->published_at_ >= at &&
-                 std::llabs(self->clock_.NowMs() - self->published_->now_ms) < kSnapshotFreshMs) {
-               return;
-             }
-           }
-           auto snap = std::make_shared<const Snapshot>(e.TakeSnapshot());
-           std::lock_guard lock(self->snap_mu_);
-           self->published_ = std::move(snap);
-           self->published_at_ = at;
-           ++self->counters_.snapshots_published;
-         },
-         this, false};
-  Execute(w);
+  Execute(
+      [](void* c, Engine& e) {
+        auto* self = static_cast<Pipeline*>(c);
+        const std::uint64_t at = self->applied_.load();
+        {
+          // Another reader's request, ahead of this one, published it already.
+          std::lock_guard lock(self->snap_mu_);
+          if (self->published_ && self->published_at_ >= at &&
+              std::llabs(self->clock_.NowMs() - self->published_->now_ms) < kSnapshotFreshMs) {
+            return;
+          }
+        }
+        auto snap = std::make_shared<const Snapshot>(e.TakeSnapshot());
+        std::lock_guard lock(self->snap_mu_);
+        self->published_ = std::move(snap);
+        self->published_at_ = at;
+        ++self->counters_.snapshots_published;
+      },
+      this, false);
   std::lock_guard lock(snap_mu_);
   return published_;
 }

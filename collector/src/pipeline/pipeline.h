@@ -5,10 +5,11 @@
 // published snapshot, immutable and shared between them: a scrape renders without holding
 // anything ingest waits on, and many watchers cost one snapshot, not one each.
 //
-// Back-pressure: whoever hands work in waits for it to be applied, so each stream has at most
-// one batch queued, the queue is bounded by the open streams, and a stream that waits stops
-// reading (gRPC flow control holds its agent). Stream threads decode and frame their batches
-// before handing them over, in parallel with the apply thread.
+// Stream threads decode and frame their batches in parallel and hand them over without waiting
+// (Submit), each from a fixed set of batch slots: a stream whose slots are all queued or
+// waiting for their acks stops reading (gRPC flow control holds its agent), which bounds the
+// queue and is counted. Everything else (stream opens and closes, ticks, drains, checkpoints)
+// waits for its result (Run).
 //
 // Thread-safe.
 #pragma once
@@ -44,7 +45,8 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> concurrent_instances{0};
   // Time the apply thread spent applying batches.
   std::atomic<std::uint64_t> apply_ns_total{0};
-  // Times work handed to the apply thread found it busy and queued behind other work.
+  // Times a stream had every batch slot in the pipeline or waiting for its ack, and waited:
+  // ingest back-pressure.
   std::atomic<std::uint64_t> apply_waits{0};
   std::atomic<std::uint64_t> snapshots_published{0};
   std::atomic<std::uint64_t> checkpoints_ok{0};
@@ -78,16 +80,25 @@ class Pipeline {
     using R = std::invoke_result_t<F&, Engine&>;
     if constexpr (std::is_void_v<R>) {
       auto call = [&f](Engine& e) { f(e); };
-      Work w{&Invoke<decltype(call)>, &call, true};
-      Execute(w);
+      Execute(&Invoke<decltype(call)>, &call, true);
     } else {
       std::optional<R> out;
       auto call = [&f, &out](Engine& e) { out.emplace(f(e)); };
-      Work w{&Invoke<decltype(call)>, &call, true};
-      Execute(w);
+      Execute(&Invoke<decltype(call)>, &call, true);
       return std::move(*out);
     }
   }
+
+  // Work handed over without waiting: run(ctx, engine), then done(ctx), both on the apply
+  // thread, in order with all other work; ctx must stay valid until done has run (and the
+  // pipeline touches nothing of it after). Before Start and after Stop, both run at once on
+  // the caller's thread.
+  struct Job {
+    void (*run)(void* ctx, Engine& engine) = nullptr;
+    void (*done)(void* ctx) = nullptr;
+    void* ctx = nullptr;
+  };
+  void Submit(const Job& job);
 
   // A snapshot taken after all work completed before this call (one is taken on the apply
   // thread when the last published one is older; concurrent readers share it).
@@ -127,17 +138,28 @@ class Pipeline {
   std::uint64_t generation() const { return applied_.load() + changes_.load(); }
 
  private:
-  struct Work {
+  // One piece of work in the queue. A waiting caller's thread-local Waiter is told when it is
+  // done; a submitted job's done callback is called instead.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  struct Entry {
     void (*fn)(void* ctx, Engine& engine);
+    void (*done)(void* ctx);
     void* ctx;
-    bool mutates;       // false for snapshot publication: it changes nothing readers see
-    bool done = false;  // under done_mu_
+    Waiter* waiter;
+    bool mutates;  // false for snapshot publication: it changes nothing readers see
   };
   template <typename C>
   static void Invoke(void* ctx, Engine& e) {
     (*static_cast<C*>(ctx))(e);
   }
-  void Execute(Work& w);
+  // Queues the entry, or runs it in place without an apply thread (or on it); true if queued.
+  bool Enqueue(const Entry& entry);
+  void Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates);
+  void Complete(const Entry& entry);
   void Loop();
 
   const CoreConfig config_;
@@ -149,18 +171,15 @@ class Pipeline {
   AlertBoard alerts_;
   std::string shard_ = "default";
 
-  std::mutex mu_;  // queue_, busy_, running_, stopping_
+  std::mutex mu_;  // queue_, idle_, running_, stopping_
   std::condition_variable cv_;
-  std::vector<Work*> queue_;
-  bool busy_ = false;  // the apply thread is running a group of work
+  std::vector<Entry> queue_;
+  bool idle_ = false;  // the apply thread waits for work (a push must wake it)
   bool running_ = false;
   bool stopping_ = false;
   std::thread thread_;
   std::thread::id apply_id_;
   std::mutex inline_mu_;  // Run without the apply thread: one caller at a time
-
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
 
   std::atomic<std::uint64_t> applied_{0};  // work that may have changed the engine, completed
   std::atomic<std::uint64_t> changes_{0};

@@ -193,7 +193,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_ingest_streams_refused_total",
                         "ccmon_ingest_concurrent_instances_total",
                         "ccmon_ingest_apply_seconds_total",
-                        "ccmon_pipeline_queued_total",
+                        "ccmon_ingest_backpressure_waits_total",
                         "ccmon_checkpoint_refused_at_start",
                         "ccmon_pipeline_snapshots_total",
                         "ccmon_wal_bytes",
