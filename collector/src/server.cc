@@ -403,7 +403,7 @@ class ServerImpl final : public Server {
     // The ledger lock first: no row drained before this checkpoint is left unwritten.
     std::lock_guard ledger_lock(ledger_mu_);
     // While the store refuses rows, a checkpoint cannot succeed: fail it before saving the
-    // engine's state (under the engine lock, which would stall ingest every retry for nothing).
+    // engine's state (on the apply thread, which would stall ingest every retry for nothing).
     if (failed_writes_ > 0 && !WriteUnwritten()) {
       ++pipeline_.counters().checkpoints_failed;
       return false;

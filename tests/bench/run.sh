@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in Release (own tree: build-bench), runs them side by side and prints
-# one table, each figure next to its baseline measured in the same run. Ends with the line
+# one table, each figure next to its baseline measured in the same run. Ends with the lines
 #   ingest ratio collector/sink at batch 256: R
+#   ingest ratio with scrapes/without at batch 256: R
+#   latency ratio busy/idle p99: R
 # Not part of tests/run.sh or CTest. Environment knobs: BENCH_SECONDS (per ingest point, 2),
 # BENCH_ROUNDS (alternating sink/collector rounds per batch size, 5), BENCH_JOBS (ninja -j, 2).
 set -euo pipefail
@@ -117,6 +119,43 @@ kill "$mem_pid"
 row "  diagnostic: collector WAL off, batch 256 (vs bare sink)" "$(fmt_rate "$m")" \
   "$(fmt_rate "$(median <"$WORK/s.256")")" "$(ratio "$m" "$(median <"$WORK/s.256")")"
 
+# --- 1b. ingest while /metrics is scraped: a collector holding ~100k series ---------------
+# A fresh collector (WAL on) is filled with enough sites and queues for an exposition of about
+# 100k series; then batch-256 rounds run without and with a scraper pulling /metrics every
+# second (curl, as Prometheus would: the whole exposition each time), alternately.
+log "ingest with scrapes: batch 256, $ROUNDS rounds without/with a 1 s scraper"
+start_collector scr --data-dir "$WORK/scr/data"
+"$B/ingest_load" --target "127.0.0.1:$scr_grpc" --batch 256 --streams 100 --window 2 \
+  --seconds 2 --warmup 0 --site-prefix fill >/dev/null
+series=$(curl -s "http://127.0.0.1:$scr_metrics/metrics" | grep -vc '^#' || true)
+scraper() {
+  while :; do
+    curl -s -o /dev/null "http://127.0.0.1:$scr_metrics/metrics" || true
+    sleep 1
+  done
+}
+section "ingest while scraped: batch 256, a collector holding $series series, a scrape every 1 s (medians of $ROUNDS rounds)"
+: >"$WORK/nos"
+: >"$WORK/wis"
+: >"$WORK/rs"
+for _ in $(seq "$ROUNDS"); do
+  a=$(load "$scr_grpc" 256)
+  scraper &
+  scraper_pid=$!
+  b=$(load "$scr_grpc" 256)
+  kill "$scraper_pid" 2>/dev/null || true
+  wait "$scraper_pid" 2>/dev/null || true
+  echo "$a" >>"$WORK/nos"
+  echo "$b" >>"$WORK/wis"
+  ratio "$b" "$a" >>"$WORK/rs"
+  echo >>"$WORK/rs"
+done
+scrape_ratio=$(grep . "$WORK/rs" | median)
+log "with scrapes: $(median <"$WORK/wis") without: $(median <"$WORK/nos") ratio $scrape_ratio"
+row "ingest batch 256 scraped every 1 s (vs not scraped)" "$(fmt_rate "$(median <"$WORK/wis")")" \
+  "$(fmt_rate "$(median <"$WORK/nos")")" "$scrape_ratio"
+kill "$scr_pid"
+
 # --- 2. event-to-/metrics latency at 100k events/s ----------------------------------------
 # 10 s per run (~500 probes, so that p99 is not one outlier), on a fresh collector (WAL on)
 # whose /metrics holds what the latency load itself creates (8 sites x 10 queues + the probe
@@ -148,8 +187,10 @@ row "  /metrics size during the latency run" \
   "$(awk -v b="$scrape_bytes" 'BEGIN {printf "%.0f KiB", b / 1024}')" "-" "-"
 big=$(lat "$coll_grpc" "$coll_metrics" 100000 lat | tail -1)
 big_bytes=$(curl -s "http://127.0.0.1:$coll_metrics/metrics" 2>/dev/null | wc -c || echo 0)
-row "  diagnostic: p99 at 100k ev/s on the ingest-rounds collector ($((big_bytes / 1024)) KiB)" \
-  "$(get "$big" p99_ms) ms" "$(get "$idle" p99_ms) ms" "$(ratio "$(get "$big" p99_ms)" "$(get "$idle" p99_ms)")"
+big_idle=$(lat "$coll_grpc" "$coll_metrics" 1 lat | tail -1)
+latency_ratio=$(ratio "$(get "$big" p99_ms)" "$(get "$big_idle" p99_ms)")
+row "p99 at 100k ev/s on the ingest-rounds collector, $((big_bytes / 1024)) KiB (vs it idle)" \
+  "$(get "$big" p99_ms) ms" "$(get "$big_idle" p99_ms) ms" "$latency_ratio"
 
 # --- 3. micro-benchmarks -------------------------------------------------------------------
 log "micro-benchmarks (Google Benchmark)"
@@ -182,3 +223,5 @@ awk -F'|' '
   }' "$ROWS"
 echo
 echo "ingest ratio collector/sink at batch 256: $ratio256"
+echo "ingest ratio with scrapes/without at batch 256: $scrape_ratio"
+echo "latency ratio busy/idle p99: $latency_ratio (on the ingest-rounds collector, $((big_bytes / 1024)) KiB of /metrics)"
