@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -166,18 +167,21 @@ class ServerImpl final : public Server {
                    : DecodeEngineState(blob, &state, &err) &&
                          pipeline_.Run([&](Engine& e) { return e.ImportState(state, &err); });
     }
+    const std::string ckpt_path = options_.data_dir + "/checkpoint";
+    bool refused = false;
     if (!loaded) {
-      // A checkpoint this build cannot take (damaged, or written by a newer collector) is
-      // kept aside for whoever investigates, and the state is rebuilt from what the WAL
-      // still holds, as without a checkpoint: ledger rows the rebuild cannot know whole are
-      // protected below.
-      const std::string path = options_.data_dir + "/checkpoint";
-      const std::string aside = path + ".refused-" + std::to_string(pipeline_.clock().NowMs());
-      std::error_code ec;
-      std::filesystem::rename(path, aside, ec);
-      if (ec) return absl::DataLossError(err + "; cannot move it aside: " + ec.message());
-      log->error("{} (checkpoint moved to {}); rebuilding the state from the WAL", err, aside);
-      ++pipeline_.counters().checkpoints_refused;
+      // A checkpoint the collector cannot even read (permissions, I/O) is the host's problem:
+      // refuse to start, so that nothing is rebuilt over a file that may be fine.
+      if (::access(ckpt_path.c_str(), R_OK) != 0) {
+        return absl::DataLossError(ckpt_path + ": cannot read: " + std::strerror(errno));
+      }
+      // One this build cannot take (damaged, or written by a newer collector): the state is
+      // rebuilt from what the WAL still holds, as without a checkpoint, and ledger rows the
+      // rebuild cannot know whole are protected below. The file is kept aside once that
+      // succeeded (a failed start leaves it in place).
+      if (err.rfind(ckpt_path, 0) != 0) err = ckpt_path + ": " + err;
+      log->error("{}; rebuilding the state from the WAL (the checkpoint is kept aside)", err);
+      refused = true;
       blob.clear();
       ckpt_lsn = 0;
     }
@@ -212,10 +216,15 @@ class ServerImpl final : public Server {
     // A shared ledger holds other collectors' rows: one starting with nothing at all (a new
     // replica or shard) has lost nothing and protects nothing.
     const std::int64_t now = pipeline_.clock().NowMs();
-    const bool fresh_on_shared = !options_.ledger_database.empty() && replayed == 0;
+    const bool fresh_on_shared = !options_.ledger_database.empty() && replayed == 0 && !refused;
     if (blob.empty() && first_lsn != 1 && !fresh_on_shared) {
       auto n = ledger_->RowCount();
-      if (n.ok() && *n > 0) {
+      if (!n.ok()) {
+        log->error(
+            "no checkpoint for {} and its ledger store cannot be asked what it holds ({}): "
+            "stored rows are not protected from partial amendments",
+            options_.data_dir, n.status().ToString());
+      } else if (*n > 0) {
         const std::int64_t until = now + std::int64_t{options_.core.ledger_amend_days} * 86'400'000;
         if (auto s = ledger_->ProtectStoredRows(until); !s.ok()) return s;
         log->error(
@@ -226,6 +235,15 @@ class ServerImpl final : public Server {
       }
     }
     if (auto s = ledger_->LoadProtection(now); !s.ok()) return s;
+    if (refused) {
+      const std::string aside = ckpt_path + ".refused-" + std::to_string(now);
+      std::error_code ec;
+      std::filesystem::rename(ckpt_path, aside, ec);
+      if (ec) return absl::DataLossError(ckpt_path + ": cannot keep it aside: " + ec.message());
+      log->error("{} moved to {}; restore it with a collector that reads it to recover its state",
+                 ckpt_path, aside);
+      pipeline_.counters().checkpoint_refused_ms = now;
+    }
     wal_.Start();
     pipeline_.set_journal(&wal_);
     return absl::OkStatus();

@@ -1451,6 +1451,7 @@ EngineState Engine::ExportState() const {
 }
 
 bool Engine::ImportState(const EngineState& state, std::string* error) {
+  (void)error;  // nothing is refused today: what this build cannot take is left out below
   auto fresh = std::make_unique<Impl>(impl_->cfg, impl_->clock);
   Impl& m = *fresh;
   const std::int64_t now = m.clock.NowMs();
@@ -1498,9 +1499,14 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
         row.changed_ms = ir.changed_ms;
         row.revision = ir.revision;
         row.closed = ir.closed;
+        if (q->rows.count(ir.start_ms) != 0) continue;  // one row per interval: the first
         if (!row.closed) {
-          site.next_close_ms = std::min(site.next_close_ms,
-                                        ir.start_ms + q->interval_ms + m.cfg.allowed_lateness_ms);
+          // Saturating: a start near the end of time must not wrap around.
+          const std::int64_t span = q->interval_ms + m.cfg.allowed_lateness_ms;
+          const std::int64_t closes = ir.start_ms > std::numeric_limits<std::int64_t>::max() - span
+                                          ? std::numeric_limits<std::int64_t>::max()
+                                          : ir.start_ms + span;
+          site.next_close_ms = std::min(site.next_close_ms, closes);
           q->first_open = std::min(q->first_open, ir.start_ms);
         }
         Row& placed = q->rows[ir.start_ms] = row;
@@ -1529,14 +1535,12 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
       }
     }
     for (const EngineState::Agent& ia : in_site.agents) {
+      // An agent in a state this build does not know (a newer build's) is left out: the
+      // roster learns it again from the agent's next event, and the rest of the state stands.
       auto valid = [](AgentState s) {
         return static_cast<int>(s) >= 1 && static_cast<int>(s) < kAgentStateCount;
       };
-      if (!valid(ia.state) || !valid(ia.pause_state)) {
-        *error = "agent " + ia.name + " of site " + in_site.id + " has agent state " +
-                 std::to_string(static_cast<int>(ia.state)) + ", which this build does not know";
-        return false;
-      }
+      if (!valid(ia.state) || !valid(ia.pause_state)) continue;
       Agent* slot = m.GetAgent(site, ia.name, ia.since_ms);
       if (slot == nullptr) continue;
       slot->paused = ia.paused;
@@ -1548,6 +1552,12 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
       }
     }
     for (const EngineState::Link& il : in_site.links) {
+      // A figure that is not a number would poison every comparison: the link waits for its
+      // next probe instead.
+      if (!std::isfinite(il.rtt_ms) || !std::isfinite(il.jitter_ms) ||
+          !std::isfinite(il.loss_ratio)) {
+        continue;
+      }
       Link& l = site.links[il.name];
       l.view.site = site.id;
       l.view.link = il.name;

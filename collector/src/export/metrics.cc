@@ -461,11 +461,12 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
     AddValue(ck, {{"result", "ok"}}, static_cast<double>(pc->checkpoints_ok.load()));
     AddValue(ck, {{"result", "failed"}}, static_cast<double>(pc->checkpoints_failed.load()));
-    AddValue(b.Family("ccmon_checkpoint_refused_at_start",
-                      "1 when the checkpoint found at start could not be loaded (damaged or of "
-                      "a newer format): it was moved aside and the state rebuilt from the WAL.",
+    AddValue(b.Family("ccmon_checkpoint_refused_timestamp_seconds",
+                      "When the checkpoint found at start could not be loaded (damaged, or of a "
+                      "newer format) and was set aside, the state rebuilt from the WAL; 0: it "
+                      "loaded.",
                       T::Gauge),
-             {}, static_cast<double>(pc->checkpoints_refused.load()));
+             {}, static_cast<double>(pc->checkpoint_refused_ms.load()) / 1000.0);
     AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
                       "When the last checkpoint was written (0: none since start).", T::Gauge),
              {}, static_cast<double>(pc->checkpoint_last_ms.load()) / 1000.0);

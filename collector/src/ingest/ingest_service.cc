@@ -137,11 +137,13 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   if (!WriteMessage(stream, out)) return grpc::Status::OK;
 
   // Batches go to the apply thread without waiting for it, each in one of a fixed set of
-  // slots (its bytes, decoded events, WAL record and ack), so this thread reads and decodes
-  // the next batches meanwhile. Acks are written by their own thread, in order, once a batch
-  // is applied and the WAL has made it durable. Acks are cumulative, so every batch made
-  // durable by the same group commit is acked by one message: the last batch's acked_seq with
-  // the rejections of all of them.
+  // slots (its bytes, decoded events and WAL record), so this thread reads and decodes the
+  // next batches meanwhile; a slot is free again once its batch is applied. Acks wait in
+  // order (at most kMaxPendingAcks) and are written by their own thread once the WAL has made
+  // each batch durable. Acks are cumulative, so every batch made durable by the same group
+  // commit is acked by one message: the last batch's acked_seq with the rejections of all.
+  // Large batches leave big buffers: a slot taken again keeps at most this much of each.
+  constexpr std::size_t kKeepBytes = 1 << 20;
   struct Slot {
     RawMessage raw;
     std::string reserialised;
@@ -150,78 +152,93 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::uint32_t wal_crc = 0;
     v1::CollectorMessage msg;  // the ack
     std::uint64_t lsn = 0;
-    bool applied = false;  // under ack_mu
-    // What the apply thread needs, set before the slot is submitted.
-    const std::string* site = nullptr;
-    const std::string* instance = nullptr;
-    Journal* wal = nullptr;
-    PipelineCounters* counters = nullptr;
-    std::mutex* mu = nullptr;
-    std::condition_variable* cv = nullptr;
-    std::size_t* in_pipeline = nullptr;
+    std::size_t index = 0;  // in slots and jobs
+    void Trim() {
+      if (reserialised.capacity() > kKeepBytes) std::string().swap(reserialised);
+      if (wal_record.capacity() > kKeepBytes) std::string().swap(wal_record);
+      if (events.capacity() > 4096) std::vector<wire::DecodedEvent>().swap(events);
+    }
   };
-  // Enough for an agent's window of unacknowledged batches (8 by default) when its batches
-  // are not full; a stream with every slot busy stops reading until an ack frees one.
+  struct PendingAck {
+    std::uint64_t lsn;
+    v1::CollectorMessage msg;
+  };
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Slot*> free_slots;
+    std::deque<PendingAck> acks;  // applied, in order, waiting to be durable and written
+    std::size_t in_pipeline = 0;  // submitted and not yet applied
+    bool reading_done = false;
+    bool ack_failed = false;
+  };
+  struct Job {  // what the apply thread needs for one slot
+    Slot* slot;
+    const std::string* site;
+    const std::string* instance;
+    Journal* wal;
+    PipelineCounters* counters;
+    Shared* shared;
+  };
   constexpr std::size_t kSlots = 16;
-  std::mutex ack_mu;
-  std::condition_variable ack_cv;
+  constexpr std::size_t kMaxPendingAcks = 64;
+  Shared sh;
   std::vector<std::unique_ptr<Slot>> slots(kSlots);
-  std::vector<Slot*> free_slots;
-  for (auto& s : slots) {
-    s = std::make_unique<Slot>();
-    free_slots.push_back(s.get());
+  std::vector<Job> jobs(kSlots);
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    slots[i] = std::make_unique<Slot>();
+    slots[i]->index = i;
+    sh.free_slots.push_back(slots[i].get());
   }
-  std::deque<Slot*> pending;    // submitted, in order
-  std::size_t in_pipeline = 0;  // submitted and not yet applied (under ack_mu)
-  bool reading_done = false;
-  bool ack_failed = false;  // under ack_mu
   Journal* const wal = pipeline_.journal();
   PipelineCounters& counters = pipeline_.counters();
 
   // On the apply thread: the batch is applied and appended to the WAL in apply order.
   auto apply = [](void* ctx, Engine& e) {
-    Slot& s = *static_cast<Slot*>(ctx);
+    const Job& j = *static_cast<Job*>(ctx);
+    Slot& s = *j.slot;
     const auto t0 = std::chrono::steady_clock::now();
     v1::Ack* ack = s.msg.mutable_ack();
-    ApplyBatch(e, *s.site, *s.instance, s.events, ack);
-    if (s.wal != nullptr) s.lsn = s.wal->Append(s.wal_record, s.wal_crc);
-    ack->set_acked_seq(e.LastApplied(*s.site, *s.instance));
-    s.counters->apply_ns_total += static_cast<std::uint64_t>(
+    ApplyBatch(e, *j.site, *j.instance, s.events, ack);
+    if (j.wal != nullptr) s.lsn = j.wal->Append(s.wal_record, s.wal_crc);
+    ack->set_acked_seq(e.LastApplied(*j.site, *j.instance));
+    j.counters->apply_ns_total += static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
             .count());
-    ++s.counters->batches;
+    ++j.counters->batches;
   };
-  // Told under the stream's lock: the stream cannot end (it waits for every submitted slot)
-  // before this returns.
+  // Then, still there: the ack joins the queue and the slot is free. Done under the stream's
+  // lock, so the stream (which waits for every submitted slot) cannot end before this returns.
   auto applied = [](void* ctx) {
-    Slot& s = *static_cast<Slot*>(ctx);
-    std::lock_guard lock(*s.mu);
-    s.applied = true;
-    --*s.in_pipeline;
-    s.cv->notify_all();
+    const Job& j = *static_cast<Job*>(ctx);
+    Slot& s = *j.slot;
+    s.raw.Release(1 << 20);  // kKeepBytes (a lambda converted to a function pointer)
+    std::lock_guard lock(j.shared->mu);
+    j.shared->acks.push_back({s.lsn, {}});
+    j.shared->acks.back().msg.Swap(&s.msg);
+    j.shared->free_slots.push_back(&s);
+    --j.shared->in_pipeline;
+    j.shared->cv.notify_all();
   };
   // Ends the stream from the ack writer (the peer is gone or cancelled).
   auto fail_acks = [&] {
     {
-      std::lock_guard lock(ack_mu);
-      ack_failed = true;
+      std::lock_guard lock(sh.mu);
+      sh.ack_failed = true;
     }
-    ack_cv.notify_all();
+    sh.cv.notify_all();
   };
 
   std::thread ack_writer([&] {
     pthread_setname_np(pthread_self(), "ccmon-acks");  // tells it from gRPC's in top -H
-    v1::CollectorMessage out_msg;
     while (true) {
       std::uint64_t lsn = 0;
       {
-        std::unique_lock lock(ack_mu);
-        ack_cv.wait(lock, [&] {
-          return (!pending.empty() && pending.front()->applied) ||
-                 (pending.empty() && reading_done);
-        });
-        if (pending.empty()) return;
-        lsn = pending.front()->lsn;
+        std::unique_lock lock(sh.mu);
+        sh.cv.wait(lock,
+                   [&] { return !sh.acks.empty() || (sh.reading_done && sh.in_pipeline == 0); });
+        if (sh.acks.empty()) return;
+        lsn = sh.acks.front().lsn;
       }
       // Ack only what is durable: wait for the group commit that covers this batch.
       while (wal != nullptr && !wal->WaitDurable(lsn, std::chrono::seconds(1))) {
@@ -231,53 +248,46 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
         }
       }
       const std::uint64_t durable = wal != nullptr ? wal->durable_lsn() : 0;
+      PendingAck p;
       {
-        std::lock_guard lock(ack_mu);
-        Slot* first = pending.front();
-        pending.pop_front();
-        out_msg.Swap(&first->msg);
-        first->msg.Clear();
-        first->applied = false;
-        free_slots.push_back(first);
-        v1::Ack* into = out_msg.mutable_ack();
-        while (!pending.empty() && pending.front()->applied &&
-               (wal == nullptr || pending.front()->lsn <= durable)) {
-          Slot* next = pending.front();
-          pending.pop_front();
-          v1::Ack* from = next->msg.mutable_ack();
+        std::lock_guard lock(sh.mu);
+        p = std::move(sh.acks.front());
+        sh.acks.pop_front();
+        v1::Ack* into = p.msg.mutable_ack();
+        while (!sh.acks.empty() && (wal == nullptr || sh.acks.front().lsn <= durable)) {
+          v1::Ack* from = sh.acks.front().msg.mutable_ack();
           into->set_acked_seq(from->acked_seq());
           for (auto& r : *from->mutable_rejected()) *into->add_rejected() = std::move(r);
-          next->msg.Clear();
-          next->applied = false;
-          free_slots.push_back(next);
+          sh.acks.pop_front();
         }
       }
-      ack_cv.notify_all();
-      const v1::Ack& a = out_msg.ack();
+      sh.cv.notify_all();
+      const v1::Ack& a = p.msg.ack();
       if (a.rejected_size() > 0) {
         log->debug("site {}: {} events rejected, first: seq {} {}", site, a.rejected_size(),
                    a.rejected(0).seq(), a.rejected(0).detail());
       }
-      if (!WriteMessage(stream, out_msg)) {
+      if (!WriteMessage(stream, p.msg)) {
         fail_acks();
         return;
       }
-      out_msg.Clear();
     }
   });
   grpc::Status result = grpc::Status::OK;
   Slot* slot = nullptr;
   while (true) {
     if (slot == nullptr) {
-      std::unique_lock lock(ack_mu);
-      if (ack_failed) break;
-      if (free_slots.empty()) {
+      std::unique_lock lock(sh.mu);
+      auto room = [&] { return !sh.free_slots.empty() && sh.acks.size() < kMaxPendingAcks; };
+      if (!room() && !sh.ack_failed) {
         ++counters.apply_waits;
-        ack_cv.wait(lock, [&] { return !free_slots.empty() || ack_failed; });
-        if (ack_failed) break;
+        sh.cv.wait(lock, [&] { return room() || sh.ack_failed; });
       }
-      slot = free_slots.back();
-      free_slots.pop_back();
+      if (sh.ack_failed) break;
+      slot = sh.free_slots.back();
+      sh.free_slots.pop_back();
+      lock.unlock();
+      slot->Trim();
     }
     if (!slot->raw.Read(stream)) break;
     // An agent's message is its batch field alone: that is decoded straight into events and
@@ -335,31 +345,25 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     // The WAL record is framed and checksummed here, in parallel with the apply thread: the
     // apply thread only applies and copies the bytes into the WAL buffer (in apply order).
     if (wal != nullptr) slot->wal_crc = wal->Frame(site, instance, batch, &slot->wal_record);
-    slot->site = &site;
-    slot->instance = &instance;
-    slot->wal = wal;
-    slot->counters = &counters;
-    slot->mu = &ack_mu;
-    slot->cv = &ack_cv;
-    slot->in_pipeline = &in_pipeline;
+    slot->lsn = 0;
+    jobs[slot->index] = {slot, &site, &instance, wal, &counters, &sh};
     {
-      std::lock_guard lock(ack_mu);
-      pending.push_back(slot);
-      ++in_pipeline;
+      std::lock_guard lock(sh.mu);
+      ++sh.in_pipeline;
     }
-    pipeline_.Submit({apply, applied, slot});
+    pipeline_.Submit({apply, applied, &jobs[slot->index]});
     slot = nullptr;
   }
   {
-    std::lock_guard lock(ack_mu);
-    reading_done = true;
+    std::lock_guard lock(sh.mu);
+    sh.reading_done = true;
   }
-  ack_cv.notify_all();
+  sh.cv.notify_all();
   ack_writer.join();
   {
     // Slots still queued for the apply thread live here: wait for them before they go.
-    std::unique_lock lock(ack_mu);
-    ack_cv.wait(lock, [&] { return in_pipeline == 0; });
+    std::unique_lock lock(sh.mu);
+    sh.cv.wait(lock, [&] { return sh.in_pipeline == 0; });
   }
   if (!result.ok()) return result;
   log->info("site {} instance {} disconnected", site, instance);

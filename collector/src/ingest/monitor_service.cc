@@ -204,8 +204,8 @@ grpc::Status MonitorService::ListAbandoned(grpc::ServerContext* ctx,
   std::string client = req->client();
   bool pii = false;
   if (auto st = AuthorizeMonitor(security_, *ctx, &client, &pii); !st.ok()) return st;
-  const auto calls =
-      pipeline_.Run([&](Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
+  const auto calls = pipeline_.Read(
+      [&](const Engine& e) { return e.Abandoned(client, req->queue(), req->since_ms()); });
   for (const AbandonedView& a : calls) {
     auto* o = out->add_calls();
     o->set_abandoned_ms(a.abandoned_ms);

@@ -27,6 +27,14 @@ class RawMessage {
   std::string_view bytes() const { return bytes_; }
   // Whether the last message had to be copied (it came in several slices).
   bool copied() const { return copied_; }
+  // Lets go of the message: gRPC's buffer is unpinned, and a copy buffer grown past
+  // keep_bytes by a large message is freed. bytes() is empty until the next Read.
+  void Release(std::size_t keep_bytes) {
+    bytes_ = {};
+    single_ = grpc::Slice();
+    buffer_.Clear();
+    if (copy_.capacity() > keep_bytes) std::string().swap(copy_);
+  }
 
  private:
   bool Load() {

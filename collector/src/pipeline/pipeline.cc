@@ -60,10 +60,14 @@ bool Pipeline::Enqueue(const Entry& entry) {
     }
   }
   // Work handed in by work already on the apply thread runs in place; without an apply thread
-  // (start-up, shutdown) one caller at a time runs it.
+  // (start-up, shutdown) one caller at a time runs it, and work it hands in runs in place.
+  thread_local bool running_inline = false;
   std::unique_lock<std::mutex> inline_lock;
-  if (!on_apply_thread) inline_lock = std::unique_lock(inline_mu_);
+  if (!on_apply_thread && !running_inline) inline_lock = std::unique_lock(inline_mu_);
+  const bool outer = !running_inline;
+  running_inline = true;
   entry.fn(entry.ctx, engine_);
+  if (outer) running_inline = false;
   if (entry.mutates) applied_.fetch_add(1);
   if (entry.done != nullptr) entry.done(entry.ctx);
   return false;

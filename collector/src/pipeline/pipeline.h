@@ -52,9 +52,9 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> checkpoints_ok{0};
   std::atomic<std::uint64_t> checkpoints_failed{0};
   std::atomic<std::int64_t> checkpoint_last_ms{0};
-  // 1 when the checkpoint found at start could not be loaded and the state was rebuilt from
-  // the WAL alone.
-  std::atomic<std::uint64_t> checkpoints_refused{0};
+  // When the checkpoint found at start could not be loaded and was set aside (the state
+  // rebuilt from the WAL alone); 0: it loaded.
+  std::atomic<std::int64_t> checkpoint_refused_ms{0};
   std::atomic<std::uint64_t> ledger_write_failures{0};
   std::atomic<std::uint64_t> ledger_rows_waiting{0};
   std::atomic<std::uint64_t> ledger_revisions_written{0};
@@ -87,6 +87,15 @@ class Pipeline {
       Execute(&Invoke<decltype(call)>, &call, true);
       return std::move(*out);
     }
+  }
+
+  // The same for work that only reads: it does not make readers' snapshots stale.
+  template <typename F>
+  auto Read(F&& f) {
+    std::optional<std::invoke_result_t<F&, const Engine&>> out;
+    auto call = [&f, &out](Engine& e) { out.emplace(f(static_cast<const Engine&>(e))); };
+    Execute(&Invoke<decltype(call)>, &call, false);
+    return std::move(*out);
   }
 
   // Work handed over without waiting: run(ctx, engine), then done(ctx), both on the apply

@@ -194,7 +194,7 @@ TEST(MetricsTest, CatalogueMatchesExport) {
                         "ccmon_ingest_concurrent_instances_total",
                         "ccmon_ingest_apply_seconds_total",
                         "ccmon_ingest_backpressure_waits_total",
-                        "ccmon_checkpoint_refused_at_start",
+                        "ccmon_checkpoint_refused_timestamp_seconds",
                         "ccmon_pipeline_snapshots_total",
                         "ccmon_wal_bytes",
                         "ccmon_wal_segments",

@@ -80,8 +80,9 @@ class Engine {
                                        std::int64_t since_ms) const;
 
   // The whole state, for checkpoints (storage/checkpoint.cc writes it as protobuf), and its
-  // restoration into this engine. ImportState fails with a message naming what it cannot take
-  // and then leaves the engine as it was.
+  // restoration into this engine. ImportState leaves out what this build cannot take (an
+  // agent state it does not know, link figures that are not numbers, a second row for one
+  // interval); should it fail, it says why and leaves the engine as it was.
   EngineState ExportState() const;
   bool ImportState(const EngineState& state, std::string* error);
   // Restores a checkpoint of the binary format written before the protobuf one (versions 2
