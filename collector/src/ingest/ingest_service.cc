@@ -165,7 +165,10 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   };
   struct Shared {
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;       // the ack writer: an ack to write, or the end
+    std::condition_variable room_cv;  // the reader: a free slot and room for an ack
+    bool writer_waits = false;
+    bool reader_waits = false;
     std::vector<Slot*> free_slots;
     std::deque<PendingAck> acks;  // applied, in order, waiting to be durable and written
     std::size_t in_pipeline = 0;  // submitted and not yet applied
@@ -218,7 +221,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     j.shared->acks.back().msg.Swap(&s.msg);
     j.shared->free_slots.push_back(&s);
     --j.shared->in_pipeline;
-    j.shared->cv.notify_all();
+    // Each side is woken only when it waits: a futex call per batch is a cost at small batches.
+    if (j.shared->writer_waits) j.shared->cv.notify_one();
+    if (j.shared->reader_waits) j.shared->room_cv.notify_one();
   };
   // Ends the stream from the ack writer (the peer is gone or cancelled).
   auto fail_acks = [&] {
@@ -227,6 +232,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       sh.ack_failed = true;
     }
     sh.cv.notify_all();
+    sh.room_cv.notify_all();
   };
 
   std::thread ack_writer([&] {
@@ -235,8 +241,10 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       std::uint64_t lsn = 0;
       {
         std::unique_lock lock(sh.mu);
+        sh.writer_waits = true;
         sh.cv.wait(lock,
                    [&] { return !sh.acks.empty() || (sh.reading_done && sh.in_pipeline == 0); });
+        sh.writer_waits = false;
         if (sh.acks.empty()) return;
         lsn = sh.acks.front().lsn;
       }
@@ -260,8 +268,8 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
           for (auto& r : *from->mutable_rejected()) *into->add_rejected() = std::move(r);
           sh.acks.pop_front();
         }
+        if (sh.reader_waits) sh.room_cv.notify_one();
       }
-      sh.cv.notify_all();
       const v1::Ack& a = p.msg.ack();
       if (a.rejected_size() > 0) {
         log->debug("site {}: {} events rejected, first: seq {} {}", site, a.rejected_size(),
@@ -281,7 +289,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       auto room = [&] { return !sh.free_slots.empty() && sh.acks.size() < kMaxPendingAcks; };
       if (!room() && !sh.ack_failed) {
         ++counters.apply_waits;
-        sh.cv.wait(lock, [&] { return room() || sh.ack_failed; });
+        sh.reader_waits = true;
+        sh.room_cv.wait(lock, [&] { return room() || sh.ack_failed; });
+        sh.reader_waits = false;
       }
       if (sh.ack_failed) break;
       slot = sh.free_slots.back();
@@ -363,7 +373,8 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   {
     // Slots still queued for the apply thread live here: wait for them before they go.
     std::unique_lock lock(sh.mu);
-    sh.cv.wait(lock, [&] { return sh.in_pipeline == 0; });
+    sh.reader_waits = true;
+    sh.room_cv.wait(lock, [&] { return sh.in_pipeline == 0; });
   }
   if (!result.ok()) return result;
   log->info("site {} instance {} disconnected", site, instance);
