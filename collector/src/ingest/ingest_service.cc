@@ -183,7 +183,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     PipelineCounters* counters;
     Shared* shared;
   };
-  constexpr std::size_t kSlots = 16;
+  // An agent's window of unacknowledged batches is 8 by default: 8 slots let a stream decode
+  // that far ahead, and bound what it queues ahead of other streams' work.
+  constexpr std::size_t kSlots = 8;
   constexpr std::size_t kMaxPendingAcks = 64;
   Shared sh;
   std::vector<std::unique_ptr<Slot>> slots(kSlots);

@@ -45,13 +45,18 @@ void Pipeline::Stop() {
   apply_id_ = {};
 }
 
-bool Pipeline::Enqueue(const Entry& entry) {
+bool Pipeline::Enqueue(const Entry& entry, bool urgent) {
   bool on_apply_thread = false;
   {
     std::unique_lock lock(mu_);
     on_apply_thread = std::this_thread::get_id() == apply_id_;
     if (running_ && !on_apply_thread) {
-      queue_.push_back(entry);
+      if (urgent) {
+        urgent_.push_back(entry);
+        urgent_pending_.store(true);
+      } else {
+        queue_.push_back(entry);
+      }
       const bool wake = idle_;
       idle_ = false;
       lock.unlock();
@@ -73,13 +78,13 @@ bool Pipeline::Enqueue(const Entry& entry) {
   return false;
 }
 
-void Pipeline::Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates) {
+void Pipeline::Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates, bool urgent) {
   thread_local Waiter waiter;
   {
     std::lock_guard lock(waiter.mu);
     waiter.done = false;
   }
-  if (!Enqueue({fn, nullptr, ctx, &waiter, mutates})) return;
+  if (!Enqueue({fn, nullptr, ctx, &waiter, mutates}, urgent)) return;
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [] { return waiter.done; });
 }
@@ -99,21 +104,36 @@ void Pipeline::Complete(const Entry& e) {
   }
 }
 
+void Pipeline::RunUrgent() {
+  std::vector<Entry> urgent;
+  {
+    std::lock_guard lock(mu_);
+    urgent.swap(urgent_);
+    urgent_pending_.store(false);
+  }
+  for (const Entry& e : urgent) {
+    e.fn(e.ctx, engine_);
+    Complete(e);
+  }
+}
+
 void Pipeline::Loop() {
   std::vector<Entry> group;
   std::unique_lock lock(mu_);
   while (true) {
-    if (queue_.empty() && !stopping_) {
+    if (queue_.empty() && urgent_.empty() && !stopping_) {
       idle_ = true;
-      cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      cv_.wait(lock, [this] { return !queue_.empty() || !urgent_.empty() || stopping_; });
       idle_ = false;
     }
-    if (queue_.empty()) break;  // stopping, and everything queued before it is done
+    if (queue_.empty() && urgent_.empty()) break;  // stopping, and everything queued is done
     group.swap(queue_);
     lock.unlock();
+    if (urgent_pending_.load()) RunUrgent();
     for (const Entry& e : group) {
       e.fn(e.ctx, engine_);
       Complete(e);
+      if (urgent_pending_.load()) RunUrgent();
     }
     group.clear();
     lock.lock();
@@ -147,7 +167,7 @@ std::shared_ptr<const Snapshot> Pipeline::Current() {
         self->published_at_ = at;
         ++self->counters_.snapshots_published;
       },
-      this, false);
+      this, false, /*urgent=*/true);
   std::lock_guard lock(snap_mu_);
   return published_;
 }

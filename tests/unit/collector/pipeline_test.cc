@@ -151,6 +151,36 @@ TEST(PipelineTest, SubmittedJobsRunInOrderWithWaitedWorkAndTellWhenDone) {
   p.Stop();
 }
 
+// A reader's snapshot goes ahead of queued work: it waits for the work being applied, not for
+// the batches queued behind it (nothing of theirs is acknowledged yet).
+TEST(PipelineTest, ASnapshotGoesAheadOfQueuedWork) {
+  FakeClock clock(kNow);
+  Pipeline p(CoreConfig{}, clock);
+  p.Start();
+  p.Run([](Engine& e) { Offer(e, 1, kNow - 1000, "a"); });
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  std::thread holder([&] {
+    p.Run([&](Engine&) {
+      entered = true;
+      while (!release.load()) std::this_thread::yield();
+    });
+  });
+  while (!entered.load()) std::this_thread::yield();
+  p.Submit({[](void*, Engine& e) { Offer(e, 2, kNow - 1000, "b"); }, nullptr, nullptr});
+  clock.Advance(100);  // the published snapshot is stale by time: a new one must be taken
+  std::shared_ptr<const Snapshot> seen;
+  std::thread reader([&] { seen = p.Current(); });
+  while (p.pending() < 2) std::this_thread::yield();  // the job, then the snapshot request
+  release = true;
+  reader.join();
+  holder.join();
+  EXPECT_EQ(Offered(*seen), 1u);  // taken before the queued offer
+  p.Run([](Engine&) {});
+  EXPECT_EQ(Offered(*p.Current()), 2u);
+  p.Stop();
+}
+
 TEST(PipelineTest, StopRunsWhatWasQueuedBeforeItFirst) {
   FakeClock clock(kNow);
   Pipeline p(CoreConfig{}, clock);
