@@ -116,7 +116,7 @@ using Msg = v1::EngineCheckpoint;
 // Reminders: a field added to these structs needs its field in checkpoint.proto and a line in
 // each direction below (the codec test checks every message field is written).
 static_assert(sizeof(Counts) == 23 * sizeof(std::uint64_t), "Counts changed: see checkpoint.proto");
-static_assert(sizeof(EngineState::Row) == 8 + sizeof(Counts) + 5 * 8 + 8,
+static_assert(sizeof(EngineState::Row) == sizeof(Counts) + 7 * sizeof(std::uint64_t),
               "EngineState::Row changed: see checkpoint.proto");
 static_assert(sizeof(EngineState::Minute) == 8 + sizeof(Counts) + 16,
               "EngineState::Minute changed: see checkpoint.proto");

@@ -56,6 +56,7 @@ TEST(PipelineTest, WorkFromManyThreadsRunsOneAtATimeAndEveryCallerGetsItsResult)
   std::atomic<int> wrong_results{0};
   std::uint64_t seq = 0;  // touched only by work, so only ever by one thread at a time
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
