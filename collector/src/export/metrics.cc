@@ -409,7 +409,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
                       "Times a stream stopped reading because every batch it had received was "
                       "still queued for the apply thread or waiting for its ack.",
                       T::Counter),
-             {}, static_cast<double>(pc->apply_waits.load()));
+             {}, static_cast<double>(pc->backpressure_waits.load()));
     AddValue(b.Family("ccmon_pipeline_snapshots_total",
                       "Snapshots the apply thread published for readers (/metrics, the Monitor "
                       "API, alert evaluation), each shared by every reader until state changes.",

@@ -290,7 +290,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       std::unique_lock lock(sh.mu);
       auto room = [&] { return !sh.free_slots.empty() && sh.acks.size() < kMaxPendingAcks; };
       if (!room() && !sh.ack_failed) {
-        ++counters.apply_waits;
+        ++counters.backpressure_waits;
         sh.reader_waits = true;
         sh.room_cv.wait(lock, [&] { return room() || sh.ack_failed; });
         sh.reader_waits = false;

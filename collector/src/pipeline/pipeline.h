@@ -47,7 +47,7 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> apply_ns_total{0};
   // Times a stream had every batch slot in the pipeline or waiting for its ack, and waited:
   // ingest back-pressure.
-  std::atomic<std::uint64_t> apply_waits{0};
+  std::atomic<std::uint64_t> backpressure_waits{0};
   std::atomic<std::uint64_t> snapshots_published{0};
   std::atomic<std::uint64_t> checkpoints_ok{0};
   std::atomic<std::uint64_t> checkpoints_failed{0};
