@@ -3,7 +3,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
 #include "ccmon/net/loopback.h"
+#include "export/exposition.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
@@ -532,7 +532,7 @@ class ServerImpl final : public Server {
     if (path == "/metrics") {
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = prometheus::TextSerializer().Serialize(metrics_->Collect());
+      r.body = RenderExposition(metrics_->Collect());
       return r;
     }
     if (path == "/healthz" || path == "/-/healthy") {

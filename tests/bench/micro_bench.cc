@@ -20,6 +20,7 @@
 #include "ccmon/collector/clock.h"
 #include "ccmon/collector/engine.h"
 #include "ccmon/wire/codec.h"
+#include "export/exposition.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
 #include "storage/wal.h"
@@ -420,7 +421,7 @@ std::unique_ptr<ccmon::collector::Engine> PopulatedEngine(const ccmon::collector
 
 std::string Render(const ccmon::collector::Engine& engine) {
   const ccmon::collector::Snapshot s = engine.TakeSnapshot();
-  return prometheus::TextSerializer().Serialize(ccmon::collector::BuildFamilies(s, nullptr));
+  return ccmon::collector::RenderExposition(ccmon::collector::BuildFamilies(s, nullptr));
 }
 
 std::size_t CountSeries(const std::string& text) {
@@ -486,6 +487,24 @@ BENCHMARK(BM_MetricsRenderBaseline)
     ->Arg(10000)
     ->Arg(100000)
     ->Unit(benchmark::kMillisecond);
+
+// The text writer against prometheus-cpp's TextSerializer on the same families (the
+// rendering step alone, without taking the snapshot or building the families).
+void BM_ExpositionWrite(benchmark::State& state) {
+  ccmon::collector::FakeClock clock(kNowMs);
+  auto engine = PopulatedEngine(clock, QueuesFor(static_cast<std::size_t>(state.range(0))));
+  const auto families = ccmon::collector::BuildFamilies(engine->TakeSnapshot(), nullptr);
+  for (auto _ : state) benchmark::DoNotOptimize(ccmon::collector::RenderExposition(families));
+}
+BENCHMARK(BM_ExpositionWrite)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+void BM_ExpositionWriteBaseline(benchmark::State& state) {
+  ccmon::collector::FakeClock clock(kNowMs);
+  auto engine = PopulatedEngine(clock, QueuesFor(static_cast<std::size_t>(state.range(0))));
+  const auto families = ccmon::collector::BuildFamilies(engine->TakeSnapshot(), nullptr);
+  for (auto _ : state) benchmark::DoNotOptimize(prometheus::TextSerializer().Serialize(families));
+}
+BENCHMARK(BM_ExpositionWriteBaseline)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 // --- reporting ------------------------------------------------------------------------------
 
@@ -558,6 +577,15 @@ void PrintRows(const TableReporter& rep) {
     char a[64];
     std::snprintf(a, sizeof a, "%.2f ms CPU/s (%.2f%% core)", cpu_ms_per_1k, cpu_ms_per_1k / 10);
     Row("agent core CPU per 1k ev/s (parse+SM+encode+spool, fsync/64)", a, "-", 0);
+  }
+  if (const auto* ra = rep.Find("BM_ExpositionWrite/100000")) {
+    if (const auto* rb = rep.Find("BM_ExpositionWriteBaseline/100000")) {
+      char a[64], b[64];
+      std::snprintf(a, sizeof a, "%.2f ms", Ms(ra));
+      std::snprintf(b, sizeof b, "%.2f ms", Ms(rb));
+      Row("exposition text of ~100000 series (vs prometheus-cpp TextSerializer)", a, b,
+          Ms(ra) / Ms(rb));
+    }
   }
   for (const char* n : {"1000", "10000", "100000"}) {
     const auto* ra = rep.Find(std::string("BM_MetricsRender/") + n);

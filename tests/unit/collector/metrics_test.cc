@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "export/exposition.h"
+
 namespace ccmon::collector {
 namespace {
 
@@ -63,9 +65,8 @@ Snapshot FullSnapshot(FakeClock& clock) {
   return e.TakeSnapshot();
 }
 
-std::string Render(const Snapshot& s) {
-  return prometheus::TextSerializer().Serialize(BuildFamilies(s, nullptr));
-}
+// What /metrics serves: the families through the exposition writer.
+std::string Render(const Snapshot& s) { return RenderExposition(BuildFamilies(s, nullptr)); }
 
 TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
   FakeClock clock(kNow);
@@ -106,6 +107,13 @@ TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
 // them. Offered a-d; a answered after 12 s, b answered and c abandoned with no wait given, d
 // lost. 15 m window: standard SL = 1 / ((2 - 1) + (1 - 1) + 1 - 0) = 0.5; abandon rate =
 // (1 - 0) / (4 - 0) = 0.25 (c is a real abandon, not a short one); ASA = 12 s / 1.
+TEST(MetricsTest, TheServedTextIsWhatTheReferenceSerializerWrites) {
+  // Every family the collector exports, with the figures a full snapshot holds.
+  FakeClock clock(kNow);
+  const auto families = BuildFamilies(FullSnapshot(clock), nullptr);
+  EXPECT_EQ(RenderExposition(families), prometheus::TextSerializer().Serialize(families));
+}
+
 TEST(MetricsTest, UnknownWaitsAndLostCallsHaveTheirOwnCounters) {
   FakeClock clock(kNow);
   Engine e(CoreConfig{}, clock);

@@ -1,0 +1,234 @@
+#include "export/exposition.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace ccmon::collector {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+void WriteUint(std::string* out, std::uint64_t v) {
+  std::array<char, 24> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out->append(buf.data(), r.ptr);
+}
+
+void WriteDouble(std::string* out, double v) {
+  if (std::isnan(v)) {
+    out->append("Nan");
+    return;
+  }
+  if (std::isinf(v)) {
+    out->append(v < 0 ? "-Inf" : "+Inf");
+    return;
+  }
+  std::array<char, 32> buf{};
+  // Most figures are whole numbers (counts, seconds, timestamps): "%.16g" writes those below
+  // 1e16 as plain integers, which an integer conversion does far faster.
+  constexpr double kPlainIntegerBelow = 1e15;
+  if (std::fabs(v) < kPlainIntegerBelow && v == std::trunc(v) && !(v == 0 && std::signbit(v))) {
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), static_cast<std::int64_t>(v));
+    out->append(buf.data(), r.ptr);
+    return;
+  }
+  // to_chars' general format with a precision is specified as printf's %.*g.
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general,
+                               std::numeric_limits<double>::max_digits10 - 1);
+  out->append(buf.data(), r.ptr);
+}
+
+void WriteLabelValue(std::string* out, const std::string& value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+void WriteHelp(std::string* out, const std::string& help) {
+  for (const char c : help) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+// One line's name and labels, up to and including the space before the value. `le` is the
+// histogram bucket bound (null: none).
+void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
+               const char* suffix, const double* le = nullptr) {
+  out->append(family.name);
+  out->append(suffix);
+  if (!metric.label.empty() || le != nullptr) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& label : metric.label) {
+      if (!first) out->push_back(',');
+      first = false;
+      out->append(label.name);
+      out->append("=\"");
+      WriteLabelValue(out, label.value);
+      out->push_back('"');
+    }
+    if (le != nullptr) {
+      if (!first) out->push_back(',');
+      out->append("le=\"");
+      WriteDouble(out, *le);
+      out->push_back('"');
+    }
+    out->push_back('}');
+  }
+  out->push_back(' ');
+}
+
+void WriteTail(std::string* out, const ClientMetric& metric) {
+  if (metric.timestamp_ms != 0) {
+    out->push_back(' ');
+    std::array<char, 24> buf{};
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), metric.timestamp_ms);
+    out->append(buf.data(), r.ptr);
+  }
+  out->push_back('\n');
+}
+
+void WriteQuantileHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
+                       double quantile) {
+  out->append(family.name);
+  out->push_back('{');
+  for (const auto& label : metric.label) {
+    out->append(label.name);
+    out->append("=\"");
+    WriteLabelValue(out, label.value);
+    out->append("\",");
+  }
+  out->append("quantile=\"");
+  WriteDouble(out, quantile);
+  out->append("\"} ");
+}
+
+const char* TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Summary:
+      return "summary";
+    case MetricType::Histogram:
+      return "histogram";
+    case MetricType::Untyped:
+      break;
+  }
+  return "untyped";
+}
+
+void WriteMetric(std::string* out, const MetricFamily& family, const ClientMetric& metric) {
+  switch (family.type) {
+    case MetricType::Counter:
+      WriteHead(out, family, metric, "");
+      WriteDouble(out, metric.counter.value);
+      WriteTail(out, metric);
+      return;
+    case MetricType::Gauge:
+      WriteHead(out, family, metric, "");
+      WriteDouble(out, metric.gauge.value);
+      WriteTail(out, metric);
+      return;
+    case MetricType::Untyped:
+      WriteHead(out, family, metric, "");
+      WriteDouble(out, metric.untyped.value);
+      WriteTail(out, metric);
+      return;
+    case MetricType::Summary: {
+      const auto& s = metric.summary;
+      WriteHead(out, family, metric, "_count");
+      WriteUint(out, s.sample_count);
+      WriteTail(out, metric);
+      WriteHead(out, family, metric, "_sum");
+      WriteDouble(out, s.sample_sum);
+      WriteTail(out, metric);
+      for (const auto& q : s.quantile) {
+        WriteQuantileHead(out, family, metric, q.quantile);
+        WriteDouble(out, q.value);
+        WriteTail(out, metric);
+      }
+      return;
+    }
+    case MetricType::Histogram: {
+      const auto& h = metric.histogram;
+      WriteHead(out, family, metric, "_count");
+      WriteUint(out, h.sample_count);
+      WriteTail(out, metric);
+      WriteHead(out, family, metric, "_sum");
+      WriteDouble(out, h.sample_sum);
+      WriteTail(out, metric);
+      double last = -std::numeric_limits<double>::infinity();
+      for (const auto& b : h.bucket) {
+        WriteHead(out, family, metric, "_bucket", &b.upper_bound);
+        last = b.upper_bound;
+        WriteUint(out, b.cumulative_count);
+        WriteTail(out, metric);
+      }
+      if (last != std::numeric_limits<double>::infinity()) {
+        const double inf = std::numeric_limits<double>::infinity();
+        WriteHead(out, family, metric, "_bucket", &inf);
+        WriteUint(out, h.sample_count);
+        WriteTail(out, metric);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void WriteExposition(const std::vector<MetricFamily>& families, std::string* out) {
+  for (const MetricFamily& family : families) {
+    if (!family.help.empty()) {
+      out->append("# HELP ");
+      out->append(family.name);
+      out->push_back(' ');
+      WriteHelp(out, family.help);
+      out->push_back('\n');
+    }
+    out->append("# TYPE ");
+    out->append(family.name);
+    out->push_back(' ');
+    out->append(TypeName(family.type));
+    out->push_back('\n');
+    for (const ClientMetric& metric : family.metric) WriteMetric(out, family, metric);
+  }
+}
+
+std::string RenderExposition(const std::vector<MetricFamily>& families) {
+  std::string out;
+  // About 100 bytes a line: one reservation instead of a doubling series for a large scrape.
+  std::size_t lines = 0;
+  for (const MetricFamily& f : families) lines += f.metric.size();
+  out.reserve(lines * 100 + families.size() * 160);
+  WriteExposition(families, &out);
+  return out;
+}
+
+}  // namespace ccmon::collector
