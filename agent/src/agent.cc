@@ -50,7 +50,7 @@ absl::Status KeyError(const std::string& file, const YAML::Node& n, const std::s
 // exits for it.
 class SpoolWriter {
  public:
-  explicit SpoolWriter(Spool& spool) : spool_(spool) {}
+  SpoolWriter(Spool& spool, const Clock& clock) : spool_(spool), clock_(clock) {}
   void Append(const Event& e) {
     if (failed_) return;
     Event numbered = e;
@@ -71,14 +71,14 @@ class SpoolWriter {
   // Whether the last chunk failed; clears the mark so the next chunk is tried.
   bool TakeFailure() { return std::exchange(failed_, false); }
   // Writes are refused until this time after a failure.
-  bool Paused() const { return std::chrono::steady_clock::now() < retry_at_; }
+  bool Paused() const { return clock_.MonotonicMs() < retry_at_ms_; }
   const std::string& last_error() const { return last_error_; }
 
  private:
   void Fail(const std::string& err) {
     failed_ = true;
     last_error_ = err;
-    retry_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    retry_at_ms_ = clock_.MonotonicMs() + kRetryMs;
     std::string rb;
     const bool rolled = spool_.Rollback(&rb);
     if (failures_++ % 60 == 0) {
@@ -94,7 +94,9 @@ class SpoolWriter {
   bool failed_ = false;
   std::uint64_t failures_ = 0;
   std::string last_error_;
-  std::chrono::steady_clock::time_point retry_at_{};
+  static constexpr std::int64_t kRetryMs = 5000;
+  const Clock& clock_;
+  std::int64_t retry_at_ms_ = std::numeric_limits<std::int64_t>::min();
 };
 
 }  // namespace
@@ -400,7 +402,7 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     log->error("spool recovery skipped damaged records ({} events lost, counted as dropped):\n{}",
                spool.stats().damaged_events_lost, spool.recovery_report());
   }
-  SpoolWriter writer(spool);
+  SpoolWriter writer(spool, clock);
   auto sink = [&writer](const Event& e) { writer.Append(e); };
 
   QueueLogOptions qopt;
@@ -445,11 +447,13 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
       std::clamp<std::uint64_t>(o.spool_max_bytes / 16, 4096, std::uint64_t{1} << 20));
   auto make_log = [&](const std::string& path) {
     auto src = std::make_unique<QueueLogSource>(path, sink, qopt);
+    src->set_clock(clock);
     src->set_limits(o.max_line_bytes, kChunkBytes);
     return src;
   };
   auto make_jsonl = [&](const std::string& path) {
     auto src = std::make_unique<JsonlSource>(path, sink, o.once);
+    src->set_clock(clock);
     src->set_limits(o.max_line_bytes, kChunkBytes);
     return src;
   };

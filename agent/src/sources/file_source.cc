@@ -163,7 +163,7 @@ bool FileSource::Wait() {
   file_ = nullptr;
   partial_.clear();
   Log()->warn("{}: {}; waiting for it to appear", path_, std::strerror(errno));
-  waiting_since_ = clock_();
+  waiting_since_ = Now();
   last_waiting_log_ = waiting_since_;
   return true;
 }
@@ -179,7 +179,7 @@ bool FileSource::Reopen() {
                            : start_at_end_ && exists ? static_cast<std::uint64_t>(st.st_size)
                                                      : 0;
   if (!exists || !OpenCurrent(at, nullptr)) {
-    const auto now = clock_();
+    const auto now = Now();
     if (now - last_waiting_log_ >= std::chrono::minutes(5)) {
       last_waiting_log_ = now;
       Log()->warn("{}: still waiting for it ({} min): {}", path_,
@@ -271,7 +271,7 @@ std::size_t FileSource::Poll() {
   const std::uint64_t before = offset_;
   std::size_t lines = Drain();
   if (stream_ || more_) return lines;
-  const auto now = clock_();
+  const auto now = Now();
   if (offset_ != before) last_growth_ = now;
   struct stat st {};
   if (stat(path_.c_str(), &st) != 0) return lines;  // between rename and create

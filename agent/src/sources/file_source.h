@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "ccmon/time/clock.h"
+
 namespace ccmon::agent {
 
 class FileSource {
@@ -32,12 +34,13 @@ class FileSource {
   // True while the file is missing or unreadable.
   bool waiting() const { return file_ == nullptr && !stream_; }
 
-  // The monotonic clock that times rotation grace and repeated warnings (tests pass a fake).
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  void set_clock(Clock clock) {
-    clock_ = std::move(clock);
-    last_growth_ = clock_();
+  // The clock whose monotonic time times rotation grace and repeated warnings (the agent's
+  // injected clock; a SystemClock by default). Not owned.
+  void set_clock(const ccmon::Clock& clock) {
+    clock_ = &clock;
+    last_growth_ = Now();
   }
+  const ccmon::Clock& clock() const { return *clock_; }
 
   // Reads complete lines, up to about max_read_bytes of input per call (so that the caller
   // can commit and check its spool between chunks). Returns the number of lines consumed;
@@ -98,8 +101,12 @@ class FileSource {
   std::string tail_;           // the last bytes consumed, to recognise a copytruncate copy
   bool start_at_end_ = false;  // an existing but unreadable file: tail it from its end
   std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;
-  Clock clock_ = [] { return std::chrono::steady_clock::now(); };
-  std::chrono::steady_clock::time_point last_growth_ = std::chrono::steady_clock::now();
+  // The clock's monotonic time as a steady_clock time point.
+  std::chrono::steady_clock::time_point Now() const {
+    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(clock_->MonotonicMs()));
+  }
+  const ccmon::Clock* clock_ = &ccmon::DefaultClock();
+  std::chrono::steady_clock::time_point last_growth_ = Now();
   // When the current file was first seen renamed away (zero: not renamed), and when that
   // was last warned about.
   std::chrono::steady_clock::time_point renamed_seen_, renamed_warned_;

@@ -39,6 +39,8 @@ void LinkProber::Schedule(const std::shared_ptr<Probe>& p) {
 
 void LinkProber::Run(const std::shared_ptr<Probe>& p) {
   p->done = false;
+  // A stopwatch on a real network exchange (asio's timers run on real time too), not time
+  // the agent reasons about: it stays on the steady clock, not the injected one.
   p->started = std::chrono::steady_clock::now();
   auto finish = [this, p](bool ok) {
     if (p->done) return;

@@ -6,19 +6,12 @@
 
 namespace ccmon::agent {
 
-QueueLogSource::QueueLogSource(std::string path, EventSink sink, QueueLogOptions options,
-                               SteadyClock clock)
-    : FileSource(std::move(path)),
-      machine_(std::move(sink), std::move(options)),
-      clock_(clock ? std::move(clock) : [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-      }) {}
+QueueLogSource::QueueLogSource(std::string path, EventSink sink, QueueLogOptions options)
+    : FileSource(std::move(path)), machine_(std::move(sink), std::move(options)) {}
 
 std::size_t QueueLogSource::Poll() {
   const std::size_t lines = FileSource::Poll();
-  const std::int64_t now = clock_();
+  const std::int64_t now = clock().MonotonicMs();
   if (lines > 0 || base_steady_ms_ < 0) {
     base_steady_ms_ = now;
     base_pbx_ms_ = machine_.pbx_time_ms();

@@ -16,9 +16,8 @@ namespace ccmon::agent {
 
 class QueueLogSource final : public FileSource {
  public:
-  using SteadyClock = std::function<std::int64_t()>;  // monotonic ms
-  QueueLogSource(std::string path, EventSink sink, QueueLogOptions options = {},
-                 SteadyClock clock = nullptr);
+  // The machine's clock runs on the clock set with set_clock (FileSource), monotonic time.
+  QueueLogSource(std::string path, EventSink sink, QueueLogOptions options = {});
   const QueueLogStats& stats() const { return machine_.stats(); }
 
   // Reads what is new, then advances the machine's clock. Returns lines read plus events the
@@ -35,7 +34,6 @@ class QueueLogSource final : public FileSource {
 
  private:
   QueueLogStateMachine machine_;
-  SteadyClock clock_;
   QueueLogLine parsed_;
   std::uint64_t logged_malformed_ = 0;
   // The machine's PBX time when lines were last read, and the steady time then.

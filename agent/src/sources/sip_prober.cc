@@ -116,7 +116,7 @@ void SipProber::Run(const ProbePtr& p) {
   p->in_flight = true;
   p->resent = false;
   const std::uint64_t run = ++p->run;
-  p->started = std::chrono::steady_clock::now();
+  p->started = std::chrono::steady_clock::now();  // a stopwatch, as in LinkProber::Run
   p->deadline.expires_after(timeout_);
   p->deadline.async_wait([this, p, run](const asio::error_code& ec) {
     if (!ec && p->run == run) Finish(p, 0, "no final answer within the deadline");

@@ -11,25 +11,38 @@
 #include <random>
 #include <thread>
 
+#include "ccmon/v1/agent_frame.pb.h"
 #include "ccmon/v1/ingest.grpc.pb.h"
 #include "log.h"
 
 namespace ccmon::agent {
 
+// Ingest.Stream opened with the agent's request type, AgentFrame (agent_frame.proto: the
+// same bytes as AgentMessage, spooled events carried as they are stored), through the factory
+// the generated stub itself calls.
+using FrameStream = grpc::ClientReaderWriter<v1::AgentFrame, v1::CollectorMessage>;
+
 struct Sender::Channel {
+  Channel(std::string addr, std::shared_ptr<grpc::Channel> ch)
+      : address(std::move(addr)),
+        channel(std::move(ch)),
+        method(method_name.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING, channel) {}
+
+  std::unique_ptr<FrameStream> Stream(grpc::ClientContext* ctx) const {
+    return std::unique_ptr<FrameStream>(
+        grpc::internal::ClientReaderWriterFactory<v1::AgentFrame, v1::CollectorMessage>::Create(
+            channel.get(), method, ctx));
+  }
+
   std::string address;
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Ingest::Stub> stub;
+  const std::string method_name = std::string("/") + v1::Ingest::service_full_name() + "/Stream";
+  const grpc::internal::RpcMethod method;
 };
 
 Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu, ReplicaAcks& acks,
                std::size_t replica)
-    : opt_(std::move(options)),
-      spool_(spool),
-      spool_mu_(spool_mu),
-      acks_(acks),
-      replica_(replica),
-      channel_(std::make_unique<Channel>()) {
+    : opt_(std::move(options)), spool_(spool), spool_mu_(spool_mu), acks_(acks), replica_(replica) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
@@ -45,12 +58,22 @@ Sender::Sender(SenderOptions options, Spool& spool, std::mutex& spool_mu, Replic
     so.pem_private_key = opt_.tls_key;
     creds = grpc::SslCredentials(so);
   }
-  channel_->address = opt_.collector;
-  channel_->channel = grpc::CreateCustomChannel(channel_->address, creds, args);
-  channel_->stub = v1::Ingest::NewStub(channel_->channel);
+  channel_ = std::make_unique<Channel>(opt_.collector,
+                                       grpc::CreateCustomChannel(opt_.collector, creds, args));
 }
 
 namespace {
+
+// Leaves a spooled event that decodes as it is; one that does not becomes an empty event
+// with its seq (counted by the collector as invalid), logged.
+void CheckRecord(SpoolRecord* r) {
+  v1::Event e;
+  if (e.ParseFromString(r->payload)) return;
+  Log()->error("spool record seq {} does not decode; sending it empty", r->seq);
+  e.Clear();
+  e.set_seq(r->seq);
+  r->payload = e.SerializeAsString();
+}
 
 // Monotonic milliseconds, for how long a replica has been away.
 std::int64_t SteadyMs() {
@@ -170,8 +193,8 @@ bool Sender::Session(const std::function<bool()>& done) {
   not_connected_ = false;
   grpc::ClientContext ctx;
   if (!opt_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt_.token);
-  auto stream = target.stub->Stream(&ctx);
-  v1::AgentMessage hello;
+  auto stream = target.Stream(&ctx);
+  v1::AgentFrame hello;
   hello.mutable_hello()->set_site(opt_.site);
   {
     std::lock_guard lock(spool_mu_);
@@ -262,11 +285,11 @@ bool Sender::Session(const std::function<bool()>& done) {
     Notify();
   });
 
-  v1::AgentMessage batch;
+  v1::AgentFrame batch;
   const bool status_ok = in.welcome().accepts_status();
   auto last_status = std::chrono::steady_clock::time_point{};
   auto write_status = [&] {
-    v1::AgentMessage status;
+    v1::AgentFrame status;
     {
       std::lock_guard lock(spool_mu_);
       // This replica's backlog: what it has not acknowledged, whatever the others have.
@@ -305,18 +328,11 @@ bool Sender::Session(const std::function<bool()>& done) {
     batch.Clear();
     auto* events = batch.mutable_batch()->mutable_events();
     events->Reserve(static_cast<int>(recs.size()));
-    bool ok = true;
-    for (const auto& r : recs) {
-      if (!events->Add()->ParseFromString(r.payload)) {
-        log->error("spool record seq {} does not decode; sending it empty", r.seq);
-        events->Mutable(events->size() - 1)->Clear();
-        events->Mutable(events->size() - 1)->set_seq(r.seq);
-      }
+    for (auto& r : recs) {
+      if (verify_records_) CheckRecord(&r);
+      events->Add(std::move(r.payload));
     }
-    if (!stream->Write(batch)) {
-      ok = false;
-    }
-    if (!ok) break;
+    if (!stream->Write(batch)) break;
     sent = recs.back().seq;
   }
   // Done (an import delivered, a drain complete): the last word is the status as it ends (its
@@ -330,6 +346,13 @@ bool Sender::Session(const std::function<bool()>& done) {
   reader.join();
   const auto status = stream->Finish();
   connected_ = false;
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT && !verify_records_) {
+    log->warn(
+        "collector {} could not parse what this agent sent ({}); decoding each spooled event "
+        "before sending from now on",
+        target.address, status.error_message());
+    verify_records_ = true;
+  }
   {
     std::lock_guard lock(spool_mu_);
     acks_.Disconnected(replica_, SteadyMs());
@@ -412,23 +435,29 @@ void SenderSet::Run(const std::function<bool()>& paused) {
 }
 
 bool SenderSet::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) {
-  std::vector<char> ok(senders_.size(), 0);
+  const std::unique_ptr<std::atomic<bool>[]> ok(new std::atomic<bool>[senders_.size()] {});
   std::atomic<std::size_t> running{senders_.size()};
   std::vector<std::thread> threads;
+  threads.reserve(senders_.size());
   for (std::size_t r = 0; r < senders_.size(); ++r) {
     threads.emplace_back([&, r] {
-      ok[r] = static_cast<char>(senders_[r]->DrainUntilAcked(deadline, [&, r] {
+      ok[r] = senders_[r]->DrainUntilAcked(deadline, [&, r] {
         std::lock_guard lock(spool_mu_);
         return acks_.given_up(r);
-      }));
+      });
       --running;
     });
   }
   // While the others deliver, a replica left behind with the spool full is given up (its
-  // drain then ends): the import goes on with the others.
+  // drain then ends): the import goes on with the others. A replica that has acknowledged
+  // everything and closed its stream is current, not away: it stays the live lead however
+  // long the laggard takes to be given up.
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::lock_guard lock(spool_mu_);
+    for (std::size_t r = 0; r < senders_.size(); ++r) {
+      if (ok[r]) acks_.Contact(r, SteadyMs());
+    }
     if (spool_.Full()) GiveUpLaggingLocked();
   }
   for (auto& t : threads) t.join();

@@ -91,6 +91,10 @@ class Sender {
   std::atomic<bool> refused_{false};
   bool not_connected_ = false;  // the last session found no connection (sender thread only)
   std::string last_failure_;    // the last reason a stream was not accepted (sender thread)
+  // Spooled events go on the wire as stored. Once a collector has refused a stream as
+  // unparseable, each record is decoded first and one that does not decode goes as an empty
+  // event with its seq, so that one bad record cannot stop delivery (sender thread only).
+  bool verify_records_ = false;
   std::atomic<std::uint64_t> acked_{0};
   std::mutex mu_;
   std::condition_variable cv_;

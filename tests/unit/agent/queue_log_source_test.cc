@@ -39,7 +39,7 @@ class QueueLogSourceTest : public ::testing::Test {
     auto src = std::make_unique<QueueLogSource>(path_, [this](const Event& e) {
       if (const auto* c = std::get_if<CallEvent>(&e.body)) ids_.emplace_back(c->call_id);
     });
-    src->set_clock([this] { return now_; });
+    src->set_clock(clock_);
     return src;
   }
 
@@ -52,7 +52,7 @@ class QueueLogSourceTest : public ::testing::Test {
   fs::path dir_;
   std::string path_;
   std::vector<std::string> ids_;
-  std::chrono::steady_clock::time_point now_{};  // the sources' clock
+  ccmon::FakeClock clock_;  // the sources' clock
 };
 
 TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
@@ -68,11 +68,11 @@ TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 6));  // the old file is followed while it may still grow
   Append(path_ + ".1", 9, 9);       // a line Asterisk wrote just before its logger reload
-  now_ += std::chrono::seconds(1);
+  clock_.Advance(1000);
   src->Poll();
   ASSERT_EQ(ids_.size(), 7u);
   EXPECT_EQ(ids_.back(), "call-9");
-  now_ += std::chrono::seconds(3);  // the old file quiet for 2 s and the new one written to
+  clock_.Advance(3'000);  // the old file quiet for 2 s and the new one written to
   src->Poll();
   std::vector<std::string> want = Expected(1, 6);
   want.push_back("call-9");
@@ -92,19 +92,19 @@ TEST_F(QueueLogSourceTest, RenamedFileIsFollowedWhileTheNewOneIsEmpty) {
   fs::rename(path_, path_ + ".1");
   std::ofstream(path_).close();
   for (int i = 2; i <= 4; ++i) {
-    now_ += std::chrono::seconds(30);
+    clock_.Advance(30'000);
     Append(path_ + ".1", i, i);
     src->Poll();
   }
   EXPECT_EQ(ids_, Expected(1, 4));
-  now_ += std::chrono::minutes(10);  // a quiet night: still the old file
+  clock_.Advance(10 * 60'000);  // a quiet night: still the old file
   src->Poll();
   Append(path_ + ".1", 5, 5);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 5));
   Append(path_, 6, 6);  // Asterisk reopened its log at last
   src->Poll();          // the old file was written to just now: not yet
-  now_ += std::chrono::seconds(3);
+  clock_.Advance(3'000);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 6));
 }
@@ -141,7 +141,7 @@ TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
   ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
   src->Poll();  // the rotated file finished
   EXPECT_EQ(ids_, Expected(1, 4));
-  now_ += std::chrono::seconds(3);  // quiet, and the new file has data: on to it
+  clock_.Advance(3'000);  // quiet, and the new file has data: on to it
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 6));
 }
@@ -240,7 +240,7 @@ TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
   Append(path_ + ".1", 5, 5);  // Asterisk had not reopened its log yet
   src->Poll();
   Append(path_, 6, 7);
-  now_ += std::chrono::seconds(3);
+  clock_.Advance(3'000);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 7));
 }
@@ -248,7 +248,7 @@ TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
 // Between lines the machine's clock runs on the steady clock from the last line's PBX time:
 // a call with no outcome is closed as lost max_wait after its entry although no line came.
 TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
-  std::int64_t steady = 1000;
+  ccmon::FakeClock steady(1000);
   std::vector<UnansweredReason> reasons;
   QueueLogOptions o;
   o.max_wait_ms = 120 * 1000;
@@ -260,15 +260,16 @@ TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
           reasons.push_back(c->reason);
         }
       },
-      o, [&] { return steady; });
+      o);
+  src.set_clock(steady);
   Append(path_, 1, 1);  // call-1 enters at 1795600801 and nothing more is written
   std::string err;
   ASSERT_TRUE(src.Start("", true, &err)) << err;
   src.Poll();
-  steady += 119 * 1000;
+  steady.Advance(119 * 1000);
   EXPECT_EQ(src.Poll(), 0u);
   EXPECT_TRUE(reasons.empty());
-  steady += 1000;
+  steady.Advance(1000);
   EXPECT_EQ(src.Poll(), 1u);  // the lost event changed the cursor
   EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
 }

@@ -29,6 +29,7 @@ constexpr std::int64_t kManilaMidnight = 1795651200000 - 8 * kHour;
 class FakeClock : public Clock {
  public:
   std::int64_t NowMs() const override { return now; }
+  std::int64_t MonotonicMs() const override { return now; }
   std::int64_t now = 0;
 };
 
