@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libasio-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
-  libsqlite3-dev libpqxx-dev
+  libsqlite3-dev libpqxx-dev zlib1g-dev
   tzdata
 )
 # tests: GoogleTest, benchmark, libFuzzer (clang), real Prometheus/Alertmanager, tools the

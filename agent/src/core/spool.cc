@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -22,16 +23,6 @@ namespace {
 constexpr char kEvent = 'E';
 constexpr char kCommit = 'C';
 constexpr std::uint32_t kMaxRecord = 64U << 20;
-
-std::array<std::uint32_t, 256> MakeCrcTable() {
-  std::array<std::uint32_t, 256> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
 
 std::string SegmentName(std::uint64_t first_seq) {
   char buf[64];
@@ -84,10 +75,14 @@ bool ReadRecord(std::FILE* f, std::string* body, bool* corrupt) {
 }  // namespace
 
 std::uint32_t Crc32(std::string_view data) {
-  static const auto table = MakeCrcTable();
-  std::uint32_t c = 0xFFFFFFFFU;
-  for (unsigned char ch : data) c = table[(c ^ ch) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFU;
+  // zlib's CRC-32 (IEEE 802.3, the spool's format since its first version), a word at a time.
+  std::uint32_t c = 0;
+  while (!data.empty()) {
+    const auto n = static_cast<uInt>(std::min<std::size_t>(data.size(), 1U << 30));
+    c = static_cast<std::uint32_t>(crc32(c, reinterpret_cast<const Bytef*>(data.data()), n));
+    data.remove_prefix(n);
+  }
+  return c;
 }
 
 Spool::~Spool() {
