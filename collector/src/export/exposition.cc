@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 namespace ccmon::collector {
 
@@ -44,35 +45,34 @@ void WriteDouble(std::string* out, double v) {
   out->append(buf.data(), r.ptr);
 }
 
-void WriteLabelValue(std::string* out, const std::string& value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      default:
-        out->push_back(c);
+// Appends v with backslash, newline and (in label values) double quote escaped, copying the
+// runs between them whole: label values rarely hold any.
+void AppendEscaped(std::string* out, std::string_view v, bool quotes) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    const char* escaped = nullptr;
+    if (c == '\\') {
+      escaped = "\\\\";
+    } else if (c == '\n') {
+      escaped = "\\n";
+    } else if (c == '"' && quotes) {
+      escaped = "\\\"";
+    } else {
+      continue;
     }
+    out->append(v.data() + run, i - run);
+    out->append(escaped);
+    run = i + 1;
   }
+  out->append(v.data() + run, v.size() - run);
 }
 
-void WriteHelp(std::string* out, const std::string& help) {
-  for (const char c : help) {
-    if (c == '\\') {
-      out->append("\\\\");
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else {
-      out->push_back(c);
-    }
-  }
+void WriteLabelValue(std::string* out, const std::string& value) {
+  AppendEscaped(out, value, true);
 }
+
+void WriteHelp(std::string* out, const std::string& help) { AppendEscaped(out, help, false); }
 
 // One line's name and labels, up to and including the space before the value. `le` is the
 // histogram bucket bound (null: none).
@@ -225,7 +225,12 @@ std::string RenderExposition(const std::vector<MetricFamily>& families) {
   std::string out;
   // About 100 bytes a line: one reservation instead of a doubling series for a large scrape.
   std::size_t lines = 0;
-  for (const MetricFamily& f : families) lines += f.metric.size();
+  for (const MetricFamily& f : families) {
+    for (const ClientMetric& m : f.metric) {
+      lines += 1 + (f.type == MetricType::Histogram ? m.histogram.bucket.size() + 2 : 0) +
+               (f.type == MetricType::Summary ? m.summary.quantile.size() + 2 : 0);
+    }
+  }
   out.reserve(lines * 100 + families.size() * 160);
   WriteExposition(families, &out);
   return out;
