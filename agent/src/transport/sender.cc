@@ -23,6 +23,8 @@ namespace ccmon::agent {
 using FrameStream = grpc::ClientReaderWriter<v1::AgentFrame, v1::CollectorMessage>;
 
 struct Sender::Channel {
+  Channel(const Channel&) = delete;  // method holds a pointer into method_name
+  Channel& operator=(const Channel&) = delete;
   Channel(std::string addr, std::shared_ptr<grpc::Channel> ch)
       : address(std::move(addr)),
         channel(std::move(ch)),
@@ -102,6 +104,8 @@ void Sender::Notify() {
   }
   cv_.notify_all();
 }
+
+bool Sender::reachable() const { return channel_->channel->GetState(false) == GRPC_CHANNEL_READY; }
 
 void Sender::Stop() {
   stop_ = true;
@@ -328,6 +332,7 @@ bool Sender::Session(const std::function<bool()>& done) {
     batch.Clear();
     auto* events = batch.mutable_batch()->mutable_events();
     events->Reserve(static_cast<int>(recs.size()));
+    if (verify_records_ && acked_.load() >= verify_until_) verify_records_ = false;
     for (auto& r : recs) {
       if (verify_records_) CheckRecord(&r);
       events->Add(std::move(r.payload));
@@ -342,11 +347,16 @@ bool Sender::Session(const std::function<bool()>& done) {
     std::unique_lock lock(mu_);  // the reader says when the collector has closed (Notify)
     graceful = cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !alive.load(); });
   }
-  if (!graceful) ctx.TryCancel();
+  // A stream the collector ended keeps its status for Finish: cancel only one still open.
+  if (!graceful && alive) ctx.TryCancel();
   reader.join();
   const auto status = stream->Finish();
   connected_ = false;
   if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT && !verify_records_) {
+    {
+      std::lock_guard lock(spool_mu_);
+      verify_until_ = spool_.stats().committed_seq;  // the refused batch is within it
+    }
     log->warn(
         "collector {} could not parse what this agent sent ({}); decoding each spooled event "
         "before sending from now on",
@@ -450,13 +460,14 @@ bool SenderSet::DrainUntilAcked(std::chrono::steady_clock::time_point deadline) 
   }
   // While the others deliver, a replica left behind with the spool full is given up (its
   // drain then ends): the import goes on with the others. A replica that has acknowledged
-  // everything and closed its stream is current, not away: it stays the live lead however
-  // long the laggard takes to be given up.
+  // everything and closed its stream is current, not away, while its connection stays up
+  // (keepalive pings it): it stays the live lead however long the laggard takes to be given
+  // up, but not once the agent's own link is down.
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::lock_guard lock(spool_mu_);
     for (std::size_t r = 0; r < senders_.size(); ++r) {
-      if (ok[r]) acks_.Contact(r, SteadyMs());
+      if (ok[r] && senders_[r]->reachable()) acks_.Contact(r, SteadyMs());
     }
     if (spool_.Full()) GiveUpLaggingLocked();
   }

@@ -65,6 +65,8 @@ class Sender {
   void Notify();
 
   bool connected() const { return connected_.load(); }
+  // The connection to the collector is up now (a stream may or may not be open on it).
+  bool reachable() const;
   // The collector refused this agent's identity (wrong certificate or token): retrying cannot
   // help until someone fixes the configuration.
   bool refused() const { return refused_.load(); }
@@ -93,8 +95,11 @@ class Sender {
   std::string last_failure_;    // the last reason a stream was not accepted (sender thread)
   // Spooled events go on the wire as stored. Once a collector has refused a stream as
   // unparseable, each record is decoded first and one that does not decode goes as an empty
-  // event with its seq, so that one bad record cannot stop delivery (sender thread only).
+  // event with its seq, so that one bad record cannot stop delivery; once the collector has
+  // acknowledged past what was committed at the refusal, events go as stored again (sender
+  // thread only).
   bool verify_records_ = false;
+  std::uint64_t verify_until_ = 0;
   std::atomic<std::uint64_t> acked_{0};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -59,6 +59,36 @@ TEST(AgentFrameTest, HelloAndStatusAreTheSameBytesAsTheirAgentMessages) {
   EXPECT_TRUE(read.status().spool_paused());
 }
 
+// The two request types cannot drift apart: every field of AgentMessage (and of EventBatch)
+// has its twin in AgentFrame (EncodedEventBatch) with the same number, name, oneof and wire
+// type, events being bytes on the agent's side.
+void ExpectTwins(const google::protobuf::Descriptor& wire,
+                 const google::protobuf::Descriptor& frame) {
+  ASSERT_EQ(wire.field_count(), frame.field_count()) << wire.full_name();
+  for (int i = 0; i < wire.field_count(); ++i) {
+    const auto* w = wire.field(i);
+    const auto* f = frame.FindFieldByNumber(w->number());
+    ASSERT_NE(f, nullptr) << w->full_name();
+    EXPECT_EQ(f->name(), w->name());
+    EXPECT_EQ(f->is_repeated(), w->is_repeated()) << w->full_name();
+    EXPECT_EQ(f->containing_oneof() != nullptr, w->containing_oneof() != nullptr) << w->full_name();
+    if (w->full_name() == "ccmon.v1.EventBatch.events") {
+      EXPECT_EQ(f->type(), google::protobuf::FieldDescriptor::TYPE_BYTES);
+    } else if (w->full_name() == "ccmon.v1.AgentMessage.batch") {
+      ExpectTwins(*w->message_type(), *f->message_type());
+    } else {
+      EXPECT_EQ(f->type(), w->type()) << w->full_name();
+      if (w->message_type() != nullptr) {
+        EXPECT_EQ(f->message_type(), w->message_type()) << w->full_name();
+      }
+    }
+  }
+}
+
+TEST(AgentFrameTest, EveryFieldOfTheCollectorsTypeHasItsTwin) {
+  ExpectTwins(*AgentMessage::descriptor(), *AgentFrame::descriptor());
+}
+
 TEST(AgentFrameTest, AnEmptyBatchIsStillABatch) {
   AgentFrame frame;
   frame.mutable_batch();

@@ -38,17 +38,22 @@ inline const Clock& DefaultClock() {
   return clock;
 }
 
-// Thread-safe manual clock for tests; its monotonic time is its wall time.
+// Thread-safe manual clock for tests. Advance moves both times; Set steps the wall clock
+// alone, as an NTP step would, and leaves monotonic time where it is.
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(std::int64_t now_ms = 0) : now_ms_(now_ms) {}
+  explicit FakeClock(std::int64_t now_ms = 0) : now_ms_(now_ms), monotonic_ms_(now_ms) {}
   std::int64_t NowMs() const override { return now_ms_.load(); }
-  std::int64_t MonotonicMs() const override { return now_ms_.load(); }
+  std::int64_t MonotonicMs() const override { return monotonic_ms_.load(); }
   void Set(std::int64_t now_ms) { now_ms_.store(now_ms); }
-  void Advance(std::int64_t delta_ms) { now_ms_.fetch_add(delta_ms); }
+  void Advance(std::int64_t delta_ms) {
+    now_ms_.fetch_add(delta_ms);
+    monotonic_ms_.fetch_add(delta_ms);
+  }
 
  private:
   std::atomic<std::int64_t> now_ms_;
+  std::atomic<std::int64_t> monotonic_ms_;
 };
 
 }  // namespace ccmon
