@@ -18,7 +18,7 @@ start_prometheus() {
   start_bg "$1" prometheus --config.file="$2" --storage.tsdb.path="$WORK/$1-tsdb" \
     --web.listen-address="127.0.0.1:$port" --log.level=warn
   PROM="http://127.0.0.1:$port"
-  WAIT_S=30 wait_for curl -sf "$PROM/-/ready" || fail "$1 did not start"
+  WAIT_S=90 wait_for curl -sf "$PROM/-/ready" || fail "$1 did not start"
 }
 
 # --- Three shards: the same client and queues, a site each.
