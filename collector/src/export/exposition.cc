@@ -74,13 +74,14 @@ void WriteLabelValue(std::string* out, const std::string& value) {
 
 void WriteHelp(std::string* out, const std::string& help) { AppendEscaped(out, help, false); }
 
-// One line's name and labels, up to and including the space before the value. `le` is the
-// histogram bucket bound (null: none).
+// One line's name and labels, up to and including the space before the value, with an extra
+// numeric label (a histogram's `le`, a summary's `quantile`) when extra_value is not null.
 void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
-               const char* suffix, const double* le = nullptr) {
+               const char* suffix, const char* extra_name = nullptr,
+               const double* extra_value = nullptr) {
   out->append(family.name);
   out->append(suffix);
-  if (!metric.label.empty() || le != nullptr) {
+  if (!metric.label.empty() || extra_value != nullptr) {
     out->push_back('{');
     bool first = true;
     for (const auto& label : metric.label) {
@@ -91,10 +92,11 @@ void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric&
       WriteLabelValue(out, label.value);
       out->push_back('"');
     }
-    if (le != nullptr) {
+    if (extra_value != nullptr) {
       if (!first) out->push_back(',');
-      out->append("le=\"");
-      WriteDouble(out, *le);
+      out->append(extra_name);
+      out->append("=\"");
+      WriteDouble(out, *extra_value);
       out->push_back('"');
     }
     out->push_back('}');
@@ -110,21 +112,6 @@ void WriteTail(std::string* out, const ClientMetric& metric) {
     out->append(buf.data(), r.ptr);
   }
   out->push_back('\n');
-}
-
-void WriteQuantileHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
-                       double quantile) {
-  out->append(family.name);
-  out->push_back('{');
-  for (const auto& label : metric.label) {
-    out->append(label.name);
-    out->append("=\"");
-    WriteLabelValue(out, label.value);
-    out->append("\",");
-  }
-  out->append("quantile=\"");
-  WriteDouble(out, quantile);
-  out->append("\"} ");
 }
 
 const char* TypeName(MetricType type) {
@@ -169,7 +156,7 @@ void WriteMetric(std::string* out, const MetricFamily& family, const ClientMetri
       WriteDouble(out, s.sample_sum);
       WriteTail(out, metric);
       for (const auto& q : s.quantile) {
-        WriteQuantileHead(out, family, metric, q.quantile);
+        WriteHead(out, family, metric, "", "quantile", &q.quantile);
         WriteDouble(out, q.value);
         WriteTail(out, metric);
       }
@@ -185,14 +172,14 @@ void WriteMetric(std::string* out, const MetricFamily& family, const ClientMetri
       WriteTail(out, metric);
       double last = -std::numeric_limits<double>::infinity();
       for (const auto& b : h.bucket) {
-        WriteHead(out, family, metric, "_bucket", &b.upper_bound);
+        WriteHead(out, family, metric, "_bucket", "le", &b.upper_bound);
         last = b.upper_bound;
         WriteUint(out, b.cumulative_count);
         WriteTail(out, metric);
       }
       if (last != std::numeric_limits<double>::infinity()) {
         const double inf = std::numeric_limits<double>::infinity();
-        WriteHead(out, family, metric, "_bucket", &inf);
+        WriteHead(out, family, metric, "_bucket", "le", &inf);
         WriteUint(out, h.sample_count);
         WriteTail(out, metric);
       }
