@@ -21,7 +21,6 @@
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/continuity_loader.h"
 #include "ccmon/net/loopback.h"
-#include "export/exposition.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "ingest/apply.h"
@@ -107,7 +106,6 @@ class ServerImpl final : public Server {
     if (!server_ || grpc_port_ == 0) {
       return absl::UnavailableError("cannot listen for gRPC on " + options_.listen);
     }
-    metrics_ = std::make_shared<MetricsCollectable>(pipeline_);
     if (auto s = http_.Start(
             options_.metrics_listen, [this](std::string_view path) { return Serve(path); }, {},
             [this] { return pipeline_.generation(); });
@@ -532,7 +530,7 @@ class ServerImpl final : public Server {
     if (path == "/metrics") {
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = RenderExposition(metrics_->Collect());
+      r.body = RenderMetrics(*pipeline_.Current(), &pipeline_);
       return r;
     }
     if (path == "/healthz" || path == "/-/healthy") {
@@ -652,7 +650,6 @@ class ServerImpl final : public Server {
   MonitorService monitor_;
   std::unique_ptr<grpc::Server> server_;
   HttpServer http_;
-  std::shared_ptr<MetricsCollectable> metrics_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   std::mutex mu_;

@@ -473,7 +473,7 @@ std::unique_ptr<ccmon::collector::Engine> PopulatedEngine(const ccmon::collector
 
 std::string Render(const ccmon::collector::Engine& engine) {
   const ccmon::collector::Snapshot s = engine.TakeSnapshot();
-  return ccmon::collector::RenderExposition(ccmon::collector::BuildFamilies(s, nullptr));
+  return ccmon::collector::RenderMetrics(s, nullptr);
 }
 
 std::size_t CountSeries(const std::string& text) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <string_view>
 
@@ -68,28 +69,26 @@ void AppendEscaped(std::string* out, std::string_view v, bool quotes) {
   out->append(v.data() + run, v.size() - run);
 }
 
-void WriteLabelValue(std::string* out, const std::string& value) {
-  AppendEscaped(out, value, true);
-}
-
-void WriteHelp(std::string* out, const std::string& help) { AppendEscaped(out, help, false); }
+void WriteHelp(std::string* out, std::string_view help) { AppendEscaped(out, help, false); }
 
 // One line's name and labels, up to and including the space before the value, with an extra
 // numeric label (a histogram's `le`, a summary's `quantile`) when extra_value is not null.
-void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
-               const char* suffix, const char* extra_name = nullptr,
+// Labels are any range of items with `name` and `value`.
+template <typename LabelRange>
+void WriteHead(std::string* out, std::string_view name, const char* suffix,
+               const LabelRange& labels, const char* extra_name = nullptr,
                const double* extra_value = nullptr) {
-  out->append(family.name);
+  out->append(name);
   out->append(suffix);
-  if (!metric.label.empty() || extra_value != nullptr) {
+  if (!std::empty(labels) || extra_value != nullptr) {
     out->push_back('{');
     bool first = true;
-    for (const auto& label : metric.label) {
+    for (const auto& label : labels) {
       if (!first) out->push_back(',');
       first = false;
       out->append(label.name);
       out->append("=\"");
-      WriteLabelValue(out, label.value);
+      AppendEscaped(out, label.value, true);
       out->push_back('"');
     }
     if (extra_value != nullptr) {
@@ -102,6 +101,12 @@ void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric&
     out->push_back('}');
   }
   out->push_back(' ');
+}
+
+void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
+               const char* suffix, const char* extra_name = nullptr,
+               const double* extra_value = nullptr) {
+  WriteHead(out, family.name, suffix, metric.label, extra_name, extra_value);
 }
 
 void WriteTail(std::string* out, const ClientMetric& metric) {
@@ -188,22 +193,27 @@ void WriteMetric(std::string* out, const MetricFamily& family, const ClientMetri
   }
 }
 
+void WriteFamilyHeader(std::string* out, std::string_view name, std::string_view help,
+                       MetricType type) {
+  if (!help.empty()) {
+    out->append("# HELP ");
+    out->append(name);
+    out->push_back(' ');
+    WriteHelp(out, help);
+    out->push_back('\n');
+  }
+  out->append("# TYPE ");
+  out->append(name);
+  out->push_back(' ');
+  out->append(TypeName(type));
+  out->push_back('\n');
+}
+
 }  // namespace
 
 void WriteExposition(const std::vector<MetricFamily>& families, std::string* out) {
   for (const MetricFamily& family : families) {
-    if (!family.help.empty()) {
-      out->append("# HELP ");
-      out->append(family.name);
-      out->push_back(' ');
-      WriteHelp(out, family.help);
-      out->push_back('\n');
-    }
-    out->append("# TYPE ");
-    out->append(family.name);
-    out->push_back(' ');
-    out->append(TypeName(family.type));
-    out->push_back('\n');
+    WriteFamilyHeader(out, family.name, family.help, family.type);
     for (const ClientMetric& metric : family.metric) WriteMetric(out, family, metric);
   }
 }
@@ -221,6 +231,45 @@ std::string RenderExposition(const std::vector<MetricFamily>& families) {
   out.reserve(lines * 100 + families.size() * 160);
   WriteExposition(families, &out);
   return out;
+}
+
+TextFamily::TextFamily(std::string_view name, std::string_view help, MetricType type,
+                       std::string buffer)
+    : name_(name), help_(help), type_(type), lines_(std::move(buffer)) {
+  lines_.clear();
+}
+
+void TextFamily::Add(std::span<const ExpositionLabel> labels, double value) {
+  WriteHead(&lines_, name_, "", labels);
+  WriteDouble(&lines_, value);
+  lines_.push_back('\n');
+}
+
+void TextFamily::AddHistogram(std::span<const ExpositionLabel> labels,
+                              std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                              std::uint64_t count, double sum) {
+  WriteHead(&lines_, name_, "_count", labels);
+  WriteUint(&lines_, count);
+  lines_.push_back('\n');
+  WriteHead(&lines_, name_, "_sum", labels);
+  WriteDouble(&lines_, sum);
+  lines_.push_back('\n');
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += i < counts.size() ? counts[i] : 0;
+    WriteHead(&lines_, name_, "_bucket", labels, "le", &bounds[i]);
+    WriteUint(&lines_, cumulative);
+    lines_.push_back('\n');
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  WriteHead(&lines_, name_, "_bucket", labels, "le", &inf);
+  WriteUint(&lines_, count);
+  lines_.push_back('\n');
+}
+
+void TextFamily::AppendTo(std::string* out) const {
+  WriteFamilyHeader(out, name_, help_, type_);
+  out->append(lines_);
 }
 
 }  // namespace ccmon::collector

@@ -3,11 +3,17 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <limits>
+#include <span>
+#include <type_traits>
 
 #include "ccmon/collector/ledger.h"
+#include "export/exposition.h"
 
 namespace ccmon::collector {
 
@@ -16,13 +22,63 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
 
-class Builder {
+// A series' labels, viewed: the values must outlive the call they are passed to (every use
+// below passes them within one statement, or views strings of the snapshot).
+class Labels {
+ public:
+  Labels() = default;
+  Labels(std::initializer_list<ExpositionLabel> labels) {
+    for (const auto& l : labels) Push(l);
+  }
+  std::span<const ExpositionLabel> span() const { return {labels_.data(), size_}; }
+
+  friend Labels With(Labels l, std::string_view name, std::string_view value) {
+    l.Push({name, value});
+    return l;
+  }
+
+ private:
+  void Push(ExpositionLabel l) {
+    assert(size_ < labels_.size());
+    labels_[size_++] = l;
+  }
+  std::array<ExpositionLabel, 7> labels_{};
+  std::size_t size_ = 0;
+};
+
+Labels QueueLabels(const QueueView& q) {
+  return {{"client", q.client}, {"site", q.site}, {"queue", q.queue}};
+}
+
+// Collects prometheus-cpp families (for tests and any Collectable use).
+class FamiliesOut {
  public:
   MetricFamily& Family(const char* name, const char* help, MetricType type) {
     families_.push_back(MetricFamily{name, help, type, {}});
     return families_.back();
+  }
+  void Add(MetricFamily& f, const Labels& labels, double v) {
+    ClientMetric m = Metric(labels);
+    if (f.type == MetricType::Counter) {
+      m.counter.value = v;
+    } else {
+      m.gauge.value = v;
+    }
+    f.metric.push_back(std::move(m));
+  }
+  void AddHistogram(MetricFamily& f, const Labels& labels, const Histogram& h,
+                    const std::vector<double>& bounds) {
+    ClientMetric m = Metric(labels);
+    m.histogram.sample_count = h.count;
+    m.histogram.sample_sum = h.sum_seconds;
+    std::uint64_t cum = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+      cum += i < h.counts.size() ? h.counts[i] : 0;
+      m.histogram.bucket.push_back({cum, bounds[i]});
+    }
+    m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
+    f.metric.push_back(std::move(m));
   }
   std::vector<MetricFamily> Take() {
     std::vector<MetricFamily> out;
@@ -33,50 +89,68 @@ class Builder {
   }
 
  private:
+  static ClientMetric Metric(const Labels& labels) {
+    ClientMetric m;
+    for (const auto& l : labels.span())
+      m.label.push_back({std::string(l.name), std::string(l.value)});
+    return m;
+  }
   std::deque<MetricFamily> families_;
 };
 
-Labels QueueLabels(const QueueView& q) {
-  return {{"client", q.client}, {"site", q.site}, {"queue", q.queue}};
-}
-
-Labels With(Labels l, const char* name, std::string value) {
-  l.push_back({name, std::move(value)});
-  return l;
-}
-
-void AddValue(MetricFamily& f, Labels labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = v;
-  } else {
-    m.gauge.value = v;
+// Writes each family's text as its samples arrive; joined in declaration order at the end.
+// The families' buffers are kept for the next scrape on the same thread: growing some 80
+// strings to megabytes from empty (and faulting their pages in) on every scrape cost more
+// than writing the text.
+class TextOut {
+ public:
+  TextOut() = default;
+  TextOut(const TextOut&) = delete;
+  TextOut& operator=(const TextOut&) = delete;
+  ~TextOut() {
+    // Reversed: Family() takes from the back, so each family gets its own buffer again.
+    for (auto f = families_.rbegin(); f != families_.rend(); ++f) {
+      Buffers().push_back(f->TakeBuffer());
+    }
   }
-  f.metric.push_back(std::move(m));
-}
-
-void AddHistogram(MetricFamily& f, Labels labels, const Histogram& h,
-                  const std::vector<double>& bounds) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.histogram.sample_count = h.count;
-  m.histogram.sample_sum = h.sum_seconds;
-  std::uint64_t cum = 0;
-  for (std::size_t i = 0; i < bounds.size(); ++i) {
-    cum += i < h.counts.size() ? h.counts[i] : 0;
-    m.histogram.bucket.push_back({cum, bounds[i]});
+  TextFamily& Family(const char* name, const char* help, MetricType type) {
+    std::string buffer;
+    if (!Buffers().empty()) {
+      buffer = std::move(Buffers().back());
+      Buffers().pop_back();
+    }
+    return families_.emplace_back(name, help, type, std::move(buffer));
   }
-  m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
-  f.metric.push_back(std::move(m));
-}
+  void Add(TextFamily& f, const Labels& labels, double v) { f.Add(labels.span(), v); }
+  void AddHistogram(TextFamily& f, const Labels& labels, const Histogram& h,
+                    const std::vector<double>& bounds) {
+    f.AddHistogram(labels.span(), bounds, h.counts, h.count, h.sum_seconds);
+  }
+  std::string Take() {
+    std::size_t bytes = 0;
+    for (const auto& f : families_) bytes += f.bytes() + 512;
+    std::string out;
+    out.reserve(bytes);
+    for (const auto& f : families_) {
+      if (!f.empty()) f.AppendTo(&out);
+    }
+    return out;
+  }
 
-}  // namespace
+ private:
+  static std::vector<std::string>& Buffers() {
+    thread_local std::vector<std::string> buffers;
+    return buffers;
+  }
+  std::deque<TextFamily> families_;
+};
 
-std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipeline) {
+// Declares every family and adds every sample of the snapshot to `b` (FamiliesOut or TextOut),
+// families in a fixed order; a family without samples is left out of the result.
+template <typename Out>
+void Build(const Snapshot& s, const Pipeline* pipeline, Out& b) {
   const PipelineCounters* pc = pipeline != nullptr ? &pipeline->counters() : nullptr;
   const Journal* wal = pipeline != nullptr ? pipeline->journal() : nullptr;
-  Builder b;
   using T = MetricType;
   struct CounterDef {
     const char* name;
@@ -111,7 +185,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
       {"ccmon_calls_transferred_total", "Answered calls transferred away by the agent.",
        [](const Counts& c) { return c.transferred; }},
   };
-  std::vector<MetricFamily*> counter_families;
+  std::vector<std::remove_reference_t<decltype(b.Family("", "", T::Counter))>*> counter_families;
   for (const auto& d : counters) counter_families.push_back(&b.Family(d.name, d.help, T::Counter));
   auto& unanswered =
       b.Family("ccmon_calls_unanswered_total",
@@ -163,48 +237,47 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
   for (const auto& q : s.queues) {
     const Labels ql = QueueLabels(q);
     for (std::size_t i = 0; i < std::size(counters); ++i) {
-      AddValue(*counter_families[i], ql, static_cast<double>(counters[i].get(q.total)));
+      b.Add(*counter_families[i], ql, static_cast<double>(counters[i].get(q.total)));
     }
     for (int r = 1; r < kUnansweredReasonCount; ++r) {
-      AddValue(unanswered,
-               With(ql, "reason", std::string(ToString(static_cast<UnansweredReason>(r)))),
-               static_cast<double>(q.total.unanswered[static_cast<std::size_t>(r)]));
+      b.Add(unanswered, With(ql, "reason", ToString(static_cast<UnansweredReason>(r))),
+            static_cast<double>(q.total.unanswered[static_cast<std::size_t>(r)]));
     }
-    AddHistogram(wait_h, ql, q.answered_wait, s.wait_bounds_s);
-    AddHistogram(ab_wait_h, ql, q.abandoned_wait, s.wait_bounds_s);
-    AddHistogram(handle_h, ql, q.handle_time, s.handle_bounds_s);
+    b.AddHistogram(wait_h, ql, q.answered_wait, s.wait_bounds_s);
+    b.AddHistogram(ab_wait_h, ql, q.abandoned_wait, s.wait_bounds_s);
+    b.AddHistogram(handle_h, ql, q.handle_time, s.handle_bounds_s);
     for (int st = 1; st < kAgentStateCount; ++st) {
       const std::string name(ToString(static_cast<AgentState>(st)));
-      AddValue(state_secs, With(ql, "state", name),
-               static_cast<double>(q.agent_state_ms[static_cast<std::size_t>(st)]) / 1000.0);
-      AddValue(agents, With(ql, "state", name), q.agents_by_state[static_cast<std::size_t>(st)]);
+      b.Add(state_secs, With(ql, "state", name),
+            static_cast<double>(q.agent_state_ms[static_cast<std::size_t>(st)]) / 1000.0);
+      b.Add(agents, With(ql, "state", name), q.agents_by_state[static_cast<std::size_t>(st)]);
     }
-    AddValue(intervals, With(ql, "result", "met"), static_cast<double>(q.ledger_met));
-    AddValue(intervals, With(ql, "result", "missed"), static_cast<double>(q.ledger_missed));
-    AddValue(waiting, ql, q.calls_waiting);
-    AddValue(oldest, ql, q.oldest_wait_s);
+    b.Add(intervals, With(ql, "result", "met"), static_cast<double>(q.ledger_met));
+    b.Add(intervals, With(ql, "result", "missed"), static_cast<double>(q.ledger_missed));
+    b.Add(waiting, ql, q.calls_waiting);
+    b.Add(oldest, ql, q.oldest_wait_s);
     auto windowed = [&](const char* window, const Counts& c) {
       const Labels wl = With(ql, "window", window);
-      if (auto v = ServiceLevel(c, q.contract.sl_formula)) AddValue(sl, wl, *v);
-      if (auto v = AbandonRate(c)) AddValue(abandon, wl, *v);
-      if (auto v = AsaSeconds(c)) AddValue(asa, wl, *v);
-      if (auto v = AhtSeconds(c)) AddValue(aht, wl, *v);
-      if (auto v = Occupancy(c)) AddValue(occ, wl, *v);
+      if (auto v = ServiceLevel(c, q.contract.sl_formula)) b.Add(sl, wl, *v);
+      if (auto v = AbandonRate(c)) b.Add(abandon, wl, *v);
+      if (auto v = AsaSeconds(c)) b.Add(asa, wl, *v);
+      if (auto v = AhtSeconds(c)) b.Add(aht, wl, *v);
+      if (auto v = Occupancy(c)) b.Add(occ, wl, *v);
     };
     for (std::size_t i = 0; i < q.windows.size(); ++i) windowed(kWindowNames[i], q.windows[i]);
     windowed("interval", q.interval);
-    AddValue(info,
-             With(With(ql, "formula", std::string(ToString(q.contract.sl_formula))),
-                  "interval_minutes", std::to_string(q.contract.interval_minutes)),
-             1);
-    AddValue(sl_target, ql, q.contract.sl_target);
-    AddValue(sl_warn, ql, std::min(1.0, q.contract.sl_target + q.contract.warning_band));
-    AddValue(sl_thr, ql, q.contract.sl_threshold_s);
-    AddValue(ab_target, ql, q.contract.abandon_target);
-    AddValue(asa_target, ql, q.contract.asa_target_s);
-    AddValue(required, ql, q.agents_required);
-    if (q.mos_5m) AddValue(mos, ql, *q.mos_5m);
-    AddValue(mos_n, ql, static_cast<double>(q.mos_samples_5m));
+    b.Add(info,
+          With(With(ql, "formula", ToString(q.contract.sl_formula)), "interval_minutes",
+               std::to_string(q.contract.interval_minutes)),
+          1);
+    b.Add(sl_target, ql, q.contract.sl_target);
+    b.Add(sl_warn, ql, std::min(1.0, q.contract.sl_target + q.contract.warning_band));
+    b.Add(sl_thr, ql, q.contract.sl_threshold_s);
+    b.Add(ab_target, ql, q.contract.abandon_target);
+    b.Add(asa_target, ql, q.contract.asa_target_s);
+    b.Add(required, ql, q.agents_required);
+    if (q.mos_5m) b.Add(mos, ql, *q.mos_5m);
+    b.Add(mos_n, ql, static_cast<double>(q.mos_samples_5m));
   }
 
   auto& c_sl =
@@ -237,22 +310,22 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
     const Labels cl = {{"client", q.client}, {"queue", q.queue}};
     auto windowed = [&](const char* window, const Counts& c) {
       const Labels wl = With(cl, "window", window);
-      if (auto v = ServiceLevel(c, q.contract.sl_formula)) AddValue(c_sl, wl, *v);
-      if (auto v = AbandonRate(c)) AddValue(c_ab, wl, *v);
-      if (auto v = AsaSeconds(c)) AddValue(c_asa, wl, *v);
+      if (auto v = ServiceLevel(c, q.contract.sl_formula)) b.Add(c_sl, wl, *v);
+      if (auto v = AbandonRate(c)) b.Add(c_ab, wl, *v);
+      if (auto v = AsaSeconds(c)) b.Add(c_asa, wl, *v);
     };
     for (std::size_t i = 0; i < q.windows.size(); ++i) windowed(kWindowNames[i], q.windows[i]);
     windowed("interval", q.interval);
     for (const IntervalView& iv : q.closed_today) {
       const Labels il = With(cl, "interval", iv.local_start);
-      AddValue(c_iv_offered, il, static_cast<double>(iv.counts.offered));
-      if (auto v = ServiceLevel(iv.counts, q.contract.sl_formula)) AddValue(c_iv_sl, il, *v);
+      b.Add(c_iv_offered, il, static_cast<double>(iv.counts.offered));
+      if (auto v = ServiceLevel(iv.counts, q.contract.sl_formula)) b.Add(c_iv_sl, il, *v);
       const Judgement j = JudgeSl(iv.counts, q.contract);
-      if (j != Judgement::kNoCalls) AddValue(c_iv_met, il, j == Judgement::kMet ? 1 : 0);
+      if (j != Judgement::kNoCalls) b.Add(c_iv_met, il, j == Judgement::kMet ? 1 : 0);
     }
-    AddValue(c_wait, cl, q.calls_waiting);
-    AddValue(c_oldest, cl, q.oldest_wait_s);
-    AddValue(c_req, cl, q.agents_required);
+    b.Add(c_wait, cl, q.calls_waiting);
+    b.Add(c_oldest, cl, q.oldest_wait_s);
+    b.Add(c_req, cl, q.agents_required);
   }
 
   auto& connected =
@@ -288,15 +361,15 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
                             T::Counter);
   for (const auto& site : s.sites) {
     const Labels sl_labels = {{"site", site.site}};
-    AddValue(paused, sl_labels, site.spool_paused ? 1 : 0);
-    AddValue(rejected, sl_labels, static_cast<double>(site.lines_rejected));
-    AddValue(given_up, sl_labels, static_cast<double>(site.replicas_given_up));
-    AddValue(connected, sl_labels, site.connected ? 1 : 0);
-    AddValue(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
-    AddValue(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);
-    AddValue(pbx_ahead, sl_labels, static_cast<double>(site.pbx_clock_ahead_ms) / 1000.0);
-    AddValue(backlog, sl_labels, static_cast<double>(site.spool_backlog_events));
-    AddValue(dropped, sl_labels, static_cast<double>(site.spool_dropped_events));
+    b.Add(paused, sl_labels, site.spool_paused ? 1 : 0);
+    b.Add(rejected, sl_labels, static_cast<double>(site.lines_rejected));
+    b.Add(given_up, sl_labels, static_cast<double>(site.replicas_given_up));
+    b.Add(connected, sl_labels, site.connected ? 1 : 0);
+    b.Add(last_seen, sl_labels, static_cast<double>(site.last_seen_ms) / 1000.0);
+    b.Add(skew, sl_labels, static_cast<double>(site.clock_skew_ms) / 1000.0);
+    b.Add(pbx_ahead, sl_labels, static_cast<double>(site.pbx_clock_ahead_ms) / 1000.0);
+    b.Add(backlog, sl_labels, static_cast<double>(site.spool_backlog_events));
+    b.Add(dropped, sl_labels, static_cast<double>(site.spool_dropped_events));
   }
 
   auto& link_up = b.Family("ccmon_link_up", "1 when the link's last probe succeeded.", T::Gauge);
@@ -314,162 +387,160 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
                             T::Gauge);
   for (const auto& l : s.links) {
     const Labels ll = {{"site", l.site}, {"link", l.link}};
-    AddValue(link_up, ll, l.up ? 1 : 0);
-    AddValue(link_rtt, ll, l.rtt_ms / 1000.0);
-    AddValue(link_jit, ll, l.jitter_ms / 1000.0);
-    AddValue(link_loss, ll, l.loss_ratio);
-    if (l.kind == LinkKind::kSipTrunk) AddValue(link_sip, ll, l.sip_status);
-    AddValue(link_info, With(ll, "kind", std::string(ToString(l.kind))), 1);
+    b.Add(link_up, ll, l.up ? 1 : 0);
+    b.Add(link_rtt, ll, l.rtt_ms / 1000.0);
+    b.Add(link_jit, ll, l.jitter_ms / 1000.0);
+    b.Add(link_loss, ll, l.loss_ratio);
+    if (l.kind == LinkKind::kSipTrunk) b.Add(link_sip, ll, l.sip_status);
+    b.Add(link_info, With(ll, "kind", ToString(l.kind)), 1);
   }
 
   auto& events =
       b.Family("ccmon_ingest_events_total",
                "Events received by result (accepted, duplicate, invalid) and reason.", T::Counter);
-  AddValue(events, {{"result", "accepted"}, {"reason", ""}},
-           static_cast<double>(s.ingest.accepted));
-  AddValue(events, {{"result", "duplicate"}, {"reason", ""}},
-           static_cast<double>(s.ingest.duplicate));
+  b.Add(events, {{"result", "accepted"}, {"reason", ""}}, static_cast<double>(s.ingest.accepted));
+  b.Add(events, {{"result", "duplicate"}, {"reason", ""}}, static_cast<double>(s.ingest.duplicate));
   for (const auto& [reason, n] : s.ingest.invalid_by_reason) {
-    AddValue(events, {{"result", "invalid"}, {"reason", reason}}, static_cast<double>(n));
+    b.Add(events, {{"result", "invalid"}, {"reason", reason}}, static_cast<double>(n));
   }
-  AddValue(b.Family("ccmon_ingest_late_events_total",
-                    "Accepted call events whose ledger row had already closed (they amend it).",
-                    T::Counter),
-           {}, static_cast<double>(s.ingest.late));
-  AddValue(b.Family("ccmon_ingest_clock_anomaly_events_total",
-                    "Events stamped more than clock_anomaly_s ahead of their agent instance's "
-                    "timeline that did not move its watermark.",
-                    T::Counter),
-           {}, static_cast<double>(s.ingest.clock_anomaly));
-  AddValue(b.Family("ccmon_ledger_amendments_total",
-                    "Ledger rows given a new revision by events that arrived after they closed.",
-                    T::Counter),
-           {}, static_cast<double>(s.ingest.ledger_amendments));
-  AddValue(b.Family("ccmon_ledger_too_old_events_total",
-                    "Call events for intervals older than ledger_amend_days: counted live, not "
-                    "in the ledger.",
-                    T::Counter),
-           {}, static_cast<double>(s.ingest.ledger_too_old));
-  AddValue(b.Family("ccmon_ingest_reconstructed_events_total",
-                    "Accepted call steps the agent reconstructed (missing from the source).",
-                    T::Counter),
-           {}, static_cast<double>(s.ingest.reconstructed));
-  AddValue(b.Family("ccmon_ingest_sequence_gaps_total",
-                    "Times an instance's sequence numbers skipped ahead.", T::Counter),
-           {}, static_cast<double>(s.ingest.sequence_gaps));
-  AddValue(b.Family("ccmon_ledger_intervals_closed_total",
-                    "Contract intervals closed into the SLA ledger.", T::Counter),
-           {}, static_cast<double>(s.ingest.intervals_closed));
+  b.Add(b.Family("ccmon_ingest_late_events_total",
+                 "Accepted call events whose ledger row had already closed (they amend it).",
+                 T::Counter),
+        {}, static_cast<double>(s.ingest.late));
+  b.Add(b.Family("ccmon_ingest_clock_anomaly_events_total",
+                 "Events stamped more than clock_anomaly_s ahead of their agent instance's "
+                 "timeline that did not move its watermark.",
+                 T::Counter),
+        {}, static_cast<double>(s.ingest.clock_anomaly));
+  b.Add(b.Family("ccmon_ledger_amendments_total",
+                 "Ledger rows given a new revision by events that arrived after they closed.",
+                 T::Counter),
+        {}, static_cast<double>(s.ingest.ledger_amendments));
+  b.Add(b.Family("ccmon_ledger_too_old_events_total",
+                 "Call events for intervals older than ledger_amend_days: counted live, not "
+                 "in the ledger.",
+                 T::Counter),
+        {}, static_cast<double>(s.ingest.ledger_too_old));
+  b.Add(b.Family("ccmon_ingest_reconstructed_events_total",
+                 "Accepted call steps the agent reconstructed (missing from the source).",
+                 T::Counter),
+        {}, static_cast<double>(s.ingest.reconstructed));
+  b.Add(b.Family("ccmon_ingest_sequence_gaps_total",
+                 "Times an instance's sequence numbers skipped ahead.", T::Counter),
+        {}, static_cast<double>(s.ingest.sequence_gaps));
+  b.Add(b.Family("ccmon_ledger_intervals_closed_total",
+                 "Contract intervals closed into the SLA ledger.", T::Counter),
+        {}, static_cast<double>(s.ingest.intervals_closed));
   std::uint32_t streams = 0;
   for (const auto& site : s.sites) streams += site.open_streams;
-  AddValue(b.Family("ccmon_ingest_streams_open", "Open agent streams.", T::Gauge), {}, streams);
+  b.Add(b.Family("ccmon_ingest_streams_open", "Open agent streams.", T::Gauge), {}, streams);
   if (pc != nullptr) {
-    AddValue(b.Family("ccmon_ingest_batches_total", "Event batches applied.", T::Counter), {},
-             static_cast<double>(pc->batches.load()));
-    AddValue(b.Family("ccmon_ledger_store_write_failures_total",
-                      "Failed writes of ledger rows to the store (rows wait and are retried).",
-                      T::Counter),
-             {}, static_cast<double>(pc->ledger_write_failures.load()));
-    AddValue(b.Family("ccmon_ledger_store_rows_waiting",
-                      "Closed or amended ledger rows not yet written to the store (it failed "
-                      "or was unreachable); checkpoints wait for them.",
-                      T::Gauge),
-             {}, static_cast<double>(pc->ledger_rows_waiting.load()));
-    AddValue(b.Family("ccmon_ledger_revisions_written_total",
-                      "Ledger row revisions written to the store (first closes and amendments).",
-                      T::Counter),
-             {}, static_cast<double>(pc->ledger_revisions_written.load()));
-    AddValue(b.Family("ccmon_ledger_store_refused_rows_total",
-                      "Rows refused by the store for holding fewer calls than the stored "
-                      "revision (a partial rebuild); the stored rows stand.",
-                      T::Counter),
-             {}, static_cast<double>(pc->ledger_rows_refused.load()));
-    AddValue(b.Family("ccmon_ingest_batches_refused_total",
-                      "Batches refused for exceeding max_batch_events.", T::Counter),
-             {}, static_cast<double>(pc->batches_refused.load()));
+    b.Add(b.Family("ccmon_ingest_batches_total", "Event batches applied.", T::Counter), {},
+          static_cast<double>(pc->batches.load()));
+    b.Add(b.Family("ccmon_ledger_store_write_failures_total",
+                   "Failed writes of ledger rows to the store (rows wait and are retried).",
+                   T::Counter),
+          {}, static_cast<double>(pc->ledger_write_failures.load()));
+    b.Add(b.Family("ccmon_ledger_store_rows_waiting",
+                   "Closed or amended ledger rows not yet written to the store (it failed "
+                   "or was unreachable); checkpoints wait for them.",
+                   T::Gauge),
+          {}, static_cast<double>(pc->ledger_rows_waiting.load()));
+    b.Add(b.Family("ccmon_ledger_revisions_written_total",
+                   "Ledger row revisions written to the store (first closes and amendments).",
+                   T::Counter),
+          {}, static_cast<double>(pc->ledger_revisions_written.load()));
+    b.Add(b.Family("ccmon_ledger_store_refused_rows_total",
+                   "Rows refused by the store for holding fewer calls than the stored "
+                   "revision (a partial rebuild); the stored rows stand.",
+                   T::Counter),
+          {}, static_cast<double>(pc->ledger_rows_refused.load()));
+    b.Add(b.Family("ccmon_ingest_batches_refused_total",
+                   "Batches refused for exceeding max_batch_events.", T::Counter),
+          {}, static_cast<double>(pc->batches_refused.load()));
     auto& refused = b.Family("ccmon_ingest_streams_refused_total",
                              "Streams refused, by reason: protocol (a bad hello or a protocol "
                              "violation), unauthorized (the token or client certificate does "
                              "not grant the site).",
                              T::Counter);
-    AddValue(refused, {{"reason", "protocol"}}, static_cast<double>(pc->streams_refused.load()));
-    AddValue(refused, {{"reason", "unauthorized"}},
-             static_cast<double>(pc->streams_unauthorized.load()));
-    AddValue(b.Family("ccmon_ingest_concurrent_instances_total",
-                      "Streams opened for a site while another agent instance of the same site "
-                      "was streaming (two agents under one site id; logged with both ids).",
-                      T::Counter),
-             {}, static_cast<double>(pc->concurrent_instances.load()));
-    AddValue(b.Family("ccmon_ingest_apply_seconds_total",
-                      "Time spent applying batches to the engine (divide by batches for the "
-                      "mean apply latency).",
-                      T::Counter),
-             {}, static_cast<double>(pc->apply_ns_total.load()) / 1e9);
-    AddValue(b.Family("ccmon_ingest_backpressure_waits_total",
-                      "Times a stream stopped reading because every batch it had received was "
-                      "still queued for the apply thread or waiting for its ack.",
-                      T::Counter),
-             {}, static_cast<double>(pc->backpressure_waits.load()));
-    AddValue(b.Family("ccmon_pipeline_snapshots_total",
-                      "Snapshots the apply thread published for readers (/metrics, the Monitor "
-                      "API, alert evaluation), each shared by every reader until state changes.",
-                      T::Counter),
-             {}, static_cast<double>(pc->snapshots_published.load()));
+    b.Add(refused, {{"reason", "protocol"}}, static_cast<double>(pc->streams_refused.load()));
+    b.Add(refused, {{"reason", "unauthorized"}},
+          static_cast<double>(pc->streams_unauthorized.load()));
+    b.Add(b.Family("ccmon_ingest_concurrent_instances_total",
+                   "Streams opened for a site while another agent instance of the same site "
+                   "was streaming (two agents under one site id; logged with both ids).",
+                   T::Counter),
+          {}, static_cast<double>(pc->concurrent_instances.load()));
+    b.Add(b.Family("ccmon_ingest_apply_seconds_total",
+                   "Time spent applying batches to the engine (divide by batches for the "
+                   "mean apply latency).",
+                   T::Counter),
+          {}, static_cast<double>(pc->apply_ns_total.load()) / 1e9);
+    b.Add(b.Family("ccmon_ingest_backpressure_waits_total",
+                   "Times a stream stopped reading because every batch it had received was "
+                   "still queued for the apply thread or waiting for its ack.",
+                   T::Counter),
+          {}, static_cast<double>(pc->backpressure_waits.load()));
+    b.Add(b.Family("ccmon_pipeline_snapshots_total",
+                   "Snapshots the apply thread published for readers (/metrics, the Monitor "
+                   "API, alert evaluation), each shared by every reader until state changes.",
+                   T::Counter),
+          {}, static_cast<double>(pc->snapshots_published.load()));
   }
   if (pc != nullptr && wal != nullptr) {
     const WalStats w = wal->stats();
-    AddValue(b.Family("ccmon_wal_bytes", "Bytes in the write-ahead log.", T::Gauge), {},
-             static_cast<double>(w.bytes));
-    AddValue(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge), {},
-             static_cast<double>(w.segments));
-    AddValue(
+    b.Add(b.Family("ccmon_wal_bytes", "Bytes in the write-ahead log.", T::Gauge), {},
+          static_cast<double>(w.bytes));
+    b.Add(b.Family("ccmon_wal_segments", "Segment files of the write-ahead log.", T::Gauge), {},
+          static_cast<double>(w.segments));
+    b.Add(
         b.Family("ccmon_wal_healthy",
                  "1 while WAL writes succeed; 0 while the disk fails and acks are held.", T::Gauge),
         {}, w.healthy ? 1 : 0);
-    AddValue(
+    b.Add(
         b.Family("ccmon_wal_write_errors_total", "Failed WAL write or fsync attempts.", T::Counter),
         {}, static_cast<double>(w.write_errors));
-    AddValue(b.Family("ccmon_wal_torn_bytes_cut_total",
-                      "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
-             {}, static_cast<double>(w.torn_bytes_cut));
-    AddValue(b.Family("ccmon_wal_files_lost_total",
-                      "Times the WAL segment being written vanished from disk (data directory "
-                      "deleted or replaced); acks were held until a checkpoint from memory "
-                      "restored durability.",
-                      T::Counter),
-             {}, static_cast<double>(w.files_lost));
-    AddValue(b.Family("ccmon_wal_damaged_records_skipped_total",
-                      "WAL records lost to damage found between intact records at start-up "
-                      "(the records after them were kept).",
-                      T::Counter),
-             {}, static_cast<double>(w.damaged_records_lost));
-    AddValue(b.Family("ccmon_wal_unacked_records", "WAL records appended and not yet durable.",
-                      T::Gauge),
-             {}, static_cast<double>(w.last_lsn - w.durable_lsn));
+    b.Add(b.Family("ccmon_wal_torn_bytes_cut_total",
+                   "Bytes of torn or corrupt WAL records cut at start-up.", T::Counter),
+          {}, static_cast<double>(w.torn_bytes_cut));
+    b.Add(b.Family("ccmon_wal_files_lost_total",
+                   "Times the WAL segment being written vanished from disk (data directory "
+                   "deleted or replaced); acks were held until a checkpoint from memory "
+                   "restored durability.",
+                   T::Counter),
+          {}, static_cast<double>(w.files_lost));
+    b.Add(b.Family("ccmon_wal_damaged_records_skipped_total",
+                   "WAL records lost to damage found between intact records at start-up "
+                   "(the records after them were kept).",
+                   T::Counter),
+          {}, static_cast<double>(w.damaged_records_lost));
+    b.Add(b.Family("ccmon_wal_unacked_records", "WAL records appended and not yet durable.",
+                   T::Gauge),
+          {}, static_cast<double>(w.last_lsn - w.durable_lsn));
     // The data disk, read at scrape time: a WAL and checkpoints that cannot be written hold
     // every agent's acks, so a filling disk is worth an alert before it is full.
     struct statvfs fs {};
     if (::statvfs(wal->dir().c_str(), &fs) == 0) {
-      AddValue(b.Family("ccmon_data_disk_available_bytes",
-                        "Bytes available to the collector on its data directory's filesystem.",
-                        T::Gauge),
-               {}, static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize));
-      AddValue(b.Family("ccmon_data_disk_size_bytes",
-                        "Size of the collector's data directory's filesystem.", T::Gauge),
-               {}, static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize));
+      b.Add(b.Family("ccmon_data_disk_available_bytes",
+                     "Bytes available to the collector on its data directory's filesystem.",
+                     T::Gauge),
+            {}, static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize));
+      b.Add(b.Family("ccmon_data_disk_size_bytes",
+                     "Size of the collector's data directory's filesystem.", T::Gauge),
+            {}, static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize));
     }
     auto& ck = b.Family("ccmon_checkpoints_total", "State checkpoints by result.", T::Counter);
-    AddValue(ck, {{"result", "ok"}}, static_cast<double>(pc->checkpoints_ok.load()));
-    AddValue(ck, {{"result", "failed"}}, static_cast<double>(pc->checkpoints_failed.load()));
-    AddValue(b.Family("ccmon_checkpoint_refused_timestamp_seconds",
-                      "When the checkpoint found at start could not be loaded (damaged, or of a "
-                      "newer format) and was set aside, the state rebuilt from the WAL; 0: it "
-                      "loaded.",
-                      T::Gauge),
-             {}, static_cast<double>(pc->checkpoint_refused_ms.load()) / 1000.0);
-    AddValue(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
-                      "When the last checkpoint was written (0: none since start).", T::Gauge),
-             {}, static_cast<double>(pc->checkpoint_last_ms.load()) / 1000.0);
+    b.Add(ck, {{"result", "ok"}}, static_cast<double>(pc->checkpoints_ok.load()));
+    b.Add(ck, {{"result", "failed"}}, static_cast<double>(pc->checkpoints_failed.load()));
+    b.Add(b.Family("ccmon_checkpoint_refused_timestamp_seconds",
+                   "When the checkpoint found at start could not be loaded (damaged, or of a "
+                   "newer format) and was set aside, the state rebuilt from the WAL; 0: it "
+                   "loaded.",
+                   T::Gauge),
+          {}, static_cast<double>(pc->checkpoint_refused_ms.load()) / 1000.0);
+    b.Add(b.Family("ccmon_checkpoint_last_success_timestamp_seconds",
+                   "When the last checkpoint was written (0: none since start).", T::Gauge),
+          {}, static_cast<double>(pc->checkpoint_last_ms.load()) / 1000.0);
   }
   if (pipeline != nullptr) {
     const std::vector<Alert> firing = pipeline->alerts().Active();
@@ -483,19 +554,19 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
       const bool dark = std::any_of(firing.begin(), firing.end(), [&](const Alert& a) {
         return a.name == "SiteDark" && a.site == site.site;
       });
-      AddValue(site_up, {{"site", site.site}}, dark ? 0 : 1);
+      b.Add(site_up, {{"site", site.site}}, dark ? 0 : 1);
     }
     auto& active = b.Family("ccmon_alerts_active",
                             "1 per continuity alert firing now (docs/alerts.md).", T::Gauge);
     for (const Alert& a : firing) {
-      AddValue(active,
-               {{"alertname", a.name},
-                {"severity", a.severity},
-                {"client", a.client},
-                {"site", a.site},
-                {"queue", a.queue},
-                {"link", a.link}},
-               1);
+      b.Add(active,
+            {{"alertname", a.name},
+             {"severity", a.severity},
+             {"client", a.client},
+             {"site", a.site},
+             {"queue", a.queue},
+             {"link", a.link}},
+            1);
     }
     if (const auto receivers = pipeline->receiver_stats(); !receivers.empty()) {
       auto& sent = b.Family("ccmon_alert_notifications_total",
@@ -507,25 +578,34 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipel
       auto& up = b.Family("ccmon_alert_receiver_up",
                           "0 while the receiver's last delivery attempt failed.", T::Gauge);
       for (const auto& r : receivers) {
-        AddValue(sent, {{"receiver", r.receiver}, {"result", "sent"}}, static_cast<double>(r.sent));
-        AddValue(sent, {{"receiver", r.receiver}, {"result", "failed"}},
-                 static_cast<double>(r.failed));
-        AddValue(sent, {{"receiver", r.receiver}, {"result", "dropped"}},
-                 static_cast<double>(r.dropped));
-        AddValue(queued, {{"receiver", r.receiver}}, static_cast<double>(r.queue_length));
-        AddValue(up, {{"receiver", r.receiver}}, r.up ? 1 : 0);
+        b.Add(sent, {{"receiver", r.receiver}, {"result", "sent"}}, static_cast<double>(r.sent));
+        b.Add(sent, {{"receiver", r.receiver}, {"result", "failed"}},
+              static_cast<double>(r.failed));
+        b.Add(sent, {{"receiver", r.receiver}, {"result", "dropped"}},
+              static_cast<double>(r.dropped));
+        b.Add(queued, {{"receiver", r.receiver}}, static_cast<double>(r.queue_length));
+        b.Add(up, {{"receiver", r.receiver}}, r.up ? 1 : 0);
       }
     }
   }
-  AddValue(
+  b.Add(
       b.Family("ccmon_build_info", "Collector build and shard; value 1.", T::Gauge),
       {{"version", CCMON_VERSION}, {"shard", pipeline != nullptr ? pipeline->shard() : "default"}},
       1);
-  return b.Take();
 }
 
-std::vector<MetricFamily> MetricsCollectable::Collect() const {
-  return BuildFamilies(*pipeline_.Current(), &pipeline_);
+}  // namespace
+
+std::vector<MetricFamily> BuildFamilies(const Snapshot& s, const Pipeline* pipeline) {
+  FamiliesOut out;
+  Build(s, pipeline, out);
+  return out.Take();
+}
+
+std::string RenderMetrics(const Snapshot& s, const Pipeline* pipeline) {
+  TextOut out;
+  Build(s, pipeline, out);
+  return out.Take();
 }
 
 }  // namespace ccmon::collector
