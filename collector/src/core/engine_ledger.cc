@@ -1,0 +1,150 @@
+// The interval ledger in the engine: call counts added to their contract interval's row, rows
+// closed as each site's timeline passes them, amended by late events, drained for the store.
+#include "core/engine_impl.h"
+
+namespace ccmon::collector {
+
+void Engine::Impl::AddToRow(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
+  const std::int64_t start = IntervalStart(q, t_ms);
+  auto it = q.rows.find(start);
+  if (it == q.rows.end()) {
+    if (start < amend_horizon_ms) {
+      ++stats.ledger_too_old;
+      return;
+    }
+    it = q.rows.emplace(start, Row{}).first;
+    const std::int64_t deadline = start + q.interval_ms + cfg.allowed_lateness_ms;
+    if (deadline <= q.site->close_watermark_ms) {
+      // Its interval has closed already: the row is born closed, of late events only.
+      it->second.closed = true;
+      it->second.closed_ms = clock.NowMs();
+    } else {
+      q.site->next_close_ms = std::min(q.site->next_close_ms, deadline);
+      q.first_open = std::min(q.first_open, start);
+    }
+  }
+  Row& row = it->second;
+  row.counts += d;
+  if (rebuilt) ++row.rebuilt;
+  if (row.closed) {
+    ++row.late;
+    if (row.pending_late++ == 0) row.pending_since_ms = clock.NowMs();
+    ++stats.late;
+    MarkDirty(q, start, row);
+  }
+}
+
+void Engine::Impl::MarkDirty(Queue& q, std::int64_t start, Row& row) {
+  if (row.dirty) return;
+  row.dirty = true;
+  outbox.emplace_back(&q, start);
+}
+
+void Engine::Impl::CloseRows(Site& site, std::int64_t limit) {
+  site.next_close_ms = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t now = clock.NowMs();
+  for (auto& [name, qp] : site.queues) {
+    Queue& q = *qp;
+    if (q.first_open == std::numeric_limits<std::int64_t>::max()) continue;
+    auto it = q.rows.lower_bound(q.first_open);
+    q.first_open = std::numeric_limits<std::int64_t>::max();
+    for (; it != q.rows.end(); ++it) {
+      Row& row = it->second;
+      if (row.closed) continue;
+      const std::int64_t deadline = it->first + q.interval_ms + cfg.allowed_lateness_ms;
+      if (deadline <= limit) {
+        row.closed = true;
+        row.closed_ms = now;
+        MarkDirty(q, it->first, row);
+      } else {
+        site.next_close_ms = std::min(site.next_close_ms, deadline);
+        q.first_open = std::min(q.first_open, it->first);
+      }
+    }
+  }
+}
+
+LedgerRow Engine::Impl::MakeRow(const Queue& q, std::int64_t start, const Row& row) const {
+  LedgerRow r;
+  r.client = q.client;
+  r.site = q.site->id;
+  r.queue = q.name;
+  r.start_ms = start;
+  r.length_minutes = q.contract.interval_minutes;
+  r.timezone = q.zone_name;
+  r.utc_offset_s = static_cast<std::int32_t>(q.zone_offset.OffsetMs(*q.zone, start) / 1000);
+  r.contract = q.contract;
+  r.counts = row.counts;
+  r.revision = std::max<std::uint32_t>(row.revision, 1);
+  r.late_events = row.late;
+  r.rebuilt_events = row.rebuilt;
+  r.closed_ms = row.closed_ms;
+  r.changed_ms = row.changed_ms;
+  r.change = row.revision > 1 ? RowChange::kAmended : RowChange::kClosed;
+  return r;
+}
+
+void Engine::Impl::UpdateCloseWatermark(Site& site) {
+  site.close_watermark_ms = site.CloseWatermark(cfg.max_instance_lag_ms);
+  if (site.close_watermark_ms >= site.next_close_ms) CloseRows(site, site.close_watermark_ms);
+}
+
+std::vector<LedgerRow> Engine::Impl::Drain(bool all) {
+  std::vector<LedgerRow> out;
+  out.reserve(outbox.size());
+  const std::int64_t now = clock.NowMs();
+  std::vector<std::pair<Queue*, std::int64_t>> held;
+  for (const auto& [q, start] : outbox) {
+    auto it = q->rows.find(start);
+    if (it == q->rows.end() || !it->second.dirty) continue;
+    Row& row = it->second;
+    const std::int64_t deadline = start + q->interval_ms + cfg.allowed_lateness_ms;
+    if (!all && row.pending_late > 0 && now - row.pending_since_ms < kAmendHoldMs &&
+        q->site->SlowestStreaming() < deadline) {
+      held.emplace_back(q, start);
+      continue;
+    }
+    row.dirty = false;
+    // First drain of a row: revision 1 (its late events, if it was born closed, belong to
+    // it); later drains are amendments.
+    row.revision = row.revision == 0 ? 1 : row.revision + 1;
+    if (row.revision > 1) {
+      ++stats.ledger_amendments;
+    } else {
+      // First closes, judged as they close (the live counters; the ledger keeps revisions).
+      ++stats.intervals_closed;
+      const Judgement j = JudgeSl(row.counts, q->contract);
+      if (j == Judgement::kMet) ++q->ledger_met;
+      if (j == Judgement::kMissed) ++q->ledger_missed;
+    }
+    row.changed_ms = now;
+    LedgerRow r = MakeRow(*q, start, row);
+    r.change_events = row.pending_late;
+    row.pending_late = 0;
+    out.push_back(std::move(r));
+  }
+  outbox = std::move(held);
+  return out;
+}
+
+void Engine::Impl::ClosedToday(const Queue& q, std::int64_t current,
+                               std::vector<IntervalView>* out) {
+  const std::int64_t offset_now = q.zone_offset.OffsetMs(*q.zone, current);
+  const std::int64_t from = current - kDayMs;
+  const bool one_offset = q.zone->At(absl::FromUnixMillis(from)).offset * 1000LL == offset_now;
+  const std::int64_t day = FloorDiv(current + offset_now, kDayMs);
+  for (auto it = q.rows.lower_bound(from); it != q.rows.end() && it->first < current; ++it) {
+    if (!it->second.closed) continue;
+    const std::int64_t offset =
+        one_offset ? offset_now : q.zone->At(absl::FromUnixMillis(it->first)).offset * 1000LL;
+    const std::int64_t local = it->first + offset;
+    if (FloorDiv(local, kDayMs) != day) continue;
+    const std::int64_t minute_of_day = (local - FloorDiv(local, kDayMs) * kDayMs) / kMinuteMs;
+    char hhmm[8];
+    std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(minute_of_day / 60),
+                  static_cast<int>(minute_of_day % 60));
+    out->push_back({it->first, hhmm, it->second.counts});
+  }
+}
+
+}  // namespace ccmon::collector

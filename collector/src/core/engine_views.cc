@@ -1,0 +1,139 @@
+#include "ccmon/collector/engine.h"
+#include "core/engine_impl.h"
+
+namespace ccmon::collector {
+
+Snapshot Engine::TakeSnapshot() const {
+  const Impl& m = *impl_;
+  Snapshot s;
+  s.now_ms = m.clock.NowMs();
+  for (auto b : m.wait_bounds_ms) s.wait_bounds_s.push_back(static_cast<double>(b) / 1000.0);
+  for (auto b : m.handle_bounds_ms) s.handle_bounds_s.push_back(static_cast<double>(b) / 1000.0);
+  for (const auto& [id, site] : m.sites) {
+    SiteView sv;
+    sv.site = site->id;
+    sv.open_streams = site->open_streams;
+    sv.connected = site->open_streams > 0;
+    sv.last_seen_ms = site->last_seen_ms;
+    sv.clock_skew_ms = site->clock_skew_ms;
+    sv.pbx_clock_ahead_ms = site->pbx_ahead_ms;
+    sv.spool_backlog_events = site->spool_backlog;
+    sv.spool_dropped_events = site->spool_dropped;
+    sv.spool_paused = site->spool_paused;
+    sv.lines_rejected = site->lines_rejected;
+    sv.replicas_given_up = site->replicas_given_up;
+    sv.agent_instance = site->last_instance;
+    if (auto* in = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
+      sv.last_applied_seq = in->last_seq;
+    }
+    sv.agent_version = site->version;
+    sv.heartbeat_interval_ms = site->heartbeat_interval_ms;
+    for (const auto& [name, agent] : site->agents) {
+      if (agent.state != AgentState::kLoggedOut) ++sv.agents_logged_in;
+    }
+    for (const auto& [name, q] : site->queues) sv.clients.push_back(q->client);
+    std::sort(sv.clients.begin(), sv.clients.end());
+    sv.clients.erase(std::unique(sv.clients.begin(), sv.clients.end()), sv.clients.end());
+    s.sites.push_back(std::move(sv));
+    for (const auto& [name, q] : site->queues) s.queues.push_back(m.View(*q));
+    for (const auto& [name, link] : site->links) s.links.push_back(link.view);
+  }
+  auto key = [](const QueueView& v) { return std::tie(v.client, v.site, v.queue); };
+  std::sort(s.queues.begin(), s.queues.end(),
+            [&](const QueueView& a, const QueueView& b) { return key(a) < key(b); });
+  std::sort(s.sites.begin(), s.sites.end(),
+            [](const SiteView& a, const SiteView& b) { return a.site < b.site; });
+  std::sort(s.links.begin(), s.links.end(), [](const LinkView& a, const LinkView& b) {
+    return std::tie(a.site, a.link) < std::tie(b.site, b.link);
+  });
+  s.ingest = m.stats;
+  for (const QueueView& q : s.queues) {
+    if (s.client_queues.empty() || s.client_queues.back().client != q.client ||
+        s.client_queues.back().queue != q.queue) {
+      // queues are sorted by client, site, queue: find this (client, queue) row if present.
+      auto it = std::find_if(s.client_queues.begin(), s.client_queues.end(),
+                             [&](auto& c) { return c.client == q.client && c.queue == q.queue; });
+      if (it == s.client_queues.end()) {
+        QueueView c;
+        c.client = q.client;
+        c.queue = q.queue;
+        c.contract = q.contract;
+        s.client_queues.push_back(std::move(c));
+      } else {
+        std::rotate(it, it + 1, s.client_queues.end());
+      }
+    }
+    QueueView& c = s.client_queues.back();
+    c.total += q.total;
+    for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];
+    c.interval += q.interval;
+    c.calls_waiting += q.calls_waiting;
+    c.oldest_wait_s = std::max(c.oldest_wait_s, q.oldest_wait_s);
+    for (std::size_t i = 0; i < c.agents_by_state.size(); ++i) {
+      c.agents_by_state[i] += q.agents_by_state[i];
+    }
+    c.ledger_met += q.ledger_met;
+    c.ledger_missed += q.ledger_missed;
+    // Intervals add up across sites by start (sites in other zones, when the contract names
+    // none, have other starts and stay apart).
+    for (const IntervalView& iv : q.closed_today) {
+      auto at = std::lower_bound(
+          c.closed_today.begin(), c.closed_today.end(), iv.start_ms,
+          [](const IntervalView& x, std::int64_t start) { return x.start_ms < start; });
+      if (at != c.closed_today.end() && at->start_ms == iv.start_ms) {
+        at->counts += iv.counts;
+      } else {
+        c.closed_today.insert(at, iv);
+      }
+    }
+  }
+  for (QueueView& c : s.client_queues) {
+    const double aht = AhtSeconds(c.windows[1]).value_or(180.0);
+    c.agents_required = ErlangCAgentsRequired(static_cast<double>(c.windows[1].offered) / 1800.0,
+                                              aht, c.contract.sl_threshold_s, c.contract.sl_target);
+  }
+  std::sort(s.client_queues.begin(), s.client_queues.end(),
+            [](const QueueView& a, const QueueView& b) {
+              return std::tie(a.client, a.queue) < std::tie(b.client, b.queue);
+            });
+  return s;
+}
+
+std::vector<AbandonedView> Engine::Abandoned(std::string_view client, std::string_view queue,
+                                             std::int64_t since_ms) const {
+  std::vector<AbandonedView> out;
+  for (const auto& [id, site] : impl_->sites) {
+    for (const auto& [name, q] : site->queues) {
+      if ((!client.empty() && q->client != client) || (!queue.empty() && q->name != queue)) {
+        continue;
+      }
+      for (const AbandonedRecord& a : q->abandoned) {
+        if (a.time_ms < since_ms) continue;
+        out.push_back({a.time_ms, q->client, site->id, q->name, a.call_id, a.caller_id, a.wait_ms});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const AbandonedView& a, const AbandonedView& b) {
+    return a.abandoned_ms > b.abandoned_ms;
+  });
+  return out;
+}
+
+std::vector<LedgerRow> Engine::Ledger(std::string_view client, std::string_view date) const {
+  std::vector<LedgerRow> out;
+  for (const auto& [id, site] : impl_->sites) {
+    for (const auto& [name, q] : site->queues) {
+      if (!client.empty() && q->client != client) continue;
+      for (const auto& [start, row] : q->rows) {
+        if (!row.closed) continue;
+        LedgerRow r = impl_->MakeRow(*q, start, row);
+        if (date.empty() || r.LocalDate() == date) out.push_back(std::move(r));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LedgerRow& a, const LedgerRow& b) { return RowKey(a) < RowKey(b); });
+  return out;
+}
+
+}  // namespace ccmon::collector
