@@ -53,10 +53,9 @@ class SpoolWriter {
   SpoolWriter(Spool& spool, const Clock& clock) : spool_(spool), clock_(clock) {}
   void Append(const Event& e) {
     if (failed_) return;
-    Event numbered = e;
-    numbered.seq = spool_.next_seq();
     proto_.Clear();
-    wire::ToProto(numbered, &proto_);
+    wire::ToProto(e, &proto_);
+    proto_.set_seq(spool_.next_seq());
     proto_.SerializeToString(&buf_);
     std::string err;
     if (!spool_.Append(buf_, &err)) Fail(err);

@@ -23,6 +23,13 @@ namespace {
 constexpr char kEvent = 'E';
 constexpr char kCommit = 'C';
 constexpr std::uint32_t kMaxRecord = 64U << 20;
+// Zeros laid down ahead of the records at a time. A write past the end of a file changes its
+// size, and fdatasync then has to write the inode as well as the data: measured on ext4, that
+// second write was about half the CPU of every commit. Writing into zeros already on disk
+// leaves the size alone, so most commits write data blocks only (what databases do with their
+// logs). 64 KiB: the zeros cost one metadata write per ~600 small events, and a segment rolled
+// at 64 KiB when all is acknowledged wastes no more than its own size.
+constexpr std::uint64_t kPrefillBytes = 64 << 10;
 
 std::string SegmentName(std::uint64_t first_seq) {
   char buf[64];
@@ -60,6 +67,7 @@ bool ReadRecord(std::FILE* f, std::string* body, bool* corrupt) {
   std::uint32_t hdr[2];
   const std::size_t n = std::fread(hdr, 1, sizeof hdr, f);
   if (n == 0) return false;
+  if (n == sizeof hdr && hdr[0] == 0) return false;  // the zeros ahead of the records
   if (n != sizeof hdr || hdr[0] > kMaxRecord) {
     *corrupt = true;
     return false;
@@ -85,8 +93,59 @@ std::uint32_t Crc32(std::string_view data) {
   return c;
 }
 
-Spool::~Spool() {
-  if (out_ != nullptr) std::fclose(out_);
+Spool::~Spool() { CloseSegment(); }
+
+void Spool::CloseSegment() {
+  if (out_ == nullptr) return;
+  // Whatever is buffered (an uncommitted chunk included: recovery cuts it) goes out first,
+  // then the zeros: a closed segment holds its records only.
+  std::fflush(out_);
+  if (!segments_.empty()) {
+    [[maybe_unused]] const int rc =
+        ::ftruncate(::fileno(out_), static_cast<off_t>(segments_.back().bytes));
+  }
+  std::fclose(out_);
+  out_ = nullptr;
+  zeroed_end_ = 0;
+}
+
+bool Spool::OpenForWrite(std::string* error) {
+  const Segment& seg = segments_.back();
+  out_ = std::fopen(seg.path.c_str(), "r+b");
+  if (out_ == nullptr && errno == ENOENT) out_ = std::fopen(seg.path.c_str(), "w+b");
+  if (out_ == nullptr) {
+    *error = Errno("cannot open for append", seg.path);
+    return false;
+  }
+  if (::ftruncate(::fileno(out_), static_cast<off_t>(seg.bytes)) != 0 ||
+      std::fseek(out_, static_cast<long>(seg.bytes), SEEK_SET) != 0) {
+    *error = Errno("cannot position for append", seg.path);
+    std::fclose(out_);
+    out_ = nullptr;
+    return false;
+  }
+  zeroed_end_ = seg.bytes;
+  return true;
+}
+
+bool Spool::Prefill(std::uint64_t end, std::string* error) {
+  static const std::array<char, 64 << 10> kZeros{};
+  const int fd = ::fileno(out_);
+  auto fill = [&](std::uint64_t to) {
+    for (std::uint64_t at = zeroed_end_; at < to;) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(to - at, kZeros.size()));
+      const ssize_t w = ::pwrite(fd, kZeros.data(), n, static_cast<off_t>(at));
+      if (w <= 0) return false;
+      at += static_cast<std::uint64_t>(w);
+    }
+    zeroed_end_ = to;
+    return true;
+  };
+  // A disk (or file-size limit) without room for the whole step may still have room for the
+  // record itself.
+  if (fill(std::max(end, zeroed_end_ + kPrefillBytes)) || fill(end)) return true;
+  *error = Errno("cannot write spool segment", segments_.back().path);
+  return false;
 }
 
 bool Spool::Open(const SpoolOptions& options, std::string* error) {
@@ -225,6 +284,12 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   }
   committed_seq_ = std::max(committed_seq_, committed);
   for (auto& [k, v] : cursors) cursors_[k] = v;
+  // Bytes written after the last intact commit: the zeros laid down ahead of the records (a
+  // segment left open by a crash) are cut with them but are not torn bytes.
+  const std::size_t last_written = data.find_last_not_of('\0');
+  const std::size_t torn = last_written == std::string::npos || last_written < good_end
+                               ? 0
+                               : last_written + 1 - good_end;
   if (!report.empty()) {
     // Rewrite the segment with its intact committed records only, so reads go on plainly.
     std::string clean;
@@ -250,14 +315,14 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
     damaged_lost_ += lost;
     dropped_ += lost;
     recovery_report_ += report;
-    torn_cut_ += data.size() - good_end;
+    torn_cut_ += torn;
     seg.bytes = clean.size();
     return true;
   }
   if (data.size() != good_end) {
     // A torn record (kill -9 mid-write) or events of an uncommitted chunk: cut them, so the
     // source re-reads that input and spools it once.
-    torn_cut_ += data.size() - good_end;
+    torn_cut_ += torn;
     if (::truncate(seg.path.c_str(), static_cast<off_t>(good_end)) != 0) {
       *error = Errno("cannot truncate torn tail of", seg.path);
       return false;
@@ -291,29 +356,25 @@ bool Spool::Recover(std::string* error) {
     s.first_seq = next_seq_;
     segments_.push_back(s);
   }
-  out_ = std::fopen(segments_.back().path.c_str(), "ab");
-  if (out_ == nullptr) {
-    *error = Errno("cannot open for append", segments_.back().path);
-    return false;
-  }
-  return true;
+  return OpenForWrite(error);
 }
 
 namespace {
 
-std::string EncodeRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b) {
-  std::string rec(8, '\0');
-  rec.reserve(8 + 13 + a.size() + b.size());
-  rec.push_back(type);
-  rec.append(reinterpret_cast<const char*>(&seq), 8);
+// Appends the record to *out (the spool reuses one buffer: no allocation per event).
+void EncodeRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
+                  std::string* out) {
+  const std::size_t at = out->size();
+  out->append(8, '\0');
+  out->push_back(type);
+  out->append(reinterpret_cast<const char*>(&seq), 8);
   const auto alen = static_cast<std::uint32_t>(a.size());
-  rec.append(reinterpret_cast<const char*>(&alen), 4);
-  rec.append(a);
-  rec.append(b);
-  const std::string_view body = std::string_view(rec).substr(8);
+  out->append(reinterpret_cast<const char*>(&alen), 4);
+  out->append(a);
+  out->append(b);
+  const std::string_view body = std::string_view(*out).substr(at + 8);
   const std::uint32_t hdr[2] = {static_cast<std::uint32_t>(body.size()), Crc32(body)};
-  std::memcpy(rec.data(), hdr, sizeof hdr);
-  return rec;
+  std::memcpy(out->data() + at, hdr, sizeof hdr);
 }
 
 }  // namespace
@@ -324,7 +385,13 @@ bool Spool::WriteRecord(char type, std::uint64_t seq, std::string_view a, std::s
     *error = "spool segment " + segments_.back().path + " is not open (an earlier write failed)";
     return false;
   }
-  const std::string rec = EncodeRecord(type, seq, a, b);
+  std::string& rec = record_;
+  rec.clear();
+  EncodeRecord(type, seq, a, b, &rec);
+  if (segments_.back().bytes + rec.size() > zeroed_end_ &&
+      !Prefill(segments_.back().bytes + rec.size(), error)) {
+    return false;
+  }
   if (std::fwrite(rec.data(), 1, rec.size(), out_) != rec.size()) {
     *error = Errno("cannot write spool segment", segments_.back().path);
     return false;
@@ -379,6 +446,7 @@ bool Spool::Rollback(std::string* error) {
   pending_events_ = 0;
   if (out_ != nullptr) std::fclose(out_);  // whatever it flushes now is cut below
   out_ = nullptr;
+  zeroed_end_ = 0;
   Segment& seg = segments_.back();
   seg.bytes -= std::min(seg.bytes, pending_bytes_);
   pending_bytes_ = 0;
@@ -392,12 +460,7 @@ bool Spool::Rollback(std::string* error) {
     *error = Errno("cannot cut the failed chunk from", seg.path);
     return false;
   }
-  out_ = std::fopen(segments_.back().path.c_str(), "ab");
-  if (out_ == nullptr) {
-    *error = Errno("cannot reopen for append", segments_.back().path);
-    return false;
-  }
-  return true;
+  return OpenForWrite(error);
 }
 
 // Starts a new segment headed by every cursor, so older segments can go. All or nothing: a
@@ -410,13 +473,17 @@ bool Spool::Roll(std::string* error) {
   s.first_seq = next_seq_;
   s.path = opt_.dir + "/" + SegmentName(next_seq_);
   std::string head;
-  for (const auto& [src, cur] : cursors_) head += EncodeRecord(kCommit, committed_seq_, src, cur);
-  std::FILE* f = std::fopen(s.path.c_str(), "wb");
+  for (const auto& [src, cur] : cursors_) EncodeRecord(kCommit, committed_seq_, src, cur, &head);
+  // The head and the first zeros in one write, made durable together.
+  std::string first = head;
+  first.resize(head.size() + kPrefillBytes, '\0');
+  std::FILE* f = std::fopen(s.path.c_str(), "w+b");
   if (f == nullptr) {
     *error = Errno("cannot create", s.path);
     return false;
   }
-  if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0 ||
+  if (std::fwrite(first.data(), 1, first.size(), f) != first.size() || std::fflush(f) != 0 ||
+      std::fseek(f, static_cast<long>(head.size()), SEEK_SET) != 0 ||
       (opt_.fsync_on_commit && ::fdatasync(::fileno(f)) != 0)) {
     *error = Errno("cannot write", s.path);
     std::fclose(f);
@@ -424,8 +491,9 @@ bool Spool::Roll(std::string* error) {
     fs::remove(s.path, ec);
     return false;
   }
-  if (out_ != nullptr) std::fclose(out_);
+  CloseSegment();
   out_ = f;
+  zeroed_end_ = first.size();
   s.bytes = head.size();
   segments_.push_back(s);
   pending_bytes_ = 0;

@@ -1,7 +1,9 @@
-// The engine's state and the Impl that owns it, shared by the engine's own files: engine.cc
-// (streams, apply, tick), engine_checkpoint.cc (export, import, the legacy format) and
-// engine_views.cc (snapshots and reads). Not a public header: nothing outside
-// collector/src/core includes it.
+// The engine's state and the Impl that owns it, shared by the engine's files, one concern each:
+// engine.cc (sites, streams, apply, tick), engine_calls.cc (calls and KPIs), engine_ledger.cc
+// (the interval ledger), engine_roster.cc (agents), engine_links.cc (links, trunks, voice),
+// engine_views.cc (snapshots and reads) and engine_checkpoint.cc (export, import, the legacy
+// format). Not a public header: nothing outside those files includes it. The state's types
+// live in engine_internal, so that no other type of ccmon::collector can be taken for them.
 #pragma once
 
 #include <absl/time/civil_time.h>
@@ -13,15 +15,23 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "ccmon/collector/engine.h"
 #include "ccmon/collector/staffing.h"
 #include "core/minute_ring.h"
 
 namespace ccmon::collector {
+
+namespace engine_internal {
 
 inline constexpr std::int64_t kMinuteMs = 60'000;
 inline constexpr std::int64_t kDayMs = 86'400'000;
@@ -268,6 +278,11 @@ struct Site {
   std::string last_instance;
   std::string version;
 };
+
+}  // namespace engine_internal
+
+// Every engine file works on these types.
+using namespace engine_internal;  // NOLINT(google-build-using-namespace)
 
 struct Engine::Impl {
   CoreConfig cfg;

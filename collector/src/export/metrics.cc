@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <deque>
 #include <functional>
 #include <initializer_list>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <type_traits>
 
 #include "ccmon/collector/ledger.h"
@@ -40,7 +40,7 @@ class Labels {
 
  private:
   void Push(ExpositionLabel l) {
-    assert(size_ < labels_.size());
+    if (size_ == labels_.size()) throw std::length_error("a series with more than 7 labels");
     labels_[size_++] = l;
   }
   std::array<ExpositionLabel, 7> labels_{};
@@ -108,12 +108,17 @@ class TextOut {
   TextOut(const TextOut&) = delete;
   TextOut& operator=(const TextOut&) = delete;
   ~TextOut() {
-    // Reversed: Family() takes from the back, so each family gets its own buffer again.
+    // Reversed: Family() takes from the back, so each family gets its own buffer again. The
+    // pool was reserved for every family in Family(), so these pushes do not allocate. A
+    // buffer much larger than its last use (a spike) is not kept.
     for (auto f = families_.rbegin(); f != families_.rend(); ++f) {
-      Buffers().push_back(f->TakeBuffer());
+      std::string buffer = f->TakeBuffer();
+      if (buffer.capacity() > 4 * buffer.size() + (64 << 10)) buffer = std::string();
+      Buffers().push_back(std::move(buffer));
     }
   }
   TextFamily& Family(const char* name, const char* help, MetricType type) {
+    Buffers().reserve(Buffers().size() + families_.size() + 1);
     std::string buffer;
     if (!Buffers().empty()) {
       buffer = std::move(Buffers().back());

@@ -297,6 +297,75 @@ TEST_F(SpoolTest, RollbackAfterAFailedWriteRestoresTheLastCommit) {
   EXPECT_EQ(recs.back().seq, 5u);
 }
 
+// The segment being written lies in zeros laid down ahead of its records (so a commit does
+// not change the file's size); closing the spool cuts the file to its records.
+TEST_F(SpoolTest, SegmentIsWrittenIntoZerosAndCutToItsRecordsWhenClosed) {
+  auto s = Open();
+  Put(*s, 10, "a");
+  const fs::path seg = dir_ / "seg-00000000000000000001.log";
+  const auto records = s->stats().bytes;
+  ASSERT_GT(fs::file_size(seg), records);
+  {
+    std::ifstream in(seg, std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(data.find_first_not_of('\0', records), std::string::npos);
+  }
+  const auto size_open = fs::file_size(seg);
+  Put(*s, 10, "b");  // within the zeros: the file keeps its size
+  EXPECT_EQ(fs::file_size(seg), size_open);
+  const auto bytes = s->stats().bytes;
+  s.reset();
+  EXPECT_EQ(fs::file_size(seg), bytes);
+  auto again = Open();
+  EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
+  EXPECT_EQ(again->Read(0, 100).size(), 20u);
+}
+
+// What a crash leaves on disk (kill -9 or power cut while the spool is open): the records,
+// the zeros ahead of them and, when a write was cut short, the torn start of a record lying
+// in those zeros. Recovery keeps every committed event, counts only the torn bytes, and the
+// spool goes on from its last commit.
+TEST_F(SpoolTest, ACrashInsideTheZerosKeepsEveryCommittedEvent) {
+  const fs::path crashed = dir_.string() + "-crashed";
+  fs::remove_all(crashed);
+  std::uint64_t records = 0;
+  {
+    auto s = Open();
+    Put(*s, 4, "a");
+    Put(*s, 3, "b");
+    records = s->stats().bytes;
+    fs::copy(dir_, crashed);  // the files as they are while the spool is open
+  }
+  const fs::path seg = crashed / "seg-00000000000000000001.log";
+  ASSERT_GT(fs::file_size(seg), records);
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(records));
+    f.write("\x40\x00\x00\x00torn", 8);  // a record header and the start of its body
+  }
+  SpoolOptions o = opt_;
+  o.dir = crashed.string();
+  {
+    Spool s;
+    std::string err;
+    ASSERT_TRUE(s.Open(o, &err)) << err;
+    EXPECT_EQ(s.stats().torn_bytes_cut, 8u);
+    EXPECT_EQ(s.Cursor("src"), "b");
+    EXPECT_EQ(s.next_seq(), 8u);
+    ASSERT_EQ(s.Read(0, 100).size(), 7u);
+    Put(s, 2, "c");
+  }
+  Spool s;
+  std::string err;
+  ASSERT_TRUE(s.Open(o, &err)) << err;
+  EXPECT_EQ(s.stats().torn_bytes_cut, 0u);
+  EXPECT_EQ(s.Cursor("src"), "c");
+  const auto recs = s.Read(0, 100);
+  ASSERT_EQ(recs.size(), 9u);
+  EXPECT_EQ(recs.back().payload, "event-9");
+  fs::remove_all(crashed);
+}
+
 // A spool bound smaller than the default segment: segments shrink to an eighth of it, so the
 // block policy stops a backlog near the bound and drop_oldest can drop.
 TEST_F(SpoolTest, SegmentsFollowASmallBound) {

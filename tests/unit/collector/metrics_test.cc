@@ -103,6 +103,33 @@ TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
   has(R"(ccmon_client_service_level_ratio{client="default",queue="billing",window="15m"} 0.5)");
 }
 
+// A journal that only reports figures (the WAL families read its stats and its directory).
+class StatsJournal final : public Journal {
+ public:
+  std::uint32_t Frame(std::string_view, std::string_view, std::string_view,
+                      std::string*) const override {
+    return 0;
+  }
+  std::uint64_t Append(std::string_view, std::uint32_t) override { return 0; }
+  bool WaitForRoom(std::chrono::milliseconds) override { return true; }
+  bool WaitDurable(std::uint64_t, std::chrono::milliseconds) override { return true; }
+  std::uint64_t last_lsn() const override { return 12; }
+  std::uint64_t durable_lsn() const override { return 9; }
+  WalStats stats() const override {
+    WalStats w;
+    w.bytes = 123456;
+    w.segments = 2;
+    w.healthy = true;
+    w.last_lsn = 12;
+    w.durable_lsn = 9;
+    return w;
+  }
+  const std::string& dir() const override { return dir_; }
+
+ private:
+  std::string dir_ = "/";
+};
+
 // The text /metrics serves, written family by family as the snapshot is walked, is what
 // prometheus-cpp's serializer writes for the same figures built as MetricFamily objects:
 // every family the collector exports, with the figures a full snapshot holds, the pipeline's
@@ -110,6 +137,8 @@ TEST(MetricsTest, CountersAndRatiosMatchHandComputedValues) {
 TEST(MetricsTest, TheServedTextIsWhatTheReferenceSerializerWrites) {
   FakeClock clock(kNow);
   Pipeline pipeline(CoreConfig{}, clock);
+  StatsJournal journal;
+  pipeline.set_journal(&journal);
   Alert alert;
   alert.name = "SiteDark";
   alert.severity = "critical";
@@ -137,6 +166,7 @@ TEST(MetricsTest, TheServedTextIsWhatTheReferenceSerializerWrites) {
     const std::string served = RenderMetrics(s, p);
     EXPECT_EQ(served, prometheus::TextSerializer().Serialize(families));
     if (p != nullptr) {
+      EXPECT_NE(served.find("ccmon_wal_unacked_records 3\n"), std::string::npos);
       EXPECT_NE(served.find("ccmon_alert_receiver_up{receiver=\"alertmanager:http://am:9093\"} 1"),
                 std::string::npos);
     }
