@@ -4,6 +4,7 @@
 
 #include "ccmon/collector/continuity.h"
 #include "ccmon/collector/engine.h"
+#include "engine_fixture.h"
 
 namespace ccmon::collector {
 namespace {
@@ -75,6 +76,77 @@ TEST_F(EngineLinkTest, A503TrunkRaisesTrunkDownThroughTheEngine) {
   EXPECT_EQ(resolved, 0) << "before resolve_after_s";
   tick(404);
   EXPECT_EQ(resolved, 1);
+}
+
+// Heartbeats, live status and voice samples through the engine.
+using namespace engine_fixture;  // NOLINT(google-build-using-namespace)
+
+TEST_F(EngineTest, HeartbeatReportsSkewAndBacklogAndLinksKeepLatest) {
+  Make();
+  Heartbeat hb;
+  hb.agent_time_ms = clock_.NowMs() + 7 * kS;
+  hb.spool_backlog_events = 42;
+  hb.events_dropped = 3;
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  LinkSample l;
+  l.link = "wan";
+  l.rtt_ms = 40;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), l});
+  l.rtt_ms = 999;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - kS, l});  // older: ignored
+  l.loss_ratio = 2;
+  EXPECT_EQ(engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), l}).reason, "out_of_range");
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.sites.size(), 1u);
+  EXPECT_EQ(s.sites[0].clock_skew_ms, 7 * kS);
+  EXPECT_EQ(s.sites[0].spool_backlog_events, 42u);
+  EXPECT_EQ(s.sites[0].spool_dropped_events, 3u);
+  ASSERT_EQ(s.links.size(), 1u);
+  EXPECT_DOUBLE_EQ(s.links[0].rtt_ms, 40);
+}
+
+// Live status (sent beside the spool) says what waits now: spooled heartbeats, which arrive
+// as late as the events ahead of them, no longer set the backlog or the pause while the agent
+// streams, and the status is a sign of life. A disconnected agent is neither paused nor live.
+TEST_F(EngineTest, LiveStatusOutranksSpooledHeartbeats) {
+  Make();
+  EXPECT_EQ(engine_->OpenStream("s1", "i1", "v"), 0u);
+  Heartbeat hb;
+  hb.agent_time_ms = clock_.NowMs();
+  hb.spool_backlog_events = 10;
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 10u);
+  clock_.Advance(30 * kS);
+  engine_->ApplyAgentStatus("s1", 14018, true);
+  Snapshot s = engine_->TakeSnapshot();
+  EXPECT_EQ(s.sites[0].spool_backlog_events, 14018u);
+  EXPECT_TRUE(s.sites[0].spool_paused);
+  EXPECT_EQ(s.sites[0].last_seen_ms, clock_.NowMs());
+  hb.spool_backlog_events = 0;  // written long ago, delivered now
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 14018u);
+  engine_->CloseStream("s1", "i1");
+  EXPECT_FALSE(engine_->TakeSnapshot().sites[0].spool_paused);
+  hb.spool_backlog_events = 5;  // an agent without live status: heartbeats say it again
+  engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
+  EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 5u);
+}
+
+TEST_F(EngineTest, VoiceQualityAveragesOverFiveMinutes) {
+  Make();
+  VoiceQuality v;
+  v.queue = "q";
+  v.mos = 4.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - kMin, v});
+  v.mos = 3.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs(), v});
+  v.mos = 1.0;
+  engine_->Apply("s1", "i1", Event{++seq_, clock_.NowMs() - 10 * kMin, v});  // outside 5 min
+  const Snapshot snap_q = engine_->TakeSnapshot();
+  const QueueView& q = Queue(snap_q, "s1", "q");
+  ASSERT_TRUE(q.mos_5m.has_value());
+  EXPECT_DOUBLE_EQ(*q.mos_5m, 3.5);
+  EXPECT_EQ(q.mos_samples_5m, 2u);
 }
 
 }  // namespace

@@ -1,0 +1,240 @@
+// The engine's interval ledger: rows closed on the site's (or contract's) local clock, the
+// day's closed intervals in the snapshot, and the same ledger from a replay as live.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <tuple>
+
+#include "ccmon/collector/engine.h"
+#include "engine_fixture.h"
+
+namespace ccmon::collector {
+namespace {
+
+using namespace engine_fixture;  // NOLINT(google-build-using-namespace)
+
+// The closed intervals of the contract's day so far, summed across the sites serving the
+// queue: a liaison's per-interval table. Yesterday's rows and the open interval are not in it.
+TEST_F(EngineTest, SnapshotHoldsTodaysClosedIntervalsAcrossSites) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});
+  cfg.sites.push_back({"delhi", "Asia/Kolkata"});
+  cfg.allowed_lateness_ms = 0;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  // 18:20 UTC the day before = 23:50 IST: yesterday's last interval (23:30 IST).
+  const std::int64_t yesterday = kDay - (5 * 60 + 40) * kMin;
+  // 04:40 UTC = 10:10 IST: the 10:00 IST interval.
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;
+  clock_.Set(yesterday);
+  std::string instance = "yesterday";  // an agent of its own: a 10-hour jump is an anomaly
+  auto call = [&](const char* site, std::int64_t at, CallKind k, const std::string& id,
+                  std::uint32_t wait) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait;
+    return engine_->Apply(site, instance + site, Event{++seq_, at, c});
+  };
+  call("pune", yesterday, CallKind::kOffered, "y", 0);
+  call("pune", yesterday + kS, CallKind::kAnswered, "y", 1'000);
+  instance = "today";
+  clock_.Set(t);
+  // pune: 2 offered, both answered within 20 s; delhi: 2 offered, 1 within, 1 after 40 s.
+  for (const char* site : {"pune", "delhi"}) {
+    for (int i = 0; i < 2; ++i) {
+      const std::string id = std::string(site) + std::to_string(i);
+      const bool slow = std::string(site) == "delhi" && i == 1;
+      call(site, t, CallKind::kOffered, id, 0);
+      call(site, t + 5 * kS, CallKind::kAnswered, id, slow ? 40'000 : 5'000);
+    }
+  }
+  // Both sites' event time passes 10:30 IST: the 10:00 row closes; 10:30 stays open.
+  const std::int64_t next = kDay + (5 * 60 + 5) * kMin;
+  clock_.Set(next);
+  // (Two calls each: one call far ahead of an agent's timeline is held as a possible glitch.)
+  for (const char* id : {"next1", "next2"}) {
+    call("pune", next, CallKind::kOffered, std::string("p-") + id, 0);
+    call("delhi", next, CallKind::kOffered, std::string("d-") + id, 0);
+  }
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  const auto& days = s.client_queues[0].closed_today;
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].local_start, "10:00");
+  EXPECT_EQ(days[0].start_ms, kDay + (4 * 60 + 30) * kMin);
+  EXPECT_EQ(days[0].counts.offered, 4u);
+  EXPECT_EQ(days[0].counts.answered_in_threshold, 3u);
+  ASSERT_EQ(Queue(s, "delhi", "billing").closed_today.size(), 1u);
+  EXPECT_EQ(Queue(s, "delhi", "billing").closed_today[0].counts.offered, 2u);
+}
+
+TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});  // UTC+05:30
+  cfg.allowed_lateness_ms = 2 * kMin;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  // 04:40 UTC = 10:10 IST: in the 10:00-10:30 IST interval, which is 04:30-05:00 UTC.
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;
+  clock_.Set(t);
+  auto call = [&](std::int64_t at, CallKind k, const char* id, std::uint32_t wait) {
+    CallEvent c;
+    c.kind = k;
+    c.queue = "billing";
+    c.call_id = id;
+    c.wait_ms = wait;
+    return engine_->Apply("pune", "i1", Event{++seq_, at, c});
+  };
+  // 5 calls: 4 answered (3 within 20 s), 1 abandoned after 30 s.
+  for (const char* id : {"a", "b", "c", "d", "e"}) call(t, CallKind::kOffered, id, 0);
+  call(t + 5 * kS, CallKind::kAnswered, "a", 5'000);
+  call(t + 10 * kS, CallKind::kAnswered, "b", 10'000);
+  call(t + 15 * kS, CallKind::kAnswered, "c", 15'000);
+  call(t + 40 * kS, CallKind::kAnswered, "d", 40'000);
+  call(t + 30 * kS, CallKind::kAbandoned, "e", 30'000);
+  EXPECT_TRUE(engine_->Ledger("acme", "2026-11-26").empty());
+  // Event time reaches 05:01 UTC: past the interval end but within the 2 min lateness.
+  const std::int64_t end = kDay + 5 * 60 * kMin;
+  call(end + 1 * kMin, CallKind::kOffered, "f", 0);
+  EXPECT_TRUE(engine_->Ledger("acme", "2026-11-26").empty());
+  // A late answer for the open interval still counts in it.
+  call(end - 1 * kS, CallKind::kOffered, "g", 0);
+  call(end + 3 * kMin, CallKind::kOffered, "h", 0);  // watermark passes end + lateness
+  const auto rows = engine_->Ledger("acme", "2026-11-26");
+  ASSERT_EQ(rows.size(), 1u);
+  const LedgerRow& r = rows[0];
+  EXPECT_EQ(r.site, "pune");
+  EXPECT_EQ(r.LocalTime(), "10:00");
+  EXPECT_EQ(r.LocalStart(), "2026-11-26T10:00+05:30");
+  EXPECT_EQ(r.start_ms, kDay + (4 * 60 + 30) * kMin);
+  EXPECT_EQ(r.counts.offered, 6u);
+  EXPECT_EQ(r.counts.answered, 4u);
+  EXPECT_EQ(r.counts.answered_in_threshold, 3u);
+  // standard SL = 3 / (4 + 1) = 60% < 80%: missed. Abandon 1/6 > 5%: missed. ASA 17.5 s: met.
+  EXPECT_EQ(r.SlResult(), Judgement::kMissed);
+  EXPECT_EQ(r.AbandonResult(), Judgement::kMissed);
+  EXPECT_EQ(r.AsaResult(), Judgement::kMet);
+  const auto first = engine_->DrainLedger();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].revision, 1u);
+  EXPECT_EQ(first[0].change, RowChange::kClosed);
+  // An outcome for the closed interval now is late: it amends the row (revision 2).
+  call(end - 2 * kMin, CallKind::kOffered, "late", 0);
+  EXPECT_EQ(engine_->TakeSnapshot().ingest.late, 1u);
+  EXPECT_EQ(engine_->Ledger("acme", "2026-11-26")[0].counts.offered, 7u);
+  const auto amended = engine_->DrainLedger();
+  ASSERT_EQ(amended.size(), 1u);
+  EXPECT_EQ(amended[0].revision, 2u);
+  EXPECT_EQ(amended[0].change, RowChange::kAmended);
+  EXPECT_EQ(amended[0].change_events, 1u);
+  EXPECT_EQ(amended[0].late_events, 1u);
+  EXPECT_EQ(amended[0].counts.offered, 7u);
+  EXPECT_TRUE(engine_->DrainLedger().empty());
+  // The live counter counts first closes: the row's judgement at close.
+  EXPECT_EQ(Queue(engine_->TakeSnapshot(), "pune", "billing").ledger_missed, 1u);
+  EXPECT_TRUE(engine_->Ledger("other", "2026-11-26").empty());
+}
+
+// One offered call at `at_ms` at `site`, then a heartbeat an hour later closes its interval;
+// returns the interval's ledger row.
+struct AlignCase {
+  const char* site;
+  const char* tz;
+  int interval_minutes;
+  std::int64_t at_ms;
+  std::int64_t want_start_ms;
+  const char* want_local_start;
+  const char* want_local_date;
+};
+
+class IntervalAlignmentTest : public ::testing::TestWithParam<AlignCase> {};
+
+TEST_P(IntervalAlignmentTest, StartsOnTheSiteLocalClock) {
+  const AlignCase& c = GetParam();
+  CoreConfig cfg;
+  cfg.sites.push_back({c.site, c.tz});
+  cfg.default_contract.interval_minutes = c.interval_minutes;
+  FakeClock clock(c.at_ms);
+  Engine e(cfg, clock);
+  CallEvent call;
+  call.kind = CallKind::kOffered;
+  call.queue = "q";
+  e.Apply(c.site, "i", Event{1, c.at_ms, call});
+  // An hour on with the PBX quiet: the site's clock has passed the row, which closes.
+  clock.Set(c.at_ms + 3600 * kS);
+  e.Tick();
+  const auto rows = e.Ledger("", c.want_local_date);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].start_ms, c.want_start_ms);
+  EXPECT_EQ(rows[0].LocalTime(), c.want_local_start);
+  EXPECT_EQ(rows[0].length_minutes, c.interval_minutes);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zones, IntervalAlignmentTest,
+    ::testing::Values(
+        // Manila, UTC+8 all year: 01:47 UTC is 09:47 local, interval 09:30 = 01:30 UTC.
+        AlignCase{"manila", "Asia/Manila", 30, 1795657620000, 1795656600000, "09:30", "2026-11-26"},
+        // Bogota, UTC-5: 15:10 UTC is 10:10 local, interval 10:00 = 15:00 UTC.
+        AlignCase{"bogota", "America/Bogota", 30, 1795705800000, 1795705200000, "10:00",
+                  "2026-11-26"},
+        // Pune, UTC+5:30, hourly intervals: 01:47 UTC is 07:17 IST, interval 07:00 = 01:30 UTC.
+        AlignCase{"pune", "Asia/Kolkata", 60, 1795657620000, 1795656600000, "07:00", "2026-11-26"},
+        // New York falls back on 2026-11-01 at 02:00 EDT: 01:00-01:30 happens twice.
+        // 05:20 UTC is 01:20 EDT (UTC-4): interval 01:00 EDT = 05:00 UTC.
+        AlignCase{"ny", "America/New_York", 30, 1793510400000, 1793509200000, "01:00",
+                  "2026-11-01"},
+        // 06:20 UTC is 01:20 EST (UTC-5): interval 01:00 EST = 06:00 UTC, same local label.
+        AlignCase{"ny", "America/New_York", 30, 1793514000000, 1793512800000, "01:00",
+                  "2026-11-01"},
+        // Springs forward on 2026-03-08 at 02:00 EST: 07:10 UTC is 03:10 EDT, interval 03:00
+        // EDT = 07:00 UTC; 06:50 UTC is 01:50 EST, interval 01:30 EST = 06:30 UTC.
+        AlignCase{"ny", "America/New_York", 30, 1772953800000, 1772953200000, "03:00",
+                  "2026-03-08"},
+        AlignCase{"ny", "America/New_York", 30, 1772952600000, 1772951400000, "01:30",
+                  "2026-03-08"}));
+
+TEST_F(EngineTest, ReplayGivesTheSameLedgerAsLive) {
+  // The same events, applied once in order and once in one batch long after, close into the
+  // same ledger rows because closing follows event time, not arrival time.
+  auto run = [&](std::int64_t clock_at_apply) {
+    FakeClock clock(clock_at_apply);
+    Engine e(CoreConfig{}, clock);
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 120; ++i) {
+      CallEvent c;
+      c.kind = i % 3 == 2 ? CallKind::kAbandoned : CallKind::kAnswered;
+      c.queue = "q";
+      c.wait_ms = static_cast<std::uint32_t>((i * 7919) % 45'000);
+      e.Apply("s", "i", Event{++seq, kDay + i * 2 * kMin, c});
+    }
+    // The PBX goes quiet: a minute on, rows the site's clock has passed close.
+    clock.Advance(kMin);
+    e.Tick();
+    return e.Ledger("", "2026-11-26");
+  };
+  const auto live = run(kDay + 4 * 3600 * kS + 10 * kMin);
+  const auto replay = run(kDay + 30 * 24 * 3600 * kS);
+  ASSERT_EQ(live.size(), 8u);  // 4 h of calls in 30-min intervals
+  ASSERT_EQ(replay.size(), live.size());
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    EXPECT_EQ(live[i].start_ms, replay[i].start_ms);
+    EXPECT_EQ(live[i].counts, replay[i].counts);
+    EXPECT_EQ(live[i].SlResult(), replay[i].SlResult());
+  }
+}
+
+}  // namespace
+}  // namespace ccmon::collector
