@@ -27,8 +27,8 @@ constexpr std::uint32_t kMaxRecord = 64U << 20;
 // size, and fdatasync then has to write the inode as well as the data: measured on ext4, that
 // second write was about half the CPU of every commit. Writing into zeros already on disk
 // leaves the size alone, so most commits write data blocks only (what databases do with their
-// logs). 64 KiB: the zeros cost one metadata write per ~600 small events, and a segment rolled
-// at 64 KiB when all is acknowledged wastes no more than its own size.
+// logs). At most 64 KiB (the zeros cost one metadata write per ~600 small events) and an
+// eighth of a segment, so the zeros on disk stay within a sixty-fourth of the spool's bound.
 constexpr std::uint64_t kPrefillBytes = 64 << 10;
 
 std::string SegmentName(std::uint64_t first_seq) {
@@ -129,7 +129,7 @@ bool Spool::OpenForWrite(std::string* error) {
 }
 
 bool Spool::Prefill(std::uint64_t end, std::string* error) {
-  static const std::array<char, 64 << 10> kZeros{};
+  static const std::array<char, kPrefillBytes> kZeros{};
   const int fd = ::fileno(out_);
   auto fill = [&](std::uint64_t to) {
     for (std::uint64_t at = zeroed_end_; at < to;) {
@@ -143,7 +143,7 @@ bool Spool::Prefill(std::uint64_t end, std::string* error) {
   };
   // A disk (or file-size limit) without room for the whole step may still have room for the
   // record itself.
-  if (fill(std::max(end, zeroed_end_ + kPrefillBytes)) || fill(end)) return true;
+  if (fill(std::max(end, zeroed_end_ + prefill_bytes_)) || fill(end)) return true;
   *error = Errno("cannot write spool segment", segments_.back().path);
   return false;
 }
@@ -154,6 +154,7 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
   // segments a small part of it.
   opt_.segment_bytes = std::min(
       opt_.segment_bytes, std::max<std::uint64_t>(opt_.max_bytes / 8, std::uint64_t{16} << 10));
+  prefill_bytes_ = std::min(kPrefillBytes, opt_.segment_bytes / 8);
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
   if (ec) {
@@ -474,15 +475,25 @@ bool Spool::Roll(std::string* error) {
   s.path = opt_.dir + "/" + SegmentName(next_seq_);
   std::string head;
   for (const auto& [src, cur] : cursors_) EncodeRecord(kCommit, committed_seq_, src, cur, &head);
-  // The head and the first zeros in one write, made durable together.
-  std::string first = head;
-  first.resize(head.size() + kPrefillBytes, '\0');
   std::FILE* f = std::fopen(s.path.c_str(), "w+b");
   if (f == nullptr) {
     *error = Errno("cannot create", s.path);
     return false;
   }
-  if (std::fwrite(first.data(), 1, first.size(), f) != first.size() || std::fflush(f) != 0 ||
+  if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0) {
+    *error = Errno("cannot write", s.path);
+    std::fclose(f);
+    std::error_code ec;
+    fs::remove(s.path, ec);
+    return false;
+  }
+  // The first zeros go with the head, made durable together. A disk without room for them
+  // still gets the head alone: a roll is how acknowledged bytes are freed on a full disk.
+  static const std::array<char, kPrefillBytes> kZeros{};
+  const bool zeros =
+      ::pwrite(::fileno(f), kZeros.data(), prefill_bytes_, static_cast<off_t>(head.size())) ==
+      static_cast<ssize_t>(prefill_bytes_);
+  if ((!zeros && ::ftruncate(::fileno(f), static_cast<off_t>(head.size())) != 0) ||
       std::fseek(f, static_cast<long>(head.size()), SEEK_SET) != 0 ||
       (opt_.fsync_on_commit && ::fdatasync(::fileno(f)) != 0)) {
     *error = Errno("cannot write", s.path);
@@ -493,7 +504,7 @@ bool Spool::Roll(std::string* error) {
   }
   CloseSegment();
   out_ = f;
-  zeroed_end_ = first.size();
+  zeroed_end_ = head.size() + (zeros ? prefill_bytes_ : 0);
   s.bytes = head.size();
   segments_.push_back(s);
   pending_bytes_ = 0;

@@ -321,6 +321,32 @@ TEST_F(SpoolTest, SegmentIsWrittenIntoZerosAndCutToItsRecordsWhenClosed) {
   EXPECT_EQ(again->Read(0, 100).size(), 20u);
 }
 
+// A disk with room for records but not for the zeros laid down ahead of them (here a
+// file-size limit below the first 64 KiB of zeros): records still go in, each one extending
+// the file by its own size, and nothing of the failed zeros is left for recovery to cut.
+TEST_F(SpoolTest, WithoutRoomForTheZerosRecordsStillGoIn) {
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit lim = old;
+  lim.rlim_cur = 40 << 10;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  {
+    auto s = Open();
+    std::string err;
+    for (int i = 0; i < 40; ++i) {  // about 27 KiB
+      for (int e = 0; e < 5; ++e) ASSERT_TRUE(s->Append(std::string(100, 'x'), &err)) << err;
+      ASSERT_TRUE(s->Commit("src", "c" + std::to_string(i), &err)) << err;
+    }
+    EXPECT_EQ(s->Read(0, 1000).size(), 200u);
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  auto again = Open();
+  EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
+  EXPECT_EQ(again->Cursor("src"), "c39");
+  EXPECT_EQ(again->Read(0, 1000).size(), 200u);
+}
+
 // What a crash leaves on disk (kill -9 or power cut while the spool is open): the records,
 // the zeros ahead of them and, when a write was cut short, the torn start of a record lying
 // in those zeros. Recovery keeps every committed event, counts only the torn bytes, and the

@@ -114,8 +114,9 @@ class Spool {
   std::string instance_id_;
   std::vector<Segment> segments_;
   std::FILE* out_ = nullptr;
-  std::string record_;            // the record being written (its capacity reused)
-  std::uint64_t zeroed_end_ = 0;  // size of the current segment's file: records, then zeros
+  std::string record_;               // the record being written (its capacity reused)
+  std::uint64_t zeroed_end_ = 0;     // size of the current segment's file: records, then zeros
+  std::uint64_t prefill_bytes_ = 0;  // zeros laid down ahead at a time
   std::uint64_t next_seq_ = 1;
   std::uint64_t committed_seq_ = 0;
   std::uint64_t acked_seq_ = 0;
