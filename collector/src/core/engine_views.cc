@@ -9,6 +9,7 @@ Snapshot Engine::TakeSnapshot() const {
   s.now_ms = m.clock.NowMs();
   for (auto b : m.wait_bounds_ms) s.wait_bounds_s.push_back(static_cast<double>(b) / 1000.0);
   for (auto b : m.handle_bounds_ms) s.handle_bounds_s.push_back(static_cast<double>(b) / 1000.0);
+  std::vector<QueueView> views;
   for (const auto& [id, site] : m.sites) {
     SiteView sv;
     sv.site = site->id;
@@ -35,35 +36,40 @@ Snapshot Engine::TakeSnapshot() const {
     std::sort(sv.clients.begin(), sv.clients.end());
     sv.clients.erase(std::unique(sv.clients.begin(), sv.clients.end()), sv.clients.end());
     s.sites.push_back(std::move(sv));
-    for (const auto& [name, q] : site->queues) s.queues.push_back(m.View(*q));
+    for (const auto& [name, q] : site->queues) views.push_back(m.View(*q));
     for (const auto& [name, link] : site->links) s.links.push_back(link.view);
   }
-  auto key = [](const QueueView& v) { return std::tie(v.client, v.site, v.queue); };
-  std::sort(s.queues.begin(), s.queues.end(),
-            [&](const QueueView& a, const QueueView& b) { return key(a) < key(b); });
+  // Queues by client, site, queue. A view is a couple of kilobytes of figures: sort their
+  // places, then move each once (sorting the views themselves moved each a dozen times).
+  std::vector<std::uint32_t> order(views.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key = [&](std::uint32_t i) {
+    return std::tie(views[i].client, views[i].site, views[i].queue);
+  };
+  std::sort(order.begin(), order.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
+  s.queues.reserve(views.size());
+  for (const std::uint32_t i : order) s.queues.push_back(std::move(views[i]));
   std::sort(s.sites.begin(), s.sites.end(),
             [](const SiteView& a, const SiteView& b) { return a.site < b.site; });
   std::sort(s.links.begin(), s.links.end(), [](const LinkView& a, const LinkView& b) {
     return std::tie(a.site, a.link) < std::tie(b.site, b.link);
   });
   s.ingest = m.stats;
+  // Client rows, found by (client, queue) without moving any (views are large), and listed
+  // in that order at the end.
+  std::vector<QueueView> by_client;
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> row_of;
   for (const QueueView& q : s.queues) {
-    if (s.client_queues.empty() || s.client_queues.back().client != q.client ||
-        s.client_queues.back().queue != q.queue) {
-      // queues are sorted by client, site, queue: find this (client, queue) row if present.
-      auto it = std::find_if(s.client_queues.begin(), s.client_queues.end(),
-                             [&](auto& c) { return c.client == q.client && c.queue == q.queue; });
-      if (it == s.client_queues.end()) {
-        QueueView c;
-        c.client = q.client;
-        c.queue = q.queue;
-        c.contract = q.contract;
-        s.client_queues.push_back(std::move(c));
-      } else {
-        std::rotate(it, it + 1, s.client_queues.end());
-      }
+    const auto [row, fresh] = row_of.try_emplace({q.client, q.queue}, by_client.size());
+    if (fresh) {
+      QueueView c;
+      c.client = q.client;
+      c.queue = q.queue;
+      c.contract = q.contract;
+      by_client.push_back(std::move(c));
     }
-    QueueView& c = s.client_queues.back();
+    QueueView& c = by_client[row->second];
     c.total += q.total;
     for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];
     c.interval += q.interval;
@@ -87,15 +93,13 @@ Snapshot Engine::TakeSnapshot() const {
       }
     }
   }
-  for (QueueView& c : s.client_queues) {
+  for (QueueView& c : by_client) {
     const double aht = AhtSeconds(c.windows[1]).value_or(180.0);
     c.agents_required = ErlangCAgentsRequired(static_cast<double>(c.windows[1].offered) / 1800.0,
                                               aht, c.contract.sl_threshold_s, c.contract.sl_target);
   }
-  std::sort(s.client_queues.begin(), s.client_queues.end(),
-            [](const QueueView& a, const QueueView& b) {
-              return std::tie(a.client, a.queue) < std::tie(b.client, b.queue);
-            });
+  s.client_queues.reserve(by_client.size());
+  for (const auto& [key, row] : row_of) s.client_queues.push_back(std::move(by_client[row]));
   return s;
 }
 
