@@ -1,6 +1,7 @@
 #include "ccmon/agent/spool.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -28,7 +29,7 @@ constexpr std::uint32_t kMaxRecord = 64U << 20;
 // second write was about half the CPU of every commit. Writing into zeros already on disk
 // leaves the size alone, so most commits write data blocks only (what databases do with their
 // logs). At most 64 KiB (the zeros cost one metadata write per ~600 small events) and an
-// eighth of a segment, so the zeros on disk stay within a sixty-fourth of the spool's bound.
+// eighth of a segment (segments are an eighth of the bound, at least 16 KiB).
 constexpr std::uint64_t kPrefillBytes = 64 << 10;
 
 std::string SegmentName(std::uint64_t first_seq) {
@@ -125,6 +126,7 @@ bool Spool::OpenForWrite(std::string* error) {
     return false;
   }
   zeroed_end_ = seg.bytes;
+  prefill_refused_ = false;
   return true;
 }
 
@@ -141,9 +143,18 @@ bool Spool::Prefill(std::uint64_t end, std::string* error) {
     zeroed_end_ = to;
     return true;
   };
-  // A disk (or file-size limit) without room for the whole step may still have room for the
-  // record itself.
-  if (fill(std::max(end, zeroed_end_ + prefill_bytes_)) || fill(end)) return true;
+  if (!prefill_refused_ && fill(std::max(end, zeroed_end_ + prefill_bytes_))) return true;
+  if (!prefill_refused_) {
+    // A disk (or file-size limit) without room for the whole step: what it took is zeros, and
+    // until the next segment each record extends the file by its own size.
+    prefill_refused_ = true;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > zeroed_end_) {
+      zeroed_end_ = static_cast<std::uint64_t>(st.st_size);
+    }
+    if (zeroed_end_ >= end) return true;
+  }
+  if (fill(end)) return true;
   *error = Errno("cannot write spool segment", segments_.back().path);
   return false;
 }
@@ -215,6 +226,19 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t prev, bool r
   return true;
 }
 
+// Whether [from, to) holds a whole 512-byte sector of zeros. In the segment being written,
+// that is a sector the disk never got: a power cut during a commit can leave a later page of
+// the chunk on disk and an earlier one not (the zeros laid down ahead show through). Damage is
+// not that; a chunk with such a hole was not whole, so its commit must not count.
+bool HoldsUnwrittenSector(std::string_view data, std::size_t from, std::size_t to) {
+  constexpr std::size_t kSector = 512;
+  for (std::size_t at = (from + kSector - 1) / kSector * kSector; at + kSector <= to;
+       at += kSector) {
+    if (data.substr(at, kSector).find_first_not_of('\0') == std::string_view::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
@@ -249,6 +273,9 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
         ++next;
       }
       if (next + kMinRecord > data.size()) break;  // nothing intact after: a torn tail
+      // Records after an unwritten sector of the segment being written belong to a chunk that
+      // did not reach the disk whole: cut from here, and the source reads it again.
+      if (last && HoldsUnwrittenSector(data, pos, next)) break;
       if (next != pos) {
         const std::uint64_t first_lost = prev + 1;
         const std::uint64_t last_lost = p.type == kEvent ? p.seq - 1 : p.seq;
@@ -287,10 +314,12 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   for (auto& [k, v] : cursors) cursors_[k] = v;
   // Bytes written after the last intact commit: the zeros laid down ahead of the records (a
   // segment left open by a crash) are cut with them but are not torn bytes.
-  const std::size_t last_written = data.find_last_not_of('\0');
-  const std::size_t torn = last_written == std::string::npos || last_written < good_end
-                               ? 0
-                               : last_written + 1 - good_end;
+  std::size_t written_end = data.find_last_not_of('\0');
+  written_end = written_end == std::string::npos ? 0 : written_end + 1;
+  if (!records.empty()) {
+    written_end = std::max(written_end, records.back().first + records.back().second);
+  }
+  const std::size_t torn = written_end > good_end ? written_end - good_end : 0;
   if (!report.empty()) {
     // Rewrite the segment with its intact committed records only, so reads go on plainly.
     std::string clean;
@@ -502,9 +531,17 @@ bool Spool::Roll(std::string* error) {
     fs::remove(s.path, ec);
     return false;
   }
+  if (opt_.fsync_on_commit) {
+    // The new segment's name survives a power cut with its head.
+    if (const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
   CloseSegment();
   out_ = f;
   zeroed_end_ = head.size() + (zeros ? prefill_bytes_ : 0);
+  prefill_refused_ = !zeros;
   s.bytes = head.size();
   segments_.push_back(s);
   pending_bytes_ = 0;

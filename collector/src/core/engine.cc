@@ -133,6 +133,23 @@ void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
   in.held_n = 0;
 }
 
+void Engine::Impl::ApplyHeartbeat(Site& site, const Heartbeat& h) {
+  site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
+  // A heartbeat is as old as its place in the spool: live status, when the agent sends it,
+  // says the backlog and the pause better.
+  if (!site.live_status) {
+    site.spool_backlog = h.spool_backlog_events;
+    site.spool_paused = h.spool_paused;
+  }
+  site.spool_dropped = h.events_dropped;
+  site.lines_rejected = h.lines_rejected;
+  site.replicas_given_up = h.replicas_given_up;
+  site.heartbeat_interval_ms = h.interval_ms;
+  if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
+    site.version = std::string(h.agent_version);
+  }
+}
+
 Engine::Engine(CoreConfig config, const Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
 Engine::~Engine() = default;

@@ -1,9 +1,9 @@
 // The engine's state and the Impl that owns it, shared by the engine's files, one concern each:
-// engine.cc (sites, streams, apply, tick), engine_calls.cc (calls and KPIs), engine_ledger.cc
-// (the interval ledger), engine_roster.cc (agents), engine_links.cc (links, trunks, voice),
-// engine_views.cc (snapshots and reads) and engine_checkpoint.cc (export, import, the legacy
-// format). Not a public header: nothing outside those files includes it. The state's types
-// live in engine_internal, so that no other type of ccmon::collector can be taken for them.
+// engine.cc (sites, streams, heartbeats, apply, tick), engine_calls.cc (calls and KPIs),
+// engine_ledger.cc (the interval ledger), engine_roster.cc (agents), engine_links.cc (links,
+// trunks, voice), engine_views.cc (snapshots and reads) and engine_checkpoint.cc (export, import,
+// the legacy format). Not a public header: nothing outside those files includes it. The state's
+// types live in engine_internal, so that no other type of ccmon::collector can be taken for them.
 #pragma once
 
 #include <absl/time/civil_time.h>
@@ -334,6 +334,8 @@ struct Engine::Impl {
   // when they agree with it, and are never held (a backfill of an old log sends heartbeats
   // of today).
   void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::string_view call_id);
+  // A heartbeat: the agent's clock skew, spool backlog and health.
+  void ApplyHeartbeat(Site& site, const Heartbeat& h);
   ApplyResult Invalid(std::string_view reason, std::string detail) {
     ++stats.invalid_by_reason[std::string(reason)];
     return ApplyResult{ApplyResult::Kind::kInvalid, reason, std::move(detail)};
@@ -380,7 +382,6 @@ struct Engine::Impl {
   // --- links, trunks and voice (engine_links.cc) ---
   ApplyResult ApplyLink(Site& site, const LinkSample& l, std::int64_t t);
   ApplyResult ApplyVoice(Site& site, const VoiceQuality& v, std::int64_t t);
-  void ApplyHeartbeat(Site& site, const Heartbeat& h);
 };
 
 }  // namespace ccmon::collector

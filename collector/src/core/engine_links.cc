@@ -1,4 +1,4 @@
-// Links, trunks and voice quality: probe samples, MOS samples and heartbeats.
+// Links, trunks and voice quality: probe samples and MOS samples.
 #include "core/engine_impl.h"
 
 namespace ccmon::collector {
@@ -54,23 +54,6 @@ ApplyResult Engine::Impl::ApplyVoice(Site& site, const VoiceQuality& v, std::int
     ++b->mos_samples;
   }
   return ApplyResult{};
-}
-
-void Engine::Impl::ApplyHeartbeat(Site& site, const Heartbeat& h) {
-  site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
-  // A heartbeat is as old as its place in the spool: live status, when the agent sends it,
-  // says the backlog and the pause better.
-  if (!site.live_status) {
-    site.spool_backlog = h.spool_backlog_events;
-    site.spool_paused = h.spool_paused;
-  }
-  site.spool_dropped = h.events_dropped;
-  site.lines_rejected = h.lines_rejected;
-  site.replicas_given_up = h.replicas_given_up;
-  site.heartbeat_interval_ms = h.interval_ms;
-  if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
-    site.version = std::string(h.agent_version);
-  }
 }
 
 }  // namespace ccmon::collector

@@ -57,7 +57,7 @@ Snapshot Engine::TakeSnapshot() const {
   });
   s.ingest = m.stats;
   // Client rows, found by (client, queue) without moving any (views are large), and listed
-  // in that order at the end.
+  // in that order at the end. The index views the strings of s.queues, left alone from here.
   std::vector<QueueView> by_client;
   std::map<std::pair<std::string_view, std::string_view>, std::size_t> row_of;
   for (const QueueView& q : s.queues) {
@@ -99,7 +99,7 @@ Snapshot Engine::TakeSnapshot() const {
                                               aht, c.contract.sl_threshold_s, c.contract.sl_target);
   }
   s.client_queues.reserve(by_client.size());
-  for (const auto& [key, row] : row_of) s.client_queues.push_back(std::move(by_client[row]));
+  for (const auto& [place, row] : row_of) s.client_queues.push_back(std::move(by_client[row]));
   return s;
 }
 

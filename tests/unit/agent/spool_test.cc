@@ -392,6 +392,44 @@ TEST_F(SpoolTest, ACrashInsideTheZerosKeepsEveryCommittedEvent) {
   fs::remove_all(crashed);
 }
 
+// A power cut during a commit can leave a later page of the chunk on disk and an earlier one
+// not: the chunk's tail and its commit record follow a sector still holding the zeros laid
+// down ahead. That chunk was not whole, so recovery ends at the commit before it (the source
+// reads the chunk again) instead of taking the later commit and its cursor past lost events.
+TEST_F(SpoolTest, AChunkWithAnUnwrittenSectorIsNotCommitted) {
+  const fs::path crashed = dir_.string() + "-powercut";
+  fs::remove_all(crashed);
+  std::uint64_t whole = 0;
+  {
+    auto s = Open();
+    Put(*s, 3, "a");
+    whole = s->stats().bytes;  // the last commit that reached the disk whole ends here
+    std::string err;
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(s->Append(std::string(60, 'y'), &err)) << err;
+    ASSERT_TRUE(s->Commit("src", "b", &err)) << err;
+    fs::copy(dir_, crashed);
+  }
+  const fs::path seg = crashed / "seg-00000000000000000001.log";
+  {
+    // The chunk's first 1200 bytes never written: zeros, a whole sector among them.
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(whole));
+    const std::string zeros(1200, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  SpoolOptions o = opt_;
+  o.dir = crashed.string();
+  Spool s;
+  std::string err;
+  ASSERT_TRUE(s.Open(o, &err)) << err;
+  EXPECT_EQ(s.Cursor("src"), "a");
+  EXPECT_EQ(s.next_seq(), 4u);
+  EXPECT_EQ(s.Read(0, 100).size(), 3u);
+  EXPECT_EQ(s.stats().damaged_events_lost, 0u);
+  EXPECT_GT(s.stats().torn_bytes_cut, 0u);
+  fs::remove_all(crashed);
+}
+
 // A spool bound smaller than the default segment: segments shrink to an eighth of it, so the
 // block policy stops a backlog near the bound and drop_oldest can drop.
 TEST_F(SpoolTest, SegmentsFollowASmallBound) {

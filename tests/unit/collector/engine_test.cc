@@ -181,6 +181,44 @@ TEST_F(EngineTest, ClientsClaimQueuesAndContractsApply) {
   EXPECT_NE(std::find(s.wait_bounds_s.begin(), s.wait_bounds_s.end(), 30.0), s.wait_bounds_s.end());
 }
 
+// Client rows: one per (client, queue), summing every site serving it, in client then queue
+// order; site rows in client, site, queue order. acme claims billing and sales; misc is the
+// default client's. Offered: billing 2 at s1 + 3 at s2, sales 1 at s2, misc 4 at s1.
+TEST_F(EngineTest, ClientRowsSumTheirSitesInClientAndQueueOrder) {
+  CoreConfig cfg;
+  ClientConfig acme;
+  acme.name = "acme";
+  for (const char* name : {"sales", "billing"}) {
+    QueueConfig q;
+    q.name = name;
+    acme.queues.push_back(q);
+  }
+  cfg.clients.push_back(acme);
+  Make(cfg);
+  const std::int64_t t = clock_.NowMs();
+  int id = 0;
+  auto offer = [&](std::string_view site, std::string_view queue, int n) {
+    for (int i = 0; i < n; ++i) {
+      Call(t, CallKind::kOffered, queue, "c" + std::to_string(++id), 0, site);
+    }
+  };
+  offer("s2", "sales", 1);
+  offer("s1", "misc", 4);
+  offer("s2", "billing", 3);
+  offer("s1", "billing", 2);
+  const Snapshot s = engine_->TakeSnapshot();
+  std::vector<std::string> rows;
+  for (const auto& q : s.queues) rows.push_back(q.client + "/" + q.site + "/" + q.queue);
+  EXPECT_EQ(rows, (std::vector<std::string>{"acme/s1/billing", "acme/s2/billing", "acme/s2/sales",
+                                            "default/s1/misc"}));
+  std::vector<std::string> clients;
+  for (const auto& c : s.client_queues) {
+    clients.push_back(c.client + "/" + c.queue + "=" + std::to_string(c.total.offered));
+  }
+  EXPECT_EQ(clients,
+            (std::vector<std::string>{"acme/billing=5", "acme/sales=1", "default/misc=4"}));
+}
+
 TEST_F(EngineTest, RollingWindowsKeepOnlyTheirMinutes) {
   Make();
   const std::int64_t now = clock_.NowMs();                   // 10:00:00 UTC, a minute boundary

@@ -117,6 +117,7 @@ class Spool {
   std::string record_;               // the record being written (its capacity reused)
   std::uint64_t zeroed_end_ = 0;     // size of the current segment's file: records, then zeros
   std::uint64_t prefill_bytes_ = 0;  // zeros laid down ahead at a time
+  bool prefill_refused_ = false;     // the disk refused a step: fill records only
   std::uint64_t next_seq_ = 1;
   std::uint64_t committed_seq_ = 0;
   std::uint64_t acked_seq_ = 0;
