@@ -28,8 +28,8 @@ std::string_view ToString(SlFormula f);
 std::optional<SlFormula> ParseSlFormula(std::string_view name);
 
 // Additive outcome counts of one queue over some span of event time. Durations in ms.
-// Checkpoints store it as raw bytes: a change of layout needs a reader of the old one
-// (engine.cc, ReadCounts).
+// Checkpoints before the protobuf format stored it as raw bytes, in two layouts that are
+// still read (engine_checkpoint.cc, ReadCounts): those layouts are frozen there, not here.
 struct Counts {
   std::uint64_t offered = 0;
   std::uint64_t answered = 0;
