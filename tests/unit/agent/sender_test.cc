@@ -5,7 +5,6 @@
 // rest, so one bad record never stops a site's delivery.
 #include "transport/sender.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +16,7 @@
 #include "ccmon/collector/server.h"
 #include "ccmon/time/clock.h"
 #include "ccmon/v1/events.pb.h"
+#include "support/scrape.h"
 
 namespace ccmon::agent {
 namespace {
@@ -73,21 +73,7 @@ class SenderTest : public ::testing::Test {
   }
 
   double Metric(const std::string& series) {
-    std::string body;
-    CURL* curl = curl_easy_init();
-    const std::string url =
-        "http://127.0.0.1:" + std::to_string(server_->metrics_port()) + "/metrics";
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(
-        curl, CURLOPT_WRITEFUNCTION, +[](char* p, std::size_t size, std::size_t n, void* out) {
-          static_cast<std::string*>(out)->append(p, size * n);
-          return size * n;
-        });
-    EXPECT_EQ(curl_easy_perform(curl), CURLE_OK);
-    curl_easy_cleanup(curl);
-    const std::size_t at = body.find("\n" + series + " ");
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+    return test_support::SeriesValue(test_support::ScrapeMetrics(server_->metrics_port()), series);
   }
 
   std::filesystem::path dir_;

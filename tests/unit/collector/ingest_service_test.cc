@@ -3,7 +3,6 @@
 // than the batch) and replayed after a restart; bytes that are not an AgentMessage end the
 // stream with INVALID_ARGUMENT and are counted. At start a checkpoint of the former binary
 // format loads, and one this build must not load is set aside while the WAL rebuilds the state.
-#include <curl/curl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -24,6 +23,7 @@
 #include "ingest/raw_message.h"
 #include "storage/checkpoint.h"
 #include "storage/wal.h"
+#include "support/scrape.h"
 
 namespace ccmon::collector {
 namespace {
@@ -128,28 +128,10 @@ class IngestServiceTest : public ::testing::Test {
 
   // A sample of the collector's /metrics, by its exact name and labels; -1 when absent.
   double Metric(const std::string& series) {
-    const std::string body = MetricsBody();
-    const std::size_t at = body.find("\n" + series + " ");
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+    return test_support::SeriesValue(MetricsBody(), series);
   }
 
-  std::string MetricsBody() {
-    std::string body;
-    CURL* curl = curl_easy_init();
-    const std::string url =
-        "http://127.0.0.1:" + std::to_string(server_->metrics_port()) + "/metrics";
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(
-        curl, CURLOPT_WRITEFUNCTION, +[](char* p, std::size_t size, std::size_t n, void* out) {
-          static_cast<std::string*>(out)->append(p, size * n);
-          return size * n;
-        });
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
-    EXPECT_EQ(rc, CURLE_OK);
-    return body;
-  }
+  std::string MetricsBody() { return test_support::ScrapeMetrics(server_->metrics_port()); }
 
   std::filesystem::path dir_;
   FakeClock clock_{1'780'000'000'000};
