@@ -306,11 +306,17 @@ bool Sender::Session(const std::function<bool()>& done) {
     status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
     return stream->Write(status);
   };
+  // A write that fails means the call is over (the collector ended it, or the link broke):
+  // its reader returns by itself, and the status the collector gave must reach Finish.
+  bool call_over = false;
   while (alive && !stop_ && !done()) {
     // Live status beside the spooled events: what is waiting now, even while acks are held.
     if (status_ok && std::chrono::steady_clock::now() - last_status >= opt_.status_interval) {
       last_status = std::chrono::steady_clock::now();
-      if (!write_status()) break;
+      if (!write_status()) {
+        call_over = true;
+        break;
+      }
     }
     std::vector<SpoolRecord> recs;
     std::uint64_t seen_wake = 0;
@@ -337,7 +343,10 @@ bool Sender::Session(const std::function<bool()>& done) {
       if (verify_records_) CheckRecord(&r);
       events->Add(std::move(r.payload));
     }
-    if (!stream->Write(batch)) break;
+    if (!stream->Write(batch)) {
+      call_over = true;
+      break;
+    }
     sent = recs.back().seq;
   }
   // Done (an import delivered, a drain complete): the last word is the status as it ends (its
@@ -347,8 +356,9 @@ bool Sender::Session(const std::function<bool()>& done) {
     std::unique_lock lock(mu_);  // the reader says when the collector has closed (Notify)
     graceful = cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !alive.load(); });
   }
-  // A stream the collector ended keeps its status for Finish: cancel only one still open.
-  if (!graceful && alive) ctx.TryCancel();
+  // A stream the collector ended keeps its status for Finish (an INVALID_ARGUMENT must reach
+  // the record checking below): cancel only one still open.
+  if (!graceful && alive && !call_over) ctx.TryCancel();
   reader.join();
   const auto status = stream->Finish();
   connected_ = false;

@@ -112,5 +112,23 @@ TEST_F(SenderTest, ARecordThatDoesNotDecodeIsSentEmptyAndTheRestDelivered) {
   EXPECT_EQ(Metric(kRefused), 1);  // the first stream, before the sender checked records
 }
 
+// The same with a backlog of 80 batches in flight when the collector refuses the stream: the
+// refusal is counted once and everything else is delivered. (A write can fail before the
+// reader has seen the end; the sender then must not cancel the call, or its own CANCELLED
+// replaces the collector's status. That race did not show in this test on loopback: it
+// passed 5 times of 5 without the guard.)
+TEST_F(SenderTest, ARefusalInTheMiddleOfABacklogTurnsRecordCheckingOn) {
+  SpoolCall("c1");
+  std::string err;
+  ASSERT_TRUE(spool_.Append(std::string("\x08\xff\xff", 3), &err)) << err;
+  for (int i = 3; i <= 20000; ++i) SpoolCall("c" + std::to_string(i));
+  ASSERT_TRUE(spool_.Commit("test", "end", &err)) << err;
+
+  ASSERT_TRUE(Drain());
+  EXPECT_EQ(spool_.stats().acked_seq, 20000u);
+  EXPECT_EQ(Metric(kOffered), 19999);
+  EXPECT_EQ(Metric(kRefused), 1);
+}
+
 }  // namespace
 }  // namespace ccmon::agent
