@@ -44,9 +44,17 @@ std::uint32_t ErlangCAgentsRequired(double arrivals_per_s, double aht_s, double 
   if (a + 1 >= static_cast<double>(max_agents)) return max_agents;
   // One pass of the Erlang B recursion, so each candidate n costs O(1) (recomputing ErlangC(n)
   // from scratch made this quadratic in the traffic, and it runs for every queue on every
-  // snapshot).
+  // snapshot). Below the traffic the recursion forgets where it started by a factor n / a per
+  // step, so it starts 10 standard deviations (10 sqrt(a)) below a from the heavy-traffic value
+  // 1 - n / a: what is left of that start by n = a is below exp(-50), under a double's
+  // rounding. Heavy queues then cost O(sqrt(a)) steps, not O(a).
+  std::uint32_t n0 = 0;
   double b = 1;
-  for (std::uint32_t n = 1; n < max_agents; ++n) {
+  if (const double below = a - 10 * std::sqrt(a); below >= 1) {
+    n0 = static_cast<std::uint32_t>(below);
+    b = 1 - static_cast<double>(n0) / a;
+  }
+  for (std::uint32_t n = n0 + 1; n < max_agents; ++n) {
     b = NextErlangB(b, n, a);
     if (n <= a) continue;
     if (ServiceLevelFromC(ErlangCFromB(b, n, a), n, a, aht_s, threshold_s) >= target) return n;

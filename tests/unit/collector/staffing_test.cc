@@ -38,6 +38,26 @@ TEST(StaffingTest, AgentsRequiredAgreesWithServiceLevelDefinition) {
   EXPECT_EQ(ErlangCAgentsRequired(20000.0 / 1800.0, 240, 20, 0.8, 100), 100u);
 }
 
+// Heavy queues start the Erlang B recursion below the traffic instead of at one agent; the
+// answer stays the definition's across a dense sweep of traffic (0.5 to 4,800 Erlangs),
+// thresholds and targets, including where the start is far from the traffic.
+TEST(StaffingTest, AgentsRequiredAgreesWithDefinitionAcrossHeavyTraffic) {
+  int checked = 0;
+  for (double erlangs = 0.5; erlangs < 4800; erlangs *= 1.09) {
+    for (const double threshold_s : {10.0, 60.0}) {
+      for (const double target : {0.5, 0.8, 0.99}) {
+        const double rate = erlangs / 180.0;
+        const std::uint32_t n = ErlangCAgentsRequired(rate, 180, threshold_s, target);
+        ASSERT_GT(static_cast<double>(n), erlangs);
+        EXPECT_GE(ErlangCServiceLevel(n, rate, 180, threshold_s), target) << erlangs;
+        EXPECT_LT(ErlangCServiceLevel(n - 1, rate, 180, threshold_s), target) << erlangs;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+}
+
 TEST(StaffingTest, UnstableQueueNeedsMoreAgentsThanTraffic) {
   EXPECT_EQ(ErlangC(10, 10), 1.0);
   EXPECT_EQ(ErlangCServiceLevel(10, 10.0 / 180.0, 180, 20), 0.0);
