@@ -6,7 +6,8 @@
 //
 //   ingest_load --target HOST:PORT --batch N [--streams 8] [--window 8] [--seconds 3]
 //               [--warmup 1] [--site-prefix bench]
-//   ingest_load --target HOST:PORT --metrics HOST:PORT --rate 100000 [--batch 64] ...
+//   ingest_load --target HOST:PORT --metrics HOST:PORT --rate 100000 [--batch 64]
+//               [--latencies-file F] ...
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -42,7 +43,8 @@ std::int64_t WallMs() {
 
 struct Options {
   std::string target;
-  std::string metrics;  // host:port of /metrics; enables the latency mode
+  std::string metrics;         // host:port of /metrics; enables the latency mode
+  std::string latencies_file;  // each probe's latency in ms, one a line (latency mode)
   int streams = 8;
   int batch = 256;
   int window = 8;
@@ -316,6 +318,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       o->target = v;
     } else if (a == "--metrics") {
       o->metrics = v;
+    } else if (a == "--latencies-file") {
+      o->latencies_file = v;
     } else if (a == "--streams") {
       o->streams = std::stoi(v);
     } else if (a == "--batch") {
@@ -347,7 +351,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: ingest_load --target HOST:PORT --batch N [--streams N] "
                  "[--window N] [--seconds S] [--warmup S] [--rate EV_PER_S "
-                 "--metrics HOST:PORT] [--site-prefix P]\n");
+                 "--metrics HOST:PORT [--latencies-file F]] [--site-prefix P]\n");
     return 2;
   }
   // One channel (one HTTP/2 connection) per stream, as separate agents would have.
@@ -381,6 +385,12 @@ int main(int argc, char** argv) {
   g_stop = true;
   for (auto& w : workers) w->Join();
   const double rate = static_cast<double>(c1 - c0) / secs;
+  if (!opt.latencies_file.empty()) {
+    if (FILE* f = std::fopen(opt.latencies_file.c_str(), "w")) {
+      for (double v : lat) std::fprintf(f, "%.2f\n", v);
+      std::fclose(f);
+    }
+  }
   if (opt.metrics.empty()) {
     std::printf("events_per_s %.0f\n", rate);
   } else {
