@@ -1,7 +1,6 @@
 #include "ccmon/agent/spool.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -12,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <optional>
 #include <random>
 #include <utility>
 
@@ -25,13 +23,6 @@ namespace {
 constexpr char kEvent = 'E';
 constexpr char kCommit = 'C';
 constexpr std::uint32_t kMaxRecord = 64U << 20;
-// Zeros laid down ahead of the records at a time. A write past the end of a file changes its
-// size, and fdatasync then has to write the inode as well as the data: measured on ext4, that
-// second write was about half the CPU of every commit. Writing into zeros already on disk
-// leaves the size alone, so most commits write data blocks only (what databases do with their
-// logs). At most 64 KiB (the zeros cost one metadata write per ~600 small events) and an
-// eighth of a segment (segments are an eighth of the bound, at least 16 KiB).
-constexpr std::uint64_t kPrefillBytes = 64 << 10;
 
 std::string SegmentName(std::uint64_t first_seq) {
   char buf[64];
@@ -69,7 +60,6 @@ bool ReadRecord(std::FILE* f, std::string* body, bool* corrupt) {
   std::uint32_t hdr[2];
   const std::size_t n = std::fread(hdr, 1, sizeof hdr, f);
   if (n == 0) return false;
-  if (n == sizeof hdr && hdr[0] == 0) return false;  // the zeros ahead of the records
   if (n != sizeof hdr || hdr[0] > kMaxRecord) {
     *corrupt = true;
     return false;
@@ -95,69 +85,8 @@ std::uint32_t Crc32(std::string_view data) {
   return c;
 }
 
-Spool::~Spool() { CloseSegment(); }
-
-void Spool::CloseSegment() {
-  if (out_ == nullptr) return;
-  // Whatever is buffered (an uncommitted chunk included: recovery cuts it) goes out first,
-  // then the zeros: a closed segment holds its records only.
-  std::fflush(out_);
-  if (!segments_.empty()) {
-    [[maybe_unused]] const int rc =
-        ::ftruncate(::fileno(out_), static_cast<off_t>(segments_.back().bytes));
-  }
-  std::fclose(out_);
-  out_ = nullptr;
-  zeroed_end_ = 0;
-}
-
-bool Spool::OpenForWrite(std::string* error) {
-  const Segment& seg = segments_.back();
-  out_ = std::fopen(seg.path.c_str(), "r+b");
-  if (out_ == nullptr && errno == ENOENT) out_ = std::fopen(seg.path.c_str(), "w+b");
-  if (out_ == nullptr) {
-    *error = Errno("cannot open for append", seg.path);
-    return false;
-  }
-  if (::ftruncate(::fileno(out_), static_cast<off_t>(seg.bytes)) != 0 ||
-      std::fseek(out_, static_cast<long>(seg.bytes), SEEK_SET) != 0) {
-    *error = Errno("cannot position for append", seg.path);
-    std::fclose(out_);
-    out_ = nullptr;
-    return false;
-  }
-  zeroed_end_ = seg.bytes;
-  prefill_refused_ = false;
-  return true;
-}
-
-bool Spool::Prefill(std::uint64_t end, std::string* error) {
-  static const std::array<char, kPrefillBytes> kZeros{};
-  const int fd = ::fileno(out_);
-  auto fill = [&](std::uint64_t to) {
-    for (std::uint64_t at = zeroed_end_; at < to;) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(to - at, kZeros.size()));
-      const ssize_t w = ::pwrite(fd, kZeros.data(), n, static_cast<off_t>(at));
-      if (w <= 0) return false;
-      at += static_cast<std::uint64_t>(w);
-    }
-    zeroed_end_ = to;
-    return true;
-  };
-  if (!prefill_refused_ && fill(std::max(end, zeroed_end_ + prefill_bytes_))) return true;
-  if (!prefill_refused_) {
-    // A disk (or file-size limit) without room for the whole step: what it took is zeros, and
-    // until the next segment each record extends the file by its own size.
-    prefill_refused_ = true;
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > zeroed_end_) {
-      zeroed_end_ = static_cast<std::uint64_t>(st.st_size);
-    }
-    if (zeroed_end_ >= end) return true;
-  }
-  if (fill(end)) return true;
-  *error = Errno("cannot write spool segment", segments_.back().path);
-  return false;
+Spool::~Spool() {
+  if (out_ != nullptr) std::fclose(out_);
 }
 
 bool Spool::Open(const SpoolOptions& options, std::string* error) {
@@ -166,7 +95,6 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
   // segments a small part of it.
   opt_.segment_bytes = std::min(
       opt_.segment_bytes, std::max<std::uint64_t>(opt_.max_bytes / 8, std::uint64_t{16} << 10));
-  prefill_bytes_ = std::min(kPrefillBytes, opt_.segment_bytes / 8);
   std::error_code ec;
   fs::create_directories(opt_.dir, ec);
   if (ec) {
@@ -227,23 +155,6 @@ bool RecordAt(std::string_view data, std::size_t pos, std::uint64_t prev, bool r
   return true;
 }
 
-// Whether the bytes skipped at [from, to), in a chunk that starts at chunk_start, hold what a
-// write cut short by a power cut leaves in a segment laid out in zeros: a disk writes a
-// 512-byte sector whole or not at all, so a record the cut broke touches a sector whose part
-// in the chunk still holds the zeros laid down ahead. Damage of another kind (a flipped bit,
-// a few bytes) does not look like that.
-bool HoldsUnwrittenSector(std::string_view data, std::size_t chunk_start, std::size_t from,
-                          std::size_t to) {
-  constexpr std::size_t kSector = 512;
-  for (std::size_t at = from / kSector * kSector; at < to; at += kSector) {
-    const std::size_t lo = std::max(at, chunk_start);
-    const std::size_t hi = at + kSector;
-    if (lo < from || hi > to) continue;
-    if (data.substr(lo, hi - lo).find_first_not_of('\0') == std::string_view::npos) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
@@ -268,28 +179,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   std::size_t pos = 0;
   std::uint64_t lost = 0, pending_lost = 0;  // pending: in gaps not yet followed by a commit
   std::string report, pending_report;
-  // A chunk is whole when every byte from the commit before it to its own commit record is an
-  // intact record. The segment being written lies in zeros laid down ahead of its records, and
-  // a power cut during a commit's fdatasync can leave a later page of the chunk (with its
-  // commit record) on disk and an earlier one still zeros. Only the last chunk can be caught
-  // that way (each commit returns after its fdatasync, before the next chunk is written), so
-  // when the last commit of the last segment closes a chunk that is not whole, and every run
-  // of bytes skipped in it holds a sector of those zeros, the commit does not count: recovery
-  // ends at the commit before it and the source reads that chunk again. Any other damage,
-  // there or in an earlier chunk, follows the damage rule (the skipped bytes lose their
-  // events, counted as dropped; the commit counts): that chunk was on disk and may have been
-  // sent, and reading it again could give its sequence numbers to other events.
-  struct Undo {
-    std::size_t good_end = 0, committed_records = 0, report_size = 0;
-    std::uint64_t committed = 0, last_seq = 0, lost = 0;
-    std::string source;
-    std::optional<std::string> cursor;  // the source's cursor before this commit, if any
-  };
-  // Set while the last commit seen closed a chunk torn as a power cut tears one.
-  std::optional<Undo> undo_last;
-  bool chunk_whole = true;
-  bool chunk_torn = true;  // every run skipped in the chunk so far holds an unwritten sector
-  std::size_t chunk_start = 0;
   Parsed p;
   std::size_t size = 0;
   while (pos + kRecordHeader <= data.size()) {
@@ -301,8 +190,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
       }
       if (next + kMinRecord > data.size()) break;  // nothing intact after: a torn tail
       if (next != pos) {
-        chunk_whole = false;
-        chunk_torn = chunk_torn && HoldsUnwrittenSector(data, chunk_start, pos, next);
         const std::uint64_t first_lost = prev + 1;
         const std::uint64_t last_lost = p.type == kEvent ? p.seq - 1 : p.seq;
         pending_lost += last_lost >= first_lost ? last_lost - first_lost + 1 : 0;
@@ -317,16 +204,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
     pos += size;
     prev = p.seq;
     if (p.type == kCommit) {
-      undo_last.reset();
-      if (!chunk_whole && chunk_torn) {
-        Undo u{good_end, committed_records, report.size(), committed, seg.last_seq,
-               lost,     std::string(p.a),  std::nullopt};
-        if (auto it = cursors.find(p.a); it != cursors.end()) u.cursor = it->second;
-        undo_last = std::move(u);
-      }
-      chunk_whole = true;
-      chunk_torn = true;
-      chunk_start = pos;
       cursors[std::string(p.a)] = std::string(p.b);
       committed = prev;
       if (committed >= seg.first_seq) seg.last_seq = committed;
@@ -334,21 +211,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
       committed_records = records.size();
       lost += std::exchange(pending_lost, 0);
       report += std::exchange(pending_report, {});
-    }
-  }
-  if (last && undo_last) {
-    // The last chunk did not reach the disk whole: cut it with everything after it.
-    const Undo& u = *undo_last;
-    good_end = u.good_end;
-    committed_records = u.committed_records;
-    committed = u.committed;
-    seg.last_seq = u.last_seq;
-    lost = u.lost;
-    report.resize(u.report_size);
-    if (u.cursor) {
-      cursors[u.source] = *u.cursor;
-    } else {
-      cursors.erase(u.source);
     }
   }
   if (!last && records.size() > committed_records) {
@@ -363,14 +225,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
   }
   committed_seq_ = std::max(committed_seq_, committed);
   for (auto& [k, v] : cursors) cursors_[k] = v;
-  // Bytes written after the last intact commit: the zeros laid down ahead of the records (a
-  // segment left open by a crash) are cut with them but are not torn bytes.
-  std::size_t written_end = data.find_last_not_of('\0');
-  written_end = written_end == std::string::npos ? 0 : written_end + 1;
-  if (!records.empty()) {
-    written_end = std::max(written_end, records.back().first + records.back().second);
-  }
-  const std::size_t torn = written_end > good_end ? written_end - good_end : 0;
   if (!report.empty()) {
     // Rewrite the segment with its intact committed records only, so reads go on plainly.
     std::string clean;
@@ -396,14 +250,14 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
     damaged_lost_ += lost;
     dropped_ += lost;
     recovery_report_ += report;
-    torn_cut_ += torn;
+    torn_cut_ += data.size() - good_end;
     seg.bytes = clean.size();
     return true;
   }
   if (data.size() != good_end) {
     // A torn record (kill -9 mid-write) or events of an uncommitted chunk: cut them, so the
     // source re-reads that input and spools it once.
-    torn_cut_ += torn;
+    torn_cut_ += data.size() - good_end;
     if (::truncate(seg.path.c_str(), static_cast<off_t>(good_end)) != 0) {
       *error = Errno("cannot truncate torn tail of", seg.path);
       return false;
@@ -443,7 +297,12 @@ bool Spool::Recover(std::string* error) {
     s.first_seq = next_seq_;
     segments_.push_back(s);
   }
-  return OpenForWrite(error);
+  out_ = std::fopen(segments_.back().path.c_str(), "ab");
+  if (out_ == nullptr) {
+    *error = Errno("cannot open for append", segments_.back().path);
+    return false;
+  }
+  return true;
 }
 
 namespace {
@@ -475,10 +334,6 @@ bool Spool::WriteRecord(char type, std::uint64_t seq, std::string_view a, std::s
   std::string& rec = record_;
   rec.clear();
   EncodeRecord(type, seq, a, b, &rec);
-  if (segments_.back().bytes + rec.size() > zeroed_end_ &&
-      !Prefill(segments_.back().bytes + rec.size(), error)) {
-    return false;
-  }
   if (std::fwrite(rec.data(), 1, rec.size(), out_) != rec.size()) {
     *error = Errno("cannot write spool segment", segments_.back().path);
     return false;
@@ -533,7 +388,6 @@ bool Spool::Rollback(std::string* error) {
   pending_events_ = 0;
   if (out_ != nullptr) std::fclose(out_);  // whatever it flushes now is cut below
   out_ = nullptr;
-  zeroed_end_ = 0;
   Segment& seg = segments_.back();
   seg.bytes -= std::min(seg.bytes, pending_bytes_);
   pending_bytes_ = 0;
@@ -547,7 +401,12 @@ bool Spool::Rollback(std::string* error) {
     *error = Errno("cannot cut the failed chunk from", seg.path);
     return false;
   }
-  return OpenForWrite(error);
+  out_ = std::fopen(segments_.back().path.c_str(), "ab");
+  if (out_ == nullptr) {
+    *error = Errno("cannot reopen for append", segments_.back().path);
+    return false;
+  }
+  return true;
 }
 
 // Starts a new segment headed by every cursor, so older segments can go. All or nothing: a
@@ -565,26 +424,12 @@ bool Spool::Roll(std::string* error) {
   // exists is whole (recovery takes the last one for the segment being written, and a
   // segment's name is its first sequence number).
   const std::string tmp = s.path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "w+b");
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) {
     *error = Errno("cannot create", tmp);
     return false;
   }
-  if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0) {
-    *error = Errno("cannot write", tmp);
-    std::fclose(f);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return false;
-  }
-  // The first zeros go with the head, made durable together. A disk without room for them
-  // still gets the head alone: a roll is how acknowledged bytes are freed on a full disk.
-  static const std::array<char, kPrefillBytes> kZeros{};
-  const bool zeros =
-      ::pwrite(::fileno(f), kZeros.data(), prefill_bytes_, static_cast<off_t>(head.size())) ==
-      static_cast<ssize_t>(prefill_bytes_);
-  if ((!zeros && ::ftruncate(::fileno(f), static_cast<off_t>(head.size())) != 0) ||
-      std::fseek(f, static_cast<long>(head.size()), SEEK_SET) != 0 ||
+  if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0 ||
       (opt_.fsync_on_commit && ::fdatasync(::fileno(f)) != 0)) {
     *error = Errno("cannot write", tmp);
     std::fclose(f);
@@ -606,10 +451,8 @@ bool Spool::Roll(std::string* error) {
       ::close(dfd);
     }
   }
-  CloseSegment();
+  if (out_ != nullptr) std::fclose(out_);
   out_ = f;
-  zeroed_end_ = head.size() + (zeros ? prefill_bytes_ : 0);
-  prefill_refused_ = !zeros;
   s.bytes = head.size();
   segments_.push_back(s);
   pending_bytes_ = 0;

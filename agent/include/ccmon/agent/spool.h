@@ -5,12 +5,6 @@
 // carries the source's cursor (where in its input the chunk ends). Only committed events are
 // readable, and recovery cuts a torn or uncommitted tail, so after kill -9 a source resumes from
 // the last commit and no input is spooled twice under two sequence numbers.
-// The segment being written is laid out in zeros ahead of its records (see Prefill), so a
-// commit's fdatasync writes data blocks only; a zero record length ends a segment's records.
-// A power cut during a commit can leave that chunk on disk in part (a later sector written, an
-// earlier one still zeros): when the last commit closes such a chunk, recovery ends at the
-// commit before it (see ScanSegment). A new segment is written under a temporary name until
-// its head is on disk.
 // Not thread-safe; one owner (the agent's io thread).
 #pragma once
 
@@ -105,23 +99,13 @@ class Spool {
   bool WriteRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
                    std::string* error);
   bool Roll(std::string* error);
-  // Opens the last segment for writing at its end (creating it when absent), its file cut to
-  // its records.
-  bool OpenForWrite(std::string* error);
-  // Makes the current segment's file reach at least `end` bytes with zeros past its records.
-  bool Prefill(std::uint64_t end, std::string* error);
-  // Cuts the current segment's file to its records and closes it.
-  void CloseSegment();
   void DropOldest();
 
   SpoolOptions opt_;
   std::string instance_id_;
   std::vector<Segment> segments_;
   std::FILE* out_ = nullptr;
-  std::string record_;               // the record being written (its capacity reused)
-  std::uint64_t zeroed_end_ = 0;     // size of the current segment's file: records, then zeros
-  std::uint64_t prefill_bytes_ = 0;  // zeros laid down ahead at a time
-  bool prefill_refused_ = false;     // the disk refused a step: fill records only
+  std::string record_;  // the record being written (its capacity reused)
   std::uint64_t next_seq_ = 1;
   std::uint64_t committed_seq_ = 0;
   std::uint64_t acked_seq_ = 0;
