@@ -71,28 +71,35 @@ void AppendEscaped(std::string* out, std::string_view v, bool quotes) {
 
 void WriteHelp(std::string* out, std::string_view help) { AppendEscaped(out, help, false); }
 
-// One line's name and labels, up to and including the space before the value, with an extra
+// `name="value"` pairs joined by commas, values escaped; a comma first unless `first`.
+template <typename LabelRange>
+void WriteLabelPairs(std::string* out, const LabelRange& labels, bool first) {
+  for (const auto& label : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(label.name);
+    out->append("=\"");
+    AppendEscaped(out, label.value, true);
+    out->push_back('"');
+  }
+}
+
+// One line's name and labels, up to and including the space before the value: the labels
+// already written as text (`written`, see AppendLabelText), then `labels`, then an extra
 // numeric label (a histogram's `le`, a summary's `quantile`) when extra_value is not null.
 // Labels are any range of items with `name` and `value`.
 template <typename LabelRange>
 void WriteHead(std::string* out, std::string_view name, const char* suffix,
-               const LabelRange& labels, const char* extra_name = nullptr,
+               std::string_view written, const LabelRange& labels, const char* extra_name = nullptr,
                const double* extra_value = nullptr) {
   out->append(name);
   out->append(suffix);
-  if (!std::empty(labels) || extra_value != nullptr) {
+  if (!written.empty() || !std::empty(labels) || extra_value != nullptr) {
     out->push_back('{');
-    bool first = true;
-    for (const auto& label : labels) {
-      if (!first) out->push_back(',');
-      first = false;
-      out->append(label.name);
-      out->append("=\"");
-      AppendEscaped(out, label.value, true);
-      out->push_back('"');
-    }
+    out->append(written);
+    WriteLabelPairs(out, labels, written.empty());
     if (extra_value != nullptr) {
-      if (!first) out->push_back(',');
+      if (!written.empty() || !std::empty(labels)) out->push_back(',');
       out->append(extra_name);
       out->append("=\"");
       WriteDouble(out, *extra_value);
@@ -106,7 +113,7 @@ void WriteHead(std::string* out, std::string_view name, const char* suffix,
 void WriteHead(std::string* out, const MetricFamily& family, const ClientMetric& metric,
                const char* suffix, const char* extra_name = nullptr,
                const double* extra_value = nullptr) {
-  WriteHead(out, family.name, suffix, metric.label, extra_name, extra_value);
+  WriteHead(out, family.name, suffix, {}, metric.label, extra_name, extra_value);
 }
 
 void WriteTail(std::string* out, const ClientMetric& metric) {
@@ -211,6 +218,10 @@ void WriteFamilyHeader(std::string* out, std::string_view name, std::string_view
 
 }  // namespace
 
+void AppendLabelText(std::string* out, std::span<const ExpositionLabel> labels) {
+  WriteLabelPairs(out, labels, true);
+}
+
 void WriteExposition(const std::vector<MetricFamily>& families, std::string* out) {
   for (const MetricFamily& family : families) {
     WriteFamilyHeader(out, family.name, family.help, family.type);
@@ -239,30 +250,31 @@ TextFamily::TextFamily(std::string_view name, std::string_view help, MetricType 
   lines_.clear();
 }
 
-void TextFamily::Add(std::span<const ExpositionLabel> labels, double value) {
-  WriteHead(&lines_, name_, "", labels);
+void TextFamily::Add(std::string_view written, std::span<const ExpositionLabel> labels,
+                     double value) {
+  WriteHead(&lines_, name_, "", written, labels);
   WriteDouble(&lines_, value);
   lines_.push_back('\n');
 }
 
-void TextFamily::AddHistogram(std::span<const ExpositionLabel> labels,
+void TextFamily::AddHistogram(std::string_view written, std::span<const ExpositionLabel> labels,
                               std::span<const double> bounds, std::span<const std::uint64_t> counts,
                               std::uint64_t count, double sum) {
-  WriteHead(&lines_, name_, "_count", labels);
+  WriteHead(&lines_, name_, "_count", written, labels);
   WriteUint(&lines_, count);
   lines_.push_back('\n');
-  WriteHead(&lines_, name_, "_sum", labels);
+  WriteHead(&lines_, name_, "_sum", written, labels);
   WriteDouble(&lines_, sum);
   lines_.push_back('\n');
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < bounds.size(); ++i) {
     cumulative += i < counts.size() ? counts[i] : 0;
-    WriteHead(&lines_, name_, "_bucket", labels, "le", &bounds[i]);
+    WriteHead(&lines_, name_, "_bucket", written, labels, "le", &bounds[i]);
     WriteUint(&lines_, cumulative);
     lines_.push_back('\n');
   }
   const double inf = std::numeric_limits<double>::infinity();
-  WriteHead(&lines_, name_, "_bucket", labels, "le", &inf);
+  WriteHead(&lines_, name_, "_bucket", written, labels, "le", &inf);
   WriteUint(&lines_, count);
   lines_.push_back('\n');
 }

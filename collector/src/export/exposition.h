@@ -26,6 +26,11 @@ struct ExpositionLabel {
   std::string_view value;
 };
 
+// Appends `name="value"` pairs joined by commas, values escaped: the text inside a series'
+// braces. Labels shared by many series (a queue's client, site and queue) are written once so
+// and passed to TextFamily as `written`.
+void AppendLabelText(std::string* out, std::span<const ExpositionLabel> labels);
+
 // One family written as its samples arrive, in the text WriteExposition writes for the same
 // samples: a scrape can write each family's lines while it walks the queues once, without
 // building a MetricFamily per line first.
@@ -34,12 +39,15 @@ class TextFamily {
   // `buffer` is storage to write the lines into (its text is dropped, its capacity kept).
   TextFamily(std::string_view name, std::string_view help, prometheus::MetricType type,
              std::string buffer = {});
-  // A counter, gauge or untyped sample.
-  void Add(std::span<const ExpositionLabel> labels, double value);
+  // A counter, gauge or untyped sample: its leading labels already written as text
+  // (AppendLabelText; empty if none), then `labels`.
+  void Add(std::string_view written, std::span<const ExpositionLabel> labels, double value);
+  void Add(std::span<const ExpositionLabel> labels, double value) { Add({}, labels, value); }
   // A histogram sample: counts[i] observations fell in the bucket with upper bound bounds[i]
   // (a missing count is 0), `count` in all (the +Inf bucket).
-  void AddHistogram(std::span<const ExpositionLabel> labels, std::span<const double> bounds,
-                    std::span<const std::uint64_t> counts, std::uint64_t count, double sum);
+  void AddHistogram(std::string_view written, std::span<const ExpositionLabel> labels,
+                    std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                    std::uint64_t count, double sum);
   bool empty() const { return lines_.empty(); }
   std::size_t bytes() const { return lines_.size(); }
   // Appends the HELP and TYPE lines, then the samples.

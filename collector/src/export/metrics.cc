@@ -24,14 +24,30 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 // A series' labels, viewed: the values must outlive the call they are passed to (every use
-// below passes them within one statement, or views strings of the snapshot).
+// below passes them within one statement, or views strings of the snapshot). The leading
+// ones may also be given as text already written (AppendLabelText), which the text output
+// copies instead of writing them again for every series.
 class Labels {
  public:
   Labels() = default;
   Labels(std::initializer_list<ExpositionLabel> labels) {
     for (const auto& l : labels) Push(l);
   }
+  // Every label.
   std::span<const ExpositionLabel> span() const { return {labels_.data(), size_}; }
+  // The leading labels as text (empty: none), and the labels after them.
+  std::string_view written() const { return written_; }
+  std::span<const ExpositionLabel> rest() const {
+    return span().subspan(written_.empty() ? 0 : written_count_);
+  }
+  // Writes the labels so far into *text (which must outlive every use of these labels and
+  // of those made from them) and takes them from there.
+  void Write(std::string* text) {
+    text->clear();
+    AppendLabelText(text, span());
+    written_ = *text;
+    written_count_ = size_;
+  }
 
   friend Labels With(Labels l, std::string_view name, std::string_view value) {
     l.Push({name, value});
@@ -45,6 +61,8 @@ class Labels {
   }
   std::array<ExpositionLabel, 7> labels_{};
   std::size_t size_ = 0;
+  std::string_view written_;
+  std::size_t written_count_ = 0;
 };
 
 Labels QueueLabels(const QueueView& q) {
@@ -126,10 +144,12 @@ class TextOut {
     }
     return families_.emplace_back(name, help, type, std::move(buffer));
   }
-  void Add(TextFamily& f, const Labels& labels, double v) { f.Add(labels.span(), v); }
+  void Add(TextFamily& f, const Labels& labels, double v) {
+    f.Add(labels.written(), labels.rest(), v);
+  }
   void AddHistogram(TextFamily& f, const Labels& labels, const Histogram& h,
                     const std::vector<double>& bounds) {
-    f.AddHistogram(labels.span(), bounds, h.counts, h.count, h.sum_seconds);
+    f.AddHistogram(labels.written(), labels.rest(), bounds, h.counts, h.count, h.sum_seconds);
   }
   std::string Take() {
     std::size_t bytes = 0;
@@ -239,8 +259,10 @@ void Build(const Snapshot& s, const Pipeline* pipeline, Out& b) {
   auto& mos_n =
       b.Family("ccmon_voice_samples", "Voice-quality samples in the last 5 minutes.", T::Gauge);
 
+  std::string queue_labels;  // a queue's labels as text, for each of its series
   for (const auto& q : s.queues) {
-    const Labels ql = QueueLabels(q);
+    Labels ql = QueueLabels(q);
+    ql.Write(&queue_labels);
     for (std::size_t i = 0; i < std::size(counters); ++i) {
       b.Add(*counter_families[i], ql, static_cast<double>(counters[i].get(q.total)));
     }
