@@ -27,8 +27,8 @@ struct ExpositionLabel {
 };
 
 // Appends `name="value"` pairs joined by commas, values escaped: the text inside a series'
-// braces. Labels shared by many series (a queue's client, site and queue) are written once so
-// and passed to TextFamily as `written`.
+// braces. Labels shared by many series (a queue's client, site and queue) are written once
+// this way and passed to TextFamily as `written`.
 void AppendLabelText(std::string* out, std::span<const ExpositionLabel> labels);
 
 // One family written as its samples arrive, in the text WriteExposition writes for the same
@@ -42,7 +42,6 @@ class TextFamily {
   // A counter, gauge or untyped sample: its leading labels already written as text
   // (AppendLabelText; empty if none), then `labels`.
   void Add(std::string_view written, std::span<const ExpositionLabel> labels, double value);
-  void Add(std::span<const ExpositionLabel> labels, double value) { Add({}, labels, value); }
   // A histogram sample: counts[i] observations fell in the bucket with upper bound bounds[i]
   // (a missing count is 0), `count` in all (the +Inf bucket).
   void AddHistogram(std::string_view written, std::span<const ExpositionLabel> labels,

@@ -157,6 +157,16 @@ TEST(MetricsTest, TheServedTextIsWhatTheReferenceSerializerWrites) {
   ASSERT_FALSE(s.sites.empty());
   s.sites.push_back(s.sites.front());
   s.sites.back().site = "odd \"site\"\\";
+  // More queues after the first, with quotes, backslashes and a newline in every label they
+  // share across their series (written once per queue and copied into each).
+  ASSERT_FALSE(s.queues.empty());
+  for (const char* name : {"q \"two\"", "q\\three\n"}) {
+    QueueView q = s.queues.front();
+    q.client = std::string("client ") + name;
+    q.site = std::string("site ") + name;
+    q.queue = name;
+    s.queues.push_back(q);
+  }
   const Pipeline* none = nullptr;
   for (const Pipeline* p : {none, static_cast<const Pipeline*>(&pipeline)}) {
     // An empty snapshot too: families without samples are left out of both.
@@ -173,6 +183,10 @@ TEST(MetricsTest, TheServedTextIsWhatTheReferenceSerializerWrites) {
   }
   EXPECT_NE(RenderMetrics(s, &pipeline).find(R"(client="acme \"east\"")"), std::string::npos);
   EXPECT_NE(RenderMetrics(s, &pipeline).find(R"(site="odd \"site\"\\")"), std::string::npos);
+  EXPECT_NE(RenderMetrics(s, nullptr)
+                .find(R"(ccmon_call_wait_seconds_bucket{client="client q\\three\n",)"
+                      R"(site="site q\\three\n",queue="q\\three\n",le="5"})"),
+            std::string::npos);
 }
 
 // Calls of unknown wait and a lost call: their own counters, and the gauges computed without
