@@ -99,11 +99,19 @@ run_alertmanager() {
   fail "$name did not start"
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now, below the kernel's range of
+# ephemeral ports: a port reserved for a process that starts later must not be handed out
+# meanwhile as the source port of some outgoing connection (an agent retrying that very port
+# can even connect to itself and hold it).
 free_port() {
-  local p
+  local p low=32768 high=60999 base=20000 span=12000
+  read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  if ((low > 11000)); then
+    base=10000
+    span=$((low - base < 32768 ? low - base : 32767))
+  fi
   for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((base + RANDOM % span))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
