@@ -16,10 +16,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -386,10 +389,14 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w->Join();
   const double rate = static_cast<double>(c1 - c0) / secs;
   if (!opt.latencies_file.empty()) {
-    if (FILE* f = std::fopen(opt.latencies_file.c_str(), "w")) {
-      for (double v : lat) std::fprintf(f, "%.2f\n", v);
-      std::fclose(f);
+    FILE* f = std::fopen(opt.latencies_file.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "ingest_load: cannot write %s: %s\n", opt.latencies_file.c_str(),
+                   std::strerror(errno));
+      return 1;
     }
+    for (double v : lat) std::fprintf(f, "%.2f\n", v);
+    std::fclose(f);
   }
   if (opt.metrics.empty()) {
     std::printf("events_per_s %.0f\n", rate);

@@ -297,6 +297,10 @@ bool Spool::Recover(std::string* error) {
     s.first_seq = next_seq_;
     segments_.push_back(s);
   }
+  return OpenForAppend(error);
+}
+
+bool Spool::OpenForAppend(std::string* error) {
   out_ = std::fopen(segments_.back().path.c_str(), "ab");
   if (out_ == nullptr) {
     *error = Errno("cannot open for append", segments_.back().path);
@@ -401,12 +405,7 @@ bool Spool::Rollback(std::string* error) {
     *error = Errno("cannot cut the failed chunk from", seg.path);
     return false;
   }
-  out_ = std::fopen(segments_.back().path.c_str(), "ab");
-  if (out_ == nullptr) {
-    *error = Errno("cannot reopen for append", segments_.back().path);
-    return false;
-  }
-  return true;
+  return OpenForAppend(error);
 }
 
 // Starts a new segment headed by every cursor, so older segments can go. All or nothing: a
@@ -429,20 +428,19 @@ bool Spool::Roll(std::string* error) {
     *error = Errno("cannot create", tmp);
     return false;
   }
+  auto fail = [&](const std::string& what, const std::string& path) {
+    *error = Errno(what, path);
+    std::fclose(f);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return false;
+  };
   if (std::fwrite(head.data(), 1, head.size(), f) != head.size() || std::fflush(f) != 0 ||
       (opt_.fsync_on_commit && ::fdatasync(::fileno(f)) != 0)) {
-    *error = Errno("cannot write", tmp);
-    std::fclose(f);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return false;
+    return fail("cannot write", tmp);
   }
   if (std::rename(tmp.c_str(), s.path.c_str()) != 0) {
-    *error = Errno("cannot rename " + tmp + " to", s.path);
-    std::fclose(f);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return false;
+    return fail("cannot rename " + tmp + " to", s.path);
   }
   if (opt_.fsync_on_commit) {
     // The new segment's name survives a power cut with its head.

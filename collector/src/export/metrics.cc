@@ -37,9 +37,7 @@ class Labels {
   std::span<const ExpositionLabel> span() const { return {labels_.data(), size_}; }
   // The leading labels as text (empty: none), and the labels after them.
   std::string_view written() const { return written_; }
-  std::span<const ExpositionLabel> rest() const {
-    return span().subspan(written_.empty() ? 0 : written_count_);
-  }
+  std::span<const ExpositionLabel> rest() const { return span().subspan(written_count_); }
   // Writes the labels so far into *text (which must outlive every use of these labels and
   // of those made from them) and takes them from there.
   void Write(std::string* text) {

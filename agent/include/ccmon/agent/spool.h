@@ -99,6 +99,8 @@ class Spool {
   bool WriteRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
                    std::string* error);
   bool Roll(std::string* error);
+  // Opens the last segment for appending (creating it when absent).
+  bool OpenForAppend(std::string* error);
   void DropOldest();
 
   SpoolOptions opt_;
