@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
