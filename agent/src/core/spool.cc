@@ -360,6 +360,10 @@ bool Spool::Append(std::string_view payload, std::string* error) {
   if (opt_.overflow == OverflowPolicy::kDropOldest) {
     while (stats().bytes >= opt_.max_bytes && segments_.size() > 1) DropOldest();
   }
+  if (!skip_on_disk_) {
+    if (!Roll(error)) return false;
+    skip_on_disk_ = true;
+  }
   if (!WriteRecord(kEvent, next_seq_, payload, {}, error)) return false;
   ++next_seq_;
   ++pending_events_;
@@ -494,12 +498,21 @@ std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max, s
   return out;
 }
 
-void Spool::SkipTo(std::uint64_t seq) {
-  if (seq < next_seq_) return;
+bool Spool::SkipTo(std::uint64_t seq, std::string* error) {
+  if (seq < next_seq_) return true;
   next_seq_ = seq + 1;
   committed_seq_ = seq;
+  // The jump goes on disk before any number after it is used: the numbers after it start a
+  // segment named after its first one, which recovery resumes after even while it holds no
+  // event. Otherwise a crash that lost the first chunk after the jump would number the source's
+  // re-read input below the collector's number, and the collector would drop it as duplicates.
+  // Until that segment is written, appends are refused (as on a full disk).
   // What the spool may forget stays Ack's to say: another collector replica may still need
   // what this spool holds.
+  skip_on_disk_ = false;
+  if (!Roll(error)) return false;
+  skip_on_disk_ = true;
+  return true;
 }
 
 void Spool::Ack(std::uint64_t seq) {
@@ -524,9 +537,11 @@ void Spool::Ack(std::uint64_t seq) {
 
 void Spool::DropOldest() {
   const Segment& s = segments_.front();
+  // Numbers between this segment's last event and the next segment's first were skipped,
+  // never given to an event: they count as acknowledged, not as dropped.
   const std::uint64_t last = segments_[1].first_seq - 1;
   const std::uint64_t first_unacked = std::max(s.first_seq, acked_seq_ + 1);
-  if (last >= first_unacked) dropped_ += last - first_unacked + 1;
+  if (s.last_seq >= first_unacked) dropped_ += s.last_seq - first_unacked + 1;
   acked_seq_ = std::max(acked_seq_, last);
   std::error_code ec;
   fs::remove(s.path, ec);

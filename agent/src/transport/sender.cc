@@ -249,7 +249,13 @@ bool Sender::Session(const std::function<bool()>& done) {
           "collector has applied up to seq {} but this spool only reached {}; "
           "numbering new events after it",
           sent, spool_.next_seq() - 1);
-      spool_.SkipTo(sent);
+      std::string err;
+      if (!spool_.SkipTo(sent, &err)) {
+        log->error(
+            "cannot record the new numbering in the spool ({}); spooling waits until it "
+            "can",
+            err);
+      }
     }
     const std::uint64_t forgotten = spool_.stats().acked_seq;
     if (sent < forgotten) {

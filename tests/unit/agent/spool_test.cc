@@ -373,10 +373,94 @@ TEST_F(SpoolTest, DropOldestPolicyBoundsBytesAndCountsDrops) {
 
 TEST_F(SpoolTest, SkipToRenumbersAfterCollectorsSequence) {
   auto s = Open();
-  s->SkipTo(100);
+  std::string err;
+  ASSERT_TRUE(s->SkipTo(100, &err)) << err;
   EXPECT_EQ(s->next_seq(), 101u);
   Put(*s, 1, "c");
   EXPECT_EQ(s->Read(0, 10).at(0).seq, 101u);
+}
+
+// Numbers after a skip are on disk as they were given out: a restart resumes after them, and
+// the events spooled on both sides of the jump are read back with their numbers.
+TEST_F(SpoolTest, NumbersAfterASkipSurviveARestart) {
+  {
+    auto s = Open();
+    Put(*s, 3, "a");
+    std::string err;
+    ASSERT_TRUE(s->SkipTo(100, &err)) << err;
+    Put(*s, 2, "b");
+  }
+  auto s = Open();
+  EXPECT_EQ(s->next_seq(), 103u);
+  EXPECT_EQ(s->Cursor("src"), "b");
+  std::vector<std::uint64_t> seqs;
+  for (const auto& r : s->Read(0, 10)) seqs.push_back(r.seq);
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 101, 102}));
+  EXPECT_EQ(s->stats().torn_bytes_cut, 0u);
+}
+
+// A skip is durable before any event follows it: if the first chunk after it never reaches
+// the disk, a restart still numbers after the collector's number, so what the source reads
+// again is not taken for duplicates of what the collector already has.
+TEST_F(SpoolTest, ASkipHoldsWhenTheChunkAfterItIsLost) {
+  {
+    auto s = Open();
+    Put(*s, 3, "a");
+    std::string err;
+    ASSERT_TRUE(s->SkipTo(100, &err)) << err;
+    ASSERT_TRUE(s->Append("event-101", &err)) << err;
+    // No commit: the chunk is cut by recovery.
+  }
+  auto s = Open();
+  EXPECT_EQ(s->next_seq(), 101u);
+  EXPECT_EQ(s->Cursor("src"), "a");
+  EXPECT_EQ(s->Read(0, 10).size(), 3u);
+}
+
+// A skip the disk refuses to record (here the file-size limit, as a full disk would) keeps
+// the spool from numbering events after it until it is recorded: appends fail meanwhile (the
+// agent pauses its sources) and succeed, after the jump, once there is room.
+TEST_F(SpoolTest, AppendsWaitForASkipTheDiskRefused) {
+  auto s = Open();
+  Put(*s, 3, "a");
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit lim = old;
+  lim.rlim_cur = 4;  // less than the new segment's head of cursors
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::string err;
+  const bool skipped = s->SkipTo(100, &err);
+  const bool appended = s->Append("event-101", &err);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_FALSE(skipped);
+  EXPECT_FALSE(appended);
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  EXPECT_EQ(s->next_seq(), 101u);
+  Put(*s, 2, "b");
+  s.reset();
+  auto again = Open();
+  EXPECT_EQ(again->next_seq(), 103u);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& r : again->Read(0, 10)) seqs.push_back(r.seq);
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 101, 102}));
+}
+
+// Events dropped under drop_oldest are counted as events, not as the numbers a skip jumped.
+TEST_F(SpoolTest, DroppingASegmentBeforeASkipCountsItsEventsOnly) {
+  opt_.max_bytes = 300;
+  opt_.segment_bytes = 100;
+  opt_.overflow = OverflowPolicy::kDropOldest;
+  auto s = Open();
+  Put(*s, 4, "a");
+  std::string err;
+  ASSERT_TRUE(s->SkipTo(1000, &err)) << err;
+  for (int i = 0; i < 10; ++i) Put(*s, 2, "b");
+  const auto recs = s->Read(0, 1000);
+  ASSERT_FALSE(recs.empty());
+  EXPECT_GT(recs.front().seq, 1000u);  // everything before the skip was dropped
+  EXPECT_EQ(recs.size() + s->stats().dropped_events, 24u);
+  EXPECT_EQ(recs.back().seq, 1020u);
 }
 
 TEST(Crc32Test, KnownVector) { EXPECT_EQ(Crc32("123456789"), 0xCBF43926u); }

@@ -78,8 +78,8 @@ class Spool {
   std::vector<SpoolRecord> Read(std::uint64_t after_seq, std::size_t max, std::size_t reader = 0);
   // The collector has applied up to seq although this spool never produced it (the spool
   // was reset but kept its instance id): number new events after it so none is taken for a
-  // duplicate.
-  void SkipTo(std::uint64_t seq);
+  // duplicate. Call between chunks.
+  bool SkipTo(std::uint64_t seq, std::string* error);
   // Everything up to seq is acknowledged: fully acked segments are deleted.
   void Ack(std::uint64_t seq);
 
@@ -113,6 +113,7 @@ class Spool {
   std::uint64_t acked_seq_ = 0;
   std::uint64_t pending_bytes_ = 0;  // written since the last commit
   std::uint64_t pending_events_ = 0;
+  bool skip_on_disk_ = true;  // false: SkipTo's segment is still to be written
   std::uint64_t dropped_ = 0;
   std::uint64_t torn_cut_ = 0;
   std::uint64_t damaged_lost_ = 0;
