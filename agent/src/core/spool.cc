@@ -360,11 +360,7 @@ bool Spool::Append(std::string_view payload, std::string* error) {
   if (opt_.overflow == OverflowPolicy::kDropOldest) {
     while (stats().bytes >= opt_.max_bytes && segments_.size() > 1) DropOldest();
   }
-  if (!skip_on_disk_) {
-    if (!Roll(error)) return false;
-    skip_on_disk_ = true;
-  }
-  if (!WriteRecord(kEvent, next_seq_, payload, {}, error)) return false;
+  if (!SkipOnDisk(error) || !WriteRecord(kEvent, next_seq_, payload, {}, error)) return false;
   ++next_seq_;
   ++pending_events_;
   return true;
@@ -372,7 +368,7 @@ bool Spool::Append(std::string_view payload, std::string* error) {
 
 bool Spool::Commit(std::string_view source, std::string_view cursor, std::string* error) {
   const std::uint64_t last = next_seq_ - 1;
-  if (!WriteRecord(kCommit, last, source, cursor, error)) return false;
+  if (!SkipOnDisk(error) || !WriteRecord(kCommit, last, source, cursor, error)) return false;
   if (std::fflush(out_) != 0 || (opt_.fsync_on_commit && ::fdatasync(::fileno(out_)) != 0)) {
     *error = Errno("cannot flush spool segment", segments_.back().path);
     return false;
@@ -399,13 +395,9 @@ bool Spool::Rollback(std::string* error) {
   Segment& seg = segments_.back();
   seg.bytes -= std::min(seg.bytes, pending_bytes_);
   pending_bytes_ = 0;
-  if (seg.bytes == 0 && segments_.size() > 1) {
-    // A segment Roll could not create or head with the cursors: go on in the previous one
-    // (the next commit rolls again).
-    std::error_code ec;
-    fs::remove(seg.path, ec);
-    segments_.pop_back();
-  } else if (::truncate(segments_.back().path.c_str(), static_cast<off_t>(seg.bytes)) != 0) {
+  // A segment left empty stays: its name alone carries its first number (a skip's, or a
+  // roll's with no cursor to head it), and a segment that exists is whole (Roll).
+  if (::truncate(seg.path.c_str(), static_cast<off_t>(seg.bytes)) != 0) {
     *error = Errno("cannot cut the failed chunk from", seg.path);
     return false;
   }
@@ -498,6 +490,13 @@ std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max, s
   return out;
 }
 
+bool Spool::SkipOnDisk(std::string* error) {
+  if (skip_on_disk_) return true;
+  if (!Roll(error)) return false;
+  skip_on_disk_ = true;
+  return true;
+}
+
 bool Spool::SkipTo(std::uint64_t seq, std::string* error) {
   if (seq < next_seq_) return true;
   next_seq_ = seq + 1;
@@ -506,13 +505,11 @@ bool Spool::SkipTo(std::uint64_t seq, std::string* error) {
   // segment named after its first one, which recovery resumes after even while it holds no
   // event. Otherwise a crash that lost the first chunk after the jump would number the source's
   // re-read input below the collector's number, and the collector would drop it as duplicates.
-  // Until that segment is written, appends are refused (as on a full disk).
+  // Until that segment is written, appends and commits are refused (as on a full disk).
   // What the spool may forget stays Ack's to say: another collector replica may still need
   // what this spool holds.
   skip_on_disk_ = false;
-  if (!Roll(error)) return false;
-  skip_on_disk_ = true;
-  return true;
+  return SkipOnDisk(error);
 }
 
 void Spool::Ack(std::uint64_t seq) {

@@ -432,9 +432,12 @@ TEST_F(SpoolTest, AppendsWaitForASkipTheDiskRefused) {
   std::string err;
   const bool skipped = s->SkipTo(100, &err);
   const bool appended = s->Append("event-101", &err);
+  // A commit without events is refused too: it would land in the segment before the jump.
+  const bool committed = s->Commit("src", "no events", &err);
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
   EXPECT_FALSE(skipped);
   EXPECT_FALSE(appended);
+  EXPECT_FALSE(committed);
   ASSERT_TRUE(s->Rollback(&err)) << err;
   EXPECT_EQ(s->next_seq(), 101u);
   Put(*s, 2, "b");
@@ -444,6 +447,56 @@ TEST_F(SpoolTest, AppendsWaitForASkipTheDiskRefused) {
   std::vector<std::uint64_t> seqs;
   for (const auto& r : again->Read(0, 10)) seqs.push_back(r.seq);
   EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 101, 102}));
+}
+
+// A spool that never committed anything has no cursor to head the skip's segment with: the
+// empty segment's name alone carries the jump, through a chunk that fails and is rolled back,
+// and through a restart.
+TEST_F(SpoolTest, AnEmptySkipSegmentOutlivesAFailedChunk) {
+  auto s = Open();
+  std::string err;
+  ASSERT_TRUE(s->SkipTo(100, &err)) << err;
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit lim = old;
+  lim.rlim_cur = 4;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  const bool written = s->Append("event-101", &err) && s->Commit("src", "a", &err);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_FALSE(written);
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  s.reset();
+  auto again = Open();
+  EXPECT_EQ(again->next_seq(), 101u);
+  Put(*again, 1, "b");
+  EXPECT_EQ(again->Read(0, 10).at(0).seq, 101u);
+}
+
+// Each skip starts its own segment; a restart resumes after the last one, and readers cross
+// the gaps in order.
+TEST_F(SpoolTest, TwoSkipsAndARestart) {
+  {
+    auto s = Open();
+    Put(*s, 2, "a");
+    std::string err;
+    ASSERT_TRUE(s->SkipTo(50, &err)) << err;
+    Put(*s, 1, "b");
+    ASSERT_TRUE(s->SkipTo(500, &err)) << err;
+  }
+  auto s = Open();
+  EXPECT_EQ(s->next_seq(), 501u);
+  Put(*s, 1, "c");
+  std::vector<std::uint64_t> seqs;
+  for (std::uint64_t after = 0;;) {
+    const auto recs = s->Read(after, 1);
+    if (recs.empty()) break;
+    seqs.push_back(after = recs[0].seq);
+  }
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 51, 501}));
+  s->Ack(51);
+  EXPECT_EQ(s->stats().acked_seq, 51u);
+  EXPECT_EQ(s->Read(0, 10).size(), 2u);  // 51 may still be in a segment kept for 501
 }
 
 // Events dropped under drop_oldest are counted as events, not as the numbers a skip jumped.

@@ -78,7 +78,9 @@ class Spool {
   std::vector<SpoolRecord> Read(std::uint64_t after_seq, std::size_t max, std::size_t reader = 0);
   // The collector has applied up to seq although this spool never produced it (the spool
   // was reset but kept its instance id): number new events after it so none is taken for a
-  // duplicate. Call between chunks.
+  // duplicate. Call between chunks. The jump is written to disk (a segment named after the
+  // first new number) before anything follows it: false when the disk refused (*error says
+  // why); appends and commits then fail until it is written.
   bool SkipTo(std::uint64_t seq, std::string* error);
   // Everything up to seq is acknowledged: fully acked segments are deleted.
   void Ack(std::uint64_t seq);
@@ -99,6 +101,8 @@ class Spool {
   bool WriteRecord(char type, std::uint64_t seq, std::string_view a, std::string_view b,
                    std::string* error);
   bool Roll(std::string* error);
+  // Writes SkipTo's segment if it is not on disk yet.
+  bool SkipOnDisk(std::string* error);
   // Opens the last segment for appending (creating it when absent).
   bool OpenForAppend(std::string* error);
   void DropOldest();
