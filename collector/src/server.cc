@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -115,8 +116,16 @@ class ServerImpl final : public Server {
                                     ": " + std::string(s.message()));
     }
     metrics_port_ = http_.port();
-    ticker_ = std::thread([this] { TickLoop(); });
-    if (pipeline_.journal() != nullptr) checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    ticker_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ccmon-tick");  // names in top -H
+      TickLoop();
+    });
+    if (pipeline_.journal() != nullptr) {
+      checkpointer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "ccmon-checkpt");
+        CheckpointLoop();
+      });
+    }
     return absl::OkStatus();
   }
 

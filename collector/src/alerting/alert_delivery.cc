@@ -2,6 +2,7 @@
 #include "ccmon/collector/alert_delivery.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -348,7 +349,10 @@ class Receiver {
   const std::string& label() const { return label_; }
 
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ccmon-alerts");  // names in top -H
+      Run();
+    });
   }
 
   void RequestStop() {

@@ -1,5 +1,6 @@
 #include "export/http_server.h"
 
+#include <pthread.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -382,7 +383,10 @@ absl::Status HttpServer::Start(const std::string& listen, Handler handler,
   if (ec) return absl::UnavailableError("cannot listen on " + listen + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
   impl_->Accept();
-  impl_->thread = std::thread([this] { impl_->io.run(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ccmon-http");  // names in top -H
+    impl_->io.run();
+  });
   return absl::OkStatus();
 }
 

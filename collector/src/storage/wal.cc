@@ -1,6 +1,7 @@
 #include "storage/wal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -316,7 +317,12 @@ bool Wal::Replay(std::uint64_t after_lsn,
 void Wal::Start() {
   std::lock_guard lock(mu_);
   stopping_ = false;
-  if (!flusher_.joinable()) flusher_ = std::thread([this] { FlushLoop(); });
+  if (!flusher_.joinable()) {
+    flusher_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ccmon-wal");  // names in top -H
+      FlushLoop();
+    });
+  }
 }
 
 void Wal::Stop() {
