@@ -137,7 +137,6 @@ QueueView Engine::Impl::View(const Queue& q) const {
   if (LocalDay(*q.site, now) == q.today_day) v.windows[3] = q.today;
   const std::int64_t current = IntervalStart(q, now);
   if (auto it = q.rows.find(current); it != q.rows.end()) v.interval = it->second.counts;
-  ClosedToday(q, current, &v.closed_today);
   v.answered_wait = q.answered_wait.View();
   v.abandoned_wait = q.abandoned_wait.View();
   v.handle_time = q.handle_time.View();

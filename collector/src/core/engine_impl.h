@@ -364,9 +364,11 @@ struct Engine::Impl {
   // streaming is behind the row's deadline (it may have more for it: one revision, not one
   // per batch), for at most kAmendHoldMs.
   std::vector<LedgerRow> Drain(bool all);
-  // The closed rows of the local day (the queue's zone) that the interval at `current` is in.
-  // One zone lookup for the day unless its offset changes within it (a DST day).
-  static void ClosedToday(const Queue& q, std::int64_t current, std::vector<IntervalView>* out);
+  // The closed intervals of today so far for a client's queue, summed across the site queues
+  // serving it (`queues`, at least one), labelled by local start in one zone (see the
+  // definition), oldest first.
+  void ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
+                   std::vector<IntervalView>* out) const;
 
   // --- the agent roster (engine_roster.cc) ---
   // Adds the time the agent spent in its current state up to t to each of its queues.

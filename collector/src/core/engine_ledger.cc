@@ -127,23 +127,61 @@ std::vector<LedgerRow> Engine::Impl::Drain(bool all) {
   return out;
 }
 
-void Engine::Impl::ClosedToday(const Queue& q, std::int64_t current,
-                               std::vector<IntervalView>* out) {
-  const std::int64_t offset_now = q.zone_offset.OffsetMs(*q.zone, current);
-  const std::int64_t from = current - kDayMs;
-  const bool one_offset = q.zone->At(absl::FromUnixMillis(from)).offset * 1000LL == offset_now;
-  const std::int64_t day = FloorDiv(current + offset_now, kDayMs);
-  for (auto it = q.rows.lower_bound(from); it != q.rows.end() && it->first < current; ++it) {
-    if (!it->second.closed) continue;
-    const std::int64_t offset =
-        one_offset ? offset_now : q.zone->At(absl::FromUnixMillis(it->first)).offset * 1000LL;
-    const std::int64_t local = it->first + offset;
+void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
+                               std::vector<IntervalView>* out) const {
+  // One zone for the row: the one its intervals are aligned to when every site queue shares
+  // it (the contract's, or the sites' common zone); for sites in several zones under a
+  // contract that names none, the zone the contract's days are read in (the default).
+  const Queue& first = *queues.front();
+  const bool one_zone = std::all_of(queues.begin(), queues.end(), [&](const Queue* q) {
+    return q->zone_name == first.zone_name;
+  });
+  const absl::TimeZone& tz = one_zone ? *first.zone : default_tz;
+  auto offset_at = [&](std::int64_t t) {
+    return static_cast<std::int64_t>(tz.At(absl::FromUnixMillis(t)).offset) * 1000;
+  };
+  const std::int64_t offset_now = offset_at(now);
+  const std::int64_t day = FloorDiv(now + offset_now, kDayMs);
+  // The day's first instant, and whether one offset holds from there to now (all but DST
+  // days): then no row needs a zone lookup of its own.
+  const absl::TimeZone::TimeInfo midnight =
+      tz.At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + day));
+  const std::int64_t from = absl::ToUnixMillis(
+      midnight.kind == absl::TimeZone::TimeInfo::SKIPPED ? midnight.trans : midnight.pre);
+  const bool one_offset = offset_at(from) == offset_now;
+  std::map<std::int64_t, Counts> by_start;
+  for (const Queue* q : queues) {
+    for (auto it = q->rows.lower_bound(from); it != q->rows.end() && it->first < now; ++it) {
+      if (it->second.closed) by_start[it->first] += it->second.counts;
+    }
+  }
+  out->reserve(by_start.size());
+  std::vector<std::int64_t> offsets;
+  for (const auto& [start, counts] : by_start) {
+    const std::int64_t offset = one_offset ? offset_now : offset_at(start);
+    const std::int64_t local = start + offset;
     if (FloorDiv(local, kDayMs) != day) continue;
-    const std::int64_t minute_of_day = (local - FloorDiv(local, kDayMs) * kDayMs) / kMinuteMs;
+    const std::int64_t minute_of_day = (local - day * kDayMs) / kMinuteMs;
     char hhmm[8];
     std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(minute_of_day / 60),
                   static_cast<int>(minute_of_day % 60));
-    out->push_back({it->first, hhmm, it->second.counts});
+    out->push_back({start, hhmm, counts});
+    offsets.push_back(offset);
+  }
+  if (one_offset) return;  // distinct starts, one offset: distinct local starts
+  // The hour an autumn night repeats holds a local start twice: both intervals carry their
+  // UTC offset, so no two series of the row share a label.
+  std::map<std::string, int, std::less<>> uses;
+  for (const IntervalView& iv : *out) ++uses[iv.local_start];
+  for (std::size_t i = 0; i < out->size(); ++i) {
+    IntervalView& iv = (*out)[i];
+    if (uses[iv.local_start] < 2) continue;
+    const std::int64_t minutes = offsets[i] / kMinuteMs;
+    const std::int64_t abs_minutes = minutes < 0 ? -minutes : minutes;
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, " UTC%c%02d:%02d", minutes < 0 ? '-' : '+',
+                  static_cast<int>(abs_minutes / 60), static_cast<int>(abs_minutes % 60));
+    iv.local_start += suffix;
   }
 }
 

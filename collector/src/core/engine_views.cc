@@ -10,6 +10,7 @@ Snapshot Engine::TakeSnapshot() const {
   for (auto b : m.wait_bounds_ms) s.wait_bounds_s.push_back(static_cast<double>(b) / 1000.0);
   for (auto b : m.handle_bounds_ms) s.handle_bounds_s.push_back(static_cast<double>(b) / 1000.0);
   std::vector<QueueView> views;
+  std::vector<const Queue*> queues;  // the engine's queue of each view
   for (const auto& [id, site] : m.sites) {
     SiteView sv;
     sv.site = site->id;
@@ -36,7 +37,10 @@ Snapshot Engine::TakeSnapshot() const {
     std::sort(sv.clients.begin(), sv.clients.end());
     sv.clients.erase(std::unique(sv.clients.begin(), sv.clients.end()), sv.clients.end());
     s.sites.push_back(std::move(sv));
-    for (const auto& [name, q] : site->queues) views.push_back(m.View(*q));
+    for (const auto& [name, q] : site->queues) {
+      views.push_back(m.View(*q));
+      queues.push_back(q.get());
+    }
     for (const auto& [name, link] : site->links) s.links.push_back(link.view);
   }
   // Queues by client, site, queue. A view is a couple of kilobytes of figures: sort their
@@ -50,6 +54,9 @@ Snapshot Engine::TakeSnapshot() const {
             [&](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
   s.queues.reserve(views.size());
   for (const std::uint32_t i : order) s.queues.push_back(std::move(views[i]));
+  std::vector<const Queue*> sorted_queues;
+  sorted_queues.reserve(order.size());
+  for (const std::uint32_t i : order) sorted_queues.push_back(queues[i]);
   std::sort(s.sites.begin(), s.sites.end(),
             [](const SiteView& a, const SiteView& b) { return a.site < b.site; });
   std::sort(s.links.begin(), s.links.end(), [](const LinkView& a, const LinkView& b) {
@@ -59,8 +66,10 @@ Snapshot Engine::TakeSnapshot() const {
   // Client rows, found by (client, queue) without moving any (views are large), and listed
   // in that order at the end. The index views the strings of s.queues, left alone from here.
   std::vector<QueueView> by_client;
+  std::vector<std::vector<const Queue*>> serving;  // each client row's site queues
   std::map<std::pair<std::string_view, std::string_view>, std::size_t> row_of;
-  for (const QueueView& q : s.queues) {
+  for (std::size_t i = 0; i < s.queues.size(); ++i) {
+    const QueueView& q = s.queues[i];
     const auto [row, fresh] = row_of.try_emplace({q.client, q.queue}, by_client.size());
     if (fresh) {
       QueueView c;
@@ -68,7 +77,9 @@ Snapshot Engine::TakeSnapshot() const {
       c.queue = q.queue;
       c.contract = q.contract;
       by_client.push_back(std::move(c));
+      serving.emplace_back();
     }
+    serving[row->second].push_back(sorted_queues[i]);
     QueueView& c = by_client[row->second];
     c.total += q.total;
     for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];
@@ -80,20 +91,10 @@ Snapshot Engine::TakeSnapshot() const {
     }
     c.ledger_met += q.ledger_met;
     c.ledger_missed += q.ledger_missed;
-    // Intervals add up across sites by start (sites in other zones, when the contract names
-    // none, have other starts and stay apart).
-    for (const IntervalView& iv : q.closed_today) {
-      auto at = std::lower_bound(
-          c.closed_today.begin(), c.closed_today.end(), iv.start_ms,
-          [](const IntervalView& x, std::int64_t start) { return x.start_ms < start; });
-      if (at != c.closed_today.end() && at->start_ms == iv.start_ms) {
-        at->counts += iv.counts;
-      } else {
-        c.closed_today.insert(at, iv);
-      }
-    }
   }
-  for (QueueView& c : by_client) {
+  for (std::size_t row = 0; row < by_client.size(); ++row) {
+    QueueView& c = by_client[row];
+    m.ClosedToday(serving[row], s.now_ms, &c.closed_today);
     const double aht = AhtSeconds(c.windows[1]).value_or(180.0);
     c.agents_required = ErlangCAgentsRequired(static_cast<double>(c.windows[1].offered) / 1800.0,
                                               aht, c.contract.sl_threshold_s, c.contract.sl_target);

@@ -73,8 +73,80 @@ TEST_F(EngineTest, SnapshotHoldsTodaysClosedIntervalsAcrossSites) {
   EXPECT_EQ(days[0].start_ms, kDay + (4 * 60 + 30) * kMin);
   EXPECT_EQ(days[0].counts.offered, 4u);
   EXPECT_EQ(days[0].counts.answered_in_threshold, 3u);
-  ASSERT_EQ(Queue(s, "delhi", "billing").closed_today.size(), 1u);
-  EXPECT_EQ(Queue(s, "delhi", "billing").closed_today[0].counts.offered, 2u);
+}
+
+// The hour an autumn night repeats (New York, 2026-11-01: 01:00-02:00 EDT, then 01:00-02:00
+// EST): its intervals share their local start, so both carry their UTC offset and no two
+// series of the client row share a label. The other intervals keep plain HH:MM.
+TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"nyc", "America/New_York"});
+  cfg.allowed_lateness_ms = 0;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  // 2026-11-01 05:00 UTC = 01:00 EDT; 06:00 UTC = 01:00 EST.
+  const std::int64_t edt_one = kDay - 25 * 24 * 3600 * kS + 5 * 3600 * kS;
+  clock_.Set(edt_one - 3600 * kS);
+  Make(cfg);
+  std::uint64_t n = 0;
+  auto offered = [&](std::int64_t at) {
+    clock_.Set(at);
+    const std::string id = "c" + std::to_string(++n);  // the event holds views
+    CallEvent c;
+    c.kind = CallKind::kOffered;
+    c.queue = "billing";
+    c.call_id = id;
+    engine_->Apply("nyc", "i1", Event{++seq_, at, c});
+  };
+  // 00:40 EDT, 01:10 EDT, 01:10 EST, 02:10 EST; then 03:10 EST closes them all.
+  for (std::int64_t m : {-20, 10, 70, 130, 190, 191}) offered(edt_one + m * kMin);
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  std::vector<std::string> labels;
+  for (const auto& iv : s.client_queues[0].closed_today) labels.push_back(iv.local_start);
+  EXPECT_EQ(labels,
+            (std::vector<std::string>{"00:30", "01:00 UTC-04:00", "01:00 UTC-05:00", "02:00"}));
+}
+
+// Sites in several zones under a contract that names none: each site's intervals follow its
+// own clock, so the client row labels them all in the contract's day zone (the collector's
+// default, here UTC); intervals that start at the same instant add up under one label.
+TEST_F(EngineTest, ClientIntervalsOfSitesInSeveralZonesAreLabelledInTheDefaultZone) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});   // UTC+05:30
+  cfg.allowed_lateness_ms = 0;
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;  // 04:40 UTC: 12:40 PHT, 10:10 IST
+  clock_.Set(t);
+  Make(cfg);
+  std::uint64_t n = 0;
+  auto offered = [&](const char* site, std::int64_t at) {
+    const std::string id = "c" + std::to_string(++n);  // the event holds views
+    CallEvent c;
+    c.kind = CallKind::kOffered;
+    c.queue = "billing";
+    c.call_id = id;
+    engine_->Apply(site, std::string("i-") + site, Event{++seq_, at, c});
+  };
+  offered("manila", t);
+  offered("pune", t);
+  offered("pune", t);
+  const std::int64_t later = kDay + (5 * 60 + 10) * kMin;  // both sites past 05:00 UTC
+  clock_.Set(later);
+  for (const char* site : {"manila", "pune", "manila", "pune"}) offered(site, later);
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  const auto& days = s.client_queues[0].closed_today;
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].local_start, "04:30");
+  EXPECT_EQ(days[0].start_ms, kDay + (4 * 60 + 30) * kMin);
+  EXPECT_EQ(days[0].counts.offered, 3u);
 }
 
 TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {

@@ -25,11 +25,16 @@ struct Histogram {
   std::uint64_t count = 0;
 };
 
-// A closed contract interval of the queue's local day (in the contract's zone when it names
-// one, else the site's): the figures its ledger row holds now, late calls included.
+// A closed contract interval of a client queue's local day: the figures its ledger rows hold
+// now across the sites serving it, late calls included. The day and the label are in the zone
+// the intervals are aligned to when all those sites share one (the contract's when it names
+// one, else the sites'); for sites in several zones under a contract that names none, in the
+// zone the contract's days are read in (the collector's default_timezone).
 struct IntervalView {
   std::int64_t start_ms = 0;
-  std::string local_start;  // "HH:MM" in that zone
+  // "HH:MM" in that zone; in the hour an autumn night repeats, "HH:MM UTC-04:00" (the
+  // interval's UTC offset) for both intervals that share a start time.
+  std::string local_start;
   Counts counts;
 };
 
@@ -41,7 +46,7 @@ struct QueueView {
   Counts total;                     // since the collector's state began
   std::array<Counts, 4> windows{};  // kWindowNames order
   Counts interval;                  // the current (open) contract interval
-  // The closed intervals of the current interval's local day, oldest first.
+  // Client rows only: the closed intervals of the day so far, oldest first.
   std::vector<IntervalView> closed_today;
   Histogram answered_wait;
   Histogram abandoned_wait;
