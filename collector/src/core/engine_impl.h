@@ -57,6 +57,11 @@ V* Find(StringMap<V>& m, std::string_view key) {
   auto it = m.find(key);
   return it == m.end() ? nullptr : &it->second;
 }
+template <typename V>
+const V* Find(const StringMap<V>& m, std::string_view key) {
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : &it->second;
+}
 
 inline std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
@@ -365,8 +370,8 @@ struct Engine::Impl {
   // per batch), for at most kAmendHoldMs.
   std::vector<LedgerRow> Drain(bool all);
   // The closed intervals of today so far for a client's queue, summed across the site queues
-  // serving it (`queues`, at least one), labelled by local start in one zone (see the
-  // definition), oldest first.
+  // serving it (`queues`, at least one), oldest first: the day and the labels are those of
+  // the zone the contract's days are read in.
   void ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
                    std::vector<IntervalView>* out) const;
 

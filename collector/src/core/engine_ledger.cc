@@ -129,26 +129,28 @@ std::vector<LedgerRow> Engine::Impl::Drain(bool all) {
 
 void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
                                std::vector<IntervalView>* out) const {
-  // One zone for the row: the one its intervals are aligned to when every site queue shares
-  // it (the contract's, or the sites' common zone); for sites in several zones under a
-  // contract that names none, the zone the contract's days are read in (the default).
-  const Queue& first = *queues.front();
-  const bool one_zone = std::all_of(queues.begin(), queues.end(), [&](const Queue* q) {
-    return q->zone_name == first.zone_name;
-  });
-  const absl::TimeZone& tz = one_zone ? *first.zone : default_tz;
+  // The zone the contract's days are read in, as statements read them: the one it names,
+  // else the collector's default_timezone. Set by configuration alone, so a site that starts
+  // serving the queue does not move the row's day or labels.
+  const absl::TimeZone* tz = &default_tz;
+  if (const auto* owner = Find(queue_owner, queues.front()->name)) {
+    if (const auto* named = Find(contract_tz, owner->zone)) tz = named;
+  }
   auto offset_at = [&](std::int64_t t) {
-    return static_cast<std::int64_t>(tz.At(absl::FromUnixMillis(t)).offset) * 1000;
+    return static_cast<std::int64_t>(tz->At(absl::FromUnixMillis(t)).offset) * 1000;
+  };
+  auto first_instant = [&](std::int64_t local_day) {
+    const absl::TimeZone::TimeInfo midnight =
+        tz->At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + local_day));
+    return absl::ToUnixMillis(midnight.kind == absl::TimeZone::TimeInfo::SKIPPED ? midnight.trans
+                                                                                 : midnight.pre);
   };
   const std::int64_t offset_now = offset_at(now);
   const std::int64_t day = FloorDiv(now + offset_now, kDayMs);
-  // The day's first instant, and whether one offset holds from there to now (all but DST
-  // days): then no row needs a zone lookup of its own.
-  const absl::TimeZone::TimeInfo midnight =
-      tz.At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + day));
-  const std::int64_t from = absl::ToUnixMillis(
-      midnight.kind == absl::TimeZone::TimeInfo::SKIPPED ? midnight.trans : midnight.pre);
-  const bool one_offset = offset_at(from) == offset_now;
+  const std::int64_t from = first_instant(day);
+  // All but DST days keep one offset from the first instant to the last: then no row needs a
+  // zone lookup of its own, and no local time repeats.
+  const bool one_offset = offset_at(from) == offset_at(first_instant(day + 1) - 1);
   std::map<std::int64_t, Counts> by_start;
   for (const Queue* q : queues) {
     for (auto it = q->rows.lower_bound(from); it != q->rows.end() && it->first < now; ++it) {
@@ -156,32 +158,26 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
     }
   }
   out->reserve(by_start.size());
-  std::vector<std::int64_t> offsets;
   for (const auto& [start, counts] : by_start) {
     const std::int64_t offset = one_offset ? offset_now : offset_at(start);
     const std::int64_t local = start + offset;
     if (FloorDiv(local, kDayMs) != day) continue;
     const std::int64_t minute_of_day = (local - day * kDayMs) / kMinuteMs;
-    char hhmm[8];
-    std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(minute_of_day / 60),
-                  static_cast<int>(minute_of_day % 60));
-    out->push_back({start, hhmm, counts});
-    offsets.push_back(offset);
-  }
-  if (one_offset) return;  // distinct starts, one offset: distinct local starts
-  // The hour an autumn night repeats holds a local start twice: both intervals carry their
-  // UTC offset, so no two series of the row share a label.
-  std::map<std::string, int, std::less<>> uses;
-  for (const IntervalView& iv : *out) ++uses[iv.local_start];
-  for (std::size_t i = 0; i < out->size(); ++i) {
-    IntervalView& iv = (*out)[i];
-    if (uses[iv.local_start] < 2) continue;
-    const std::int64_t minutes = offsets[i] / kMinuteMs;
-    const std::int64_t abs_minutes = minutes < 0 ? -minutes : minutes;
-    char suffix[16];
-    std::snprintf(suffix, sizeof suffix, " UTC%c%02d:%02d", minutes < 0 ? '-' : '+',
-                  static_cast<int>(abs_minutes / 60), static_cast<int>(abs_minutes % 60));
-    iv.local_start += suffix;
+    char label[24];
+    int n = std::snprintf(label, sizeof label, "%02d:%02d", static_cast<int>(minute_of_day / 60),
+                          static_cast<int>(minute_of_day % 60));
+    // A local time the autumn night repeats names two intervals: each carries its UTC offset,
+    // from the moment it closes, so no two series share a label and none is renamed later.
+    if (!one_offset &&
+        tz->At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + day) + minute_of_day * 60).kind ==
+            absl::TimeZone::TimeInfo::REPEATED) {
+      const std::int64_t minutes = offset / kMinuteMs;
+      const std::int64_t abs_minutes = minutes < 0 ? -minutes : minutes;
+      std::snprintf(label + n, sizeof label - static_cast<std::size_t>(n), " UTC%c%02d:%02d",
+                    minutes < 0 ? '-' : '+', static_cast<int>(abs_minutes / 60),
+                    static_cast<int>(abs_minutes % 60));
+    }
+    out->push_back({start, label, counts});
   }
 }
 

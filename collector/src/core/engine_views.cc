@@ -25,7 +25,7 @@ Snapshot Engine::TakeSnapshot() const {
     sv.lines_rejected = site->lines_rejected;
     sv.replicas_given_up = site->replicas_given_up;
     sv.agent_instance = site->last_instance;
-    if (auto* in = Find(const_cast<Site&>(*site).instances, site->last_instance)) {
+    if (const auto* in = Find(site->instances, site->last_instance)) {
       sv.last_applied_seq = in->last_seq;
     }
     sv.agent_version = site->version;

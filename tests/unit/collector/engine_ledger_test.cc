@@ -26,7 +26,10 @@ TEST_F(EngineTest, SnapshotHoldsTodaysClosedIntervalsAcrossSites) {
   cfg.allowed_lateness_ms = 0;
   ClientConfig acme;
   acme.name = "acme";
-  acme.queues.push_back({"billing", Contract{}, {}});
+  StatementTerms terms;
+  terms.timezone = "Asia/Kolkata";
+  terms.zone_named = true;
+  acme.queues.push_back({"billing", Contract{}, terms});
   cfg.clients.push_back(acme);
   Make(cfg);
   // 18:20 UTC the day before = 23:50 IST: yesterday's last interval (23:30 IST).
@@ -76,10 +79,12 @@ TEST_F(EngineTest, SnapshotHoldsTodaysClosedIntervalsAcrossSites) {
 }
 
 // The hour an autumn night repeats (New York, 2026-11-01: 01:00-02:00 EDT, then 01:00-02:00
-// EST): its intervals share their local start, so both carry their UTC offset and no two
-// series of the client row share a label. The other intervals keep plain HH:MM.
+// EST): its intervals share their local start, so each carries its UTC offset from the moment
+// it closes (a label is never renamed) and no two series of the client row share one. The
+// other intervals keep plain HH:MM.
 TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
   CoreConfig cfg;
+  cfg.default_timezone = "America/New_York";  // the contract's day zone
   cfg.sites.push_back({"nyc", "America/New_York"});
   cfg.allowed_lateness_ms = 0;
   ClientConfig acme;
@@ -100,19 +105,30 @@ TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
     c.call_id = id;
     engine_->Apply("nyc", "i1", Event{++seq_, at, c});
   };
-  // 00:40 EDT, 01:10 EDT, 01:10 EST, 02:10 EST; then 03:10 EST closes them all.
-  for (std::int64_t m : {-20, 10, 70, 130, 190, 191}) offered(edt_one + m * kMin);
+  auto labels_now = [&] {
+    const Snapshot snap = engine_->TakeSnapshot();
+    std::vector<std::string> labels;
+    for (const auto& iv : snap.client_queues.at(0).closed_today) labels.push_back(iv.local_start);
+    return labels;
+  };
+  // 00:40 EDT, 01:10 EDT, then 01:40 EDT twice: the 01:00 EDT interval closes before the
+  // night repeats it, already with its offset.
+  for (std::int64_t m : {-20, 10, 40, 41}) offered(edt_one + m * kMin);
+  EXPECT_EQ(labels_now(), (std::vector<std::string>{"00:30", "01:00 UTC-04:00"}));
+  // 01:10 EST, 02:10 EST; then 03:10 EST closes them all.
+  for (std::int64_t m : {70, 130, 190, 191}) offered(edt_one + m * kMin);
   const Snapshot s = engine_->TakeSnapshot();
   ASSERT_EQ(s.client_queues.size(), 1u);
   std::vector<std::string> labels;
   for (const auto& iv : s.client_queues[0].closed_today) labels.push_back(iv.local_start);
-  EXPECT_EQ(labels,
-            (std::vector<std::string>{"00:30", "01:00 UTC-04:00", "01:00 UTC-05:00", "02:00"}));
+  EXPECT_EQ(labels, (std::vector<std::string>{"00:30", "01:00 UTC-04:00", "01:30 UTC-04:00",
+                                              "01:00 UTC-05:00", "02:00"}));
 }
 
-// Sites in several zones under a contract that names none: each site's intervals follow its
-// own clock, so the client row labels them all in the contract's day zone (the collector's
-// default, here UTC); intervals that start at the same instant add up under one label.
+// Under a contract that names no zone, each site's intervals follow its own clock, and the
+// client row labels them in the zone the contract's days are read in (the collector's
+// default, here UTC), as statements do; intervals that start at the same instant add up
+// under one label.
 TEST_F(EngineTest, ClientIntervalsOfSitesInSeveralZonesAreLabelledInTheDefaultZone) {
   CoreConfig cfg;
   cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00

@@ -27,13 +27,12 @@ struct Histogram {
 
 // A closed contract interval of a client queue's local day: the figures its ledger rows hold
 // now across the sites serving it, late calls included. The day and the label are in the zone
-// the intervals are aligned to when all those sites share one (the contract's when it names
-// one, else the sites'); for sites in several zones under a contract that names none, in the
-// zone the contract's days are read in (the collector's default_timezone).
+// the contract's days are read in, as statements read them: the one it names, else the
+// collector's default_timezone.
 struct IntervalView {
   std::int64_t start_ms = 0;
-  // "HH:MM" in that zone; in the hour an autumn night repeats, "HH:MM UTC-04:00" (the
-  // interval's UTC offset) for both intervals that share a start time.
+  // "HH:MM" in that zone; a start time the autumn night repeats has the interval's UTC
+  // offset after it ("01:00 UTC-04:00", then "01:00 UTC-05:00").
   std::string local_start;
   Counts counts;
 };
