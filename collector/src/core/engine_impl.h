@@ -309,7 +309,7 @@ struct Engine::Impl {
   std::int64_t amend_horizon_ms = std::numeric_limits<std::int64_t>::min();
   // Rows closed or amended since the last DrainLedger, in the order they became dirty.
   std::vector<std::pair<Queue*, std::int64_t>> outbox;
-  // Zones named by contracts (queue name -> zone), loaded once.
+  // Zones named by contracts (zone name -> zone), loaded once.
   StringMap<absl::TimeZone> contract_tz;
 
   Impl(CoreConfig c, const Clock& clk);

@@ -125,6 +125,46 @@ TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
                                               "01:00 UTC-05:00", "02:00"}));
 }
 
+// A contract that names no zone reads its days in the collector's default_timezone, so its
+// interval series do too, even when every site serving it is in another zone (the ledger
+// rows still follow the sites' clock: 10:00 IST is 04:30 UTC). A queue no client configures
+// is read the same way.
+TEST_F(EngineTest, IntervalsOfAContractWithoutAZoneAreLabelledInTheDefaultZone) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});
+  cfg.sites.push_back({"delhi", "Asia/Kolkata"});
+  cfg.allowed_lateness_ms = 0;  // default_timezone: UTC
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  const std::int64_t t = kDay + (4 * 60 + 40) * kMin;  // 10:10 IST
+  clock_.Set(t);
+  Make(cfg);
+  std::uint64_t n = 0;
+  auto offered = [&](const char* site, const char* queue, std::int64_t at) {
+    const std::string id = "c" + std::to_string(++n);  // the event holds views
+    CallEvent c;
+    c.kind = CallKind::kOffered;
+    c.queue = queue;
+    c.call_id = id;
+    engine_->Apply(site, std::string("i-") + site, Event{++seq_, at, c});
+  };
+  offered("pune", "billing", t);
+  offered("delhi", "billing", t);
+  offered("pune", "unlisted", t);
+  const std::int64_t later = kDay + (5 * 60 + 10) * kMin;
+  clock_.Set(later);
+  for (const char* site : {"pune", "delhi", "pune", "delhi"}) offered(site, "billing", later);
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 2u);
+  for (const QueueView& row : s.client_queues) {
+    ASSERT_EQ(row.closed_today.size(), 1u) << row.queue;
+    EXPECT_EQ(row.closed_today[0].local_start, "04:30") << row.queue;
+    EXPECT_EQ(row.closed_today[0].counts.offered, row.queue == "billing" ? 2u : 1u);
+  }
+}
+
 // Under a contract that names no zone, each site's intervals follow its own clock, and the
 // client row labels them in the zone the contract's days are read in (the collector's
 // default, here UTC), as statements do; intervals that start at the same instant add up
