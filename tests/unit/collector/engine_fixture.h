@@ -107,6 +107,17 @@ class EngineTest : public ::testing::Test {
     return engine_->Apply("s1", "i1", Event{++seq_, t, e});
   }
 
+  // An offered call at t with an id of its own, from the site's own agent instance ("i-SITE"),
+  // so sites can move their event time apart.
+  ApplyResult Offered(std::string_view site, std::string_view queue, std::int64_t t) {
+    const std::string id = "offered-" + std::to_string(seq_);  // the event holds views
+    CallEvent c;
+    c.kind = CallKind::kOffered;
+    c.queue = queue;
+    c.call_id = id;
+    return engine_->Apply(site, "i-" + std::string(site), Event{++seq_, t, c});
+  }
+
   const QueueView& Queue(const Snapshot& s, std::string_view site, std::string_view queue) {
     for (const auto& q : s.queues) {
       if (q.site == site && q.queue == queue) return q;

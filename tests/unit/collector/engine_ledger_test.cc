@@ -95,15 +95,9 @@ TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
   const std::int64_t edt_one = kDay - 25 * 24 * 3600 * kS + 5 * 3600 * kS;
   clock_.Set(edt_one - 3600 * kS);
   Make(cfg);
-  std::uint64_t n = 0;
   auto offered = [&](std::int64_t at) {
     clock_.Set(at);
-    const std::string id = "c" + std::to_string(++n);  // the event holds views
-    CallEvent c;
-    c.kind = CallKind::kOffered;
-    c.queue = "billing";
-    c.call_id = id;
-    engine_->Apply("nyc", "i1", Event{++seq_, at, c});
+    Offered("nyc", "billing", at);
   };
   auto labels_now = [&] {
     const Snapshot snap = engine_->TakeSnapshot();
@@ -141,21 +135,12 @@ TEST_F(EngineTest, IntervalsOfAContractWithoutAZoneAreLabelledInTheDefaultZone) 
   const std::int64_t t = kDay + (4 * 60 + 40) * kMin;  // 10:10 IST
   clock_.Set(t);
   Make(cfg);
-  std::uint64_t n = 0;
-  auto offered = [&](const char* site, const char* queue, std::int64_t at) {
-    const std::string id = "c" + std::to_string(++n);  // the event holds views
-    CallEvent c;
-    c.kind = CallKind::kOffered;
-    c.queue = queue;
-    c.call_id = id;
-    engine_->Apply(site, std::string("i-") + site, Event{++seq_, at, c});
-  };
-  offered("pune", "billing", t);
-  offered("delhi", "billing", t);
-  offered("pune", "unlisted", t);
+  Offered("pune", "billing", t);
+  Offered("delhi", "billing", t);
+  Offered("pune", "unlisted", t);
   const std::int64_t later = kDay + (5 * 60 + 10) * kMin;
   clock_.Set(later);
-  for (const char* site : {"pune", "delhi", "pune", "delhi"}) offered(site, "billing", later);
+  for (const char* site : {"pune", "delhi", "pune", "delhi"}) Offered(site, "billing", later);
   const Snapshot s = engine_->TakeSnapshot();
   ASSERT_EQ(s.client_queues.size(), 2u);
   for (const QueueView& row : s.client_queues) {
@@ -181,21 +166,12 @@ TEST_F(EngineTest, ClientIntervalsOfSitesInSeveralZonesAreLabelledInTheDefaultZo
   const std::int64_t t = kDay + (4 * 60 + 40) * kMin;  // 04:40 UTC: 12:40 PHT, 10:10 IST
   clock_.Set(t);
   Make(cfg);
-  std::uint64_t n = 0;
-  auto offered = [&](const char* site, std::int64_t at) {
-    const std::string id = "c" + std::to_string(++n);  // the event holds views
-    CallEvent c;
-    c.kind = CallKind::kOffered;
-    c.queue = "billing";
-    c.call_id = id;
-    engine_->Apply(site, std::string("i-") + site, Event{++seq_, at, c});
-  };
-  offered("manila", t);
-  offered("pune", t);
-  offered("pune", t);
+  Offered("manila", "billing", t);
+  Offered("pune", "billing", t);
+  Offered("pune", "billing", t);
   const std::int64_t later = kDay + (5 * 60 + 10) * kMin;  // both sites past 05:00 UTC
   clock_.Set(later);
-  for (const char* site : {"manila", "pune", "manila", "pune"}) offered(site, later);
+  for (const char* site : {"manila", "pune", "manila", "pune"}) Offered(site, "billing", later);
   const Snapshot s = engine_->TakeSnapshot();
   ASSERT_EQ(s.client_queues.size(), 1u);
   const auto& days = s.client_queues[0].closed_today;
