@@ -139,11 +139,8 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
   auto offset_at = [&](std::int64_t t) {
     return static_cast<std::int64_t>(tz->At(absl::FromUnixMillis(t)).offset) * 1000;
   };
-  auto first_instant = [&](std::int64_t local_day) {
-    const absl::TimeZone::TimeInfo midnight =
-        tz->At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + local_day));
-    return absl::ToUnixMillis(midnight.kind == absl::TimeZone::TimeInfo::SKIPPED ? midnight.trans
-                                                                                 : midnight.pre);
+  auto first_instant = [&](std::int64_t local_day) {  // midnight, or the transition skipping it
+    return absl::ToUnixMillis(absl::FromCivil(absl::CivilDay(1970, 1, 1) + local_day, *tz));
   };
   const std::int64_t offset_now = offset_at(now);
   const std::int64_t day = FloorDiv(now + offset_now, kDayMs);
@@ -163,21 +160,18 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
     const std::int64_t local = start + offset;
     if (FloorDiv(local, kDayMs) != day) continue;
     const std::int64_t minute_of_day = (local - day * kDayMs) / kMinuteMs;
-    char label[24];
-    int n = std::snprintf(label, sizeof label, "%02d:%02d", static_cast<int>(minute_of_day / 60),
-                          static_cast<int>(minute_of_day % 60));
+    char hhmm[8];
+    std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(minute_of_day / 60),
+                  static_cast<int>(minute_of_day % 60));
+    std::string label = hhmm;
     // A local time the autumn night repeats names two intervals: each carries its UTC offset,
     // from the moment it closes, so no two series share a label and none is renamed later.
     if (!one_offset &&
         tz->At(absl::CivilSecond(absl::CivilDay(1970, 1, 1) + day) + minute_of_day * 60).kind ==
             absl::TimeZone::TimeInfo::REPEATED) {
-      const std::int64_t minutes = offset / kMinuteMs;
-      const std::int64_t abs_minutes = minutes < 0 ? -minutes : minutes;
-      std::snprintf(label + n, sizeof label - static_cast<std::size_t>(n), " UTC%c%02d:%02d",
-                    minutes < 0 ? '-' : '+', static_cast<int>(abs_minutes / 60),
-                    static_cast<int>(abs_minutes % 60));
+      label += " UTC" + UtcOffsetText(static_cast<int>(offset / 1000));
     }
-    out->push_back({start, label, counts});
+    out->push_back({start, std::move(label), counts});
   }
 }
 

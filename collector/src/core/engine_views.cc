@@ -54,9 +54,6 @@ Snapshot Engine::TakeSnapshot() const {
             [&](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
   s.queues.reserve(views.size());
   for (const std::uint32_t i : order) s.queues.push_back(std::move(views[i]));
-  std::vector<const Queue*> sorted_queues;
-  sorted_queues.reserve(order.size());
-  for (const std::uint32_t i : order) sorted_queues.push_back(queues[i]);
   std::sort(s.sites.begin(), s.sites.end(),
             [](const SiteView& a, const SiteView& b) { return a.site < b.site; });
   std::sort(s.links.begin(), s.links.end(), [](const LinkView& a, const LinkView& b) {
@@ -79,7 +76,7 @@ Snapshot Engine::TakeSnapshot() const {
       by_client.push_back(std::move(c));
       serving.emplace_back();
     }
-    serving[row->second].push_back(sorted_queues[i]);
+    serving[row->second].push_back(queues[order[i]]);  // s.queues[i] is views[order[i]]
     QueueView& c = by_client[row->second];
     c.total += q.total;
     for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];

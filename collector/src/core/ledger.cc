@@ -46,13 +46,17 @@ std::string LedgerRow::LocalTime() const {
   return buf;
 }
 
-std::string LedgerRow::LocalStart() const {
-  const int off_min = utc_offset_s / 60;
+std::string UtcOffsetText(int offset_s) {
+  const int off_min = offset_s / 60;
   const int abs_min = off_min < 0 ? -off_min : off_min;
   char buf[16];
   std::snprintf(buf, sizeof buf, "%c%02d:%02d", off_min < 0 ? '-' : '+', abs_min / 60,
                 abs_min % 60);
-  return LocalDate() + "T" + LocalTime() + buf;
+  return buf;
+}
+
+std::string LedgerRow::LocalStart() const {
+  return LocalDate() + "T" + LocalTime() + UtcOffsetText(utc_offset_s);
 }
 
 Judgement JudgeSl(const Counts& c, const Contract& k) {

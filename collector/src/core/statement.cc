@@ -176,13 +176,10 @@ std::string DateLabel(absl::CivilDay d) {
 // "2026-11-01 01:30-04:00": with the zone's offset, so the two 01:30 intervals of an autumn
 // night read apart.
 std::string IntervalLabel(absl::CivilSecond c, int offset_s) {
-  const int off_min = offset_s / 60;
-  const int abs_min = off_min < 0 ? -off_min : off_min;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d%c%02d:%02d", static_cast<int>(c.year()),
-                c.month(), c.day(), c.hour(), c.minute(), off_min < 0 ? '-' : '+', abs_min / 60,
-                abs_min % 60);
-  return buf;
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d", static_cast<int>(c.year()), c.month(),
+                c.day(), c.hour(), c.minute());
+  return buf + UtcOffsetText(offset_s);
 }
 
 std::string MonthLabel(absl::CivilDay d) {

@@ -55,6 +55,9 @@ struct LedgerRow {
   Judgement AsaResult() const;
 };
 
+// A UTC offset as RFC 3339 writes it: "+05:30", "-04:00".
+std::string UtcOffsetText(int offset_s);
+
 // Judges counts against a contract: no value (empty denominator) is kNoCalls.
 Judgement JudgeSl(const Counts& c, const Contract& k);
 Judgement JudgeAbandon(const Counts& c, const Contract& k);
