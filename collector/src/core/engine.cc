@@ -83,6 +83,7 @@ Queue* Engine::Impl::GetQueue(Site& site, std::string_view name) {
     q->client = "default";
     q->contract = cfg.default_contract;
   }
+  if (const absl::TimeZone& tz = StatementZone(name); tz != site.tz) q->contract_day_zone = &tz;
   q->threshold_ms = static_cast<std::int64_t>(q->contract.sl_threshold_s * 1000);
   q->short_abandon_ms = static_cast<std::int64_t>(q->contract.short_abandon_s * 1000);
   q->interval_ms = static_cast<std::int64_t>(q->contract.interval_minutes) * kMinuteMs;

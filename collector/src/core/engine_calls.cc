@@ -7,14 +7,29 @@ namespace ccmon::collector {
 void Engine::Impl::AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
   q.total += d;
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
-  const std::int64_t day = LocalDay(*q.site, t_ms);
-  if (day == q.today_day) {
-    q.today += d;
-  } else if (day > q.today_day) {
-    q.today_day = day;
-    q.today = d;
-  }
+  AddToDays(q, t_ms, d);
   AddToRow(q, t_ms, d, rebuilt);
+}
+
+void Engine::Impl::AddToDays(Queue& q, std::int64_t t_ms, const Counts& d) {
+  // A day's first counts start it; counts of a day already past are not kept.
+  auto add = [&d](std::int64_t day, std::int64_t& current, Counts& counts) {
+    if (day == current) {
+      counts += d;
+    } else if (day > current) {
+      current = day;
+      counts = d;
+    }
+  };
+  add(LocalDay(*q.site, t_ms), q.today_day, q.today);
+  if (q.contract_day_zone != nullptr) add(ContractDay(q, t_ms), q.contract_day, q.contract_today);
+}
+
+Counts Engine::Impl::ContractToday(const Queue& q, std::int64_t now_ms) {
+  if (q.contract_day_zone == nullptr) {
+    return LocalDay(*q.site, now_ms) == q.today_day ? q.today : Counts{};
+  }
+  return ContractDay(q, now_ms) == q.contract_day ? q.contract_today : Counts{};
 }
 
 ApplyResult Engine::Impl::ApplyCall(Site& site, const CallEvent& c, std::int64_t t) {
@@ -134,7 +149,7 @@ QueueView Engine::Impl::View(const Queue& q) const {
   for (std::size_t i = 0; i < kRollingWindowMinutes.size(); ++i) {
     v.windows[i] = WindowCounts(q, now, kRollingWindowMinutes[i], nullptr, nullptr);
   }
-  if (LocalDay(*q.site, now) == q.today_day) v.windows[3] = q.today;
+  if (LocalDay(*q.site, now) == q.today_day) v.windows[kTodayWindow] = q.today;
   const std::int64_t current = IntervalStart(q, now);
   if (auto it = q.rows.find(current); it != q.rows.end()) v.interval = it->second.counts;
   v.answered_wait = q.answered_wait.View();

@@ -355,6 +355,10 @@ EngineState Engine::ExportState() const {
                 [](const auto& a, const auto& b) { return a.minute < b.minute; });
       oq.today_day = q.today_day;
       oq.today = q.today;
+      if (q.contract_day_zone != nullptr) {
+        oq.contract_day = q.contract_day;
+        oq.contract_today = q.contract_today;
+      }
       for (const auto& [start, row] : q.rows) {
         oq.rows.push_back({start, row.counts, row.late, row.rebuilt, row.pending_late,
                            row.closed_ms, row.changed_ms, row.revision, row.closed, row.dirty});
@@ -451,6 +455,14 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
         if (ir.dirty) {
           m.MarkDirty(*q, ir.start_ms, placed);
           placed.pending_since_ms = now;
+        }
+      }
+      if (q->contract_day_zone != nullptr) {
+        if (iq.contract_day != EngineState::kNever) {
+          q->contract_day = iq.contract_day;
+          q->contract_today = iq.contract_today;
+        } else {  // an older checkpoint, or the zones differ since the configuration changed
+          Impl::RebuildContractToday(*q, m.SiteNow(site));
         }
       }
       // Bounds follow the configured thresholds; if they changed, the old counts mean nothing.

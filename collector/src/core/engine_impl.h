@@ -164,7 +164,14 @@ struct Queue {
   Counts total;
   std::array<MinuteBucket, kRingMinutes> ring{};
   std::int64_t today_day = std::numeric_limits<std::int64_t>::min();
-  Counts today;
+  Counts today;  // the site's local day: the site row's "today"
+  // The day as the contract's statements read it (the zone the contract names, else
+  // default_timezone): the client row's "today". Null when that zone is the site's own, and
+  // `today` serves both.
+  const absl::TimeZone* contract_day_zone = nullptr;
+  OffsetCache contract_day_offset;
+  std::int64_t contract_day = std::numeric_limits<std::int64_t>::min();
+  Counts contract_today;
   // Ledger rows by interval start (UTC): open, then closed and kept for amendments until
   // they leave the amendment horizon. Aligned to the contract's zone when it names one.
   std::map<std::int64_t, Row> rows;
@@ -328,6 +335,24 @@ struct Engine::Impl {
   static std::int64_t LocalDay(const Site& site, std::int64_t t_ms) {
     return FloorDiv(t_ms + site.offset.OffsetMs(site.tz, t_ms), kDayMs);
   }
+  // The zone a queue's contract reads its days in, as statements do: the zone it names, else
+  // default_timezone. Set by configuration alone (never by which sites serve the queue).
+  const absl::TimeZone& StatementZone(std::string_view queue) const {
+    if (const auto* owner = Find(queue_owner, queue)) {
+      if (const auto* named = Find(contract_tz, owner->zone)) return *named;
+    }
+    return default_tz;
+  }
+  // Day number of an instant as the queue's contract reads it (see Queue::contract_day_zone).
+  static std::int64_t ContractDay(const Queue& q, std::int64_t t_ms) {
+    if (q.contract_day_zone == nullptr) return LocalDay(*q.site, t_ms);
+    return FloorDiv(t_ms + q.contract_day_offset.OffsetMs(*q.contract_day_zone, t_ms), kDayMs);
+  }
+  // The queue's counts of the contract's day holding `now` (its client row's "today").
+  static Counts ContractToday(const Queue& q, std::int64_t now_ms);
+  // The contract day's call counts summed from the ledger rows, for a checkpoint that did not
+  // keep them (agent state time restarts from zero).
+  static void RebuildContractToday(Queue& q, std::int64_t now_ms);
   // Start of the contract interval holding t (interval boundaries are local time).
   static std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) {
     const std::int64_t offset_ms = q.zone_offset.OffsetMs(*q.zone, t_ms);
@@ -348,6 +373,8 @@ struct Engine::Impl {
 
   // --- calls and their KPIs (engine_calls.cc) ---
   void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt);
+  // Counts at t in the day totals: the site's day, and the contract's when its zone differs.
+  static void AddToDays(Queue& q, std::int64_t t_ms, const Counts& d);
   ApplyResult ApplyCall(Site& site, const CallEvent& c, std::int64_t t);
   static void Leave(Queue& q, std::string_view call_id);
   Counts WindowCounts(const Queue& q, std::int64_t now_ms, int minutes, std::uint64_t* mos_milli,

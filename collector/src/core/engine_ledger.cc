@@ -129,13 +129,9 @@ std::vector<LedgerRow> Engine::Impl::Drain(bool all) {
 
 void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
                                std::vector<IntervalView>* out) const {
-  // The zone the contract's days are read in, as statements read them: the one it names,
-  // else the collector's default_timezone. Set by configuration alone, so a site that starts
-  // serving the queue does not move the row's day or labels.
-  const absl::TimeZone* tz = &default_tz;
-  if (const auto* owner = Find(queue_owner, queues.front()->name)) {
-    if (const auto* named = Find(contract_tz, owner->zone)) tz = named;
-  }
+  // Set by configuration alone, so a site that starts serving the queue does not move the
+  // row's day or labels.
+  const absl::TimeZone* tz = &StatementZone(queues.front()->name);
   auto offset_at = [&](std::int64_t t) {
     return static_cast<std::int64_t>(tz->At(absl::FromUnixMillis(t)).offset) * 1000;
   };
@@ -172,6 +168,15 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
       label += " UTC" + UtcOffsetText(static_cast<int>(offset / 1000));
     }
     out->push_back({start, std::move(label), counts});
+  }
+}
+
+void Engine::Impl::RebuildContractToday(Queue& q, std::int64_t now_ms) {
+  const std::int64_t day = ContractDay(q, now_ms);
+  q.contract_day = day;
+  q.contract_today = {};
+  for (const auto& [start, row] : q.rows) {
+    if (ContractDay(q, start) == day) q.contract_today += row.counts;
   }
 }
 

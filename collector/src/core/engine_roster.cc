@@ -31,7 +31,7 @@ void Engine::Impl::Accrue(Agent& a, std::int64_t t_ms) {
 void Engine::Impl::AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
   q.total += d;
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
-  if (LocalDay(*q.site, t_ms) == q.today_day) q.today += d;
+  AddToDays(q, t_ms, d);
 }
 
 void Engine::Impl::SetState(Agent& a, AgentState s, std::int64_t t_ms) {

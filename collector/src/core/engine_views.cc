@@ -79,7 +79,9 @@ Snapshot Engine::TakeSnapshot() const {
     serving[row->second].push_back(queues[order[i]]);  // s.queues[i] is views[order[i]]
     QueueView& c = by_client[row->second];
     c.total += q.total;
-    for (std::size_t i = 0; i < c.windows.size(); ++i) c.windows[i] += q.windows[i];
+    for (std::size_t w = 0; w < kTodayWindow; ++w) c.windows[w] += q.windows[w];
+    const Queue& engine_queue = *queues[order[i]];
+    c.windows[kTodayWindow] += m.ContractToday(engine_queue, m.SiteNow(*engine_queue.site));
     c.interval += q.interval;
     c.calls_waiting += q.calls_waiting;
     c.oldest_wait_s = std::max(c.oldest_wait_s, q.oldest_wait_s);

@@ -232,6 +232,10 @@ std::string EncodeEngineState(const EngineState& s) {
       }
       oq->set_today_day(q.today_day);
       PutCounts(q.today, oq->mutable_today());
+      if (q.contract_day != EngineState::kNever) {
+        oq->set_contract_day(q.contract_day);
+        PutCounts(q.contract_today, oq->mutable_contract_today());
+      }
       for (const EngineState::Row& r : q.rows) {
         Msg::Row* orow = oq->add_rows();
         orow->set_start_ms(r.start_ms);
@@ -343,6 +347,10 @@ bool DecodeEngineState(std::string_view bytes, EngineState* out, std::string* er
       }
       q.today_day = oq.today_day();
       q.today = GetCounts(oq.today());
+      if (oq.has_contract_today()) {
+        q.contract_day = oq.contract_day();
+        q.contract_today = GetCounts(oq.contract_today());
+      }
       for (const Msg::Row& r : oq.rows()) {
         q.rows.push_back({r.start_ms(), GetCounts(r.counts()), r.late(), r.rebuilt(),
                           r.pending_late(), r.closed_ms(), r.changed_ms(), r.revision(), r.closed(),

@@ -18,10 +18,17 @@ namespace {
 constexpr std::int64_t kNow = 1'780'000'000'000;
 constexpr std::int64_t kMin = 60'000;
 
+// Manila keeps its own day beside the contract's (the default zone, UTC).
+CoreConfig BusyConfig() {
+  CoreConfig cfg;
+  cfg.sites.push_back({"manila-1", "Asia/Manila"});
+  return cfg;
+}
+
 // An engine with calls in two queues of two sites (answered, abandoned, waiting), an agent in
 // a queue, a link and closed ledger rows: its exported state touches every message field.
 EngineState BusyState(FakeClock& clock) {
-  Engine e(CoreConfig{}, clock);
+  Engine e(BusyConfig(), clock);
   std::uint64_t seq = 0;
   auto call = [&](std::string_view site, std::int64_t t, CallKind kind, std::string_view queue,
                   std::string_view id, std::uint32_t wait_ms) {
@@ -71,6 +78,7 @@ TEST(CheckpointCodecTest, EveryFieldOfABusyEngineRoundTrips) {
   EXPECT_FALSE(state.sites[0].agents.empty());
   EXPECT_FALSE(state.sites[0].links.empty());
   EXPECT_FALSE(state.sites[0].queues[0].abandoned.empty());
+  EXPECT_NE(state.sites[0].queues[0].contract_day, EngineState::kNever);
   EXPECT_EQ(state.stats.invalid_by_reason.at("bad_body"), 1u);
 
   const std::string bytes = EncodeEngineState(state);
@@ -79,7 +87,7 @@ TEST(CheckpointCodecTest, EveryFieldOfABusyEngineRoundTrips) {
   ASSERT_TRUE(DecodeEngineState(bytes, &back, &err)) << err;
   EXPECT_TRUE(back == state);
   // And an engine fed the decoded state exports the same again.
-  Engine restored(CoreConfig{}, clock);
+  Engine restored(BusyConfig(), clock);
   ASSERT_TRUE(restored.ImportState(back, &err)) << err;
   EXPECT_TRUE(restored.ExportState() == state);
 }

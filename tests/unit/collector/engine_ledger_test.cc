@@ -181,6 +181,81 @@ TEST_F(EngineTest, ClientIntervalsOfSitesInSeveralZonesAreLabelledInTheDefaultZo
   EXPECT_EQ(days[0].counts.offered, 3u);
 }
 
+// A client row's "today" is the day its contract is read in (here the collector's default,
+// UTC), as its interval table and statements are, not each site's own day. At 19:30 UTC on
+// the 26th both sites are in the 27th: the client row holds the UTC day's three calls and
+// the agent's 3.5 ready hours, while each site row holds only its own new day.
+TEST_F(EngineTest, AClientRowsTodayIsTheDayItsContractIsReadIn) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});   // UTC+05:30
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  constexpr std::int64_t kHour = 60 * kMin;
+  clock_.Set(kDay + 12 * kHour);
+  Make(cfg);
+  auto agent = [&](std::int64_t t, AgentState state) {
+    AgentStateEvent e;
+    e.agent = "ann";
+    e.queue = "billing";
+    e.state = state;
+    return engine_->Apply("manila", "i-manila", Event{++seq_, t, e});
+  };
+  agent(kDay + 12 * kHour, AgentState::kReady);                  // 20:00 PHT on the 26th
+  agent(kDay + 15 * kHour + 30 * kMin, AgentState::kLoggedOut);  // 23:30 PHT on the 26th
+  Offered("manila", "billing", kDay + 15 * kHour);               // 23:00 PHT on the 26th
+  Offered("pune", "billing", kDay + 19 * kHour);                 // 00:30 IST on the 27th
+  Offered("manila", "billing", kDay + 19 * kHour);               // 03:00 PHT on the 27th
+  clock_.Set(kDay + 19 * kHour + 30 * kMin);
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  const Counts& client_today = s.client_queues[0].windows[kTodayWindow];
+  EXPECT_EQ(client_today.offered, 3u);
+  EXPECT_EQ(client_today.ready_ms, static_cast<std::uint64_t>(3 * kHour + 30 * kMin));
+  const Counts& manila_today = Queue(s, "manila", "billing").windows[kTodayWindow];
+  EXPECT_EQ(manila_today.offered, 1u);
+  EXPECT_EQ(manila_today.ready_ms, 0u);
+  EXPECT_EQ(Queue(s, "pune", "billing").windows[kTodayWindow].offered, 1u);
+  // The rolling windows still add up the site rows: the last hour holds the two 19:00 calls.
+  EXPECT_EQ(s.client_queues[0].windows[2].offered, 2u);
+}
+
+// The contract's day survives a checkpoint; a checkpoint that did not keep it (an older
+// build's) sums the day's calls again from the ledger rows.
+TEST_F(EngineTest, AClientRowsTodayComesBackFromACheckpointOrFromTheRows) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"manila", "Asia/Manila"});
+  constexpr std::int64_t kHour = 60 * kMin;
+  clock_.Set(kDay + 15 * kHour);
+  Make(cfg);
+  Offered("manila", "billing", kDay + 15 * kHour);  // 23:00 PHT on the 26th
+  Offered("manila", "billing", kDay + 16 * kHour);  // 00:00 PHT on the 27th
+  Offered("manila", "billing", kDay + 17 * kHour);
+  clock_.Set(kDay + 18 * kHour);
+  EngineState state = engine_->ExportState();
+  ASSERT_EQ(state.sites.size(), 1u);
+  ASSERT_EQ(state.sites[0].queues.size(), 1u);
+  EXPECT_EQ(state.sites[0].queues[0].contract_today.offered, 3u);
+  EXPECT_EQ(state.sites[0].queues[0].today.offered, 2u);
+  auto client_today = [&](const EngineState& from) {
+    Engine restored(cfg, clock_);
+    std::string err;
+    EXPECT_TRUE(restored.ImportState(from, &err)) << err;
+    const Snapshot s = restored.TakeSnapshot();
+    EXPECT_EQ(s.client_queues.size(), 1u);
+    return s.client_queues.empty() ? Counts{} : s.client_queues[0].windows[kTodayWindow];
+  };
+  state.sites[0].queues[0].contract_today.ready_ms = 5 * kMin;  // kept only by the checkpoint
+  EXPECT_EQ(client_today(state).offered, 3u);
+  EXPECT_EQ(client_today(state).ready_ms, static_cast<std::uint64_t>(5 * kMin));
+  state.sites[0].queues[0].contract_day = EngineState::kNever;
+  state.sites[0].queues[0].contract_today = {};
+  EXPECT_EQ(client_today(state).offered, 3u);
+  EXPECT_EQ(client_today(state).ready_ms, 0u);
+}
+
 TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {
   CoreConfig cfg;
   cfg.sites.push_back({"pune", "Asia/Kolkata"});  // UTC+05:30

@@ -62,6 +62,8 @@ inline void FillDistinct(EngineState* state) {
       }
       q.today_day = i();
       counts(&q.today);
+      q.contract_day = i();
+      counts(&q.contract_today);
       for (EngineState::Row& r : q.rows) {
         counts(&r.counts);
         r.late = u();

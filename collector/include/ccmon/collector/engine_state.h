@@ -63,6 +63,10 @@ struct EngineState {
     std::vector<Minute> ring;  // the minutes in use, any order
     std::int64_t today_day = kNever;
     Counts today;
+    // The contract's day when its zone is not the site's (kNever: not kept; the calls are
+    // then summed again from the rows).
+    std::int64_t contract_day = kNever;
+    Counts contract_today;
     std::vector<Row> rows;
     Histogram answered_wait;
     Histogram abandoned_wait;

@@ -15,6 +15,7 @@
 namespace ccmon::collector {
 
 inline constexpr std::array<const char*, 4> kWindowNames = {"15m", "30m", "1h", "today"};
+inline constexpr std::size_t kTodayWindow = 3;  // the local day so far, not a rolling window
 inline constexpr std::array<int, 3> kRollingWindowMinutes = {15, 30, 60};
 
 struct Histogram {
@@ -42,9 +43,12 @@ struct QueueView {
   std::string site;
   std::string queue;
   Contract contract;
-  Counts total;                     // since the collector's state began
-  std::array<Counts, 4> windows{};  // kWindowNames order
-  Counts interval;                  // the current (open) contract interval
+  Counts total;  // since the collector's state began
+  // kWindowNames order. "today" is the site's local day in a site row; in a client row, the
+  // day of the zone the contract's statements are read in (the zone it names, else the
+  // collector's default_timezone).
+  std::array<Counts, 4> windows{};
+  Counts interval;  // the current (open) contract interval
   // Client rows only: the closed intervals of the day so far, oldest first.
   std::vector<IntervalView> closed_today;
   Histogram answered_wait;
