@@ -113,14 +113,22 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
     std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(gen()),
                   static_cast<unsigned long long>(gen()));
     instance_id_ = buf;
+    // On disk before any event goes out under it: an id lost to a power cut would make the
+    // collector take this spool's numbers for a new instance's and count them again.
     const std::string tmp = id_path + ".tmp";
-    std::ofstream out(tmp);
-    out << instance_id_ << "\n";
-    out.close();
-    if (!out || std::rename(tmp.c_str(), id_path.c_str()) != 0) {
+    const std::string line = instance_id_ + "\n";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    const bool written =
+        f != nullptr && std::fwrite(line.data(), 1, line.size(), f) == line.size() &&
+        std::fflush(f) == 0 && (!opt_.fsync_on_commit || ::fdatasync(::fileno(f)) == 0);
+    const int saved = errno;
+    if (f != nullptr) std::fclose(f);
+    errno = saved;
+    if (!written || std::rename(tmp.c_str(), id_path.c_str()) != 0) {
       *error = Errno("cannot write", id_path);
       return false;
     }
+    dir_unsynced_ = opt_.fsync_on_commit;
   }
   return Recover(error);
 }
@@ -243,10 +251,7 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
       *error = Errno("cannot replace damaged segment", seg.path);
       return false;
     }
-    if (const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-      ::fsync(dfd);  // the rename itself survives a power cut
-      ::close(dfd);
-    }
+    dir_unsynced_ = true;  // the next commit makes the rename survive a power cut
     damaged_lost_ += lost;
     dropped_ += lost;
     recovery_report_ += report;
@@ -296,8 +301,20 @@ bool Spool::Recover(std::string* error) {
     s.path = opt_.dir + "/" + SegmentName(next_seq_);
     s.first_seq = next_seq_;
     segments_.push_back(s);
+    dir_unsynced_ = opt_.fsync_on_commit;  // OpenForAppend creates it
   }
   return OpenForAppend(error);
+}
+
+bool Spool::SyncDir() const {
+  if (opt_.sync_dir) return opt_.sync_dir(opt_.dir);
+  const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  const bool synced = ::fsync(dfd) == 0;
+  const int saved = errno;
+  ::close(dfd);
+  errno = saved;
+  return synced;
 }
 
 bool Spool::OpenForAppend(std::string* error) {
@@ -373,6 +390,13 @@ bool Spool::Commit(std::string_view source, std::string_view cursor, std::string
     *error = Errno("cannot flush spool segment", segments_.back().path);
     return false;
   }
+  if (dir_unsynced_) {
+    if (!SyncDir()) {
+      *error = Errno("cannot sync the spool directory", opt_.dir);
+      return false;
+    }
+    dir_unsynced_ = false;
+  }
   cursors_[std::string(source)] = std::string(cursor);
   if (last > committed_seq_) {
     committed_seq_ = last;
@@ -438,13 +462,9 @@ bool Spool::Roll(std::string* error) {
   if (std::rename(tmp.c_str(), s.path.c_str()) != 0) {
     return fail("cannot rename " + tmp + " to", s.path);
   }
-  if (opt_.fsync_on_commit) {
-    // The new segment's name survives a power cut with its head.
-    if (const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
+  // The new name survives a power cut once the directory is synced, at the latest by the
+  // commit of the first chunk that goes into it: until then nothing depends on it.
+  dir_unsynced_ = opt_.fsync_on_commit;
   if (out_ != nullptr) std::fclose(out_);
   out_ = f;
   s.bytes = head.size();

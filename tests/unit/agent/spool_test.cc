@@ -315,6 +315,51 @@ TEST_F(SpoolTest, ASegmentLeftHalfMadeByARollIsRemoved) {
   EXPECT_EQ(s->Read(0, 100).size(), 5u);
 }
 
+// With fsync_on_commit, a chunk is committed only once the name of the segment holding it is
+// on disk too: a commit into a new segment (a fresh spool's first, or the first after a roll)
+// syncs the directory first, and fails, to be rolled back and tried again, while the disk
+// refuses. Commits into a segment whose name is on disk do not sync the directory again.
+TEST_F(SpoolTest, ACommitWaitsUntilItsSegmentsNameIsOnDisk) {
+  opt_.fsync_on_commit = true;
+  opt_.segment_bytes = 300;
+  int syncs = 0;
+  bool refuse = true;
+  opt_.sync_dir = [&](const std::string& dir) {
+    EXPECT_EQ(dir, dir_.string());
+    ++syncs;
+    return !refuse;
+  };
+  auto s = Open();
+  std::string err;
+  ASSERT_TRUE(s->Append("event-1", &err)) << err;
+  EXPECT_FALSE(s->Commit("src", "a", &err));  // the fresh segment and the instance file
+  EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
+  EXPECT_EQ(syncs, 1);
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  EXPECT_TRUE(s->Read(0, 100).empty());
+  refuse = false;
+  Put(*s, 1, "a");
+  EXPECT_EQ(syncs, 2);
+  Put(*s, 1, "b");  // same segment: no sync
+  EXPECT_EQ(syncs, 2);
+  while (s->stats().segments == 1) Put(*s, 1, "c");  // the last of these commits rolled
+  const int after_roll = syncs;
+  EXPECT_EQ(after_roll, 2);
+  refuse = true;
+  ASSERT_TRUE(s->Append("event-" + std::to_string(s->next_seq()), &err)) << err;
+  EXPECT_FALSE(s->Commit("src", "d", &err));
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  const std::size_t committed = s->Read(0, 1000).size();
+  refuse = false;
+  Put(*s, 2, "d");
+  EXPECT_EQ(syncs, after_roll + 2);
+  s.reset();
+  auto again = Open();
+  EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
+  EXPECT_EQ(again->Cursor("src"), "d");
+  EXPECT_EQ(again->Read(0, 1000).size(), committed + 2);
+}
+
 // A spool bound smaller than the default segment: segments shrink to an eighth of it, so the
 // block policy stops a backlog near the bound and drop_oldest can drop.
 TEST_F(SpoolTest, SegmentsFollowASmallBound) {

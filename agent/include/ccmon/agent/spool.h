@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ struct SpoolOptions {
   std::uint64_t segment_bytes = 16ULL << 20;
   OverflowPolicy overflow = OverflowPolicy::kBlock;
   bool fsync_on_commit = true;
+  // Makes the directory's entries (new segment names, the instance file) durable; false when
+  // the disk refused. Empty: fsync of the directory. Tests replace it to inject a failure.
+  std::function<bool(const std::string& dir)> sync_dir;
 };
 
 struct SpoolStats {
@@ -68,7 +72,8 @@ class Spool {
   bool Rollback(std::string* error);
   // Appends one event; its payload must already carry the sequence number next_seq().
   bool Append(std::string_view payload, std::string* error);
-  // Ends the current chunk: records `cursor` for `source` and makes the chunk readable.
+  // Ends the current chunk: records `cursor` for `source` and makes the chunk readable. With
+  // fsync_on_commit, the chunk and the name of the segment holding it are on disk first.
   bool Commit(std::string_view source, std::string_view cursor, std::string* error);
   // The cursor last committed for `source` (empty when none).
   std::string Cursor(std::string_view source) const;
@@ -106,6 +111,7 @@ class Spool {
   // Opens the last segment for appending (creating it when absent).
   bool OpenForAppend(std::string* error);
   void DropOldest();
+  bool SyncDir() const;
 
   SpoolOptions opt_;
   std::string instance_id_;
@@ -118,6 +124,9 @@ class Spool {
   std::uint64_t pending_bytes_ = 0;  // written since the last commit
   std::uint64_t pending_events_ = 0;
   bool skip_on_disk_ = true;  // false: SkipTo's segment is still to be written
+  // A file was created or renamed in the directory since it was last synced: the next commit
+  // syncs it, since its chunk is lost with the segment's name.
+  bool dir_unsynced_ = false;
   std::uint64_t dropped_ = 0;
   std::uint64_t torn_cut_ = 0;
   std::uint64_t damaged_lost_ = 0;
