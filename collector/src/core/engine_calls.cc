@@ -7,12 +7,7 @@ namespace ccmon::collector {
 void Engine::Impl::AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
   q.total += d;
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
-  AddToDays(q, t_ms, d);
-  AddToRow(q, t_ms, d, rebuilt);
-}
-
-void Engine::Impl::AddToDays(Queue& q, std::int64_t t_ms, const Counts& d) {
-  // A day's first counts start it; counts of a day already past are not kept.
+  // A day's first call starts it; calls of a day already past are not kept.
   auto add = [&d](std::int64_t day, std::int64_t& current, Counts& counts) {
     if (day == current) {
       counts += d;
@@ -22,7 +17,13 @@ void Engine::Impl::AddToDays(Queue& q, std::int64_t t_ms, const Counts& d) {
     }
   };
   add(LocalDay(*q.site, t_ms), q.today_day, q.today);
-  if (q.contract_day_zone != nullptr) add(ContractDay(q, t_ms), q.contract_day, q.contract_today);
+  // The contract's day holds the calls of the ledger rows it holds: a row starting before
+  // its midnight (rows follow the site's zone when the contract names none) belongs to the
+  // day before, as in the interval series and the statement.
+  if (q.contract_day_zone != nullptr) {
+    add(ContractDay(q, IntervalStart(q, t_ms)), q.contract_day, q.contract_today);
+  }
+  AddToRow(q, t_ms, d, rebuilt);
 }
 
 Counts Engine::Impl::ContractToday(const Queue& q, std::int64_t now_ms) {

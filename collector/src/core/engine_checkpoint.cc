@@ -358,6 +358,7 @@ EngineState Engine::ExportState() const {
       if (q.contract_day_zone != nullptr) {
         oq.contract_day = q.contract_day;
         oq.contract_today = q.contract_today;
+        oq.contract_zone = q.contract_day_zone->name();
       }
       for (const auto& [start, row] : q.rows) {
         oq.rows.push_back({start, row.counts, row.late, row.rebuilt, row.pending_late,
@@ -458,11 +459,12 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
         }
       }
       if (q->contract_day_zone != nullptr) {
-        if (iq.contract_day != EngineState::kNever) {
+        if (iq.contract_day != EngineState::kNever &&
+            iq.contract_zone == q->contract_day_zone->name()) {
           q->contract_day = iq.contract_day;
           q->contract_today = iq.contract_today;
-        } else {  // an older checkpoint, or the zones differ since the configuration changed
-          Impl::RebuildContractToday(*q, m.SiteNow(site));
+        } else {  // an older checkpoint, or the contract's zone has changed since
+          Impl::RebuildContractToday(*q, now);
         }
       }
       // Bounds follow the configured thresholds; if they changed, the old counts mean nothing.

@@ -373,8 +373,6 @@ struct Engine::Impl {
 
   // --- calls and their KPIs (engine_calls.cc) ---
   void AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt);
-  // Counts at t in the day totals: the site's day, and the contract's when its zone differs.
-  static void AddToDays(Queue& q, std::int64_t t_ms, const Counts& d);
   ApplyResult ApplyCall(Site& site, const CallEvent& c, std::int64_t t);
   static void Leave(Queue& q, std::string_view call_id);
   Counts WindowCounts(const Queue& q, std::int64_t now_ms, int minutes, std::uint64_t* mos_milli,

@@ -31,7 +31,12 @@ void Engine::Impl::Accrue(Agent& a, std::int64_t t_ms) {
 void Engine::Impl::AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
   q.total += d;
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
-  AddToDays(q, t_ms, d);
+  // Agent time never starts a day (the span may reach back over a quiet night): it counts in
+  // the day a call started.
+  if (LocalDay(*q.site, t_ms) == q.today_day) q.today += d;
+  if (q.contract_day_zone != nullptr && ContractDay(q, t_ms) == q.contract_day) {
+    q.contract_today += d;
+  }
 }
 
 void Engine::Impl::SetState(Agent& a, AgentState s, std::int64_t t_ms) {

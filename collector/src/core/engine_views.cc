@@ -81,7 +81,8 @@ Snapshot Engine::TakeSnapshot() const {
     c.total += q.total;
     for (std::size_t w = 0; w < kTodayWindow; ++w) c.windows[w] += q.windows[w];
     const Queue& engine_queue = *queues[order[i]];
-    c.windows[kTodayWindow] += m.ContractToday(engine_queue, m.SiteNow(*engine_queue.site));
+    // At the collector's clock, as the closed intervals below.
+    c.windows[kTodayWindow] += m.ContractToday(engine_queue, s.now_ms);
     c.interval += q.interval;
     c.calls_waiting += q.calls_waiting;
     c.oldest_wait_s = std::max(c.oldest_wait_s, q.oldest_wait_s);

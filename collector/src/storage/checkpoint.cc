@@ -235,6 +235,7 @@ std::string EncodeEngineState(const EngineState& s) {
       if (q.contract_day != EngineState::kNever) {
         oq->set_contract_day(q.contract_day);
         PutCounts(q.contract_today, oq->mutable_contract_today());
+        oq->set_contract_zone(q.contract_zone);
       }
       for (const EngineState::Row& r : q.rows) {
         Msg::Row* orow = oq->add_rows();
@@ -350,6 +351,7 @@ bool DecodeEngineState(std::string_view bytes, EngineState* out, std::string* er
       if (oq.has_contract_today()) {
         q.contract_day = oq.contract_day();
         q.contract_today = GetCounts(oq.contract_today());
+        q.contract_zone = oq.contract_zone();
       }
       for (const Msg::Row& r : oq.rows()) {
         q.rows.push_back({r.start_ms(), GetCounts(r.counts()), r.late(), r.rebuilt(),

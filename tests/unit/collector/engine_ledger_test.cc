@@ -204,8 +204,8 @@ TEST_F(EngineTest, AClientRowsTodayIsTheDayItsContractIsReadIn) {
     return engine_->Apply("manila", "i-manila", Event{++seq_, t, e});
   };
   agent(kDay + 12 * kHour, AgentState::kReady);                  // 20:00 PHT on the 26th
-  agent(kDay + 15 * kHour + 30 * kMin, AgentState::kLoggedOut);  // 23:30 PHT on the 26th
   Offered("manila", "billing", kDay + 15 * kHour);               // 23:00 PHT on the 26th
+  agent(kDay + 15 * kHour + 30 * kMin, AgentState::kLoggedOut);  // 23:30 PHT on the 26th
   Offered("pune", "billing", kDay + 19 * kHour);                 // 00:30 IST on the 27th
   Offered("manila", "billing", kDay + 19 * kHour);               // 03:00 PHT on the 27th
   clock_.Set(kDay + 19 * kHour + 30 * kMin);
@@ -250,10 +250,39 @@ TEST_F(EngineTest, AClientRowsTodayComesBackFromACheckpointOrFromTheRows) {
   state.sites[0].queues[0].contract_today.ready_ms = 5 * kMin;  // kept only by the checkpoint
   EXPECT_EQ(client_today(state).offered, 3u);
   EXPECT_EQ(client_today(state).ready_ms, static_cast<std::uint64_t>(5 * kMin));
+  EngineState other_zone = state;  // the contract's zone has changed since
+  other_zone.sites[0].queues[0].contract_zone = "America/New_York";
+  EXPECT_EQ(client_today(other_zone).offered, 3u);
+  EXPECT_EQ(client_today(other_zone).ready_ms, 0u);
   state.sites[0].queues[0].contract_day = EngineState::kNever;
   state.sites[0].queues[0].contract_today = {};
+  state.sites[0].queues[0].contract_zone.clear();
   EXPECT_EQ(client_today(state).offered, 3u);
   EXPECT_EQ(client_today(state).ready_ms, 0u);
+}
+
+// Under a contract that names no zone, a site's rows follow its own clock: with 60-minute
+// intervals in India (UTC+05:30) the row of 05:00-06:00 IST runs 23:30-00:30 UTC and belongs
+// to the UTC day it starts in, as in the interval series and the statement. Its calls after
+// UTC midnight are not in the client row's new day; the next row's are.
+TEST_F(EngineTest, AClientRowsDayHoldsTheCallsOfTheRowsItHolds) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"pune", "Asia/Kolkata"});
+  ClientConfig acme;
+  acme.name = "acme";
+  Contract hourly;
+  hourly.interval_minutes = 60;
+  acme.queues.push_back({"billing", hourly, {}});
+  cfg.clients.push_back(acme);
+  clock_.Set(kDay + 10 * kMin);
+  Make(cfg);
+  Offered("pune", "billing", kDay + 10 * kMin);  // 05:40 IST, in the row from 23:30 UTC
+  Offered("pune", "billing", kDay + 35 * kMin);  // 06:05 IST, in the row from 00:30 UTC
+  clock_.Set(kDay + 40 * kMin);
+  const Snapshot s = engine_->TakeSnapshot();
+  ASSERT_EQ(s.client_queues.size(), 1u);
+  EXPECT_EQ(s.client_queues[0].windows[kTodayWindow].offered, 1u);
+  EXPECT_EQ(Queue(s, "pune", "billing").windows[kTodayWindow].offered, 2u);
 }
 
 TEST_F(EngineTest, LedgerClosesIntervalsInTheSiteTimeZone) {

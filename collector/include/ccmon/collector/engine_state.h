@@ -63,10 +63,11 @@ struct EngineState {
     std::vector<Minute> ring;  // the minutes in use, any order
     std::int64_t today_day = kNever;
     Counts today;
-    // The contract's day when its zone is not the site's (kNever: not kept; the calls are
-    // then summed again from the rows).
+    // The contract's day when its zone is not the site's, and that zone's name (kNever: not
+    // kept; the calls are then summed again from the rows, as when the zone has changed).
     std::int64_t contract_day = kNever;
     Counts contract_today;
+    std::string contract_zone;
     std::vector<Row> rows;
     Histogram answered_wait;
     Histogram abandoned_wait;
