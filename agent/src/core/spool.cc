@@ -24,6 +24,19 @@ constexpr char kEvent = 'E';
 constexpr char kCommit = 'C';
 constexpr std::uint32_t kMaxRecord = 64U << 20;
 
+// fsync of a directory, so that the names created, renamed or removed in it survive a power
+// cut. A filesystem that cannot sync directories (EINVAL: some network and FUSE ones) is
+// taken as done, as it has nothing more to give.
+bool SyncDirectory(const std::string& dir) {
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  const bool synced = ::fsync(dfd) == 0 || errno == EINVAL;
+  const int saved = errno;
+  ::close(dfd);
+  errno = saved;
+  return synced;
+}
+
 std::string SegmentName(std::uint64_t first_seq) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "seg-%020llu.log", static_cast<unsigned long long>(first_seq));
@@ -96,9 +109,14 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
   opt_.segment_bytes = std::min(
       opt_.segment_bytes, std::max<std::uint64_t>(opt_.max_bytes / 8, std::uint64_t{16} << 10));
   std::error_code ec;
-  fs::create_directories(opt_.dir, ec);
+  const bool created = fs::create_directories(opt_.dir, ec);
   if (ec) {
     *error = "cannot create spool directory " + opt_.dir + ": " + ec.message();
+    return false;
+  }
+  const std::string parent = fs::path(opt_.dir).lexically_normal().parent_path().string();
+  if (created && opt_.fsync_on_commit && !SyncDirectory(parent.empty() ? "." : parent)) {
+    *error = Errno("cannot sync the directory holding", opt_.dir);
     return false;
   }
   const std::string id_path = opt_.dir + "/instance";
@@ -118,9 +136,10 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
     const std::string tmp = id_path + ".tmp";
     const std::string line = instance_id_ + "\n";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    const bool written =
-        f != nullptr && std::fwrite(line.data(), 1, line.size(), f) == line.size() &&
-        std::fflush(f) == 0 && (!opt_.fsync_on_commit || ::fdatasync(::fileno(f)) == 0);
+    // Written once per spool, so synced whatever fsync_on_commit says.
+    const bool written = f != nullptr &&
+                         std::fwrite(line.data(), 1, line.size(), f) == line.size() &&
+                         std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
     const int saved = errno;
     if (f != nullptr) std::fclose(f);
     errno = saved;
@@ -128,7 +147,10 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
       *error = Errno("cannot write", id_path);
       return false;
     }
-    dir_unsynced_ = opt_.fsync_on_commit;
+    if (!SyncDir()) {
+      *error = Errno("cannot sync the spool directory", opt_.dir);
+      return false;
+    }
   }
   return Recover(error);
 }
@@ -251,7 +273,6 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
       *error = Errno("cannot replace damaged segment", seg.path);
       return false;
     }
-    dir_unsynced_ = true;  // the next commit makes the rename survive a power cut
     damaged_lost_ += lost;
     dropped_ += lost;
     recovery_report_ += report;
@@ -301,20 +322,26 @@ bool Spool::Recover(std::string* error) {
     s.path = opt_.dir + "/" + SegmentName(next_seq_);
     s.first_seq = next_seq_;
     segments_.push_back(s);
-    dir_unsynced_ = opt_.fsync_on_commit;  // OpenForAppend creates it
   }
+  // Whatever the last run created or renamed here (a new segment, a repaired one, the first
+  // one OpenForAppend creates now) may still be in the page cache only, if that run was
+  // killed before it synced: the first commit syncs the directory.
+  dir_unsynced_ = opt_.fsync_on_commit;
   return OpenForAppend(error);
 }
 
 bool Spool::SyncDir() const {
-  if (opt_.sync_dir) return opt_.sync_dir(opt_.dir);
-  const int dfd = ::open(opt_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return false;
-  const bool synced = ::fsync(dfd) == 0;
-  const int saved = errno;
-  ::close(dfd);
-  errno = saved;
-  return synced;
+  return opt_.sync_dir ? opt_.sync_dir(opt_.dir) : SyncDirectory(opt_.dir);
+}
+
+bool Spool::SyncDirIfNeeded(std::string* error) {
+  if (!dir_unsynced_) return true;
+  if (!SyncDir()) {
+    *error = Errno("cannot sync the spool directory", opt_.dir);
+    return false;
+  }
+  dir_unsynced_ = false;
+  return true;
 }
 
 bool Spool::OpenForAppend(std::string* error) {
@@ -375,7 +402,8 @@ bool Spool::OverHeadroom() const {
 
 bool Spool::Append(std::string_view payload, std::string* error) {
   if (opt_.overflow == OverflowPolicy::kDropOldest) {
-    while (stats().bytes >= opt_.max_bytes && segments_.size() > 1) DropOldest();
+    while (stats().bytes >= opt_.max_bytes && segments_.size() > 1 && DropOldest()) {
+    }
   }
   if (!SkipOnDisk(error) || !WriteRecord(kEvent, next_seq_, payload, {}, error)) return false;
   ++next_seq_;
@@ -390,13 +418,7 @@ bool Spool::Commit(std::string_view source, std::string_view cursor, std::string
     *error = Errno("cannot flush spool segment", segments_.back().path);
     return false;
   }
-  if (dir_unsynced_) {
-    if (!SyncDir()) {
-      *error = Errno("cannot sync the spool directory", opt_.dir);
-      return false;
-    }
-    dir_unsynced_ = false;
-  }
+  if (!SyncDirIfNeeded(error)) return false;
   cursors_[std::string(source)] = std::string(cursor);
   if (last > committed_seq_) {
     committed_seq_ = last;
@@ -462,8 +484,8 @@ bool Spool::Roll(std::string* error) {
   if (std::rename(tmp.c_str(), s.path.c_str()) != 0) {
     return fail("cannot rename " + tmp + " to", s.path);
   }
-  // The new name survives a power cut once the directory is synced, at the latest by the
-  // commit of the first chunk that goes into it: until then nothing depends on it.
+  // The new name survives a power cut once the directory is synced: before a skip goes on,
+  // before an older segment is deleted, else by the commit of the first chunk written into it.
   dir_unsynced_ = opt_.fsync_on_commit;
   if (out_ != nullptr) std::fclose(out_);
   out_ = f;
@@ -512,7 +534,8 @@ std::vector<SpoolRecord> Spool::Read(std::uint64_t after_seq, std::size_t max, s
 
 bool Spool::SkipOnDisk(std::string* error) {
   if (skip_on_disk_) return true;
-  if (!Roll(error)) return false;
+  // Roll again finds the segment made by a try whose sync failed, and keeps it.
+  if (!Roll(error) || !SyncDirIfNeeded(error)) return false;
   skip_on_disk_ = true;
   return true;
 }
@@ -546,13 +569,19 @@ void Spool::Ack(std::uint64_t seq) {
     const Segment& s = segments_.front();
     const std::uint64_t next_first = segments_[1].first_seq;
     if (next_first - 1 > acked_seq_) break;
+    // Not before the newer segments' names are on disk: a power cut could otherwise keep the
+    // deletion and lose the name, and the spool would come back without its numbering.
+    std::string e;
+    if (!SyncDirIfNeeded(&e)) break;
     std::error_code ec;
     fs::remove(s.path, ec);
     segments_.erase(segments_.begin());
   }
 }
 
-void Spool::DropOldest() {
+bool Spool::DropOldest() {
+  std::string e;
+  if (!SyncDirIfNeeded(&e)) return false;  // as in Ack; the spool stays over its bound meanwhile
   const Segment& s = segments_.front();
   // Numbers between this segment's last event and the next segment's first were skipped,
   // never given to an event: they count as acknowledged, not as dropped.
@@ -563,6 +592,7 @@ void Spool::DropOldest() {
   std::error_code ec;
   fs::remove(s.path, ec);
   segments_.erase(segments_.begin());
+  return true;
 }
 
 SpoolStats Spool::stats() const {

@@ -323,28 +323,31 @@ TEST_F(SpoolTest, ACommitWaitsUntilItsSegmentsNameIsOnDisk) {
   opt_.fsync_on_commit = true;
   opt_.segment_bytes = 300;
   int syncs = 0;
-  bool refuse = true;
+  bool refuse = false;
   opt_.sync_dir = [&](const std::string& dir) {
     EXPECT_EQ(dir, dir_.string());
     ++syncs;
+    errno = EIO;
     return !refuse;
   };
   auto s = Open();
+  EXPECT_EQ(syncs, 1);  // the new instance file, before anything goes out under its id
+  refuse = true;
   std::string err;
   ASSERT_TRUE(s->Append("event-1", &err)) << err;
-  EXPECT_FALSE(s->Commit("src", "a", &err));  // the fresh segment and the instance file
+  EXPECT_FALSE(s->Commit("src", "a", &err));  // the fresh segment
   EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
-  EXPECT_EQ(syncs, 1);
+  EXPECT_EQ(syncs, 2);
   ASSERT_TRUE(s->Rollback(&err)) << err;
   EXPECT_TRUE(s->Read(0, 100).empty());
   refuse = false;
   Put(*s, 1, "a");
-  EXPECT_EQ(syncs, 2);
+  EXPECT_EQ(syncs, 3);
   Put(*s, 1, "b");  // same segment: no sync
-  EXPECT_EQ(syncs, 2);
+  EXPECT_EQ(syncs, 3);
   while (s->stats().segments == 1) Put(*s, 1, "c");  // the last of these commits rolled
   const int after_roll = syncs;
-  EXPECT_EQ(after_roll, 2);
+  EXPECT_EQ(after_roll, 3);
   refuse = true;
   ASSERT_TRUE(s->Append("event-" + std::to_string(s->next_seq()), &err)) << err;
   EXPECT_FALSE(s->Commit("src", "d", &err));
@@ -358,6 +361,70 @@ TEST_F(SpoolTest, ACommitWaitsUntilItsSegmentsNameIsOnDisk) {
   EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
   EXPECT_EQ(again->Cursor("src"), "d");
   EXPECT_EQ(again->Read(0, 1000).size(), committed + 2);
+  // A restart cannot know whether the last run synced what it renamed: its first commit
+  // syncs the directory once.
+  Put(*again, 1, "e");
+  Put(*again, 1, "f");
+  EXPECT_EQ(syncs, after_roll + 3);
+}
+
+// A jump in numbering is on disk, name and all, before SkipTo returns: while the directory
+// cannot be synced, SkipTo fails and appends wait; once it can, the numbers follow the jump,
+// after a restart too.
+TEST_F(SpoolTest, ASkipWaitsUntilItsSegmentsNameIsOnDisk) {
+  opt_.fsync_on_commit = true;
+  bool refuse = false;
+  opt_.sync_dir = [&](const std::string&) { return !refuse; };
+  auto s = Open();
+  Put(*s, 3, "a");
+  refuse = true;
+  std::string err;
+  EXPECT_FALSE(s->SkipTo(100, &err));
+  EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
+  EXPECT_FALSE(s->Append("event-101", &err));
+  refuse = false;
+  Put(*s, 1, "b");
+  const auto recs = s->Read(0, 100);
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs.back().seq, 101u);
+  s.reset();
+  EXPECT_EQ(Open()->next_seq(), 102u);
+}
+
+// Acknowledged segments are deleted only once the names of the segments after them are on
+// disk: a power cut must not keep the deletion and lose the newer name.
+TEST_F(SpoolTest, AcksDeleteNothingUntilTheNewerSegmentsNamesAreOnDisk) {
+  opt_.fsync_on_commit = true;
+  opt_.segment_bytes = 300;
+  bool refuse = false;
+  opt_.sync_dir = [&](const std::string&) { return !refuse; };
+  auto s = Open();
+  while (s->stats().segments == 1) Put(*s, 1, "a");  // the last commit rolled
+  const auto files = [&] {
+    return std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
+  };
+  const auto before = files();
+  refuse = true;
+  s->Ack(s->stats().committed_seq);
+  EXPECT_EQ(s->stats().segments, 2u);
+  EXPECT_EQ(files(), before);
+  refuse = false;
+  s->Ack(s->stats().committed_seq);
+  EXPECT_EQ(s->stats().segments, 1u);
+  EXPECT_EQ(files(), before - 1);
+}
+
+// Without fsync_on_commit, only the instance file is synced (once, when the spool is made):
+// rolls and commits never sync the directory, so a refusal never stops them.
+TEST_F(SpoolTest, WithoutFsyncOnlyTheInstanceFileIsSynced) {
+  opt_.segment_bytes = 300;
+  int syncs = 0;
+  opt_.sync_dir = [&](const std::string&) { return ++syncs == 1; };
+  auto s = Open();
+  for (int i = 0; i < 20; ++i) Put(*s, 1, "a");
+  EXPECT_GT(s->stats().segments, 1u);
+  s->Ack(s->stats().committed_seq);
+  EXPECT_EQ(syncs, 1);
 }
 
 // A spool bound smaller than the default segment: segments shrink to an eighth of it, so the

@@ -110,8 +110,12 @@ class Spool {
   bool SkipOnDisk(std::string* error);
   // Opens the last segment for appending (creating it when absent).
   bool OpenForAppend(std::string* error);
-  void DropOldest();
+  // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced.
+  bool DropOldest();
   bool SyncDir() const;
+  // Syncs the directory if a name in it changed since its last sync; false (*error says why)
+  // when the disk refused.
+  bool SyncDirIfNeeded(std::string* error);
 
   SpoolOptions opt_;
   std::string instance_id_;
