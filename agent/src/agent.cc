@@ -602,8 +602,10 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     for (const auto& src : jsonls)
       hb.lines_rejected += src->stats().rejected + src->oversized_lines();
     // Past the bound's headroom (a long outage) heartbeats wait too: they would only say
-    // "still here" to a collector that cannot hear them yet.
+    // "still here" to a collector that cannot hear them yet. Acknowledged segments an ack
+    // could not delete then (the directory could not be synced) are tried again here.
     if (spool.OverHeadroom()) {
+      spool.Ack(st.acked_seq);
       if (heartbeats_skipped++ % 100 == 0) {
         Log()->warn("spool {} bytes past its bound: heartbeats are not spooled until it drains",
                     st.bytes);

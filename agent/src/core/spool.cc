@@ -108,15 +108,21 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
   // segments a small part of it.
   opt_.segment_bytes = std::min(
       opt_.segment_bytes, std::max<std::uint64_t>(opt_.max_bytes / 8, std::uint64_t{16} << 10));
+  // The directories whose names must be on disk for this one to be found after a power cut:
+  // its parent's, and the parents of those create_directories makes now.
+  fs::path dir = fs::path(opt_.dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "spool/" names "spool"
+  auto parent_of = [](const fs::path& p) {
+    return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  };
+  std::vector<std::string> holders = {parent_of(dir)};
   std::error_code ec;
-  const bool created = fs::create_directories(opt_.dir, ec);
+  for (fs::path p = dir.parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    holders.push_back(parent_of(p));
+  }
+  fs::create_directories(opt_.dir, ec);
   if (ec) {
     *error = "cannot create spool directory " + opt_.dir + ": " + ec.message();
-    return false;
-  }
-  const std::string parent = fs::path(opt_.dir).lexically_normal().parent_path().string();
-  if (created && opt_.fsync_on_commit && !SyncDirectory(parent.empty() ? "." : parent)) {
-    *error = Errno("cannot sync the directory holding", opt_.dir);
     return false;
   }
   const std::string id_path = opt_.dir + "/instance";
@@ -147,12 +153,22 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
       *error = Errno("cannot write", id_path);
       return false;
     }
-    if (!SyncDir()) {
-      *error = Errno("cannot sync the spool directory", opt_.dir);
+  }
+  if (!Recover(error)) return false;
+  // Once per start, whatever fsync_on_commit says: what this run made (the directory, the
+  // instance file, a repaired segment, the first segment) or the last run made and was
+  // killed before syncing is on disk before anything is committed under this id.
+  if (!SyncPath(opt_.dir)) {
+    *error = Errno("cannot sync the spool directory", opt_.dir);
+    return false;
+  }
+  for (const std::string& holder : holders) {
+    if (!SyncPath(holder)) {
+      *error = Errno("cannot sync the directory holding", opt_.dir);
       return false;
     }
   }
-  return Recover(error);
+  return true;
 }
 
 namespace {
@@ -323,20 +339,16 @@ bool Spool::Recover(std::string* error) {
     s.first_seq = next_seq_;
     segments_.push_back(s);
   }
-  // Whatever the last run created or renamed here (a new segment, a repaired one, the first
-  // one OpenForAppend creates now) may still be in the page cache only, if that run was
-  // killed before it synced: the first commit syncs the directory.
-  dir_unsynced_ = opt_.fsync_on_commit;
   return OpenForAppend(error);
 }
 
-bool Spool::SyncDir() const {
-  return opt_.sync_dir ? opt_.sync_dir(opt_.dir) : SyncDirectory(opt_.dir);
+bool Spool::SyncPath(const std::string& dir) const {
+  return opt_.sync_dir ? opt_.sync_dir(dir) : SyncDirectory(dir);
 }
 
 bool Spool::SyncDirIfNeeded(std::string* error) {
   if (!dir_unsynced_) return true;
-  if (!SyncDir()) {
+  if (!SyncPath(opt_.dir)) {
     *error = Errno("cannot sync the spool directory", opt_.dir);
     return false;
   }

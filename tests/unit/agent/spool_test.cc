@@ -316,56 +316,67 @@ TEST_F(SpoolTest, ASegmentLeftHalfMadeByARollIsRemoved) {
 }
 
 // With fsync_on_commit, a chunk is committed only once the name of the segment holding it is
-// on disk too: a commit into a new segment (a fresh spool's first, or the first after a roll)
-// syncs the directory first, and fails, to be rolled back and tried again, while the disk
-// refuses. Commits into a segment whose name is on disk do not sync the directory again.
+// on disk too. Opening syncs the directory (what this run or a killed one made there); after
+// that, a commit into a new segment (the first after a roll) syncs it first, and fails, to be
+// rolled back and tried again, while the disk refuses. Other commits do not sync it.
 TEST_F(SpoolTest, ACommitWaitsUntilItsSegmentsNameIsOnDisk) {
   opt_.fsync_on_commit = true;
   opt_.segment_bytes = 300;
-  int syncs = 0;
+  int syncs = 0;  // of the spool directory itself
   bool refuse = false;
   opt_.sync_dir = [&](const std::string& dir) {
-    EXPECT_EQ(dir, dir_.string());
-    ++syncs;
+    if (dir == opt_.dir) ++syncs;
     errno = EIO;
     return !refuse;
   };
   auto s = Open();
-  EXPECT_EQ(syncs, 1);  // the new instance file, before anything goes out under its id
+  EXPECT_EQ(syncs, 1);
+  refuse = true;
+  Put(*s, 1, "a");  // into the segment the open synced
+  Put(*s, 1, "b");
+  refuse = false;
+  EXPECT_EQ(syncs, 1);
+  while (s->stats().segments == 1) Put(*s, 1, "c");  // the last of these commits rolled
+  EXPECT_EQ(syncs, 1);
   refuse = true;
   std::string err;
-  ASSERT_TRUE(s->Append("event-1", &err)) << err;
-  EXPECT_FALSE(s->Commit("src", "a", &err));  // the fresh segment
-  EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
-  EXPECT_EQ(syncs, 2);
-  ASSERT_TRUE(s->Rollback(&err)) << err;
-  EXPECT_TRUE(s->Read(0, 100).empty());
-  refuse = false;
-  Put(*s, 1, "a");
-  EXPECT_EQ(syncs, 3);
-  Put(*s, 1, "b");  // same segment: no sync
-  EXPECT_EQ(syncs, 3);
-  while (s->stats().segments == 1) Put(*s, 1, "c");  // the last of these commits rolled
-  const int after_roll = syncs;
-  EXPECT_EQ(after_roll, 3);
-  refuse = true;
   ASSERT_TRUE(s->Append("event-" + std::to_string(s->next_seq()), &err)) << err;
   EXPECT_FALSE(s->Commit("src", "d", &err));
+  EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
+  EXPECT_EQ(syncs, 2);
   ASSERT_TRUE(s->Rollback(&err)) << err;
   const std::size_t committed = s->Read(0, 1000).size();
   refuse = false;
   Put(*s, 2, "d");
-  EXPECT_EQ(syncs, after_roll + 2);
+  EXPECT_EQ(syncs, 3);
+  Put(*s, 1, "e");
+  EXPECT_EQ(syncs, 3);
   s.reset();
   auto again = Open();
+  EXPECT_EQ(syncs, 4);
   EXPECT_EQ(again->stats().torn_bytes_cut, 0u);
-  EXPECT_EQ(again->Cursor("src"), "d");
-  EXPECT_EQ(again->Read(0, 1000).size(), committed + 2);
-  // A restart cannot know whether the last run synced what it renamed: its first commit
-  // syncs the directory once.
-  Put(*again, 1, "e");
-  Put(*again, 1, "f");
-  EXPECT_EQ(syncs, after_roll + 3);
+  EXPECT_EQ(again->Cursor("src"), "e");
+  EXPECT_EQ(again->Read(0, 1000).size(), committed + 3);
+}
+
+// A spool directory's own name, and those of the directories made for it, are synced in
+// their parents when it opens; a refusal fails the open with the directory named.
+TEST_F(SpoolTest, OpeningSyncsTheDirectoriesMadeForTheSpool) {
+  opt_.dir = (dir_ / "a" / "b").string() + "/";
+  std::set<std::string> synced;
+  bool refuse = false;
+  opt_.sync_dir = [&](const std::string& dir) {
+    synced.insert(dir);
+    return !refuse;
+  };
+  Open();
+  EXPECT_EQ(synced, (std::set<std::string>{opt_.dir, (dir_ / "a").string(), dir_.string(),
+                                           dir_.parent_path().string()}));
+  refuse = true;
+  Spool again;
+  std::string err;
+  EXPECT_FALSE(again.Open(opt_, &err));
+  EXPECT_NE(err.find("cannot sync the spool directory " + opt_.dir), std::string::npos) << err;
 }
 
 // A jump in numbering is on disk, name and all, before SkipTo returns: while the directory
@@ -373,8 +384,12 @@ TEST_F(SpoolTest, ACommitWaitsUntilItsSegmentsNameIsOnDisk) {
 // after a restart too.
 TEST_F(SpoolTest, ASkipWaitsUntilItsSegmentsNameIsOnDisk) {
   opt_.fsync_on_commit = true;
+  int syncs = 0;
   bool refuse = false;
-  opt_.sync_dir = [&](const std::string&) { return !refuse; };
+  opt_.sync_dir = [&](const std::string& dir) {
+    if (dir == opt_.dir) ++syncs;
+    return !refuse;
+  };
   auto s = Open();
   Put(*s, 3, "a");
   refuse = true;
@@ -383,12 +398,16 @@ TEST_F(SpoolTest, ASkipWaitsUntilItsSegmentsNameIsOnDisk) {
   EXPECT_NE(err.find("cannot sync the spool directory"), std::string::npos) << err;
   EXPECT_FALSE(s->Append("event-101", &err));
   refuse = false;
+  const int before = syncs;
   Put(*s, 1, "b");
+  EXPECT_EQ(syncs, before + 1);
   const auto recs = s->Read(0, 100);
   ASSERT_EQ(recs.size(), 4u);
   EXPECT_EQ(recs.back().seq, 101u);
+  EXPECT_TRUE(s->SkipTo(200, &err)) << err;
+  EXPECT_EQ(syncs, before + 2);  // synced before it returned
   s.reset();
-  EXPECT_EQ(Open()->next_seq(), 102u);
+  EXPECT_EQ(Open()->next_seq(), 201u);
 }
 
 // Acknowledged segments are deleted only once the names of the segments after them are on
@@ -414,17 +433,25 @@ TEST_F(SpoolTest, AcksDeleteNothingUntilTheNewerSegmentsNamesAreOnDisk) {
   EXPECT_EQ(files(), before - 1);
 }
 
-// Without fsync_on_commit, only the instance file is synced (once, when the spool is made):
-// rolls and commits never sync the directory, so a refusal never stops them.
-TEST_F(SpoolTest, WithoutFsyncOnlyTheInstanceFileIsSynced) {
+// Without fsync_on_commit, only opening syncs the directory: rolls, commits and acks never
+// do, so a refusal never stops them.
+TEST_F(SpoolTest, WithoutFsyncOnlyOpeningSyncsTheDirectory) {
   opt_.segment_bytes = 300;
   int syncs = 0;
-  opt_.sync_dir = [&](const std::string&) { return ++syncs == 1; };
+  bool refuse = false;
+  opt_.sync_dir = [&](const std::string&) {
+    ++syncs;
+    return !refuse;
+  };
   auto s = Open();
+  const int at_open = syncs;
+  EXPECT_GE(at_open, 2);  // the spool directory and its parent
+  refuse = true;
   for (int i = 0; i < 20; ++i) Put(*s, 1, "a");
   EXPECT_GT(s->stats().segments, 1u);
   s->Ack(s->stats().committed_seq);
-  EXPECT_EQ(syncs, 1);
+  EXPECT_EQ(s->stats().segments, 1u);
+  EXPECT_EQ(syncs, at_open);
 }
 
 // A spool bound smaller than the default segment: segments shrink to an eighth of it, so the

@@ -29,8 +29,9 @@ struct SpoolOptions {
   std::uint64_t segment_bytes = 16ULL << 20;
   OverflowPolicy overflow = OverflowPolicy::kBlock;
   bool fsync_on_commit = true;
-  // Makes the directory's entries (new segment names, the instance file) durable; false when
-  // the disk refused. Empty: fsync of the directory. Tests replace it to inject a failure.
+  // Makes a directory's entries (new segment names, the instance file, the spool directory's
+  // own name in its parent) durable; false when the disk refused. Empty: fsync of the
+  // directory. Tests replace it to inject a failure.
   std::function<bool(const std::string& dir)> sync_dir;
 };
 
@@ -112,7 +113,7 @@ class Spool {
   bool OpenForAppend(std::string* error);
   // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced.
   bool DropOldest();
-  bool SyncDir() const;
+  bool SyncPath(const std::string& dir) const;  // opt_.sync_dir, else SyncDirectory
   // Syncs the directory if a name in it changed since its last sync; false (*error says why)
   // when the disk refused.
   bool SyncDirIfNeeded(std::string* error);
@@ -128,8 +129,9 @@ class Spool {
   std::uint64_t pending_bytes_ = 0;  // written since the last commit
   std::uint64_t pending_events_ = 0;
   bool skip_on_disk_ = true;  // false: SkipTo's segment is still to be written
-  // A file was created or renamed in the directory since it was last synced: the next commit
-  // syncs it, since its chunk is lost with the segment's name.
+  // A segment was created since the directory was last synced: the next commit syncs it
+  // (its chunk is lost with the segment's name), as do a skip before it returns and an ack
+  // or drop_oldest before it deletes an older segment.
   bool dir_unsynced_ = false;
   std::uint64_t dropped_ = 0;
   std::uint64_t torn_cut_ = 0;
