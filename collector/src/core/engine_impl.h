@@ -396,7 +396,8 @@ struct Engine::Impl {
   std::vector<LedgerRow> Drain(bool all);
   // The closed intervals of today so far for a client's queue, summed across the site queues
   // serving it (`queues`, at least one), oldest first: the day and the labels are those of
-  // the zone the contract's days are read in.
+  // the zone the contract's days are read in. Until the new day's first interval can have
+  // closed, they are the day before's, its last interval included.
   void ClosedToday(const std::vector<const Queue*>& queues, std::int64_t now,
                    std::vector<IntervalView>* out) const;
 

@@ -138,12 +138,16 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
   auto first_instant = [&](std::int64_t local_day) {  // midnight, or the transition skipping it
     return absl::ToUnixMillis(absl::FromCivil(absl::CivilDay(1970, 1, 1) + local_day, *tz));
   };
-  const std::int64_t offset_now = offset_at(now);
-  const std::int64_t day = FloorDiv(now + offset_now, kDayMs);
+  // The day whose intervals are closing: the day before, until the new day's first interval
+  // can have closed (its end plus the allowed lateness), so that a day's last interval, which
+  // closes after midnight, shows too.
+  const std::int64_t closing = now - queues.front()->interval_ms - cfg.allowed_lateness_ms;
+  const std::int64_t day = FloorDiv(closing + offset_at(closing), kDayMs);
   const std::int64_t from = first_instant(day);
+  const std::int64_t day_offset = offset_at(from);
   // All but DST days keep one offset from the first instant to the last: then no row needs a
   // zone lookup of its own, and no local time repeats.
-  const bool one_offset = offset_at(from) == offset_at(first_instant(day + 1) - 1);
+  const bool one_offset = day_offset == offset_at(first_instant(day + 1) - 1);
   std::map<std::int64_t, Counts> by_start;
   for (const Queue* q : queues) {
     for (auto it = q->rows.lower_bound(from); it != q->rows.end() && it->first < now; ++it) {
@@ -152,7 +156,7 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
   }
   out->reserve(by_start.size());
   for (const auto& [start, counts] : by_start) {
-    const std::int64_t offset = one_offset ? offset_now : offset_at(start);
+    const std::int64_t offset = one_offset ? day_offset : offset_at(start);
     const std::int64_t local = start + offset;
     if (FloorDiv(local, kDayMs) != day) continue;
     const std::int64_t minute_of_day = (local - day * kDayMs) / kMinuteMs;

@@ -119,6 +119,29 @@ TEST_F(EngineTest, TheRepeatedHourOfADstNightIsLabelledWithItsOffsets) {
                                               "01:00 UTC-05:00", "02:00"}));
 }
 
+// A day's last interval closes after midnight: the day's series stay until the new day's
+// first interval can have closed (its end plus the allowed lateness), so the last one shows
+// for a whole interval before they give way to the new day's.
+TEST_F(EngineTest, TheLastIntervalOfADayShowsUntilTheNextDaysFirstCanClose) {
+  CoreConfig cfg;
+  cfg.allowed_lateness_ms = 2 * kMin;  // the default zone and the site's: UTC
+  clock_.Set(kDay - 40 * kMin);
+  Make(cfg);
+  auto labels_at = [&](std::int64_t at) {
+    clock_.Set(at);
+    Offered("s1", "billing", at);  // moves the site's event time, closing what is due
+    const Snapshot snap = engine_->TakeSnapshot();
+    std::vector<std::string> labels;
+    for (const auto& iv : snap.client_queues.at(0).closed_today) labels.push_back(iv.local_start);
+    return labels;
+  };
+  labels_at(kDay - 40 * kMin);  // 23:20: the 23:00 interval
+  labels_at(kDay - 20 * kMin);  // 23:40: the 23:30 interval
+  EXPECT_EQ(labels_at(kDay + 3 * kMin), (std::vector<std::string>{"23:00", "23:30"}));
+  EXPECT_EQ(labels_at(kDay + 31 * kMin), (std::vector<std::string>{"23:00", "23:30"}));
+  EXPECT_EQ(labels_at(kDay + 32 * kMin), (std::vector<std::string>{"00:00"}));
+}
+
 // A contract that names no zone reads its days in the collector's default_timezone, so its
 // interval series do too, even when every site serving it is in another zone (the ledger
 // rows still follow the sites' clock: 10:00 IST is 04:30 UTC). A queue no client configures
