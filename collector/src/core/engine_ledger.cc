@@ -139,9 +139,13 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
     return absl::ToUnixMillis(absl::FromCivil(absl::CivilDay(1970, 1, 1) + local_day, *tz));
   };
   // The day whose intervals are closing: the day before, until the new day's first interval
-  // can have closed (its end plus the allowed lateness), so that a day's last interval, which
-  // closes after midnight, shows too.
-  const std::int64_t closing = now - queues.front()->interval_ms - cfg.allowed_lateness_ms;
+  // can have closed at every site serving the queue (its end plus the allowed lateness, by
+  // each site's close watermark), so that a day's last interval, which closes after midnight,
+  // shows too, whole. A site lagging more than max_instance_lag (or dark) does not hold it.
+  std::int64_t watermark = now;
+  for (const Queue* q : queues) watermark = std::min(watermark, q->site->close_watermark_ms);
+  watermark = std::max(watermark, now - cfg.max_instance_lag_ms);
+  const std::int64_t closing = watermark - queues.front()->interval_ms - cfg.allowed_lateness_ms;
   const std::int64_t day = FloorDiv(closing + offset_at(closing), kDayMs);
   const std::int64_t from = first_instant(day);
   const std::int64_t day_offset = offset_at(from);

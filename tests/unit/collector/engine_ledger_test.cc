@@ -142,6 +142,40 @@ TEST_F(EngineTest, TheLastIntervalOfADayShowsUntilTheNextDaysFirstCanClose) {
   EXPECT_EQ(labels_at(kDay + 32 * kMin), (std::vector<std::string>{"00:00"}));
 }
 
+// With several sites, the day's series stay until the new day's first interval can have
+// closed at each of them, by its own event time, so the last interval's figure is whole; a
+// site lagging more than max_instance_lag (15 minutes) no longer holds them.
+TEST_F(EngineTest, TheLastIntervalWaitsForEverySiteServingTheQueue) {
+  CoreConfig cfg;
+  cfg.allowed_lateness_ms = 2 * kMin;
+  clock_.Set(kDay - 20 * kMin);
+  Make(cfg);
+  // Two calls at each step: a site's event time follows a jump once another call confirms it.
+  auto two_calls = [&](const char* site, std::int64_t at) {
+    Offered(site, "billing", at);
+    Offered(site, "billing", at);
+  };
+  two_calls("a", kDay - 20 * kMin);  // 23:40
+  two_calls("b", kDay - 20 * kMin);
+  two_calls("b", kDay + 3 * kMin);   // b closes its 23:30
+  two_calls("a", kDay + 10 * kMin);  // a closes its 23:30
+  two_calls("a", kDay + 32 * kMin);  // and its 00:00
+  auto intervals_at = [&](std::int64_t at) {
+    clock_.Set(at);
+    return engine_->TakeSnapshot().client_queues.at(0).closed_today;
+  };
+  const auto held = intervals_at(kDay + 32 * kMin);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].local_start, "23:30");
+  EXPECT_EQ(held[0].counts.offered, 4u);
+  // b lags 15 minutes past the point where its 00:00 could close (00:32): the new day shows.
+  EXPECT_EQ(intervals_at(kDay + 46 * kMin).size(), 1u);
+  const auto moved = intervals_at(kDay + 48 * kMin);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].local_start, "00:00");
+  EXPECT_EQ(moved[0].counts.offered, 2u);  // a's; b's calls wait in its open row
+}
+
 // A contract that names no zone reads its days in the collector's default_timezone, so its
 // interval series do too, even when every site serving it is in another zone (the ledger
 // rows still follow the sites' clock: 10:00 IST is 04:30 UTC). A queue no client configures
