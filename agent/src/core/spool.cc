@@ -37,6 +37,20 @@ bool SyncDirectory(const std::string& dir) {
   return synced;
 }
 
+// Writes `bytes` as `path`, whole or not at all: under a temporary name, fdatasynced, then
+// renamed over it (the directory is synced by the caller). False with errno set on failure.
+bool ReplaceWhole(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  const bool written = f != nullptr &&
+                       std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&
+                       std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
+  const int saved = errno;
+  if (f != nullptr) std::fclose(f);
+  errno = saved;
+  return written && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
 std::string SegmentName(std::uint64_t first_seq) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "seg-%020llu.log", static_cast<unsigned long long>(first_seq));
@@ -139,17 +153,8 @@ bool Spool::Open(const SpoolOptions& options, std::string* error) {
     instance_id_ = buf;
     // On disk before any event goes out under it: an id lost to a power cut would make the
     // collector take this spool's numbers for a new instance's and count them again.
-    const std::string tmp = id_path + ".tmp";
-    const std::string line = instance_id_ + "\n";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
     // Written once per spool, so synced whatever fsync_on_commit says.
-    const bool written = f != nullptr &&
-                         std::fwrite(line.data(), 1, line.size(), f) == line.size() &&
-                         std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
-    const int saved = errno;
-    if (f != nullptr) std::fclose(f);
-    errno = saved;
-    if (!written || std::rename(tmp.c_str(), id_path.c_str()) != 0) {
+    if (!ReplaceWhole(id_path, instance_id_ + "\n")) {
       *error = Errno("cannot write", id_path);
       return false;
     }
@@ -277,15 +282,7 @@ bool Spool::ScanSegment(Segment& seg, bool last, std::string* error) {
     for (std::size_t i = 0; i < committed_records; ++i) {
       clean.append(data, records[i].first, records[i].second);
     }
-    const std::string tmp = seg.path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    const bool written = f != nullptr &&
-                         std::fwrite(clean.data(), 1, clean.size(), f) == clean.size() &&
-                         std::fflush(f) == 0 && ::fdatasync(::fileno(f)) == 0;
-    const int saved = errno;
-    if (f != nullptr) std::fclose(f);
-    errno = saved;
-    if (!written || std::rename(tmp.c_str(), seg.path.c_str()) != 0) {
+    if (!ReplaceWhole(seg.path, clean)) {
       *error = Errno("cannot replace damaged segment", seg.path);
       return false;
     }
