@@ -355,7 +355,7 @@ EngineState Engine::ExportState() const {
                 [](const auto& a, const auto& b) { return a.minute < b.minute; });
       oq.today_day = q.today_day;
       oq.today = q.today;
-      if (q.contract_day_zone != nullptr) {
+      if (q.contract_day_zone != nullptr && q.contract_day != EngineState::kNever) {
         oq.contract_day = q.contract_day;
         oq.contract_today = q.contract_today;
         oq.contract_zone = q.contract_day_zone->name();

@@ -80,14 +80,13 @@ Snapshot Engine::TakeSnapshot() const {
     QueueView& c = by_client[row->second];
     c.total += q.total;
     for (std::size_t w = 0; w < kTodayWindow; ++w) c.windows[w] += q.windows[w];
-    const Queue& engine_queue = *queues[order[i]];
     // At the collector's clock, as the closed intervals below.
-    c.windows[kTodayWindow] += m.ContractToday(engine_queue, s.now_ms);
+    c.windows[kTodayWindow] += Impl::ContractToday(*serving[row->second].back(), s.now_ms);
     c.interval += q.interval;
     c.calls_waiting += q.calls_waiting;
     c.oldest_wait_s = std::max(c.oldest_wait_s, q.oldest_wait_s);
-    for (std::size_t i = 0; i < c.agents_by_state.size(); ++i) {
-      c.agents_by_state[i] += q.agents_by_state[i];
+    for (std::size_t k = 0; k < c.agents_by_state.size(); ++k) {
+      c.agents_by_state[k] += q.agents_by_state[k];
     }
     c.ledger_met += q.ledger_met;
     c.ledger_missed += q.ledger_missed;

@@ -169,7 +169,10 @@ TEST_F(EngineTest, TheLastIntervalWaitsForEverySiteServingTheQueue) {
   EXPECT_EQ(held[0].local_start, "23:30");
   EXPECT_EQ(held[0].counts.offered, 4u);
   // b lags 15 minutes past the point where its 00:00 could close (00:32): the new day shows.
-  EXPECT_EQ(intervals_at(kDay + 46 * kMin).size(), 1u);
+  const auto still = intervals_at(kDay + 46 * kMin);
+  ASSERT_EQ(still.size(), 1u);
+  EXPECT_EQ(still[0].local_start, "23:30");
+  EXPECT_EQ(still[0].counts.offered, 4u);
   const auto moved = intervals_at(kDay + 48 * kMin);
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].local_start, "00:00");

@@ -88,7 +88,9 @@ class Spool {
   // first new number) before anything follows it: false when the disk refused (*error says
   // why); appends and commits then fail until it is written.
   bool SkipTo(std::uint64_t seq, std::string* error);
-  // Everything up to seq is acknowledged: fully acked segments are deleted.
+  // Everything up to seq is acknowledged: fully acked segments are deleted, once the names of
+  // the segments after them are on disk (while the directory cannot be synced, they stay until
+  // a later Ack).
   void Ack(std::uint64_t seq);
 
   SpoolStats stats() const;

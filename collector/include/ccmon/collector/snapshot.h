@@ -15,7 +15,7 @@
 namespace ccmon::collector {
 
 inline constexpr std::array<const char*, 4> kWindowNames = {"15m", "30m", "1h", "today"};
-inline constexpr std::size_t kTodayWindow = 3;  // the local day so far, not a rolling window
+inline constexpr std::size_t kTodayWindow = 3;  // the day so far, not a rolling window
 inline constexpr std::array<int, 3> kRollingWindowMinutes = {15, 30, 60};
 
 struct Histogram {
