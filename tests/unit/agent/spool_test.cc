@@ -433,6 +433,41 @@ TEST_F(SpoolTest, AcksDeleteNothingUntilTheNewerSegmentsNamesAreOnDisk) {
   EXPECT_EQ(files(), before - 1);
 }
 
+// Under drop_oldest too, the oldest segment goes only once the names after it are on disk:
+// while the directory cannot be synced the spool stays over its bound (the chunk then fails
+// at its commit, as on a full disk), and drops once it can.
+TEST_F(SpoolTest, DropOldestDropsNothingUntilTheNewerSegmentsNamesAreOnDisk) {
+  opt_.fsync_on_commit = true;
+  opt_.overflow = OverflowPolicy::kDropOldest;
+  opt_.max_bytes = 45'000;  // segments of 16 KiB
+  bool refuse = false;
+  opt_.sync_dir = [&](const std::string&) { return !refuse; };
+  auto s = Open();
+  const std::string big(8000, 'x');
+  std::string err;
+  bool rolled_past_bound = false;  // the last commit rolled, and the next append must drop
+  for (int i = 0; i < 50 && !rolled_past_bound; ++i) {
+    ASSERT_TRUE(s->Append(big, &err)) << err;
+    const auto segments = s->stats().segments;
+    ASSERT_TRUE(s->Commit("src", "a", &err)) << err;
+    rolled_past_bound = s->stats().segments > segments && s->stats().bytes >= opt_.max_bytes;
+  }
+  ASSERT_TRUE(rolled_past_bound);
+  const auto dropped = s->stats().dropped_events;
+  const auto segments = s->stats().segments;
+  refuse = true;
+  ASSERT_TRUE(s->Append(big, &err)) << err;
+  EXPECT_EQ(s->stats().dropped_events, dropped);
+  EXPECT_EQ(s->stats().segments, segments);
+  EXPECT_FALSE(s->Commit("src", "b", &err));
+  ASSERT_TRUE(s->Rollback(&err)) << err;
+  refuse = false;
+  ASSERT_TRUE(s->Append(big, &err)) << err;
+  EXPECT_GT(s->stats().dropped_events, dropped);
+  EXPECT_LT(s->stats().segments, segments + 1);
+  EXPECT_TRUE(s->Commit("src", "b", &err)) << err;
+}
+
 // Without fsync_on_commit, only opening syncs the directory: rolls, commits and acks never
 // do, so a refusal never stops them.
 TEST_F(SpoolTest, WithoutFsyncOnlyOpeningSyncsTheDirectory) {
