@@ -20,10 +20,11 @@ void Engine::Impl::AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool 
   // The contract's day holds the calls of the ledger rows it holds: a row starting before
   // its midnight (rows follow the site's zone when the contract names none) belongs to the
   // day before, as in the interval series and the statement.
+  const std::int64_t row_start = IntervalStart(q, t_ms);
   if (q.contract_day_zone != nullptr) {
-    add(ContractDay(q, IntervalStart(q, t_ms)), q.contract_day, q.contract_today);
+    add(ContractDay(q, row_start), q.contract_day, q.contract_today);
   }
-  AddToRow(q, t_ms, d, rebuilt);
+  AddToRow(q, row_start, d, rebuilt);
 }
 
 Counts Engine::Impl::ContractToday(const Queue& q, std::int64_t now_ms) {

@@ -380,10 +380,11 @@ struct Engine::Impl {
   QueueView View(const Queue& q) const;
 
   // --- the interval ledger (engine_ledger.cc) ---
-  // Counts an event in its ledger row by its own time. A row that closed already is amended
-  // (its next drain gives it a new revision); one older than the amendment horizon is left
-  // alone, because the stored row may hold more than memory does.
-  void AddToRow(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt);
+  // Counts an event in its ledger row, the one starting at `start` (IntervalStart of the
+  // event's own time). A row that closed already is amended (its next drain gives it a new
+  // revision); one older than the amendment horizon is left alone, because the stored row may
+  // hold more than memory does.
+  void AddToRow(Queue& q, std::int64_t start, const Counts& d, bool rebuilt);
   void MarkDirty(Queue& q, std::int64_t start, Row& row);
   // Closes the rows whose end plus the allowed lateness is at or before `limit` (event time).
   // Closed rows stay (for amendments); they go to the outbox.

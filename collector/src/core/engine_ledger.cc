@@ -4,8 +4,7 @@
 
 namespace ccmon::collector {
 
-void Engine::Impl::AddToRow(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
-  const std::int64_t start = IntervalStart(q, t_ms);
+void Engine::Impl::AddToRow(Queue& q, std::int64_t start, const Counts& d, bool rebuilt) {
   auto it = q.rows.find(start);
   if (it == q.rows.end()) {
     if (start < amend_horizon_ms) {
