@@ -6,10 +6,12 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -163,7 +165,10 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::uint64_t lsn;
     v1::CollectorMessage msg;
   };
-  struct Shared {
+  // The journal tells it of each group commit (OnDurable), so the ack writer sleeps until an
+  // ack of its own can go: one wake-up per group commit that covers this stream's batches,
+  // not one when a batch is applied and another when it is durable.
+  struct Shared final : DurableListener {
     std::mutex mu;
     std::condition_variable cv;       // the ack writer: an ack to write, or the end
     std::condition_variable room_cv;  // the reader: a free slot and room for an ack
@@ -174,6 +179,16 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::size_t in_pipeline = 0;  // submitted and not yet applied
     bool reading_done = false;
     bool ack_failed = false;
+    // What the journal has made durable, as last told (without a journal: everything).
+    std::uint64_t durable = std::numeric_limits<std::uint64_t>::max();
+
+    bool AckReady() const { return !acks.empty() && acks.front().lsn <= durable; }
+    bool Finished() const { return acks.empty() && reading_done && in_pipeline == 0; }
+    void OnDurable(std::uint64_t lsn) override {
+      std::lock_guard lock(mu);
+      durable = std::max(durable, lsn);
+      if (writer_waits && AckReady()) cv.notify_one();
+    }
   };
   struct Job {  // what the apply thread needs for one slot
     Slot* slot;
@@ -187,7 +202,23 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   // that far ahead, and bound what it queues ahead of other streams' work.
   constexpr std::size_t kSlots = 8;
   constexpr std::size_t kMaxPendingAcks = 64;
+  Journal* const wal = pipeline_.journal();
   Shared sh;
+  // Told of group commits from here until the stream ends (before sh goes).
+  struct Listening {
+    Journal* wal;
+    Shared* sh;
+    ~Listening() {
+      if (wal != nullptr) wal->Unlisten(sh);
+    }
+  } listening{wal, &sh};
+  if (wal != nullptr) {
+    sh.durable = 0;
+    wal->Listen(&sh);
+    const std::uint64_t durable = wal->durable_lsn();
+    std::lock_guard lock(sh.mu);
+    sh.durable = std::max(sh.durable, durable);
+  }
   std::vector<std::unique_ptr<Slot>> slots(kSlots);
   std::vector<Job> jobs(kSlots);
   for (std::size_t i = 0; i < kSlots; ++i) {
@@ -195,7 +226,6 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     slots[i]->index = i;
     sh.free_slots.push_back(slots[i].get());
   }
-  Journal* const wal = pipeline_.journal();
   PipelineCounters& counters = pipeline_.counters();
 
   // On the apply thread: the batch is applied and appended to the WAL in apply order.
@@ -223,8 +253,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     j.shared->acks.back().msg.Swap(&s.msg);
     j.shared->free_slots.push_back(&s);
     --j.shared->in_pipeline;
-    // Each side is woken only when it waits: a futex call per batch is a cost at small batches.
-    if (j.shared->writer_waits) j.shared->cv.notify_one();
+    // Each side is woken only when it waits, and the writer only for an ack it can write
+    // (else the group commit wakes it): a futex call per batch is a cost at small batches.
+    if (j.shared->writer_waits && j.shared->AckReady()) j.shared->cv.notify_one();
     if (j.shared->reader_waits) j.shared->room_cv.notify_one();
   };
   // Ends the stream from the ack writer (the peer is gone or cancelled).
@@ -240,31 +271,26 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   std::thread ack_writer([&] {
     pthread_setname_np(pthread_self(), "ccmon-acks");  // tells it from gRPC's in top -H
     while (true) {
-      std::uint64_t lsn = 0;
-      {
-        std::unique_lock lock(sh.mu);
-        sh.writer_waits = true;
-        sh.cv.wait(lock,
-                   [&] { return !sh.acks.empty() || (sh.reading_done && sh.in_pipeline == 0); });
-        sh.writer_waits = false;
-        if (sh.acks.empty()) return;
-        lsn = sh.acks.front().lsn;
-      }
-      // Ack only what is durable: wait for the group commit that covers this batch.
-      while (wal != nullptr && !wal->WaitDurable(lsn, std::chrono::seconds(1))) {
-        if (ctx->IsCancelled()) {
-          fail_acks();
-          return;
-        }
-      }
-      const std::uint64_t durable = wal != nullptr ? wal->durable_lsn() : 0;
       PendingAck p;
       {
-        std::lock_guard lock(sh.mu);
+        // Ack only what is durable: wait for the group commit that covers the oldest batch.
+        std::unique_lock lock(sh.mu);
+        while (!sh.AckReady()) {
+          if (sh.Finished()) return;
+          sh.writer_waits = true;
+          const bool told = sh.cv.wait_for(lock, std::chrono::seconds(1),
+                                           [&] { return sh.AckReady() || sh.Finished(); });
+          sh.writer_waits = false;
+          if (!told && ctx->IsCancelled()) {
+            lock.unlock();
+            fail_acks();
+            return;
+          }
+        }
         p = std::move(sh.acks.front());
         sh.acks.pop_front();
         v1::Ack* into = p.msg.mutable_ack();
-        while (!sh.acks.empty() && (wal == nullptr || sh.acks.front().lsn <= durable)) {
+        while (sh.AckReady()) {
           v1::Ack* from = sh.acks.front().msg.mutable_ack();
           into->set_acked_seq(from->acked_seq());
           for (auto& r : *from->mutable_rejected()) *into->add_rejected() = std::move(r);

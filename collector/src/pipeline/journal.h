@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,18 @@ struct WalStats {
   std::string last_error;
 };
 
+// Told each time records become durable: how an ack writer learns, without a thread of its
+// own waiting in the journal, that its acks may go.
+class DurableListener {
+ public:
+  // Everything through lsn is durable. Called on the journal's own thread, in no lock of
+  // the journal's; must not block (take a short lock, wake a waiter).
+  virtual void OnDurable(std::uint64_t lsn) = 0;
+
+ protected:
+  ~DurableListener() = default;
+};
+
 class Journal {
  public:
   virtual ~Journal() = default;
@@ -39,6 +52,10 @@ class Journal {
   virtual bool WaitForRoom(std::chrono::milliseconds timeout) = 0;
   // Waits until lsn is durable; false on timeout or when stopping.
   virtual bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) = 0;
+  // From Listen until Unlisten returns, the listener is told of every durable LSN after the
+  // one durable_lsn() gave at Listen (or a later one). Unlisten waits for a call in progress.
+  virtual void Listen(DurableListener* listener) = 0;
+  virtual void Unlisten(DurableListener* listener) = 0;
   virtual std::uint64_t last_lsn() const = 0;
   virtual std::uint64_t durable_lsn() const = 0;
   virtual WalStats stats() const = 0;

@@ -371,6 +371,21 @@ std::uint64_t Wal::Append(std::string_view record, std::uint32_t record_crc) {
   return lsn;
 }
 
+void Wal::Listen(DurableListener* listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(listener);
+}
+
+void Wal::Unlisten(DurableListener* listener) {
+  std::lock_guard lock(listeners_mu_);
+  std::erase(listeners_, listener);
+}
+
+void Wal::TellListeners(std::uint64_t lsn) {
+  std::lock_guard lock(listeners_mu_);
+  for (DurableListener* l : listeners_) l->OnDurable(lsn);
+}
+
 bool Wal::WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return durable_cv_.wait_for(lock, timeout, [&] { return durable_lsn_ >= lsn || stopping_; }) &&
@@ -485,7 +500,10 @@ void Wal::FlushLoop() {
     std::unique_lock lock(mu_);
     if (ok) {
       durable_lsn_ = std::max(durable_lsn_, buf_last);
+      const std::uint64_t durable = durable_lsn_;
+      lock.unlock();
       durable_cv_.notify_all();
+      TellListeners(durable);
       buf.clear();
     } else {
       // Keep the records, in order, ahead of anything appended meanwhile; retry in a second.
@@ -566,7 +584,17 @@ bool Wal::CheckFiles() {
 }
 
 bool Wal::Recreate(std::uint64_t lsn, std::string* error) {
-  std::lock_guard lock(mu_);
+  std::uint64_t durable = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!RecreateLocked(lsn, error)) return false;
+    durable = durable_lsn_;
+  }
+  TellListeners(durable);
+  return true;
+}
+
+bool Wal::RecreateLocked(std::uint64_t lsn, std::string* error) {
   std::lock_guard flock(file_mu_);
   // Drop buffered records the checkpoint holds; keep later ones for the new segment.
   TrimThrough(&pending_, lsn);

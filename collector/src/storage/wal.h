@@ -89,6 +89,8 @@ class Wal final : public Journal {
   }
   // Waits until lsn is durable; false on timeout or when stopping.
   bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) override;
+  void Listen(DurableListener* listener) override;
+  void Unlisten(DurableListener* listener) override;
   // Everything up to lsn is in a checkpoint: delete segments holding only older records and
   // start a new segment if the current one holds only such records.
   void TruncateThrough(std::uint64_t lsn);
@@ -122,13 +124,18 @@ class Wal final : public Journal {
   bool WriteAll(const std::string& buf);
   static void MarkGroupEnd(std::string* buf, bool on);
   static void TrimThrough(std::string* buf, std::uint64_t lsn);
+  // Tells the listeners that everything through lsn is durable; called without mu_.
+  void TellListeners(std::uint64_t lsn);
   bool OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error);
+  bool RecreateLocked(std::uint64_t lsn, std::string* error);  // Recreate's work, in mu_
 
   WalOptions opt_;
   // Appends and the pending buffer.
   mutable std::mutex mu_;
   std::condition_variable cv_;          // flusher: work to do; appenders: room available
   std::condition_variable durable_cv_;  // waiters: durable_lsn moved
+  std::mutex listeners_mu_;             // listeners_; never held with mu_
+  std::vector<DurableListener*> listeners_;
   std::string pending_;
   std::uint64_t pending_last_lsn_ = 0;
   std::atomic<std::uint64_t> last_lsn_{0};

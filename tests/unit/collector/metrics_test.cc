@@ -113,6 +113,8 @@ class StatsJournal final : public Journal {
   std::uint64_t Append(std::string_view, std::uint32_t) override { return 0; }
   bool WaitForRoom(std::chrono::milliseconds) override { return true; }
   bool WaitDurable(std::uint64_t, std::chrono::milliseconds) override { return true; }
+  void Listen(DurableListener*) override {}
+  void Unlisten(DurableListener*) override {}
   std::uint64_t last_lsn() const override { return 12; }
   std::uint64_t durable_lsn() const override { return 9; }
   WalStats stats() const override {

@@ -353,6 +353,56 @@ TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {
   EXPECT_EQ(recs[0].second, "held");
 }
 
+// What an ack writer relies on: a listener is told of an LSN only once its record is on disk
+// (a full disk holds it back, and the write that succeeds afterwards tells it), and after
+// Unlisten it is told nothing more.
+TEST_F(WalTest, ListenersAreToldOfDurableRecordsOnlyUntilTheyStopListening) {
+  struct Recorder final : DurableListener {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::uint64_t told = 0;
+    void OnDurable(std::uint64_t lsn) override {
+      std::lock_guard lock(mu);
+      told = std::max(told, lsn);
+      cv.notify_all();
+    }
+    bool WaitTold(std::uint64_t lsn) {
+      std::unique_lock lock(mu);
+      return cv.wait_for(lock, milliseconds(5000), [&] { return told >= lsn; });
+    }
+    std::uint64_t Told() {
+      std::lock_guard lock(mu);
+      return told;
+    }
+  } listener;
+  std::atomic<bool> full{true};
+  opt_.write_fn = [&](int fd, const void* p, std::size_t n) -> ssize_t {
+    if (full) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::write(fd, p, n);
+  };
+  Wal w;
+  std::string err, report;
+  ASSERT_TRUE(w.Open(opt_, &err, &report));
+  w.Listen(&listener);
+  w.Start();
+  const auto first = w.Append("held");
+  EXPECT_FALSE(w.WaitDurable(first, milliseconds(300)));
+  EXPECT_LT(listener.Told(), first);
+  full = false;
+  ASSERT_TRUE(listener.WaitTold(first));
+  EXPECT_GE(w.durable_lsn(), listener.Told());
+  const auto second = w.Append("told");
+  ASSERT_TRUE(listener.WaitTold(second));
+  w.Unlisten(&listener);
+  const auto third = w.Append("not told");
+  ASSERT_TRUE(w.WaitDurable(third, milliseconds(5000)));
+  EXPECT_EQ(listener.Told(), second);
+  w.Stop();
+}
+
 // A disk that hangs inside write(2) holds the flusher's file lock: stats() (and so /healthz
 // and /metrics) still answers at once, with the last figures, and says the WAL is unhealthy
 // once the write has been stuck for longer than hung_after.
