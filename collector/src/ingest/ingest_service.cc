@@ -6,12 +6,10 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -165,10 +163,12 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::uint64_t lsn;
     v1::CollectorMessage msg;
   };
-  // The journal tells it of each group commit (OnDurable), so the ack writer sleeps until an
-  // ack of its own can go: one wake-up per group commit that covers this stream's batches,
-  // not one when a batch is applied and another when it is durable.
+  // The journal tells it when the oldest ack's record is durable (OnDurable), so the ack
+  // writer is woken only for acks it can write: at small batches a futex call per batch is a
+  // cost, and a stream with nothing to ack costs the group commit nothing.
   struct Shared final : DurableListener {
+    explicit Shared(Journal* j) : wal(j) {}
+    Journal* const wal;  // null: nothing is journalled, acks go when applied
     std::mutex mu;
     std::condition_variable cv;       // the ack writer: an ack to write, or the end
     std::condition_variable room_cv;  // the reader: a free slot and room for an ack
@@ -179,14 +179,19 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::size_t in_pipeline = 0;  // submitted and not yet applied
     bool reading_done = false;
     bool ack_failed = false;
-    // What the journal has made durable, as last told (without a journal: everything).
-    std::uint64_t durable = std::numeric_limits<std::uint64_t>::max();
+    // The LSN of the oldest ack waiting (0: none); set in mu before AckReady reads the
+    // journal's durable LSN (see DurableListener::Awaited).
+    std::atomic<std::uint64_t> awaited{0};
 
-    bool AckReady() const { return !acks.empty() && acks.front().lsn <= durable; }
+    bool AckReady() const {
+      return !acks.empty() && (wal == nullptr || acks.front().lsn <= wal->durable_lsn());
+    }
     bool Finished() const { return acks.empty() && reading_done && in_pipeline == 0; }
-    void OnDurable(std::uint64_t lsn) override {
+    // In mu, whenever the oldest ack changes.
+    void Await() { awaited = acks.empty() || wal == nullptr ? 0 : acks.front().lsn; }
+    std::uint64_t Awaited() const override { return awaited.load(); }
+    void OnDurable(std::uint64_t /*lsn*/) override {
       std::lock_guard lock(mu);
-      durable = std::max(durable, lsn);
       if (writer_waits && AckReady()) cv.notify_one();
     }
   };
@@ -203,7 +208,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   constexpr std::size_t kSlots = 8;
   constexpr std::size_t kMaxPendingAcks = 64;
   Journal* const wal = pipeline_.journal();
-  Shared sh;
+  Shared sh(wal);
   // Told of group commits from here until the stream ends (before sh goes).
   struct Listening {
     Journal* wal;
@@ -212,13 +217,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       if (wal != nullptr) wal->Unlisten(sh);
     }
   } listening{wal, &sh};
-  if (wal != nullptr) {
-    sh.durable = 0;
-    wal->Listen(&sh);
-    const std::uint64_t durable = wal->durable_lsn();
-    std::lock_guard lock(sh.mu);
-    sh.durable = std::max(sh.durable, durable);
-  }
+  if (wal != nullptr) wal->Listen(&sh);
   std::vector<std::unique_ptr<Slot>> slots(kSlots);
   std::vector<Job> jobs(kSlots);
   for (std::size_t i = 0; i < kSlots; ++i) {
@@ -251,10 +250,11 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::lock_guard lock(j.shared->mu);
     j.shared->acks.push_back({s.lsn, {}});
     j.shared->acks.back().msg.Swap(&s.msg);
+    if (j.shared->acks.size() == 1) j.shared->Await();
     j.shared->free_slots.push_back(&s);
     --j.shared->in_pipeline;
     // Each side is woken only when it waits, and the writer only for an ack it can write
-    // (else the group commit wakes it): a futex call per batch is a cost at small batches.
+    // (else the group commit that makes it durable wakes it).
     if (j.shared->writer_waits && j.shared->AckReady()) j.shared->cv.notify_one();
     if (j.shared->reader_waits) j.shared->room_cv.notify_one();
   };
@@ -274,14 +274,16 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       PendingAck p;
       {
         // Ack only what is durable: wait for the group commit that covers the oldest batch.
+        // Waits end each second to see whether the stream was cancelled (a disk that stays
+        // full holds acks, and then the reader too, for as long as the agent waits).
         std::unique_lock lock(sh.mu);
         while (!sh.AckReady()) {
           if (sh.Finished()) return;
           sh.writer_waits = true;
-          const bool told = sh.cv.wait_for(lock, std::chrono::seconds(1),
-                                           [&] { return sh.AckReady() || sh.Finished(); });
+          const bool ready = sh.cv.wait_for(lock, std::chrono::seconds(1),
+                                            [&] { return sh.AckReady() || sh.Finished(); });
           sh.writer_waits = false;
-          if (!told && ctx->IsCancelled()) {
+          if (!ready && ctx->IsCancelled()) {
             lock.unlock();
             fail_acks();
             return;
@@ -296,6 +298,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
           for (auto& r : *from->mutable_rejected()) *into->add_rejected() = std::move(r);
           sh.acks.pop_front();
         }
+        sh.Await();
         if (sh.reader_waits) sh.room_cv.notify_one();
       }
       const v1::Ack& a = p.msg.ack();

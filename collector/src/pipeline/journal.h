@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -26,12 +25,18 @@ struct WalStats {
   std::string last_error;
 };
 
-// Told each time records become durable: how an ack writer learns, without a thread of its
-// own waiting in the journal, that its acks may go.
+// Told when the record it waits for becomes durable: how an ack writer learns, without a
+// thread of its own waiting in the journal, that its acks may go.
 class DurableListener {
  public:
-  // Everything through lsn is durable. Called on the journal's own thread, in no lock of
-  // the journal's; must not block (take a short lock, wake a waiter).
+  // The LSN it waits for (0: none). Read without a lock by whoever makes records durable,
+  // after durable_lsn() has moved: a listener that sets it, then reads durable_lsn(), either
+  // sees its record durable or is told (both sequentially consistent atomics).
+  virtual std::uint64_t Awaited() const = 0;
+  // Everything through lsn (at least Awaited()) is durable. Called on the journal's flusher
+  // after a group commit, or on the thread recovering lost files, holding the journal's
+  // listener lock (so Unlisten can wait for it): must not block, must not call Listen or
+  // Unlisten, and Unlisten must not be called holding a lock this takes.
   virtual void OnDurable(std::uint64_t lsn) = 0;
 
  protected:
@@ -52,8 +57,8 @@ class Journal {
   virtual bool WaitForRoom(std::chrono::milliseconds timeout) = 0;
   // Waits until lsn is durable; false on timeout or when stopping.
   virtual bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) = 0;
-  // From Listen until Unlisten returns, the listener is told of every durable LSN after the
-  // one durable_lsn() gave at Listen (or a later one). Unlisten waits for a call in progress.
+  // From Listen until Unlisten returns, the listener is told when what it awaits becomes
+  // durable. Unlisten waits for a call in progress.
   virtual void Listen(DurableListener* listener) = 0;
   virtual void Unlisten(DurableListener* listener) = 0;
   virtual std::uint64_t last_lsn() const = 0;

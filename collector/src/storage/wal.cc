@@ -383,7 +383,12 @@ void Wal::Unlisten(DurableListener* listener) {
 
 void Wal::TellListeners(std::uint64_t lsn) {
   std::lock_guard lock(listeners_mu_);
-  for (DurableListener* l : listeners_) l->OnDurable(lsn);
+  for (DurableListener* l : listeners_) {
+    // Only those waiting for what is durable now: a stream with nothing to ack costs a load.
+    if (const std::uint64_t awaited = l->Awaited(); awaited != 0 && awaited <= lsn) {
+      l->OnDurable(lsn);
+    }
+  }
 }
 
 bool Wal::WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) {
@@ -499,7 +504,7 @@ void Wal::FlushLoop() {
     }
     std::unique_lock lock(mu_);
     if (ok) {
-      durable_lsn_ = std::max(durable_lsn_, buf_last);
+      durable_lsn_ = std::max(durable_lsn_.load(), buf_last);
       const std::uint64_t durable = durable_lsn_;
       lock.unlock();
       durable_cv_.notify_all();
@@ -606,7 +611,7 @@ bool Wal::RecreateLocked(std::uint64_t lsn, std::string* error) {
   fd_ = -1;
   segments_.clear();
   if (!OpenSegment(lsn + 1, true, error)) return false;
-  durable_lsn_ = std::max(durable_lsn_, lsn);
+  durable_lsn_ = std::max(durable_lsn_.load(), lsn);
   lost_ = false;
   healthy_ = true;
   last_error_.clear();

@@ -83,10 +83,7 @@ class Wal final : public Journal {
                       std::string* record) const override;
   static std::uint32_t RecordCrc(std::string_view record);
   std::uint64_t last_lsn() const override { return last_lsn_.load(); }
-  std::uint64_t durable_lsn() const override {
-    std::lock_guard lock(mu_);
-    return durable_lsn_;
-  }
+  std::uint64_t durable_lsn() const override { return durable_lsn_.load(); }
   // Waits until lsn is durable; false on timeout or when stopping.
   bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) override;
   void Listen(DurableListener* listener) override;
@@ -124,7 +121,8 @@ class Wal final : public Journal {
   bool WriteAll(const std::string& buf);
   static void MarkGroupEnd(std::string* buf, bool on);
   static void TrimThrough(std::string* buf, std::uint64_t lsn);
-  // Tells the listeners that everything through lsn is durable; called without mu_.
+  // Tells the listeners waiting for lsn or less that everything through lsn is durable; called
+  // without mu_ or file_mu_ (after durable_lsn_ is stored), in listeners_mu_.
   void TellListeners(std::uint64_t lsn);
   bool OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error);
   bool RecreateLocked(std::uint64_t lsn, std::string* error);  // Recreate's work, in mu_
@@ -139,7 +137,7 @@ class Wal final : public Journal {
   std::string pending_;
   std::uint64_t pending_last_lsn_ = 0;
   std::atomic<std::uint64_t> last_lsn_{0};
-  std::uint64_t durable_lsn_ = 0;
+  std::atomic<std::uint64_t> durable_lsn_{0};  // written in mu_, read anywhere
   bool stopping_ = false;
   std::atomic<bool> lost_{false};
   std::uint64_t recreated_through_ = 0;  // file_mu_: records a Recreate's checkpoint holds

@@ -353,14 +353,16 @@ TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {
   EXPECT_EQ(recs[0].second, "held");
 }
 
-// What an ack writer relies on: a listener is told of an LSN only once its record is on disk
-// (a full disk holds it back, and the write that succeeds afterwards tells it), and after
-// Unlisten it is told nothing more.
-TEST_F(WalTest, ListenersAreToldOfDurableRecordsOnlyUntilTheyStopListening) {
+// What an ack writer relies on: a listener is told once the record it awaits is on disk (a
+// full disk holds it back, and the write that succeeds afterwards tells it), and by Recreate
+// when lost files are replaced; after Unlisten it is told nothing more.
+TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening) {
   struct Recorder final : DurableListener {
     std::mutex mu;
     std::condition_variable cv;
+    std::atomic<std::uint64_t> awaited{0};
     std::uint64_t told = 0;
+    std::uint64_t Awaited() const override { return awaited.load(); }
     void OnDurable(std::uint64_t lsn) override {
       std::lock_guard lock(mu);
       told = std::max(told, lsn);
@@ -389,18 +391,53 @@ TEST_F(WalTest, ListenersAreToldOfDurableRecordsOnlyUntilTheyStopListening) {
   w.Listen(&listener);
   w.Start();
   const auto first = w.Append("held");
+  listener.awaited = first;
   EXPECT_FALSE(w.WaitDurable(first, milliseconds(300)));
   EXPECT_LT(listener.Told(), first);
   full = false;
   ASSERT_TRUE(listener.WaitTold(first));
   EXPECT_GE(w.durable_lsn(), listener.Told());
-  const auto second = w.Append("told");
-  ASSERT_TRUE(listener.WaitTold(second));
+
+  // Files lost: nothing becomes durable until Recreate, which tells the listener itself.
+  fs::remove_all(dir_);
+  ASSERT_FALSE(w.CheckFiles());
+  const auto second = w.Append("held while the files are lost");
+  listener.awaited = second;
+  EXPECT_FALSE(w.WaitDurable(second, milliseconds(300)));
+  EXPECT_LT(listener.Told(), second);
+  ASSERT_TRUE(w.Recreate(second, &err)) << err;
+  EXPECT_EQ(listener.Told(), second);
+
   w.Unlisten(&listener);
   const auto third = w.Append("not told");
+  listener.awaited = third;
   ASSERT_TRUE(w.WaitDurable(third, milliseconds(5000)));
+  w.Stop();  // the flusher has told whoever it was going to tell
   EXPECT_EQ(listener.Told(), second);
+}
+
+// A listener that awaits nothing, or a record not yet durable, is not told.
+TEST_F(WalTest, OnlyListenersAwaitingWhatIsDurableAreTold) {
+  struct Counter final : DurableListener {
+    std::atomic<std::uint64_t> awaited{0};
+    std::atomic<int> calls{0};
+    std::uint64_t Awaited() const override { return awaited.load(); }
+    void OnDurable(std::uint64_t) override { ++calls; }
+  } idle, later, waiting;
+  Wal w;
+  std::string err, report;
+  ASSERT_TRUE(w.Open(opt_, &err, &report));
+  for (Counter* c : {&idle, &later, &waiting}) w.Listen(c);
+  w.Start();
+  const auto lsn = w.last_lsn() + 1;  // awaited before it is appended: it may be durable at once
+  waiting.awaited = lsn;
+  later.awaited = lsn + 1;
+  ASSERT_EQ(w.Append("one"), lsn);
+  ASSERT_TRUE(w.WaitDurable(lsn, milliseconds(5000)));
   w.Stop();
+  EXPECT_EQ(waiting.calls.load(), 1);
+  EXPECT_EQ(idle.calls.load(), 0);
+  EXPECT_EQ(later.calls.load(), 0);
 }
 
 // A disk that hangs inside write(2) holds the flusher's file lock: stats() (and so /healthz
