@@ -7,31 +7,21 @@ namespace ccmon::collector {
 void Engine::Impl::AddCounts(Queue& q, std::int64_t t_ms, const Counts& d, bool rebuilt) {
   q.total += d;
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
-  // A day's first call starts it; calls of a day already past are not kept.
-  auto add = [&d](std::int64_t day, std::int64_t& current, Counts& counts) {
-    if (day == current) {
-      counts += d;
-    } else if (day > current) {
-      current = day;
-      counts = d;
-    }
-  };
-  add(LocalDay(*q.site, t_ms), q.today_day, q.today);
+  // A day's first call starts it (TwoDays keeps the day before it too).
+  q.today.Add(LocalDay(*q.site, t_ms), d);
   // The contract's day holds the calls of the ledger rows it holds: a row starting before
   // its midnight (rows follow the site's zone when the contract names none) belongs to the
   // day before, as in the interval series and the statement.
   const std::int64_t row_start = IntervalStart(q, t_ms);
   if (q.contract_day_zone != nullptr) {
-    add(ContractDay(q, row_start), q.contract_day, q.contract_today);
+    q.contract_today.Add(ContractDay(q, row_start), d);
   }
   AddToRow(q, row_start, d, rebuilt);
 }
 
 Counts Engine::Impl::ContractToday(const Queue& q, std::int64_t now_ms) {
-  if (q.contract_day_zone == nullptr) {
-    return LocalDay(*q.site, now_ms) == q.today_day ? q.today : Counts{};
-  }
-  return ContractDay(q, now_ms) == q.contract_day ? q.contract_today : Counts{};
+  if (q.contract_day_zone == nullptr) return q.today.Of(LocalDay(*q.site, now_ms));
+  return q.contract_today.Of(ContractDay(q, now_ms));
 }
 
 ApplyResult Engine::Impl::ApplyCall(Site& site, const CallEvent& c, std::int64_t t) {
@@ -151,7 +141,7 @@ QueueView Engine::Impl::View(const Queue& q) const {
   for (std::size_t i = 0; i < kRollingWindowMinutes.size(); ++i) {
     v.windows[i] = WindowCounts(q, now, kRollingWindowMinutes[i], nullptr, nullptr);
   }
-  if (LocalDay(*q.site, now) == q.today_day) v.windows[kTodayWindow] = q.today;
+  v.windows[kTodayWindow] = q.today.Of(LocalDay(*q.site, now));
   const std::int64_t current = IntervalStart(q, now);
   if (auto it = q.rows.find(current); it != q.rows.end()) v.interval = it->second.counts;
   v.answered_wait = q.answered_wait.View();

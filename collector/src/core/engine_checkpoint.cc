@@ -353,11 +353,15 @@ EngineState Engine::ExportState() const {
       }
       std::sort(oq.ring.begin(), oq.ring.end(),
                 [](const auto& a, const auto& b) { return a.minute < b.minute; });
-      oq.today_day = q.today_day;
-      oq.today = q.today;
-      if (q.contract_day_zone != nullptr && q.contract_day != EngineState::kNever) {
-        oq.contract_day = q.contract_day;
-        oq.contract_today = q.contract_today;
+      oq.today_day = q.today.newest.day;
+      oq.today = q.today.newest.counts;
+      oq.earlier_day = q.today.earlier.day;
+      oq.earlier = q.today.earlier.counts;
+      if (q.contract_day_zone != nullptr && q.contract_today.newest.day != EngineState::kNever) {
+        oq.contract_day = q.contract_today.newest.day;
+        oq.contract_today = q.contract_today.newest.counts;
+        oq.contract_earlier_day = q.contract_today.earlier.day;
+        oq.contract_earlier = q.contract_today.earlier.counts;
         oq.contract_zone = q.contract_day_zone->name();
       }
       for (const auto& [start, row] : q.rows) {
@@ -430,8 +434,8 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
           b->mos_samples = im.mos_samples;
         }
       }
-      q->today_day = iq.today_day;
-      q->today = iq.today;
+      q->today.newest = {iq.today_day, iq.today};
+      q->today.earlier = {iq.earlier_day, iq.earlier};
       for (const EngineState::Row& ir : iq.rows) {
         Row row;
         row.counts = ir.counts;
@@ -461,8 +465,8 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
       if (q->contract_day_zone != nullptr) {
         if (iq.contract_day != EngineState::kNever &&
             iq.contract_zone == q->contract_day_zone->name()) {
-          q->contract_day = iq.contract_day;
-          q->contract_today = iq.contract_today;
+          q->contract_today.newest = {iq.contract_day, iq.contract_today};
+          q->contract_today.earlier = {iq.contract_earlier_day, iq.contract_earlier};
         } else {  // an older checkpoint, or the contract's zone has changed since
           Impl::RebuildContractToday(*q, now);
         }

@@ -131,6 +131,49 @@ class OffsetCache {
 // One ledger row's state. A row is open until its site's close watermark passes its end plus
 // the allowed lateness; then closed (revision 1) and amended (revision + 1) by events that
 // arrive after that. `dirty` rows wait in the outbox for DrainLedger.
+// A queue's counts of the two latest days its calls fell in; "today" is the one holding now.
+// Two, so that one call stamped in a later day (a PBX clock's glitch, up to limits.max_future
+// ahead) starts that day without dropping the day still running: later calls of the running
+// day go on counting in it, and it is still the one shown until the clock reaches the next.
+struct TwoDays {
+  struct Day {
+    std::int64_t day = std::numeric_limits<std::int64_t>::min();
+    Counts counts;
+  };
+  Day newest;
+  Day earlier;
+
+  // Counts d in its day. A day later than the newest starts, and the newest becomes the
+  // earlier; a day between the two takes the earlier's place; a day older than both is past
+  // and not kept.
+  void Add(std::int64_t day, const Counts& d) {
+    if (day == newest.day) {
+      newest.counts += d;
+    } else if (day == earlier.day) {
+      earlier.counts += d;
+    } else if (day > newest.day) {
+      earlier = newest;
+      newest = {day, d};
+    } else if (day > earlier.day) {
+      earlier = {day, d};
+    }
+  }
+  // Counts d only in a day kept already (agent time never starts one).
+  void AddIfKept(std::int64_t day, const Counts& d) {
+    if (day == newest.day) {
+      newest.counts += d;
+    } else if (day == earlier.day) {
+      earlier.counts += d;
+    }
+  }
+  // The counts of `day`, or none when it is not kept.
+  Counts Of(std::int64_t day) const {
+    if (day == newest.day) return newest.counts;
+    if (day == earlier.day) return earlier.counts;
+    return {};
+  }
+};
+
 struct Row {
   Counts counts;
   std::uint64_t late = 0;          // events counted after the row closed
@@ -163,15 +206,13 @@ struct Queue {
   std::int64_t interval_ms = 0;
   Counts total;
   std::array<MinuteBucket, kRingMinutes> ring{};
-  std::int64_t today_day = std::numeric_limits<std::int64_t>::min();
-  Counts today;  // the site's local day: the site row's "today"
-  // The day as the contract's statements read it (the zone the contract names, else
+  TwoDays today;  // by the site's local day: the site row's "today"
+  // Days as the contract's statements read them (the zone the contract names, else
   // default_timezone): the client row's "today". Null when that zone is the site's own, and
   // `today` serves both.
   const absl::TimeZone* contract_day_zone = nullptr;
   OffsetCache contract_day_offset;
-  std::int64_t contract_day = std::numeric_limits<std::int64_t>::min();
-  Counts contract_today;
+  TwoDays contract_today;
   // Ledger rows by interval start (UTC): open, then closed and kept for amendments until
   // they leave the amendment horizon. Aligned to the contract's zone when it names one.
   std::map<std::int64_t, Row> rows;

@@ -180,13 +180,11 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
 
 void Engine::Impl::RebuildContractToday(Queue& q, std::int64_t now_ms) {
   // As live counting: the day starts with its first call (agent time never starts it).
+  // Only the day holding now: the one a client row shows.
   const std::int64_t day = ContractDay(q, now_ms);
-  q.contract_day = std::numeric_limits<std::int64_t>::min();
   q.contract_today = {};
   for (const auto& [start, row] : q.rows) {
-    if (ContractDay(q, start) != day) continue;
-    q.contract_day = day;
-    q.contract_today += row.counts;
+    if (ContractDay(q, start) == day) q.contract_today.Add(day, row.counts);
   }
 }
 

@@ -33,9 +33,9 @@ void Engine::Impl::AddStateTime(Queue& q, std::int64_t t_ms, const Counts& d) {
   if (MinuteBucket* b = RingAt(q.ring, FloorDiv(t_ms, kMinuteMs))) b->counts += d;
   // Agent time never starts a day (the span may reach back over a quiet night): it counts in
   // the day a call started, the contract's by the ledger row it falls in, as calls do.
-  if (LocalDay(*q.site, t_ms) == q.today_day) q.today += d;
-  if (q.contract_day_zone != nullptr && ContractDay(q, IntervalStart(q, t_ms)) == q.contract_day) {
-    q.contract_today += d;
+  q.today.AddIfKept(LocalDay(*q.site, t_ms), d);
+  if (q.contract_day_zone != nullptr) {
+    q.contract_today.AddIfKept(ContractDay(q, IntervalStart(q, t_ms)), d);
   }
 }
 

@@ -232,10 +232,18 @@ std::string EncodeEngineState(const EngineState& s) {
       }
       oq->set_today_day(q.today_day);
       PutCounts(q.today, oq->mutable_today());
+      if (q.earlier_day != EngineState::kNever) {
+        oq->set_earlier_day(q.earlier_day);
+        PutCounts(q.earlier, oq->mutable_earlier());
+      }
       if (q.contract_day != EngineState::kNever) {
         oq->set_contract_day(q.contract_day);
         PutCounts(q.contract_today, oq->mutable_contract_today());
         oq->set_contract_zone(q.contract_zone);
+        if (q.contract_earlier_day != EngineState::kNever) {
+          oq->set_contract_earlier_day(q.contract_earlier_day);
+          PutCounts(q.contract_earlier, oq->mutable_contract_earlier());
+        }
       }
       for (const EngineState::Row& r : q.rows) {
         Msg::Row* orow = oq->add_rows();
@@ -348,10 +356,18 @@ bool DecodeEngineState(std::string_view bytes, EngineState* out, std::string* er
       }
       q.today_day = oq.today_day();
       q.today = GetCounts(oq.today());
+      if (oq.has_earlier()) {
+        q.earlier_day = oq.earlier_day();
+        q.earlier = GetCounts(oq.earlier());
+      }
       if (oq.has_contract_today()) {
         q.contract_day = oq.contract_day();
         q.contract_today = GetCounts(oq.contract_today());
         q.contract_zone = oq.contract_zone();
+        if (oq.has_contract_earlier()) {
+          q.contract_earlier_day = oq.contract_earlier_day();
+          q.contract_earlier = GetCounts(oq.contract_earlier());
+        }
       }
       for (const Msg::Row& r : oq.rows()) {
         q.rows.push_back({r.start_ms(), GetCounts(r.counts()), r.late(), r.rebuilt(),

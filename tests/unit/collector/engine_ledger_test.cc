@@ -321,6 +321,42 @@ TEST_F(EngineTest, AClientRowsTodayComesBackFromACheckpointOrFromTheRows) {
   EXPECT_EQ(client_today(state).ready_ms, 0u);
 }
 
+// One call stamped in a later day (a PBX clock's glitch, within limits.max_future) starts
+// that day without wiping the day still running: the site and client rows' "today" keep
+// counting the running day until the clock reaches the next, through a checkpoint too; then
+// the next day shows, holding the early call.
+TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
+  CoreConfig cfg;
+  cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00; the contract reads UTC days
+  ClientConfig acme;
+  acme.name = "acme";
+  acme.queues.push_back({"billing", Contract{}, {}});
+  cfg.clients.push_back(acme);
+  constexpr std::int64_t kHour = 60 * kMin;
+  clock_.Set(kDay + 2 * kHour);  // 10:00 PHT, 02:00 UTC on the 26th
+  Make(cfg);
+  Offered("manila", "billing", kDay + 1 * kHour);
+  Offered("manila", "billing", kDay + 2 * kHour);
+  Offered("manila", "billing", kDay + 25 * kHour);  // 09:00 PHT, 01:00 UTC on the 27th
+  Offered("manila", "billing", kDay + 2 * kHour + 5 * kMin);
+  clock_.Set(kDay + 2 * kHour + 10 * kMin);
+  auto today = [&](const Engine& e) {
+    const Snapshot s = e.TakeSnapshot();
+    EXPECT_EQ(s.client_queues.size(), 1u);
+    return std::make_pair(
+        Queue(s, "manila", "billing").windows[kTodayWindow].offered,
+        s.client_queues.empty() ? 0 : s.client_queues[0].windows[kTodayWindow].offered);
+  };
+  EXPECT_EQ(today(*engine_), std::make_pair(std::uint64_t{3}, std::uint64_t{3}));
+  Engine restored(cfg, clock_);
+  std::string err;
+  ASSERT_TRUE(restored.ImportState(engine_->ExportState(), &err)) << err;
+  EXPECT_EQ(today(restored), std::make_pair(std::uint64_t{3}, std::uint64_t{3}));
+  clock_.Set(kDay + 25 * kHour + kMin);
+  EXPECT_EQ(today(*engine_), std::make_pair(std::uint64_t{1}, std::uint64_t{1}));
+  EXPECT_EQ(today(restored), std::make_pair(std::uint64_t{1}, std::uint64_t{1}));
+}
+
 // Under a contract that names no zone, a site's rows follow its own clock: with 60-minute
 // intervals in India (UTC+05:30) the row of 05:00-06:00 IST runs 23:30-00:30 UTC and belongs
 // to the UTC day it starts in, as in the interval series and the statement. Its calls after

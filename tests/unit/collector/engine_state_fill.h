@@ -62,8 +62,12 @@ inline void FillDistinct(EngineState* state) {
       }
       q.today_day = i();
       counts(&q.today);
+      q.earlier_day = i();
+      counts(&q.earlier);
       q.contract_day = i();
       counts(&q.contract_today);
+      q.contract_earlier_day = i();
+      counts(&q.contract_earlier);
       for (EngineState::Row& r : q.rows) {
         counts(&r.counts);
         r.late = u();

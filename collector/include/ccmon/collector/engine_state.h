@@ -61,12 +61,18 @@ struct EngineState {
     std::string name;
     Counts total;
     std::vector<Minute> ring;  // the minutes in use, any order
+    // The latest day of the site's calls and the one kept before it (kNever: none).
     std::int64_t today_day = kNever;
     Counts today;
-    // The contract's day when its zone is not the site's, and that zone's name (kNever: not
-    // kept; the calls are then summed again from the rows, as when the zone has changed).
+    std::int64_t earlier_day = kNever;
+    Counts earlier;
+    // The same by the contract's days when its zone is not the site's, and that zone's name
+    // (contract_day kNever: not kept; the calls of the day holding now are then summed again
+    // from the rows, as when the zone has changed).
     std::int64_t contract_day = kNever;
     Counts contract_today;
+    std::int64_t contract_earlier_day = kNever;
+    Counts contract_earlier;
     std::string contract_zone;
     std::vector<Row> rows;
     Histogram answered_wait;
