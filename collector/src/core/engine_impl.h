@@ -391,8 +391,9 @@ struct Engine::Impl {
   }
   // The queue's counts of the contract's day holding `now` (its client row's "today").
   static Counts ContractToday(const Queue& q, std::int64_t now_ms);
-  // The contract day's call counts summed from the ledger rows, for a checkpoint that did not
-  // keep them (agent state time restarts from zero).
+  // The call counts of the contract's day holding now (and of a later day its rows reach)
+  // summed from the ledger rows, for a checkpoint that did not keep them (agent state time
+  // restarts from zero).
   static void RebuildContractToday(Queue& q, std::int64_t now_ms);
   // Start of the contract interval holding t (interval boundaries are local time).
   static std::int64_t IntervalStart(const Queue& q, std::int64_t t_ms) {

@@ -179,12 +179,15 @@ void Engine::Impl::ClosedToday(const std::vector<const Queue*>& queues, std::int
 }
 
 void Engine::Impl::RebuildContractToday(Queue& q, std::int64_t now_ms) {
-  // As live counting: the day starts with its first call (agent time never starts it).
-  // Only the day holding now: the one a client row shows.
-  const std::int64_t day = ContractDay(q, now_ms);
+  // As live counting: a day starts with its first call (agent time never starts it). The
+  // day holding now, and a later one rows were stamped in (a clock glitch): it shows from
+  // its midnight, holding them, as it would have without the restart.
+  const std::int64_t today = ContractDay(q, now_ms);
   q.contract_today = {};
-  for (const auto& [start, row] : q.rows) {
-    if (ContractDay(q, start) == day) q.contract_today.Add(day, row.counts);
+  for (const auto& [start, row] : q.rows) {  // by start: days in order
+    if (const std::int64_t day = ContractDay(q, start); day >= today) {
+      q.contract_today.Add(day, row.counts);
+    }
   }
 }
 

@@ -321,10 +321,12 @@ TEST_F(EngineTest, AClientRowsTodayComesBackFromACheckpointOrFromTheRows) {
   EXPECT_EQ(client_today(state).ready_ms, 0u);
 }
 
-// One call stamped in a later day (a PBX clock's glitch, within limits.max_future) starts
-// that day without wiping the day still running: the site and client rows' "today" keep
-// counting the running day until the clock reaches the next, through a checkpoint too; then
-// the next day shows, holding the early call.
+// Calls stamped in a later day (a PBX clock's glitch, within limits.max_future) start that
+// day without wiping the day still running: the site and client rows' "today" keep counting
+// the running day, each by its own calendar, until the clock reaches the next, and a call of
+// a day older than both is not counted. So after a checkpoint, and after a restore that sums
+// the client's days again from the ledger rows; then the next day shows, holding the early
+// calls.
 TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
   CoreConfig cfg;
   cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00; the contract reads UTC days
@@ -337,24 +339,34 @@ TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
   Make(cfg);
   Offered("manila", "billing", kDay + 1 * kHour);
   Offered("manila", "billing", kDay + 2 * kHour);
+  Offered("manila", "billing", kDay + 17 * kHour);  // 01:00 PHT on the 27th, 17:00 UTC on the 26th
   Offered("manila", "billing", kDay + 25 * kHour);  // 09:00 PHT, 01:00 UTC on the 27th
   Offered("manila", "billing", kDay + 2 * kHour + 5 * kMin);
+  Offered("manila", "billing", kDay - 9 * kHour);  // 23:00 PHT, 15:00 UTC on the 25th
   clock_.Set(kDay + 2 * kHour + 10 * kMin);
+  using Today = std::pair<std::uint64_t, std::uint64_t>;  // site row, client row
   auto today = [&](const Engine& e) {
     const Snapshot s = e.TakeSnapshot();
     EXPECT_EQ(s.client_queues.size(), 1u);
-    return std::make_pair(
-        Queue(s, "manila", "billing").windows[kTodayWindow].offered,
-        s.client_queues.empty() ? 0 : s.client_queues[0].windows[kTodayWindow].offered);
+    return Today(Queue(s, "manila", "billing").windows[kTodayWindow].offered,
+                 s.client_queues.empty() ? 0 : s.client_queues[0].windows[kTodayWindow].offered);
   };
-  EXPECT_EQ(today(*engine_), std::make_pair(std::uint64_t{3}, std::uint64_t{3}));
+  EXPECT_EQ(today(*engine_), Today(3, 4));
   Engine restored(cfg, clock_);
   std::string err;
   ASSERT_TRUE(restored.ImportState(engine_->ExportState(), &err)) << err;
-  EXPECT_EQ(today(restored), std::make_pair(std::uint64_t{3}, std::uint64_t{3}));
+  EXPECT_EQ(today(restored), Today(3, 4));
+  EngineState without = engine_->ExportState();  // as an older build wrote it
+  ASSERT_EQ(without.sites.size(), 1u);
+  ASSERT_EQ(without.sites[0].queues.size(), 1u);
+  without.sites[0].queues[0].contract_day = EngineState::kNever;
+  Engine rebuilt(cfg, clock_);
+  ASSERT_TRUE(rebuilt.ImportState(without, &err)) << err;
+  EXPECT_EQ(today(rebuilt), Today(3, 4));
   clock_.Set(kDay + 25 * kHour + kMin);
-  EXPECT_EQ(today(*engine_), std::make_pair(std::uint64_t{1}, std::uint64_t{1}));
-  EXPECT_EQ(today(restored), std::make_pair(std::uint64_t{1}, std::uint64_t{1}));
+  EXPECT_EQ(today(*engine_), Today(2, 1));
+  EXPECT_EQ(today(restored), Today(2, 1));
+  EXPECT_EQ(today(rebuilt), Today(2, 1));
 }
 
 // Under a contract that names no zone, a site's rows follow its own clock: with 60-minute
