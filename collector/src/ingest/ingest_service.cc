@@ -209,7 +209,8 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
   constexpr std::size_t kMaxPendingAcks = 64;
   Journal* const wal = pipeline_.journal();
   Shared sh(wal);
-  // Told of group commits from here until the stream ends (before sh goes).
+  // Unlisten runs before sh goes (declared after it): until it returns, the flusher may be in
+  // sh.OnDurable.
   struct Listening {
     Journal* wal;
     Shared* sh;
@@ -263,6 +264,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     {
       std::lock_guard lock(sh.mu);
       sh.ack_failed = true;
+      sh.awaited = 0;  // nothing will be written: group commits need not tell this stream
     }
     sh.cv.notify_all();
     sh.room_cv.notify_all();

@@ -33,7 +33,8 @@ class DurableListener {
   // after durable_lsn() has moved: a listener that sets it, then reads durable_lsn(), either
   // sees its record durable or is told (both sequentially consistent atomics).
   virtual std::uint64_t Awaited() const = 0;
-  // Everything through lsn (at least Awaited()) is durable. Called on the journal's flusher
+  // Everything through lsn (at least what Awaited() gave when the journal read it) is
+  // durable. Called on the journal's flusher
   // after a group commit, or on the thread recovering lost files, holding the journal's
   // listener lock (so Unlisten can wait for it): must not block, must not call Listen or
   // Unlisten, and Unlisten must not be called holding a lock this takes.
@@ -57,11 +58,14 @@ class Journal {
   virtual bool WaitForRoom(std::chrono::milliseconds timeout) = 0;
   // Waits until lsn is durable; false on timeout or when stopping.
   virtual bool WaitDurable(std::uint64_t lsn, std::chrono::milliseconds timeout) = 0;
-  // From Listen until Unlisten returns, the listener is told when what it awaits becomes
-  // durable. Unlisten waits for a call in progress.
+  // From Listen until Unlisten returns, the listener may be told when what it awaits becomes
+  // durable: it is sure to be only when it sets Awaited() and then finds durable_lsn() short
+  // of it (an LSN durable already when awaited may never be told). Unlisten waits for a call
+  // in progress.
   virtual void Listen(DurableListener* listener) = 0;
   virtual void Unlisten(DurableListener* listener) = 0;
   virtual std::uint64_t last_lsn() const = 0;
+  // Takes no lock; a sequentially consistent load (DurableListener relies on it).
   virtual std::uint64_t durable_lsn() const = 0;
   virtual WalStats stats() const = 0;
   // The directory the journal lives in (for the data disk's free space).

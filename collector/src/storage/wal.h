@@ -121,8 +121,10 @@ class Wal final : public Journal {
   bool WriteAll(const std::string& buf);
   static void MarkGroupEnd(std::string* buf, bool on);
   static void TrimThrough(std::string* buf, std::uint64_t lsn);
-  // Tells the listeners waiting for lsn or less that everything through lsn is durable; called
-  // without mu_ or file_mu_ (after durable_lsn_ is stored), in listeners_mu_.
+  // Tells the listeners waiting for lsn or less that everything through lsn is durable; takes
+  // listeners_mu_, called without mu_ or file_mu_. Called after durable_lsn_ is stored: against
+  // a listener that stores Awaited and then loads durable_lsn, that order is what keeps a
+  // wake-up from being lost.
   void TellListeners(std::uint64_t lsn);
   bool OpenSegment(std::uint64_t first_lsn, bool force_new, std::string* error);
   bool RecreateLocked(std::uint64_t lsn, std::string* error);  // Recreate's work, in mu_
@@ -132,12 +134,16 @@ class Wal final : public Journal {
   mutable std::mutex mu_;
   std::condition_variable cv_;          // flusher: work to do; appenders: room available
   std::condition_variable durable_cv_;  // waiters: durable_lsn moved
-  std::mutex listeners_mu_;             // listeners_; never held with mu_
+  // Guards listeners_. Never held with mu_: OnDurable takes the streams' locks, and Append
+  // (the apply thread) must not wait behind them.
+  std::mutex listeners_mu_;
   std::vector<DurableListener*> listeners_;
   std::string pending_;
   std::uint64_t pending_last_lsn_ = 0;
   std::atomic<std::uint64_t> last_lsn_{0};
-  std::atomic<std::uint64_t> durable_lsn_{0};  // written in mu_, read anywhere
+  // Written in mu_, so WaitDurable's predicate cannot miss its notify and the flusher's and
+  // Recreate's max() do not race; read anywhere without it.
+  std::atomic<std::uint64_t> durable_lsn_{0};
   bool stopping_ = false;
   std::atomic<bool> lost_{false};
   std::uint64_t recreated_through_ = 0;  // file_mu_: records a Recreate's checkpoint holds

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "storage/checkpoint.h"
 
@@ -357,13 +358,18 @@ TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {
 // full disk holds it back, and the write that succeeds afterwards tells it), and by Recreate
 // when lost files are replaced; after Unlisten it is told nothing more.
 TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening) {
+  Wal w;
   struct Recorder final : DurableListener {
+    explicit Recorder(const Wal& wal) : wal(wal) {}
+    const Wal& wal;
     std::mutex mu;
     std::condition_variable cv;
     std::atomic<std::uint64_t> awaited{0};
     std::uint64_t told = 0;
     std::uint64_t Awaited() const override { return awaited.load(); }
     void OnDurable(std::uint64_t lsn) override {
+      EXPECT_GE(wal.durable_lsn(), lsn);  // told only after it is published
+      EXPECT_GE(lsn, awaited.load());
       std::lock_guard lock(mu);
       told = std::max(told, lsn);
       cv.notify_all();
@@ -376,7 +382,7 @@ TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening
       std::lock_guard lock(mu);
       return told;
     }
-  } listener;
+  } listener(w);
   std::atomic<bool> full{true};
   opt_.write_fn = [&](int fd, const void* p, std::size_t n) -> ssize_t {
     if (full) {
@@ -385,13 +391,14 @@ TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening
     }
     return ::write(fd, p, n);
   };
-  Wal w;
   std::string err, report;
   ASSERT_TRUE(w.Open(opt_, &err, &report));
   w.Listen(&listener);
   w.Start();
-  const auto first = w.Append("held");
+  // Each record is awaited before it is appended: a wrong tell cannot slip in between.
+  const auto first = w.last_lsn() + 1;
   listener.awaited = first;
+  ASSERT_EQ(w.Append("held"), first);
   EXPECT_FALSE(w.WaitDurable(first, milliseconds(300)));
   EXPECT_LT(listener.Told(), first);
   full = false;
@@ -401,16 +408,18 @@ TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening
   // Files lost: nothing becomes durable until Recreate, which tells the listener itself.
   fs::remove_all(dir_);
   ASSERT_FALSE(w.CheckFiles());
-  const auto second = w.Append("held while the files are lost");
+  const auto second = w.last_lsn() + 1;
   listener.awaited = second;
+  ASSERT_EQ(w.Append("held while the files are lost"), second);
   EXPECT_FALSE(w.WaitDurable(second, milliseconds(300)));
   EXPECT_LT(listener.Told(), second);
   ASSERT_TRUE(w.Recreate(second, &err)) << err;
   EXPECT_EQ(listener.Told(), second);
 
   w.Unlisten(&listener);
-  const auto third = w.Append("not told");
+  const auto third = w.last_lsn() + 1;
   listener.awaited = third;
+  ASSERT_EQ(w.Append("not told"), third);
   ASSERT_TRUE(w.WaitDurable(third, milliseconds(5000)));
   w.Stop();  // the flusher has told whoever it was going to tell
   EXPECT_EQ(listener.Told(), second);
@@ -438,6 +447,50 @@ TEST_F(WalTest, OnlyListenersAwaitingWhatIsDurableAreTold) {
   EXPECT_EQ(waiting.calls.load(), 1);
   EXPECT_EQ(idle.calls.load(), 0);
   EXPECT_EQ(later.calls.load(), 0);
+}
+
+// Unlisten does not return while the listener is being told: after it, the listener may go.
+TEST_F(WalTest, UnlistenWaitsForATellInProgress) {
+  struct Blocking final : DurableListener {
+    std::atomic<std::uint64_t> awaited{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false;
+    bool release = false;
+    std::uint64_t Awaited() const override { return awaited.load(); }
+    void OnDurable(std::uint64_t) override {
+      std::unique_lock lock(mu);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    }
+  } listener;
+  Wal w;
+  std::string err, report;
+  ASSERT_TRUE(w.Open(opt_, &err, &report));
+  w.Listen(&listener);
+  w.Start();
+  listener.awaited = w.last_lsn() + 1;
+  w.Append("one");
+  {
+    std::unique_lock lock(listener.mu);
+    ASSERT_TRUE(listener.cv.wait_for(lock, milliseconds(5000), [&] { return listener.entered; }));
+  }
+  std::atomic<bool> unlistened{false};
+  std::thread t([&] {
+    w.Unlisten(&listener);
+    unlistened = true;
+  });
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_FALSE(unlistened.load());
+  {
+    std::lock_guard lock(listener.mu);
+    listener.release = true;
+  }
+  listener.cv.notify_all();
+  t.join();
+  EXPECT_TRUE(unlistened.load());
+  w.Stop();
 }
 
 // A disk that hangs inside write(2) holds the flusher's file lock: stats() (and so /healthz
