@@ -95,10 +95,26 @@ Queue* Engine::Impl::GetQueue(Site& site, std::string_view name) {
   return ref;
 }
 
+namespace {
+
+// Whether an event only follows a call: a member's ring attempt, the agent's wrap-up or call
+// end, a voice sample. Each is stamped on its call's own time, so a call stamped ahead (a
+// PBX clock glitch) would confirm its own jump with them.
+bool FollowsACall(const EventBody& body) {
+  if (const auto* c = std::get_if<CallEvent>(&body)) return c->kind == CallKind::kRingNoAnswer;
+  if (const auto* s = std::get_if<AgentStateEvent>(&body)) {
+    return s->reason == kReasonWrapup || s->reason == kReasonWrapupEnd ||
+           s->reason == kReasonCallEnd;
+  }
+  return std::holds_alternative<VoiceQuality>(body);
+}
+
+}  // namespace
+
 // Moves an instance's watermark by one accepted event (see Instance). Heartbeats and link
-// samples come from the agent's own clock, not the PBX's: they move the watermark only
-// when they agree with it, and are never held (a backfill of an old log sends heartbeats
-// of today).
+// samples come from the agent's own clock, not the PBX's, and events that only follow a call
+// cannot tell a glitch from a new time: they move the watermark only when they agree with
+// it, and are never held (a backfill of an old log sends heartbeats of today).
 void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
                                     std::string_view call_id) {
   constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
@@ -128,8 +144,17 @@ void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
     in.held[in.held_n++] = t;
     return;
   }
+  // The new timeline is the confirming event's: held lines far beyond it are the glitch it
+  // gave the lie to (a call stamped ahead, then the site quiet for a while before its next
+  // real event), not part of it.
   std::int64_t newest = t;
-  for (std::uint32_t i = 0; i < in.held_n; ++i) newest = std::max(newest, in.held[i]);
+  for (std::uint32_t i = 0; i < in.held_n; ++i) {
+    if (in.held[i] <= t + cfg.clock_anomaly_ms) {
+      newest = std::max(newest, in.held[i]);
+    } else {
+      ++stats.clock_anomaly;
+    }
+  }
   in.watermark_ms = newest;
   in.held_n = 0;
 }
@@ -269,7 +294,8 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
   }
   const std::int64_t before = in.watermark_ms;
   const auto* call = std::get_if<CallEvent>(&event.body);
-  m.AdvanceWatermark(in, t, from_pbx, call != nullptr ? call->call_id : std::string_view());
+  m.AdvanceWatermark(in, t, from_pbx && !FollowsACall(event.body),
+                     call != nullptr ? call->call_id : std::string_view());
   if (in.watermark_ms != before) {
     site.event_watermark_ms = std::max(site.event_watermark_ms, in.watermark_ms);
     if (in.watermark_ms >= site.next_close_ms) m.UpdateCloseWatermark(site);

@@ -321,6 +321,51 @@ TEST_F(EngineTest, AClientRowsTodayComesBackFromACheckpointOrFromTheRows) {
   EXPECT_EQ(client_today(state).ready_ms, 0u);
 }
 
+// A call stamped far ahead (a PBX glitch) is held off the site's timeline. When the site then
+// stays quiet for longer than clock_anomaly and its next real call confirms a jump, the
+// timeline moves to that call, not to the glitch: only the rows whose interval is over close.
+TEST_F(EngineTest, AQuietSpellAfterAGlitchedCallMovesTheTimelineToTheNextRealCall) {
+  Make();
+  const std::int64_t now = clock_.NowMs();  // 10:00 UTC; 30-minute rows, 5 minutes' lateness
+  constexpr std::int64_t kHour = 60 * kMin;
+  Call(now - 20 * kMin, CallKind::kOffered, "q", "a");
+  Call(now + 20 * kHour, CallKind::kOffered, "q", "glitch");
+  Call(now + 20 * kHour + kMin, CallKind::kAnswered, "q", "glitch");
+  clock_.Set(now + 15 * kMin);
+  Call(now + 15 * kMin, CallKind::kOffered, "q", "b");
+  std::vector<std::int64_t> closed;
+  for (const LedgerRow& r : engine_->DrainLedger()) closed.push_back(r.start_ms);
+  EXPECT_EQ(closed, std::vector<std::int64_t>{now - 30 * kMin});  // 09:30 only, not 10:00
+  EXPECT_EQ(engine_->TakeSnapshot().ingest.clock_anomaly, 2u);    // the glitch's two lines
+}
+
+// The lines that follow a glitched call carry its time too: a member's ring attempt, the
+// agent's call end and wrap-up (as the queue_log reader emits them), a voice sample. None of
+// them confirms the jump, so no row closes on it; the site's next line on its own time
+// counts the call's held lines as clock anomalies.
+TEST_F(EngineTest, TheLinesThatFollowAGlitchedCallDoNotConfirmItsTime) {
+  Make();
+  const std::int64_t now = clock_.NowMs();  // 10:00 UTC
+  constexpr std::int64_t kHour = 60 * kMin;
+  Call(now - 20 * kMin, CallKind::kOffered, "q", "a");
+  const std::int64_t ahead = now + 20 * kHour;
+  Call(ahead, CallKind::kOffered, "q", "glitch");
+  Call(ahead + 10 * kS, CallKind::kRingNoAnswer, "q", "glitch");
+  Call(ahead + kMin, CallKind::kAnswered, "q", "glitch");
+  State(ahead + 5 * kMin, "ann", AgentState::kReady, "q", kReasonCallEnd);
+  State(ahead + 5 * kMin, "ann", AgentState::kAfterCallWork, "q", kReasonWrapup);
+  State(ahead + 6 * kMin, "ann", AgentState::kReady, "q", kReasonWrapupEnd);
+  VoiceQuality v;
+  v.queue = "q";
+  v.call_id = "glitch";
+  v.mos = 4.1;
+  engine_->Apply("s1", "i1", Event{++seq_, ahead + 5 * kMin, v});
+  EXPECT_TRUE(engine_->DrainLedger().empty());
+  Call(now - 10 * kMin, CallKind::kOffered, "q", "b");
+  EXPECT_TRUE(engine_->DrainLedger().empty());
+  EXPECT_EQ(engine_->TakeSnapshot().ingest.clock_anomaly, 2u);  // the offer and the answer
+}
+
 // Calls stamped in a later day (a PBX clock's glitch, within limits.max_future) start that
 // day without wiping the day still running: the site and client rows' "today" keep counting
 // the running day, each by its own calendar, until the clock reaches the next, and a call of
