@@ -97,14 +97,15 @@ Queue* Engine::Impl::GetQueue(Site& site, std::string_view name) {
 
 namespace {
 
-// Whether an event only follows a call: a member's ring attempt, the agent's wrap-up or call
-// end, a voice sample. Each is stamped on its call's own time, so a call stamped ahead (a
-// PBX clock glitch) would confirm its own jump with them.
+// Whether an event only follows a call: a member's ring attempt, the agent going on a call,
+// her wrap-up, its end or the call's end, a voice sample. Each is stamped on its call's time
+// (a wrap-up's end later by the wrap-up time), so a call stamped ahead (a PBX clock glitch)
+// would confirm its own jump with them.
 bool FollowsACall(const EventBody& body) {
   if (const auto* c = std::get_if<CallEvent>(&body)) return c->kind == CallKind::kRingNoAnswer;
   if (const auto* s = std::get_if<AgentStateEvent>(&body)) {
-    return s->reason == kReasonWrapup || s->reason == kReasonWrapupEnd ||
-           s->reason == kReasonCallEnd;
+    return s->state == AgentState::kOnCall || s->reason == kReasonWrapup ||
+           s->reason == kReasonWrapupEnd || s->reason == kReasonCallEnd;
   }
   return std::holds_alternative<VoiceQuality>(body);
 }
@@ -144,9 +145,9 @@ void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
     in.held[in.held_n++] = t;
     return;
   }
-  // The new timeline is the confirming event's: held lines far beyond it are the glitch it
-  // gave the lie to (a call stamped ahead, then the site quiet for a while before its next
-  // real event), not part of it.
+  // The new timeline is the confirming event's: held lines further than the anomaly past it
+  // are a glitch it gives the lie to (a call stamped ahead, then a quiet spell before the
+  // site's next real call), not part of it.
   std::int64_t newest = t;
   for (std::uint32_t i = 0; i < in.held_n; ++i) {
     if (in.held[i] <= t + cfg.clock_anomaly_ms) {

@@ -43,6 +43,9 @@ inline constexpr std::int64_t kMosWindowMinutes = 5;
 inline constexpr std::int64_t kAmendHoldMs = std::int64_t{30} * 60'000;
 // Events of one call ahead of their instance's watermark by more than the anomaly jump that
 // it takes, in a row, to move the watermark there (another call's event confirms at once).
+// The lines that only follow a call are not counted, so a call through one queue (an offer,
+// an answer, an outcome) never confirms itself: the next call, or an agent's login or pause,
+// does.
 inline constexpr std::size_t kWatermarkConfirm = 8;
 
 struct StringHash {
@@ -247,8 +250,8 @@ struct Link {
 // event-time watermark. The watermark follows the instance's events but never jumps ahead
 // on the word of one call: an event more than clock_anomaly_ms ahead of it is held; an event
 // of another call on the new timeline (a night's gap in a replayed log), or kWatermarkConfirm
-// of the same call, move it there; an event back on the old timeline turns the held ones into
-// clock anomalies.
+// of the same call, move it there (not to held lines further ahead of it than the anomaly);
+// an event back on the old timeline turns the held ones into clock anomalies.
 struct Instance {
   std::uint64_t last_seq = 0;
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min();
@@ -402,9 +405,9 @@ struct Engine::Impl {
     return local_start - offset_ms;
   }
   // Moves an instance's watermark by one accepted event (see Instance). Heartbeats and link
-  // samples come from the agent's own clock, not the PBX's: they move the watermark only
-  // when they agree with it, and are never held (a backfill of an old log sends heartbeats
-  // of today).
+  // samples come from the agent's own clock, not the PBX's, and the lines that only follow a
+  // call carry its time (Apply): with from_pbx false they move the watermark only when they
+  // agree with it, and are never held (a backfill of an old log sends heartbeats of today).
   void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::string_view call_id);
   // A heartbeat: the agent's clock skew, spool backlog and health.
   void ApplyHeartbeat(Site& site, const Heartbeat& h);

@@ -340,9 +340,9 @@ TEST_F(EngineTest, AQuietSpellAfterAGlitchedCallMovesTheTimelineToTheNextRealCal
 }
 
 // The lines that follow a glitched call carry its time too: a member's ring attempt, the
-// agent's call end and wrap-up (as the queue_log reader emits them), a voice sample. None of
-// them confirms the jump, so no row closes on it; the site's next line on its own time
-// counts the call's held lines as clock anomalies.
+// agent going on the call, her call end and wrap-up (as the queue_log reader emits them), a
+// voice sample. None of them confirms the jump, so no row closes on it; the site's next line
+// on its own time counts the call's held lines as clock anomalies.
 TEST_F(EngineTest, TheLinesThatFollowAGlitchedCallDoNotConfirmItsTime) {
   Make();
   const std::int64_t now = clock_.NowMs();  // 10:00 UTC
@@ -352,6 +352,7 @@ TEST_F(EngineTest, TheLinesThatFollowAGlitchedCallDoNotConfirmItsTime) {
   Call(ahead, CallKind::kOffered, "q", "glitch");
   Call(ahead + 10 * kS, CallKind::kRingNoAnswer, "q", "glitch");
   Call(ahead + kMin, CallKind::kAnswered, "q", "glitch");
+  State(ahead + kMin, "ann", AgentState::kOnCall, "q");  // as a JSONL source sends it
   State(ahead + 5 * kMin, "ann", AgentState::kReady, "q", kReasonCallEnd);
   State(ahead + 5 * kMin, "ann", AgentState::kAfterCallWork, "q", kReasonWrapup);
   State(ahead + 6 * kMin, "ann", AgentState::kReady, "q", kReasonWrapupEnd);
