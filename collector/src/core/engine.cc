@@ -136,8 +136,8 @@ void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
   if (!from_pbx) return;
   // Only an event ahead of the timeline needs its call told apart (hashed here, not per event).
   const std::size_t call_key = call_id.empty() ? 0 : (std::hash<std::string_view>{}(call_id) | 1);
-  // A second call (or an agent's state change) on the new timeline confirms it: a PBX clock
-  // glitch stamps one call's lines, a night's gap moves every call.
+  // A second call, or an agent's own state change (a login, a pause), on the new timeline
+  // confirms it: a PBX clock glitch stamps one call's lines, a night's gap moves every call.
   const bool confirmed = in.held_n + 1 == kWatermarkConfirm ||
                          (in.held_n > 0 && (call_key == 0 || call_key != in.held_call));
   if (!confirmed) {

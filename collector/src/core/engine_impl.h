@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -131,9 +132,6 @@ class OffsetCache {
   mutable std::int64_t offset_ms_ = 0;
 };
 
-// One ledger row's state. A row is open until its site's close watermark passes its end plus
-// the allowed lateness; then closed (revision 1) and amended (revision + 1) by events that
-// arrive after that. `dirty` rows wait in the outbox for DrainLedger.
 // A queue's counts of the two latest days its calls fell in; "today" is the one holding now.
 // Two, so that one call stamped in a later day (a PBX clock's glitch, up to limits.max_future
 // ahead) starts that day without dropping the day still running: later calls of the running
@@ -150,10 +148,8 @@ struct TwoDays {
   // earlier; a day between the two takes the earlier's place; a day older than both is past
   // and not kept.
   void Add(std::int64_t day, const Counts& d) {
-    if (day == newest.day) {
-      newest.counts += d;
-    } else if (day == earlier.day) {
-      earlier.counts += d;
+    if (Counts* kept = Find(*this, day)) {
+      *kept += d;
     } else if (day > newest.day) {
       earlier = newest;
       newest = {day, d};
@@ -163,20 +159,28 @@ struct TwoDays {
   }
   // Counts d only in a day kept already (agent time never starts one).
   void AddIfKept(std::int64_t day, const Counts& d) {
-    if (day == newest.day) {
-      newest.counts += d;
-    } else if (day == earlier.day) {
-      earlier.counts += d;
-    }
+    if (Counts* kept = Find(*this, day)) *kept += d;
   }
   // The counts of `day`, or none when it is not kept.
   Counts Of(std::int64_t day) const {
-    if (day == newest.day) return newest.counts;
-    if (day == earlier.day) return earlier.counts;
-    return {};
+    const Counts* kept = Find(*this, day);
+    return kept != nullptr ? *kept : Counts{};
+  }
+
+ private:
+  // The counts of `day` in self (const or not), or null.
+  template <typename Self>
+  static std::conditional_t<std::is_const_v<Self>, const Counts*, Counts*> Find(Self& self,
+                                                                                std::int64_t day) {
+    if (day == self.newest.day) return &self.newest.counts;
+    if (day == self.earlier.day) return &self.earlier.counts;
+    return nullptr;
   }
 };
 
+// One ledger row's state. A row is open until its site's close watermark passes its end plus
+// the allowed lateness; then closed (revision 1) and amended (revision + 1) by events that
+// arrive after that. `dirty` rows wait in the outbox for DrainLedger.
 struct Row {
   Counts counts;
   std::uint64_t late = 0;          // events counted after the row closed

@@ -251,7 +251,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     std::lock_guard lock(j.shared->mu);
     j.shared->acks.push_back({s.lsn, {}});
     j.shared->acks.back().msg.Swap(&s.msg);
-    if (j.shared->acks.size() == 1) j.shared->Await();
+    if (j.shared->acks.size() == 1 && !j.shared->ack_failed) j.shared->Await();
     j.shared->free_slots.push_back(&s);
     --j.shared->in_pipeline;
     // Each side is woken only when it waits, and the writer only for an ack it can write
@@ -264,7 +264,7 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
     {
       std::lock_guard lock(sh.mu);
       sh.ack_failed = true;
-      sh.awaited = 0;  // nothing will be written: group commits need not tell this stream
+      sh.awaited = 0;  // nothing more will be written: the group commits can skip this stream
     }
     sh.cv.notify_all();
     sh.room_cv.notify_all();

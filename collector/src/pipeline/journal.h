@@ -1,6 +1,7 @@
 // The write-ahead journal as the pipeline sees it: the apply thread appends each applied batch
-// in apply order, stream threads frame records beforehand and wait for them to be durable
-// before acking. storage/wal.h implements it. Implementations are thread-safe.
+// in apply order, stream threads frame records beforehand and ack them once the journal
+// tells them they are durable (DurableListener). storage/wal.h implements it.
+// Implementations are thread-safe.
 #pragma once
 
 #include <chrono>
@@ -34,10 +35,10 @@ class DurableListener {
   // sees its record durable or is told (both sequentially consistent atomics).
   virtual std::uint64_t Awaited() const = 0;
   // Everything through lsn (at least what Awaited() gave when the journal read it) is
-  // durable. Called on the journal's flusher
-  // after a group commit, or on the thread recovering lost files, holding the journal's
-  // listener lock (so Unlisten can wait for it): must not block, must not call Listen or
-  // Unlisten, and Unlisten must not be called holding a lock this takes.
+  // durable. Called on the journal's flusher after a group commit, or on the thread
+  // recovering lost files, holding the journal's listener lock (so Unlisten can wait for it):
+  // it may take only locks held briefly, must not call Listen or Unlisten, and Unlisten must
+  // not be called holding a lock this takes.
   virtual void OnDurable(std::uint64_t lsn) = 0;
 
  protected:

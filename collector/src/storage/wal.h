@@ -1,6 +1,7 @@
 // Write-ahead log of accepted batches: records are appended by the apply thread (so WAL
 // order is apply order) into a memory buffer that a flusher thread writes and fdatasyncs in
-// groups (group commit). Callers ack only once WaitDurable() says their record is on disk.
+// groups (group commit). Callers ack only once their record is on disk: the flusher tells
+// each DurableListener awaiting it (WaitDurable() serves callers that can block).
 // When the disk fails (full, I/O error) the flusher keeps the buffer and retries every second;
 // acks stop meanwhile and resume by themselves. Thread-safe.
 #pragma once

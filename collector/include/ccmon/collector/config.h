@@ -146,8 +146,9 @@ struct CoreConfig {
   // A ledger row closes once its site's close watermark (event time) is this far past the
   // row's end; events after that amend it (a new revision).
   std::int64_t allowed_lateness_ms = std::int64_t{5} * 60 * 1000;
-  // An event this far ahead of its agent instance's watermark is held, not trusted: it moves
-  // the watermark only when kWatermarkConfirm such events come in a row (else: clock_anomaly).
+  // An event this far ahead of its agent instance's watermark is held, not trusted: another
+  // call or the agent's own state change confirms it (see Instance in core/engine_impl.h),
+  // else it is a clock anomaly.
   std::int64_t clock_anomaly_ms = std::int64_t{10} * 60 * 1000;
   // A streaming instance this far behind the site's most advanced one no longer holds the
   // site's rows open; its events amend them.

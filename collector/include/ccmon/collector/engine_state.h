@@ -67,8 +67,8 @@ struct EngineState {
     std::int64_t earlier_day = kNever;
     Counts earlier;
     // The same by the contract's days when its zone is not the site's, and that zone's name
-    // (contract_day kNever: not kept; the calls of the day holding now are then summed again
-    // from the rows, as when the zone has changed).
+    // (contract_day kNever: not kept; the calls of the day holding now, and of a later day the
+    // rows reach, are then summed again from them, as when the zone has changed).
     std::int64_t contract_day = kNever;
     Counts contract_today;
     std::int64_t contract_earlier_day = kNever;
