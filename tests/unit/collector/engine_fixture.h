@@ -107,6 +107,15 @@ class EngineTest : public ::testing::Test {
     return engine_->Apply("s1", "i1", Event{++seq_, t, e});
   }
 
+  // Agent ann's state in queue "billing" at t, from the site's own agent instance ("i-SITE").
+  ApplyResult AnnInBilling(std::string_view site, std::int64_t t, AgentState s) {
+    AgentStateEvent e;
+    e.agent = "ann";
+    e.queue = "billing";
+    e.state = s;
+    return engine_->Apply(site, "i-" + std::string(site), Event{++seq_, t, e});
+  }
+
   // An offered call at t with an id of its own, from the site's own agent instance ("i-SITE"),
   // so sites can move their event time apart.
   ApplyResult Offered(std::string_view site, std::string_view queue, std::int64_t t) {

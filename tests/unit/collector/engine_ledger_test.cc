@@ -256,13 +256,7 @@ TEST_F(EngineTest, AClientRowsTodayIsTheDayItsContractIsReadIn) {
   constexpr std::int64_t kHour = 60 * kMin;
   clock_.Set(kDay + 12 * kHour);
   Make(cfg);
-  auto agent = [&](std::int64_t t, AgentState state) {
-    AgentStateEvent e;
-    e.agent = "ann";
-    e.queue = "billing";
-    e.state = state;
-    return engine_->Apply("manila", "i-manila", Event{++seq_, t, e});
-  };
+  auto agent = [&](std::int64_t t, AgentState state) { return AnnInBilling("manila", t, state); };
   agent(kDay + 12 * kHour, AgentState::kReady);                  // 20:00 PHT on the 26th
   Offered("manila", "billing", kDay + 15 * kHour);               // 23:00 PHT on the 26th
   agent(kDay + 15 * kHour + 30 * kMin, AgentState::kLoggedOut);  // 23:30 PHT on the 26th
@@ -383,13 +377,7 @@ TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
   constexpr std::int64_t kHour = 60 * kMin;
   clock_.Set(kDay + 2 * kHour);  // 10:00 PHT, 02:00 UTC on the 26th
   Make(cfg);
-  auto agent = [&](std::int64_t t, AgentState state) {
-    AgentStateEvent e;
-    e.agent = "ann";
-    e.queue = "billing";
-    e.state = state;
-    return engine_->Apply("manila", "i-manila", Event{++seq_, t, e});
-  };
+  auto agent = [&](std::int64_t t, AgentState state) { return AnnInBilling("manila", t, state); };
   Offered("manila", "billing", kDay + 1 * kHour);
   agent(kDay + 1 * kHour, AgentState::kReady);
   Offered("manila", "billing", kDay + 2 * kHour);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -40,6 +41,18 @@ class WalTest : public ::testing::Test {
     w.Replay(
         after, [&](std::uint64_t lsn, std::string_view r) { out.emplace_back(lsn, r); }, &err);
     return out;
+  }
+
+  // A write(2) that fails with ENOSPC while `full` is set.
+  static std::function<ssize_t(int, const void*, std::size_t)> FullWhile(
+      const std::atomic<bool>& full) {
+    return [&full](int fd, const void* p, std::size_t n) -> ssize_t {
+      if (full) {
+        errno = ENOSPC;
+        return -1;
+      }
+      return ::write(fd, p, n);
+    };
   }
 
   fs::path dir_;
@@ -327,13 +340,7 @@ TEST_F(WalTest, DamageInASealedSegmentsLastGroupLosesOnlyThatRecord) {
 
 TEST_F(WalTest, DiskFullHoldsDurabilityAndRecoversByItself) {
   std::atomic<bool> full{true};
-  opt_.write_fn = [&](int fd, const void* p, std::size_t n) -> ssize_t {
-    if (full) {
-      errno = ENOSPC;
-      return -1;
-    }
-    return ::write(fd, p, n);
-  };
+  opt_.write_fn = FullWhile(full);
   Wal w;
   std::string err, report;
   ASSERT_TRUE(w.Open(opt_, &err, &report));
@@ -384,13 +391,7 @@ TEST_F(WalTest, ListenersAreToldWhenWhatTheyAwaitIsDurableUntilTheyStopListening
     }
   } listener(w);
   std::atomic<bool> full{true};
-  opt_.write_fn = [&](int fd, const void* p, std::size_t n) -> ssize_t {
-    if (full) {
-      errno = ENOSPC;
-      return -1;
-    }
-    return ::write(fd, p, n);
-  };
+  opt_.write_fn = FullWhile(full);
   std::string err, report;
   ASSERT_TRUE(w.Open(opt_, &err, &report));
   w.Listen(&listener);
