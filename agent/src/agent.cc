@@ -584,9 +584,18 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     return more;
   };
   std::uint64_t heartbeats_skipped = 0;
+  std::uint64_t cleanup_failures_logged = 0;
   auto heartbeat = [&]() {
     std::lock_guard lock(spool_mu);
     const auto st = spool.stats();
+    // Refused deletions are retried at every ack: said once per heartbeat, not per ack.
+    if (spool.cleanup_failures() != cleanup_failures_logged) {
+      Log()->warn(
+          "spool: {} deletion(s) of acknowledged or dropped segments refused since the last "
+          "heartbeat, they stay on disk and are tried again; last: {}",
+          spool.cleanup_failures() - cleanup_failures_logged, spool.cleanup_error());
+      cleanup_failures_logged = spool.cleanup_failures();
+    }
     Heartbeat hb;
     hb.agent_time_ms = clock.NowMs();
     hb.spool_backlog_events = st.committed_seq - st.acked_seq;

@@ -572,25 +572,40 @@ void Spool::Ack(std::uint64_t seq) {
       segments_.back().bytes >= std::min<std::uint64_t>(opt_.segment_bytes, 64 << 10) &&
       segments_.back().bytes > 1024) {
     std::string e;
-    Roll(&e);
+    if (!Roll(&e)) {
+      ++cleanup_failures_;
+      cleanup_error_ = e;
+    }
   }
   while (segments_.size() > 1) {
-    const Segment& s = segments_.front();
     const std::uint64_t next_first = segments_[1].first_seq;
-    if (next_first - 1 > acked_seq_) break;
-    // Not before the newer segments' names are on disk: a power cut could otherwise keep the
-    // deletion and lose the name, and the spool would come back without its numbering.
-    std::string e;
-    if (!SyncDirIfNeeded(&e)) break;
-    std::error_code ec;
-    fs::remove(s.path, ec);
+    if (next_first - 1 > acked_seq_ || !RemoveOldest()) break;
     segments_.erase(segments_.begin());
   }
 }
 
-bool Spool::DropOldest() {
+bool Spool::RemoveOldest() {
+  // Not before the newer segments' names are on disk: a power cut could otherwise keep the
+  // deletion and lose the name, and the spool would come back without its numbering.
   std::string e;
-  if (!SyncDirIfNeeded(&e)) return false;  // as in Ack; the spool stays over its bound meanwhile
+  std::error_code ec;
+  if (!SyncDirIfNeeded(&e)) {
+    ++cleanup_failures_;
+    cleanup_error_ = e;
+    return false;
+  }
+  // A file already gone (removed by hand) is not an error: false with ec clear.
+  if (!fs::remove(segments_.front().path, ec) && ec) {
+    ++cleanup_failures_;
+    cleanup_error_ = "cannot remove " + segments_.front().path + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool Spool::DropOldest() {
+  // As in Ack, the segment stays while the disk refuses; the spool stays over its bound.
+  if (!RemoveOldest()) return false;
   const Segment& s = segments_.front();
   // Numbers between this segment's last event and the next segment's first were skipped,
   // never given to an event: they count as acknowledged, not as dropped.
@@ -598,8 +613,6 @@ bool Spool::DropOldest() {
   const std::uint64_t first_unacked = std::max(s.first_seq, acked_seq_ + 1);
   if (s.last_seq >= first_unacked) dropped_ += s.last_seq - first_unacked + 1;
   acked_seq_ = std::max(acked_seq_, last);
-  std::error_code ec;
-  fs::remove(s.path, ec);
   segments_.erase(segments_.begin());
   return true;
 }

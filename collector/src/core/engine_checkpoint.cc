@@ -434,8 +434,7 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
           b->mos_samples = im.mos_samples;
         }
       }
-      q->today.newest = {iq.today_day, iq.today};
-      q->today.earlier = {iq.earlier_day, iq.earlier};
+      q->today.Restore({iq.today_day, iq.today}, {iq.earlier_day, iq.earlier});
       for (const EngineState::Row& ir : iq.rows) {
         Row row;
         row.counts = ir.counts;
@@ -465,8 +464,8 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
       if (q->contract_day_zone != nullptr) {
         if (iq.contract_day != EngineState::kNever &&
             iq.contract_zone == q->contract_day_zone->name()) {
-          q->contract_today.newest = {iq.contract_day, iq.contract_today};
-          q->contract_today.earlier = {iq.contract_earlier_day, iq.contract_earlier};
+          q->contract_today.Restore({iq.contract_day, iq.contract_today},
+                                    {iq.contract_earlier_day, iq.contract_earlier});
         } else {  // an older checkpoint, or the contract's zone has changed since
           Impl::RebuildContractToday(*q, now);
         }

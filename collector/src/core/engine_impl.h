@@ -161,6 +161,12 @@ struct TwoDays {
   void AddIfKept(std::int64_t day, const Counts& d) {
     if (Counts* kept = Find(*this, day)) *kept += d;
   }
+  // Both days as a checkpoint holds them, in order: a damaged checkpoint's days are put back
+  // in order, and a second copy of one day is dropped (the first holds its counts).
+  void Restore(const Day& n, const Day& e) {
+    newest = e.day > n.day ? e : n;
+    earlier = e.day > n.day ? n : e.day < n.day ? e : Day{};
+  }
   // The counts of `day`, or none when it is not kept.
   Counts Of(std::int64_t day) const {
     const Counts* kept = Find(*this, day);

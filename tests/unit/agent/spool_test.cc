@@ -427,10 +427,42 @@ TEST_F(SpoolTest, AcksDeleteNothingUntilTheNewerSegmentsNamesAreOnDisk) {
   s->Ack(s->stats().committed_seq);
   EXPECT_EQ(s->stats().segments, 2u);
   EXPECT_EQ(files(), before);
+  EXPECT_EQ(s->cleanup_failures(), 1u);
+  EXPECT_NE(s->cleanup_error().find("cannot sync the spool directory " + dir_.string()),
+            std::string::npos)
+      << s->cleanup_error();
   refuse = false;
   s->Ack(s->stats().committed_seq);
   EXPECT_EQ(s->stats().segments, 1u);
   EXPECT_EQ(files(), before - 1);
+  EXPECT_EQ(s->cleanup_failures(), 1u);
+}
+
+// An acknowledged segment the disk will not remove stays listed, counted with a message
+// naming it, and goes at a later ack; one already removed by hand is simply forgotten.
+TEST_F(SpoolTest, AnAcknowledgedSegmentThatCannotBeRemovedStaysUntilALaterAck) {
+  opt_.segment_bytes = 300;
+  auto s = Open();
+  while (s->stats().segments == 1) Put(*s, 1, "a");  // the last commit rolled
+  std::vector<fs::path> segs;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().filename().string().starts_with("seg-")) segs.push_back(e.path());
+  }
+  std::sort(segs.begin(), segs.end());
+  ASSERT_EQ(segs.size(), 2u);
+  // A non-empty directory in its place: remove() refuses it, even for root.
+  fs::remove(segs[0]);
+  fs::create_directories(segs[0] / "in-the-way");
+  s->Ack(s->stats().committed_seq);
+  EXPECT_EQ(s->stats().segments, 2u);
+  EXPECT_EQ(s->cleanup_failures(), 1u);
+  EXPECT_NE(s->cleanup_error().find("cannot remove " + segs[0].string()), std::string::npos)
+      << s->cleanup_error();
+  fs::remove_all(segs[0]);
+  s->Ack(s->stats().committed_seq);
+  EXPECT_EQ(s->stats().segments, 1u);
+  EXPECT_EQ(s->cleanup_failures(), 1u);
+  EXPECT_TRUE(fs::exists(segs[1]));
 }
 
 // Under drop_oldest too, the oldest segment goes only once the names after it are on disk:

@@ -366,7 +366,7 @@ TEST_F(EngineTest, TheLinesThatFollowAGlitchedCallDoNotConfirmItsTime) {
 // the running day, each by its own calendar, until the clock reaches the next, and a call of
 // a day older than both is not counted. So after a checkpoint, and after a restore that sums
 // the client's days again from the ledger rows; then the next day shows, holding the early
-// calls.
+// calls. A damaged checkpoint's days are put back in order.
 TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
   CoreConfig cfg;
   cfg.sites.push_back({"manila", "Asia/Manila"});  // UTC+08:00; the contract reads UTC days
@@ -421,6 +421,18 @@ TEST_F(EngineTest, ACallStampedInALaterDayLeavesTheRunningDaysToday) {
   EXPECT_EQ(today(*engine_), Today(2, 1));
   EXPECT_EQ(today(restored), Today(2, 1));
   EXPECT_EQ(today(rebuilt), Today(2, 1));
+  // A damaged checkpoint holding the site's days the wrong way round loads them in order: a
+  // call stamped in the day after (00:01 PHT on the 28th) then pushes the 26th out, not the
+  // running 27th.
+  EngineState swapped = engine_->ExportState();
+  EngineState::Queue& sq = swapped.sites[0].queues[0];
+  std::swap(sq.today_day, sq.earlier_day);
+  std::swap(sq.today, sq.earlier);
+  Make(cfg);
+  ASSERT_TRUE(engine_->ImportState(swapped, &err)) << err;
+  EXPECT_EQ(today(*engine_), Today(2, 1));
+  Offered("manila", "billing", kDay + 40 * kHour + kMin);
+  EXPECT_EQ(today(*engine_), Today(2, 2));
 }
 
 // Under a contract that names no zone, a site's rows follow its own clock: with 60-minute

@@ -60,14 +60,15 @@ inline void FillDistinct(EngineState* state) {
         m.mos_milli_sum = u();
         m.mos_samples = u();
       }
-      q.today_day = i();
-      counts(&q.today);
+      // Each earlier day before its newest, as the engine keeps them.
       q.earlier_day = i();
       counts(&q.earlier);
-      q.contract_day = i();
-      counts(&q.contract_today);
+      q.today_day = i();
+      counts(&q.today);
       q.contract_earlier_day = i();
       counts(&q.contract_earlier);
+      q.contract_day = i();
+      counts(&q.contract_today);
       for (EngineState::Row& r : q.rows) {
         counts(&r.counts);
         r.late = u();

@@ -89,9 +89,13 @@ class Spool {
   // why); appends and commits then fail until it is written.
   bool SkipTo(std::uint64_t seq, std::string* error);
   // Everything up to seq is acknowledged: fully acked segments are deleted, once the names of
-  // the segments after them are on disk (while the directory cannot be synced, they stay until
-  // a later Ack).
+  // the segments after them are on disk (while the directory cannot be synced, or a segment
+  // cannot be removed, they stay until a later Ack).
   void Ack(std::uint64_t seq);
+  // How many times a segment due to go (acknowledged, or dropped by the overflow policy)
+  // stayed because the disk refused, and the last refusal's message naming the file.
+  std::uint64_t cleanup_failures() const { return cleanup_failures_; }
+  const std::string& cleanup_error() const { return cleanup_error_; }
 
   SpoolStats stats() const;
   // What recovery skipped as damaged, one line per range with offsets (empty when nothing).
@@ -113,8 +117,12 @@ class Spool {
   bool SkipOnDisk(std::string* error);
   // Opens the last segment for appending (creating it when absent).
   bool OpenForAppend(std::string* error);
-  // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced.
+  // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced
+  // or the segment cannot be removed.
   bool DropOldest();
+  // Removes the oldest segment's file once the newer names are on disk; false (recorded as a
+  // cleanup failure) when the disk refused.
+  bool RemoveOldest();
   bool SyncPath(const std::string& dir) const;  // opt_.sync_dir, else SyncDirectory
   // Syncs the directory if a name in it changed since its last sync; false (*error says why)
   // when the disk refused.
@@ -138,6 +146,8 @@ class Spool {
   std::uint64_t dropped_ = 0;
   std::uint64_t torn_cut_ = 0;
   std::uint64_t damaged_lost_ = 0;
+  std::uint64_t cleanup_failures_ = 0;
+  std::string cleanup_error_;
   std::string recovery_report_;
   std::map<std::string, std::string, std::less<>> cursors_;
   // Where each reader's last Read stopped, so sequential reads do not rescan a segment.
