@@ -232,7 +232,12 @@ class Parser {
       *error = where + ": cannot read included file '" + name + "'";
       return false;
     }
-    return Parse(*text, name, depth + 1, error);
+    // The included file starts in the includer's section, and the includer's next lines go
+    // back to it (config.c keeps each file's current category to itself).
+    Section* const includer = current_;
+    const bool ok = Parse(*text, name, depth + 1, error);
+    current_ = includer;
+    return ok;
   }
 
   Section* Find(std::string_view lname) {

@@ -122,9 +122,14 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
     out->was_recoded = true;
     line = out->recoded;
   }
-  while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\0')) line.remove_suffix(1);
-  if (line.empty()) return {ParseStatus::kBlank, ""};
+  // Text followed by zeros is a torn line (Asterisk ends every line it writes with '\n').
+  bool torn = false;
+  if (const std::size_t zero = line.rfind('\0'); zero != std::string_view::npos) {
+    torn = line.find_first_not_of('\0') < zero;
+    line.remove_prefix(zero + 1);
+  }
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return {ParseStatus::kBlank, "", torn};
   std::array<std::string_view, 11> f{};
   std::size_t n = 0;
   std::size_t start = 0;
@@ -143,12 +148,12 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
     if (bar == std::string_view::npos) break;
     start = bar + 1;
   }
-  if (n < 5) return {ParseStatus::kMalformed, "fewer than 5 '|'-separated fields"};
-  if (!ParseTime(f[0], &out->time_ms)) return {ParseStatus::kMalformed, "bad timestamp"};
-  if (f[4].empty()) return {ParseStatus::kMalformed, "empty event name"};
+  if (n < 5) return {ParseStatus::kMalformed, "fewer than 5 '|'-separated fields", torn};
+  if (!ParseTime(f[0], &out->time_ms)) return {ParseStatus::kMalformed, "bad timestamp", torn};
+  if (f[4].empty()) return {ParseStatus::kMalformed, "empty event name", torn};
   for (char c : line) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
-      return {ParseStatus::kMalformed, "control character in line"};
+      return {ParseStatus::kMalformed, "control character in line", torn};
     }
   }
   out->call_id = f[1];
@@ -159,7 +164,7 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
   for (std::size_t i = 0; i < out->data.size(); ++i) {
     out->data[i] = i < out->data_count ? f[5 + i] : std::string_view{};
   }
-  return {};
+  return {ParseStatus::kOk, "", torn};
 }
 
 QueueLogStateMachine::QueueLogStateMachine(EventSink sink, std::size_t max_tracked_calls)

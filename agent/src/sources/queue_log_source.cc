@@ -32,6 +32,14 @@ void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
   auto& st = machine_.mutable_stats();
   ++st.lines;
   const ParseResult r = ParseQueueLogLine(line, &parsed_);
+  if (r.torn_prefix) {
+    ++st.malformed;
+    if (logged_malformed_ < 20 || logged_malformed_ % 1000 == 0) {
+      Log()->warn("{}:{}: a line cut short by zero bytes (a write lost to a power cut) skipped",
+                  path(), line_no);
+    }
+    ++logged_malformed_;
+  }
   if (r.status == ParseStatus::kOk) {
     if (parsed_.was_recoded && st.latin1++ % 1000 == 0) {
       Log()->warn("{}:{}: not valid UTF-8; read as Latin-1 ({} such lines so far)", path(), line_no,

@@ -92,6 +92,27 @@ TEST(QueueLogParseTest, LeadingNulBytesAreSkipped) {
   EXPECT_EQ(l.event, "QUEUESTART");
 }
 
+// A power cut can zero the unwritten tail of a line up to where the next line starts: the
+// next line is read, and the torn text before the zeros is reported, not read.
+TEST(QueueLogParseTest, ALineAfterZerosInTheMiddleOfOneIsRead) {
+  std::string line = "1700000000|1700000000.1|support|SIP/1001|CONN";
+  line += std::string(78, '\0');
+  line += "1700000050|1700000050.2|support|NONE|ENTERQUEUE||5551234|1";
+  QueueLogLine l;
+  const ParseResult r = ParseQueueLogLine(line, &l);
+  ASSERT_EQ(r.status, ParseStatus::kOk) << r.error;
+  EXPECT_TRUE(r.torn_prefix);
+  EXPECT_EQ(l.event, "ENTERQUEUE");
+  EXPECT_EQ(l.call_id, "1700000050.2");
+  EXPECT_EQ(l.time_ms, 1700000050000);
+  const ParseResult only = ParseQueueLogLine(line.substr(0, 45 + 78), &l);
+  EXPECT_EQ(only.status, ParseStatus::kBlank);
+  EXPECT_TRUE(only.torn_prefix);
+  EXPECT_FALSE(
+      ParseQueueLogLine(std::string(78, '\0') + "1665492726|NONE|NONE|NONE|QUEUESTART|", &l)
+          .torn_prefix);
+}
+
 TEST(QueueLogParseTest, RejectsMalformedLines) {
   QueueLogLine l;
   EXPECT_EQ(ParseQueueLogLine("", &l).status, ParseStatus::kBlank);

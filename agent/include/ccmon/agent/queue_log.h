@@ -40,10 +40,14 @@ enum class ParseStatus : std::uint8_t { kOk, kBlank, kMalformed };
 struct ParseResult {
   ParseStatus status = ParseStatus::kOk;
   const char* error = "";  // why a line is malformed
+  // Text before a run of NUL bytes was dropped: a line torn by a power cut (its unwritten
+  // tail reads back as zeros, up to where the next line starts). The status is the next's.
+  bool torn_prefix = false;
 };
 
-// Parses one line (without its newline). Leading NUL bytes (an unclean shutdown's
-// preallocated tail) and a trailing '\r' are skipped.
+// Parses one line (without its newline). A trailing '\r' is skipped, and so is everything up
+// to the last NUL byte: zeros are what an unclean shutdown leaves of blocks never written,
+// before a line (preallocated space) or in the middle of one (the rest of it lost).
 ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out);
 
 // What the PBX's configuration tells the state machine (from queues.conf, see
