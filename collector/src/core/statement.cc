@@ -43,8 +43,10 @@
 // are the "+N", so a span inside one ISO week keeps that week's plain label.
 //
 // Targets. A period is judged at contract.sl_target, or with kRelaxed at relaxed_sl_target
-// when its included offered exceeds (1 + tolerance) x the summed forecasts of its included
-// intervals that have one (at least one must). For kInterval this is the interval's own test.
+// when the offered calls of its intervals that have a forecast line exceed (1 + tolerance) x
+// their summed forecasts (at least one must have a line). An interval without calls adds its
+// forecast; one whose rows were all taken out adds neither. For kInterval this is the
+// interval's own test.
 //
 // Period results, in time order:
 //  - no rows at all: not judged, "no calls"; only unmeasured rows: not judged, "not measured";
@@ -265,7 +267,6 @@ struct PeriodWork {
   StatementPeriod out;
   Counts counts;
   std::vector<std::string> excluded_notes;  // distinct, first seen first
-  std::set<std::int64_t> included_intervals;
   std::string relaxed_note;
 };
 
@@ -524,10 +525,15 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     qrows.push_back(std::move(qr));
   }
 
-  // Client-level offered per interval, after force majeure, for the forecast tests.
+  // Client-level offered per interval, after force majeure, for the forecast tests; and the
+  // intervals with rows none of which is included.
   std::map<std::int64_t, std::uint64_t> interval_offered;
+  std::set<std::int64_t> taken_out;
   for (const QueueRow& qr : qrows) {
     if (qr.cls == RowClass::kIncluded) interval_offered[qr.row->start_ms] += qr.row->counts.offered;
+  }
+  for (const QueueRow& qr : qrows) {
+    if (interval_offered.count(qr.row->start_ms) == 0) taken_out.insert(qr.row->start_ms);
   }
   const double headroom = 1 + terms.forecast_tolerance;
   if (terms.over_forecast == OverForecastPolicy::kExclude) {
@@ -575,7 +581,6 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     ++w.out.rows;
     if (r.revision > 1) ++w.out.amended_rows;
     w.counts += r.counts;
-    w.included_intervals.insert(r.start_ms);
     span_counts += r.counts;
     site_counts[r.site] += r.counts;
     const auto day = static_cast<std::size_t>(
@@ -588,15 +593,22 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     w.out.figures = MakeFigures(w.counts, contract.sl_formula);
     w.out.target = contract.sl_target;
     if (terms.over_forecast != OverForecastPolicy::kRelaxed || w.out.rows == 0) continue;
+    // Like with like: the forecast intervals of the period against the calls offered in them.
+    // One without calls adds its forecast; one whose rows were all taken out (force majeure,
+    // unmeasured) adds neither; calls in intervals without a forecast line are not compared.
     bool any = false;
     double expected = 0;
-    for (std::int64_t start : w.included_intervals) {
-      const auto f = forecast.find({name, start});
-      if (f == forecast.end()) continue;
+    double offered = 0;
+    for (auto f = forecast.lower_bound({name, w.out.start_ms});
+         f != forecast.end() && f->first.first == name && f->first.second < w.out.end_ms; ++f) {
+      const std::int64_t start = f->first.second;
+      if (taken_out.count(start) != 0) continue;
       any = true;
       expected += f->second;
+      if (const auto o = interval_offered.find(start); o != interval_offered.end()) {
+        offered += static_cast<double>(o->second);
+      }
     }
-    const auto offered = static_cast<double>(w.counts.offered);
     if (any && offered > expected * headroom) {
       w.out.target = terms.relaxed_sl_target;
       w.relaxed_note =

@@ -629,36 +629,46 @@ TEST(BuildStatement, VolumeAboveForecastRelaxedPerInterval) {
   EXPECT_EQ(q.result, PeriodResult::kMissed);
 }
 
+// A day is judged at the relaxed target when the calls of its intervals that have a forecast
+// line exceed their summed forecasts x (1 + tolerance): calls in intervals without a line are
+// not compared, and a forecast interval without calls adds its forecast against nothing.
 TEST(BuildStatement, VolumeAboveForecastRelaxedPerDay) {
   StatementTerms t = Terms(Period::kDay);
   t.forecast_tolerance = 0.10;
   t.over_forecast = OverForecastPolicy::kRelaxed;
   t.relaxed_sl_target = 0.60;
-  StatementInput in = Input("2026-11-02", "2026-11-04", t);
-  // 2nd: 60 + 60 + 30 = 150 offered; forecasts of its intervals that have one: 50 + 60 = 110,
-  // x 1.1 = 121 < 150: relaxed; 105 / 150 = 0.70 >= 0.60: met.
+  StatementInput in = Input("2026-11-02", "2026-11-05", t);
+  // 2nd: 60 + 70 = 130 offered in the forecast intervals against (50 + 60) x 1.1 = 121:
+  // relaxed; the day's 160 calls (11:00 has no line) are judged, 112 / 160 = 0.70 >= 0.60: met.
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 0), 60, 42));
-  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 30), 60, 42));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 30), 70, 49));
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 11, 0), 30, 21));
   // 3rd: 50 + 100 = 150 against (100 + 40) x 1.1 = 154: not relaxed although 10:30 alone is
   // far over its forecast; 105 / 150 = 0.70 < 0.80: missed.
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 3, 10, 0), 50, 35));
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 3, 10, 30), 100, 70));
+  // 3rd, 11:00: 100 calls and no forecast line: not compared (it would make 250 > 154).
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 3, 11, 0), 100, 70));
   // 4th: no forecast at all: not relaxed; 140 / 200 = 0.70: missed.
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 4, 10, 0), 200, 140));
-  in.forecast = {{"sales", Utc(2026, 11, 2, 10, 0), 50},
-                 {"sales", Utc(2026, 11, 2, 10, 30), 60},
-                 {"sales", Utc(2026, 11, 3, 10, 0), 100},
-                 {"sales", Utc(2026, 11, 3, 10, 30), 40}};
+  // 5th: 100 calls at 10:00 and none at 10:30 or 11:00, each forecast 50: 100 against
+  // 150 x 1.1 = 165, on forecast; 70 / 100 = 0.70: missed.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 5, 10, 0), 100, 70));
+  in.forecast = {{"sales", Utc(2026, 11, 2, 10, 0), 50},  {"sales", Utc(2026, 11, 2, 10, 30), 60},
+                 {"sales", Utc(2026, 11, 3, 10, 0), 100}, {"sales", Utc(2026, 11, 3, 10, 30), 40},
+                 {"sales", Utc(2026, 11, 5, 10, 0), 50},  {"sales", Utc(2026, 11, 5, 10, 30), 50},
+                 {"sales", Utc(2026, 11, 5, 11, 0), 50}};
   const StatementQueue q = Build(in).queues.at(0);
-  ASSERT_EQ(q.periods.size(), 3u);
+  ASSERT_EQ(q.periods.size(), 4u);
   EXPECT_DOUBLE_EQ(q.periods[0].target, 0.60);
   EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);
-  EXPECT_EQ(q.periods[0].note, "offered 150 above forecast 110, target relaxed to 0.6");
+  EXPECT_EQ(q.periods[0].note, "offered 130 above forecast 110, target relaxed to 0.6");
   EXPECT_DOUBLE_EQ(q.periods[1].target, 0.80);
   EXPECT_EQ(q.periods[1].result, PeriodResult::kMissed);
   EXPECT_DOUBLE_EQ(q.periods[2].target, 0.80);
   EXPECT_EQ(q.periods[2].result, PeriodResult::kMissed);
+  EXPECT_DOUBLE_EQ(q.periods[3].target, 0.80);
+  EXPECT_EQ(q.periods[3].result, PeriodResult::kMissed);
 }
 
 TEST(BuildStatement, WeekAndMonthLabelsAcrossYearEnds) {
