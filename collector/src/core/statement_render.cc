@@ -122,8 +122,9 @@ std::string JsonNumber(std::uint64_t v) { return std::to_string(v); }
 std::string JsonNumber(std::int64_t v) { return std::to_string(v); }
 std::string JsonNumber(const std::optional<double>& v) { return v ? JsonNumber(*v) : "null"; }
 
-// Money is rounded to cents before it is printed anywhere, so JSON and HTML agree.
-double Cents(double v) { return std::round(v * 100) / 100; }
+// Money is rounded to cents, half up, before it is printed anywhere, so JSON and HTML agree.
+// The nudge rounds a decimal half held in binary just below it (1.005 as 1.00499...) up.
+double Cents(double v) { return std::round(v * 100 * (1 + 1e-12)) / 100; }
 std::optional<double> Amount(double fee, double percent) {
   if (!(fee > 0)) return std::nullopt;
   return Cents(fee * percent / 100);
@@ -367,6 +368,21 @@ double StatementFee(const Statement& s) {
 std::string StatementCurrency(const Statement& s) {
   return s.queues.empty() ? std::string() : s.queues.front().terms.currency;
 }
+// The statement's amount for a percentage: the sum of the queue lines' rounded amounts, so
+// that lines and total reconcile to the cent; the capped percentage's amount when the cap cut
+// the sum.
+std::optional<double> TotalAmount(const Statement& s, double Statement::*total,
+                                  double StatementQueue::*line) {
+  const double fee = StatementFee(s);
+  if (!(fee > 0)) return std::nullopt;
+  double percent = 0;
+  double amount = 0;
+  for (const StatementQueue& q : s.queues) {
+    percent += q.*line;
+    amount += Amount(fee, q.*line).value_or(0);
+  }
+  return s.*total < percent ? Amount(fee, s.*total) : Cents(amount);
+}
 
 // ---------------------------------------------------------------------------------------------
 // CSV (RFC 4180 quoting).
@@ -440,8 +456,10 @@ constexpr std::string_view kNone = "\xE2\x80\x94";  // em dash: no value
 std::string Percent(const std::optional<double>& fraction) {
   if (!fraction || !std::isfinite(*fraction)) return std::string(kNone);
   char buf[32];
-  // Two decimals: a finance reader must see 79.96% is below an 80% target.
-  std::snprintf(buf, sizeof buf, "%.2f%%", *fraction * 100);
+  // Two decimals, cut rather than rounded: a finance reader must see that 79.96% and 79.996%
+  // are below an 80% target. The nudge keeps a value held as 0.7999999999999999 at 80.00%.
+  const double hundredths = std::trunc(*fraction * 10000 * (1 + 1e-12));
+  std::snprintf(buf, sizeof buf, "%.2f%%", hundredths / 100);
   return buf;
 }
 
@@ -829,11 +847,13 @@ void AppendSummary(Page& page, const Statement& s) {
   page.Num("td", "n", "incentive_percent", JsonNumber(s.incentive_percent),
            Short(s.incentive_percent) + "%");
   if (fees) {
-    const double fee = StatementFee(s);
     const std::string currency = StatementCurrency(s);
-    for (const auto& [key, pct] : {std::pair{"service_credit_amount", s.service_credit_percent},
-                                   std::pair{"incentive_amount", s.incentive_percent}}) {
-      if (const auto amount = Amount(fee, pct)) {
+    for (const auto& [key, amount] :
+         {std::pair{"service_credit_amount", TotalAmount(s, &Statement::service_credit_percent,
+                                                         &StatementQueue::service_credit_percent)},
+          std::pair{"incentive_amount", TotalAmount(s, &Statement::incentive_percent,
+                                                    &StatementQueue::incentive_percent)}}) {
+      if (amount) {
         page.Num("td", "n", key, JsonNumber(*amount), Money(*amount, currency));
       } else {
         page.Raw("<td class=\"n\">");
@@ -1286,8 +1306,10 @@ std::string StatementJson(const Statement& s) {
   w.FieldD("incentive_percent", s.incentive_percent);
   w.FieldD("monthly_fee", StatementFee(s));
   w.FieldS("currency", StatementCurrency(s));
-  w.FieldOpt("service_credit_amount", Amount(StatementFee(s), s.service_credit_percent));
-  w.FieldOpt("incentive_amount", Amount(StatementFee(s), s.incentive_percent));
+  w.FieldOpt("service_credit_amount", TotalAmount(s, &Statement::service_credit_percent,
+                                                  &StatementQueue::service_credit_percent));
+  w.FieldOpt("incentive_amount",
+             TotalAmount(s, &Statement::incentive_percent, &StatementQueue::incentive_percent));
   w.Key("queues");
   w.BeginArray();
   for (const auto& q : s.queues) WriteQueue(w, q);

@@ -671,6 +671,43 @@ TEST(StatementJsonTest, DoublesRoundTrip) {
   EXPECT_EQ(std::strtod(Num(j, "queues.0.service_credit_percent").c_str(), nullptr), 1e-7);
 }
 
+// Money is rounded half up to the cent (1,005 x 0.5% = 5.025 is 5.03, although 5.025 is
+// held in binary just below), and the total is the sum of the queue lines, so they reconcile:
+// 10.06, not 1,005 x 1% = 10.05. When the cap cuts the sum, the total is the capped amount.
+TEST(StatementJsonTest, AmountsRoundHalfUpAndTheTotalIsTheSumOfTheLines) {
+  Statement s;
+  StatementQueue q;
+  q.terms.monthly_fee = 1005;
+  q.service_credit_percent = 0.5;
+  s.queues = {q, q};
+  s.service_credit_percent = 1.0;
+  Json j = ParseOrDie(StatementJson(s));
+  EXPECT_EQ(Num(j, "queues.0.service_credit_amount"), "5.03");
+  EXPECT_EQ(Num(j, "queues.1.service_credit_amount"), "5.03");
+  EXPECT_EQ(Num(j, "service_credit_amount"), "10.06");
+  EXPECT_NE(StatementHtml(s).find("data-path=\"service_credit_amount\" data-value=\"10.06\""),
+            std::string::npos);
+  s.service_credit_percent = 0.6;  // capped
+  j = ParseOrDie(StatementJson(s));
+  EXPECT_EQ(Num(j, "service_credit_amount"), "6.03");
+}
+
+// A service level just below its target is never printed as the target: 3999 / 4999 =
+// 79.996% is 79.99%, and a target held as 0.7999999999999999 is still 80.00%.
+TEST(StatementHtmlTest, PercentagesAreCutNotRoundedUp) {
+  Statement s;
+  StatementQueue q;
+  q.figures.service_level = 3999.0 / 4999.0;
+  q.contract.sl_target = 0.8 - 1e-16;
+  s.queues = {q};
+  const std::string html = StatementHtml(s);
+  EXPECT_NE(
+      html.find("data-path=\"queues.0.service_level\" data-value=\"0.7999599919983997\">79.99%<"),
+      std::string::npos);
+  EXPECT_NE(html.find("data-path=\"queues.0.target\" data-value=\"0.7999999999999999\">80.00%<"),
+            std::string::npos);
+}
+
 TEST(StatementJsonTest, EmptyStatementIsValid) {
   const Json j = ParseOrDie(StatementJson(Statement{}));
   EXPECT_TRUE(At(j, "queues")->items.empty());
@@ -888,12 +925,16 @@ TEST(StatementHtmlTest, EveryNumberIsTheJsonsNumber) {
       EXPECT_EQ(*e.value, v->text) << e.path;
       // What the reader sees agrees with the value.
       if (EndsWith(e.path, "service_level") || EndsWith(e.path, ".target")) {
-        char buf[32];
         if (v->kind == Json::Kind::kNull) {
           EXPECT_EQ(e.text, "\xE2\x80\x94") << e.path;
         } else {
-          std::snprintf(buf, sizeof buf, "%.2f%%", std::strtod(v->text.c_str(), nullptr) * 100);
-          EXPECT_EQ(e.text, buf) << e.path;
+          // Two decimals, cut: at most the value, and less than a hundredth below it.
+          const double percent = std::strtod(v->text.c_str(), nullptr) * 100;
+          ASSERT_TRUE(EndsWith(e.text, "%")) << e.path;
+          const double shown = std::strtod(e.text.c_str(), nullptr);
+          EXPECT_EQ(e.text.size() - e.text.find('.'), 4u) << e.text;
+          EXPECT_LE(shown, percent + 1e-9) << e.path;
+          EXPECT_LT(percent - shown, 0.01) << e.path;
         }
       }
       if (EndsWith(e.path, ".offered") || EndsWith(e.path, ".answered")) {
