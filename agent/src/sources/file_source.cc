@@ -67,6 +67,57 @@ std::string FileSource::FindRotated(dev_t dev, ino_t ino) const {
   return {};
 }
 
+std::string FileSource::FindNext() const {
+  struct stat done {};
+  struct stat cur {};
+  if (file_ == nullptr || fstat(fileno(file_), &done) != 0) return {};
+  const bool have_current = stat(path_.c_str(), &cur) == 0;
+  const fs::path dir =
+      fs::path(path_).parent_path().empty() ? fs::path(".") : fs::path(path_).parent_path();
+  const std::string base = fs::path(path_).filename().string();
+  auto later = [](const timespec& a, const timespec& b) {
+    return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+  };
+  std::string next;  // the oldest rotated file so far
+  timespec next_mtime{};
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with(base)) continue;
+    // logrotate's names: the file itself, ".N" or a date ("-20261205"), then perhaps the
+    // compressor's extension; a copy an administrator made (".bak") is not a rotation.
+    std::string_view suffix = std::string_view(name).substr(base.size());
+    const std::string ext = e.path().extension().string();
+    const bool compressed =
+        ext == ".gz" || ext == ".bz2" || ext == ".xz" || ext == ".zst" || ext == ".Z";
+    if (compressed) suffix.remove_suffix(ext.size());
+    if (!suffix.empty() && (suffix.size() < 2 || (suffix[0] != '.' && suffix[0] != '-') ||
+                            suffix.find_first_not_of("0123456789.-_", 1) != std::string::npos)) {
+      continue;
+    }
+    struct stat st {};
+    if (stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_dev == done.st_dev && st.st_ino == done.st_ino) continue;
+    // The current file comes after every rotated one, whatever its time (an empty new file
+    // is older than the last lines Asterisk wrote to the renamed one before reopening).
+    if (have_current && st.st_dev == cur.st_dev && st.st_ino == cur.st_ino) continue;
+    if (later(done.st_mtim, st.st_mtim)) continue;  // rotated before the file just finished
+    if (compressed) {
+      // Compressors keep the file's time: the finished file's own archive has its time.
+      if (later(st.st_mtim, done.st_mtim)) {
+        Log()->warn("{}: {} was rotated and compressed before it was read; its lines are missing",
+                    path_, e.path().string());
+      }
+      continue;
+    }
+    if (next.empty() || later(next_mtime, st.st_mtim)) {
+      next = e.path().string();
+      next_mtime = st.st_mtim;
+    }
+  }
+  return next;
+}
+
 std::string FileSource::FindCopy() const {
   if (tail_.empty()) return {};
   const fs::path dir =
@@ -299,8 +350,23 @@ std::size_t FileSource::Poll() {
     lines += Drain();
     if (more_) return lines;  // the old file still has a chunk to read: next poll
     renamed_seen_ = {};
-    Log()->info("{}: rotated, following the new file", path_);
     line_no_ = 0;
+    // Rotated more than once since this file was current (the agent stopped, or input held
+    // at the spool's bound): the files rotated in between come first, each read whole and
+    // left as this one was.
+    if (const std::string between = FindNext(); !between.empty()) {
+      Log()->info("{}: rotated more than once; reading {} before the current file", path_, between);
+      const std::string current = path_;
+      path_ = between;
+      const bool open = OpenCurrent(0, nullptr);
+      path_ = current;
+      if (open) {
+        lines += Drain();
+        last_growth_ = now;
+        return lines;
+      }
+    }
+    Log()->info("{}: rotated, following the new file", path_);
     if (OpenCurrent(0, nullptr)) {
       lines += Drain();
       last_growth_ = now;

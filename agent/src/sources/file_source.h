@@ -79,6 +79,9 @@ class FileSource {
   std::size_t Drain();
   void OversizedLine(std::uint64_t line_no, std::size_t seen);
   std::string FindRotated(dev_t dev, ino_t ino) const;
+  // After the file being read was rotated away and read to its end: the rotated sibling
+  // written next (the oldest modified since, not compressed), or empty for the current file.
+  std::string FindNext() const;
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
   std::string FindCopy() const;
 

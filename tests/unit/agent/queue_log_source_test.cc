@@ -146,6 +146,47 @@ TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
   EXPECT_EQ(ids_, Expected(1, 6));
 }
 
+// Rotated twice while stopped (or while input was held at the spool's bound): the file in
+// the cursor is finished, then the file rotated after it, then the current one; a compressed
+// rotation is reported, and a copy an administrator made is not read.
+TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
+  Append(path_, 1, 3);
+  std::string cursor;
+  {
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  // Hours apart, as logrotate runs them (the file times tell the order).
+  const auto t0 = fs::file_time_type::clock::now() - std::chrono::hours(48);
+  Append(path_, 4, 4);
+  fs::last_write_time(path_, t0);
+  fs::rename(path_, path_ + ".1");
+  Append(path_, 5, 6);
+  fs::last_write_time(path_, t0 + std::chrono::hours(24));
+  fs::rename(path_ + ".1", path_ + ".2");
+  fs::rename(path_, path_ + ".1");
+  Append(path_, 7, 8);
+  Append(path_ + ".bak", 100, 101);  // a copy made by hand after the rotations
+  Append(path_ + ".3.gz", 200, 200);
+  fs::last_write_time(path_ + ".3.gz", t0 - std::chrono::hours(24));  // older: not missing
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 4));
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(3'000);
+    src->Poll();
+  }
+  EXPECT_EQ(ids_, Expected(1, 8));
+  Append(path_, 9, 9);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 9));
+}
+
 TEST_F(QueueLogSourceTest, RestartResumesAtTheCursorAndIgnoresFromStart) {
   Append(path_, 1, 3);
   std::string cursor;
