@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # deploy/alertmanager.yml's inhibition rules in a real Alertmanager: a dark site silences its
 # own queue, staffing and link alerts (not another site's); staff gone silences the same site
-# and client's SlaAtRisk and QueueSurge (not another client's); NoSitesReporting silences the
-# SiteDarks of its collector's shard (not another shard's); a collector down silences its
-# shard's continuity alerts and its own on-call alerts, never the Watchdog; a low data disk
-# silences the trend alert that led there. Alerts are posted to the v2 API as the collector
-# posts them (with its `shard` label).
+# and client's SlaAtRisk and QueueSurge (not another client's); a dead trunk silences its own
+# LinkDegraded and the site's voice quality, not its queues nor another link; one replica
+# down or without sites (CollectorDown, NoSitesReporting) silences nothing of its shard, whose
+# other replica may still hear the sites; ShardDown silences the SiteDarks of its shard (not
+# another shard's) and the CollectorDown it sums up; a collector down silences its own
+# on-call alerts, never the Watchdog; a low data disk silences the trend alert that led there.
+# Alerts are posted to the v2 API as the collector posts them (with its `shard` label).
 source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 for tool in prometheus-alertmanager jq curl; do
@@ -51,25 +53,54 @@ expect_state active SlaAtRisk pune-1 globex
 expect_state active SiteDark manila-1 acme
 expect_state active StaffingCollapse pune-1 acme
 
+# A dead trunk: the same link's LinkDegraded goes, the site's queues and other links stay.
+post alertname=TrunkDown severity=critical shard=asia client=acme site=davao-1 link=carrier-a
+post alertname=LinkDegraded severity=warning shard=asia client=acme site=davao-1 link=carrier-a
+post alertname=LinkDegraded severity=warning shard=asia client=globex site=davao-1 link=wan
+post alertname=SlaAtRisk severity=warning shard=asia client=acme site=davao-1 queue=billing
+post alertname=VoiceQualityLow severity=warning shard=asia client=globex site=davao-1
+expect_state suppressed LinkDegraded davao-1 acme
+expect_state active LinkDegraded davao-1 globex
+expect_state active SlaAtRisk davao-1 acme
+expect_state suppressed VoiceQualityLow davao-1 globex
+
+# One replica of shard latam down, another without sites: the shard's alerts stay.
 post alertname=SiteDark severity=critical shard=latam client=acme site=lima-1
-post alertname=NoSitesReporting severity=critical team=oncall job=ccmon instance=c1:9464 shard=asia
+post alertname=CollectorDown severity=critical team=oncall job=ccmon instance=c2:9464 shard=latam
+post alertname=NoSitesReporting severity=critical team=oncall job=ccmon instance=c1:9464 shard=latam
+expect_state active SiteDark lima-1 acme
+# ShardDown: asia's continuity alerts go, latam's stay.
+post alertname=ShardDown severity=critical team=oncall shard=asia
 expect_state suppressed SiteDark manila-1 acme
 expect_state active SiteDark lima-1 acme
 
-# A collector down: its shard's continuity alerts and its own on-call alerts are silenced; the
-# Watchdog is not, even by a CollectorDown that names no collector (none scraped at all).
-post alertname=CollectorDown severity=critical team=oncall job=ccmon instance=c2:9464 shard=latam
+# The whole of latam down: its continuity alerts, the CollectorDown and NoSitesReporting it
+# sums up and the down collector's own on-call alerts are silenced; the Watchdog is not, even
+# by a CollectorDown that names no collector (none scraped at all).
+post alertname=ShardDown severity=critical team=oncall shard=latam
 post alertname=AgentBacklog severity=warning team=oncall job=ccmon instance=c2:9464 site=cebu-1 client=acme
 post alertname=Watchdog severity=none team=oncall
 post alertname=CollectorDown severity=critical team=oncall
+post alertname=QueueSurge severity=warning shard=emea client=acme site=lisbon-1 queue=billing
 expect_state suppressed SiteDark lima-1 acme
 expect_state suppressed AgentBacklog cebu-1 acme
-expect_state active QueueSurge bogota-1 acme
+expect_state active QueueSurge lisbon-1 acme
 state_of() {  # alertname -> state of the first alert of that name without labels site/client
   curl -sf "$AM/api/v2/alerts?inhibited=true&silenced=true&active=true" |
     jq -r --arg a "$1" '[.[] | select(.labels.alertname == $a) | .status.state] | first // "absent"'
 }
 [[ $(state_of Watchdog) == active ]] || fail "the Watchdog is $(state_of Watchdog), expected active"
+# state_by ALERTNAME INSTANCE: the state of that collector's alert.
+state_by() {
+  curl -sf "$AM/api/v2/alerts?inhibited=true&silenced=true&active=true" |
+    jq -r --arg a "$1" --arg i "$2" \
+      '[.[] | select(.labels.alertname == $a and .labels.instance == $i) | .status.state] | first // "absent"'
+}
+for a in CollectorDown:c2:9464 NoSitesReporting:c1:9464; do
+  is_suppressed() { [[ $(state_by "$1" "$2") == suppressed ]]; }
+  wait_for is_suppressed "${a%%:*}" "${a#*:}" ||
+    fail "${a%%:*} of ${a#*:} is $(state_by "${a%%:*}" "${a#*:}"), expected suppressed by ShardDown"
+done
 
 # A low data disk explains the trend of the same collector, not another's.
 post alertname=CollectorDiskFilling severity=warning team=oncall cause=low job=ccmon instance=c3:9464

@@ -133,8 +133,8 @@ mail_has() {  # rcpt subject-regex
 
 WAIT_S=30 wait_for webhook_has /oncall-pager firing SiteDark manila-1 ||
   fail "on-call was not paged for SiteDark at manila-1"
-# The collector names its shard on what it sends (CollectorDown and NoSitesReporting silence
-# their own shard's alerts by it).
+# The collector names its shard on what it sends (ShardDown silences the shard's alerts by
+# it).
 shards=$(awk -F'\t' '$1 == "/oncall-pager" { print $2 }' "$WORK/hooks.tsv" |
   jq -r '.alerts[] | select(.labels.alertname == "SiteDark") | .labels.shard' | sort -u)
 [[ "$shards" == default ]] || fail "SiteDark reached Alertmanager with shard '$shards', expected 'default'"

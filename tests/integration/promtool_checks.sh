@@ -42,6 +42,7 @@ route_is() {  # expected-receivers labels...
 # Each audience of docs/alerts.md "Who is told": on-call (paged for what stops service),
 # vendor network/IT, the site's floor leads (every site's for SiteDark), workforce management,
 # and the client's liaison, at once or in the digest for informational alerts.
+route_is oncall-pager alertname=ShardDown severity=critical team=oncall shard=asia
 route_is oncall-pager,vendor-noc,floor-all,liaison-acme alertname=SiteDark severity=critical client=acme site=manila-1
 route_is oncall-pager,vendor-noc,floor-manila-1,liaison-acme alertname=LinkDown severity=critical client=acme site=manila-1 link=wan
 route_is oncall-pager,vendor-noc,floor-manila-1,liaison-acme alertname=TrunkDown severity=critical client=acme site=manila-1 link=carrier-a
