@@ -28,9 +28,11 @@ flags (each also a config file key; flags win):
   --continuity-rules FILE   continuity thresholds            [rules/continuity.yaml]
   --log-level LEVEL         trace|debug|info|warn|error      [info]
   --allow-insecure-remote   allow plaintext gRPC on a non-loopback address
+  --check-config            check the configuration (and the files it names) and exit:
+                            nothing is opened, listened on or sent
   --help, --version
 
-exit codes: 0 clean shutdown, 1 runtime failure, 2 bad flags or config
+exit codes: 0 clean shutdown (or a valid config), 1 runtime failure, 2 bad flags or config
 )";
 
 }  // namespace
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
     o = *std::move(loaded);
   }
   bool alertmanager_flag = false;
+  bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -90,6 +93,8 @@ int main(int argc, char** argv) {
       value(&o.log_level);
     } else if (a == "--allow-insecure-remote") {
       o.allow_insecure_remote = true;
+    } else if (a == "--check-config") {
+      check_only = true;
     } else {
       std::fprintf(stderr, "ccmon-collector: unknown flag %s (see --help)\n", a.c_str());
       return 2;
@@ -103,6 +108,17 @@ int main(int argc, char** argv) {
   if (level == spdlog::level::off && o.log_level != "off") {
     std::fprintf(stderr, "ccmon-collector: unknown log level '%s'\n", o.log_level.c_str());
     return 2;
+  }
+  if (auto s = ccmon::collector::Server::CheckConfig(o); !s.ok()) {
+    std::fprintf(stderr, "ccmon-collector: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (check_only) {
+    std::printf("ccmon-collector: %s is valid: %zu clients, %zu sites, continuity rules %s\n",
+                config.empty() ? "the embedded configuration" : config.c_str(),
+                o.core.clients.size(), o.core.sites.size(),
+                o.continuity_rules.empty() ? "built in" : o.continuity_rules.c_str());
+    return 0;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("collector"));
   spdlog::stderr_color_mt("ingest");

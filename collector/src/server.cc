@@ -36,6 +36,43 @@ namespace ccmon::collector {
 
 namespace {
 
+// The gRPC port's credentials: plaintext, or TLS from the configured files (read here).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const SecurityOptions& sec) {
+  if (!sec.TlsEnabled()) return grpc::InsecureServerCredentials();
+  auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(path + ": cannot read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  grpc::SslServerCredentialsOptions so(
+      sec.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  auto cert = read(sec.tls_cert);
+  auto key = read(sec.tls_key);
+  if (!cert.ok()) return cert.status();
+  if (!key.ok()) return key.status();
+  so.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!sec.client_ca.empty()) {
+    auto ca = read(sec.client_ca);
+    if (!ca.ok()) return ca.status();
+    so.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(so);
+}
+
+// Plaintext gRPC only on loopback unless allowed.
+absl::Status CheckPlaintext(const CollectorOptions& o) {
+  if (!o.allow_insecure_remote && !o.security.TlsEnabled() && !net::IsLoopbackAddress(o.listen)) {
+    return absl::FailedPreconditionError(
+        "listen address " + o.listen +
+        " is not loopback: configure tls (or, knowingly, allow_insecure_remote: true)");
+  }
+  return absl::OkStatus();
+}
+
 class ServerImpl final : public Server {
  public:
   ServerImpl(const CollectorOptions& o, const Clock& clock)
@@ -46,13 +83,8 @@ class ServerImpl final : public Server {
 
   absl::Status Init() {
     pipeline_.set_shard(options_.shard);
-    if (!options_.allow_insecure_remote && !options_.security.TlsEnabled() &&
-        !net::IsLoopbackAddress(options_.listen)) {
-      return absl::FailedPreconditionError(
-          "listen address " + options_.listen +
-          " is not loopback: configure tls (or, knowingly, allow_insecure_remote: true)");
-    }
-    auto creds = Credentials();
+    if (auto s = CheckPlaintext(options_); !s.ok()) return s;
+    auto creds = ServerCredentials(options_.security);
     if (!creds.ok()) return creds.status();
     const bool shared_ledger = !options_.ledger_database.empty();
     const std::string ledger_path = shared_ledger               ? options_.ledger_database
@@ -127,32 +159,6 @@ class ServerImpl final : public Server {
       });
     }
     return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() const {
-    const SecurityOptions& sec = options_.security;
-    if (!sec.TlsEnabled()) return grpc::InsecureServerCredentials();
-    auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
-      std::ifstream in(path);
-      if (!in) return absl::NotFoundError(path + ": cannot read");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return ss.str();
-    };
-    grpc::SslServerCredentialsOptions so(
-        sec.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    auto cert = read(sec.tls_cert);
-    auto key = read(sec.tls_key);
-    if (!cert.ok()) return cert.status();
-    if (!key.ok()) return key.status();
-    so.pem_key_cert_pairs.push_back({*key, *cert});
-    if (!sec.client_ca.empty()) {
-      auto ca = read(sec.client_ca);
-      if (!ca.ok()) return ca.status();
-      so.pem_root_certs = *ca;
-    }
-    return grpc::SslServerCredentials(so);
   }
 
   // Loads the last checkpoint and replays the WAL after it, before any stream is accepted.
@@ -684,6 +690,17 @@ class ServerImpl final : public Server {
 };
 
 }  // namespace
+
+absl::Status Server::CheckConfig(const CollectorOptions& options) {
+  if (auto s = CheckPlaintext(options); !s.ok()) return s;
+  if (auto creds = ServerCredentials(options.security); !creds.ok()) return creds.status();
+  if (!options.continuity_rules.empty()) {
+    if (auto rules = LoadContinuityRules(options.continuity_rules); !rules.ok()) {
+      return rules.status();
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const CollectorOptions& options,
                                                       const Clock& clock) {

@@ -13,6 +13,10 @@ namespace ccmon::collector {
 
 class Server {
  public:
+  // What Start would refuse in the configuration (plaintext off loopback, TLS files that
+  // cannot be read, a continuity rules file that does not load), without opening the data
+  // directory or the ledger, listening, or sending alerts.
+  static absl::Status CheckConfig(const CollectorOptions& options);
   // Binds every listener (port 0 picks a free port) and starts serving.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const CollectorOptions& options,
                                                        const Clock& clock);
