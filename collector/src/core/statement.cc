@@ -42,7 +42,14 @@
 // week with more of its days (the earlier on a tie) gives the label, the other week's days
 // are the "+N", so a span inside one ISO week keeps that week's plain label.
 //
-// Targets. A period is judged at contract.sl_target, or with kRelaxed at relaxed_sl_target
+// Terms. Each row carries the contract it was counted under (formula, threshold, target), so a
+// statement rebuilt after a change of terms judges as before: each period by the contract of
+// its last row (any class), noted "SL terms changed within the period: judged by its last
+// interval's" when an earlier row of it had another formula, threshold or target; the span,
+// the days and the sites by the span's last row's; a queue without rows by QueueTerms'. The
+// money terms (period, tiers, caps, fee, forecast, volume) are QueueTerms', as configured.
+//
+// Targets. A period is judged at its contract's sl_target, or with kRelaxed at relaxed_sl_target
 // when the offered calls of its intervals that have a forecast line exceed (1 + tolerance) x
 // their summed forecasts (at least one must have a line). An interval without calls adds its
 // forecast; one whose rows were all taken out adds neither. For kInterval this is the
@@ -265,6 +272,11 @@ struct QueueRow {
 
 struct PeriodWork {
   StatementPeriod out;
+  // The contract of the period's last row (rows keep the terms they were counted under), and
+  // whether an earlier row of it had other SL terms; null without rows.
+  const Contract* contract = nullptr;
+  bool terms_changed = false;
+  SlFormula formula = SlFormula::kStandard;
   Counts counts;
   std::vector<std::string> excluded_notes;  // distinct, first seen first
   std::string relaxed_note;
@@ -421,8 +433,7 @@ std::vector<PeriodWork> MakePeriods(const std::vector<QueueRow>& rows, Period pe
   return periods;
 }
 
-void JudgePeriods(std::vector<PeriodWork>& periods, const Contract& contract,
-                  const StatementTerms& terms) {
+void JudgePeriods(std::vector<PeriodWork>& periods, const StatementTerms& terms) {
   struct Pool {
     std::vector<std::size_t> members;
     Counts counts;
@@ -434,7 +445,8 @@ void JudgePeriods(std::vector<PeriodWork>& periods, const Contract& contract,
     PeriodResult result = PeriodResult::kNotJudged;
     std::string note = "pool below minimum";
     if (complete) {
-      result = Judge(ServiceLevel(pool->counts, contract.sl_formula), pool->target);
+      const SlFormula formula = periods[pool->members.back()].formula;
+      result = Judge(ServiceLevel(pool->counts, formula), pool->target);
       note = "pooled with " + std::to_string(pool->members.size()) + " periods from " + first_label;
     }
     for (std::size_t m : pool->members) {
@@ -495,7 +507,10 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
                           const std::vector<const LedgerRow*>& rows, const absl::TimeZone& queue_tz,
                           const Span& span, const std::vector<const Exclusion*>& accepted,
                           const std::map<std::pair<std::string, std::int64_t>, double>& forecast) {
-  const Contract& contract = qt.contract;
+  // Each row keeps the contract it was counted under (its threshold is in its counts), so a
+  // statement rebuilt later judges by the terms then in force: the span by its last row's,
+  // each period by its last row's; a queue without rows by the configured contract.
+  const Contract& contract = rows.empty() ? qt.contract : rows.back()->contract;
   const StatementTerms& terms = qt.terms;
   StatementQueue q;
   q.queue = name;
@@ -563,6 +578,13 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
   for (std::size_t i = 0; i < qrows.size(); ++i) {
     const QueueRow& qr = qrows[i];
     PeriodWork& w = periods[row_period[i]];
+    const Contract& k = qr.row->contract;
+    if (w.contract != nullptr &&
+        (k.sl_target != w.contract->sl_target || k.sl_formula != w.contract->sl_formula ||
+         k.sl_threshold_s != w.contract->sl_threshold_s)) {
+      w.terms_changed = true;
+    }
+    w.contract = &k;
     switch (qr.cls) {
       case RowClass::kUnmeasured:
         ++w.out.unmeasured_rows;
@@ -590,8 +612,13 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
   }
 
   for (PeriodWork& w : periods) {
-    w.out.figures = MakeFigures(w.counts, contract.sl_formula);
-    w.out.target = contract.sl_target;
+    const Contract& k = w.contract != nullptr ? *w.contract : contract;
+    w.formula = k.sl_formula;
+    w.out.figures = MakeFigures(w.counts, k.sl_formula);
+    w.out.target = k.sl_target;
+    if (w.terms_changed) {
+      w.relaxed_note = "SL terms changed within the period: judged by its last interval's";
+    }
     if (terms.over_forecast != OverForecastPolicy::kRelaxed || w.out.rows == 0) continue;
     // Like with like: the forecast intervals of the period against the calls offered in them.
     // One without calls adds its forecast; one whose rows were all taken out (force majeure,
@@ -611,11 +638,11 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     }
     if (any && offered > expected * headroom) {
       w.out.target = terms.relaxed_sl_target;
-      w.relaxed_note =
-          ForecastNote(offered, expected) + ", target relaxed to " + FormatNumber(w.out.target);
+      AppendNote(&w.relaxed_note, ForecastNote(offered, expected) + ", target relaxed to " +
+                                      FormatNumber(w.out.target));
     }
   }
-  JudgePeriods(periods, contract, terms);
+  JudgePeriods(periods, terms);
 
   q.periods.reserve(periods.size());
   for (PeriodWork& w : periods) {

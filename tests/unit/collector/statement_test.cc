@@ -791,6 +791,7 @@ TEST(BuildStatement, EveryFormulaTakesTheMonthSlFromSummedCounts) {
     StatementInput in = Input("2026-11-01", "2026-11-30", Terms(Period::kMonth));
     in.queues[0].contract.sl_formula = c.formula;
     in.rows = {r1, r2};
+    for (LedgerRow& r : in.rows) r.contract.sl_formula = c.formula;  // the rows' own terms
     const StatementQueue q = Build(in).queues.at(0);
     ASSERT_EQ(q.periods.size(), 1u);
     EXPECT_DOUBLE_EQ(*q.periods[0].figures.service_level, c.sl) << ToString(c.formula);
@@ -800,6 +801,40 @@ TEST(BuildStatement, EveryFormulaTakesTheMonthSlFromSummedCounts) {
     // Every formula gives less than 0.80 here, so each month is missed.
     EXPECT_EQ(q.result, PeriodResult::kMissed) << ToString(c.formula);
   }
+}
+
+// Rows keep the terms they were counted under: October's statement rebuilt after the target
+// went from 80% to 85% on 1 November is judged at 80% as issued, although the configuration
+// now says 85%; a day whose rows changed terms is judged by its last interval's, and says so.
+TEST(BuildStatement, RowsAreJudgedByTheTermsTheyWereCountedUnder) {
+  StatementInput in = Input("2026-10-30", "2026-10-31", Terms(Period::kDay));
+  in.queues[0].contract.sl_target = 0.85;  // today's configuration
+  // 30th: 82 / 100 under 80%: met (missed at 85%).
+  in.rows.push_back(Row("a", "sales", Utc(2026, 10, 30, 10, 0), 100, 82));
+  // 31st: 10:00 under 80%, 10:30 under 90% with the answered-only formula: the day is judged
+  // at 90% by that formula, (40 + 41) / (50 + 45) = 0.8526, missed.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 10, 31, 10, 0), 50, 40));
+  LedgerRow later = Row("a", "sales", Utc(2026, 10, 31, 10, 30), 50, 41);
+  later.counts.answered = 45;
+  later.counts.abandoned = 5;
+  later.contract.sl_target = 0.90;
+  later.contract.sl_formula = SlFormula::kAnsweredOnly;
+  in.rows.push_back(later);
+  const StatementQueue q = Build(in).queues.at(0);
+  ASSERT_EQ(q.periods.size(), 2u);
+  EXPECT_DOUBLE_EQ(q.periods[0].target, 0.80);
+  EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);
+  EXPECT_EQ(q.periods[0].note, "");
+  EXPECT_DOUBLE_EQ(q.periods[1].target, 0.90);
+  EXPECT_DOUBLE_EQ(*q.periods[1].figures.service_level, 81.0 / 95.0);
+  EXPECT_EQ(q.periods[1].result, PeriodResult::kMissed);
+  EXPECT_EQ(q.periods[1].note, "SL terms changed within the period: judged by its last interval's");
+  // The span: the last row's terms, 163 / 195 answered = 0.8359 against 90%.
+  EXPECT_DOUBLE_EQ(q.contract.sl_target, 0.90);
+  EXPECT_DOUBLE_EQ(*q.figures.service_level, 163.0 / 195.0);
+  // Without rows, the configured terms.
+  in.rows.clear();
+  EXPECT_DOUBLE_EQ(Build(in).queues.at(0).contract.sl_target, 0.85);
 }
 
 TEST(BuildStatement, PartialWeeksJoinTheAdjacentWeek) {
