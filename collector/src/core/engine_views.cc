@@ -17,6 +17,7 @@ Snapshot Engine::TakeSnapshot() const {
     sv.open_streams = site->open_streams;
     sv.connected = site->open_streams > 0;
     sv.last_seen_ms = site->last_seen_ms;
+    sv.reported_until_ms = std::max<std::int64_t>(0, site->close_watermark_ms);
     sv.clock_skew_ms = site->clock_skew_ms;
     sv.pbx_clock_ahead_ms = site->pbx_ahead_ms;
     sv.spool_backlog_events = site->spool_backlog;

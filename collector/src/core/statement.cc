@@ -72,6 +72,10 @@
 // judged without an SL value, or below min_volume under kNotJudged). `sites` lists sites with
 // included rows, by name. `days` gives the SL of each local date of the span.
 //
+// Completeness. A site that reported during the span (its rows closed up to a time at or after
+// the span's start) but not to its end, or whose agent still holds events in its spool, is
+// listed in incomplete_sites: its rows may still arrive and change the figures.
+//
 // Money. kMonthShortfall: shortfall = (target - span SL) x 100 SL points, 0 when the span is not
 // judged or met. kMissedPeriods: shortfall = 100 x missed / (met + missed), 0 without judged
 // periods. A positive shortfall earns the percent of the highest tier it reaches, capped at
@@ -781,6 +785,14 @@ Statement BuildStatement(const StatementInput& in, std::string* error) {
     s.service_credit_percent += s.queues.back().service_credit_percent;
     s.incentive_percent += s.queues.back().incentive_percent;
   }
+  for (const SiteProgress& p : in.sites) {
+    if (p.reported_until_ms >= span.start_ms &&
+        (p.reported_until_ms < span.end_ms || p.backlog_events > 0)) {
+      s.incomplete_sites.push_back(p);
+    }
+  }
+  std::sort(s.incomplete_sites.begin(), s.incomplete_sites.end(),
+            [](const SiteProgress& a, const SiteProgress& b) { return a.site < b.site; });
   s.service_credit_percent = std::min(s.service_credit_percent, first.terms.credit_cap_percent);
   s.incentive_percent = std::min(s.incentive_percent, first.terms.incentive_cap_percent);
   if (error != nullptr) error->clear();

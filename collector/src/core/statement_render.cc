@@ -154,6 +154,10 @@ class JsonWriter {
     need_comma_ = true;
   }
   void Null() { Raw("null"); }
+  void FieldB(std::string_view k, bool v) {
+    Key(k);
+    Raw(v ? "true" : "false");
+  }
 
   void FieldS(std::string_view k, std::string_view v) {
     Key(k);
@@ -596,6 +600,7 @@ h1 { font-size: 1.6em; margin: 0 0 .2em; }
 h2 { font-size: 1.25em; margin: 1.6em 0 .4em; border-bottom: 2px solid var(--ink); }
 h3 { font-size: 1.05em; margin: 1.2em 0 .3em; }
 .meta { color: var(--muted); margin: 0 0 1em; }
+.provisional { border: 2px solid #b45309; padding: 0.5em 0.8em; background: #fffbeb; }
 table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25em .45em; text-align: left;
   vertical-align: top; }
@@ -1302,6 +1307,22 @@ std::string StatementJson(const Statement& s) {
   } else {
     w.FieldOpt("as_of_ms", std::nullopt);
   }
+  if (s.as_of_ms > 0) {  // how the sites stood then is not known
+    w.FieldOpt("provisional", std::nullopt);
+  } else {
+    w.FieldB("provisional", !s.incomplete_sites.empty());
+  }
+  w.Key("incomplete_sites");
+  w.BeginArray();
+  for (const SiteProgress& p : s.incomplete_sites) {
+    w.BeginObject();
+    w.FieldS("site", p.site);
+    w.FieldI("reported_until_ms", p.reported_until_ms);
+    w.FieldU("backlog_events", p.backlog_events);
+    w.FieldB("connected", p.connected);
+    w.EndObject();
+  }
+  w.EndArray();
   w.FieldD("service_credit_percent", s.service_credit_percent);
   w.FieldD("incentive_percent", s.incentive_percent);
   w.FieldD("monthly_fee", StatementFee(s));
@@ -1429,7 +1450,29 @@ std::string StatementHtml(const Statement& s) {
     page.Raw(", from the ledger as it stood at ");
     page.Time("", "as_of_ms", s.as_of_ms);
   }
-  page.Raw(".</p>\n</header>\n<main>\n");
+  page.Raw(".</p>\n");
+  if (!s.incomplete_sites.empty()) {
+    page.Raw(
+        "<p class=\"provisional\"><strong>Provisional.</strong> Not every site has reported "
+        "the whole span, so rows may still arrive and change these figures: ");
+    for (std::size_t i = 0; i < s.incomplete_sites.size(); ++i) {
+      const SiteProgress& p = s.incomplete_sites[i];
+      const std::string path = "incomplete_sites." + std::to_string(i);
+      if (i > 0) page.Raw("; ");
+      page.Str("span", "", path + ".site", p.site);
+      page.Raw(" has reported up to ");
+      page.Time("", path + ".reported_until_ms", p.reported_until_ms);
+      if (p.backlog_events > 0) {
+        page.Raw(", ");
+        page.Num("span", "", path + ".backlog_events", JsonNumber(p.backlog_events),
+                 Grouped(p.backlog_events));
+        page.Raw(" events waiting in its spool");
+      }
+      if (!p.connected) page.Raw(" (not connected)");
+    }
+    page.Raw(". Generate it again once they have.</p>\n");
+  }
+  page.Raw("</header>\n<main>\n");
   AppendSummary(page, s);
   for (std::size_t i = 0; i < s.queues.size(); ++i) AppendQueue(page, s, i, zone);
   AppendExclusions(page, s, zone);

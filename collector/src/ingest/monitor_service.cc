@@ -498,6 +498,13 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
     if (c.name == in.client) in.forecast = c.forecast;
   }
   in.generated_ms = pipeline_.clock().NowMs();
+  if (as_of == 0) {  // how far the client's sites have reported, for the provisional flag
+    const std::shared_ptr<const Snapshot> snapshot = pipeline_.Current();
+    for (const SiteView& sv : snapshot->sites) {
+      if (std::find(sv.clients.begin(), sv.clients.end(), in.client) == sv.clients.end()) continue;
+      in.sites.push_back({sv.site, sv.reported_until_ms, sv.spool_backlog_events, sv.connected});
+    }
+  }
   std::string error;
   Statement s = BuildStatement(in, &error);
   if (!error.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, error};

@@ -517,6 +517,7 @@ Statement Sample() {
   proposed.proposed_by = "vendor:ana";
   proposed.proposed_ms = UtcMs(2026, 11, 4, 16, 0);
   s.exclusions = {accepted, proposed};
+  s.incomplete_sites = {{"ceb-1", UtcMs(2026, 11, 4, 22, 0), 1200, false}};
   return s;
 }
 
@@ -535,6 +536,12 @@ TEST(StatementJsonTest, IsValidJsonWithTheStatementsFigures) {
   EXPECT_EQ(Num(j, "service_credit_percent"), "2");
   EXPECT_EQ(Num(j, "incentive_percent"), "0");
   EXPECT_EQ(Num(j, "service_credit_amount"), "2400");  // 2% of 120000
+  EXPECT_EQ(At(j, "provisional")->text, "true");
+  EXPECT_EQ(Str(j, "incomplete_sites.0.site"), "ceb-1");
+  EXPECT_EQ(Num(j, "incomplete_sites.0.reported_until_ms"),
+            std::to_string(UtcMs(2026, 11, 4, 22, 0)));
+  EXPECT_EQ(Num(j, "incomplete_sites.0.backlog_events"), "1200");
+  EXPECT_EQ(At(j, "incomplete_sites.0.connected")->text, "false");
   ASSERT_EQ(At(j, "queues")->items.size(), 2u);
 
   // Queue terms and span figures.
@@ -901,6 +908,17 @@ TEST(StatementHtmlTest, SelfContainedPrintableAndEscaped) {
   EXPECT_NE(html.find(">2026-11-03 09:00</time>"), std::string::npos);
   EXPECT_NE(html.find(">2026-11-03 13:00</time>"), std::string::npos);
   EXPECT_NE(html.find(">2026-12-01 08:30</time>"), std::string::npos);
+  // A provisional statement says so at the top, naming the site (17:00 EST on the 4th).
+  const auto banner = html.find("<p class=\"provisional\"><strong>Provisional.</strong>");
+  ASSERT_NE(banner, std::string::npos);
+  EXPECT_LT(banner, html.find("<main>"));
+  EXPECT_NE(html.find("ceb-1</span> has reported up to <time"), std::string::npos);
+  EXPECT_NE(html.find(">2026-11-04 17:00</time>, <span"), std::string::npos);
+  EXPECT_NE(html.find(">1,200</span> events waiting in its spool (not connected)"),
+            std::string::npos);
+  Statement complete = Sample();
+  complete.incomplete_sites.clear();
+  EXPECT_EQ(StatementHtml(complete).find("class=\"provisional\">"), std::string::npos);
   // Money when there is a fee; results in words as well as colour.
   EXPECT_NE(html.find(">USD 2,400.00<"), std::string::npos);
   EXPECT_NE(html.find("class=\"r r-missed\">missed<"), std::string::npos);

@@ -837,6 +837,27 @@ TEST(BuildStatement, RowsAreJudgedByTheTermsTheyWereCountedUnder) {
   EXPECT_DOUBLE_EQ(Build(in).queues.at(0).contract.sl_target, 0.85);
 }
 
+// A statement is provisional while a site that reported during the span has not reported to
+// its end, or still holds events in its spool; a site silent since before the span (gone) and
+// one reported past the end with nothing waiting are complete.
+TEST(BuildStatement, SitesNotReportedToTheEndMakeItProvisional) {
+  StatementInput in = Input("2026-11-01", "2026-11-30", Terms(Period::kMonth));
+  in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 0), 100, 82));
+  const std::int64_t end = Utc(2026, 12, 1, 0, 0);
+  in.sites = {{"manila-1", end - kHourMs, 0, true},
+              {"bogota-1", end + kHourMs, 0, true},
+              {"cebu-1", end + kHourMs, 120, false},
+              {"old-1", Utc(2026, 10, 20, 0, 0), 0, false}};
+  const Statement s = Build(in);
+  ASSERT_EQ(s.incomplete_sites.size(), 2u);
+  EXPECT_EQ(s.incomplete_sites[0].site, "cebu-1");
+  EXPECT_EQ(s.incomplete_sites[0].backlog_events, 120u);
+  EXPECT_EQ(s.incomplete_sites[1].site, "manila-1");
+  EXPECT_EQ(s.incomplete_sites[1].reported_until_ms, end - kHourMs);
+  in.sites = {{"bogota-1", end, 0, true}};
+  EXPECT_TRUE(Build(in).incomplete_sites.empty());
+}
+
 TEST(BuildStatement, PartialWeeksJoinTheAdjacentWeek) {
   // November 2026 in New York. 2026-01-01 is a Thursday, so 2026-W01 starts Mon 2025-12-29;
   // Mon 2 November is 3 + 305 = 308 days = 44 weeks later: 2026-W45 starts on the 2nd. Sun 1

@@ -81,7 +81,10 @@ struct SiteView {
   std::string site;
   bool connected = false;
   std::uint32_t open_streams = 0;
-  std::int64_t last_seen_ms = 0;   // collector clock
+  std::int64_t last_seen_ms = 0;  // collector clock
+  // Event time up to which every streaming agent instance of the site has reported (heartbeats
+  // carry it on while the PBX is quiet): the ledger's close watermark.
+  std::int64_t reported_until_ms = 0;
   std::int64_t clock_skew_ms = 0;  // agent clock minus collector clock, at heartbeats
   // The last PBX event's time minus the collector's clock when it arrived, if positive.
   std::int64_t pbx_clock_ahead_ms = 0;

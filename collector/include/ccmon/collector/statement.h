@@ -43,6 +43,16 @@ struct QueueTerms {
   StatementTerms terms;
 };
 
+// How far a site serving the client has reported, as the collector stands when the statement
+// is made: its rows are closed up to reported_until_ms (event time), and backlog_events wait
+// in its agent's spool.
+struct SiteProgress {
+  std::string site;
+  std::int64_t reported_until_ms = 0;
+  std::uint64_t backlog_events = 0;
+  bool connected = false;
+};
+
 struct StatementInput {
   std::string client;
   // Local dates in the contract's zone, inclusive, YYYY-MM-DD. `label` names the span
@@ -55,6 +65,8 @@ struct StatementInput {
   std::vector<Exclusion> exclusions;  // every state; only accepted ones exclude
   std::vector<ForecastEntry> forecast;
   std::int64_t generated_ms = 0;
+  // The client's sites now (none for a statement rebuilt as of an earlier time).
+  std::vector<SiteProgress> sites;
 };
 
 enum class PeriodResult : std::uint8_t { kMet, kMissed, kExcluded, kNotJudged };
@@ -123,6 +135,9 @@ struct Statement {
   std::int64_t as_of_ms = 0;
   std::vector<StatementQueue> queues;
   std::vector<Exclusion> exclusions;  // those overlapping the span, every state
+  // Sites that reported during the span but not to its end yet, or with events waiting in
+  // their spool: rows may still arrive, so the statement is provisional. By site name.
+  std::vector<SiteProgress> incomplete_sites;
   double service_credit_percent = 0;  // sum over queues, capped by the first queue's cap
   double incentive_percent = 0;
 };
