@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,28 @@
 namespace ccmon::agent {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Hex digits to bytes; empty for anything else (a damaged cursor: no check is made).
+std::string Unhex(std::string_view hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  if (hex.size() % 2 != 0) return out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]);
+    const int lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
 
 FileSource::FileSource(std::string path) : path_(std::move(path)) {}
 
@@ -45,7 +68,10 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   ino_ = st.st_ino;
   if (offset > static_cast<std::uint64_t>(st.st_size)) offset = 0;  // truncated meanwhile
   offset_ = offset;
-  if (offset_ == 0) skipping_ = false;
+  if (offset_ == 0) {
+    skipping_ = false;
+    tail_.clear();  // nothing of this file read yet
+  }
   std::fseek(file_, static_cast<long>(offset_), SEEK_SET);
   partial_.clear();
   return true;
@@ -102,13 +128,21 @@ std::string FileSource::FindNext() const {
     // is older than the last lines Asterisk wrote to the renamed one before reopening).
     if (have_current && st.st_dev == cur.st_dev && st.st_ino == cur.st_ino) continue;
     if (later(done.st_mtim, st.st_mtim)) continue;  // rotated before the file just finished
-    if (compressed) {
-      // Compressors keep the file's time: the finished file's own archive has its time.
-      if (later(st.st_mtim, done.st_mtim)) {
-        Log()->warn("{}: {} was rotated and compressed before it was read; its lines are missing",
-                    path_, e.path().string());
-      }
-      continue;
+    // Compressed files cannot be read (delaycompress keeps the last rotation plain), nor one
+    // finished since the current file was last followed (two with one time would take turns).
+    if (compressed || finished_.count({st.st_dev, st.st_ino}) != 0) continue;
+    // A file whose lines start before those just read is older, whatever its time says (a
+    // copy restored without its times, an old file rewritten to scrub it).
+    if (last_line_time_ > 0) {
+      std::FILE* f = std::fopen(e.path().c_str(), "rb");
+      if (f == nullptr) continue;
+      std::array<char, 512> first{};
+      const std::size_t n = std::fread(first.data(), 1, first.size(), f);
+      std::fclose(f);
+      std::string_view line(first.data(), n);
+      line.remove_prefix(std::min(line.size(), line.find_first_not_of('\0')));
+      const std::int64_t t = LineTime(line.substr(0, line.find('\n')));
+      if (t > 0 && t < last_line_time_ - line_time_slack_) continue;
     }
     if (next.empty() || later(next_mtime, st.st_mtim)) {
       next = e.path().string();
@@ -127,16 +161,34 @@ std::string FileSource::FindCopy() const {
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (name == base || !name.starts_with(base)) continue;
-    if (e.file_size(ec) < offset_ || ec) continue;
-    std::FILE* f = std::fopen(e.path().c_str(), "rb");
-    if (f == nullptr) continue;
-    std::string buf(tail_.size(), '\0');
-    const bool match = std::fseek(f, static_cast<long>(offset_ - tail_.size()), SEEK_SET) == 0 &&
-                       std::fread(buf.data(), 1, buf.size(), f) == buf.size() && buf == tail_;
-    std::fclose(f);
-    if (match) return e.path().string();
+    if (TailIn(e.path().string())) return e.path().string();
   }
   return {};
+}
+
+bool FileSource::TailAt(int fd) const {
+  if (tail_.empty() || offset_ < tail_.size()) return true;
+  std::array<char, kTail> buf{};
+  const ssize_t n = pread(fd, buf.data(), tail_.size(), static_cast<off_t>(offset_ - tail_.size()));
+  return n == static_cast<ssize_t>(tail_.size()) &&
+         std::string_view(buf.data(), tail_.size()) == tail_;
+}
+
+bool FileSource::TailIn(const std::string& path) const {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool match = TailAt(fd);
+  ::close(fd);
+  return match;
+}
+
+void FileSource::Consumed(std::string_view bytes) {
+  if (bytes.size() >= kTail) {
+    tail_.assign(bytes.substr(bytes.size() - kTail));
+    return;
+  }
+  tail_.append(bytes);
+  if (tail_.size() > kTail) tail_.erase(0, tail_.size() - kTail);
 }
 
 bool FileSource::Start(const std::string& cursor, bool from_start, std::string* error) {
@@ -152,7 +204,10 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
     std::uint64_t dev = 0, ino = 0, offset = 0, line = 0;
     if (in >> dev >> ino >> offset >> line) {
       std::string flag;
-      skipping_ = (in >> flag) && flag == "skip";
+      while (in >> flag) {
+        if (flag == "skip") skipping_ = true;
+        if (flag.starts_with("tail=")) tail_ = Unhex(std::string_view(flag).substr(5));
+      }
       const auto nl = cursor.find('\n');
       if (!RestoreState(nl == std::string::npos ? std::string_view{}
                                                 : std::string_view(cursor).substr(nl + 1))) {
@@ -163,8 +218,14 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
       offset_ = offset;
       line_no_ = line;
       if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
-        if (OpenCurrent(offset, nullptr)) return true;
-        return Wait();  // unreadable for now: resumed at the saved offset when it is back
+        // The same file, unless what precedes the saved offset is no longer what was read
+        // (truncated by copytruncate, or rewritten, while the agent was stopped).
+        if (TailIn(path_)) {
+          if (OpenCurrent(offset, nullptr)) return true;
+          return Wait();  // unreadable for now: resumed at the saved offset when it is back
+        }
+        if (FollowTruncated()) return true;  // the copy, if any, from the saved offset
+        return Wait();
       }
       // Rotated while we were down: the old file is followed from the saved offset as after
       // a rename seen running (Poll), so that lines Asterisk still writes to it before it
@@ -252,6 +313,7 @@ std::size_t FileSource::Drain() {
   std::size_t lines = 0;
   std::size_t read = 0;
   char buf[64 * 1024];
+  std::string_view last_line;  // the chunk's last line read, for its time
   while (true) {
     if (read >= max_read_) {
       more_ = true;
@@ -266,9 +328,11 @@ std::size_t FileSource::Drain() {
       const std::size_t nl = chunk.find('\n');
       if (nl == std::string_view::npos) {
         offset_ += n;
+        Consumed(chunk);
         continue;
       }
       offset_ += nl + 1;
+      Consumed(chunk.substr(0, nl + 1));
       ++line_no_;
       skipping_ = false;
       chunk.remove_prefix(nl + 1);
@@ -285,20 +349,22 @@ std::size_t FileSource::Drain() {
       } else {
         ++lines;
         OnLine(line, line_no_);
+        last_line = line;
       }
       offset_ += nl - start + 1;
       start = nl + 1;
     }
-    if (start > 0) {
-      constexpr std::size_t kTail = 256;
-      const std::size_t keep = std::min(start, kTail);
-      tail_.assign(partial_, start - keep, keep);
+    if (!last_line.empty()) {
+      if (const std::int64_t t = LineTime(last_line); t > 0) last_line_time_ = t;
+      last_line = {};
     }
+    Consumed(std::string_view(partial_.data(), start));
     partial_.erase(0, start);
     if (partial_.size() > max_line_) {
       // No newline within the limit: skip the line without holding it.
       OversizedLine(line_no_ + 1, partial_.size());
       offset_ += partial_.size();
+      Consumed(partial_);
       partial_.clear();
       skipping_ = true;
       ++lines;  // the cursor moved: the caller commits it
@@ -319,6 +385,13 @@ void FileSource::OversizedLine(std::uint64_t line_no, std::size_t seen) {
 std::size_t FileSource::Poll() {
   more_ = false;
   if (file_ == nullptr && !stream_ && !Reopen()) return 0;
+  // Copytruncate (or the file rewritten in place) since the last read, whether the file is now
+  // shorter or already longer again: the bytes before offset_ are no longer those read.
+  if (!stream_ && !TailAt(fileno(file_))) {
+    if (FollowTruncated()) return Drain();
+    Wait();
+    return 0;
+  }
   const std::uint64_t before = offset_;
   std::size_t lines = Drain();
   if (stream_ || more_) return lines;
@@ -351,6 +424,7 @@ std::size_t FileSource::Poll() {
     if (more_) return lines;  // the old file still has a chunk to read: next poll
     renamed_seen_ = {};
     line_no_ = 0;
+    finished_.emplace(dev_, ino_);
     // Rotated more than once since this file was current (the agent stopped, or input held
     // at the spool's bound): the files rotated in between come first, each read whole and
     // left as this one was.
@@ -367,6 +441,7 @@ std::size_t FileSource::Poll() {
       }
     }
     Log()->info("{}: rotated, following the new file", path_);
+    finished_.clear();
     if (OpenCurrent(0, nullptr)) {
       lines += Drain();
       last_growth_ = now;
@@ -374,38 +449,62 @@ std::size_t FileSource::Poll() {
       Wait();
     }
   } else if (static_cast<std::uint64_t>(st.st_size) < offset_) {
-    // Copytruncate: lines written after our last read and before the cut are only in the
-    // copy. Find it by the bytes we read last, finish it, then start the cut file afresh.
-    const std::string copy = FindCopy();
-    auto log = Log();
-    if (!copy.empty()) {
-      log->info("{}: truncated (copytruncate); finishing the copy {} from byte {}", path_, copy,
-                offset_);
-      const std::string current = path_;
-      path_ = copy;
-      if (OpenCurrent(offset_, nullptr)) {
-        do lines += Drain();
-        while (more_);
-      }
-      path_ = current;
+    if (FollowTruncated()) {
+      lines += Drain();
     } else {
-      log->warn(
-          "{}: truncated and no copy found; lines written just before the cut may be "
-          "missing",
-          path_);
+      Wait();
     }
-    line_no_ = 0;
-    if (OpenCurrent(0, nullptr)) lines += Drain();
   }
   return lines;
 }
 
+bool FileSource::FollowTruncated() {
+  // Lines written after our last read and before the cut are only in the copy. Found by the
+  // bytes read last, it is finished like a renamed file (a chunk a poll, then the cut file
+  // from its start once the copy has been read to its end and the cut file has data).
+  const std::string copy = FindCopy();
+  auto log = Log();
+  if (!copy.empty()) {
+    log->info("{}: truncated (copytruncate); finishing the copy {} from byte {}", path_, copy,
+              offset_);
+    const std::string current = path_;
+    path_ = copy;
+    const bool open = OpenCurrent(offset_, nullptr);
+    path_ = current;
+    if (open) {
+      last_growth_ = Now();
+      return true;
+    }
+  } else {
+    log->warn(
+        "{}: truncated or rewritten, and no copy found; lines written just before the cut "
+        "may be missing; reading it from its start",
+        path_);
+  }
+  line_no_ = 0;
+  return OpenCurrent(0, nullptr);
+}
+
 std::string FileSource::Cursor() const {
   char head[128];
-  std::snprintf(head, sizeof head, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "%s\n",
+  std::snprintf(head, sizeof head, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "%s",
                 static_cast<std::uint64_t>(dev_), static_cast<std::uint64_t>(ino_), offset_,
                 line_no_, skipping_ ? " skip" : "");
-  return head + SaveState();
+  std::string out = head;
+  // The last bytes read, so that a restart can tell the file at the saved offset is still
+  // the one read (and find its copy when it is not).
+  if (!tail_.empty()) {
+    out += " tail=";
+    constexpr char kHex[] = "0123456789abcdef";
+    const std::string_view last =
+        std::string_view(tail_).substr(tail_.size() - std::min(tail_.size(), kSavedTail));
+    for (unsigned char c : last) {
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  out += '\n';
+  return out + SaveState();
 }
 
 }  // namespace ccmon::agent

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,12 @@ class FileSource {
     until_eof_ = until_eof;
   }
   virtual void OnLine(std::string_view line, std::uint64_t line_no) = 0;
+  // The time a line was written, in any unit that grows with it (0: unknown), to tell a
+  // rotated file that comes before the lines read from one that comes after them.
+  virtual std::int64_t LineTime(std::string_view /*line*/) const { return 0; }
+  // How far a rotated file's first line may start before the last line read (a clock set
+  // back a little) and still come after it, in LineTime's unit.
+  std::int64_t line_time_slack_ = 0;
   virtual std::string SaveState() const { return {}; }
   virtual bool RestoreState(std::string_view /*blob*/) { return true; }
 
@@ -84,6 +91,16 @@ class FileSource {
   std::string FindNext() const;
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
   std::string FindCopy() const;
+  // Whether the bytes before offset_ in the file (an open descriptor, or a path) are tail_:
+  // true when nothing is known to compare.
+  bool TailAt(int fd) const;
+  bool TailIn(const std::string& path) const;
+  // Keeps tail_ the last bytes consumed, whatever consumed them (lines, skipped bytes).
+  void Consumed(std::string_view bytes);
+  // The file was cut under us (copytruncate, or rewritten in place): opens the copy holding
+  // what followed offset_, if there is one, at offset_ (finished as a renamed file is), else
+  // the file at its start. False when neither can be opened.
+  bool FollowTruncated();
 
   std::string path_;
   bool stream_ = false;
@@ -101,8 +118,15 @@ class FileSource {
   std::size_t max_read_ = 1 << 20;
   bool more_ = false;
   std::uint64_t oversized_ = 0;
-  std::string tail_;           // the last bytes consumed, to recognise a copytruncate copy
-  bool start_at_end_ = false;  // an existing but unreadable file: tail it from its end
+  // The last bytes consumed (up to kTail; the cursor keeps kSavedTail of them), to tell the
+  // file at offset_ is still the one read and to recognise a copytruncate copy.
+  static constexpr std::size_t kTail = 256;
+  static constexpr std::size_t kSavedTail = 64;
+  std::string tail_;
+  // Rotated files read to their end since the current file was last followed.
+  std::set<std::pair<dev_t, ino_t>> finished_;
+  std::int64_t last_line_time_ = 0;  // LineTime of the last line read
+  bool start_at_end_ = false;        // an existing but unreadable file: tail it from its end
   std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;
   // The clock's monotonic time as a steady_clock time point.
   std::chrono::steady_clock::time_point Now() const {

@@ -7,7 +7,9 @@
 namespace ccmon::agent {
 
 QueueLogSource::QueueLogSource(std::string path, EventSink sink, QueueLogOptions options)
-    : FileSource(std::move(path)), machine_(std::move(sink), std::move(options)) {}
+    : FileSource(std::move(path)), machine_(std::move(sink), std::move(options)) {
+  line_time_slack_ = 300;  // seconds: an NTP step back of a few minutes
+}
 
 std::size_t QueueLogSource::Poll() {
   const std::size_t lines = FileSource::Poll();
@@ -26,6 +28,15 @@ std::size_t QueueLogSource::FinishImport() {
   const std::uint64_t before = machine_.stats().events;
   machine_.ReleaseAllHeld();
   return machine_.stats().events - before;
+}
+
+std::int64_t QueueLogSource::LineTime(std::string_view line) const {
+  std::int64_t t = 0;
+  std::size_t i = 0;
+  for (; i < line.size() && i < 12 && line[i] >= '0' && line[i] <= '9'; ++i) {
+    t = t * 10 + (line[i] - '0');
+  }
+  return i > 0 && i < line.size() && (line[i] == '|' || line[i] == '.') ? t : 0;
 }
 
 void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -120,7 +121,71 @@ TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
   fs::resize_file(path_, 0);
   Append(path_, 6, 7);
   src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 5));  // the copy, finished from where the last read stopped
+  clock_.Advance(3'000);            // then the cut file from its start
+  src->Poll();
   EXPECT_EQ(ids_, Expected(1, 7));
+}
+
+// Copytruncate while the agent was stopped, the cut file already longer than the saved
+// offset: the bytes before that offset are not the ones read, so the copy is finished from it
+// and the cut file read from its start; nothing lost, nothing read from the middle of a line.
+TEST_F(QueueLogSourceTest, CopyTruncateWhileStoppedIsFoundByWhatWasReadLast) {
+  Append(path_, 1, 3);
+  std::string cursor;
+  {
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  Append(path_, 4, 5);
+  fs::copy_file(path_, path_ + ".1");
+  fs::resize_file(path_, 0);
+  Append(path_, 6, 20);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 5));
+  clock_.Advance(3'000);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 20));
+}
+
+// The same while the agent runs but does not read (input held at the spool's bound): the next
+// poll sees the bytes before its offset changed although the file is longer than ever.
+TEST_F(QueueLogSourceTest, CopyTruncateUnseenWhileInputWasHeldIsFoundByContent) {
+  Append(path_, 1, 3);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  Append(path_, 4, 5);
+  fs::copy_file(path_, path_ + ".1");
+  fs::resize_file(path_, 0);
+  Append(path_, 6, 20);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 5));
+  clock_.Advance(3'000);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 20));
+}
+
+// A file rewritten in place with no copy to finish is read from its start, with a warning.
+TEST_F(QueueLogSourceTest, AFileRewrittenInPlaceIsReadFromItsStart) {
+  Append(path_, 1, 3);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  fs::resize_file(path_, 0);
+  Append(path_, 10, 30);
+  src->Poll();
+  std::vector<std::string> want = Expected(1, 3);
+  for (const auto& id : Expected(10, 30)) want.push_back(id);
+  EXPECT_EQ(ids_, want);
 }
 
 TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
@@ -147,8 +212,9 @@ TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
 }
 
 // Rotated twice while stopped (or while input was held at the spool's bound): the file in
-// the cursor is finished, then the file rotated after it, then the current one; a compressed
-// rotation is reported, and a copy an administrator made is not read.
+// the cursor is finished, then the file rotated after it, then the current one. Not read: a
+// copy an administrator made, a compressed file, and an old rotation rewritten since (its
+// time is new, its lines are not).
 TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
   Append(path_, 1, 3);
   std::string cursor;
@@ -171,7 +237,10 @@ TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
   Append(path_, 7, 8);
   Append(path_ + ".bak", 100, 101);  // a copy made by hand after the rotations
   Append(path_ + ".3.gz", 200, 200);
-  fs::last_write_time(path_ + ".3.gz", t0 - std::chrono::hours(24));  // older: not missing
+  {
+    std::ofstream old(path_ + ".4");  // last month's, scrubbed just now
+    old << 1795000000 << "|old-1|q|NONE|ENTERQUEUE||+1555|1\n";
+  }
   auto src = Make();
   std::string err;
   ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
@@ -185,6 +254,32 @@ TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
   Append(path_, 9, 9);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 9));
+}
+
+// Two rotated files with one modification time (coarse clocks, `touch -r`) are each read once,
+// in turn, then the current file: neither is taken again after the other.
+TEST_F(QueueLogSourceTest, RotatedFilesWithOneTimeAreReadOnceEach) {
+  Append(path_, 1, 2);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  const auto t0 = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::rename(path_, path_ + ".3");
+  fs::last_write_time(path_ + ".3", t0 - std::chrono::hours(1));
+  Append(path_ + ".2", 3, 4);
+  Append(path_ + ".1", 5, 6);
+  fs::last_write_time(path_ + ".2", t0);
+  fs::last_write_time(path_ + ".1", t0);
+  Append(path_, 7, 8);
+  for (int i = 0; i < 6; ++i) {
+    clock_.Advance(3'000);
+    src->Poll();
+  }
+  ASSERT_EQ(ids_.size(), 8u);
+  std::vector<std::string> got = ids_;
+  std::sort(got.begin() + 2, got.begin() + 6);  // .1 and .2 in either order: one time
+  EXPECT_EQ(got, Expected(1, 8));
 }
 
 TEST_F(QueueLogSourceTest, RestartResumesAtTheCursorAndIgnoresFromStart) {
