@@ -588,11 +588,11 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
   auto heartbeat = [&]() {
     std::lock_guard lock(spool_mu);
     const auto st = spool.stats();
-    // Refused deletions are retried at every ack: said once per heartbeat, not per ack.
+    // A refused directory sync is retried at every ack: said once per heartbeat, not per ack.
     if (spool.cleanup_failures() != cleanup_failures_logged) {
       Log()->warn(
-          "spool: {} deletion(s) of acknowledged or dropped segments refused since the last "
-          "heartbeat, they stay on disk and are tried again; last: {}",
+          "spool: the disk refused {} time(s) since the last heartbeat to let acknowledged or "
+          "dropped segments go; last: {}",
           spool.cleanup_failures() - cleanup_failures_logged, spool.cleanup_error());
       cleanup_failures_logged = spool.cleanup_failures();
     }

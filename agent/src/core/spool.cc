@@ -572,10 +572,7 @@ void Spool::Ack(std::uint64_t seq) {
       segments_.back().bytes >= std::min<std::uint64_t>(opt_.segment_bytes, 64 << 10) &&
       segments_.back().bytes > 1024) {
     std::string e;
-    if (!Roll(&e)) {
-      ++cleanup_failures_;
-      cleanup_error_ = e;
-    }
+    Roll(&e);  // the next ack tries again; a disk refusing files fails the next commit too
   }
   while (segments_.size() > 1) {
     const std::uint64_t next_first = segments_[1].first_seq;
@@ -594,11 +591,13 @@ bool Spool::RemoveOldest() {
     cleanup_error_ = e;
     return false;
   }
-  // A file already gone (removed by hand) is not an error: false with ec clear.
+  // A file already gone (removed by hand) is not an error: false with ec clear. One the disk
+  // will not remove is left behind, said, and forgotten: kept, it would hold every later
+  // segment and the spool's bound (reading would stop for good under `block`). Its events are
+  // acknowledged or dropped, and a restart that finds it tries again.
   if (!fs::remove(segments_.front().path, ec) && ec) {
     ++cleanup_failures_;
-    cleanup_error_ = "cannot remove " + segments_.front().path + ": " + ec.message();
-    return false;
+    cleanup_error_ = "cannot remove " + segments_.front().path + " (left on disk): " + ec.message();
   }
   return true;
 }

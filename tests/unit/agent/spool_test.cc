@@ -438,9 +438,9 @@ TEST_F(SpoolTest, AcksDeleteNothingUntilTheNewerSegmentsNamesAreOnDisk) {
   EXPECT_EQ(s->cleanup_failures(), 1u);
 }
 
-// An acknowledged segment the disk will not remove stays listed, counted with a message
-// naming it, and goes at a later ack; one already removed by hand is simply forgotten.
-TEST_F(SpoolTest, AnAcknowledgedSegmentThatCannotBeRemovedStaysUntilALaterAck) {
+// An acknowledged segment the disk will not remove is left on disk, counted with a message
+// naming it, and forgotten: it holds neither later segments nor the spool's bound.
+TEST_F(SpoolTest, AnAcknowledgedSegmentThatCannotBeRemovedIsLeftAndForgotten) {
   opt_.segment_bytes = 300;
   auto s = Open();
   while (s->stats().segments == 1) Put(*s, 1, "a");  // the last commit rolled
@@ -453,15 +453,15 @@ TEST_F(SpoolTest, AnAcknowledgedSegmentThatCannotBeRemovedStaysUntilALaterAck) {
   // A non-empty directory in its place: remove() refuses it, even for root.
   fs::remove(segs[0]);
   fs::create_directories(segs[0] / "in-the-way");
-  s->Ack(s->stats().committed_seq);
-  EXPECT_EQ(s->stats().segments, 2u);
-  EXPECT_EQ(s->cleanup_failures(), 1u);
-  EXPECT_NE(s->cleanup_error().find("cannot remove " + segs[0].string()), std::string::npos)
-      << s->cleanup_error();
-  fs::remove_all(segs[0]);
+  const auto bytes = s->stats().bytes;
   s->Ack(s->stats().committed_seq);
   EXPECT_EQ(s->stats().segments, 1u);
+  EXPECT_LT(s->stats().bytes, bytes);
   EXPECT_EQ(s->cleanup_failures(), 1u);
+  EXPECT_NE(s->cleanup_error().find("cannot remove " + segs[0].string() + " (left on disk)"),
+            std::string::npos)
+      << s->cleanup_error();
+  EXPECT_TRUE(fs::exists(segs[0] / "in-the-way"));
   EXPECT_TRUE(fs::exists(segs[1]));
 }
 

@@ -89,11 +89,12 @@ class Spool {
   // why); appends and commits then fail until it is written.
   bool SkipTo(std::uint64_t seq, std::string* error);
   // Everything up to seq is acknowledged: fully acked segments are deleted, once the names of
-  // the segments after them are on disk (while the directory cannot be synced, or a segment
-  // cannot be removed, they stay until a later Ack).
+  // the segments after them are on disk (while the directory cannot be synced they stay until
+  // a later Ack; a file that cannot be removed is left on disk and forgotten).
   void Ack(std::uint64_t seq);
-  // How many times a segment due to go (acknowledged, or dropped by the overflow policy)
-  // stayed because the disk refused, and the last refusal's message naming the file.
+  // How many times the disk refused to let a segment due to go (acknowledged, or dropped by
+  // the overflow policy) go: a directory sync (retried at the next ack) or a removal (the
+  // file left behind); and the last refusal's message naming the file.
   std::uint64_t cleanup_failures() const { return cleanup_failures_; }
   const std::string& cleanup_error() const { return cleanup_error_; }
 
@@ -117,11 +118,11 @@ class Spool {
   bool SkipOnDisk(std::string* error);
   // Opens the last segment for appending (creating it when absent).
   bool OpenForAppend(std::string* error);
-  // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced
-  // or the segment cannot be removed.
+  // Drops the oldest segment; false (nothing dropped) while the directory cannot be synced.
   bool DropOldest();
-  // Removes the oldest segment's file once the newer names are on disk; false (recorded as a
-  // cleanup failure) when the disk refused.
+  // Removes the oldest segment's file once the newer names are on disk: false while the
+  // directory cannot be synced; a file the disk will not remove is left behind. Refusals are
+  // counted as cleanup failures.
   bool RemoveOldest();
   bool SyncPath(const std::string& dir) const;  // opt_.sync_dir, else SyncDirectory
   // Syncs the directory if a name in it changed since its last sync; false (*error says why)
