@@ -232,9 +232,11 @@ class Parser {
       *error = where + ": cannot read included file '" + name + "'";
       return false;
     }
-    // The included file starts in the includer's section, and the includer's next lines go
-    // back to it (config.c keeps each file's current category to itself).
+    // As config.c: the included file starts in the last section defined or appended to
+    // anywhere (ast_config_get_current_category), and the includer's next lines go back to
+    // its own section (each file keeps its current category to itself).
     Section* const includer = current_;
+    current_ = last_started_;
     const bool ok = Parse(*text, name, depth + 1, error);
     current_ = includer;
     return ok;
@@ -276,7 +278,7 @@ class Parser {
     }
     if (append) {
       if (Section* s = Find(Lower(name))) {
-        current_ = s;
+        current_ = last_started_ = s;
         return true;
       }
       *error = where + ": '[" + name + "](+)' appends to a section not defined before";
@@ -296,7 +298,7 @@ class Parser {
       s.vars.insert(s.vars.end(), base->vars.begin(), base->vars.end());
     }
     sections_.push_back(std::move(s));
-    current_ = &sections_.back();
+    current_ = last_started_ = &sections_.back();
     return true;
   }
 
@@ -348,9 +350,10 @@ class Parser {
 
   const IncludeReader& include_;
   AsteriskConfig* out_;
-  std::deque<Section> sections_;  // a deque: current_ stays valid as sections are added
-  Section* current_ = nullptr;
-  int block_ = 0;  // open ";--" block comments
+  std::deque<Section> sections_;     // a deque: current_ stays valid as sections are added
+  Section* current_ = nullptr;       // this file's section
+  Section* last_started_ = nullptr;  // the last defined or appended to, in any file
+  int block_ = 0;                    // open ";--" block comments
 };
 
 void IndexMembers(AsteriskConfig* out) {

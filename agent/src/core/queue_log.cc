@@ -150,6 +150,11 @@ ParseResult ParseQueueLogLine(std::string_view line, QueueLogLine* out) {
   }
   if (n < 5) return {ParseStatus::kMalformed, "fewer than 5 '|'-separated fields", torn};
   if (!ParseTime(f[0], &out->time_ms)) return {ParseStatus::kMalformed, "bad timestamp", torn};
+  // Text after zeros may start inside a line, its timestamp cut short: Asterisk's have had ten
+  // digits since 2001.
+  if (torn && out->time_ms < std::int64_t{1'000'000'000} * 1000) {
+    return {ParseStatus::kMalformed, "timestamp cut short by zero bytes", torn};
+  }
   if (f[4].empty()) return {ParseStatus::kMalformed, "empty event name", torn};
   for (char c : line) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {

@@ -53,28 +53,32 @@ TEST(AsteriskConfigTest, ReadsTemplatesIncludesAndMembers) {
   EXPECT_EQ(c.member_of_interface.at("PJSIP/7010"), "Ana");
 }
 
-// An included file starts in the section that includes it, and the lines after the #include
-// go back to that section, whatever sections the included file opened (main/config.c keeps
-// each file's current category to itself).
+// The lines after an #include go back to the including file's section, whatever sections the
+// included file opened; an included file starts in the last section defined anywhere (an
+// earlier include's), as main/config.c has it.
 TEST(AsteriskConfigTest, LinesAfterAnIncludeBelongToTheIncludersSection) {
   AsteriskConfig c;
   std::string err;
   ASSERT_TRUE(
       ParseQueuesConf("[general]\n#include queues_additional.conf\n"
+                      "#include more_members.conf\n"
                       "log_membername_as_agent=yes\n"
                       "[support]\n#include support_members.conf\ntimeout=20\n",
                       "queues.conf",
                       Files({{"queues_additional.conf", "[400]\nmember => SIP/400\n"},
+                             {"more_members.conf", "member => SIP/500\n"},
                              {"support_members.conf", "member => SIP/1000\n[sales]\n"}}),
                       &c, &err))
       << err;
   EXPECT_TRUE(c.log_membername_as_agent);
+  ASSERT_EQ(c.queues.at("400").members.size(), 2u);  // SIP/500 joins [400], the last defined
+  EXPECT_EQ(c.queues.at("400").members[1].name, "SIP/500");
+  // support_members.conf starts in [support], the last defined when it is included.
   const QueueConf& support = c.queues.at("support");
   EXPECT_EQ(support.ring_timeout_s, 20u);
   ASSERT_EQ(support.members.size(), 1u);
   EXPECT_EQ(support.members[0].name, "SIP/1000");
   EXPECT_EQ(c.queues.at("sales").ring_timeout_s, 15u);  // the default
-  EXPECT_EQ(c.queues.at("400").members.size(), 1u);
 }
 
 // What main/config.c and app_queue.c do with the less common forms.

@@ -111,6 +111,12 @@ TEST(QueueLogParseTest, ALineAfterZerosInTheMiddleOfOneIsRead) {
   EXPECT_FALSE(
       ParseQueueLogLine(std::string(78, '\0') + "1665492726|NONE|NONE|NONE|QUEUESTART|", &l)
           .torn_prefix);
+  // The zeros ended inside the next line's timestamp: what is left is not a time.
+  const ParseResult cut = ParseQueueLogLine("1700000000|1700000000.1|sup" + std::string(20, '\0') +
+                                                "700000123|1.9|support|NONE|CONNECT|5",
+                                            &l);
+  EXPECT_EQ(cut.status, ParseStatus::kMalformed);
+  EXPECT_TRUE(cut.torn_prefix);
 }
 
 TEST(QueueLogParseTest, RejectsMalformedLines) {
