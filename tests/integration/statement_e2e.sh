@@ -79,6 +79,9 @@ WAIT_S=60 wait_for rows_stored ||
 
 CTL statement --client acme --month "$MONTH" --format json >"$WORK/statement.json" ||
   fail "statement --format json failed"
+# Every row of the month closed and every agent done: final, not provisional.
+jq -e '.provisional == false and (.incomplete_sites | length) == 0' "$WORK/statement.json" \
+  >/dev/null || fail "the month is provisional: $(jq -c '{provisional, incomplete_sites}' "$WORK/statement.json")"
 CTL statement --client acme --month "$MONTH" --format csv >"$WORK/statement.csv" ||
   fail "statement --format csv failed"
 CTL statement --client acme --month "$MONTH" --format html >"$WORK/statement.html" ||

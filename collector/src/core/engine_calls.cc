@@ -157,6 +157,7 @@ QueueView Engine::Impl::View(const Queue& q) const {
   v.agent_state_ms = q.agent_state_ms;
   v.ledger_met = q.ledger_met;
   v.ledger_missed = q.ledger_missed;
+  v.first_open_row_ms = q.first_open;
   std::uint64_t mos_milli = 0, mos_n = 0;
   WindowCounts(q, now, kMosWindowMinutes, &mos_milli, &mos_n);
   if (mos_n > 0) v.mos_5m = static_cast<double>(mos_milli) / 1000.0 / static_cast<double>(mos_n);

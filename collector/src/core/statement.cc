@@ -43,17 +43,18 @@
 // are the "+N", so a span inside one ISO week keeps that week's plain label.
 //
 // Terms. Each row carries the contract it was counted under (formula, threshold, target), so a
-// statement rebuilt after a change of terms judges as before: each period by the contract of
-// its last row (any class), noted "SL terms changed within the period: judged by its last
-// interval's" when an earlier row of it had another formula, threshold or target; the span,
-// the days and the sites by the span's last row's; a queue without rows by QueueTerms'. The
-// money terms (period, tiers, caps, fee, forecast, volume) are QueueTerms', as configured.
+// statement rebuilt after a change of terms judges as before: each period by the terms most of
+// its rows (any class) carry, ties to the earliest, noted "SL terms changed within the
+// period: judged by those of most of its rows" when they differ; the span, the days and the
+// sites by the terms most of the span's rows carry; a queue without rows by QueueTerms'. (A
+// row closed or amended after a change carries the new terms: a handful at a month's edge.)
+// The money terms (period, tiers, caps, fee, forecast, volume) are QueueTerms', as configured.
 //
-// Targets. A period is judged at its contract's sl_target, or with kRelaxed at relaxed_sl_target
-// when the offered calls of its intervals that have a forecast line exceed (1 + tolerance) x
-// their summed forecasts (at least one must have a line). An interval without calls adds its
-// forecast; one whose rows were all taken out adds neither. For kInterval this is the
-// interval's own test.
+// Targets. A period is judged at its terms' sl_target, or with kRelaxed at relaxed_sl_target
+// when the offered calls of its included rows that overlap a forecast line (a line lasts the
+// contract's interval) exceed (1 + tolerance) x the summed forecasts of its lines (at least
+// one). A line in unmeasured hours, or whose interval's rows were all taken out, is left out;
+// a line without calls adds its forecast. For kInterval this is the interval's own test.
 //
 // Period results, in time order:
 //  - no rows at all: not judged, "no calls"; only unmeasured rows: not judged, "not measured";
@@ -72,9 +73,13 @@
 // judged without an SL value, or below min_volume under kNotJudged). `sites` lists sites with
 // included rows, by name. `days` gives the SL of each local date of the span.
 //
-// Completeness. A site that reported during the span (its rows closed up to a time at or after
-// the span's start) but not to its end, or whose agent still holds events in its spool, is
-// listed in incomplete_sites: its rows may still arrive and change the figures.
+// Completeness. A site with a ledger row of the client still open that starts before the
+// span's end (its events still being counted: the span is not over, or the site's last
+// interval waits for its allowed lateness), or whose agent holds events in its spool while
+// its events have arrived only up to a time before the span's end (a site cut off, sending
+// its backlog), is listed in incomplete_sites: rows may still change or arrive. A site that
+// went quiet has its rows closed (idle_close) and is not listed; nor is a live site whose few
+// events in flight are later than the span.
 //
 // Money. kMonthShortfall: shortfall = (target - span SL) x 100 SL points, 0 when the span is not
 // judged or met. kMissedPeriods: shortfall = 100 x missed / (met + missed), 0 without judged
@@ -274,13 +279,39 @@ struct QueueRow {
   std::string excluded_note;
 };
 
+// Counts how many rows carry each set of SL terms (formula, threshold, target), to judge by
+// the terms most of them were counted under.
+class TermsVote {
+ public:
+  void Add(const Contract& k) {
+    for (auto& [c, n] : seen_) {
+      if (c->sl_target == k.sl_target && c->sl_formula == k.sl_formula &&
+          c->sl_threshold_s == k.sl_threshold_s) {
+        ++n;
+        return;
+      }
+    }
+    seen_.emplace_back(&k, 1);
+  }
+  // The terms of most rows (on a tie, those seen first), or null without rows.
+  const Contract* Winner() const {
+    const std::pair<const Contract*, int>* best = nullptr;
+    for (const auto& e : seen_) {
+      if (best == nullptr || e.second > best->second) best = &e;
+    }
+    return best == nullptr ? nullptr : best->first;
+  }
+  bool Mixed() const { return seen_.size() > 1; }
+
+ private:
+  std::vector<std::pair<const Contract*, int>> seen_;
+};
+
 struct PeriodWork {
   StatementPeriod out;
-  // The contract of the period's last row (rows keep the terms they were counted under), and
-  // whether an earlier row of it had other SL terms; null without rows.
-  const Contract* contract = nullptr;
-  bool terms_changed = false;
+  TermsVote terms;  // of the period's rows, any class
   SlFormula formula = SlFormula::kStandard;
+  std::vector<const LedgerRow*> included;
   Counts counts;
   std::vector<std::string> excluded_notes;  // distinct, first seen first
   std::string relaxed_note;
@@ -512,9 +543,12 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
                           const Span& span, const std::vector<const Exclusion*>& accepted,
                           const std::map<std::pair<std::string, std::int64_t>, double>& forecast) {
   // Each row keeps the contract it was counted under (its threshold is in its counts), so a
-  // statement rebuilt later judges by the terms then in force: the span by its last row's,
-  // each period by its last row's; a queue without rows by the configured contract.
-  const Contract& contract = rows.empty() ? qt.contract : rows.back()->contract;
+  // statement rebuilt later judges by the terms then in force: the span and each period by
+  // the terms most of their rows carry (a row closed or amended after a change of terms
+  // carries the new ones); a queue without rows by the configured contract.
+  TermsVote span_terms;
+  for (const LedgerRow* r : rows) span_terms.Add(r->contract);
+  const Contract& contract = span_terms.Winner() != nullptr ? *span_terms.Winner() : qt.contract;
   const StatementTerms& terms = qt.terms;
   StatementQueue q;
   q.queue = name;
@@ -582,13 +616,7 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
   for (std::size_t i = 0; i < qrows.size(); ++i) {
     const QueueRow& qr = qrows[i];
     PeriodWork& w = periods[row_period[i]];
-    const Contract& k = qr.row->contract;
-    if (w.contract != nullptr &&
-        (k.sl_target != w.contract->sl_target || k.sl_formula != w.contract->sl_formula ||
-         k.sl_threshold_s != w.contract->sl_threshold_s)) {
-      w.terms_changed = true;
-    }
-    w.contract = &k;
+    w.terms.Add(qr.row->contract);
     switch (qr.cls) {
       case RowClass::kUnmeasured:
         ++w.out.unmeasured_rows;
@@ -606,6 +634,7 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     const LedgerRow& r = *qr.row;
     ++w.out.rows;
     if (r.revision > 1) ++w.out.amended_rows;
+    w.included.push_back(&r);
     w.counts += r.counts;
     span_counts += r.counts;
     site_counts[r.site] += r.counts;
@@ -616,31 +645,40 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
   }
 
   for (PeriodWork& w : periods) {
-    const Contract& k = w.contract != nullptr ? *w.contract : contract;
+    const Contract& k = w.terms.Winner() != nullptr ? *w.terms.Winner() : contract;
     w.formula = k.sl_formula;
     w.out.figures = MakeFigures(w.counts, k.sl_formula);
     w.out.target = k.sl_target;
-    if (w.terms_changed) {
-      w.relaxed_note = "SL terms changed within the period: judged by its last interval's";
+    if (w.terms.Mixed()) {
+      w.relaxed_note = "SL terms changed within the period: judged by those of most of its rows";
     }
     if (terms.over_forecast != OverForecastPolicy::kRelaxed || w.out.rows == 0) continue;
-    // Like with like: the forecast intervals of the period against the calls offered in them.
-    // One without calls adds its forecast; one whose rows were all taken out (force majeure,
-    // unmeasured) adds neither; calls in intervals without a forecast line are not compared.
-    bool any = false;
+    // Like with like: the period's forecast lines against the calls of the rows that fall in
+    // them (overlapping: a site in another zone may cut its intervals elsewhere). A line in
+    // unmeasured hours, or whose rows were all taken out, adds nothing; one without calls adds
+    // its forecast; calls outside every line are not compared.
+    const std::int64_t line_ms = std::int64_t{std::max(k.interval_minutes, 1)} * kMsPerMinute;
+    std::vector<std::int64_t> lines;
     double expected = 0;
-    double offered = 0;
     for (auto f = forecast.lower_bound({name, w.out.start_ms});
          f != forecast.end() && f->first.first == name && f->first.second < w.out.end_ms; ++f) {
       const std::int64_t start = f->first.second;
-      if (taken_out.count(start) != 0) continue;
-      any = true;
+      LedgerRow at;
+      at.start_ms = start;
+      if (taken_out.count(start) != 0 || !IsMeasured(at, terms, queue_tz)) continue;
+      lines.push_back(start);
       expected += f->second;
-      if (const auto o = interval_offered.find(start); o != interval_offered.end()) {
-        offered += static_cast<double>(o->second);
+    }
+    double offered = 0;
+    for (const LedgerRow* r : w.included) {
+      const std::int64_t end = r->start_ms + std::max(r->length_minutes, 1) * kMsPerMinute;
+      // The last line starting before the row ends overlaps it if it ends after the row starts.
+      const auto after = std::lower_bound(lines.begin(), lines.end(), end);
+      if (after != lines.begin() && *std::prev(after) + line_ms > r->start_ms) {
+        offered += static_cast<double>(r->counts.offered);
       }
     }
-    if (any && offered > expected * headroom) {
+    if (!lines.empty() && offered > expected * headroom) {
       w.out.target = terms.relaxed_sl_target;
       AppendNote(&w.relaxed_note, ForecastNote(offered, expected) + ", target relaxed to " +
                                       FormatNumber(w.out.target));
@@ -786,10 +824,9 @@ Statement BuildStatement(const StatementInput& in, std::string* error) {
     s.incentive_percent += s.queues.back().incentive_percent;
   }
   for (const SiteProgress& p : in.sites) {
-    if (p.reported_until_ms >= span.start_ms &&
-        (p.reported_until_ms < span.end_ms || p.backlog_events > 0)) {
-      s.incomplete_sites.push_back(p);
-    }
+    const bool open_rows = p.first_open_row_ms < span.end_ms;
+    const bool in_transit = p.backlog_events > 0 && p.reported_until_ms < span.end_ms;
+    if (open_rows || in_transit) s.incomplete_sites.push_back(p);
   }
   std::sort(s.incomplete_sites.begin(), s.incomplete_sites.end(),
             [](const SiteProgress& a, const SiteProgress& b) { return a.site < b.site; });

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -385,7 +386,9 @@ std::optional<double> TotalAmount(const Statement& s, double Statement::*total,
     percent += q.*line;
     amount += Amount(fee, q.*line).value_or(0);
   }
-  return s.*total < percent ? Amount(fee, s.*total) : Cents(amount);
+  // The cap cut the sum when it is below it by more than the sum's rounding (0.1 + 1.1 is
+  // 1.2000000000000002, not above a cap of 1.2).
+  return s.*total < percent - 1e-9 ? Amount(fee, s.*total) : Cents(amount);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,12 +460,15 @@ std::string Grouped(std::uint64_t v) {
 
 constexpr std::string_view kNone = "\xE2\x80\x94";  // em dash: no value
 
-std::string Percent(const std::optional<double>& fraction) {
+// Two decimals, never rounded towards the target: a finance reader must see that 79.996% is
+// below an 80% service level target (cut down), and that 5.004% abandoned is above a 5% cap
+// (`up` for figures where lower is better). The nudge keeps a value held as
+// 0.7999999999999999 at 80.00%, and 0.05000000000000001 at 5.00%.
+std::string Percent(const std::optional<double>& fraction, bool up = false) {
   if (!fraction || !std::isfinite(*fraction)) return std::string(kNone);
   char buf[32];
-  // Two decimals, cut rather than rounded: a finance reader must see that 79.96% and 79.996%
-  // are below an 80% target. The nudge keeps a value held as 0.7999999999999999 at 80.00%.
-  const double hundredths = std::trunc(*fraction * 10000 * (1 + 1e-12));
+  const double hundredths =
+      up ? std::ceil(*fraction * 10000 * (1 - 1e-12)) : std::trunc(*fraction * 10000 * (1 + 1e-12));
   std::snprintf(buf, sizeof buf, "%.2f%%", hundredths / 100);
   return buf;
 }
@@ -1032,7 +1038,7 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
   page.Raw("</tr>\n");
   AppendFact(page, "Abandon rate");
   page.Num("td", "", qp + ".abandon_rate", JsonNumber(q.figures.abandon_rate),
-           Percent(q.figures.abandon_rate));
+           Percent(q.figures.abandon_rate, /*up=*/true));
   page.Raw("</tr>\n");
   AppendFact(page, "Average speed of answer");
   page.Num("td", "", qp + ".asa_s", JsonNumber(q.figures.asa_s), SecondsText(q.figures.asa_s));
@@ -1104,7 +1110,8 @@ void AppendQueue(Page& page, const Statement& s, std::size_t qi, std::string_vie
     page.Cell(sp + ".site", site.site);
     AppendFiguresCells(page, sp, site.figures.counts, unknown);
     page.Ratio(sp + ".service_level", site.figures.service_level);
-    page.Ratio(sp + ".abandon_rate", site.figures.abandon_rate);
+    page.Num("td", "n", sp + ".abandon_rate", JsonNumber(site.figures.abandon_rate),
+             Percent(site.figures.abandon_rate, /*up=*/true));
     page.Secs(sp + ".asa_s", site.figures.asa_s);
     page.Raw("</tr>\n");
   }
@@ -1317,6 +1324,11 @@ std::string StatementJson(const Statement& s) {
   for (const SiteProgress& p : s.incomplete_sites) {
     w.BeginObject();
     w.FieldS("site", p.site);
+    if (p.first_open_row_ms != std::numeric_limits<std::int64_t>::max()) {
+      w.FieldI("first_open_ms", p.first_open_row_ms);
+    } else {
+      w.FieldOpt("first_open_ms", std::nullopt);
+    }
     w.FieldI("reported_until_ms", p.reported_until_ms);
     w.FieldU("backlog_events", p.backlog_events);
     w.FieldB("connected", p.connected);
@@ -1453,15 +1465,20 @@ std::string StatementHtml(const Statement& s) {
   page.Raw(".</p>\n");
   if (!s.incomplete_sites.empty()) {
     page.Raw(
-        "<p class=\"provisional\"><strong>Provisional.</strong> Not every site has reported "
-        "the whole span, so rows may still arrive and change these figures: ");
+        "<p class=\"provisional\"><strong>Provisional.</strong> Rows of this span may still "
+        "change or arrive: ");
     for (std::size_t i = 0; i < s.incomplete_sites.size(); ++i) {
       const SiteProgress& p = s.incomplete_sites[i];
       const std::string path = "incomplete_sites." + std::to_string(i);
       if (i > 0) page.Raw("; ");
       page.Str("span", "", path + ".site", p.site);
-      page.Raw(" has reported up to ");
-      page.Time("", path + ".reported_until_ms", p.reported_until_ms);
+      if (p.first_open_row_ms != std::numeric_limits<std::int64_t>::max()) {
+        page.Raw(" has intervals open from ");
+        page.Time("", path + ".first_open_ms", p.first_open_row_ms);
+      } else {
+        page.Raw(" has sent its events up to ");
+        page.Time("", path + ".reported_until_ms", p.reported_until_ms);
+      }
       if (p.backlog_events > 0) {
         page.Raw(", ");
         page.Num("span", "", path + ".backlog_events", JsonNumber(p.backlog_events),
@@ -1470,7 +1487,7 @@ std::string StatementHtml(const Statement& s) {
       }
       if (!p.connected) page.Raw(" (not connected)");
     }
-    page.Raw(". Generate it again once they have.</p>\n");
+    page.Raw(". Generate it again once they are closed and sent.</p>\n");
   }
   page.Raw("</header>\n<main>\n");
   AppendSummary(page, s);

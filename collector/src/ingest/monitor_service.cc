@@ -498,11 +498,19 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
     if (c.name == in.client) in.forecast = c.forecast;
   }
   in.generated_ms = pipeline_.clock().NowMs();
-  if (as_of == 0) {  // how far the client's sites have reported, for the provisional flag
+  if (as_of == 0) {  // how the client's sites stand, for the provisional flag
     const std::shared_ptr<const Snapshot> snapshot = pipeline_.Current();
+    std::map<std::string_view, std::int64_t> first_open;  // by site, the client's queues
+    for (const QueueView& q : snapshot->queues) {
+      if (q.client != in.client) continue;
+      auto [it, fresh] = first_open.try_emplace(q.site, q.first_open_row_ms);
+      if (!fresh) it->second = std::min(it->second, q.first_open_row_ms);
+    }
     for (const SiteView& sv : snapshot->sites) {
-      if (std::find(sv.clients.begin(), sv.clients.end(), in.client) == sv.clients.end()) continue;
-      in.sites.push_back({sv.site, sv.reported_until_ms, sv.spool_backlog_events, sv.connected});
+      const auto open = first_open.find(sv.site);
+      if (open == first_open.end()) continue;  // serves none of the client's queues
+      in.sites.push_back(
+          {sv.site, open->second, sv.reported_until_ms, sv.spool_backlog_events, sv.connected});
     }
   }
   std::string error;

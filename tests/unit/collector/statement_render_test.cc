@@ -517,7 +517,9 @@ Statement Sample() {
   proposed.proposed_by = "vendor:ana";
   proposed.proposed_ms = UtcMs(2026, 11, 4, 16, 0);
   s.exclusions = {accepted, proposed};
-  s.incomplete_sites = {{"ceb-1", UtcMs(2026, 11, 4, 22, 0), 1200, false}};
+  s.incomplete_sites = {
+      {"ceb-1", std::numeric_limits<std::int64_t>::max(), UtcMs(2026, 11, 4, 22, 0), 1200, false},
+      {"manila-1", UtcMs(2026, 11, 4, 23, 30), UtcMs(2026, 11, 5, 0, 10), 0, true}};
   return s;
 }
 
@@ -542,6 +544,8 @@ TEST(StatementJsonTest, IsValidJsonWithTheStatementsFigures) {
             std::to_string(UtcMs(2026, 11, 4, 22, 0)));
   EXPECT_EQ(Num(j, "incomplete_sites.0.backlog_events"), "1200");
   EXPECT_EQ(At(j, "incomplete_sites.0.connected")->text, "false");
+  EXPECT_EQ(At(j, "incomplete_sites.0.first_open_ms")->kind, Json::Kind::kNull);
+  EXPECT_EQ(Num(j, "incomplete_sites.1.first_open_ms"), std::to_string(UtcMs(2026, 11, 4, 23, 30)));
   ASSERT_EQ(At(j, "queues")->items.size(), 2u);
 
   // Queue terms and span figures.
@@ -912,10 +916,12 @@ TEST(StatementHtmlTest, SelfContainedPrintableAndEscaped) {
   const auto banner = html.find("<p class=\"provisional\"><strong>Provisional.</strong>");
   ASSERT_NE(banner, std::string::npos);
   EXPECT_LT(banner, html.find("<main>"));
-  EXPECT_NE(html.find("ceb-1</span> has reported up to <time"), std::string::npos);
+  EXPECT_NE(html.find("ceb-1</span> has sent its events up to <time"), std::string::npos);
   EXPECT_NE(html.find(">2026-11-04 17:00</time>, <span"), std::string::npos);
-  EXPECT_NE(html.find(">1,200</span> events waiting in its spool (not connected)"),
+  EXPECT_NE(html.find(">1,200</span> events waiting in its spool (not connected); "),
             std::string::npos);
+  EXPECT_NE(html.find("manila-1</span> has intervals open from <time"), std::string::npos);
+  EXPECT_NE(html.find(">2026-11-04 18:30</time>. Generate it again"), std::string::npos);
   Statement complete = Sample();
   complete.incomplete_sites.clear();
   EXPECT_EQ(StatementHtml(complete).find("class=\"provisional\">"), std::string::npos);

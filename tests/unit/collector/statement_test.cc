@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -804,57 +805,67 @@ TEST(BuildStatement, EveryFormulaTakesTheMonthSlFromSummedCounts) {
 }
 
 // Rows keep the terms they were counted under: October's statement rebuilt after the target
-// went from 80% to 85% on 1 November is judged at 80% as issued, although the configuration
-// now says 85%; a day whose rows changed terms is judged by its last interval's, and says so.
-TEST(BuildStatement, RowsAreJudgedByTheTermsTheyWereCountedUnder) {
+// went from 80% to 85% is judged at 80% as issued, although the configuration now says 85%;
+// a period is judged by the terms most of its rows carry, and says so when they differ (as the
+// last rows of a month do, closed after midnight under the new terms); so is the span.
+TEST(BuildStatement, RowsAreJudgedByTheTermsMostOfThemWereCountedUnder) {
   StatementInput in = Input("2026-10-30", "2026-10-31", Terms(Period::kDay));
   in.queues[0].contract.sl_target = 0.85;  // today's configuration
-  // 30th: 82 / 100 under 80%: met (missed at 85%).
+  // 30th, under 80%: (82 + 85) / 200 = 0.835, met (missed at 85%).
   in.rows.push_back(Row("a", "sales", Utc(2026, 10, 30, 10, 0), 100, 82));
-  // 31st: 10:00 under 80%, 10:30 under 90% with the answered-only formula: the day is judged
-  // at 90% by that formula, (40 + 41) / (50 + 45) = 0.8526, missed.
+  in.rows.push_back(Row("a", "sales", Utc(2026, 10, 30, 10, 30), 100, 85));
+  // 31st: 10:00 under 80%, 10:30 and 11:00 under 90% with the answered-only formula: the day
+  // is judged at 90% by that formula, (40 + 41 + 40) / (50 + 45 + 45) = 0.8643, missed.
   in.rows.push_back(Row("a", "sales", Utc(2026, 10, 31, 10, 0), 50, 40));
-  LedgerRow later = Row("a", "sales", Utc(2026, 10, 31, 10, 30), 50, 41);
-  later.counts.answered = 45;
-  later.counts.abandoned = 5;
-  later.contract.sl_target = 0.90;
-  later.contract.sl_formula = SlFormula::kAnsweredOnly;
-  in.rows.push_back(later);
+  for (const auto& [minute, in_threshold] : {std::pair{30, 41}, std::pair{60, 40}}) {
+    LedgerRow r = Row("a", "sales", Utc(2026, 10, 31, 10, 0) + minute * 60'000, 50, in_threshold);
+    r.counts.answered = 45;
+    r.counts.abandoned = 5;
+    r.contract.sl_target = 0.90;
+    r.contract.sl_formula = SlFormula::kAnsweredOnly;
+    in.rows.push_back(r);
+  }
   const StatementQueue q = Build(in).queues.at(0);
   ASSERT_EQ(q.periods.size(), 2u);
   EXPECT_DOUBLE_EQ(q.periods[0].target, 0.80);
   EXPECT_EQ(q.periods[0].result, PeriodResult::kMet);
   EXPECT_EQ(q.periods[0].note, "");
   EXPECT_DOUBLE_EQ(q.periods[1].target, 0.90);
-  EXPECT_DOUBLE_EQ(*q.periods[1].figures.service_level, 81.0 / 95.0);
+  EXPECT_DOUBLE_EQ(*q.periods[1].figures.service_level, 121.0 / 140.0);
   EXPECT_EQ(q.periods[1].result, PeriodResult::kMissed);
-  EXPECT_EQ(q.periods[1].note, "SL terms changed within the period: judged by its last interval's");
-  // The span: the last row's terms, 163 / 195 answered = 0.8359 against 90%.
-  EXPECT_DOUBLE_EQ(q.contract.sl_target, 0.90);
-  EXPECT_DOUBLE_EQ(*q.figures.service_level, 163.0 / 195.0);
+  EXPECT_EQ(q.periods[1].note,
+            "SL terms changed within the period: judged by those of most of its rows");
+  // The span: three rows under 80% against two, by the standard formula
+  // (82 + 85 + 40 + 41 + 40) / (340 answered + 10 abandoned) = 0.8229, met.
+  EXPECT_DOUBLE_EQ(q.contract.sl_target, 0.80);
+  EXPECT_DOUBLE_EQ(*q.figures.service_level, 288.0 / 350.0);
+  EXPECT_EQ(q.result, PeriodResult::kMet);
   // Without rows, the configured terms.
   in.rows.clear();
   EXPECT_DOUBLE_EQ(Build(in).queues.at(0).contract.sl_target, 0.85);
 }
 
-// A statement is provisional while a site that reported during the span has not reported to
-// its end, or still holds events in its spool; a site silent since before the span (gone) and
-// one reported past the end with nothing waiting are complete.
-TEST(BuildStatement, SitesNotReportedToTheEndMakeItProvisional) {
+// A statement is provisional while a site has ledger rows of the span still open, or holds
+// events in its spool while its events have arrived only up to a time before the span's end
+// (cut off, even since before the span). Not for a site gone quiet (rows closed, nothing in
+// its spool), nor for a live site whose few events in flight are later than the span.
+TEST(BuildStatement, OpenRowsOrABacklogFromTheSpanMakeItProvisional) {
   StatementInput in = Input("2026-11-01", "2026-11-30", Terms(Period::kMonth));
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 0), 100, 82));
   const std::int64_t end = Utc(2026, 12, 1, 0, 0);
-  in.sites = {{"manila-1", end - kHourMs, 0, true},
-              {"bogota-1", end + kHourMs, 0, true},
-              {"cebu-1", end + kHourMs, 120, false},
-              {"old-1", Utc(2026, 10, 20, 0, 0), 0, false}};
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+  in.sites = {{"manila-1", end - kHourMs / 2, end + kHourMs, 0, true},  // 23:30 still open
+              {"bogota-1", kNone, end + kHourMs, 0, true},
+              {"cebu-1", kNone, Utc(2026, 10, 31, 22, 0), 40000, false},
+              {"davao-1", kNone, end + kHourMs, 5, true},
+              {"old-1", kNone, Utc(2026, 10, 20, 0, 0), 0, false}};
   const Statement s = Build(in);
   ASSERT_EQ(s.incomplete_sites.size(), 2u);
   EXPECT_EQ(s.incomplete_sites[0].site, "cebu-1");
-  EXPECT_EQ(s.incomplete_sites[0].backlog_events, 120u);
+  EXPECT_EQ(s.incomplete_sites[0].backlog_events, 40000u);
   EXPECT_EQ(s.incomplete_sites[1].site, "manila-1");
-  EXPECT_EQ(s.incomplete_sites[1].reported_until_ms, end - kHourMs);
-  in.sites = {{"bogota-1", end, 0, true}};
+  EXPECT_EQ(s.incomplete_sites[1].first_open_row_ms, end - kHourMs / 2);
+  in.sites = {{"manila-1", end, end + kHourMs, 0, true}};  // open rows of December only
   EXPECT_TRUE(Build(in).incomplete_sites.empty());
 }
 

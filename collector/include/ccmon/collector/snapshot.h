@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -60,6 +61,8 @@ struct QueueView {
   std::array<std::uint64_t, 6> agent_state_ms{};   // cumulative, by AgentState
   std::uint64_t ledger_met = 0;                    // closed intervals whose SL target was met
   std::uint64_t ledger_missed = 0;
+  // Start of the earliest ledger row still open (not yet closed), UTC; none: INT64_MAX.
+  std::int64_t first_open_row_ms = std::numeric_limits<std::int64_t>::max();
   std::uint32_t agents_required = 0;  // Erlang C at the last 30 min's load; 0 without load
   std::optional<double> mos_5m;       // mean MOS of the last 5 minutes
   std::uint64_t mos_samples_5m = 0;
@@ -82,8 +85,9 @@ struct SiteView {
   bool connected = false;
   std::uint32_t open_streams = 0;
   std::int64_t last_seen_ms = 0;  // collector clock
-  // Event time up to which every streaming agent instance of the site has reported (heartbeats
-  // carry it on while the PBX is quiet): the ledger's close watermark.
+  // Event time up to which the site's agent instances have reported (the ledger's close
+  // watermark: heartbeats carry it on while the PBX is quiet; an instance far behind the
+  // others is not waited for).
   std::int64_t reported_until_ms = 0;
   std::int64_t clock_skew_ms = 0;  // agent clock minus collector clock, at heartbeats
   // The last PBX event's time minus the collector's clock when it arrived, if positive.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,11 +44,12 @@ struct QueueTerms {
   StatementTerms terms;
 };
 
-// How far a site serving the client has reported, as the collector stands when the statement
-// is made: its rows are closed up to reported_until_ms (event time), and backlog_events wait
-// in its agent's spool.
+// How a site serving the client stands when the statement is made: the start of its earliest
+// ledger row of the client still open (INT64_MAX: none), how far its events have arrived
+// (event time), the events its agent last said wait in its spool, and whether it streams.
 struct SiteProgress {
   std::string site;
+  std::int64_t first_open_row_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t reported_until_ms = 0;
   std::uint64_t backlog_events = 0;
   bool connected = false;
@@ -135,8 +137,9 @@ struct Statement {
   std::int64_t as_of_ms = 0;
   std::vector<StatementQueue> queues;
   std::vector<Exclusion> exclusions;  // those overlapping the span, every state
-  // Sites that reported during the span but not to its end yet, or with events waiting in
-  // their spool: rows may still arrive, so the statement is provisional. By site name.
+  // Sites with ledger rows of the span still open, or with events waiting in their spool from
+  // before the span's end: rows may still change or arrive, so the statement is provisional.
+  // By site name.
   std::vector<SiteProgress> incomplete_sites;
   double service_credit_percent = 0;  // sum over queues, capped by the first queue's cap
   double incentive_percent = 0;
