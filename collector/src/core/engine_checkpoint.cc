@@ -333,6 +333,8 @@ EngineState Engine::ExportState() const {
     o.clock_skew_ms = site.clock_skew_ms;
     o.spool_backlog = site.spool_backlog;
     o.spool_dropped = site.spool_dropped;
+    o.lines_rejected = site.lines_rejected;
+    o.replicas_given_up = site.replicas_given_up;
     o.heartbeat_interval_ms = site.heartbeat_interval_ms;
     o.last_instance = site.last_instance;
     o.version = site.version;
@@ -411,6 +413,8 @@ bool Engine::ImportState(const EngineState& state, std::string* error) {
     site.clock_skew_ms = in_site.clock_skew_ms;
     site.spool_backlog = in_site.spool_backlog;
     site.spool_dropped = in_site.spool_dropped;
+    site.lines_rejected = in_site.lines_rejected;
+    site.replicas_given_up = in_site.replicas_given_up;
     site.heartbeat_interval_ms = in_site.heartbeat_interval_ms;
     site.last_instance = in_site.last_instance;
     site.version = in_site.version;

@@ -207,6 +207,8 @@ std::string EncodeEngineState(const EngineState& s) {
     o->set_clock_skew_ms(site.clock_skew_ms);
     o->set_spool_backlog(site.spool_backlog);
     o->set_spool_dropped(site.spool_dropped);
+    o->set_lines_rejected(site.lines_rejected);
+    o->set_replicas_given_up(site.replicas_given_up);
     o->set_heartbeat_interval_ms(site.heartbeat_interval_ms);
     o->set_last_instance(site.last_instance);
     o->set_version(site.version);
@@ -335,6 +337,8 @@ bool DecodeEngineState(std::string_view bytes, EngineState* out, std::string* er
     site.clock_skew_ms = o.clock_skew_ms();
     site.spool_backlog = o.spool_backlog();
     site.spool_dropped = o.spool_dropped();
+    site.lines_rejected = o.lines_rejected();
+    site.replicas_given_up = o.replicas_given_up();
     site.heartbeat_interval_ms = o.heartbeat_interval_ms();
     site.last_instance = o.last_instance();
     site.version = o.version();

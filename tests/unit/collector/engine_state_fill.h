@@ -43,6 +43,8 @@ inline void FillDistinct(EngineState* state) {
     s.clock_skew_ms = i();
     s.spool_backlog = u();
     s.spool_dropped = u();
+    s.lines_rejected = u();
+    s.replicas_given_up = u();
     s.heartbeat_interval_ms = static_cast<std::uint32_t>(u());
     s.last_instance = "instance-" + std::to_string(u());
     s.version = "v" + std::to_string(u());

@@ -120,6 +120,8 @@ struct EngineState {
     std::int64_t clock_skew_ms = 0;
     std::uint64_t spool_backlog = 0;
     std::uint64_t spool_dropped = 0;
+    std::uint64_t lines_rejected = 0;
+    std::uint64_t replicas_given_up = 0;
     std::uint32_t heartbeat_interval_ms = 0;
     std::string last_instance;
     std::string version;
