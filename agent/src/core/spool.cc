@@ -594,7 +594,8 @@ bool Spool::RemoveOldest() {
   // A file already gone (removed by hand) is not an error: false with ec clear. One the disk
   // will not remove is left behind, said, and forgotten: kept, it would hold every later
   // segment and the spool's bound (reading would stop for good under `block`). Its events are
-  // acknowledged or dropped, and a restart that finds it tries again.
+  // acknowledged or dropped; a restart reads it as the oldest segment again (and cannot start
+  // if it cannot read it).
   if (!fs::remove(segments_.front().path, ec) && ec) {
     ++cleanup_failures_;
     cleanup_error_ = "cannot remove " + segments_.front().path + " (left on disk): " + ec.message();

@@ -39,6 +39,24 @@ std::string Unhex(std::string_view hex) {
   return out;
 }
 
+// Whether `name` is `base` as logrotate names its rotations: the file itself, ".N" or a date
+// ("-20261205"), then perhaps a compressor's extension (*compressed says which). A copy an
+// administrator made (".bak") is not one.
+bool RotationName(std::string_view base, std::string_view name, bool* compressed) {
+  if (!name.starts_with(base)) return false;
+  std::string_view suffix = name.substr(base.size());
+  *compressed = false;
+  for (std::string_view ext : {".gz", ".bz2", ".xz", ".zst", ".Z"}) {
+    if (suffix.ends_with(ext)) {
+      suffix.remove_suffix(ext.size());
+      *compressed = true;
+      break;
+    }
+  }
+  return suffix.empty() || (suffix.size() >= 2 && (suffix[0] == '.' || suffix[0] == '-') &&
+                            suffix.find_first_not_of("0123456789.-_", 1) == std::string_view::npos);
+}
+
 }  // namespace
 
 FileSource::FileSource(std::string path) : path_(std::move(path)) {}
@@ -109,18 +127,8 @@ std::string FileSource::FindNext() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (!name.starts_with(base)) continue;
-    // logrotate's names: the file itself, ".N" or a date ("-20261205"), then perhaps the
-    // compressor's extension; a copy an administrator made (".bak") is not a rotation.
-    std::string_view suffix = std::string_view(name).substr(base.size());
-    const std::string ext = e.path().extension().string();
-    const bool compressed =
-        ext == ".gz" || ext == ".bz2" || ext == ".xz" || ext == ".zst" || ext == ".Z";
-    if (compressed) suffix.remove_suffix(ext.size());
-    if (!suffix.empty() && (suffix.size() < 2 || (suffix[0] != '.' && suffix[0] != '-') ||
-                            suffix.find_first_not_of("0123456789.-_", 1) != std::string::npos)) {
-      continue;
-    }
+    bool compressed = false;
+    if (!RotationName(base, name, &compressed)) continue;
     struct stat st {};
     if (stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (st.st_dev == done.st_dev && st.st_ino == done.st_ino) continue;
@@ -130,7 +138,12 @@ std::string FileSource::FindNext() const {
     if (later(done.st_mtim, st.st_mtim)) continue;  // rotated before the file just finished
     // Compressed files cannot be read (delaycompress keeps the last rotation plain), nor one
     // finished since the current file was last followed (two with one time would take turns).
-    if (compressed || finished_.count({st.st_dev, st.st_ino}) != 0) continue;
+    if (finished_.count({st.st_dev, st.st_ino}) != 0) continue;
+    if (compressed) {
+      Log()->info("{}: {} is compressed and is not read (use delaycompress)", path_,
+                  e.path().string());
+      continue;
+    }
     // A file whose lines start before those just read is older, whatever its time says (a
     // copy restored without its times, an old file rewritten to scrub it).
     if (last_line_time_ > 0) {
@@ -142,7 +155,11 @@ std::string FileSource::FindNext() const {
       std::string_view line(first.data(), n);
       line.remove_prefix(std::min(line.size(), line.find_first_not_of('\0')));
       const std::int64_t t = LineTime(line.substr(0, line.find('\n')));
-      if (t > 0 && t < last_line_time_ - line_time_slack_) continue;
+      if (t > 0 && t < last_line_time_ - line_time_slack_) {
+        Log()->info("{}: {} starts before the lines just read and is not read", path_,
+                    e.path().string());
+        continue;
+      }
     }
     if (next.empty() || later(next_mtime, st.st_mtim)) {
       next = e.path().string();
@@ -160,26 +177,30 @@ std::string FileSource::FindCopy() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == base || !name.starts_with(base)) continue;
-    if (TailIn(e.path().string())) return e.path().string();
+    bool compressed = false;
+    if (name == base || !RotationName(base, name, &compressed) || compressed) continue;
+    if (TailIn(e.path().string()) == Tail::kSame) return e.path().string();
   }
   return {};
 }
 
-bool FileSource::TailAt(int fd) const {
-  if (tail_.empty() || offset_ < tail_.size()) return true;
+FileSource::Tail FileSource::TailAt(int fd) const {
+  if (tail_.empty() || offset_ < tail_.size()) return Tail::kUnknown;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return Tail::kUnknown;       // a pipe, a FIFO
+  if (static_cast<std::uint64_t>(st.st_size) < offset_) return Tail::kChanged;  // cut
   std::array<char, kTail> buf{};
   const ssize_t n = pread(fd, buf.data(), tail_.size(), static_cast<off_t>(offset_ - tail_.size()));
-  return n == static_cast<ssize_t>(tail_.size()) &&
-         std::string_view(buf.data(), tail_.size()) == tail_;
+  if (n != static_cast<ssize_t>(tail_.size())) return Tail::kUnknown;  // a read error says nothing
+  return std::string_view(buf.data(), tail_.size()) == tail_ ? Tail::kSame : Tail::kChanged;
 }
 
-bool FileSource::TailIn(const std::string& path) const {
+FileSource::Tail FileSource::TailIn(const std::string& path) const {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool match = TailAt(fd);
+  if (fd < 0) return Tail::kUnknown;
+  const Tail t = TailAt(fd);
   ::close(fd);
-  return match;
+  return t;
 }
 
 void FileSource::Consumed(std::string_view bytes) {
@@ -220,7 +241,7 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
       if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
         // The same file, unless what precedes the saved offset is no longer what was read
         // (truncated by copytruncate, or rewritten, while the agent was stopped).
-        if (TailIn(path_)) {
+        if (TailIn(path_) != Tail::kChanged) {
           if (OpenCurrent(offset, nullptr)) return true;
           return Wait();  // unreadable for now: resumed at the saved offset when it is back
         }
@@ -387,7 +408,7 @@ std::size_t FileSource::Poll() {
   if (file_ == nullptr && !stream_ && !Reopen()) return 0;
   // Copytruncate (or the file rewritten in place) since the last read, whether the file is now
   // shorter or already longer again: the bytes before offset_ are no longer those read.
-  if (!stream_ && !TailAt(fileno(file_))) {
+  if (!stream_ && TailAt(fileno(file_)) == Tail::kChanged) {
     if (FollowTruncated()) return Drain();
     Wait();
     return 0;
@@ -409,7 +430,8 @@ std::size_t FileSource::Poll() {
       renamed_seen_ = now;
       renamed_warned_ = now;
     }
-    if (st.st_size == 0 || now - last_growth_ < std::chrono::seconds(2)) {
+    // A copytruncate copy is not written to: finished, it gives way at once.
+    if (!finishing_copy_ && (st.st_size == 0 || now - last_growth_ < std::chrono::seconds(2))) {
       if (st.st_size == 0 && last_growth_ > renamed_seen_ &&
           now - renamed_warned_ >= std::chrono::minutes(5)) {
         renamed_warned_ = now;
@@ -423,6 +445,7 @@ std::size_t FileSource::Poll() {
     lines += Drain();
     if (more_) return lines;  // the old file still has a chunk to read: next poll
     renamed_seen_ = {};
+    finishing_copy_ = false;
     line_no_ = 0;
     finished_.emplace(dev_, ino_);
     // Rotated more than once since this file was current (the agent stopped, or input held
@@ -464,6 +487,7 @@ bool FileSource::FollowTruncated() {
   // from its start once the copy has been read to its end and the cut file has data).
   const std::string copy = FindCopy();
   auto log = Log();
+  finished_.clear();
   if (!copy.empty()) {
     log->info("{}: truncated (copytruncate); finishing the copy {} from byte {}", path_, copy,
               offset_);
@@ -472,15 +496,27 @@ bool FileSource::FollowTruncated() {
     const bool open = OpenCurrent(offset_, nullptr);
     path_ = current;
     if (open) {
+      finishing_copy_ = true;
       last_growth_ = Now();
       return true;
     }
-  } else {
-    log->warn(
-        "{}: truncated or rewritten, and no copy found; lines written just before the cut "
-        "may be missing; reading it from its start",
-        path_);
   }
+  struct stat st {};
+  if (stat(path_.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= offset_) {
+    // As long as ever but not what was read before the position (zeros a power cut left, a
+    // rewrite in place), and no copy holds the lines: reading it again from its start would
+    // count them twice. Go on from the position.
+    log->warn(
+        "{}: the bytes before byte {} are not those read, and no copy holds them; "
+        "going on from there",
+        path_, offset_);
+    tail_.clear();
+    return OpenCurrent(offset_, nullptr);
+  }
+  log->warn(
+      "{}: truncated and no copy found; lines written just before the cut may be missing; "
+      "reading it from its start",
+      path_);
   line_no_ = 0;
   return OpenCurrent(0, nullptr);
 }

@@ -92,15 +92,19 @@ class FileSource {
   // After copytruncate: the sibling copy whose bytes before offset_ end with tail_.
   std::string FindCopy() const;
   // Whether the bytes before offset_ in the file (an open descriptor, or a path) are tail_:
-  // true when nothing is known to compare.
-  bool TailAt(int fd) const;
-  bool TailIn(const std::string& path) const;
+  // kChanged when they differ or the file is shorter than offset_; kUnknown when nothing can
+  // be compared (no tail, not a regular file, a read error).
+  enum class Tail : std::uint8_t { kSame, kChanged, kUnknown };
+  Tail TailAt(int fd) const;
+  Tail TailIn(const std::string& path) const;
   // Keeps tail_ the last bytes consumed, whatever consumed them (lines, skipped bytes).
   void Consumed(std::string_view bytes);
-  // The file was cut under us (copytruncate, or rewritten in place): opens the copy holding
-  // what followed offset_, if there is one, at offset_ (finished as a renamed file is), else
-  // the file at its start. False when neither can be opened.
+  // The bytes before offset_ changed (copytruncate, a rewrite in place): opens the copy holding
+  // what followed offset_, if there is one, at offset_ (finished as a renamed file is, without
+  // its wait); else the file at its start when it is shorter than offset_, or at offset_ when
+  // it is not (reading it again would count its lines twice). False when none can be opened.
   bool FollowTruncated();
+  bool finishing_copy_ = false;  // the open file is a copytruncate copy being finished
 
   std::string path_;
   bool stream_ = false;

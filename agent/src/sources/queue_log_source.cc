@@ -33,10 +33,11 @@ std::size_t QueueLogSource::FinishImport() {
 std::int64_t QueueLogSource::LineTime(std::string_view line) const {
   std::int64_t t = 0;
   std::size_t i = 0;
-  for (; i < line.size() && i < 12 && line[i] >= '0' && line[i] <= '9'; ++i) {
+  for (; i < line.size() && i < 11 && line[i] >= '0' && line[i] <= '9'; ++i) {
     t = t * 10 + (line[i] - '0');
   }
-  return i > 0 && i < line.size() && (line[i] == '|' || line[i] == '.') ? t : 0;
+  // Ten digits, as Asterisk's have had since 2001: fewer is a line cut short.
+  return i == 10 && i < line.size() && (line[i] == '|' || line[i] == '.') ? t : 0;
 }
 
 void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
