@@ -43,12 +43,14 @@
 // are the "+N", so a span inside one ISO week keeps that week's plain label.
 //
 // Terms. Each row carries the contract it was counted under (formula, threshold, target), so a
-// statement rebuilt after a change of terms judges as before: each period by the terms most of
-// its rows (any class) carry, ties to the earliest, noted "SL terms changed within the
-// period: judged by those of most of its rows" when they differ; the span, the days and the
-// sites by the terms most of the span's rows carry; a queue without rows by QueueTerms'. (A
-// row closed or amended after a change carries the new terms: a handful at a month's edge.)
-// The money terms (period, tiers, caps, fee, forecast, volume) are QueueTerms', as configured.
+// statement rebuilt after a change of terms judges as before: each period by the terms most
+// of its judged calls were counted under (an included row weighs its offered calls, every row
+// one more; a tie goes to the earlier row's), noted "SL terms changed within the period:
+// judged by those of most of its calls" when its rows differ; the span, the days and the sites
+// by the same vote over the span; a queue without rows by QueueTerms'. A row carries the terms
+// configured when it first closed or was last amended, so rows that arrive after a change of
+// terms (a site's backlog) carry the new ones. The money terms (period, tiers, caps, fee,
+// forecast, volume) are QueueTerms', as configured.
 //
 // Targets. A period is judged at its terms' sl_target, or with kRelaxed at relaxed_sl_target
 // when the offered calls of its included rows that overlap a forecast line (a line lasts the
@@ -73,13 +75,14 @@
 // judged without an SL value, or below min_volume under kNotJudged). `sites` lists sites with
 // included rows, by name. `days` gives the SL of each local date of the span.
 //
-// Completeness. A site with a ledger row of the client still open that starts before the
-// span's end (its events still being counted: the span is not over, or the site's last
-// interval waits for its allowed lateness), or whose agent holds events in its spool while
-// its events have arrived only up to a time before the span's end (a site cut off, sending
-// its backlog), is listed in incomplete_sites: rows may still change or arrive. A site that
-// went quiet has its rows closed (idle_close) and is not listed; nor is a live site whose few
-// events in flight are later than the span.
+// Completeness. span_open: the statement was made before the span's end. incomplete_sites: a
+// site with a ledger row of the client still open that starts before the span's end (its
+// last interval waits for its allowed lateness), or one whose events have arrived up to a
+// time within the span but not to its end while it is cut off (not connected, and not heard
+// from since before the span's end) or holds events in its spool (sending a backlog). Rows
+// may still change or arrive. Not listed: a site gone quiet (rows closed by idle_close,
+// connected), a live site whose few events in flight are later than the span, an import that
+// finished after the span's end, a site silent since before the span began.
 //
 // Money. kMonthShortfall: shortfall = (target - span SL) x 100 SL points, 0 when the span is not
 // judged or met. kMissedPeriods: shortfall = 100 x missed / (met + missed), 0 without judged
@@ -279,23 +282,25 @@ struct QueueRow {
   std::string excluded_note;
 };
 
-// Counts how many rows carry each set of SL terms (formula, threshold, target), to judge by
-// the terms most of them were counted under.
+// Weighs the sets of SL terms (formula, threshold, target) rows carry, to judge by the terms
+// most of the judged calls were counted under: an included row weighs its offered calls, and
+// every row weighs one more (so rows decide where no call is judged, and break ties).
 class TermsVote {
  public:
-  void Add(const Contract& k) {
-    for (auto& [c, n] : seen_) {
+  void Add(const Contract& k, bool included, std::uint64_t offered) {
+    const std::uint64_t weight = (included ? offered : 0) * kPerCall + 1;
+    for (auto& [c, w] : seen_) {
       if (c->sl_target == k.sl_target && c->sl_formula == k.sl_formula &&
           c->sl_threshold_s == k.sl_threshold_s) {
-        ++n;
+        w += weight;
         return;
       }
     }
-    seen_.emplace_back(&k, 1);
+    seen_.emplace_back(&k, weight);
   }
-  // The terms of most rows (on a tie, those seen first), or null without rows.
+  // The heaviest terms (on a tie, those seen first: rows come in time order), or null.
   const Contract* Winner() const {
-    const std::pair<const Contract*, int>* best = nullptr;
+    const std::pair<const Contract*, std::uint64_t>* best = nullptr;
     for (const auto& e : seen_) {
       if (best == nullptr || e.second > best->second) best = &e;
     }
@@ -304,7 +309,8 @@ class TermsVote {
   bool Mixed() const { return seen_.size() > 1; }
 
  private:
-  std::vector<std::pair<const Contract*, int>> seen_;
+  static constexpr std::uint64_t kPerCall = 1'000'000;  // more rows than any span holds
+  std::vector<std::pair<const Contract*, std::uint64_t>> seen_;
 };
 
 struct PeriodWork {
@@ -542,17 +548,9 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
                           const std::vector<const LedgerRow*>& rows, const absl::TimeZone& queue_tz,
                           const Span& span, const std::vector<const Exclusion*>& accepted,
                           const std::map<std::pair<std::string, std::int64_t>, double>& forecast) {
-  // Each row keeps the contract it was counted under (its threshold is in its counts), so a
-  // statement rebuilt later judges by the terms then in force: the span and each period by
-  // the terms most of their rows carry (a row closed or amended after a change of terms
-  // carries the new ones); a queue without rows by the configured contract.
-  TermsVote span_terms;
-  for (const LedgerRow* r : rows) span_terms.Add(r->contract);
-  const Contract& contract = span_terms.Winner() != nullptr ? *span_terms.Winner() : qt.contract;
   const StatementTerms& terms = qt.terms;
   StatementQueue q;
   q.queue = name;
-  q.contract = contract;
   q.terms = terms;
 
   // Classify every row: unmeasured, excluded by force majeure, then above forecast.
@@ -613,10 +611,16 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
   std::map<std::string, Counts> site_counts;
   std::vector<Counts> day_counts(static_cast<std::size_t>(span.days));
   std::vector<bool> day_has_rows(static_cast<std::size_t>(span.days), false);
+  // Each row keeps the contract it was counted under (its threshold is in its counts), so a
+  // statement rebuilt later judges by the terms then in force: the span and each period by
+  // the terms most of their judged calls were counted under; a queue without rows by the
+  // configured contract.
+  TermsVote span_terms;
   for (std::size_t i = 0; i < qrows.size(); ++i) {
     const QueueRow& qr = qrows[i];
     PeriodWork& w = periods[row_period[i]];
-    w.terms.Add(qr.row->contract);
+    w.terms.Add(qr.row->contract, qr.cls == RowClass::kIncluded, qr.row->counts.offered);
+    span_terms.Add(qr.row->contract, qr.cls == RowClass::kIncluded, qr.row->counts.offered);
     switch (qr.cls) {
       case RowClass::kUnmeasured:
         ++w.out.unmeasured_rows;
@@ -644,20 +648,24 @@ StatementQueue BuildQueue(const std::string& name, const QueueTerms& qt,
     day_has_rows[day] = true;
   }
 
+  const Contract& contract = span_terms.Winner() != nullptr ? *span_terms.Winner() : qt.contract;
+  q.contract = contract;
+
   for (PeriodWork& w : periods) {
     const Contract& k = w.terms.Winner() != nullptr ? *w.terms.Winner() : contract;
     w.formula = k.sl_formula;
     w.out.figures = MakeFigures(w.counts, k.sl_formula);
     w.out.target = k.sl_target;
     if (w.terms.Mixed()) {
-      w.relaxed_note = "SL terms changed within the period: judged by those of most of its rows";
+      w.relaxed_note = "SL terms changed within the period: judged by those of most of its calls";
     }
     if (terms.over_forecast != OverForecastPolicy::kRelaxed || w.out.rows == 0) continue;
     // Like with like: the period's forecast lines against the calls of the rows that fall in
     // them (overlapping: a site in another zone may cut its intervals elsewhere). A line in
     // unmeasured hours, or whose rows were all taken out, adds nothing; one without calls adds
     // its forecast; calls outside every line are not compared.
-    const std::int64_t line_ms = std::int64_t{std::max(k.interval_minutes, 1)} * kMsPerMinute;
+    const std::int64_t line_ms =
+        std::int64_t{std::max(qt.contract.interval_minutes, 1)} * kMsPerMinute;
     std::vector<std::int64_t> lines;
     double expected = 0;
     for (auto f = forecast.lower_bound({name, w.out.start_ms});
@@ -823,10 +831,15 @@ Statement BuildStatement(const StatementInput& in, std::string* error) {
     s.service_credit_percent += s.queues.back().service_credit_percent;
     s.incentive_percent += s.queues.back().incentive_percent;
   }
+  s.span_open = in.generated_ms < span.end_ms;
   for (const SiteProgress& p : in.sites) {
     const bool open_rows = p.first_open_row_ms < span.end_ms;
-    const bool in_transit = p.backlog_events > 0 && p.reported_until_ms < span.end_ms;
-    if (open_rows || in_transit) s.incomplete_sites.push_back(p);
+    const bool during = p.reported_until_ms >= span.start_ms && p.reported_until_ms < span.end_ms;
+    // Cut off: not heard from since before the span's end. Sending a backlog: still behind it.
+    const bool cut_off = !p.connected && p.last_seen_ms < span.end_ms;
+    if (open_rows || (during && (cut_off || p.backlog_events > 0))) {
+      s.incomplete_sites.push_back(p);
+    }
   }
   std::sort(s.incomplete_sites.begin(), s.incomplete_sites.end(),
             [](const SiteProgress& a, const SiteProgress& b) { return a.site < b.site; });

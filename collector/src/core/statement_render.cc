@@ -1317,8 +1317,9 @@ std::string StatementJson(const Statement& s) {
   if (s.as_of_ms > 0) {  // how the sites stood then is not known
     w.FieldOpt("provisional", std::nullopt);
   } else {
-    w.FieldB("provisional", !s.incomplete_sites.empty());
+    w.FieldB("provisional", s.span_open || !s.incomplete_sites.empty());
   }
+  w.FieldB("span_open", s.span_open);
   w.Key("incomplete_sites");
   w.BeginArray();
   for (const SiteProgress& p : s.incomplete_sites) {
@@ -1463,10 +1464,10 @@ std::string StatementHtml(const Statement& s) {
     page.Time("", "as_of_ms", s.as_of_ms);
   }
   page.Raw(".</p>\n");
-  if (!s.incomplete_sites.empty()) {
-    page.Raw(
-        "<p class=\"provisional\"><strong>Provisional.</strong> Rows of this span may still "
-        "change or arrive: ");
+  if (s.as_of_ms == 0 && (s.span_open || !s.incomplete_sites.empty())) {
+    page.Raw("<p class=\"provisional\"><strong>Provisional.</strong> ");
+    if (s.span_open) page.Raw("The span is not over yet. ");
+    if (!s.incomplete_sites.empty()) page.Raw("Rows of this span may still change or arrive: ");
     for (std::size_t i = 0; i < s.incomplete_sites.size(); ++i) {
       const SiteProgress& p = s.incomplete_sites[i];
       const std::string path = "incomplete_sites." + std::to_string(i);
@@ -1487,7 +1488,8 @@ std::string StatementHtml(const Statement& s) {
       }
       if (!p.connected) page.Raw(" (not connected)");
     }
-    page.Raw(". Generate it again once they are closed and sent.</p>\n");
+    if (!s.incomplete_sites.empty()) page.Raw(". ");
+    page.Raw("Generate it again once the span is over and its rows are closed and sent.</p>\n");
   }
   page.Raw("</header>\n<main>\n");
   AppendSummary(page, s);

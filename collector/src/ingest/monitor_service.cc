@@ -509,8 +509,8 @@ grpc::Status MonitorService::GetStatement(grpc::ServerContext* ctx,
     for (const SiteView& sv : snapshot->sites) {
       const auto open = first_open.find(sv.site);
       if (open == first_open.end()) continue;  // serves none of the client's queues
-      in.sites.push_back(
-          {sv.site, open->second, sv.reported_until_ms, sv.spool_backlog_events, sv.connected});
+      in.sites.push_back({sv.site, open->second, sv.reported_until_ms, sv.spool_backlog_events,
+                          sv.connected, sv.last_seen_ms});
     }
   }
   std::string error;

@@ -517,9 +517,10 @@ Statement Sample() {
   proposed.proposed_by = "vendor:ana";
   proposed.proposed_ms = UtcMs(2026, 11, 4, 16, 0);
   s.exclusions = {accepted, proposed};
-  s.incomplete_sites = {
-      {"ceb-1", std::numeric_limits<std::int64_t>::max(), UtcMs(2026, 11, 4, 22, 0), 1200, false},
-      {"manila-1", UtcMs(2026, 11, 4, 23, 30), UtcMs(2026, 11, 5, 0, 10), 0, true}};
+  s.incomplete_sites = {{"ceb-1", std::numeric_limits<std::int64_t>::max(),
+                         UtcMs(2026, 11, 4, 22, 0), 1200, false, UtcMs(2026, 11, 4, 22, 0)},
+                        {"manila-1", UtcMs(2026, 11, 4, 23, 30), UtcMs(2026, 11, 5, 0, 10), 0, true,
+                         UtcMs(2026, 11, 5, 0, 10)}};
   return s;
 }
 
@@ -539,6 +540,7 @@ TEST(StatementJsonTest, IsValidJsonWithTheStatementsFigures) {
   EXPECT_EQ(Num(j, "incentive_percent"), "0");
   EXPECT_EQ(Num(j, "service_credit_amount"), "2400");  // 2% of 120000
   EXPECT_EQ(At(j, "provisional")->text, "true");
+  EXPECT_EQ(At(j, "span_open")->text, "false");  // made on 1 December
   EXPECT_EQ(Str(j, "incomplete_sites.0.site"), "ceb-1");
   EXPECT_EQ(Num(j, "incomplete_sites.0.reported_until_ms"),
             std::to_string(UtcMs(2026, 11, 4, 22, 0)));
@@ -922,6 +924,7 @@ TEST(StatementHtmlTest, SelfContainedPrintableAndEscaped) {
             std::string::npos);
   EXPECT_NE(html.find("manila-1</span> has intervals open from <time"), std::string::npos);
   EXPECT_NE(html.find(">2026-11-04 18:30</time>. Generate it again"), std::string::npos);
+  EXPECT_EQ(html.find("The span is not over yet."), std::string::npos);
   Statement complete = Sample();
   complete.incomplete_sites.clear();
   EXPECT_EQ(StatementHtml(complete).find("class=\"provisional\">"), std::string::npos);

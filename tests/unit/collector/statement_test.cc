@@ -834,7 +834,7 @@ TEST(BuildStatement, RowsAreJudgedByTheTermsMostOfThemWereCountedUnder) {
   EXPECT_DOUBLE_EQ(*q.periods[1].figures.service_level, 121.0 / 140.0);
   EXPECT_EQ(q.periods[1].result, PeriodResult::kMissed);
   EXPECT_EQ(q.periods[1].note,
-            "SL terms changed within the period: judged by those of most of its rows");
+            "SL terms changed within the period: judged by those of most of its calls");
   // The span: three rows under 80% against two, by the standard formula
   // (82 + 85 + 40 + 41 + 40) / (340 answered + 10 abandoned) = 0.8229, met.
   EXPECT_DOUBLE_EQ(q.contract.sl_target, 0.80);
@@ -845,28 +845,40 @@ TEST(BuildStatement, RowsAreJudgedByTheTermsMostOfThemWereCountedUnder) {
   EXPECT_DOUBLE_EQ(Build(in).queues.at(0).contract.sl_target, 0.85);
 }
 
-// A statement is provisional while a site has ledger rows of the span still open, or holds
-// events in its spool while its events have arrived only up to a time before the span's end
-// (cut off, even since before the span). Not for a site gone quiet (rows closed, nothing in
-// its spool), nor for a live site whose few events in flight are later than the span.
-TEST(BuildStatement, OpenRowsOrABacklogFromTheSpanMakeItProvisional) {
+// A statement is provisional while its span is not over, and lists the sites whose rows of the
+// span may still change or arrive: one with a row of the span still open, and one that
+// reported during the span but not to its end while cut off (not heard from since before the
+// span's end) or sending a backlog. Not a site gone quiet (rows closed, connected), a live
+// site whose events in flight are later than the span, an import finished after the span, nor
+// one silent since before the span (gone).
+TEST(BuildStatement, OpenRowsOrASiteShortOfTheEndMakeItProvisional) {
   StatementInput in = Input("2026-11-01", "2026-11-30", Terms(Period::kMonth));
   in.rows.push_back(Row("a", "sales", Utc(2026, 11, 2, 10, 0), 100, 82));
   const std::int64_t end = Utc(2026, 12, 1, 0, 0);
+  in.generated_ms = end + kHourMs;
   constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
-  in.sites = {{"manila-1", end - kHourMs / 2, end + kHourMs, 0, true},  // 23:30 still open
-              {"bogota-1", kNone, end + kHourMs, 0, true},
-              {"cebu-1", kNone, Utc(2026, 10, 31, 22, 0), 40000, false},
-              {"davao-1", kNone, end + kHourMs, 5, true},
-              {"old-1", kNone, Utc(2026, 10, 20, 0, 0), 0, false}};
-  const Statement s = Build(in);
-  ASSERT_EQ(s.incomplete_sites.size(), 2u);
-  EXPECT_EQ(s.incomplete_sites[0].site, "cebu-1");
-  EXPECT_EQ(s.incomplete_sites[0].backlog_events, 40000u);
-  EXPECT_EQ(s.incomplete_sites[1].site, "manila-1");
-  EXPECT_EQ(s.incomplete_sites[1].first_open_row_ms, end - kHourMs / 2);
-  in.sites = {{"manila-1", end, end + kHourMs, 0, true}};  // open rows of December only
-  EXPECT_TRUE(Build(in).incomplete_sites.empty());
+  const std::int64_t now = in.generated_ms;
+  in.sites = {{"manila-1", end - kHourMs / 2, end + kHourMs, 0, true, now},  // 23:30 open
+              {"quiet-1", kNone, Utc(2026, 11, 30, 18, 0), 0, true, now},
+              {"cut-1", kNone, Utc(2026, 11, 20, 2, 0), 0, false, Utc(2026, 11, 20, 2, 0)},
+              {"catching-up-1", kNone, Utc(2026, 11, 25, 0, 0), 40000, true, now},
+              {"live-1", kNone, end + kHourMs, 5, true, now},
+              {"gone-1", kNone, Utc(2026, 10, 20, 0, 0), 7, false, Utc(2026, 10, 20, 0, 0)},
+              // November's log imported with --once on 5 December, ending at 23:50
+              {"imported-1", kNone, Utc(2026, 11, 30, 23, 50), 0, false, Utc(2026, 12, 5, 9, 0)}};
+  Statement s = Build(in);
+  EXPECT_FALSE(s.span_open);
+  ASSERT_EQ(s.incomplete_sites.size(), 3u);
+  EXPECT_EQ(s.incomplete_sites[0].site, "catching-up-1");
+  EXPECT_EQ(s.incomplete_sites[1].site, "cut-1");
+  EXPECT_EQ(s.incomplete_sites[2].site, "manila-1");
+  EXPECT_EQ(s.incomplete_sites[2].first_open_row_ms, end - kHourMs / 2);
+  // Made on the 10th: the month is not over, whatever the sites say.
+  in.generated_ms = Utc(2026, 11, 10, 3, 10);
+  in.sites = {{"quiet-1", kNone, Utc(2026, 11, 10, 2, 50), 0, true, in.generated_ms}};
+  s = Build(in);
+  EXPECT_TRUE(s.span_open);
+  EXPECT_TRUE(s.incomplete_sites.empty());
 }
 
 TEST(BuildStatement, PartialWeeksJoinTheAdjacentWeek) {

@@ -46,13 +46,15 @@ struct QueueTerms {
 
 // How a site serving the client stands when the statement is made: the start of its earliest
 // ledger row of the client still open (INT64_MAX: none), how far its events have arrived
-// (event time), the events its agent last said wait in its spool, and whether it streams.
+// (event time), the events its agent last said wait in its spool, whether it streams, and
+// when the collector last heard from it (collector clock).
 struct SiteProgress {
   std::string site;
   std::int64_t first_open_row_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t reported_until_ms = 0;
   std::uint64_t backlog_events = 0;
   bool connected = false;
+  std::int64_t last_seen_ms = 0;
 };
 
 struct StatementInput {
@@ -141,6 +143,7 @@ struct Statement {
   // before the span's end: rows may still change or arrive, so the statement is provisional.
   // By site name.
   std::vector<SiteProgress> incomplete_sites;
+  bool span_open = false;             // made before the span's end
   double service_credit_percent = 0;  // sum over queues, capped by the first queue's cap
   double incentive_percent = 0;
 };
