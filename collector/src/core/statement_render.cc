@@ -180,6 +180,10 @@ class JsonWriter {
     Key(k);
     Raw(JsonNumber(v));
   }
+  void FieldOptI(std::string_view k, const std::optional<std::int64_t>& v) {
+    Key(k);
+    Raw(v ? JsonNumber(*v) : std::string("null"));
+  }
 
   std::string Take() { return std::move(out_); }
 
@@ -1309,11 +1313,7 @@ std::string StatementJson(const Statement& s) {
   w.FieldS("to", s.to_date);
   w.FieldS("timezone", s.timezone);
   w.FieldI("generated_ms", s.generated_ms);
-  if (s.as_of_ms > 0) {
-    w.FieldI("as_of_ms", s.as_of_ms);
-  } else {
-    w.FieldOpt("as_of_ms", std::nullopt);
-  }
+  w.FieldOptI("as_of_ms", s.as_of_ms > 0 ? std::optional(s.as_of_ms) : std::nullopt);
   if (s.as_of_ms > 0) {  // how the sites stood then is not known
     w.FieldOpt("provisional", std::nullopt);
   } else {
@@ -1325,11 +1325,9 @@ std::string StatementJson(const Statement& s) {
   for (const SiteProgress& p : s.incomplete_sites) {
     w.BeginObject();
     w.FieldS("site", p.site);
-    if (p.first_open_row_ms != std::numeric_limits<std::int64_t>::max()) {
-      w.FieldI("first_open_ms", p.first_open_row_ms);
-    } else {
-      w.FieldOpt("first_open_ms", std::nullopt);
-    }
+    w.FieldOptI("first_open_ms", p.first_open_row_ms != std::numeric_limits<std::int64_t>::max()
+                                     ? std::optional(p.first_open_row_ms)
+                                     : std::nullopt);
     w.FieldI("reported_until_ms", p.reported_until_ms);
     w.FieldU("backlog_events", p.backlog_events);
     w.FieldB("connected", p.connected);

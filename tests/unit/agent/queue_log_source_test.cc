@@ -44,6 +44,15 @@ class QueueLogSourceTest : public ::testing::Test {
     return src;
   }
 
+  // A source started at the file's beginning that has read what is there.
+  std::unique_ptr<QueueLogSource> Following() {
+    auto src = Make();
+    std::string err;
+    EXPECT_TRUE(src->Start("", true, &err)) << err;
+    src->Poll();
+    return src;
+  }
+
   std::vector<std::string> Expected(int from, int to) {
     std::vector<std::string> v;
     for (int i = from; i <= to; ++i) v.push_back("call-" + std::to_string(i));
@@ -58,10 +67,7 @@ class QueueLogSourceTest : public ::testing::Test {
 
 TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
   Append(path_, 1, 3);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   Append(path_, 4, 5);  // written before the rename, not yet read
   fs::rename(path_, path_ + ".1");
   Append(path_ + ".1", 6, 6);  // Asterisk still writing to the old file until it reopens
@@ -86,10 +92,7 @@ TEST_F(QueueLogSourceTest, FollowsRenameAndCreate) {
 // new file has data and the old has been quiet for 2 s.
 TEST_F(QueueLogSourceTest, RenamedFileIsFollowedWhileTheNewOneIsEmpty) {
   Append(path_, 1, 1);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   fs::rename(path_, path_ + ".1");
   std::ofstream(path_).close();
   for (int i = 2; i <= 4; ++i) {
@@ -112,10 +115,7 @@ TEST_F(QueueLogSourceTest, RenamedFileIsFollowedWhileTheNewOneIsEmpty) {
 
 TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
   Append(path_, 1, 3);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   Append(path_, 4, 5);  // appended after our last read, before logrotate copies
   fs::copy_file(path_, path_ + "-20261126");
   fs::resize_file(path_, 0);
@@ -131,14 +131,7 @@ TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
 // and the cut file read from its start; nothing lost, nothing read from the middle of a line.
 TEST_F(QueueLogSourceTest, CopyTruncateWhileStoppedIsFoundByWhatWasReadLast) {
   Append(path_, 1, 3);
-  std::string cursor;
-  {
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start("", true, &err)) << err;
-    src->Poll();
-    cursor = src->Cursor();
-  }
+  const std::string cursor = Following()->Cursor();
   Append(path_, 4, 5);
   fs::copy_file(path_, path_ + ".1");
   fs::resize_file(path_, 0);
@@ -154,10 +147,7 @@ TEST_F(QueueLogSourceTest, CopyTruncateWhileStoppedIsFoundByWhatWasReadLast) {
 // poll sees the bytes before its offset changed although the file is longer than ever.
 TEST_F(QueueLogSourceTest, CopyTruncateUnseenWhileInputWasHeldIsFoundByContent) {
   Append(path_, 1, 3);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   Append(path_, 4, 5);
   fs::copy_file(path_, path_ + ".1");
   fs::resize_file(path_, 0);
@@ -175,10 +165,7 @@ TEST_F(QueueLogSourceTest, CopyTruncateUnseenWhileInputWasHeldIsFoundByContent) 
 // which would count every line twice.
 TEST_F(QueueLogSourceTest, AChangedFileWithoutACopyIsReadOnceOnly) {
   Append(path_, 1, 3);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   const auto size = fs::file_size(path_);
   {
     std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
@@ -198,14 +185,7 @@ TEST_F(QueueLogSourceTest, AChangedFileWithoutACopyIsReadOnceOnly) {
 
 TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
   Append(path_, 1, 3);
-  std::string cursor;
-  {
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start("", true, &err)) << err;
-    src->Poll();
-    cursor = src->Cursor();
-  }
+  const std::string cursor = Following()->Cursor();
   Append(path_, 4, 4);
   fs::rename(path_, path_ + ".1");
   Append(path_, 5, 6);
@@ -225,14 +205,7 @@ TEST_F(QueueLogSourceTest, RotationWhileStoppedIsFoundByInode) {
 // time is new, its lines are not).
 TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
   Append(path_, 1, 3);
-  std::string cursor;
-  {
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start("", true, &err)) << err;
-    src->Poll();
-    cursor = src->Cursor();
-  }
+  const std::string cursor = Following()->Cursor();
   // Hours apart, as logrotate runs them (the file times tell the order).
   const auto t0 = fs::file_time_type::clock::now() - std::chrono::hours(48);
   Append(path_, 4, 4);
@@ -268,10 +241,7 @@ TEST_F(QueueLogSourceTest, RotationsWhileStoppedAreReadInTurn) {
 // in turn, then the current file: neither is taken again after the other.
 TEST_F(QueueLogSourceTest, RotatedFilesWithOneTimeAreReadOnceEach) {
   Append(path_, 1, 2);
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start("", true, &err)) << err;
-  src->Poll();
+  auto src = Following();
   const auto t0 = fs::file_time_type::clock::now() - std::chrono::hours(1);
   fs::rename(path_, path_ + ".3");
   fs::last_write_time(path_ + ".3", t0 - std::chrono::hours(1));
@@ -292,14 +262,7 @@ TEST_F(QueueLogSourceTest, RotatedFilesWithOneTimeAreReadOnceEach) {
 
 TEST_F(QueueLogSourceTest, RestartResumesAtTheCursorAndIgnoresFromStart) {
   Append(path_, 1, 3);
-  std::string cursor;
-  {
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start("", true, &err)) << err;
-    src->Poll();
-    cursor = src->Cursor();
-  }
+  const std::string cursor = Following()->Cursor();
   Append(path_, 4, 5);
   auto src = Make();
   std::string err;
@@ -357,14 +320,7 @@ TEST_F(QueueLogSourceTest, MissingFileIsWaitedForAndReadFromItsStart) {
 // the cursor, then the source waits for the new one and follows it.
 TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
   Append(path_, 1, 2);
-  std::string cursor;
-  {
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start("", true, &err)) << err;
-    src->Poll();
-    cursor = src->Cursor();
-  }
+  const std::string cursor = Following()->Cursor();
   Append(path_, 3, 4);
   fs::rename(path_, path_ + ".1");
   auto src = Make();
