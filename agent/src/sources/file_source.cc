@@ -365,7 +365,20 @@ std::size_t FileSource::Drain() {
       if (nl == std::string::npos) break;
       const std::string_view line(partial_.data() + start, nl - start);
       ++line_no_;
-      if (line.size() > max_line_) {
+      if (const std::size_t zero = line.rfind('\0'); line.size() > max_line_ &&
+                                                     zero != std::string_view::npos &&
+                                                     line.size() - zero - 1 <= max_line_) {
+        // Over the limit only by zeros (see DropZeros): the line after them is read, the text
+        // before them kept before one zero, as a torn line's.
+        std::string_view before = line.substr(0, zero);
+        before = before.substr(0, before.find_last_not_of('\0') + 1);
+        std::string compact(before);
+        compact.push_back('\0');
+        compact.append(line.substr(zero + 1));
+        ++lines;
+        OnLine(compact, line_no_);
+        last_line = line.substr(zero + 1);
+      } else if (line.size() > max_line_) {
         OversizedLine(line_no_, line.size());
       } else {
         ++lines;
@@ -381,6 +394,7 @@ std::size_t FileSource::Drain() {
     }
     Consumed(std::string_view(partial_.data(), start));
     partial_.erase(0, start);
+    if (partial_.size() > max_line_) lines += DropZeros();
     if (partial_.size() > max_line_) {
       // No newline within the limit: skip the line without holding it.
       OversizedLine(line_no_ + 1, partial_.size());
@@ -393,6 +407,27 @@ std::size_t FileSource::Drain() {
   }
   std::clearerr(file_);
   return lines;
+}
+
+std::size_t FileSource::DropZeros() {
+  // Zero bytes are no part of any line: a power cut leaves the blocks the kernel had not
+  // written yet as zeros, often more of them than a line may hold, and the writer appends
+  // after them once back. Skipping them as one oversized line would take the next line with
+  // them: what precedes the last zero goes now (text before it is a torn line, handed on with
+  // one zero so the reader reports it as such), and the text after it stays to be read.
+  const std::size_t zero = partial_.rfind('\0');
+  if (zero == std::string::npos) return 0;
+  const std::string_view dropped(partial_.data(), zero + 1);
+  if (const std::size_t text_end = dropped.find_last_not_of('\0');
+      text_end != std::string_view::npos) {
+    std::string torn(dropped.substr(0, text_end + 1));
+    torn.push_back('\0');
+    OnLine(torn, line_no_ + 1);  // the line the text after the zeros ends
+  }
+  offset_ += dropped.size();
+  Consumed(dropped);
+  partial_.erase(0, zero + 1);
+  return 1;  // the cursor moved: the caller commits it
 }
 
 void FileSource::OversizedLine(std::uint64_t line_no, std::size_t seen) {

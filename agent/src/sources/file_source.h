@@ -85,6 +85,9 @@ class FileSource {
   bool Reopen();
   std::size_t Drain();
   void OversizedLine(std::uint64_t line_no, std::size_t seen);
+  // With no newline within max_line_: drops the unfinished line through its last zero byte
+  // (see the definition); 1 if it moved the position, else 0.
+  std::size_t DropZeros();
   std::string FindRotated(dev_t dev, ino_t ino) const;
   // After the file being read was rotated away and read to its end: the rotated sibling
   // written next (the oldest modified since, not compressed), or empty for the current file.
@@ -104,7 +107,6 @@ class FileSource {
   // its wait); else the file at its start when it is shorter than offset_, or at offset_ when
   // it is not (reading it again would count its lines twice). False when none can be opened.
   bool FollowTruncated();
-  bool finishing_copy_ = false;  // the open file is a copytruncate copy being finished
 
   std::string path_;
   bool stream_ = false;
@@ -121,6 +123,7 @@ class FileSource {
   std::size_t max_line_ = 64 << 10;
   std::size_t max_read_ = 1 << 20;
   bool more_ = false;
+  bool finishing_copy_ = false;  // the open file is a copytruncate copy being finished
   std::uint64_t oversized_ = 0;
   // The last bytes consumed (up to kTail; the cursor keeps kSavedTail of them), to tell the
   // file at offset_ is still the one read and to recognise a copytruncate copy.

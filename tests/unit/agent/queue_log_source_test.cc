@@ -289,6 +289,38 @@ TEST_F(QueueLogSourceTest, PartialLastLineWaitsForItsNewline) {
   EXPECT_EQ(ids_, Expected(1, 1));
 }
 
+// A power cut leaves the blocks the kernel had not written as zeros, often more of them than a
+// line may hold, and Asterisk appends after them once back. The text torn before the zeros is
+// counted as malformed, the zeros are no line, and the line after them is read: whether the
+// zeros are read before it is written or together with it. A restart at the cursor reads
+// nothing twice.
+TEST_F(QueueLogSourceTest, ZerosLongerThanALineDoNotTakeTheNextLine) {
+  Append(path_, 1, 2);
+  auto src = Following();
+  src->set_limits(4096, 1 << 20);
+  const auto append_raw = [&](const std::string& bytes) {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  };
+  append_raw("1795600803|call-3|q|NO" + std::string(10000, '\0'));  // torn, then zeros
+  src->Poll();
+  Append(path_, 4, 4);
+  src->Poll();
+  append_raw(std::string(10000, '\0') + "1795600805|call-5|q|NONE|ENTERQUEUE||+1555|1\n");
+  Append(path_, 6, 6);
+  src->Poll();
+  std::vector<std::string> want = Expected(1, 2);
+  for (const auto& id : Expected(4, 6)) want.push_back(id);
+  EXPECT_EQ(ids_, want);
+  EXPECT_EQ(src->oversized_lines(), 0u);
+  EXPECT_EQ(src->stats().malformed, 1u);  // call-3's torn text
+  auto again = Make();
+  std::string err;
+  ASSERT_TRUE(again->Start(src->Cursor(), true, &err)) << err;
+  again->Poll();
+  EXPECT_EQ(ids_, want);
+}
+
 TEST_F(QueueLogSourceTest, WithoutFromStartTailsOnlyNewLines) {
   Append(path_, 1, 3);
   auto src = Make();
