@@ -167,6 +167,11 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   "$WORK/statement.csv" | sort >"$WORK/csv.txt"
 awk '{ print $1, $2, $3, $10 }' "$WORK/from_json.txt" | sort >"$WORK/json4.txt"
 diff "$WORK/json4.txt" "$WORK/csv.txt" >/dev/null || fail "statement CSV differs from the JSON"
+# ... and says on every line, in its last column, that it is final, as the JSON does (the last
+# field: a note before it may hold a quoted comma).
+head -1 "$WORK/statement.csv" | grep -q ',provisional$' || fail "statement CSV has no provisional column"
+awk -F, 'NR > 1 && $NF != "false" { bad = 1 } END { exit bad }' "$WORK/statement.csv" ||
+  fail "statement CSV lines are not marked final"
 
 # Every number in the HTML is the JSON's: each data-path / data-value pair is looked up.
 grep -o 'data-path="[^"]*" data-value="[^"]*"' "$WORK/statement.html" |

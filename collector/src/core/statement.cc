@@ -288,29 +288,37 @@ struct QueueRow {
 class TermsVote {
  public:
   void Add(const Contract& k, bool included, std::uint64_t offered) {
-    const std::uint64_t weight = (included ? offered : 0) * kPerCall + 1;
+    const Weight weight{included ? offered : 0, 1};
     for (auto& [c, w] : seen_) {
       if (c->sl_target == k.sl_target && c->sl_formula == k.sl_formula &&
           c->sl_threshold_s == k.sl_threshold_s) {
-        w += weight;
+        w.calls += weight.calls;
+        w.rows += weight.rows;
         return;
       }
     }
     seen_.emplace_back(&k, weight);
   }
-  // The heaviest terms (on a tie, those seen first: rows come in time order), or null.
+  // The terms most judged calls were counted under, then most rows (on a tie, those seen
+  // first: rows come in time order), or null.
   const Contract* Winner() const {
-    const std::pair<const Contract*, std::uint64_t>* best = nullptr;
+    const std::pair<const Contract*, Weight>* best = nullptr;
     for (const auto& e : seen_) {
-      if (best == nullptr || e.second > best->second) best = &e;
+      if (best == nullptr || best->second < e.second) best = &e;
     }
     return best == nullptr ? nullptr : best->first;
   }
   bool Mixed() const { return seen_.size() > 1; }
 
  private:
-  static constexpr std::uint64_t kPerCall = 1'000'000;  // more rows than any span holds
-  std::vector<std::pair<const Contract*, std::uint64_t>> seen_;
+  struct Weight {
+    std::uint64_t calls = 0;  // included offered calls
+    std::uint64_t rows = 0;
+    bool operator<(const Weight& o) const {
+      return calls != o.calls ? calls < o.calls : rows < o.rows;
+    }
+  };
+  std::vector<std::pair<const Contract*, Weight>> seen_;
 };
 
 struct PeriodWork {

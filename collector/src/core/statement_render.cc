@@ -398,6 +398,14 @@ std::optional<double> TotalAmount(const Statement& s, double Statement::*total,
 // ---------------------------------------------------------------------------------------------
 // CSV (RFC 4180 quoting).
 
+// Whether the statement may still change (the span is not over, or rows of it may still
+// change or arrive); unknown for one rebuilt as of an earlier time, as how the sites stood
+// then is not kept.
+std::optional<bool> Provisional(const Statement& s) {
+  if (s.as_of_ms > 0) return std::nullopt;
+  return s.span_open || !s.incomplete_sites.empty();
+}
+
 void AppendCsvField(std::string& out, std::string_view v) {
   if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
     out += v;
@@ -1314,10 +1322,10 @@ std::string StatementJson(const Statement& s) {
   w.FieldS("timezone", s.timezone);
   w.FieldI("generated_ms", s.generated_ms);
   w.FieldOptI("as_of_ms", s.as_of_ms > 0 ? std::optional(s.as_of_ms) : std::nullopt);
-  if (s.as_of_ms > 0) {  // how the sites stood then is not known
-    w.FieldOpt("provisional", std::nullopt);
+  if (const auto provisional = Provisional(s)) {
+    w.FieldB("provisional", *provisional);
   } else {
-    w.FieldB("provisional", s.span_open || !s.incomplete_sites.empty());
+    w.FieldOpt("provisional", std::nullopt);
   }
   w.FieldB("span_open", s.span_open);
   w.Key("incomplete_sites");
@@ -1382,7 +1390,11 @@ std::string StatementCsv(const Statement& s) {
       "client,queue,period,start_ms,end_ms,offered,answered,answered_in_threshold,abandoned,"
       "abandoned_in_threshold,short_abandoned,unanswered,answered_wait_unknown,"
       "abandoned_wait_unknown,answered_wait_s,service_level,target,result,note,rows,"
-      "excluded_rows,amended_rows\n";
+      "excluded_rows,amended_rows,provisional\n";
+  // On every line, so that a line copied elsewhere still says it may change: empty for a
+  // statement rebuilt as of an earlier time (as the JSON's null).
+  const auto known = Provisional(s);
+  const std::string provisional = !known ? "" : *known ? "true" : "false";
   const auto figures = [](const Counts& c) {
     return std::vector<std::string>{JsonNumber(c.offered),
                                     JsonNumber(c.answered),
@@ -1404,11 +1416,11 @@ std::string StatementCsv(const Statement& s) {
                                        JsonNumber(p.end_ms)};
       const auto f = figures(p.figures.counts);
       line.insert(line.end(), f.begin(), f.end());
-      line.insert(
-          line.end(),
-          {CsvRatio(p.figures.service_level), JsonNumber(p.target),
-           std::string(ResultName(p.result)), p.note, JsonNumber(std::uint64_t{p.rows}),
-           JsonNumber(std::uint64_t{p.excluded_rows}), JsonNumber(std::uint64_t{p.amended_rows})});
+      line.insert(line.end(),
+                  {CsvRatio(p.figures.service_level), JsonNumber(p.target),
+                   std::string(ResultName(p.result)), p.note, JsonNumber(std::uint64_t{p.rows}),
+                   JsonNumber(std::uint64_t{p.excluded_rows}),
+                   JsonNumber(std::uint64_t{p.amended_rows}), provisional});
       AppendCsvLine(out, line);
       rows += p.rows;
       excluded_rows += p.excluded_rows;
@@ -1422,7 +1434,7 @@ std::string StatementCsv(const Statement& s) {
     total.insert(total.end(), f.begin(), f.end());
     total.insert(total.end(), {CsvRatio(q.figures.service_level), JsonNumber(q.contract.sl_target),
                                std::string(ResultName(q.result)), std::string(), JsonNumber(rows),
-                               JsonNumber(excluded_rows), JsonNumber(amended_rows)});
+                               JsonNumber(excluded_rows), JsonNumber(amended_rows), provisional});
     AppendCsvLine(out, total);
   }
   return out;
@@ -1462,7 +1474,7 @@ std::string StatementHtml(const Statement& s) {
     page.Time("", "as_of_ms", s.as_of_ms);
   }
   page.Raw(".</p>\n");
-  if (s.as_of_ms == 0 && (s.span_open || !s.incomplete_sites.empty())) {
+  if (Provisional(s).value_or(false)) {
     page.Raw("<p class=\"provisional\"><strong>Provisional.</strong> ");
     if (s.span_open) page.Raw("The span is not over yet. ");
     if (!s.incomplete_sites.empty()) page.Raw("Rows of this span may still change or arrive: ");

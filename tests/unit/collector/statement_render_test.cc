@@ -757,7 +757,7 @@ TEST(StatementCsvTest, HeaderOneLinePerPeriodAndATotalPerQueue) {
             "client,queue,period,start_ms,end_ms,offered,answered,answered_in_threshold,"
             "abandoned,abandoned_in_threshold,short_abandoned,unanswered,answered_wait_unknown,"
             "abandoned_wait_unknown,answered_wait_s,service_level,target,result,note,rows,"
-            "excluded_rows,amended_rows");
+            "excluded_rows,amended_rows,provisional");
   const std::string d1 = std::to_string(UtcMs(2026, 11, 1, 5, 0));
   const std::string d2 = std::to_string(UtcMs(2026, 11, 2, 5, 0));
   char sl[64];
@@ -768,7 +768,7 @@ TEST(StatementCsvTest, HeaderOneLinePerPeriodAndATotalPerQueue) {
           "acme,billing,2026-11-01," + d1 + "," + d2 + ",400,360,330,30,20,6,4,0,0,1234.567,", 0),
       0u)
       << line1;
-  EXPECT_NE(line1.find(",0.8,met,,48,0,0"), std::string::npos) << line1;
+  EXPECT_NE(line1.find(",0.8,met,,48,0,0,true"), std::string::npos) << line1;
   // The SL field reads back as the exact double.
   const std::size_t sl_start = line1.find("1234.567,") + 9;
   EXPECT_EQ(std::strtod(line1.c_str() + sl_start, nullptr), 330.0 / 388.0) << sl;
@@ -792,6 +792,23 @@ TEST(StatementCsvTest, HeaderOneLinePerPeriodAndATotalPerQueue) {
   EXPECT_NE(lines[6].find(",,0.9,not_judged,no calls,0,0,0"), std::string::npos) << lines[6];
   EXPECT_EQ(lines[7].rfind("acme,support & care,TOTAL,", 0), 0u) << lines[7];
   EXPECT_NE(lines[7].find(",,0.9,not_judged,,0,0,0"), std::string::npos) << lines[7];
+  // Every line says whether the statement may still change (the sample has sites short of its
+  // end): true here, false once complete, empty when rebuilt as of an earlier time.
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].substr(lines[i].rfind(',') + 1), "true") << lines[i];
+  }
+  Statement complete = Sample();
+  complete.incomplete_sites.clear();
+  for (const auto& line : Lines(StatementCsv(complete))) {
+    if (line.rfind("client,", 0) == 0) continue;
+    EXPECT_EQ(line.substr(line.rfind(',') + 1), "false") << line;
+  }
+  Statement as_of = Sample();
+  as_of.as_of_ms = UtcMs(2026, 11, 20, 0, 0);
+  for (const auto& line : Lines(StatementCsv(as_of))) {
+    if (line.rfind("client,", 0) == 0) continue;
+    EXPECT_EQ(line.back(), ',') << line;
+  }
 }
 
 TEST(StatementCsvTest, QuotesCommasQuotesAndNewlines) {
