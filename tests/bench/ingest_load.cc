@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -249,14 +250,20 @@ double ProbeCount(const std::string& body, const std::string& site) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto i = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(i, v.size() - 1)];
 }
 
 // Sends one offered call at a time to the probe queue of its own stream and scrapes /metrics
 // until the counter shows it; returns the latencies in ms.
-std::vector<double> RunProbes(const Options& opt, std::shared_ptr<grpc::Channel> channel) {
-  std::vector<double> lat;
+struct Probe {
+  double ms = 0;              // written -> a scrape showed it
+  int scrapes = 0;            // scrapes it took
+  double last_scrape_ms = 0;  // the one that showed it
+};
+
+std::vector<Probe> RunProbes(const Options& opt, std::shared_ptr<grpc::Channel> channel) {
+  std::vector<Probe> lat;
   const std::string site = opt.site_prefix + "-probe";
   auto stub = ccmon::v1::Ingest::NewStub(std::move(channel));
   grpc::ClientContext ctx;
@@ -290,8 +297,13 @@ std::vector<double> RunProbes(const Options& opt, std::shared_ptr<grpc::Channel>
     if (!stream->Write(m)) break;
     const double want = seen + 1;
     bool ok = false;
+    Probe p;
     while (Clock::now() - t0 < std::chrono::seconds(2)) {
-      if (Scrape(opt.metrics, &body) && ProbeCount(body, site) >= want) {
+      const auto s0 = Clock::now();
+      const bool got = Scrape(opt.metrics, &body);
+      p.last_scrape_ms = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+      ++p.scrapes;
+      if (got && ProbeCount(body, site) >= want) {
         ok = true;
         break;
       }
@@ -302,7 +314,8 @@ std::vector<double> RunProbes(const Options& opt, std::shared_ptr<grpc::Channel>
       break;
     }
     seen = want;
-    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    p.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    lat.push_back(p);
     std::this_thread::sleep_until(next);
   }
   stream->WritesDone();
@@ -373,11 +386,11 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::duration<double>(opt.warmup));
   const std::uint64_t c0 = g_acked_events.load();
   const auto t0 = Clock::now();
-  std::vector<double> lat;
+  std::vector<Probe> probes;
   if (!opt.metrics.empty()) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", opt.streams);
-    lat = RunProbes(
+    probes = RunProbes(
         opt, grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(), args));
   } else {
     std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
@@ -394,16 +407,24 @@ int main(int argc, char** argv) {
                    std::strerror(errno));
       return 1;
     }
-    for (double v : lat) std::fprintf(f, "%.2f\n", v);
+    for (const Probe& p : probes) {
+      std::fprintf(f, "%.2f %d %.2f\n", p.ms, p.scrapes, p.last_scrape_ms);
+    }
     std::fclose(f);
+  }
+  std::vector<double> lat;
+  std::size_t rescraped = 0;
+  for (const Probe& p : probes) {
+    lat.push_back(p.ms);
+    if (p.scrapes > 1) ++rescraped;
   }
   if (opt.metrics.empty()) {
     std::printf("events_per_s %.0f\n", rate);
   } else {
     std::printf(
         "offered_events_per_s %.0f acked_events_per_s %.0f probes %zu p50_ms %.2f "
-        "p99_ms %.2f\n",
-        opt.rate, rate, lat.size(), Percentile(lat, 0.50), Percentile(lat, 0.99));
+        "p99_ms %.2f rescraped %zu\n",
+        opt.rate, rate, lat.size(), Percentile(lat, 0.50), Percentile(lat, 0.99), rescraped);
   }
   return 0;
 }
