@@ -45,14 +45,18 @@ void Pipeline::Stop() {
   apply_id_ = {};
 }
 
-bool Pipeline::Enqueue(const Entry& entry) {
+bool Pipeline::Enqueue(const Entry& entry, bool urgent) {
   bool on_apply_thread = false;
   {
     std::unique_lock lock(mu_);
     on_apply_thread = std::this_thread::get_id() == apply_id_;
     if (running_ && !on_apply_thread) {
-      if (entry.mutates) handed_.fetch_add(1);  // with the push: see Current
-      queue_.push_back(entry);
+      if (urgent) {
+        urgent_.push_back(entry);
+        urgent_pending_.store(true);
+      } else {
+        queue_.push_back(entry);
+      }
       const bool wake = idle_;
       idle_ = false;
       lock.unlock();
@@ -67,7 +71,6 @@ bool Pipeline::Enqueue(const Entry& entry) {
   if (!on_apply_thread && !running_inline) inline_lock = std::unique_lock(inline_mu_);
   const bool outer = !running_inline;
   running_inline = true;
-  if (entry.mutates) handed_.fetch_add(1);
   entry.fn(entry.ctx, engine_);
   if (outer) running_inline = false;
   if (entry.mutates) applied_.fetch_add(1);
@@ -75,13 +78,13 @@ bool Pipeline::Enqueue(const Entry& entry) {
   return false;
 }
 
-void Pipeline::Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates) {
+void Pipeline::Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates, bool urgent) {
   thread_local Waiter waiter;
   {
     std::lock_guard lock(waiter.mu);
     waiter.done = false;
   }
-  if (!Enqueue({fn, nullptr, ctx, &waiter, mutates})) return;
+  if (!Enqueue({fn, nullptr, ctx, &waiter, mutates}, urgent)) return;
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [] { return waiter.done; });
 }
@@ -101,21 +104,36 @@ void Pipeline::Complete(const Entry& e) {
   }
 }
 
+void Pipeline::RunUrgent() {
+  std::vector<Entry> urgent;
+  {
+    std::lock_guard lock(mu_);
+    urgent.swap(urgent_);
+    urgent_pending_.store(false);
+  }
+  for (const Entry& e : urgent) {
+    e.fn(e.ctx, engine_);
+    Complete(e);
+  }
+}
+
 void Pipeline::Loop() {
   std::vector<Entry> group;
   std::unique_lock lock(mu_);
   while (true) {
-    if (queue_.empty() && !stopping_) {
+    if (queue_.empty() && urgent_.empty() && !stopping_) {
       idle_ = true;
-      cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      cv_.wait(lock, [this] { return !queue_.empty() || !urgent_.empty() || stopping_; });
       idle_ = false;
     }
-    if (queue_.empty()) break;  // stopping, and everything queued is done
+    if (queue_.empty() && urgent_.empty()) break;  // stopping, and everything queued is done
     group.swap(queue_);
     lock.unlock();
+    if (urgent_pending_.load()) RunUrgent();
     for (const Entry& e : group) {
       e.fn(e.ctx, engine_);
       Complete(e);
+      if (urgent_pending_.load()) RunUrgent();
     }
     group.clear();
     lock.lock();
@@ -123,9 +141,7 @@ void Pipeline::Loop() {
 }
 
 std::shared_ptr<const Snapshot> Pipeline::Current() {
-  // Everything handed in so far is queued ahead of a request made now (or ran already): a
-  // snapshot taken once that much work is applied holds it.
-  const std::uint64_t want = handed_.load();
+  const std::uint64_t want = applied_.load();
   {
     std::lock_guard lock(snap_mu_);
     if (published_ && published_at_ >= want &&
@@ -151,7 +167,7 @@ std::shared_ptr<const Snapshot> Pipeline::Current() {
         self->published_at_ = at;
         ++self->counters_.snapshots_published;
       },
-      this, false);
+      this, false, /*urgent=*/true);
   std::lock_guard lock(snap_mu_);
   return published_;
 }

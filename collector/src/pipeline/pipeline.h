@@ -80,11 +80,11 @@ class Pipeline {
     using R = std::invoke_result_t<F&, Engine&>;
     if constexpr (std::is_void_v<R>) {
       auto call = [&f](Engine& e) { f(e); };
-      Execute(&Invoke<decltype(call)>, &call, true);
+      Execute(&Invoke<decltype(call)>, &call, true, false);
     } else {
       std::optional<R> out;
       auto call = [&f, &out](Engine& e) { out.emplace(f(e)); };
-      Execute(&Invoke<decltype(call)>, &call, true);
+      Execute(&Invoke<decltype(call)>, &call, true, false);
       return std::move(*out);
     }
   }
@@ -94,7 +94,7 @@ class Pipeline {
   auto Read(F&& f) {
     std::optional<std::invoke_result_t<F&, const Engine&>> out;
     auto call = [&f, &out](Engine& e) { out.emplace(f(static_cast<const Engine&>(e))); };
-    Execute(&Invoke<decltype(call)>, &call, false);
+    Execute(&Invoke<decltype(call)>, &call, false, false);
     return std::move(*out);
   }
 
@@ -109,16 +109,16 @@ class Pipeline {
   };
   void Submit(const Job& job);
 
-  // A snapshot taken after all work handed in before this call (one is taken on the apply
-  // thread, in turn, when the last published one is older; concurrent readers share it): a
-  // scrape shows every batch the collector had read before it was asked. It waits for the
-  // batches queued ahead of it, which the streams' slots bound.
+  // A snapshot taken after all work completed before this call (one is taken on the apply
+  // thread when the last published one is older; concurrent readers share it). Taking it
+  // goes ahead of queued batches: what they hold is not acknowledged yet, so no reader can
+  // expect to see it, and a scrape does not wait for a stream's backlog.
   std::shared_ptr<const Snapshot> Current();
 
   // Work waiting for the apply thread (not counting what it runs now).
   std::size_t pending() const {
     std::lock_guard lock(mu_);
-    return queue_.size();
+    return queue_.size() + urgent_.size();
   }
 
   const CoreConfig& config() const { return config_; }
@@ -150,9 +150,9 @@ class Pipeline {
   }
   // Marks what /metrics shows as changed by something besides applied work (alerts).
   void Changed() { ++changes_; }
-  // Moves whenever what /metrics shows may have changed, as soon as work that may change it
-  // is handed in: with it a rendered exposition is known to be current.
-  std::uint64_t generation() const { return handed_.load() + changes_.load(); }
+  // Moves whenever what /metrics shows may have changed: with it a rendered exposition is
+  // known to be current.
+  std::uint64_t generation() const { return applied_.load() + changes_.load(); }
 
  private:
   // One piece of work in the queue. A waiting caller's thread-local Waiter is told when it is
@@ -174,8 +174,10 @@ class Pipeline {
     (*static_cast<C*>(ctx))(e);
   }
   // Queues the entry, or runs it in place without an apply thread (or on it); true if queued.
-  bool Enqueue(const Entry& entry);
-  void Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates);
+  // An urgent entry runs before queued work, as soon as the work being applied is done.
+  bool Enqueue(const Entry& entry, bool urgent = false);
+  void Execute(void (*fn)(void*, Engine&), void* ctx, bool mutates, bool urgent);
+  void RunUrgent();
   void Complete(const Entry& entry);
   void Loop();
 
@@ -188,9 +190,11 @@ class Pipeline {
   AlertBoard alerts_;
   std::string shard_ = "default";
 
-  mutable std::mutex mu_;  // queue_, idle_, running_, stopping_
+  mutable std::mutex mu_;  // queue_, urgent_, idle_, running_, stopping_
   std::condition_variable cv_;
   std::vector<Entry> queue_;
+  std::vector<Entry> urgent_;  // snapshot publication: ahead of queued batches
+  std::atomic<bool> urgent_pending_{false};
   bool idle_ = false;  // the apply thread waits for work (a push must wake it)
   bool running_ = false;
   bool stopping_ = false;
@@ -198,11 +202,7 @@ class Pipeline {
   std::thread::id apply_id_;
   std::mutex inline_mu_;  // Run without the apply thread: one caller at a time
 
-  // Work that may change the engine: handed in (queued or run in place), and completed. Work
-  // runs in the order it is handed in, so a snapshot taken once applied_ reaches a count of
-  // handed_ holds all that work.
-  std::atomic<std::uint64_t> handed_{0};
-  std::atomic<std::uint64_t> applied_{0};
+  std::atomic<std::uint64_t> applied_{0};  // work that may have changed the engine, completed
   std::atomic<std::uint64_t> changes_{0};
 
   std::mutex snap_mu_;
