@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -92,7 +93,27 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   }
   std::fseek(file_, static_cast<long>(offset_), SEEK_SET);
   partial_.clear();
+  head_.clear();
+  ReadHead();
   return true;
+}
+
+void FileSource::ReadHead() {
+  if (file_ == nullptr || stream_ || head_.size() >= kHead) return;
+  std::array<char, kHead> buf{};
+  const ssize_t n = pread(fileno(file_), buf.data(), buf.size(), 0);
+  if (n > static_cast<ssize_t>(head_.size())) head_.assign(buf.data(), static_cast<std::size_t>(n));
+}
+
+bool FileSource::StartsAsRead() const {
+  if (head_.empty()) return false;
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::array<char, kHead> buf{};
+  const ssize_t n = pread(fd, buf.data(), head_.size(), 0);
+  ::close(fd);
+  return n == static_cast<ssize_t>(head_.size()) &&
+         std::string_view(buf.data(), head_.size()) == head_;
 }
 
 std::string FileSource::FindRotated(dev_t dev, ino_t ino) const {
@@ -228,6 +249,13 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
       while (in >> flag) {
         if (flag == "skip") skipping_ = true;
         if (flag.starts_with("tail=")) tail_ = Unhex(std::string_view(flag).substr(5));
+        if (flag.starts_with("head=")) head_ = Unhex(std::string_view(flag).substr(5));
+        if (flag.starts_with("time=")) last_line_time_ = std::atoll(flag.c_str() + 5);
+        if (flag.starts_with("resume=")) {
+          char* end = nullptr;
+          resume_after_ = std::strtoll(flag.c_str() + 7, &end, 10);
+          if (end != nullptr && *end == ':') resume_end_ = std::strtoull(end + 1, nullptr, 10);
+        }
       }
       const auto nl = cursor.find('\n');
       if (!RestoreState(nl == std::string::npos ? std::string_view{}
@@ -345,18 +373,27 @@ std::size_t FileSource::Drain() {
     read += n;
     std::string_view chunk(buf, n);
     if (skipping_) {
-      // The rest of an oversized line: drop bytes up to its newline.
+      // The rest of an oversized line: drop bytes up to its newline, or up to the last zero
+      // before it (zeros end any line: see DropZeros).
       const std::size_t nl = chunk.find('\n');
-      if (nl == std::string_view::npos) {
+      const std::size_t zero =
+          chunk.substr(0, nl == std::string_view::npos ? chunk.size() : nl).rfind('\0');
+      if (zero != std::string_view::npos) {
+        offset_ += zero + 1;
+        Consumed(chunk.substr(0, zero + 1));
+        skipping_ = false;
+        chunk.remove_prefix(zero + 1);
+      } else if (nl == std::string_view::npos) {
         offset_ += n;
         Consumed(chunk);
         continue;
+      } else {
+        offset_ += nl + 1;
+        Consumed(chunk.substr(0, nl + 1));
+        ++line_no_;
+        skipping_ = false;
+        chunk.remove_prefix(nl + 1);
       }
-      offset_ += nl + 1;
-      Consumed(chunk.substr(0, nl + 1));
-      ++line_no_;
-      skipping_ = false;
-      chunk.remove_prefix(nl + 1);
     }
     partial_.append(chunk);
     std::size_t start = 0;
@@ -365,28 +402,43 @@ std::size_t FileSource::Drain() {
       if (nl == std::string::npos) break;
       const std::string_view line(partial_.data() + start, nl - start);
       ++line_no_;
-      if (const std::size_t zero = line.rfind('\0'); line.size() > max_line_ &&
-                                                     zero != std::string_view::npos &&
-                                                     line.size() - zero - 1 <= max_line_) {
-        // Over the limit only by zeros (see DropZeros): the line after them is read, the text
-        // before them kept before one zero, as a torn line's.
+      const std::uint64_t line_at = offset_;
+      offset_ += nl - start + 1;
+      start = nl + 1;
+      // The text of the line proper: what follows any zeros in it (see DropZeros).
+      const std::size_t zero = line.rfind('\0');
+      const std::string_view text = zero == std::string_view::npos ? line : line.substr(zero + 1);
+      if (resume_after_ > 0) {
+        // After a file's end was lost (FollowTruncated): lines up to the last one read before
+        // are passed over, and so are those without a time (the zeros, a torn line), but only
+        // before the position read then: past it every line is new, whatever its time says (a
+        // PBX clock set back at boot).
+        if (const std::int64_t t = LineTime(text); t <= resume_after_ && line_at < resume_end_) {
+          ++lines;  // the position moved: the caller commits it
+          continue;
+        }
+        Log()->info("{}: reading on at line {}, the first after the last line read", path_,
+                    line_no_);
+        resume_after_ = 0;
+      }
+      if (line.size() > max_line_ && zero != std::string_view::npos && text.size() <= max_line_) {
+        // Over the limit only by zeros: the line after them is read, the text before them
+        // kept before one zero, as a torn line's.
         std::string_view before = line.substr(0, zero);
         before = before.substr(0, before.find_last_not_of('\0') + 1);
         std::string compact(before);
         compact.push_back('\0');
-        compact.append(line.substr(zero + 1));
+        compact.append(text);
         ++lines;
         OnLine(compact, line_no_);
-        last_line = line.substr(zero + 1);
+        last_line = text;
       } else if (line.size() > max_line_) {
         OversizedLine(line_no_, line.size());
       } else {
         ++lines;
         OnLine(line, line_no_);
-        last_line = line;
+        last_line = text;
       }
-      offset_ += nl - start + 1;
-      start = nl + 1;
     }
     if (!last_line.empty()) {
       if (const std::int64_t t = LineTime(last_line); t > 0) last_line_time_ = t;
@@ -406,6 +458,7 @@ std::size_t FileSource::Drain() {
     }
   }
   std::clearerr(file_);
+  if (lines > 0) ReadHead();  // a file shorter than kHead when opened
   return lines;
 }
 
@@ -419,7 +472,10 @@ std::size_t FileSource::DropZeros() {
   if (zero == std::string::npos) return 0;
   const std::string_view dropped(partial_.data(), zero + 1);
   if (const std::size_t text_end = dropped.find_last_not_of('\0');
-      text_end != std::string_view::npos) {
+      text_end == std::string_view::npos) {
+    Log()->warn("{}: {} zero bytes at byte {} skipped (writes a power cut lost)", path_,
+                dropped.size(), offset_);
+  } else if (resume_after_ == 0) {  // else the text is of a line read before
     std::string torn(dropped.substr(0, text_end + 1));
     torn.push_back('\0');
     OnLine(torn, line_no_ + 1);  // the line the text after the zeros ends
@@ -536,6 +592,22 @@ bool FileSource::FollowTruncated() {
       return true;
     }
   }
+  if (StartsAsRead() && last_line_time_ > 0) {
+    // The file read, its end lost or rewritten: a power cut drops the writes the kernel had
+    // not yet made (Asterisk never syncs queue_log) and leaves the file shorter, or zeros in
+    // place, while the position read was saved; the PBX then appends after what is left.
+    // Reading it from its start would count every line twice, going on from the position
+    // would miss or cut the lines appended since: lines up to the last one read (by time)
+    // are passed over, and reading starts with the first line after it.
+    log->warn(
+        "{}: starts as it did, but the bytes before byte {} are not those read (its end lost "
+        "to a power cut?); reading on after the last line read ({})",
+        path_, offset_, last_line_time_);
+    resume_after_ = last_line_time_;
+    resume_end_ = offset_;
+    line_no_ = 0;
+    return OpenCurrent(0, nullptr);
+  }
   struct stat st {};
   if (stat(path_.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= offset_) {
     // As long as ever but not what was read before the position (zeros a power cut left, a
@@ -562,17 +634,27 @@ std::string FileSource::Cursor() const {
                 static_cast<std::uint64_t>(dev_), static_cast<std::uint64_t>(ino_), offset_,
                 line_no_, skipping_ ? " skip" : "");
   std::string out = head;
-  // The last bytes read, so that a restart can tell the file at the saved offset is still
-  // the one read (and find its copy when it is not).
-  if (!tail_.empty()) {
-    out += " tail=";
+  const auto hex = [&out](std::string_view bytes) {
     constexpr char kHex[] = "0123456789abcdef";
-    const std::string_view last =
-        std::string_view(tail_).substr(tail_.size() - std::min(tail_.size(), kSavedTail));
-    for (unsigned char c : last) {
+    for (unsigned char c : bytes) {
       out += kHex[c >> 4];
       out += kHex[c & 15];
     }
+  };
+  // The last bytes read, so that a restart can tell the file at the saved offset is still
+  // the one read (and find its copy when it is not); the file's first bytes and the last
+  // line's time, to tell a file whose end was lost from a new one (FollowTruncated).
+  if (!tail_.empty()) {
+    out += " tail=";
+    hex(std::string_view(tail_).substr(tail_.size() - std::min(tail_.size(), kSavedTail)));
+  }
+  if (!head_.empty()) {
+    out += " head=";
+    hex(head_);
+  }
+  if (last_line_time_ > 0) out += " time=" + std::to_string(last_line_time_);
+  if (resume_after_ > 0) {
+    out += " resume=" + std::to_string(resume_after_) + ":" + std::to_string(resume_end_);
   }
   out += '\n';
   return out + SaveState();

@@ -107,6 +107,10 @@ class FileSource {
   // its wait); else the file at its start when it is shorter than offset_, or at offset_ when
   // it is not (reading it again would count its lines twice). False when none can be opened.
   bool FollowTruncated();
+  // Keeps head_ the file's first kHead bytes (fewer while it is shorter).
+  void ReadHead();
+  // Whether the file at path_ starts with head_ (the file read, whatever became of its end).
+  bool StartsAsRead() const;
 
   std::string path_;
   bool stream_ = false;
@@ -130,6 +134,13 @@ class FileSource {
   static constexpr std::size_t kTail = 256;
   static constexpr std::size_t kSavedTail = 64;
   std::string tail_;
+  static constexpr std::size_t kHead = 64;
+  std::string head_;
+  // After a file's end was lost: lines whose LineTime is at most resume_after_ and that start
+  // before resume_end_ (the position read then) were read before and are passed over (see
+  // FollowTruncated); 0 when reading as usual. Saved in the cursor.
+  std::int64_t resume_after_ = 0;
+  std::uint64_t resume_end_ = 0;
   // Rotated files read to their end since the current file was last followed.
   std::set<std::pair<dev_t, ino_t>> finished_;
   std::int64_t last_line_time_ = 0;  // LineTime of the last line read

@@ -17,6 +17,18 @@ std::string JsonlSource::Parse(std::string_view line, void* storage, Event* out)
 
 void JsonlSource::OnLine(std::string_view line, std::uint64_t line_no) {
   ++stats_.lines;
+  // Text followed by zeros is a line torn by a power cut (its unwritten end); what follows the
+  // zeros is a line of its own.
+  if (const std::size_t zero = line.rfind('\0'); zero != std::string_view::npos) {
+    if (line.find_first_not_of('\0') < zero) {
+      ++stats_.rejected;
+      if (stats_.rejected <= 20 || stats_.rejected % 1000 == 0) {
+        Log()->warn("{}:{}: a line cut short by zero bytes (a write lost to a power cut) skipped",
+                    path(), line_no);
+      }
+    }
+    line.remove_prefix(zero + 1);
+  }
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
   if (line.empty()) return;
   v1::Event pe;

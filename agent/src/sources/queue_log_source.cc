@@ -12,9 +12,12 @@ QueueLogSource::QueueLogSource(std::string path, EventSink sink, QueueLogOptions
 }
 
 std::size_t QueueLogSource::Poll() {
+  const std::uint64_t read_before = machine_.stats().lines;
   const std::size_t lines = FileSource::Poll();
   const std::int64_t now = clock().MonotonicMs();
-  if (lines > 0 || base_steady_ms_ < 0) {
+  // The PBX's time runs on from its last line; only a line read moves that base (the position
+  // also moves over zeros, oversized lines and lines read before).
+  if (machine_.stats().lines != read_before || base_steady_ms_ < 0) {
     base_steady_ms_ = now;
     base_pbx_ms_ = machine_.pbx_time_ms();
   }

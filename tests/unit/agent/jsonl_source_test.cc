@@ -93,5 +93,31 @@ TEST(JsonlSourceTest, OversizedLineIsSkippedAcrossChunksAndRestarts) {
   EXPECT_EQ(lines, 4u) << src.Cursor();
 }
 
+// A power cut zeroes a JSONL line's unwritten end, and the writer appends after the zeros:
+// the torn text is one rejected line, the line after the zeros is read, within the limit or
+// over it (the zeros alone over it).
+TEST(JsonlSourceTest, ZerosEndATornLineAndTheNextLineIsRead) {
+  const std::string path = ::testing::TempDir() + "/zeros.jsonl";
+  auto good = [](int id) {
+    return R"({"eventTimeMs":"1795600800000","call":{"kind":"KIND_OFFERED","queue":"q","callId":"c)" +
+           std::to_string(id) + "\"}}\n";
+  };
+  {
+    std::ofstream out(path, std::ios::trunc | std::ios::binary);
+    out << good(1) << R"({"eventTimeMs":"17956)" << std::string(100, '\0') << good(2)
+        << std::string(5000, '\0') << good(3);
+  }
+  std::vector<std::string> ids;
+  JsonlSource src(
+      path, [&](const Event& e) { ids.emplace_back(std::get<CallEvent>(e.body).call_id); }, false);
+  src.set_limits(1024, 1 << 20);
+  std::string err;
+  ASSERT_TRUE(src.Start("", true, &err)) << err;
+  src.Poll();
+  EXPECT_EQ(ids, (std::vector<std::string>{"c1", "c2", "c3"}));
+  EXPECT_EQ(src.stats().rejected, 1u);  // the torn line before the first zeros
+  EXPECT_EQ(src.oversized_lines(), 0u);
+}
+
 }  // namespace
 }  // namespace ccmon::agent

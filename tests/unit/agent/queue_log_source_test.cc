@@ -318,7 +318,87 @@ TEST_F(QueueLogSourceTest, ZerosLongerThanALineDoNotTakeTheNextLine) {
   std::string err;
   ASSERT_TRUE(again->Start(src->Cursor(), true, &err)) << err;
   again->Poll();
+  EXPECT_EQ(again->stats().lines, 0u);
   EXPECT_EQ(ids_, want);
+}
+
+// Stopped with only zeros after the last line read (the cursor's last bytes are zeros), then
+// the PBX appends: on restart the line after the zeros is read, once.
+TEST_F(QueueLogSourceTest, ARestartAfterZerosReadsTheLineAfterThem) {
+  Append(path_, 1, 1);
+  std::string cursor;
+  {
+    auto src = Following();
+    src->set_limits(4096, 1 << 20);
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(10000, '\0');
+    out.close();
+    src->Poll();
+    cursor = src->Cursor();
+  }
+  Append(path_, 2, 2);
+  auto src = Make();
+  src->set_limits(4096, 1 << 20);
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 2));
+  EXPECT_EQ(src->stats().lines, 1u);
+}
+
+// Asterisk never syncs queue_log: a power cut can leave it shorter than the position the agent
+// saved (the last lines lost), and the PBX appends after what is left once back. The file still
+// starts as it did: the lines up to the last one read are not read again (each would count a
+// second time), and the lines appended since are read, whether the file is now shorter than
+// the position or already longer again.
+TEST_F(QueueLogSourceTest, AFileWhoseEndWasLostIsReadOnAfterTheLastLineRead) {
+  for (const int appended : {1, 8}) {
+    SCOPED_TRACE(appended);
+    fs::remove(path_);
+    ids_.clear();
+    Append(path_, 1, 2);
+    const auto cut = fs::file_size(path_);
+    Append(path_, 3, 5);
+    const std::string cursor = Following()->Cursor();
+    ids_.clear();
+    fs::resize_file(path_, cut);  // lines 3-5 lost
+    Append(path_, 6, 5 + appended);
+    auto src = Make();
+    std::string err;
+    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+    src->Poll();
+    EXPECT_EQ(ids_, Expected(6, 5 + appended));
+    EXPECT_EQ(src->stats().duplicates, 0u);
+    EXPECT_EQ(src->stats().lines, static_cast<std::uint64_t>(appended));
+    // A restart from here reads nothing again.
+    auto again = Make();
+    ASSERT_TRUE(again->Start(src->Cursor(), true, &err)) << err;
+    again->Poll();
+    EXPECT_EQ(again->stats().lines, 0u);
+  }
+}
+
+// The same with the PBX's clock set back at boot (lines appended stamped before the last line
+// read): only lines that start before the position read then are passed over; past it every
+// line is new.
+TEST_F(QueueLogSourceTest, AfterALostEndLinesPastThePositionReadAreReadWhateverTheirTime) {
+  Append(path_, 1, 2);
+  const auto cut = fs::file_size(path_);
+  Append(path_, 3, 5);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  {
+    std::ofstream out(path_, std::ios::app);
+    for (int i = 6; i <= 9; ++i) {  // as long as lines 3-5 and 6 (one digit each), stamped early
+      out << 1795600000 + i << "|call-" << i << "|q|NONE|ENTERQUEUE||+1555|1\n";
+    }
+  }
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, (std::vector<std::string>{"call-9"}));  // 6-8 lie where 3-5 were
 }
 
 TEST_F(QueueLogSourceTest, WithoutFromStartTailsOnlyNewLines) {
