@@ -83,6 +83,10 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   }
   struct stat st {};
   fstat(fileno(file_), &st);
+  if (st.st_dev != dev_ || st.st_ino != ino_) {
+    resume_after_ = 0;  // what is passed over, and the starts read, are of the file before
+    last_start_at_ = 0;
+  }
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   if (offset > static_cast<std::uint64_t>(st.st_size)) offset = 0;  // truncated meanwhile
@@ -250,7 +254,10 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
         if (flag == "skip") skipping_ = true;
         if (flag.starts_with("tail=")) tail_ = Unhex(std::string_view(flag).substr(5));
         if (flag.starts_with("head=")) head_ = Unhex(std::string_view(flag).substr(5));
-        if (flag.starts_with("time=")) last_line_time_ = std::atoll(flag.c_str() + 5);
+        if (flag.starts_with("time="))
+          last_line_time_ = max_line_time_ = std::atoll(flag.c_str() + 5);
+        if (flag.starts_with("start="))
+          last_start_at_ = std::strtoull(flag.c_str() + 6, nullptr, 10);
         if (flag.starts_with("resume=")) {
           char* end = nullptr;
           resume_after_ = std::strtoll(flag.c_str() + 7, &end, 10);
@@ -408,19 +415,29 @@ std::size_t FileSource::Drain() {
       // The text of the line proper: what follows any zeros in it (see DropZeros).
       const std::size_t zero = line.rfind('\0');
       const std::string_view text = zero == std::string_view::npos ? line : line.substr(zero + 1);
+      const std::uint64_t text_at = line_at + (zero == std::string_view::npos ? 0 : zero + 1);
+      const std::int64_t t = LineTime(text);
       if (resume_after_ > 0) {
-        // After a file's end was lost (FollowTruncated): lines up to the last one read before
+        // After a file's end was lost (FollowTruncated): lines up to the latest one read before
         // are passed over, and so are those without a time (the zeros, a torn line), but only
         // before the position read then: past it every line is new, whatever its time says (a
-        // PBX clock set back at boot).
-        if (const std::int64_t t = LineTime(text); t <= resume_after_ && line_at < resume_end_) {
+        // PBX clock set back at boot); and so is every line from a start of the writer not
+        // read before (Asterisk's QUEUESTART).
+        const bool restart = text_at + 1 > last_start_at_ && StartsAnew(text);
+        if (!restart && t <= resume_after_ && text_at < resume_end_) {
+          ++passed_over_;
           ++lines;  // the position moved: the caller commits it
           continue;
         }
-        Log()->info("{}: reading on at line {}, the first after the last line read", path_,
-                    line_no_);
+        Log()->warn(
+            "{}: reading on at line {}; {} lines before it were read before the end was "
+            "lost and are not read again",
+            path_, line_no_, passed_over_);
         resume_after_ = 0;
+        passed_over_ = 0;
       }
+      line_at_ = text_at;
+      if (t > max_line_time_) max_line_time_ = t;
       if (line.size() > max_line_ && zero != std::string_view::npos && text.size() <= max_line_) {
         // Over the limit only by zeros: the line after them is read, the text before them
         // kept before one zero, as a torn line's.
@@ -448,8 +465,9 @@ std::size_t FileSource::Drain() {
     partial_.erase(0, start);
     if (partial_.size() > max_line_) lines += DropZeros();
     if (partial_.size() > max_line_) {
-      // No newline within the limit: skip the line without holding it.
-      OversizedLine(line_no_ + 1, partial_.size());
+      // No newline within the limit: skip the line without holding it (counted once: not
+      // again while passing over lines read before).
+      if (resume_after_ == 0) OversizedLine(line_no_ + 1, partial_.size());
       offset_ += partial_.size();
       Consumed(partial_);
       partial_.clear();
@@ -592,7 +610,8 @@ bool FileSource::FollowTruncated() {
       return true;
     }
   }
-  if (StartsAsRead() && last_line_time_ > 0) {
+  const bool starts_as_read = StartsAsRead();
+  if (starts_as_read && max_line_time_ > 0) {
     // The file read, its end lost or rewritten: a power cut drops the writes the kernel had
     // not yet made (Asterisk never syncs queue_log) and leaves the file shorter, or zeros in
     // place, while the position read was saved; the PBX then appends after what is left.
@@ -602,9 +621,22 @@ bool FileSource::FollowTruncated() {
     log->warn(
         "{}: starts as it did, but the bytes before byte {} are not those read (its end lost "
         "to a power cut?); reading on after the last line read ({})",
-        path_, offset_, last_line_time_);
-    resume_after_ = last_line_time_;
-    resume_end_ = offset_;
+        path_, offset_, max_line_time_);
+    const std::uint64_t end = offset_;
+    line_no_ = 0;
+    if (!OpenCurrent(0, nullptr)) return false;
+    resume_after_ = max_line_time_;
+    resume_end_ = end;
+    passed_over_ = 0;
+    return true;
+  }
+  if (!starts_as_read && !head_.empty()) {
+    // Another file under the name (copytruncate, its copy compressed at once or gone): all of
+    // it is new, however long it has grown.
+    log->warn(
+        "{}: truncated and refilled, and no copy found; lines written just before the "
+        "cut may be missing; reading it from its start",
+        path_);
     line_no_ = 0;
     return OpenCurrent(0, nullptr);
   }
@@ -652,7 +684,8 @@ std::string FileSource::Cursor() const {
     out += " head=";
     hex(head_);
   }
-  if (last_line_time_ > 0) out += " time=" + std::to_string(last_line_time_);
+  if (max_line_time_ > 0) out += " time=" + std::to_string(max_line_time_);
+  if (last_start_at_ > 0) out += " start=" + std::to_string(last_start_at_);
   if (resume_after_ > 0) {
     out += " resume=" + std::to_string(resume_after_) + ":" + std::to_string(resume_end_);
   }

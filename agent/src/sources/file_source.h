@@ -70,6 +70,12 @@ class FileSource {
     until_eof_ = until_eof;
   }
   virtual void OnLine(std::string_view line, std::uint64_t line_no) = 0;
+  // Whether a line says the writer started afresh (Asterisk's QUEUESTART): after a file's end
+  // was lost, the lines from such a start on are new (see FollowTruncated). Asked only then;
+  // while reading, OnLine reports the starts it reads with StartRead().
+  virtual bool StartsAnew(std::string_view /*line*/) const { return false; }
+  // From OnLine: the line handed over is a start of the writer.
+  void StartRead() { last_start_at_ = line_at_ + 1; }
   // The time a line was written, in any unit that grows with it (0: unknown), to tell a
   // rotated file that comes before the lines read from one that comes after them.
   virtual std::int64_t LineTime(std::string_view /*line*/) const { return 0; }
@@ -141,6 +147,10 @@ class FileSource {
   // FollowTruncated); 0 when reading as usual. Saved in the cursor.
   std::int64_t resume_after_ = 0;
   std::uint64_t resume_end_ = 0;
+  std::uint64_t passed_over_ = 0;
+  std::int64_t max_line_time_ = 0;   // the latest LineTime read (lines may come out of order)
+  std::uint64_t line_at_ = 0;        // the position of the text of the line handed to OnLine
+  std::uint64_t last_start_at_ = 0;  // 1 + the position of the last writer start read; 0: none
   // Rotated files read to their end since the current file was last followed.
   std::set<std::pair<dev_t, ino_t>> finished_;
   std::int64_t last_line_time_ = 0;  // LineTime of the last line read

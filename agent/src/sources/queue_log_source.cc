@@ -43,6 +43,11 @@ std::int64_t QueueLogSource::LineTime(std::string_view line) const {
   return i == 10 && i < line.size() && (line[i] == '|' || line[i] == '.') ? t : 0;
 }
 
+bool QueueLogSource::StartsAnew(std::string_view line) const {
+  QueueLogLine l;
+  return ParseQueueLogLine(line, &l).status == ParseStatus::kOk && l.event == "QUEUESTART";
+}
+
 void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
   auto& st = machine_.mutable_stats();
   ++st.lines;
@@ -56,6 +61,7 @@ void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
     ++logged_malformed_;
   }
   if (r.status == ParseStatus::kOk) {
+    if (parsed_.event == "QUEUESTART") StartRead();
     if (parsed_.was_recoded && st.latin1++ % 1000 == 0) {
       Log()->warn("{}:{}: not valid UTF-8; read as Latin-1 ({} such lines so far)", path(), line_no,
                   st.latin1);

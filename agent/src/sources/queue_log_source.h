@@ -31,6 +31,8 @@ class QueueLogSource final : public FileSource {
   void OnLine(std::string_view line, std::uint64_t line_no) override;
   // A line's leading Unix time in seconds (0 when it has none).
   std::int64_t LineTime(std::string_view line) const override;
+  // Asterisk writes NONE|NONE|NONE|QUEUESTART each time it starts.
+  bool StartsAnew(std::string_view line) const override;
   std::string SaveState() const override { return machine_.SaveState(); }
   bool RestoreState(std::string_view blob) override { return machine_.RestoreState(blob); }
 

@@ -401,6 +401,128 @@ TEST_F(QueueLogSourceTest, AfterALostEndLinesPastThePositionReadAreReadWhateverT
   EXPECT_EQ(ids_, (std::vector<std::string>{"call-9"}));  // 6-8 lie where 3-5 were
 }
 
+// Lines appended by a writer started with its clock behind: Asterisk writes QUEUESTART at
+// each start, and from a start not read before, every line is new whatever its time says.
+TEST_F(QueueLogSourceTest, AfterALostEndAWriterStartEndsThePassingOver) {
+  {
+    std::ofstream out(path_);
+    out << "1795600700|NONE|NONE|NONE|QUEUESTART|\n";  // the start read before the cut
+  }
+  Append(path_, 1, 2);
+  const auto cut = fs::file_size(path_);
+  Append(path_, 3, 5);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "1795600010|NONE|NONE|NONE|QUEUESTART|\n";  // booted an hour slow
+    out << "1795600011|call-6|q|NONE|ENTERQUEUE||+1555|1\n";
+  }
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(src->stats().lines, 2u);  // the new start and call 6, nothing read before
+  EXPECT_EQ(src->stats().duplicates, 0u);
+  ASSERT_FALSE(ids_.empty());
+  EXPECT_EQ(ids_.back(), "call-6");  // after calls 1-5, lost with the restart
+}
+
+// Asterisk stamps a line before it takes the log's lock, so a later stamp can be written
+// before an earlier one: the lines passed over are those up to the latest time read, not the
+// last line's.
+TEST_F(QueueLogSourceTest, AfterALostEndLinesUpToTheLatestTimeReadArePassedOver) {
+  {
+    std::ofstream out(path_);
+    out << "1795600801|call-1|q|NONE|ENTERQUEUE||+1555|1\n"
+        << "1795600805|call-2|q|NONE|ENTERQUEUE||+1555|1\n"  // stamped later, written first
+        << "1795600804|call-3|q|NONE|ENTERQUEUE||+1555|1\n";
+  }
+  const auto cut = fs::file_size(path_);
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "1795600804|call-4|q|NONE|ENTERQUEUE||+1555|1\n";  // the last line read
+  }
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  Append(path_, 6, 6);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(6, 6));
+  EXPECT_EQ(src->stats().lines, 1u);  // none of calls 1-3 read again
+}
+
+// Zeros in place of the last bytes read (the file as long as ever) and the PBX, its clock
+// behind, appending right after them: the line starts at the position read then, so it is new.
+TEST_F(QueueLogSourceTest, AfterZerosInPlaceTheLineAtThePositionReadIsNew) {
+  Append(path_, 1, 3);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  const auto size = fs::file_size(path_);
+  {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 20));
+    f.write(std::string(20, '\0').data(), 20);
+  }
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "1795600010|call-4|q|NONE|ENTERQUEUE||+1555|1\n";  // stamped before line 1
+  }
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, (std::vector<std::string>{"call-4"}));
+}
+
+// A restart while lines are being passed over (a poll reading a few bytes at a time) goes on
+// passing over them: nothing is read twice, nothing new is missed.
+TEST_F(QueueLogSourceTest, ARestartWhilePassingOverGoesOn) {
+  Append(path_, 1, 2);
+  const auto cut = fs::file_size(path_);
+  Append(path_, 3, 5);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  Append(path_, 6, 7);
+  std::string mid;
+  {
+    auto src = Make();
+    src->set_limits(4096, 50);  // about a line a poll
+    std::string err;
+    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+    src->Poll();
+    mid = src->Cursor();
+    EXPECT_NE(mid.find(" resume="), std::string::npos) << mid;
+  }
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(mid, true, &err)) << err;
+  while (src->Poll() > 0 || src->more()) {
+  }
+  EXPECT_EQ(ids_, Expected(6, 7));
+  EXPECT_EQ(src->stats().lines, 2u);
+}
+
+// Copytruncate with its copy gone (compressed at once) while the agent was stopped, and the
+// new file already longer than the position read in the old one: all of it is new.
+TEST_F(QueueLogSourceTest, ARefilledFileWithoutACopyIsReadFromItsStart) {
+  Append(path_, 1, 3);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, 0);
+  Append(path_, 10, 16);
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(10, 16));
+}
+
 TEST_F(QueueLogSourceTest, WithoutFromStartTailsOnlyNewLines) {
   Append(path_, 1, 3);
   auto src = Make();
