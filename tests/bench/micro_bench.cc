@@ -272,9 +272,12 @@ void BM_AgentPipeline(benchmark::State& state) {
       if (ccmon::agent::ParseQueueLogLine(line, &l).status == ccmon::agent::ParseStatus::kOk) {
         sm.Process(l);
       }
-      if (++i % lines_per_commit == 0) spool.Commit("queue_log", std::to_string(i), &err);
+      // Each commit carries the source's cursor, the state machine's open calls with it.
+      if (++i % lines_per_commit == 0) {
+        spool.Commit("queue_log", std::to_string(i) + "\n" + sm.SaveState(), &err);
+      }
     }
-    spool.Commit("queue_log", "end", &err);
+    spool.Commit("queue_log", "end\n" + sm.SaveState(), &err);
     spool.Ack(spool.stats().committed_seq);
   }
   state.SetItemsProcessed(events);

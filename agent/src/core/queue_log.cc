@@ -194,10 +194,7 @@ QueueLogStateMachine::Call* QueueLogStateMachine::Lookup(std::string_view call_i
 QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_id,
                                                          std::string_view queue,
                                                          std::int64_t entered_ms) {
-  if (calls_.size() >= max_tracked_ && !ended_order_.empty()) {
-    calls_.erase(ended_order_.front());
-    ended_order_.pop_front();
-  }
+  if (calls_.size() >= max_tracked_ && !ended_order_.empty()) ForgetOldestEnded();
   if (std::find(queues_seen_.begin(), queues_seen_.end(), queue) == queues_seen_.end() &&
       queues_seen_.size() < 1000) {
     queues_seen_.emplace_back(queue);
@@ -209,10 +206,45 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
   created_key_ = &it->first;
   Call& c = it->second;
   Unschedule(c);
+  Unlink(c);
   c = Call{};
   c.queue.assign(queue);
   c.entered_ms = entered_ms;
+  Link(c, it->first);
   return c;
+}
+
+void QueueLogStateMachine::Link(Call& c, const std::string& key) {
+  if (c.key != nullptr) return;
+  c.key = &key;
+  c.prev_open = last_open_;
+  c.next_open = nullptr;
+  (last_open_ != nullptr ? last_open_->next_open : first_open_) = &c;
+  last_open_ = &c;
+  ++open_calls_;
+}
+
+void QueueLogStateMachine::Unlink(Call& c) {
+  if (c.key == nullptr) return;
+  (c.prev_open != nullptr ? c.prev_open->next_open : first_open_) = c.next_open;
+  (c.next_open != nullptr ? c.next_open->prev_open : last_open_) = c.prev_open;
+  c.key = nullptr;
+  c.prev_open = c.next_open = nullptr;
+  --open_calls_;
+}
+
+void QueueLogStateMachine::ClearCalls() {
+  calls_.clear();
+  first_open_ = last_open_ = nullptr;
+  open_calls_ = 0;
+}
+
+void QueueLogStateMachine::ForgetOldestEnded() {
+  // A call id begun again after it ended is open under the same key: it stays.
+  if (auto it = calls_.find(ended_order_.front()); it != calls_.end() && it->second.ended) {
+    calls_.erase(it);
+  }
+  ended_order_.pop_front();
 }
 
 void QueueLogStateMachine::Unschedule(Call& c) {
@@ -227,11 +259,9 @@ void QueueLogStateMachine::Finish(const std::string& key, Call& c) {
     aliases_.erase(c.alias);  // the caller's id names nothing once the call ended
     c.alias.clear();
   }
+  Unlink(c);
   ended_order_.push_back(key);
-  if (ended_order_.size() > max_tracked_) {
-    calls_.erase(ended_order_.front());
-    ended_order_.pop_front();
-  }
+  if (ended_order_.size() > max_tracked_) ForgetOldestEnded();
 }
 
 void QueueLogStateMachine::Emit(std::int64_t time_ms, const CallEvent& c) {
@@ -987,12 +1017,12 @@ std::string QueueLogStateMachine::SaveState() const {
   auto pod = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
   pod(now_ms_);
   out.push_back(announced_ ? '\1' : '\0');
-  std::uint32_t n = 0;
-  for (const auto& [key, c] : calls_) n += c.ended ? 0 : 1;
+  // Ended calls (most of calls_) only serve dedupe of repeated lines: the open ones are listed.
+  std::uint32_t n = open_calls_;
   pod(n);
-  for (const auto& [key, c] : calls_) {
-    if (c.ended) continue;  // ended calls only serve dedupe of repeated lines
-    PutStr(&out, key);
+  for (const Call* open = first_open_; open != nullptr; open = open->next_open) {
+    const Call& c = *open;
+    PutStr(&out, *c.key);
     PutStr(&out, c.queue);
     PutStr(&out, c.caller_id);
     PutStr(&out, c.agent);
@@ -1047,7 +1077,7 @@ std::string QueueLogStateMachine::SaveState() const {
 }
 
 bool QueueLogStateMachine::RestoreState(std::string_view blob) {
-  calls_.clear();
+  ClearCalls();
   ended_order_.clear();
   aliases_.clear();
   timers_.clear();
@@ -1060,7 +1090,7 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
   auto fail = [this] {
     paused_.clear();
     held_.clear();
-    calls_.clear();
+    ClearCalls();
     aliases_.clear();
     members_.clear();
     bound_.clear();
@@ -1080,7 +1110,9 @@ bool QueueLogStateMachine::RestoreState(std::string_view blob) {
     if (std::find(queues_seen_.begin(), queues_seen_.end(), c.queue) == queues_seen_.end()) {
       queues_seen_.push_back(c.queue);
     }
-    auto it = calls_.emplace(std::move(key), std::move(c)).first;
+    const auto [it, added] = calls_.emplace(std::move(key), std::move(c));
+    if (!added) return;
+    Link(it->second, it->first);
     if (!it->second.answered) ScheduleLost(it->first, it->second);
   };
   if (blob.starts_with("QLSM1")) {

@@ -272,5 +272,48 @@ TEST(QueueLogStateMachineTest, SavedStateResumesOpenCalls) {
   EXPECT_TRUE(second.RestoreState(""));
 }
 
+// The saved state holds exactly the calls still open, in the order they began, however many
+// ended calls are kept for dedupe; a call id begun again after it ended stays open when its
+// first ending is forgotten, and a restored machine saves the same state again.
+TEST(QueueLogStateMachineTest, SavedStateHoldsTheOpenCallsOnly) {
+  std::vector<CallEvent> out;
+  auto sink = [&](const Event& e) {
+    if (const auto* c = std::get_if<CallEvent>(&e.body)) out.push_back(*c);
+  };
+  QueueLogStateMachine m(sink, /*max_tracked_calls=*/3);
+  QueueLogLine l;
+  auto feed = [&](const std::string& line) {
+    ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk) << line;
+    m.Process(l);
+  };
+  feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
+  feed("1795600801|a|q|NONE|ABANDON|1|1|1");
+  feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");  // a begun again
+  feed("1795600803|b|q|NONE|ENTERQUEUE||+2|1");
+  for (int i = 0; i < 5; ++i) {  // more endings than are kept: a's first one is forgotten
+    const std::string id = "x" + std::to_string(i);
+    feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ENTERQUEUE||+3|1");
+    feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ABANDON|1|1|0");
+  }
+  const std::string saved = m.SaveState();
+  QueueLogStateMachine restored(sink);
+  ASSERT_TRUE(restored.RestoreState(saved));
+  EXPECT_EQ(restored.SaveState(), saved);
+  out.clear();
+  ASSERT_EQ(ParseQueueLogLine("1795600830|a|q|SIP/1|CONNECT|28|x|2", &l).status, ParseStatus::kOk);
+  restored.Process(l);
+  ASSERT_EQ(ParseQueueLogLine("1795600831|b|q|SIP/2|CONNECT|28|y|2", &l).status, ParseStatus::kOk);
+  restored.Process(l);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& c : out) {
+    EXPECT_EQ(c.kind, CallKind::kAnswered) << c.call_id;
+    EXPECT_FALSE(c.reconstructed) << c.call_id;  // both were still open
+  }
+  // Only a and b: the ended calls are not in it.
+  EXPECT_EQ(saved.find("x0"), std::string::npos);
+  EXPECT_NE(saved.find("a|q"), std::string::npos);
+  EXPECT_NE(saved.find("b|q"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ccmon::agent

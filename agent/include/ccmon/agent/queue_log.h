@@ -146,6 +146,11 @@ class QueueLogStateMachine {
     bool timed = false;        // lost_timer is set: the call is waiting
     Timers::iterator lost_timer;
     std::string alias;  // another call id's key naming this call (an attended transfer)
+    // The list of calls not ended, in the order they began (see Link): what SaveState writes,
+    // without walking the ended calls kept for dedupe.
+    const std::string* key = nullptr;  // its key in calls_, while listed
+    Call* prev_open = nullptr;
+    Call* next_open = nullptr;
   };
   struct MemberState {
     std::int64_t wrapup_until_ms = 0;  // 0: not in wrap-up
@@ -174,6 +179,11 @@ class QueueLogStateMachine {
   void StateLine(const QueueLogLine& l, AgentState s, std::string_view reason, bool all_queues);
   void Finish(const std::string& key, Call& c);
   void Unschedule(Call& c);
+  void Link(Call& c, const std::string& key);  // to the end of the open calls
+  void Unlink(Call& c);
+  void ClearCalls();
+  // Forgets the call ended longest ago (unless begun again since), for dedupe's bounded memory.
+  void ForgetOldestEnded();
   void EndLost(const std::string& key, Call& c, std::int64_t given_up_ms);
   void SetPaused(std::string_view member, std::optional<AgentState> s);  // nullopt: unpaused
   std::optional<AgentState> PausedState(std::string_view member) const;
@@ -209,6 +219,9 @@ class QueueLogStateMachine {
   QueueLogOptions options_;
   std::size_t max_tracked_;
   std::unordered_map<std::string, Call> calls_;
+  Call* first_open_ = nullptr;  // the open calls, first begun first (Call::next_open)
+  Call* last_open_ = nullptr;
+  std::uint32_t open_calls_ = 0;
   std::deque<std::string> ended_order_;  // bounded memory of ended calls, for dedupe
   std::unordered_map<std::string, std::string> aliases_;  // call key -> the call it continues
   Timers timers_;
