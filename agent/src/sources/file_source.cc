@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "log.h"
@@ -91,6 +92,10 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   ino_ = st.st_ino;
   if (offset > static_cast<std::uint64_t>(st.st_size)) offset = 0;  // truncated meanwhile
   offset_ = offset;
+  // Writer starts before a position opened at were not read, but are not new either.
+  if (offset_ > 0) {
+    last_start_at_ = std::max(last_start_at_, resume_after_ > 0 ? resume_end_ : offset_);
+  }
   if (offset_ == 0) {
     skipping_ = false;
     tail_.clear();  // nothing of this file read yet
@@ -319,6 +324,7 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
   if (!from_start) {
     std::fseek(file_, 0, SEEK_END);
     offset_ = static_cast<std::uint64_t>(std::ftell(file_));
+    last_start_at_ = std::max(last_start_at_, offset_);  // as OpenCurrent at an offset
   }
   return true;
 }
@@ -496,6 +502,7 @@ std::size_t FileSource::DropZeros() {
   } else if (resume_after_ == 0) {  // else the text is of a line read before
     std::string torn(dropped.substr(0, text_end + 1));
     torn.push_back('\0');
+    line_at_ = offset_;
     OnLine(torn, line_no_ + 1);  // the line the text after the zeros ends
   }
   offset_ += dropped.size();
@@ -602,7 +609,11 @@ bool FileSource::FollowTruncated() {
               offset_);
     const std::string current = path_;
     path_ = copy;
+    // The copy holds the same bytes at the same positions: what was being passed over, and
+    // the starts read, hold in it.
+    const auto resume = std::tuple(resume_after_, resume_end_, last_start_at_, passed_over_);
     const bool open = OpenCurrent(offset_, nullptr);
+    std::tie(resume_after_, resume_end_, last_start_at_, passed_over_) = resume;
     path_ = current;
     if (open) {
       finishing_copy_ = true;
@@ -622,12 +633,15 @@ bool FileSource::FollowTruncated() {
         "{}: starts as it did, but the bytes before byte {} are not those read (its end lost "
         "to a power cut?); reading on after the last line read ({})",
         path_, offset_, max_line_time_);
-    const std::uint64_t end = offset_;
+    // Cut again while passing over: the lines read before the first cut still end where they
+    // did.
+    const std::uint64_t end = resume_after_ > 0 ? std::max(resume_end_, offset_) : offset_;
+    const std::uint64_t passed = resume_after_ > 0 ? passed_over_ : 0;
     line_no_ = 0;
     if (!OpenCurrent(0, nullptr)) return false;
     resume_after_ = max_line_time_;
     resume_end_ = end;
-    passed_over_ = 0;
+    passed_over_ = passed;
     return true;
   }
   if (!starts_as_read && !head_.empty()) {

@@ -429,6 +429,33 @@ TEST_F(QueueLogSourceTest, AfterALostEndAWriterStartEndsThePassingOver) {
   EXPECT_EQ(ids_.back(), "call-6");  // after calls 1-5, lost with the restart
 }
 
+// An agent that began by tailing the file from its end never read the starts before that
+// point: after a lost end, an old QUEUESTART near the file's start is passed over like the
+// other lines read or skipped before, not taken for a new start.
+TEST_F(QueueLogSourceTest, AfterALostEndAStartBeforeWhereReadingBeganIsOld) {
+  {
+    std::ofstream out(path_);
+    out << "1795600700|NONE|NONE|NONE|QUEUESTART|\n";
+  }
+  Append(path_, 1, 2);
+  auto first = Make();
+  std::string err;
+  ASSERT_TRUE(first->Start("", /*from_start=*/false, &err)) << err;
+  Append(path_, 3, 3);
+  const auto cut = fs::file_size(path_);
+  Append(path_, 4, 5);
+  first->Poll();
+  const std::string cursor = first->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  Append(path_, 6, 6);
+  auto src = Make();
+  ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(6, 6));
+  EXPECT_EQ(src->stats().lines, 1u);
+}
+
 // Asterisk stamps a line before it takes the log's lock, so a later stamp can be written
 // before an earlier one: the lines passed over are those up to the latest time read, not the
 // last line's.
