@@ -47,7 +47,7 @@ std::int64_t WallMs() {
 struct Options {
   std::string target;
   std::string metrics;         // host:port of /metrics; enables the latency mode
-  std::string latencies_file;  // each probe's latency in ms, one a line (latency mode)
+  std::string latencies_file;  // per probe: latency ms, scrapes, last scrape ms (latency mode)
   int streams = 8;
   int batch = 256;
   int window = 8;
@@ -254,14 +254,14 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-// Sends one offered call at a time to the probe queue of its own stream and scrapes /metrics
-// until the counter shows it; returns the latencies in ms.
 struct Probe {
   double ms = 0;              // written -> a scrape showed it
   int scrapes = 0;            // scrapes it took
   double last_scrape_ms = 0;  // the one that showed it
 };
 
+// Sends one offered call at a time to the probe queue of its own stream and scrapes /metrics
+// until the counter shows it; returns each probe's latency and scrapes.
 std::vector<Probe> RunProbes(const Options& opt, std::shared_ptr<grpc::Channel> channel) {
   std::vector<Probe> lat;
   const std::string site = opt.site_prefix + "-probe";

@@ -203,8 +203,8 @@ row "  each round: busy/idle p99 ms = ratio" \
   "$(awk '{printf "%s%s/%s=%s", (NR > 1 ? "  " : ""), $1, $2, $3}' "$WORK/lat.rounds")" "-" "-"
 # A probe whose batch was not yet read when its scrape asked for a snapshot needs a second
 # scrape: under load that is a second full render, idle a cached one.
-row "  each round: probes that took a second scrape, busy/idle of ~500" \
-  "$(awk '{printf "%s%s/%s", (NR > 1 ? "  " : ""), $4, $5}' "$WORK/lat.rounds")" "-" "-"
+row "  each round: probes that took a second scrape, busy/idle of the busy run's probes" \
+  "$(awk '{printf "%s%s/%s of %s", (NR > 1 ? "  " : ""), $4, $5, $6}' "$WORK/lat.rounds")" "-" "-"
 
 # --- 3. micro-benchmarks -------------------------------------------------------------------
 log "micro-benchmarks (Google Benchmark)"

@@ -86,7 +86,7 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   fstat(fileno(file_), &st);
   if (st.st_dev != dev_ || st.st_ino != ino_) {
     resume_after_ = 0;  // what is passed over, and the starts read, are of the file before
-    last_start_at_ = 0;
+    new_starts_from_ = 0;
   }
   dev_ = st.st_dev;
   ino_ = st.st_ino;
@@ -94,7 +94,7 @@ bool FileSource::OpenCurrent(std::uint64_t offset, std::string* error) {
   offset_ = offset;
   // Writer starts before a position opened at were not read, but are not new either.
   if (offset_ > 0) {
-    last_start_at_ = std::max(last_start_at_, resume_after_ > 0 ? resume_end_ : offset_);
+    new_starts_from_ = std::max(new_starts_from_, offset_);
   }
   if (offset_ == 0) {
     skipping_ = false;
@@ -259,10 +259,12 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
         if (flag == "skip") skipping_ = true;
         if (flag.starts_with("tail=")) tail_ = Unhex(std::string_view(flag).substr(5));
         if (flag.starts_with("head=")) head_ = Unhex(std::string_view(flag).substr(5));
-        if (flag.starts_with("time="))
+        if (flag.starts_with("time=")) {
           last_line_time_ = max_line_time_ = std::atoll(flag.c_str() + 5);
-        if (flag.starts_with("start="))
-          last_start_at_ = std::strtoull(flag.c_str() + 6, nullptr, 10);
+        }
+        if (flag.starts_with("start=")) {
+          new_starts_from_ = std::strtoull(flag.c_str() + 6, nullptr, 10);
+        }
         if (flag.starts_with("resume=")) {
           char* end = nullptr;
           resume_after_ = std::strtoll(flag.c_str() + 7, &end, 10);
@@ -324,7 +326,7 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
   if (!from_start) {
     std::fseek(file_, 0, SEEK_END);
     offset_ = static_cast<std::uint64_t>(std::ftell(file_));
-    last_start_at_ = std::max(last_start_at_, offset_);  // as OpenCurrent at an offset
+    new_starts_from_ = std::max(new_starts_from_, offset_);  // as OpenCurrent at an offset
   }
   return true;
 }
@@ -375,7 +377,7 @@ std::size_t FileSource::Drain() {
   std::size_t lines = 0;
   std::size_t read = 0;
   char buf[64 * 1024];
-  std::string_view last_line;  // the chunk's last line read, for its time
+  std::int64_t last_time = 0;  // LineTime of the chunk's last line read
   while (true) {
     if (read >= max_read_) {
       more_ = true;
@@ -429,8 +431,8 @@ std::size_t FileSource::Drain() {
         // before the position read then: past it every line is new, whatever its time says (a
         // PBX clock set back at boot); and so is every line from a start of the writer not
         // read before (Asterisk's QUEUESTART).
-        const bool restart = text_at + 1 > last_start_at_ && StartsAnew(text);
-        if (!restart && t <= resume_after_ && text_at < resume_end_) {
+        if (t <= resume_after_ && text_at < resume_end_ &&
+            !(text_at >= new_starts_from_ && StartsAnew(text))) {
           ++passed_over_;
           ++lines;  // the position moved: the caller commits it
           continue;
@@ -447,26 +449,25 @@ std::size_t FileSource::Drain() {
       if (line.size() > max_line_ && zero != std::string_view::npos && text.size() <= max_line_) {
         // Over the limit only by zeros: the line after them is read, the text before them
         // kept before one zero, as a torn line's.
-        std::string_view before = line.substr(0, zero);
-        before = before.substr(0, before.find_last_not_of('\0') + 1);
-        std::string compact(before);
+        // Its last byte stands for the torn text: the reader only needs to see there was some.
+        const std::size_t torn_end = line.substr(0, zero).find_last_not_of('\0');
+        std::string compact;
+        if (torn_end != std::string_view::npos) compact.push_back(line[torn_end]);
         compact.push_back('\0');
         compact.append(text);
         ++lines;
         OnLine(compact, line_no_);
-        last_line = text;
+        last_time = t;
       } else if (line.size() > max_line_) {
         OversizedLine(line_no_, line.size());
       } else {
         ++lines;
         OnLine(line, line_no_);
-        last_line = text;
+        last_time = t;
       }
     }
-    if (!last_line.empty()) {
-      if (const std::int64_t t = LineTime(last_line); t > 0) last_line_time_ = t;
-      last_line = {};
-    }
+    if (last_time > 0) last_line_time_ = last_time;
+    last_time = 0;
     Consumed(std::string_view(partial_.data(), start));
     partial_.erase(0, start);
     if (partial_.size() > max_line_) lines += DropZeros();
@@ -611,9 +612,9 @@ bool FileSource::FollowTruncated() {
     path_ = copy;
     // The copy holds the same bytes at the same positions: what was being passed over, and
     // the starts read, hold in it.
-    const auto resume = std::tuple(resume_after_, resume_end_, last_start_at_, passed_over_);
+    const auto resume = std::tuple(resume_after_, resume_end_, new_starts_from_, passed_over_);
     const bool open = OpenCurrent(offset_, nullptr);
-    std::tie(resume_after_, resume_end_, last_start_at_, passed_over_) = resume;
+    std::tie(resume_after_, resume_end_, new_starts_from_, passed_over_) = resume;
     path_ = current;
     if (open) {
       finishing_copy_ = true;
@@ -648,9 +649,9 @@ bool FileSource::FollowTruncated() {
     // Another file under the name (copytruncate, its copy compressed at once or gone): all of
     // it is new, however long it has grown.
     log->warn(
-        "{}: truncated and refilled, and no copy found; lines written just before the "
-        "cut may be missing; reading it from its start",
-        path_);
+        "{}: no longer starts as the file read did, and no copy holds what followed byte {}; "
+        "lines written just before the cut may be missing; reading it from its start",
+        path_, offset_);
     line_no_ = 0;
     return OpenCurrent(0, nullptr);
   }
@@ -699,7 +700,7 @@ std::string FileSource::Cursor() const {
     hex(head_);
   }
   if (max_line_time_ > 0) out += " time=" + std::to_string(max_line_time_);
-  if (last_start_at_ > 0) out += " start=" + std::to_string(last_start_at_);
+  if (new_starts_from_ > 0) out += " start=" + std::to_string(new_starts_from_);
   if (resume_after_ > 0) {
     out += " resume=" + std::to_string(resume_after_) + ":" + std::to_string(resume_end_);
   }

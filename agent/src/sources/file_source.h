@@ -72,10 +72,10 @@ class FileSource {
   virtual void OnLine(std::string_view line, std::uint64_t line_no) = 0;
   // Whether a line says the writer started afresh (Asterisk's QUEUESTART): after a file's end
   // was lost, the lines from such a start on are new (see FollowTruncated). Asked only then;
-  // while reading, OnLine reports the starts it reads with StartRead().
+  // while reading, OnLine reports the starts it reads with WriterStartRead().
   virtual bool StartsAnew(std::string_view /*line*/) const { return false; }
   // From OnLine: the line handed over is a start of the writer.
-  void StartRead() { last_start_at_ = line_at_ + 1; }
+  void WriterStartRead() { new_starts_from_ = line_at_ + 1; }
   // The time a line was written, in any unit that grows with it (0: unknown), to tell a
   // rotated file that comes before the lines read from one that comes after them.
   virtual std::int64_t LineTime(std::string_view /*line*/) const { return 0; }
@@ -108,10 +108,13 @@ class FileSource {
   Tail TailIn(const std::string& path) const;
   // Keeps tail_ the last bytes consumed, whatever consumed them (lines, skipped bytes).
   void Consumed(std::string_view bytes);
-  // The bytes before offset_ changed (copytruncate, a rewrite in place): opens the copy holding
-  // what followed offset_, if there is one, at offset_ (finished as a renamed file is, without
-  // its wait); else the file at its start when it is shorter than offset_, or at offset_ when
-  // it is not (reading it again would count its lines twice). False when none can be opened.
+  // The bytes before offset_ changed (copytruncate, a power cut, a rewrite in place): opens the
+  // copy holding what followed offset_, if there is one, at offset_ (finished as a renamed
+  // file is, without its wait). Else a file that still starts as read had its end lost: it is
+  // read from its start passing over the lines read before (resume_after_); one that does not
+  // is new and read from its start. With neither head nor line times known (older cursors,
+  // JSONL): from its start when shorter than offset_, else on from offset_ (reading it again
+  // would count its lines twice). False when none can be opened.
   bool FollowTruncated();
   // Keeps head_ the file's first kHead bytes (fewer while it is shorter).
   void ReadHead();
@@ -148,9 +151,11 @@ class FileSource {
   std::int64_t resume_after_ = 0;
   std::uint64_t resume_end_ = 0;
   std::uint64_t passed_over_ = 0;
-  std::int64_t max_line_time_ = 0;   // the latest LineTime read (lines may come out of order)
-  std::uint64_t line_at_ = 0;        // the position of the text of the line handed to OnLine
-  std::uint64_t last_start_at_ = 0;  // 1 + the position of the last writer start read; 0: none
+  std::int64_t max_line_time_ = 0;  // the latest LineTime read (lines may come out of order)
+  std::uint64_t line_at_ = 0;       // the position of the text of the line handed to OnLine
+  // A writer start at or after this position was not read before (one before it was: the last
+  // start read, or where reading began); 0: any.
+  std::uint64_t new_starts_from_ = 0;
   // Rotated files read to their end since the current file was last followed.
   std::set<std::pair<dev_t, ino_t>> finished_;
   std::int64_t last_line_time_ = 0;  // LineTime of the last line read

@@ -61,7 +61,7 @@ void QueueLogSource::OnLine(std::string_view line, std::uint64_t line_no) {
     ++logged_malformed_;
   }
   if (r.status == ParseStatus::kOk) {
-    if (parsed_.event == "QUEUESTART") StartRead();
+    if (parsed_.event == "QUEUESTART") WriterStartRead();
     if (parsed_.was_recoded && st.latin1++ % 1000 == 0) {
       Log()->warn("{}:{}: not valid UTF-8; read as Latin-1 ({} such lines so far)", path(), line_no,
                   st.latin1);

@@ -395,9 +395,6 @@ std::optional<double> TotalAmount(const Statement& s, double Statement::*total,
   return s.*total < percent - 1e-9 ? Amount(fee, s.*total) : Cents(amount);
 }
 
-// ---------------------------------------------------------------------------------------------
-// CSV (RFC 4180 quoting).
-
 // Whether the statement may still change (the span is not over, or rows of it may still
 // change or arrive); unknown for one rebuilt as of an earlier time, as how the sites stood
 // then is not kept.
@@ -405,6 +402,9 @@ std::optional<bool> Provisional(const Statement& s) {
   if (s.as_of_ms > 0) return std::nullopt;
   return s.span_open || !s.incomplete_sites.empty();
 }
+
+// ---------------------------------------------------------------------------------------------
+// CSV (RFC 4180 quoting).
 
 void AppendCsvField(std::string& out, std::string_view v) {
   if (v.find_first_of(",\"\r\n") == std::string_view::npos) {

@@ -322,6 +322,28 @@ TEST_F(QueueLogSourceTest, ZerosLongerThanALineDoNotTakeTheNextLine) {
   EXPECT_EQ(ids_, want);
 }
 
+// A line over the limit is being skipped up to its newline when a power cut's zeros end it:
+// the line the PBX appends after the zeros is read, not skipped with it.
+TEST_F(QueueLogSourceTest, ZerosEndALineBeingSkipped) {
+  Append(path_, 1, 1);
+  auto src = Following();
+  src->set_limits(4096, 1 << 20);
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(10000, 'x');  // no newline: skipped as it comes
+  }
+  src->Poll();
+  EXPECT_EQ(src->oversized_lines(), 1u);
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(50, '\0');
+  }
+  Append(path_, 2, 2);
+  src->Poll();
+  EXPECT_EQ(ids_, Expected(1, 2));
+  EXPECT_EQ(src->oversized_lines(), 1u);
+}
+
 // Stopped with only zeros after the last line read (the cursor's last bytes are zeros), then
 // the PBX appends: on restart the line after the zeros is read, once.
 TEST_F(QueueLogSourceTest, ARestartAfterZerosReadsTheLineAfterThem) {
@@ -533,6 +555,40 @@ TEST_F(QueueLogSourceTest, ARestartWhilePassingOverGoesOn) {
   }
   EXPECT_EQ(ids_, Expected(6, 7));
   EXPECT_EQ(src->stats().lines, 2u);
+}
+
+// ... and a start of the writer appended after the cut, with its clock behind, is still new
+// after such a restart.
+TEST_F(QueueLogSourceTest, ARestartWhilePassingOverStillSeesANewStart) {
+  Append(path_, 1, 2);
+  const auto cut = fs::file_size(path_);
+  Append(path_, 3, 5);
+  const std::string cursor = Following()->Cursor();
+  ids_.clear();
+  fs::resize_file(path_, cut);
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "1795600010|NONE|NONE|NONE|QUEUESTART|\n";  // booted an hour slow
+    out << "1795600011|call-6|q|NONE|ENTERQUEUE||+1555|1\n";
+  }
+  std::string mid;
+  {
+    auto src = Make();
+    src->set_limits(4096, 50);  // about a line a poll
+    std::string err;
+    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
+    src->Poll();
+    mid = src->Cursor();
+    ASSERT_NE(mid.find(" resume="), std::string::npos) << mid;
+  }
+  auto src = Make();
+  std::string err;
+  ASSERT_TRUE(src->Start(mid, true, &err)) << err;
+  while (src->Poll() > 0 || src->more()) {
+  }
+  EXPECT_EQ(src->stats().lines, 2u);  // the start and call 6
+  ASSERT_FALSE(ids_.empty());
+  EXPECT_EQ(ids_.back(), "call-6");
 }
 
 // Copytruncate with its copy gone (compressed at once) while the agent was stopped, and the
