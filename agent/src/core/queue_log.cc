@@ -207,7 +207,9 @@ QueueLogStateMachine::Call& QueueLogStateMachine::Create(std::string_view call_i
   Call& c = it->second;
   Unschedule(c);
   Unlink(c);
+  const std::uint32_t endings = c.endings;
   c = Call{};
+  c.endings = endings;
   c.queue.assign(queue);
   c.entered_ms = entered_ms;
   Link(c, it->first);
@@ -240,8 +242,11 @@ void QueueLogStateMachine::ClearCalls() {
 }
 
 void QueueLogStateMachine::ForgetOldestEnded() {
-  // A call id begun again after it ended is open under the same key: it stays.
-  if (auto it = calls_.find(ended_order_.front()); it != calls_.end() && it->second.ended) {
+  // A call id begun again after this ending is open under the same key, or ended again since:
+  // it stays.
+  const auto& [key, ending] = ended_order_.front();
+  if (auto it = calls_.find(key);
+      it != calls_.end() && it->second.ended && it->second.endings == ending) {
     calls_.erase(it);
   }
   ended_order_.pop_front();
@@ -260,7 +265,7 @@ void QueueLogStateMachine::Finish(const std::string& key, Call& c) {
     c.alias.clear();
   }
   Unlink(c);
-  ended_order_.push_back(key);
+  ended_order_.emplace_back(key, ++c.endings);
   if (ended_order_.size() > max_tracked_) ForgetOldestEnded();
 }
 

@@ -691,5 +691,39 @@ TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
   EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
 }
 
+// Between lines the PBX's time runs on from its last line: a poll that moves the position
+// without reading a line (a power cut's zeros) does not set it back to that line's time, so a
+// waiting call is still closed when its maximum wait is up.
+TEST_F(QueueLogSourceTest, ZerosDoNotHoldTheClockBack) {
+  ccmon::FakeClock steady(1000);
+  std::vector<UnansweredReason> reasons;
+  QueueLogOptions o;
+  o.max_wait_ms = 120 * 1000;
+  QueueLogSource src(
+      path_,
+      [&](const Event& e) {
+        if (const auto* c = std::get_if<CallEvent>(&e.body);
+            c && c->kind == CallKind::kUnanswered) {
+          reasons.push_back(c->reason);
+        }
+      },
+      o);
+  src.set_clock(steady);
+  src.set_limits(4096, 1 << 20);
+  Append(path_, 1, 1);
+  std::string err;
+  ASSERT_TRUE(src.Start("", true, &err)) << err;
+  src.Poll();
+  steady.Advance(60 * 1000);
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(10000, '\0');
+  }
+  src.Poll();  // the zeros are passed: the position moved, no line was read
+  steady.Advance(60 * 1000);
+  src.Poll();
+  EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
+}
+
 }  // namespace
 }  // namespace ccmon::agent

@@ -315,5 +315,34 @@ TEST(QueueLogStateMachineTest, SavedStateHoldsTheOpenCallsOnly) {
   EXPECT_NE(saved.find("b|q"), std::string::npos);
 }
 
+// A call id that ended, began again and ended again is remembered from its last ending: when
+// the first ending is forgotten, a repeated line of the second is still a duplicate, not a new
+// call.
+TEST(QueueLogStateMachineTest, ACallEndedTwiceIsRememberedFromItsLastEnding) {
+  std::vector<CallEvent> out;
+  auto sink = [&](const Event& e) {
+    if (const auto* c = std::get_if<CallEvent>(&e.body)) out.push_back(*c);
+  };
+  QueueLogStateMachine m(sink, /*max_tracked_calls=*/3);
+  QueueLogLine l;
+  auto feed = [&](const std::string& line) {
+    ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk) << line;
+    m.Process(l);
+  };
+  feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
+  feed("1795600801|a|q|NONE|ABANDON|1|1|1");
+  feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");
+  feed("1795600803|a|q|NONE|ABANDON|1|1|1");
+  feed("1795600804|x|q|NONE|ENTERQUEUE||+2|1");
+  feed("1795600805|x|q|NONE|ABANDON|1|1|1");
+  feed("1795600806|y|q|NONE|ENTERQUEUE||+3|1");
+  feed("1795600807|y|q|NONE|ABANDON|1|1|1");  // a's first ending is forgotten here
+  const std::size_t events = out.size();
+  const std::uint64_t duplicates = m.stats().duplicates;
+  feed("1795600803|a|q|NONE|ABANDON|1|1|1");  // the second ending's line, read again
+  EXPECT_EQ(out.size(), events);
+  EXPECT_EQ(m.stats().duplicates, duplicates + 1);
+}
+
 }  // namespace
 }  // namespace ccmon::agent

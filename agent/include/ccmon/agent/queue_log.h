@@ -148,6 +148,7 @@ class QueueLogStateMachine {
     std::string alias;  // another call id's key naming this call (an attended transfer)
     // The list of calls not ended, in the order they began (see Link): what SaveState writes,
     // without walking the ended calls kept for dedupe.
+    std::uint32_t endings = 0;         // times a call under this key ended (see ended_order_)
     const std::string* key = nullptr;  // its key in calls_, while listed
     Call* prev_open = nullptr;
     Call* next_open = nullptr;
@@ -222,7 +223,9 @@ class QueueLogStateMachine {
   Call* first_open_ = nullptr;  // the open calls, first begun first (Call::next_open)
   Call* last_open_ = nullptr;
   std::uint32_t open_calls_ = 0;
-  std::deque<std::string> ended_order_;  // bounded memory of ended calls, for dedupe
+  // Bounded memory of ended calls, for dedupe: each ending's key and the call's ending count
+  // then (a call id begun again and ended again is forgotten by its last ending).
+  std::deque<std::pair<std::string, std::uint32_t>> ended_order_;
   std::unordered_map<std::string, std::string> aliases_;  // call key -> the call it continues
   Timers timers_;
   std::unordered_map<std::string, MemberState> members_;
