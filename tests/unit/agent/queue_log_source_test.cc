@@ -53,6 +53,38 @@ class QueueLogSourceTest : public ::testing::Test {
     return src;
   }
 
+  // Lines 1-5 read and their position saved, then the file's end lost from line 3 on (a power
+  // cut): the position saved.
+  std::string CursorThenEndLost() {
+    Append(path_, 1, 2);
+    const auto cut = fs::file_size(path_);
+    Append(path_, 3, 5);
+    std::string cursor = Following()->Cursor();
+    ids_.clear();
+    fs::resize_file(path_, cut);
+    return cursor;
+  }
+
+  // The position a source started from `cursor` saves after one poll of about a line.
+  std::string CursorAfterALine(const std::string& cursor) {
+    auto src = Make();
+    src->set_limits(4096, 50);
+    std::string err;
+    EXPECT_TRUE(src->Start(cursor, true, &err)) << err;
+    src->Poll();
+    return src->Cursor();
+  }
+
+  // A source started from `cursor` that has read all there is.
+  std::unique_ptr<QueueLogSource> ReadFrom(const std::string& cursor) {
+    auto src = Make();
+    std::string err;
+    EXPECT_TRUE(src->Start(cursor, true, &err)) << err;
+    while (src->Poll() > 0 || src->more()) {
+    }
+    return src;
+  }
+
   std::vector<std::string> Expected(int from, int to) {
     std::vector<std::string> v;
     for (int i = from; i <= to; ++i) v.push_back("call-" + std::to_string(i));
@@ -377,26 +409,13 @@ TEST_F(QueueLogSourceTest, AFileWhoseEndWasLostIsReadOnAfterTheLastLineRead) {
   for (const int appended : {1, 8}) {
     SCOPED_TRACE(appended);
     fs::remove(path_);
-    ids_.clear();
-    Append(path_, 1, 2);
-    const auto cut = fs::file_size(path_);
-    Append(path_, 3, 5);
-    const std::string cursor = Following()->Cursor();
-    ids_.clear();
-    fs::resize_file(path_, cut);  // lines 3-5 lost
+    const std::string cursor = CursorThenEndLost();
     Append(path_, 6, 5 + appended);
-    auto src = Make();
-    std::string err;
-    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
-    src->Poll();
+    auto src = ReadFrom(cursor);
     EXPECT_EQ(ids_, Expected(6, 5 + appended));
     EXPECT_EQ(src->stats().duplicates, 0u);
     EXPECT_EQ(src->stats().lines, static_cast<std::uint64_t>(appended));
-    // A restart from here reads nothing again.
-    auto again = Make();
-    ASSERT_TRUE(again->Start(src->Cursor(), true, &err)) << err;
-    again->Poll();
-    EXPECT_EQ(again->stats().lines, 0u);
+    EXPECT_EQ(ReadFrom(src->Cursor())->stats().lines, 0u);  // a restart reads nothing again
   }
 }
 
@@ -404,12 +423,7 @@ TEST_F(QueueLogSourceTest, AFileWhoseEndWasLostIsReadOnAfterTheLastLineRead) {
 // read): only lines that start before the position read then are passed over; past it every
 // line is new.
 TEST_F(QueueLogSourceTest, AfterALostEndLinesPastThePositionReadAreReadWhateverTheirTime) {
-  Append(path_, 1, 2);
-  const auto cut = fs::file_size(path_);
-  Append(path_, 3, 5);
-  const std::string cursor = Following()->Cursor();
-  ids_.clear();
-  fs::resize_file(path_, cut);
+  const std::string cursor = CursorThenEndLost();
   {
     std::ofstream out(path_, std::ios::app);
     for (int i = 6; i <= 9; ++i) {  // as long as lines 3-5 and 6 (one digit each), stamped early
@@ -531,28 +545,11 @@ TEST_F(QueueLogSourceTest, AfterZerosInPlaceTheLineAtThePositionReadIsNew) {
 // A restart while lines are being passed over (a poll reading a few bytes at a time) goes on
 // passing over them: nothing is read twice, nothing new is missed.
 TEST_F(QueueLogSourceTest, ARestartWhilePassingOverGoesOn) {
-  Append(path_, 1, 2);
-  const auto cut = fs::file_size(path_);
-  Append(path_, 3, 5);
-  const std::string cursor = Following()->Cursor();
-  ids_.clear();
-  fs::resize_file(path_, cut);
+  const std::string cursor = CursorThenEndLost();
   Append(path_, 6, 7);
-  std::string mid;
-  {
-    auto src = Make();
-    src->set_limits(4096, 50);  // about a line a poll
-    std::string err;
-    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
-    src->Poll();
-    mid = src->Cursor();
-    EXPECT_NE(mid.find(" resume="), std::string::npos) << mid;
-  }
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start(mid, true, &err)) << err;
-  while (src->Poll() > 0 || src->more()) {
-  }
+  const std::string mid = CursorAfterALine(cursor);
+  ASSERT_NE(mid.find(" resume="), std::string::npos) << mid;
+  auto src = ReadFrom(mid);
   EXPECT_EQ(ids_, Expected(6, 7));
   EXPECT_EQ(src->stats().lines, 2u);
 }
@@ -560,32 +557,15 @@ TEST_F(QueueLogSourceTest, ARestartWhilePassingOverGoesOn) {
 // ... and a start of the writer appended after the cut, with its clock behind, is still new
 // after such a restart.
 TEST_F(QueueLogSourceTest, ARestartWhilePassingOverStillSeesANewStart) {
-  Append(path_, 1, 2);
-  const auto cut = fs::file_size(path_);
-  Append(path_, 3, 5);
-  const std::string cursor = Following()->Cursor();
-  ids_.clear();
-  fs::resize_file(path_, cut);
+  const std::string cursor = CursorThenEndLost();
   {
     std::ofstream out(path_, std::ios::app);
     out << "1795600010|NONE|NONE|NONE|QUEUESTART|\n";  // booted an hour slow
     out << "1795600011|call-6|q|NONE|ENTERQUEUE||+1555|1\n";
   }
-  std::string mid;
-  {
-    auto src = Make();
-    src->set_limits(4096, 50);  // about a line a poll
-    std::string err;
-    ASSERT_TRUE(src->Start(cursor, true, &err)) << err;
-    src->Poll();
-    mid = src->Cursor();
-    ASSERT_NE(mid.find(" resume="), std::string::npos) << mid;
-  }
-  auto src = Make();
-  std::string err;
-  ASSERT_TRUE(src->Start(mid, true, &err)) << err;
-  while (src->Poll() > 0 || src->more()) {
-  }
+  const std::string mid = CursorAfterALine(cursor);
+  ASSERT_NE(mid.find(" resume="), std::string::npos) << mid;
+  auto src = ReadFrom(mid);
   EXPECT_EQ(src->stats().lines, 2u);  // the start and call 6
   ASSERT_FALSE(ids_.empty());
   EXPECT_EQ(ids_.back(), "call-6");
@@ -662,32 +642,45 @@ TEST_F(QueueLogSourceTest, RotatedWhileStoppedAndNewFileLate) {
   EXPECT_EQ(ids_, Expected(1, 7));
 }
 
+// A source whose queue_log holds call-1's entry at 1795600801 and nothing more, read, its
+// calls lost after 120 s; the reasons of the calls it closes unanswered.
+std::unique_ptr<QueueLogSource> LostCallWatcher(const std::string& path,
+                                                const ccmon::FakeClock& steady,
+                                                std::vector<UnansweredReason>* reasons) {
+  QueueLogOptions o;
+  o.max_wait_ms = 120 * 1000;
+  auto src = std::make_unique<QueueLogSource>(
+      path,
+      [reasons](const Event& e) {
+        if (const auto* c = std::get_if<CallEvent>(&e.body);
+            c && c->kind == CallKind::kUnanswered) {
+          reasons->push_back(c->reason);
+        }
+      },
+      o);
+  src->set_clock(steady);
+  src->set_limits(4096, 1 << 20);
+  {
+    std::ofstream out(path);
+    out << "1795600801|call-1|q|NONE|ENTERQUEUE||+1555|1\n";
+  }
+  std::string err;
+  EXPECT_TRUE(src->Start("", true, &err)) << err;
+  src->Poll();
+  return src;
+}
+
 // Between lines the machine's clock runs on the steady clock from the last line's PBX time:
 // a call with no outcome is closed as lost max_wait after its entry although no line came.
 TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
   ccmon::FakeClock steady(1000);
   std::vector<UnansweredReason> reasons;
-  QueueLogOptions o;
-  o.max_wait_ms = 120 * 1000;
-  QueueLogSource src(
-      path_,
-      [&](const Event& e) {
-        if (const auto* c = std::get_if<CallEvent>(&e.body);
-            c && c->kind == CallKind::kUnanswered) {
-          reasons.push_back(c->reason);
-        }
-      },
-      o);
-  src.set_clock(steady);
-  Append(path_, 1, 1);  // call-1 enters at 1795600801 and nothing more is written
-  std::string err;
-  ASSERT_TRUE(src.Start("", true, &err)) << err;
-  src.Poll();
+  auto src = LostCallWatcher(path_, steady, &reasons);
   steady.Advance(119 * 1000);
-  EXPECT_EQ(src.Poll(), 0u);
+  EXPECT_EQ(src->Poll(), 0u);
   EXPECT_TRUE(reasons.empty());
   steady.Advance(1000);
-  EXPECT_EQ(src.Poll(), 1u);  // the lost event changed the cursor
+  EXPECT_EQ(src->Poll(), 1u);  // the lost event changed the cursor
   EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
 }
 
@@ -697,31 +690,15 @@ TEST_F(QueueLogSourceTest, QuietLogStillClosesLostCalls) {
 TEST_F(QueueLogSourceTest, ZerosDoNotHoldTheClockBack) {
   ccmon::FakeClock steady(1000);
   std::vector<UnansweredReason> reasons;
-  QueueLogOptions o;
-  o.max_wait_ms = 120 * 1000;
-  QueueLogSource src(
-      path_,
-      [&](const Event& e) {
-        if (const auto* c = std::get_if<CallEvent>(&e.body);
-            c && c->kind == CallKind::kUnanswered) {
-          reasons.push_back(c->reason);
-        }
-      },
-      o);
-  src.set_clock(steady);
-  src.set_limits(4096, 1 << 20);
-  Append(path_, 1, 1);
-  std::string err;
-  ASSERT_TRUE(src.Start("", true, &err)) << err;
-  src.Poll();
+  auto src = LostCallWatcher(path_, steady, &reasons);
   steady.Advance(60 * 1000);
   {
     std::ofstream out(path_, std::ios::app | std::ios::binary);
     out << std::string(10000, '\0');
   }
-  src.Poll();  // the zeros are passed: the position moved, no line was read
+  src->Poll();  // the zeros are passed: the position moved, no line was read
   steady.Advance(60 * 1000);
-  src.Poll();
+  src->Poll();
   EXPECT_EQ(reasons, std::vector<UnansweredReason>{UnansweredReason::kLost});
 }
 

@@ -272,40 +272,45 @@ TEST(QueueLogStateMachineTest, SavedStateResumesOpenCalls) {
   EXPECT_TRUE(second.RestoreState(""));
 }
 
+// A machine with a dedupe memory of `max_tracked` calls, fed line by line; its call events.
+struct Fed {
+  std::vector<CallEvent> out;
+  QueueLogStateMachine m;
+  explicit Fed(std::size_t max_tracked) : m([this](const Event& e) { Record(e); }, max_tracked) {}
+  void Record(const Event& e) {
+    if (const auto* c = std::get_if<CallEvent>(&e.body)) out.push_back(*c);
+  }
+  static void Feed(QueueLogStateMachine& machine, const std::string& line) {
+    QueueLogLine l;
+    ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk) << line;
+    machine.Process(l);
+  }
+  void Feed(const std::string& line) { Feed(m, line); }
+};
+
 // The saved state holds exactly the calls still open, in the order they began, however many
 // ended calls are kept for dedupe; a call id begun again after it ended stays open when its
 // first ending is forgotten, and a restored machine saves the same state again.
 TEST(QueueLogStateMachineTest, SavedStateHoldsTheOpenCallsOnly) {
-  std::vector<CallEvent> out;
-  auto sink = [&](const Event& e) {
-    if (const auto* c = std::get_if<CallEvent>(&e.body)) out.push_back(*c);
-  };
-  QueueLogStateMachine m(sink, /*max_tracked_calls=*/3);
-  QueueLogLine l;
-  auto feed = [&](const std::string& line) {
-    ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk) << line;
-    m.Process(l);
-  };
-  feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
-  feed("1795600801|a|q|NONE|ABANDON|1|1|1");
-  feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");  // a begun again
-  feed("1795600803|b|q|NONE|ENTERQUEUE||+2|1");
+  Fed f(3);
+  f.Feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
+  f.Feed("1795600801|a|q|NONE|ABANDON|1|1|1");
+  f.Feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");  // a begun again
+  f.Feed("1795600803|b|q|NONE|ENTERQUEUE||+2|1");
   for (int i = 0; i < 5; ++i) {  // more endings than are kept: a's first one is forgotten
     const std::string id = "x" + std::to_string(i);
-    feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ENTERQUEUE||+3|1");
-    feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ABANDON|1|1|0");
+    f.Feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ENTERQUEUE||+3|1");
+    f.Feed("179560081" + std::to_string(i) + "|" + id + "|q|NONE|ABANDON|1|1|0");
   }
-  const std::string saved = m.SaveState();
-  QueueLogStateMachine restored(sink);
+  const std::string saved = f.m.SaveState();
+  QueueLogStateMachine restored([&f](const Event& e) { f.Record(e); });
   ASSERT_TRUE(restored.RestoreState(saved));
   EXPECT_EQ(restored.SaveState(), saved);
-  out.clear();
-  ASSERT_EQ(ParseQueueLogLine("1795600830|a|q|SIP/1|CONNECT|28|x|2", &l).status, ParseStatus::kOk);
-  restored.Process(l);
-  ASSERT_EQ(ParseQueueLogLine("1795600831|b|q|SIP/2|CONNECT|28|y|2", &l).status, ParseStatus::kOk);
-  restored.Process(l);
-  ASSERT_EQ(out.size(), 2u);
-  for (const auto& c : out) {
+  f.out.clear();
+  Fed::Feed(restored, "1795600830|a|q|SIP/1|CONNECT|28|x|2");
+  Fed::Feed(restored, "1795600831|b|q|SIP/2|CONNECT|28|y|2");
+  ASSERT_EQ(f.out.size(), 2u);
+  for (const auto& c : f.out) {
     EXPECT_EQ(c.kind, CallKind::kAnswered) << c.call_id;
     EXPECT_FALSE(c.reconstructed) << c.call_id;  // both were still open
   }
@@ -319,29 +324,20 @@ TEST(QueueLogStateMachineTest, SavedStateHoldsTheOpenCallsOnly) {
 // the first ending is forgotten, a repeated line of the second is still a duplicate, not a new
 // call.
 TEST(QueueLogStateMachineTest, ACallEndedTwiceIsRememberedFromItsLastEnding) {
-  std::vector<CallEvent> out;
-  auto sink = [&](const Event& e) {
-    if (const auto* c = std::get_if<CallEvent>(&e.body)) out.push_back(*c);
-  };
-  QueueLogStateMachine m(sink, /*max_tracked_calls=*/3);
-  QueueLogLine l;
-  auto feed = [&](const std::string& line) {
-    ASSERT_EQ(ParseQueueLogLine(line, &l).status, ParseStatus::kOk) << line;
-    m.Process(l);
-  };
-  feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
-  feed("1795600801|a|q|NONE|ABANDON|1|1|1");
-  feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");
-  feed("1795600803|a|q|NONE|ABANDON|1|1|1");
-  feed("1795600804|x|q|NONE|ENTERQUEUE||+2|1");
-  feed("1795600805|x|q|NONE|ABANDON|1|1|1");
-  feed("1795600806|y|q|NONE|ENTERQUEUE||+3|1");
-  feed("1795600807|y|q|NONE|ABANDON|1|1|1");  // a's first ending is forgotten here
-  const std::size_t events = out.size();
-  const std::uint64_t duplicates = m.stats().duplicates;
-  feed("1795600803|a|q|NONE|ABANDON|1|1|1");  // the second ending's line, read again
-  EXPECT_EQ(out.size(), events);
-  EXPECT_EQ(m.stats().duplicates, duplicates + 1);
+  Fed f(3);
+  f.Feed("1795600800|a|q|NONE|ENTERQUEUE||+1|1");
+  f.Feed("1795600801|a|q|NONE|ABANDON|1|1|1");
+  f.Feed("1795600802|a|q|NONE|ENTERQUEUE||+1|1");
+  f.Feed("1795600803|a|q|NONE|ABANDON|1|1|1");
+  f.Feed("1795600804|x|q|NONE|ENTERQUEUE||+2|1");
+  f.Feed("1795600805|x|q|NONE|ABANDON|1|1|1");
+  f.Feed("1795600806|y|q|NONE|ENTERQUEUE||+3|1");
+  f.Feed("1795600807|y|q|NONE|ABANDON|1|1|1");  // a's first ending is forgotten here
+  const std::size_t events = f.out.size();
+  const std::uint64_t duplicates = f.m.stats().duplicates;
+  f.Feed("1795600803|a|q|NONE|ABANDON|1|1|1");  // the second ending's line, read again
+  EXPECT_EQ(f.out.size(), events);
+  EXPECT_EQ(f.m.stats().duplicates, duplicates + 1);
 }
 
 }  // namespace
