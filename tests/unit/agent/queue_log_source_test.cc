@@ -65,6 +65,20 @@ class QueueLogSourceTest : public ::testing::Test {
     return cursor;
   }
 
+  // logrotate's copytruncate: the file copied to `copy`, then cut to nothing.
+  void CopyTruncate(const std::string& copy) {
+    fs::copy_file(path_, copy);
+    fs::resize_file(path_, 0);
+  }
+
+  // Zeros in place of the file's last n bytes, as a power cut leaves blocks never written.
+  void ZeroLastBytes(std::size_t n) {
+    const auto size = fs::file_size(path_);
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - n));
+    f.write(std::string(n, '\0').data(), static_cast<std::streamsize>(n));
+  }
+
   // The position a source started from `cursor` saves after one poll of about a line.
   std::string CursorAfterALine(const std::string& cursor) {
     auto src = Make();
@@ -149,8 +163,7 @@ TEST_F(QueueLogSourceTest, FollowsCopyTruncateWithoutLosingTheLastLines) {
   Append(path_, 1, 3);
   auto src = Following();
   Append(path_, 4, 5);  // appended after our last read, before logrotate copies
-  fs::copy_file(path_, path_ + "-20261126");
-  fs::resize_file(path_, 0);
+  CopyTruncate(path_ + "-20261126");
   Append(path_, 6, 7);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 5));  // the copy, finished from where the last read stopped
@@ -165,8 +178,7 @@ TEST_F(QueueLogSourceTest, CopyTruncateWhileStoppedIsFoundByWhatWasReadLast) {
   Append(path_, 1, 3);
   const std::string cursor = Following()->Cursor();
   Append(path_, 4, 5);
-  fs::copy_file(path_, path_ + ".1");
-  fs::resize_file(path_, 0);
+  CopyTruncate(path_ + ".1");
   Append(path_, 6, 20);
   auto src = Make();
   std::string err;
@@ -181,8 +193,7 @@ TEST_F(QueueLogSourceTest, CopyTruncateUnseenWhileInputWasHeldIsFoundByContent) 
   Append(path_, 1, 3);
   auto src = Following();
   Append(path_, 4, 5);
-  fs::copy_file(path_, path_ + ".1");
-  fs::resize_file(path_, 0);
+  CopyTruncate(path_ + ".1");
   Append(path_, 6, 20);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 5));
@@ -191,19 +202,14 @@ TEST_F(QueueLogSourceTest, CopyTruncateUnseenWhileInputWasHeldIsFoundByContent) 
   EXPECT_EQ(ids_, Expected(1, 20));
 }
 
-// With no copy to finish: a file cut below the position is read from its start; one whose
-// bytes before the position changed but that is as long as ever (the zeros a power cut left
-// in place of the last lines read) is read on from the position, not again from its start,
-// which would count every line twice.
+// With no copy to finish: a file whose bytes before the position changed but that still
+// starts as it did (the zeros a power cut left in place of the last lines read) is read on
+// after the lines read, not again from its start, which would count every line twice; a file
+// cut to nothing and written anew is read from its start.
 TEST_F(QueueLogSourceTest, AChangedFileWithoutACopyIsReadOnceOnly) {
   Append(path_, 1, 3);
   auto src = Following();
-  const auto size = fs::file_size(path_);
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(size - 20));
-    f.write(std::string(20, '\0').data(), 20);
-  }
+  ZeroLastBytes(20);
   Append(path_, 4, 5);
   src->Poll();
   EXPECT_EQ(ids_, Expected(1, 5));
@@ -525,12 +531,7 @@ TEST_F(QueueLogSourceTest, AfterZerosInPlaceTheLineAtThePositionReadIsNew) {
   Append(path_, 1, 3);
   const std::string cursor = Following()->Cursor();
   ids_.clear();
-  const auto size = fs::file_size(path_);
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(size - 20));
-    f.write(std::string(20, '\0').data(), 20);
-  }
+  ZeroLastBytes(20);
   {
     std::ofstream out(path_, std::ios::app);
     out << "1795600010|call-4|q|NONE|ENTERQUEUE||+1555|1\n";  // stamped before line 1
