@@ -31,6 +31,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
+  if [ -n "${MEMDIR:-}" ]; then rm -rf "$MEMDIR"; fi
 }
 trap cleanup EXIT
 
@@ -78,6 +79,13 @@ log "ingest: sink vs collector, batches 1 64 256 1024, $ROUNDS rounds of ${SECON
 PIDS+=($!)
 sink_grpc=$(wait_port "$WORK/sink.log" "serving gRPC on port")
 start_collector coll --data-dir "$WORK/coll/data"
+# The same collector with its data directory in memory (tmpfs: every sync returns at once and
+# nothing is written back later, into other rows), at batch 64 only: what the code would do on
+# a disk that syncs for free, an upper bound for that row.
+MEMDIR=""
+if [ -d /dev/shm ] && MEMDIR="$(mktemp -d /dev/shm/ccmon-bench.XXXXXX)"; then
+  start_collector nosync --data-dir "$MEMDIR/data"
+fi
 
 load() {  # port batch [extra...]
   local port=$1 batch=$2
@@ -94,6 +102,7 @@ for batch in 1 64 256 1024; do
   : >"$WORK/s.$batch"
   : >"$WORK/c.$batch"
   : >"$WORK/r.$batch"
+  : >"$WORK/n.$batch"
   for _ in $(seq "$ROUNDS"); do
     rs=$(load "$sink_grpc" "$batch")
     rc=$(load "$coll_grpc" "$batch")
@@ -101,6 +110,11 @@ for batch in 1 64 256 1024; do
     echo "$rc" >>"$WORK/c.$batch"
     ratio "$rc" "$rs" >>"$WORK/r.$batch"
     echo >>"$WORK/r.$batch"
+    if [ "$batch" = 64 ] && [ -n "$MEMDIR" ]; then
+      rn=$(load "$nosync_grpc" "$batch")
+      echo "$rn" >>"$WORK/n.$batch"
+      echo "$(ratio "$rn" "$rs") $(ratio "$rc" "$rn")" >>"$WORK/nr.$batch"
+    fi
   done
   s=$(median <"$WORK/s.$batch")
   c=$(median <"$WORK/c.$batch")
@@ -109,7 +123,15 @@ for batch in 1 64 256 1024; do
   row "ingest batch $batch: collector WAL on (vs bare sink)" "$(fmt_rate "$c")" \
     "$(fmt_rate "$s")" "$r"
   if [ "$batch" = 256 ]; then ratio256=$r; fi
+  if [ "$batch" = 64 ] && [ -n "$MEMDIR" ]; then
+    row "  diagnostic: the same on a tmpfs data directory, batch 64 (vs bare sink)" \
+      "$(fmt_rate "$(median <"$WORK/n.$batch")")" "$(fmt_rate "$s")" \
+      "$(awk '{print $1}' "$WORK/nr.$batch" | median)"
+    row "  each round: tmpfs/sink, disk/tmpfs" "$(awk '{printf "%s/%s  ", $1, $2}' \
+      "$WORK/nr.$batch")" "-" "-"
+  fi
 done
+if [ -n "$MEMDIR" ]; then kill "$nosync_pid" 2>/dev/null || true; fi
 
 # Diagnostic: the same collector without a data dir (no WAL), batch 256, to show where the
 # gap comes from.
