@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     std::int64_t t = now - 1800 * 1000;
     auto apply = [&](ccmon::EventBody body) {
       ++events;
-      const auto r = engine.Apply(site, inst, ccmon::Event{++seq, t, std::move(body)});
+      const auto r = engine.Apply(site, inst, ccmon::Event{++seq, t, body});
       if (r.kind != ccmon::collector::ApplyResult::Kind::kAccepted) ++rejected;
     };
     for (int a = 0; a < agents; ++a) {
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       }
     }
     std::vector<std::string> ids;
-    ids.reserve(static_cast<std::size_t>(queues * calls));
+    ids.reserve(static_cast<std::size_t>(queues) * static_cast<std::size_t>(calls));
     for (int c = 0; c < calls; ++c) {
       for (int q = 0; q < queues; ++q) {
         const std::string& id = ids.emplace_back(site + "-" + std::to_string(c * queues + q));

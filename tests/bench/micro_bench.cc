@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -401,6 +402,7 @@ std::vector<std::string> SerialisedBatches() {
     ccmon::wire::ToProto(e, batches[i / 256].add_events());
   }
   std::vector<std::string> out;
+  out.reserve(batches.size());
   for (const auto& b : batches) out.push_back(b.SerializeAsString());
   return out;
 }
@@ -509,7 +511,7 @@ int QueuesFor(std::size_t series) {
     auto e20 = PopulatedEngine(clock, 20);
     return static_cast<double>(CountSeries(Render(*e20)) - CountSeries(Render(*e10))) / 10.0;
   }();
-  return std::max(1, static_cast<int>(static_cast<double>(series) / per_queue + 0.5));
+  return std::max(1, static_cast<int>(std::lround(static_cast<double>(series) / per_queue)));
 }
 
 void BM_MetricsRender(benchmark::State& state) {
