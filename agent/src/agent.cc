@@ -507,7 +507,17 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
   std::string stream_failure;  // a pipe cannot be read again: the import must stop
   bool bound_logged = false;
   std::atomic<bool> paused_now{false};  // for the sender's live status
-  SenderSet* senders = nullptr;         // set once the senders exist
+  // Input files missing or unreadable now, counted after each poll: for heartbeats and the
+  // sender's live status.
+  std::atomic<std::uint32_t> waiting_now{0};
+  auto count_waiting = [&] {
+    std::uint32_t n = 0;
+    for (const auto& src : logs) n += src->waiting() ? 1 : 0;
+    for (const auto& src : jsonls) n += src->waiting() ? 1 : 0;
+    waiting_now = n;
+  };
+  count_waiting();
+  SenderSet* senders = nullptr;  // set once the senders exist
   auto input_paused = [&] {
     // A replica that stays away until the spool is full is given up: the others go on.
     if (senders != nullptr && spool.Full()) senders->GiveUpLaggingLocked();
@@ -558,7 +568,7 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     return false;
   };
   // Reads up to 8 chunks per source; true when input is left (poll again at once).
-  auto poll_sources = [&]() {
+  auto read_sources = [&]() {
     bool more = false;
     for (int round = 0; round < 8; ++round) {
       std::lock_guard lock(spool_mu);
@@ -581,6 +591,11 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
       // The simulator cannot replay a chunk: what the disk refused is lost (demo data).
       writer.TakeFailure();
     }
+    return more;
+  };
+  auto poll_sources = [&]() {
+    const bool more = read_sources();
+    count_waiting();
     return more;
   };
   std::uint64_t heartbeats_skipped = 0;
@@ -610,6 +625,7 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     }
     for (const auto& src : jsonls)
       hb.lines_rejected += src->stats().rejected + src->oversized_lines();
+    hb.sources_waiting = waiting_now.load();
     // Past the bound's headroom (a long outage) heartbeats wait too: they would only say
     // "still here" to a collector that cannot hear them yet. Acknowledged segments an ack
     // could not delete then (the directory could not be synced) are tried again here.
@@ -671,6 +687,7 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
   sopt.batch_max = o.batch_max;
   sopt.status_interval = std::chrono::milliseconds(std::min(o.heartbeat_ms, 2000));
   sopt.paused = [&paused_now] { return paused_now.load(); };
+  sopt.sources_waiting = [&waiting_now] { return waiting_now.load(); };
   SenderSet sender(sopt, spool, spool_mu);
   senders = &sender;
 

@@ -69,6 +69,7 @@ void ToProto(const Event& in, v1::Event* out) {
           h->set_spool_paused(b.spool_paused);
           h->set_lines_rejected(b.lines_rejected);
           h->set_replicas_given_up(b.replicas_given_up);
+          h->set_sources_waiting(b.sources_waiting);
         }
       },
       in.body);
@@ -147,7 +148,8 @@ std::string_view FromProto(const v1::Event& in, Event* out) {
       const auto& h = in.heartbeat();
       out->body = Heartbeat{h.agent_time_ms(),  h.spool_backlog_events(), h.spool_backlog_bytes(),
                             h.events_dropped(), h.agent_version(),        h.interval_ms(),
-                            h.spool_paused(),   h.lines_rejected(),       h.replicas_given_up()};
+                            h.spool_paused(),   h.lines_rejected(),       h.replicas_given_up(),
+                            h.sources_waiting()};
       return {};
     }
     case v1::Event::BODY_NOT_SET:
@@ -423,6 +425,8 @@ bool ReadHeartbeat(CodedInputStream& in, const char* base, Heartbeat* h) {
         return ReadVarint(in, &h->lines_rejected);
       case Varint(9):
         return ReadVarint(in, &h->replicas_given_up);
+      case Varint(10):
+        return ReadVarint(in, &h->sources_waiting);
       default:
         return SkipUnknown(in, tag);
     }

@@ -5,7 +5,11 @@
 #     collector, and every call after it is delivered;
 #  2. an 8-day backlog read while the collector is down stays within --spool-max-bytes (the
 #     agent pauses its source, no event dropped) and is delivered in full once it is up;
-#  3. a spool disk that fills up (a 1 MB tmpfs) pauses the source instead of exiting: when the
+#  3. an input file that is not there is waited for and shown at the collector
+#     (ccmon_agent_sources_waiting, what AgentSourceMissing fires on) while the agent's other
+#     file is read; once it appears it is read from its start (without --from-start), the
+#     gauge back at 0;
+#  4. a spool disk that fills up (a 1 MB tmpfs) pauses the source instead of exiting: when the
 #     collector comes back the spool drains, reading resumes, and every call arrives exactly
 #     once.
 # A finished --once import leaves the site's backlog gauge at 0. Skipped (with a note) where tmpfs cannot be mounted.
@@ -84,11 +88,37 @@ expect_metric ccmon_calls_offered_total "$(printf "$l" backlog)" 3000
 expect_metric ccmon_agent_dropped_events_total 'site="backlog"' 0
 kill "$AGENT_PID"
 
-# --- 3. the spool's disk fills up -------------------------------------------------------------
+# --- 3. an input file that is not there --------------------------------------------------------
+start_collector c-missing
+: >"$WORK/present.queue_log"
+mkdir -p "$WORK/pbx"
+# Without --from-start: a file there at start is tailed from its end, one that appears later
+# is new and read whole.
+start_bg agent-missing "$BIN/ccmon-agent" --site missing --collector "127.0.0.1:$GRPC_PORT" \
+  --queue-log "$WORK/present.queue_log" --queue-log "$WORK/pbx/queue_log" \
+  --no-fsync --spool-dir "$WORK/spool-missing" --heartbeat-ms 200
+AGENT_PID=$LAST_PID
+waiting_is() { [[ $(metric ccmon_agent_sources_waiting 'site="missing"') == "$1" ]]; }
+answered_is() { [[ $(metric ccmon_calls_answered_total "$(printf "$l" missing)") == "$1" ]]; }
+wait_for waiting_is 1 ||
+  fail "a missing queue_log: ccmon_agent_sources_waiting = $(metric ccmon_agent_sources_waiting 'site="missing"'), expected 1"
+calls 700000 2 $((now - 900)) 60 >>"$WORK/present.queue_log"
+wait_for answered_is 2 || fail "the file that is there was not read while the other is missing"
+grep -q "pbx/queue_log: No such file or directory; waiting for it to appear" \
+  "$WORK/agent-missing.log" || fail "the missing file was not named in the agent's log"
+calls 710000 3 $((now - 600)) 60 >"$WORK/pbx/queue_log"
+wait_for waiting_is 0 || fail "the file appeared but the gauge stays at $(metric ccmon_agent_sources_waiting 'site="missing"')"
+wait_for answered_is 5 ||
+  fail "the file that appeared was not read from its start: $(metric ccmon_calls_answered_total "$(printf "$l" missing)") of 5 answered"
+kill "$AGENT_PID"
+kill "$COLLECTOR_PID"
+wait "$COLLECTOR_PID" 2>/dev/null || true
+
+# --- 4. the spool's disk fills up -------------------------------------------------------------
 mkdir -p "$WORK/fs"
 if ! mount -t tmpfs -o size=1m tmpfs "$WORK/fs" 2>/dev/null; then
   echo "NOTE: cannot mount tmpfs here; the full-disk case is left to the unit test"
-  echo "PASS: huge line and spool bound"
+  echo "PASS: huge line, spool bound and missing input file"
   exit 0
 fi
 on_cleanup() { umount "$WORK/fs"; }
@@ -111,4 +141,4 @@ expect_metric ccmon_calls_offered_total "$(printf "$l" full)" 6000
 gaps=$(metric ccmon_ingest_sequence_gaps_total '')
 [[ $gaps == 0 ]] || fail "sequence gaps: $gaps (a chunk spooled twice or lost)"
 kill "$AGENT_PID"
-echo "PASS: huge line, spool bound and full spool disk"
+echo "PASS: huge line, spool bound, missing input file and full spool disk"

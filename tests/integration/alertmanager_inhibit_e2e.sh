@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/alertmanager.yml's inhibition rules in a real Alertmanager: a dark site silences its
-# own queue, staffing and link alerts (not another site's); staff gone silences the same site
+# own queue, staffing, link and input-file alerts (not another site's); staff gone silences the same site
 # and client's SlaAtRisk and QueueSurge (not another client's); a dead trunk silences its own
 # LinkDegraded and the site's voice quality, not its queues nor another link; one replica
 # down or without sites (CollectorDown, NoSitesReporting) silences nothing of its shard, whose
@@ -23,11 +23,12 @@ post() {  # label=value... : one firing alert
     -d "[{\"labels\":$labels,\"startsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]" >/dev/null ||
     fail "cannot post $labels"
 }
-# state ALERTNAME SITE CLIENT: "active" or "suppressed".
+# state ALERTNAME SITE CLIENT: "active" or "suppressed" (CLIENT "": an alert without one, as
+# Prometheus' on-call rules are).
 state() {
   curl -sf "$AM/api/v2/alerts?inhibited=true&silenced=true&active=true" |
     jq -r --arg a "$1" --arg s "$2" --arg c "$3" \
-      '[.[] | select(.labels.alertname == $a and .labels.site == $s and .labels.client == $c)
+      '[.[] | select(.labels.alertname == $a and .labels.site == $s and (.labels.client // "") == $c)
        | .status.state] | first // "absent"'
 }
 expect_state() {  # want alertname site client
@@ -44,10 +45,14 @@ post alertname=QueueSurge severity=warning shard=asia client=acme site=bogota-1 
 post alertname=StaffingCollapse severity=critical shard=asia client=acme site=pune-1
 post alertname=SlaAtRisk severity=warning shard=asia client=acme site=pune-1 queue=billing
 post alertname=SlaAtRisk severity=warning shard=asia client=globex site=pune-1 queue=sales
+post alertname=AgentSourceMissing severity=warning team=oncall site=manila-1
+post alertname=AgentSourceMissing severity=warning team=oncall site=bogota-1
 
 expect_state suppressed QueueSurge manila-1 acme
 expect_state suppressed LinkDegraded manila-1 acme
 expect_state active QueueSurge bogota-1 acme
+expect_state suppressed AgentSourceMissing manila-1 ""
+expect_state active AgentSourceMissing bogota-1 ""
 expect_state suppressed SlaAtRisk pune-1 acme
 expect_state active SlaAtRisk pune-1 globex
 expect_state active SiteDark manila-1 acme

@@ -64,6 +64,7 @@ route_is oncall-tickets alertname=CollectorDiskFilling severity=warning team=onc
 route_is oncall-pager alertname=LedgerStoreUnavailable severity=critical team=oncall
 route_is oncall-tickets alertname=IngestStreamsRefused severity=warning team=oncall reason=unauthorized
 route_is oncall-tickets alertname=AlertReceiverDown severity=warning team=oncall
+route_is oncall-tickets,vendor-noc alertname=AgentSourceMissing severity=warning team=oncall site=manila-1
 
 # 4. Dashboards: JSON, schema, one data source, the three template variables.
 for f in grafana/dashboards/*.json; do

@@ -310,6 +310,7 @@ bool Sender::Session(const std::function<bool()>& done) {
       status.mutable_status()->set_spool_backlog_bytes(st.bytes);
     }
     status.mutable_status()->set_spool_paused(opt_.paused && opt_.paused());
+    status.mutable_status()->set_sources_waiting(opt_.sources_waiting ? opt_.sources_waiting() : 0);
     return stream->Write(status);
   };
   // A write that fails means the call is over (the collector ended it, or the link broke):

@@ -41,6 +41,8 @@ struct SenderOptions {
   // on the sender's thread; may be empty).
   std::chrono::milliseconds status_interval{2000};
   std::function<bool()> paused;
+  // Input files the agent cannot read now (called on the sender's thread; may be empty).
+  std::function<std::uint32_t()> sources_waiting;
 };
 
 class Sender {

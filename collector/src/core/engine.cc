@@ -160,7 +160,7 @@ void Engine::Impl::AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx,
   in.held_n = 0;
 }
 
-void Engine::Impl::ApplyHeartbeat(Site& site, const Heartbeat& h) {
+void Engine::Impl::ApplyHeartbeat(Site& site, Instance& in, const Heartbeat& h) {
   site.clock_skew_ms = h.agent_time_ms - clock.NowMs();
   // A heartbeat is as old as its place in the spool: live status, when the agent sends it,
   // says the backlog and the pause better.
@@ -171,6 +171,9 @@ void Engine::Impl::ApplyHeartbeat(Site& site, const Heartbeat& h) {
   site.spool_dropped = h.events_dropped;
   site.lines_rejected = h.lines_rejected;
   site.replicas_given_up = h.replicas_given_up;
+  // A heartbeat replayed from the WAL (no stream open) is history: it must not hold a gauge
+  // of now up for an agent that may never come back.
+  if (in.open_streams > 0 && !in.live_sources) in.sources_waiting = h.sources_waiting;
   site.heartbeat_interval_ms = h.interval_ms;
   if (!h.agent_version.empty() && ValidText(h.agent_version, cfg.limits.max_field_bytes)) {
     site.version = std::string(h.agent_version);
@@ -195,10 +198,16 @@ std::uint64_t Engine::OpenStream(std::string_view site_id, std::string_view inst
   return in.last_seq;
 }
 
-void Engine::ApplyAgentStatus(std::string_view site_id, std::uint64_t backlog_events, bool paused) {
+void Engine::ApplyAgentStatus(std::string_view site_id, std::string_view instance,
+                              const AgentLiveStatus& status) {
   Site& site = impl_->GetSite(site_id);
-  site.spool_backlog = backlog_events;
-  site.spool_paused = paused;
+  site.spool_backlog = status.backlog_events;
+  site.spool_paused = status.paused;
+  Instance& in = site.GetInstance(instance);
+  if (in.open_streams > 0) {
+    in.sources_waiting = status.sources_waiting;
+    in.live_sources = true;
+  }
   site.live_status = true;
   site.last_seen_ms = impl_->clock.NowMs();
 }
@@ -227,6 +236,10 @@ void Engine::CloseStream(std::string_view site_id, std::string_view instance) {
   }
   if (auto* in = Find(site.instances, instance); in != nullptr && in->open_streams > 0) {
     --in->open_streams;
+    if (in->open_streams == 0) {
+      in->sources_waiting = 0;
+      in->live_sources = false;
+    }
     // The site's close watermark may move on now that this instance stopped streaming.
     impl_->UpdateCloseWatermark(site);
   }
@@ -275,7 +288,7 @@ ApplyResult Engine::Apply(std::string_view site_id, std::string_view instance, c
         if constexpr (std::is_same_v<T, LinkSample>) return m.ApplyLink(site, body, t);
         if constexpr (std::is_same_v<T, VoiceQuality>) return m.ApplyVoice(site, body, t);
         if constexpr (std::is_same_v<T, Heartbeat>) {
-          m.ApplyHeartbeat(site, body);
+          m.ApplyHeartbeat(site, in, body);
           return ApplyResult{};
         }
       },

@@ -269,6 +269,11 @@ struct Instance {
   std::uint32_t held_n = 0;
   std::size_t held_call = 0;  // hash of the call id of the held events (0: none)
   std::uint32_t open_streams = 0;
+  // Input files this agent instance cannot read now: from its live status once it sends one
+  // (live_sources), else from its heartbeats while it streams. Not checkpointed; 0 once its
+  // streams close.
+  std::uint32_t sources_waiting = 0;
+  bool live_sources = false;
 };
 
 struct Site {
@@ -292,6 +297,16 @@ struct Site {
     return it->second;
   }
   std::uint64_t& LastSeq(std::string_view instance) { return GetInstance(instance).last_seq; }
+
+  // Input files the agent instances streaming now cannot read (two agents under one site id
+  // read different PBXs: each says its own).
+  std::uint32_t SourcesWaiting() const {
+    std::uint32_t n = 0;
+    for (const auto& [id, in] : instances) {
+      if (in.open_streams > 0) n += in.sources_waiting;
+    }
+    return n;
+  }
 
   // The watermark of the slowest instance streaming now (none: no bound).
   std::int64_t SlowestStreaming() const {
@@ -420,7 +435,7 @@ struct Engine::Impl {
   // agree with it, and are never held (a backfill of an old log sends heartbeats of today).
   void AdvanceWatermark(Instance& in, std::int64_t t, bool from_pbx, std::string_view call_id);
   // A heartbeat: the agent's clock skew, spool backlog and health.
-  void ApplyHeartbeat(Site& site, const Heartbeat& h);
+  void ApplyHeartbeat(Site& site, Instance& in, const Heartbeat& h);
   ApplyResult Invalid(std::string_view reason, std::string detail) {
     ++stats.invalid_by_reason[std::string(reason)];
     return ApplyResult{ApplyResult::Kind::kInvalid, reason, std::move(detail)};

@@ -25,6 +25,7 @@ Snapshot Engine::TakeSnapshot() const {
     sv.spool_paused = site->spool_paused;
     sv.lines_rejected = site->lines_rejected;
     sv.replicas_given_up = site->replicas_given_up;
+    sv.sources_waiting = site->SourcesWaiting();
     sv.agent_instance = site->last_instance;
     if (const auto* in = Find(site->instances, site->last_instance)) {
       sv.last_applied_seq = in->last_seq;

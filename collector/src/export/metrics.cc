@@ -384,9 +384,16 @@ void Build(const Snapshot& s, const Pipeline* pipeline, Out& b) {
                             "the spool was full; it misses what the spool dropped), since the "
                             "agent process started.",
                             T::Counter);
+  auto& sources_waiting =
+      b.Family("ccmon_agent_sources_waiting",
+               "Input files (queue_log, JSONL) the site's agent is configured to "
+               "read and cannot now: missing or unreadable, waited for. Their calls "
+               "are not counted until they can be read.",
+               T::Gauge);
   for (const auto& site : s.sites) {
     const Labels sl_labels = {{"site", site.site}};
     b.Add(paused, sl_labels, site.spool_paused ? 1 : 0);
+    b.Add(sources_waiting, sl_labels, static_cast<double>(site.sources_waiting));
     b.Add(rejected, sl_labels, static_cast<double>(site.lines_rejected));
     b.Add(given_up, sl_labels, static_cast<double>(site.replicas_given_up));
     b.Add(connected, sl_labels, site.connected ? 1 : 0);

@@ -349,8 +349,9 @@ grpc::Status IngestService::Stream(grpc::ServerContext* ctx, RawStream* stream) 
       }
       if (msg.msg_case() == v1::AgentMessage::kStatus) {
         pipeline_.Run([&](Engine& e) {
-          e.ApplyAgentStatus(site, msg.status().spool_backlog_events(),
-                             msg.status().spool_paused());
+          e.ApplyAgentStatus(site, instance,
+                             {msg.status().spool_backlog_events(), msg.status().spool_paused(),
+                              msg.status().sources_waiting()});
         });
         continue;
       }

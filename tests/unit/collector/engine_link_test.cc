@@ -117,7 +117,7 @@ TEST_F(EngineTest, LiveStatusOutranksSpooledHeartbeats) {
   engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
   EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 10u);
   clock_.Advance(30 * kS);
-  engine_->ApplyAgentStatus("s1", 14018, true);
+  engine_->ApplyAgentStatus("s1", "i1", {14018, true, 0});
   Snapshot s = engine_->TakeSnapshot();
   EXPECT_EQ(s.sites[0].spool_backlog_events, 14018u);
   EXPECT_TRUE(s.sites[0].spool_paused);
@@ -130,6 +130,57 @@ TEST_F(EngineTest, LiveStatusOutranksSpooledHeartbeats) {
   hb.spool_backlog_events = 5;  // an agent without live status: heartbeats say it again
   engine_->Apply("s1", "i1", Event{++seq_, hb.agent_time_ms, hb});
   EXPECT_EQ(engine_->TakeSnapshot().sites[0].spool_backlog_events, 5u);
+}
+
+// The input files an agent cannot read: its latest heartbeat's word while it streams, its
+// live status's once it sends one (heartbeats arrive as late as the events ahead of them), and
+// nothing once it disconnects. Two agent instances under one site id each count their own.
+TEST_F(EngineTest, SourcesWaitingAreEachStreamingAgentsLatestWord) {
+  Make();
+  engine_->OpenStream("s1", "i1", "v");
+  Heartbeat hb;
+  hb.agent_time_ms = clock_.NowMs();
+  auto beat = [&](const char* instance, std::uint32_t waiting) {
+    hb.sources_waiting = waiting;
+    return engine_->Apply("s1", instance, Event{++seq_, hb.agent_time_ms, hb}).kind;
+  };
+  auto waiting = [&] { return engine_->TakeSnapshot().sites[0].sources_waiting; };
+  ASSERT_EQ(beat("i1", 0), ApplyResult::Kind::kAccepted);
+  EXPECT_EQ(waiting(), 0u);
+  beat("i1", 2);
+  EXPECT_EQ(waiting(), 2u);
+  beat("i1", 1);  // one of the two files appeared
+  EXPECT_EQ(waiting(), 1u);
+
+  // A second agent under the same site id (another PBX) has its own files.
+  std::uint64_t i2_seq = engine_->OpenStream("s1", "i2", "v");
+  hb.sources_waiting = 1;
+  engine_->Apply("s1", "i2", Event{++i2_seq, hb.agent_time_ms, hb});
+  EXPECT_EQ(waiting(), 2u);
+  hb.sources_waiting = 0;
+  engine_->Apply("s1", "i2", Event{++i2_seq, hb.agent_time_ms, hb});
+  EXPECT_EQ(waiting(), 1u) << "i2's files are all read; i1 still waits for one";
+  engine_->CloseStream("s1", "i2");
+
+  // Live status outranks the spooled heartbeats that follow it.
+  engine_->ApplyAgentStatus("s1", "i1", {0, false, 3});
+  EXPECT_EQ(waiting(), 3u);
+  beat("i1", 0);  // written long ago, delivered now
+  EXPECT_EQ(waiting(), 3u);
+  engine_->ApplyAgentStatus("s1", "i1", {0, false, 0});
+  EXPECT_EQ(waiting(), 0u);
+
+  // Disconnected: it says nothing, and heartbeats applied without a stream (the WAL's replay
+  // at a collector's start) are history, not now.
+  engine_->ApplyAgentStatus("s1", "i1", {0, false, 2});
+  engine_->CloseStream("s1", "i1");
+  EXPECT_EQ(waiting(), 0u);
+  beat("i1", 4);
+  EXPECT_EQ(waiting(), 0u);
+  engine_->ApplyAgentStatus("s1", "i1", {0, false, 4});
+  EXPECT_EQ(waiting(), 0u);
+  engine_->OpenStream("s1", "i1", "v");  // back: nothing said yet on this stream
+  EXPECT_EQ(waiting(), 0u);
 }
 
 TEST_F(EngineTest, VoiceQualityAveragesOverFiveMinutes) {

@@ -90,6 +90,10 @@ TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   h->mutable_heartbeat()->set_events_dropped(4);
   h->mutable_heartbeat()->set_agent_version("1.2.3");
   h->mutable_heartbeat()->set_interval_ms(5000);
+  h->mutable_heartbeat()->set_spool_paused(true);
+  h->mutable_heartbeat()->set_lines_rejected(6);
+  h->mutable_heartbeat()->set_replicas_given_up(2);
+  h->mutable_heartbeat()->set_sources_waiting(3);
   batch.add_events()->set_seq(12);  // no body
   const std::string bytes = batch.SerializeAsString();
 
@@ -149,6 +153,10 @@ TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   EXPECT_EQ(hb.events_dropped, 4u);
   EXPECT_EQ(hb.agent_version, "1.2.3");
   EXPECT_EQ(hb.interval_ms, 5000u);
+  EXPECT_TRUE(hb.spool_paused);
+  EXPECT_EQ(hb.lines_rejected, 6u);
+  EXPECT_EQ(hb.replicas_given_up, 2u);
+  EXPECT_EQ(hb.sources_waiting, 3u);
 
   EXPECT_EQ(out[5].bad, "no_body");
   EXPECT_EQ(out[5].event.seq, 12u);
@@ -528,6 +536,30 @@ TEST(BatchPayload, DecodingThePayloadAgreesWithParsingTheAgentMessage) {
   EXPECT_TRUE(BatchPayload(std::string("\x12\x82\x80\x80\x80\x10\x0a\x00", 8)).empty());
   EXPECT_TRUE(BatchPayload(std::string("\x12\x80\x80\x80\x80\x80\x00", 7)).empty());
   EXPECT_EQ(BatchPayload(std::string("\x12\x02\x0a\x00", 4)), std::string("\x0a\x00", 2));
+}
+
+// The agent's heartbeat goes out through ToProto and comes back through FromProto (and the
+// hand-written decoder above) with every field.
+TEST(Heartbeat, EveryFieldRoundTripsThroughTheGeneratedMessage) {
+  Event in;
+  in.seq = 3;
+  in.time_ms = 1000;
+  in.body = Heartbeat{-5, 7, 8, 9, "2.0.0", 5000, true, 10, 11, 2};
+  v1::Event proto;
+  ToProto(in, &proto);
+  Event out;
+  ASSERT_EQ(FromProto(proto, &out), "");
+  const auto& hb = std::get<Heartbeat>(out.body);
+  EXPECT_EQ(hb.agent_time_ms, -5);
+  EXPECT_EQ(hb.spool_backlog_events, 7u);
+  EXPECT_EQ(hb.spool_backlog_bytes, 8u);
+  EXPECT_EQ(hb.events_dropped, 9u);
+  EXPECT_EQ(hb.agent_version, "2.0.0");
+  EXPECT_EQ(hb.interval_ms, 5000u);
+  EXPECT_TRUE(hb.spool_paused);
+  EXPECT_EQ(hb.lines_rejected, 10u);
+  EXPECT_EQ(hb.replicas_given_up, 11u);
+  EXPECT_EQ(hb.sources_waiting, 2u);
 }
 
 }  // namespace

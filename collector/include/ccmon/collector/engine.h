@@ -38,9 +38,16 @@ class Engine {
   // under one site id (both reading the same PBX would count its calls twice).
   std::vector<std::string> OtherOpenInstances(std::string_view site,
                                               std::string_view instance) const;
-  // An agent's live status (AgentStatus, outside the spool): its backlog and pause, and a sign
-  // of life. Once a site's agent sends these, its spooled heartbeats no longer set them.
-  void ApplyAgentStatus(std::string_view site, std::uint64_t backlog_events, bool paused);
+  // An agent's live status (AgentStatus, outside the spool): its backlog, its pause and the
+  // input files it cannot read, and a sign of life. Once an agent sends these, its spooled
+  // heartbeats no longer set them.
+  struct AgentLiveStatus {
+    std::uint64_t backlog_events = 0;
+    bool paused = false;
+    std::uint32_t sources_waiting = 0;
+  };
+  void ApplyAgentStatus(std::string_view site, std::string_view instance,
+                        const AgentLiveStatus& status);
   std::uint64_t OpenStream(std::string_view site, std::string_view instance,
                            std::string_view agent_version);
   void CloseStream(std::string_view site, std::string_view instance);

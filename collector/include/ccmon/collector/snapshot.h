@@ -98,6 +98,9 @@ struct SiteView {
   bool spool_paused = false;
   std::uint64_t lines_rejected = 0;     // input lines the agent skipped, since it started
   std::uint64_t replicas_given_up = 0;  // collector replicas the agent gave up, since it started
+  // Input files (queue_log, JSONL) the connected agent is configured to read and cannot now:
+  // missing or unreadable, waited for. 0 while no agent streams.
+  std::uint32_t sources_waiting = 0;
   std::string agent_instance;
   std::uint64_t last_applied_seq = 0;
   std::string agent_version;

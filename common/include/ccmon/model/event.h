@@ -118,6 +118,8 @@ struct Heartbeat {
   // Collector replicas the agent gave up (it stayed away until the spool was full),
   // cumulative since the agent process started.
   std::uint64_t replicas_given_up = 0;
+  // Input files the agent reads that are missing or unreadable now.
+  std::uint32_t sources_waiting = 0;
 };
 
 using EventBody = std::variant<CallEvent, AgentStateEvent, LinkSample, VoiceQuality, Heartbeat>;
