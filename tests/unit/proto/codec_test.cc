@@ -40,6 +40,20 @@ bool Generated(const std::string& bytes) {
   return batch.ParseFromString(bytes);
 }
 
+// Every field of a decoded heartbeat against what was encoded.
+void ExpectHeartbeat(const Heartbeat& got, const Heartbeat& want) {
+  EXPECT_EQ(got.agent_time_ms, want.agent_time_ms);
+  EXPECT_EQ(got.spool_backlog_events, want.spool_backlog_events);
+  EXPECT_EQ(got.spool_backlog_bytes, want.spool_backlog_bytes);
+  EXPECT_EQ(got.events_dropped, want.events_dropped);
+  EXPECT_EQ(got.agent_version, want.agent_version);
+  EXPECT_EQ(got.interval_ms, want.interval_ms);
+  EXPECT_EQ(got.spool_paused, want.spool_paused);
+  EXPECT_EQ(got.lines_rejected, want.lines_rejected);
+  EXPECT_EQ(got.replicas_given_up, want.replicas_given_up);
+  EXPECT_EQ(got.sources_waiting, want.sources_waiting);
+}
+
 TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   v1::EventBatch batch;
   auto* e = batch.add_events();
@@ -146,17 +160,8 @@ TEST(DecodeBatch, EveryFieldOfEveryBodyDecodesToItsValue) {
   EXPECT_EQ(voice.loss_ratio, 0.5);
   EXPECT_EQ(voice.rtt_ms, 120);
 
-  const auto& hb = std::get<Heartbeat>(out[4].event.body);
-  EXPECT_EQ(hb.agent_time_ms, -5);
-  EXPECT_EQ(hb.spool_backlog_events, 1ULL << 40);
-  EXPECT_EQ(hb.spool_backlog_bytes, 3u);
-  EXPECT_EQ(hb.events_dropped, 4u);
-  EXPECT_EQ(hb.agent_version, "1.2.3");
-  EXPECT_EQ(hb.interval_ms, 5000u);
-  EXPECT_TRUE(hb.spool_paused);
-  EXPECT_EQ(hb.lines_rejected, 6u);
-  EXPECT_EQ(hb.replicas_given_up, 2u);
-  EXPECT_EQ(hb.sources_waiting, 3u);
+  ExpectHeartbeat(std::get<Heartbeat>(out[4].event.body),
+                  Heartbeat{-5, 1ULL << 40, 3, 4, "1.2.3", 5000, true, 6, 2, 3});
 
   EXPECT_EQ(out[5].bad, "no_body");
   EXPECT_EQ(out[5].event.seq, 12u);
@@ -549,17 +554,7 @@ TEST(Heartbeat, EveryFieldRoundTripsThroughTheGeneratedMessage) {
   ToProto(in, &proto);
   Event out;
   ASSERT_EQ(FromProto(proto, &out), "");
-  const auto& hb = std::get<Heartbeat>(out.body);
-  EXPECT_EQ(hb.agent_time_ms, -5);
-  EXPECT_EQ(hb.spool_backlog_events, 7u);
-  EXPECT_EQ(hb.spool_backlog_bytes, 8u);
-  EXPECT_EQ(hb.events_dropped, 9u);
-  EXPECT_EQ(hb.agent_version, "2.0.0");
-  EXPECT_EQ(hb.interval_ms, 5000u);
-  EXPECT_TRUE(hb.spool_paused);
-  EXPECT_EQ(hb.lines_rejected, 10u);
-  EXPECT_EQ(hb.replicas_given_up, 11u);
-  EXPECT_EQ(hb.sources_waiting, 2u);
+  ExpectHeartbeat(std::get<Heartbeat>(out.body), std::get<Heartbeat>(in.body));
 }
 
 }  // namespace
