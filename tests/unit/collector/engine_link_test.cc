@@ -160,13 +160,17 @@ TEST_F(EngineTest, SourcesWaitingAreEachStreamingAgentsLatestWord) {
   hb.sources_waiting = 0;
   engine_->Apply("s1", "i2", Event{++i2_seq, hb.agent_time_ms, hb});
   EXPECT_EQ(waiting(), 1u) << "i2's files are all read; i1 still waits for one";
-  engine_->CloseStream("s1", "i2");
 
-  // Live status outranks the spooled heartbeats that follow it.
+  // Live status outranks the spooled heartbeats that follow it, for the agent that sends it:
+  // the other agent's heartbeats still count.
   engine_->ApplyAgentStatus("s1", "i1", {0, false, 3});
   EXPECT_EQ(waiting(), 3u);
   beat("i1", 0);  // written long ago, delivered now
   EXPECT_EQ(waiting(), 3u);
+  hb.sources_waiting = 1;
+  engine_->Apply("s1", "i2", Event{++i2_seq, hb.agent_time_ms, hb});
+  EXPECT_EQ(waiting(), 4u);
+  engine_->CloseStream("s1", "i2");
   engine_->ApplyAgentStatus("s1", "i1", {0, false, 0});
   EXPECT_EQ(waiting(), 0u);
 
@@ -181,6 +185,8 @@ TEST_F(EngineTest, SourcesWaitingAreEachStreamingAgentsLatestWord) {
   EXPECT_EQ(waiting(), 0u);
   engine_->OpenStream("s1", "i1", "v");  // back: nothing said yet on this stream
   EXPECT_EQ(waiting(), 0u);
+  beat("i1", 1);  // an agent without live status on this stream: its heartbeats say it
+  EXPECT_EQ(waiting(), 1u);
 }
 
 TEST_F(EngineTest, VoiceQualityAveragesOverFiveMinutes) {
