@@ -7,7 +7,8 @@
 #  - On-call's pager, the vendor NOC's and every floor lead's chat rooms and acme's liaison
 #    (mail) are told that manila-1 is dark, in words that say what, where, since when, the
 #    figures and the runbook; none of the alerts the dark site explains reaches anyone.
-#  - A queue surging at another site still reaches that site's floor and acme's digest.
+#  - A queue surging at another site still reaches that site's floor and acme's digest; an
+#    agent there that cannot read its call log reaches on-call's tickets and the NOC in words.
 #  - The site comes back: every notification sent is followed by its resolution.
 source "$(dirname "$0")/lib.sh"
 TOOLS=$1
@@ -105,7 +106,9 @@ INHIBITED=(
   "alertname=StaffingCollapse severity=critical client=acme site=manila-1"
 )
 CONTROL="alertname=QueueSurge severity=warning client=acme site=bogota-1 queue=billing"
-for a in "${INHIBITED[@]}" "$CONTROL"; do post "$HOUR_AHEAD" $a; done
+# An on-call rule about a site that is not dark: Prometheus' alerts carry no client.
+SOURCE="alertname=AgentSourceMissing severity=warning team=oncall site=bogota-1"
+for a in "${INHIBITED[@]}" "$CONTROL" "$SOURCE"; do post "$HOUR_AHEAD" $a; done
 for a in "${INHIBITED[@]}"; do
   set -- $a
   WAIT_S=10 wait_for am_has "${1#*=}" manila-1 suppressed || fail "${1#*=} at manila-1 not inhibited"
@@ -148,6 +151,14 @@ WAIT_S=10 wait_for chat_has /floor-bogota-1 "[FIRING:1] QueueSurge acme bogota-1
   fail "bogota-1's floor was not told about its own queue surging"
 WAIT_S=10 wait_for mail_has service-desk@acme.example '^Service notices for acme: 1 open' ||
   fail "acme's digest did not carry bogota-1's surge"
+# An agent that cannot read its call log: a ticket for on-call, and words for the NOC.
+WAIT_S=10 wait_for webhook_has /oncall-tickets firing AgentSourceMissing bogota-1 ||
+  fail "on-call got no ticket for bogota-1's unreadable call log"
+WAIT_S=10 wait_for chat_has /vendor-noc "[FIRING:1] AgentSourceMissing bogota-1" ||
+  fail "the NOC was not told of bogota-1's unreadable call log"
+text=$(chat_text /vendor-noc "[FIRING:1] AgentSourceMissing")
+[[ "$text" == *"Site bogota-1's agent cannot read its call log: those calls are not being counted"* ]] ||
+  fail "the NOC's AgentSourceMissing message lacks its headline: $text"
 
 # expect_no_leaks: nothing the dark site explains reached anyone, in any form: no page or
 # webhook naming it, no chat message or mail whose "Alert:" line names it for manila-1.
@@ -188,7 +199,7 @@ for want in "To the acme service team" "reports 1 open problem" "Now: Site manil
 done
 
 # --- manila-1's other alerts end while it is dark, then the site comes back.
-for a in "${INHIBITED[@]}" "$CONTROL"; do post "$(now)" $a; done
+for a in "${INHIBITED[@]}" "$CONTROL" "$SOURCE"; do post "$(now)" $a; done
 start_agent 2
 WAIT_S=30 wait_for webhook_has /oncall-pager resolved SiteDark manila-1 ||
   fail "on-call was not told that manila-1 is back"
@@ -198,6 +209,10 @@ for room in /vendor-noc /floor-all; do
 done
 WAIT_S=10 wait_for chat_has /floor-bogota-1 "[RESOLVED] QueueSurge acme bogota-1" ||
   fail "bogota-1's floor was not told its surge is over"
+WAIT_S=10 wait_for chat_has /vendor-noc "[RESOLVED] AgentSourceMissing bogota-1" ||
+  fail "the NOC was not told bogota-1's call log is read again"
+[[ $(chat_text /vendor-noc "[RESOLVED] AgentSourceMissing") == *"Site bogota-1's agent reads all its call logs again"* ]] ||
+  fail "the NOC's AgentSourceMissing resolution lacks its headline"
 WAIT_S=10 wait_for mail_has service-desk@acme.example '^Site manila-1 is reporting again' ||
   fail "acme's liaison was not told that manila-1 is back"
 WAIT_S=10 wait_for mail_has service-desk@acme.example '^Service notices for acme: 0 open, 1 over' ||
