@@ -317,10 +317,16 @@ bool FileSource::Start(const std::string& cursor, bool from_start, std::string* 
   }
   const bool exists = stat(path_.c_str(), &st) == 0;
   if (!OpenCurrent(0, nullptr)) {
-    // A file that appears later is new: all of it is read, whatever from_start says; one that
-    // exists but cannot be read yet (permissions) is tailed from its end once it can be,
-    // unless from_start.
-    start_at_end_ = exists && !from_start;
+    // A file that appears later is new: all of it is read, whatever from_start says. One that
+    // exists but cannot be read yet (permissions) is read, once it can be, from where its end
+    // was now (from its start with from_start): what it held before the agent started is not
+    // read, as of a readable file, and what is written to it meanwhile is. Another file under
+    // the name by then is new.
+    if (exists && !from_start) {
+      dev_ = st.st_dev;
+      ino_ = st.st_ino;
+      offset_ = static_cast<std::uint64_t>(st.st_size);
+    }
     return Wait();
   }
   if (!from_start) {
@@ -345,15 +351,14 @@ bool FileSource::Wait() {
 }
 
 // Reopens a file that was missing or unreadable: the same file (inode) resumes at the saved
-// offset, a new one is read from its start (or its end, see Start).
+// offset (for a file unreadable since the agent started, where its end was then: see Start), a
+// new one is read from its start.
 bool FileSource::Reopen() {
   struct stat st {};
   const bool known = dev_ != 0 || ino_ != 0;
   const bool exists = stat(path_.c_str(), &st) == 0;
   const bool same = exists && known && st.st_dev == dev_ && st.st_ino == ino_;
-  const std::uint64_t at = same                      ? offset_
-                           : start_at_end_ && exists ? static_cast<std::uint64_t>(st.st_size)
-                                                     : 0;
+  const std::uint64_t at = same ? offset_ : 0;
   if (!exists || !OpenCurrent(at, nullptr)) {
     const auto now = Now();
     if (now - last_waiting_log_ >= std::chrono::minutes(5)) {
@@ -365,7 +370,6 @@ bool FileSource::Reopen() {
     return false;
   }
   if (!same) line_no_ = 0;
-  start_at_end_ = false;
   Log()->info("{}: {}; reading it from byte {}", path_, same ? "readable again" : "appeared",
               offset_);
   return true;

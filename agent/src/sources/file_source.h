@@ -159,7 +159,6 @@ class FileSource {
   // Rotated files read to their end since the current file was last followed.
   std::set<std::pair<dev_t, ino_t>> finished_;
   std::int64_t last_line_time_ = 0;  // LineTime of the last line read
-  bool start_at_end_ = false;        // an existing but unreadable file: tail it from its end
   std::chrono::steady_clock::time_point waiting_since_, last_waiting_log_;
   // The clock's monotonic time as a steady_clock time point.
   std::chrono::steady_clock::time_point Now() const {
