@@ -474,6 +474,20 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
     }
     jsonls.push_back(std::move(src));
   }
+  // A file unreadable at start is to be read from where its end was then: that position is
+  // committed at once, so that a restart before the file can be read (a group added to the
+  // unit, say) does not move it to the file's size at that restart.
+  if (!o.once) {
+    for (const auto& src : logs) {
+      const std::string key = "queue_log:" + src->path();
+      if (spool.Cursor(key).empty() && src->WaitsAtPosition()) writer.Commit(key, src->Cursor());
+    }
+    for (const auto& src : jsonls) {
+      const std::string key = "jsonl:" + src->path();
+      if (spool.Cursor(key).empty() && src->WaitsAtPosition()) writer.Commit(key, src->Cursor());
+    }
+    writer.TakeFailure();  // a disk refusing it now: the position is taken again at next start
+  }
   std::unique_ptr<Simulator> sim;
   std::int64_t sim_end_ms = std::numeric_limits<std::int64_t>::max();
   if (o.simulate) {

@@ -9,8 +9,8 @@
 #     (ccmon_agent_sources_waiting, what AgentSourceMissing fires on) while the agent's other
 #     file is read; once it appears it is read from its start (without --from-start), the
 #     gauge back at 0; a file there but unreadable at start (the agent runs as nobody) is read,
-#     once it can be, from where its end was at start: the calls written meanwhile count, the
-#     ones before do not;
+#     once it can be, from where its end was at start, also across a restart while it is still
+#     unreadable: the calls written meanwhile count, the ones before do not;
 #  4. a spool disk that fills up (a 1 MB tmpfs) pauses the source instead of exiting: when the
 #     collector comes back the spool drains, reading resumes, and every call arrives exactly
 #     once.
@@ -125,23 +125,34 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   calls 720000 2 $((now - 1200)) 60 >"$WORK/perm/queue_log"  # before the agent starts: history
   chmod 000 "$WORK/perm/queue_log"
   start_collector c-perm
-  start_bg agent-perm setpriv --reuid=65534 --regid=65534 --clear-groups \
-    "$WORK/perm/ccmon-agent" --site perm --collector "127.0.0.1:$GRPC_PORT" \
-    --queue-log "$WORK/perm/queue_log" --no-fsync --spool-dir "$WORK/perm/spool" --heartbeat-ms 200
-  AGENT_PID=$LAST_PID
+  start_perm_agent() {
+    start_bg "agent-perm$1" setpriv --reuid=65534 --regid=65534 --clear-groups \
+      "$WORK/perm/ccmon-agent" --site perm --collector "127.0.0.1:$GRPC_PORT" \
+      --queue-log "$WORK/perm/queue_log" --no-fsync --spool-dir "$WORK/perm/spool" \
+      --heartbeat-ms 200
+    AGENT_PID=$LAST_PID
+  }
+  start_perm_agent 1
   perm_waiting() { [[ $(metric ccmon_agent_sources_waiting 'site="perm"') == "$1" ]]; }
   perm_answered() { [[ $(metric ccmon_calls_answered_total "$(printf "$l" perm)") == "$1" ]]; }
   wait_for perm_waiting 1 || fail "an unreadable queue_log: gauge $(metric ccmon_agent_sources_waiting 'site="perm"'), expected 1"
-  grep -q "queue_log: Permission denied; waiting for it" "$WORK/agent-perm.log" ||
+  grep -q "queue_log: Permission denied; waiting for it" "$WORK/agent-perm1.log" ||
     fail "the unreadable file was not named in the agent's log"
-  calls 730000 3 $((now - 600)) 60 >>"$WORK/perm/queue_log"  # while the agent may not read it
+  calls 730000 3 $((now - 900)) 60 >>"$WORK/perm/queue_log"  # while the agent may not read it
+  # Restarted while it still may not (a group added to its unit, say): the point where the
+  # agent first found the file stays where it was.
+  kill "$AGENT_PID"
+  wait "$AGENT_PID" 2>/dev/null || true
+  calls 740000 4 $((now - 600)) 60 >>"$WORK/perm/queue_log"  # while the agent is stopped
+  start_perm_agent 2
+  wait_for perm_waiting 1 || fail "after the restart the unreadable file is not reported"
   chmod 644 "$WORK/perm/queue_log"
   wait_for perm_waiting 0 || fail "the file is readable but the gauge stays at $(metric ccmon_agent_sources_waiting 'site="perm"')"
-  wait_for perm_answered 3 ||
-    fail "the calls written while the file was unreadable: $(metric ccmon_calls_answered_total "$(printf "$l" perm)") answered, expected 3"
+  wait_for perm_answered 7 ||
+    fail "the calls written while the file was unreadable: $(metric ccmon_calls_answered_total "$(printf "$l" perm)") answered, expected 7"
   perm_drained() { [[ $(metric ccmon_agent_spool_backlog_events 'site="perm"') == 0 ]]; }
   wait_for perm_drained || fail "the agent's backlog did not drain"
-  expect_metric ccmon_calls_offered_total "$(printf "$l" perm)" 3  # not the 2 from before it started
+  expect_metric ccmon_calls_offered_total "$(printf "$l" perm)" 7  # not the 2 from before it started
   kill "$AGENT_PID"
   kill "$COLLECTOR_PID"
   wait "$COLLECTOR_PID" 2>/dev/null || true

@@ -358,6 +358,9 @@ bool FileSource::Reopen() {
   const bool known = dev_ != 0 || ino_ != 0;
   const bool exists = stat(path_.c_str(), &st) == 0;
   const bool same = exists && known && st.st_dev == dev_ && st.st_ino == ino_;
+  // Cut while unreadable (copytruncate): what it holds from then on is new, even once it has
+  // grown past the position again.
+  if (same && static_cast<std::uint64_t>(st.st_size) < offset_) offset_ = 0;
   const std::uint64_t at = same ? offset_ : 0;
   if (!exists || !OpenCurrent(at, nullptr)) {
     const auto now = Now();

@@ -34,6 +34,10 @@ class FileSource {
 
   // True while the file is missing or unreadable.
   bool waiting() const { return file_ == nullptr && !stream_; }
+  // Waiting for a file that exists but is unreadable, from a position taken when it could not
+  // be read (Start): Cursor() holds it, and should be committed so that a restart before the
+  // file can be read keeps it.
+  bool WaitsAtPosition() const { return waiting() && (dev_ != 0 || ino_ != 0); }
 
   // The clock whose monotonic time times rotation grace and repeated warnings (the agent's
   // injected clock; a SystemClock by default). Not owned.
