@@ -478,14 +478,11 @@ int RunAgent(const AgentOptions& o, const Clock& clock) {
   // committed at once, so that a restart before the file can be read (a group added to the
   // unit, say) does not move it to the file's size at that restart.
   if (!o.once) {
-    for (const auto& src : logs) {
-      const std::string key = "queue_log:" + src->path();
-      if (spool.Cursor(key).empty() && src->WaitsAtPosition()) writer.Commit(key, src->Cursor());
-    }
-    for (const auto& src : jsonls) {
-      const std::string key = "jsonl:" + src->path();
-      if (spool.Cursor(key).empty() && src->WaitsAtPosition()) writer.Commit(key, src->Cursor());
-    }
+    auto keep_position = [&](const FileSource& src, const std::string& key) {
+      if (spool.Cursor(key).empty() && src.WaitsAtPosition()) writer.Commit(key, src.Cursor());
+    };
+    for (const auto& src : logs) keep_position(*src, "queue_log:" + src->path());
+    for (const auto& src : jsonls) keep_position(*src, "jsonl:" + src->path());
     writer.TakeFailure();  // a disk refusing it now: the position is taken again at next start
   }
   std::unique_ptr<Simulator> sim;
